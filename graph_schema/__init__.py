@@ -1,0 +1,1 @@
+"""Everything that touches the graph database: model, migrations, Cypher, store, embedded server."""

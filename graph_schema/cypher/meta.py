@@ -1,0 +1,19 @@
+"""Statements about the schema itself: constraints, indexes, applied migrations, counts."""
+
+CREATE_UNIQUE_CONSTRAINT = "CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE n.{property} IS UNIQUE"
+CREATE_PROPERTY_INDEX = "CREATE INDEX {name} IF NOT EXISTS FOR (n:{label}) ON (n.{property})"
+
+APPLIED_MIGRATIONS = """
+MATCH (m:SchemaMigration)
+RETURN m.version AS version, m.description AS description, m.applied_at AS applied_at
+ORDER BY version
+"""
+
+RECORD_MIGRATION = """
+MERGE (m:SchemaMigration {version: $version})
+ON CREATE SET m.description = $description, m.applied_at = $applied_at
+"""
+
+COUNT_LABEL = "MATCH (n:{label}) RETURN count(n) AS count"
+
+SERVER_COMPONENTS = "CALL dbms.components() YIELD name, versions RETURN name, versions"

@@ -1,0 +1,261 @@
+"""The embedded default graph: an ArcadeDB server with its Bolt plugin, run as a child process.
+
+The ``arcadedb-embedded`` wheel ships the server jars and a Java runtime. We start that JVM as a
+separate process (not in-process through JPype) so that the driver code path is the same Bolt
+path as production, and so that several of our processes can share one server
+(``rca graph serve``). The child dies with us: it is stopped on exit and on SIGINT/SIGTERM,
+and the kernel sends it SIGTERM if we die without cleaning up (PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from graph_schema.errors import EmbeddedServerError
+
+log = logging.getLogger(__name__)
+
+BOLT_PLUGIN = "Bolt:com.arcadedb.bolt.BoltProtocolPlugin"
+SERVER_MAIN_CLASS = "com.arcadedb.server.ArcadeDBServer"
+STATE_FILE = "server.json"  # where a running standalone server says how to reach it
+LOOPBACK = "127.0.0.1"
+_PR_SET_PDEATHSIG = 1
+
+
+def _arcadedb_home() -> Path:
+    try:
+        import arcadedb_embedded
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise EmbeddedServerError("the arcadedb-embedded package is not installed") from exc
+    return Path(arcadedb_embedded.__file__).parent
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def port_accepts(port: int, host: str = LOOPBACK, timeout: float = 0.5) -> bool:
+    """True when something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _ensure_port_free(port: int) -> None:
+    with socket.socket() as sock:
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            raise EmbeddedServerError(f"port {port} on {LOOPBACK} is already in use; choose another with --bolt-port") from None
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:  # not Linux: atexit and signal handlers still stop the child
+        pass
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """How to reach a running embedded server, as written to its state file."""
+
+    pid: int
+    bolt_port: int
+    database: str
+
+    @property
+    def bolt_uri(self) -> str:
+        return f"bolt://{LOOPBACK}:{self.bolt_port}"
+
+
+def find_running(data_dir: Path) -> RunningServer | None:
+    """A live standalone server already serving ``data_dir`` (``rca graph serve``), if any."""
+    state_path = Path(data_dir) / STATE_FILE
+    try:
+        state = json.loads(state_path.read_text())
+        running = RunningServer(int(state["pid"]), int(state["bolt_port"]), str(state["database"]))
+        os.kill(running.pid, 0)
+    except (OSError, ValueError, KeyError, json.JSONDecodeError):
+        return None
+    return running if port_accepts(running.bolt_port) else None
+
+
+class EmbeddedGraphServer:
+    """Start, wait for and stop one ArcadeDB server process with Bolt on a loopback port."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        password: str,
+        *,
+        database: str = "rca",
+        bolt_port: int = 0,
+        heap: str = "2g",
+        start_timeout_s: float = 90.0,
+        publish_state: bool = False,
+    ):
+        if len(password) < 8:
+            raise EmbeddedServerError("the embedded server needs a password of at least 8 characters (NEO4J_PASSWORD)")
+        self.data_dir = Path(data_dir).expanduser().resolve()
+        self.password = password
+        self.database = database
+        self.requested_bolt_port = bolt_port
+        self.heap = heap
+        self.start_timeout_s = start_timeout_s
+        self.publish_state = publish_state
+        self.bolt_port = 0
+        self._process: subprocess.Popen | None = None
+        self._log_file = None
+
+    @property
+    def bolt_uri(self) -> str:
+        return f"bolt://{LOOPBACK}:{self.bolt_port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "log" / "server.out"
+
+    def command(self) -> list[str]:
+        """The java command line that runs the server."""
+        home = _arcadedb_home()
+        settings = {
+            "arcadedb.server.rootPath": str(self.data_dir),
+            "arcadedb.server.databaseDirectory": str(self.data_dir / "databases"),
+            "arcadedb.server.rootPassword": self.password,
+            "arcadedb.server.defaultDatabases": f"{self.database}[root]",
+            "arcadedb.server.plugins": BOLT_PLUGIN,
+            "arcadedb.server.mode": "production",
+            "arcadedb.bolt.port": str(self.bolt_port),
+            "arcadedb.bolt.host": LOOPBACK,
+            "arcadedb.server.httpIncomingHost": LOOPBACK,
+            "arcadedb.server.httpIncomingPort": str(free_port()),
+        }
+        return [
+            str(home / "jre" / "bin" / "java"),
+            f"-Xmx{self.heap}",
+            "-XX:+UseSerialGC" if os.cpu_count() and os.cpu_count() <= 2 else "-XX:+UseG1GC",
+            "-Dpolyglot.engine.WarnInterpreterOnly=false",
+            *(f"-D{key}={value}" for key, value in settings.items()),
+            "-cp",
+            str(home / "jars" / "*"),
+            SERVER_MAIN_CLASS,
+        ]
+
+    def start(self) -> "EmbeddedGraphServer":
+        """Launch the JVM and return once Bolt accepts connections; raise with the reason if not."""
+        if self._process:
+            return self
+        if find_running(self.data_dir):
+            raise EmbeddedServerError(f"another embedded server already serves {self.data_dir}; connect to it or stop it")
+        self.bolt_port = self.requested_bolt_port or free_port()
+        _ensure_port_free(self.bolt_port)
+        # A restart of this object comes back on the same port, so open drivers reconnect.
+        self.requested_bolt_port = self.bolt_port
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_file = open(self.log_path, "ab")
+        self._process = subprocess.Popen(
+            self.command(),
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=self.data_dir,
+            # Own session: Ctrl-C reaches us, and we stop the server cleanly ourselves.
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        atexit.register(self.stop)
+        self._wait_until_ready()
+        if self.publish_state:
+            self._state_path().write_text(
+                json.dumps({"pid": self._process.pid, "bolt_port": self.bolt_port, "database": self.database})
+            )
+        log.info("embedded graph on %s (pid %s, data %s)", self.bolt_uri, self._process.pid, self.data_dir)
+        return self
+
+    def _state_path(self) -> Path:
+        return self.data_dir / STATE_FILE
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                reason = self._log_tail()
+                self._cleanup()
+                raise EmbeddedServerError(f"embedded graph server exited during start-up: {reason}")
+            if port_accepts(self.bolt_port) and self._database_ready():
+                return
+            time.sleep(0.2)
+        self.stop()
+        raise EmbeddedServerError(f"embedded graph server did not accept Bolt within {self.start_timeout_s:.0f}s; see {self.log_path}")
+
+    def _database_ready(self) -> bool:
+        # Bolt listens before the default database exists; the server logs when start-up is done.
+        return b"Server started" in self._read_log()[-8192:]
+
+    def _read_log(self) -> bytes:
+        try:
+            return self.log_path.read_bytes()
+        except OSError:
+            return b""
+
+    def _log_tail(self) -> str:
+        lines = [ln for ln in self._read_log().decode(errors="replace").splitlines() if ln.strip()]
+        errors = [ln for ln in lines if "SEVE" in ln or "Exception" in ln or "Error" in ln]
+        return (errors or lines or ["no output"])[-1].strip()[:300]
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        """Stop the server: SIGTERM (its shutdown hook closes the databases), SIGKILL if it hangs."""
+        process = self._process
+        if not process:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                log.warning("embedded graph server did not stop in %ss; killing it", timeout_s)
+                process.kill()
+                process.wait()
+        self._cleanup()
+
+    def kill(self) -> None:
+        """Kill the server abruptly (tests use this to simulate a crash)."""
+        if self._process and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self.publish_state:
+            self._state_path().unlink(missing_ok=True)
+        if self._log_file:
+            self._log_file.close()
+            self._log_file = None
+        atexit.unregister(self.stop)
+        self._process = None
+
+    def __enter__(self) -> "EmbeddedGraphServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,155 @@
+"""The graph store: the one place that talks to the server through the official neo4j driver.
+
+Reads run in read transactions, writes in managed write transactions that the driver retries
+on transient errors and lost connections (up to ``max_retry_time_s``), and bulk writes go in
+``UNWIND $rows`` batches.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import neo4j
+from neo4j import GraphDatabase
+from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
+
+from graph_schema import migrations
+from graph_schema.cypher import meta
+from graph_schema.errors import GraphAuthFailed, GraphUnreachable, SchemaTooOld
+from graph_schema.model import Label
+from graph_schema.settings import GraphSettings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What the server says it is, and the schema version applied to its graph."""
+
+    address: str
+    agent: str
+    schema_version: int
+
+
+def _batches(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    batch: list[dict] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class GraphStore:
+    """Sessions, transactions, retries and batching over one driver."""
+
+    def __init__(self, driver: neo4j.Driver, database: str, *, uri: str, batch_size: int = 2000):
+        self._driver = driver
+        self.database = database
+        self.uri = uri
+        self.batch_size = batch_size
+
+    @classmethod
+    def connect(cls, settings: GraphSettings, uri: str | None = None, user: str | None = None) -> "GraphStore":
+        """Open a driver to ``uri`` (default: the configured one); does not contact the server yet."""
+        target = uri or settings.uri
+        if not target:
+            raise ValueError("no graph URI: start the embedded server first or set NEO4J_URI")
+        driver = GraphDatabase.driver(
+            target,
+            auth=(user or settings.user, settings.password.get_secret_value()),
+            connection_timeout=settings.connect_timeout_s,
+            max_transaction_retry_time=settings.max_retry_time_s,
+            # ArcadeDB and Neo4j both accept keep-alive; stale pooled connections are retried anyway.
+            keep_alive=True,
+        )
+        return cls(driver, settings.database, uri=target, batch_size=settings.batch_size)
+
+    def close(self) -> None:
+        """Close the driver and its pooled connections."""
+        self._driver.close()
+
+    def __enter__(self) -> "GraphStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- reads and writes -------------------------------------------------------------------
+
+    def read(self, statement: str, **params: Any) -> list[dict]:
+        """Run one read statement in a retried read transaction; rows as dicts."""
+        with self._driver.session(database=self.database) as session:
+            return session.execute_read(_collect, statement, params)
+
+    def write(self, statement: str, **params: Any) -> list[dict]:
+        """Run one write statement in a retried write transaction; rows as dicts."""
+        with self._driver.session(database=self.database) as session:
+            return session.execute_write(_collect, statement, params)
+
+    def write_rows(self, statement: str, rows: Iterable[dict], batch_size: int | None = None) -> int:
+        """Run ``statement`` (which starts with ``UNWIND $rows AS row``) over rows in batches.
+
+        Each batch is its own retried transaction, so a long load survives a server restart
+        between batches. Returns the number of rows sent.
+        """
+        sent = 0
+        with self._driver.session(database=self.database) as session:
+            for batch in _batches(rows, batch_size or self.batch_size):
+                session.execute_write(_consume, statement, {"rows": batch})
+                sent += len(batch)
+        return sent
+
+    def transaction(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+        """Run ``work(tx)`` as one retried write transaction: all of it lands or none of it."""
+        with self._driver.session(database=self.database) as session:
+            return session.execute_write(work)
+
+    def read_transaction(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+        """Run ``work(tx)`` as one retried read transaction."""
+        with self._driver.session(database=self.database) as session:
+            return session.execute_read(work)
+
+    # -- health -------------------------------------------------------------------------------
+
+    def check(self, required_version: int | None = migrations.LATEST_VERSION) -> ServerInfo:
+        """Say clearly whether the server is unreachable, the credentials wrong, or the schema too old."""
+        try:
+            self._driver.verify_connectivity()
+            agent = self._driver.get_server_info().agent
+            version = migrations.current_version(self)
+        except AuthError as exc:
+            raise GraphAuthFailed(f"graph at {self.uri} refused the credentials: {_first_line(exc)}") from exc
+        except (ServiceUnavailable, SessionExpired, OSError) as exc:
+            raise GraphUnreachable(f"graph at {self.uri} is unreachable: {_first_line(exc)}") from exc
+        if required_version is not None and version < required_version:
+            raise SchemaTooOld(
+                f"graph at {self.uri} has schema version {version}, this code needs {required_version}: "
+                "run `rca graph migrate`"
+            )
+        return ServerInfo(address=self.uri, agent=agent, schema_version=version)
+
+    def counts_by_label(self, labels: Iterable[Label]) -> dict[str, int]:
+        """Node count per label."""
+        return {
+            str(label): self.read(meta.COUNT_LABEL.format(label=label))[0]["count"] for label in labels
+        }
+
+
+def _collect(tx: neo4j.ManagedTransaction, statement: str, params: dict) -> list[dict]:
+    return [record.data() for record in tx.run(statement, params)]
+
+
+def _consume(tx: neo4j.ManagedTransaction, statement: str, params: dict) -> None:
+    tx.run(statement, params).consume()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

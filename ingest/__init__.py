@@ -1,0 +1,1 @@
+"""Ingest workers: syslog, Prometheus metrics and topology sources into the graph."""

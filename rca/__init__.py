@@ -1,0 +1,1 @@
+"""Root-cause analysis: features, rules, models, ranking, the gRPC service and the command line."""

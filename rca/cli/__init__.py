@@ -1,0 +1,1 @@
+"""The `rca` command line: the one place that wires the subcommands of every package."""
