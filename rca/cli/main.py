@@ -1,0 +1,67 @@
+"""Entry point of the `rca` command: parses flags, loads settings, dispatches to a subcommand.
+
+Each subcommand lives in its own module under ``rca/cli/`` exposing ``add_parser(subparsers)``,
+which registers its parser and sets ``handler(args, settings) -> int``. Adding a command is one
+module and one line in ``COMMAND_MODULES``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from graph_schema.errors import GraphError
+from rca.cli import graph_commands, topology_commands
+from rca.cli.settings import SettingsError, describe, load_settings
+
+COMMAND_MODULES = (graph_commands, topology_commands)
+
+
+class UserError(Exception):
+    """A problem with what the user asked for; printed as one line, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree."""
+    env_help = "\n".join(f"  {name:34s} {text}" for name, text in describe())
+    parser = argparse.ArgumentParser(
+        prog="rca",
+        description="Root-cause analysis over a topology knowledge graph.",
+        epilog=f"environment variables (also NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, RCA_CONFIG):\n{env_help}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", type=Path, help="YAML settings file (default: $RCA_CONFIG)")
+    parser.add_argument("--data-dir", type=Path, help="embedded graph's data directory (overrides RCA_GRAPH__DATA_DIR)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMAND_MODULES:
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.verbose < 2:
+        logging.getLogger("neo4j").setLevel(logging.ERROR)
+    try:
+        overrides = {"graph": {"data_dir": args.data_dir}} if args.data_dir else {}
+        settings = load_settings(args.config, **overrides)
+        return args.handler(args, settings) or 0
+    except (GraphError, SettingsError, UserError) as exc:
+        print(f"rca: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, (SettingsError, UserError)) else 1
+    except KeyboardInterrupt:
+        print("rca: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
