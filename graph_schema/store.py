@@ -93,16 +93,16 @@ class GraphStore:
         with self._driver.session(database=self.database) as session:
             return session.execute_write(_collect, statement, params)
 
-    def write_rows(self, statement: str, rows: Iterable[dict], batch_size: int | None = None) -> int:
+    def write_rows(self, statement: str, rows: Iterable[dict], batch_size: int | None = None, **params: Any) -> int:
         """Run ``statement`` (which starts with ``UNWIND $rows AS row``) over rows in batches.
 
         Each batch is its own retried transaction, so a long load survives a server restart
-        between batches. Returns the number of rows sent.
+        between batches. ``params`` are passed to every batch. Returns the number of rows sent.
         """
         sent = 0
         with self._driver.session(database=self.database) as session:
             for batch in _batches(rows, batch_size or self.batch_size):
-                session.execute_write(_consume, statement, {"rows": batch})
+                session.execute_write(_consume, statement, {**params, "rows": batch})
                 sent += len(batch)
         return sent
 
@@ -140,6 +140,13 @@ class GraphStore:
         return {
             str(label): self.read(meta.COUNT_LABEL.format(label=label))[0]["count"] for label in labels
         }
+
+
+def write_rows_in(tx: neo4j.ManagedTransaction, statement: str, rows: list[dict], batch_size: int, **params: Any) -> int:
+    """Like ``GraphStore.write_rows`` but inside a transaction the caller holds (all or nothing)."""
+    for batch in _batches(rows, batch_size):
+        tx.run(statement, {**params, "rows": batch}).consume()
+    return len(rows)
 
 
 def _collect(tx: neo4j.ManagedTransaction, statement: str, params: dict) -> list[dict]:
