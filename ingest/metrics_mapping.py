@@ -24,7 +24,8 @@ class EntityRef:
 class EntityMapper:
     """Applies the mapping rules of a template set to series label sets."""
 
-    def __init__(self, templates: TemplateSet):
+    def __init__(self, templates: TemplateSet, prefix: str = ""):
+        self._prefix = prefix
         self._rules = templates.rules
         self._datastore = templates.datastore_patterns
 
@@ -45,7 +46,7 @@ class EntityMapper:
         label = rule.entity
         if rule.datastore_aware and self._is_datastore(entity_id, labels, rule):
             label = Label.DATASTORE
-        return EntityRef(label, entity_id)
+        return EntityRef(label, self._prefix + entity_id)
 
     def _is_datastore(self, entity_id: str, labels: dict[str, str], rule: MappingRule) -> bool:
         # Tempo marks calls into databases on the edge; only the server side is the datastore.
