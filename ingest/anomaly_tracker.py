@@ -57,6 +57,8 @@ class SeriesState:
     open: OpenAnomaly | None = None
     pending: list[tuple[float, float, float, float]] = field(default_factory=list)  # ts, z, value, expected
     recent: deque = field(default_factory=lambda: deque(maxlen=64))  # (ts, z) of judged points
+    level_since: float = float("-inf")  # after an accepted level shift, older points are not the baseline
+    adapted: Baseline | None = None  # baseline of the accepted level, used until enough history follows it
 
 
 def anomaly_id(entity_label: str, entity_id: str, signal: str, onset: float) -> str:
@@ -107,9 +109,11 @@ class SeriesTracker:
             if change is not None:
                 changes[change.id] = change
                 if change.state == "closed" and self._adapted:
-                    # closed because it lasted too long: its level is the new normal
-                    refit = fit_baseline(*_window(ts, values, t, self.baseline_window_s), self.min_scale, self.cfg)
-                    baseline = refit or baseline
+                    # closed because it lasted too long: its level (since onset) is the new normal
+                    state.level_since = change.onset
+                    refit = fit_baseline(*_window(ts, values, t, t - change.onset), self.min_scale, self.cfg)
+                    state.adapted = refit or baseline
+                    baseline = state.adapted
                     self._current_baseline = baseline
                     self._adapted = False
             state.recent.append((t, z))
@@ -121,7 +125,8 @@ class SeriesTracker:
         end = first_new - self.gap_s
         if state.pending:
             end = min(end, state.pending[0][0] - 1e-6)
-        return fit_baseline(*_window(ts, values, end, self.baseline_window_s), self.min_scale, self.cfg)
+        width = min(self.baseline_window_s, end - state.level_since)
+        return fit_baseline(*_window(ts, values, end, width), self.min_scale, self.cfg) or state.adapted
 
     def _is_anomalous(self, z: float, v: float, e: float, threshold: float) -> bool:
         score = z if self.direction == "up" else -z if self.direction == "down" else abs(z)

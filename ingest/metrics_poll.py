@@ -114,16 +114,19 @@ class MetricsPoller:
         series_list = self.reader.query_range(template.promql(self.settings.rate_window), start, now, self.settings.step_s)
         if not series_list:
             report.bad.add("empty_template", template.name)
-        seen: set[SeriesKey] = set()
+        seen: set[SeriesKey] = set()  # series with new points in this poll
+        mapped: set[SeriesKey] = set()
         for series in series_list:
             key = self._key(template, series, report)
             if key is None:
                 continue
-            if key in seen:
+            if key in mapped:
                 report.bad.add("duplicate_series", f"{template.name}{{{key[1]}}}", str(series.labels))
                 continue
-            seen.add(key)
-            self._judge(template, key, series, fresh_from, report)
+            mapped.add(key)
+            if self._judge(template, key, series, fresh_from, report):
+                seen.add(key)
+        # a series is missing when the last poll had new points from it and this one has none
         for key in self._seen_last.get(template.name, set()) - seen:
             report.bad.add("missing_series", f"{template.name}{{{key[1]}}}")
         self._seen_last[template.name] = seen
@@ -135,7 +138,8 @@ class MetricsPoller:
             return None
         return (str(entity.label), entity.id, template.name)
 
-    def _judge(self, template: SignalTemplate, key: SeriesKey, series: Series, fresh_from: float, report: PollReport) -> None:
+    def _judge(self, template: SignalTemplate, key: SeriesKey, series: Series, fresh_from: float, report: PollReport) -> bool:
+        """Feed the series to its tracker; True when it brought points newer than the last poll's."""
         name = f"{template.name}{{{key[1]}}}"
         if series.non_finite:
             report.bad.add("non_finite", name, n=series.non_finite)
@@ -153,6 +157,7 @@ class MetricsPoller:
             self.trackers[key] = tracker
         report.series += 1
         report.points += len(ts)
+        fresh = bool(len(ts)) and ts[-1] > tracker.state.evaluated_until
         was_open = tracker.state.open.id if tracker.state.open else None
         for change in tracker.update(ts, values):
             report.changes.append((key, change))
@@ -162,3 +167,4 @@ class MetricsPoller:
                 report.updated += 1
             else:
                 report.opened += 1
+        return fresh
