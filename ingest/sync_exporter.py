@@ -28,8 +28,9 @@ class WorkerMetrics:
         """Export one finished run."""
         job = status.name
         self.runs.labels(job).inc()
+        failures = self.failures.labels(job)  # exported as 0 from the first run on, not only after a failure
         if not succeeded:
-            self.failures.labels(job).inc()
+            failures.inc()
         else:
             self.last_success.labels(job).set(status.last_end or 0)
             self.changes.labels(job).set(status.last_changes or 0)

@@ -15,7 +15,8 @@ from ingest.promql_templates import TemplateError
 from ingest.scheduler import JobRunner
 from ingest.sync_exporter import WorkerMetrics
 from ingest.sync_status import StatusFile
-from rca.cli.cli_time import parse_time
+from rca.cli.arguments import parse_time, user_error
+
 
 
 def add_parser(group) -> None:
@@ -45,25 +46,23 @@ def _settings(args, settings):
 
 
 def run_metrics(args: argparse.Namespace, settings) -> int:
-    from rca.cli.main import UserError
-
     metrics = _settings(args, settings)
     if args.end and not args.start:
-        raise UserError("--to needs --from")
+        return user_error("--to needs --from")
     try:
         start = parse_time(args.start) if args.start else None
         end = parse_time(args.end) if args.end else time.time()
     except ValueError as exc:
-        raise UserError(str(exc)) from None
+        return user_error(str(exc))
     if start is not None and end <= start:
-        raise UserError(f"--to must be after --from (got {args.start!r} .. {args.end or 'now'!r})")
+        return user_error(f"--to must be after --from (got {args.start!r} .. {args.end or 'now'!r})")
     runner = JobRunner(StatusFile(Path(settings.sync.status_file) if settings.sync.status_file else None), WorkerMetrics())
     with open_graph(settings.graph) as store:
         store.check()
         try:
             worker = MetricsWorker(store, metrics, settings.sync, grace_period_s=settings.topology.grace_period_s, runner=runner)
         except TemplateError as exc:
-            raise UserError(str(exc)) from None
+            return user_error(str(exc))
         try:
             if start is not None:
                 return _backfill(worker, start, end, metrics.backfill_step_s)

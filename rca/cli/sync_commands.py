@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,7 +15,8 @@ from ingest.promql_templates import TemplateError
 from ingest.scheduler import JobRunner
 from ingest.sync_exporter import WorkerMetrics
 from ingest.sync_status import StatusFile
-from rca.cli.cli_time import parse_time
+from rca.cli.arguments import parse_time, user_error
+
 
 
 def add_parser(subparsers) -> None:
@@ -42,13 +44,11 @@ def _when(epoch: float | None) -> str:
 
 
 def run_status(args: argparse.Namespace, settings) -> int:
-    from rca.cli.main import UserError
-
     status_file = _status_file(settings)
     try:
         jobs = status_file.load()
     except ValueError as exc:
-        raise UserError(str(exc)) from None
+        return user_error(str(exc))
     if args.json:
         print(json.dumps({name: vars(job) for name, job in jobs.items()}, indent=1))
         return 0
@@ -71,22 +71,20 @@ def run_status(args: argparse.Namespace, settings) -> int:
 
 
 def run_now(args: argparse.Namespace, settings) -> int:
-    from rca.cli.main import UserError
-
     metrics = settings.metrics
     if args.prometheus:
         metrics = metrics.model_copy(update={"prometheus_url": args.prometheus.rstrip("/")})
     try:
         at = parse_time(args.at) if args.at else None
     except ValueError as exc:
-        raise UserError(str(exc)) from None
+        return user_error(str(exc))
     runner = JobRunner(_status_file(settings), WorkerMetrics())
     with open_graph(settings.graph) as store:
         store.check()
         try:
             worker = MetricsWorker(store, metrics, settings.sync, grace_period_s=settings.topology.grace_period_s, runner=runner)
         except TemplateError as exc:
-            raise UserError(str(exc)) from None
+            return user_error(str(exc))
         try:
             if args.dry_run:
                 outcome = worker.sync_once(at, dry_run=True)  # not recorded: nothing was synced
@@ -97,7 +95,7 @@ def run_now(args: argparse.Namespace, settings) -> int:
         finally:
             worker.close()
     if not ok:
-        print(f"rca: error: topology sync failed: {status.last_error}")
+        print(f"rca: error: topology sync failed: {status.last_error}", file=sys.stderr)
         return 1
     details = outcome.details if outcome else status.details
     changes = outcome.changes if outcome else status.last_changes

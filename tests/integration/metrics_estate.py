@@ -97,3 +97,16 @@ def build(path: Path, end: float, seed: int = 7) -> Estate:
     specs.append(SeriesSpec("orphan_gauge", {"nothing": "here"}, np.ones(len(ts))))
     write_openmetrics(path, ts, specs)
     return estate
+
+
+def start_prometheus(workdir: Path):
+    """Generate the estate ending a minute ago, backfill it with promtool and start Prometheus on it."""
+    import time
+
+    from ingest.prometheus_server import LocalPrometheus
+
+    estate = build(workdir / "estate.om", time.time() - 60)
+    prometheus = LocalPrometheus(workdir)
+    prometheus.backfill(workdir / "estate.om")
+    prometheus.start()
+    return prometheus, estate

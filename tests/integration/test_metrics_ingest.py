@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +14,6 @@ from ingest.anomaly_writer import AnomalyWriter
 from ingest.metrics_backfill import backfill
 from ingest.metrics_poll import MetricsPoller
 from ingest.prometheus_reader import PrometheusReader, PrometheusUnavailable
-from ingest.prometheus_server import LocalPrometheus
 from ingest.promql_templates import load_templates
 from ingest.settings import MetricsSettings, SyncSettings
 from ingest.sync_topology import sync_topology
@@ -29,11 +27,7 @@ STEP = metrics_estate.STEP
 @pytest.fixture(scope="module")
 def estate_prometheus(tmp_path_factory):
     """A real Prometheus on a loopback port holding the estate's three hours of history."""
-    workdir = tmp_path_factory.mktemp("prometheus")
-    estate = metrics_estate.build(workdir / "estate.om", time.time() - 60)
-    prometheus = LocalPrometheus(workdir)
-    prometheus.backfill(workdir / "estate.om")
-    prometheus.start()
+    prometheus, estate = metrics_estate.start_prometheus(tmp_path_factory.mktemp("prometheus"))
     yield prometheus, estate
     prometheus.stop()
 

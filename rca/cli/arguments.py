@@ -1,8 +1,9 @@
-"""Parsing of time arguments: ISO 8601, epoch seconds, or relative to now ("now", "now-2h", "-90m")."""
+"""Command-line argument helpers: time values (ISO 8601, epoch seconds, now-2h) and one-line user errors."""
 
 from __future__ import annotations
 
 import re
+import sys
 import time
 from datetime import datetime, timezone
 
@@ -31,3 +32,10 @@ def parse_time(text: str, now: float | None = None) -> float:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.timestamp()
+
+
+def user_error(message: str) -> int:
+    """Print a one-line error about the user's input; returns exit status 2."""
+    # printed rather than raised: `python -m rca.cli.main` runs main as __main__, whose UserError is another class
+    print(f"rca: error: {message}", file=sys.stderr)
+    return 2
