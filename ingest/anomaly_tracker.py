@@ -59,6 +59,8 @@ class SeriesState:
     recent: deque = field(default_factory=lambda: deque(maxlen=64))  # (ts, z) of judged points
     level_since: float = float("-inf")  # after an accepted level shift, older points are not the baseline
     adapted: Baseline | None = None  # baseline of the accepted level, used until enough history follows it
+    excluded: list[tuple[float, float]] = field(default_factory=list)  # closed anomalies: not reference data
+    fallback: Baseline | None = None  # the last closed anomaly's baseline, while too little clean history exists
 
 
 def anomaly_id(entity_label: str, entity_id: str, signal: str, onset: float) -> str:
@@ -126,7 +128,12 @@ class SeriesTracker:
         if state.pending:
             end = min(end, state.pending[0][0] - 1e-6)
         width = min(self.baseline_window_s, end - state.level_since)
-        return fit_baseline(*_window(ts, values, end, width), self.min_scale, self.cfg) or state.adapted
+        state.excluded = [(a, b) for a, b in state.excluded if b > end - width]
+        w_ts, w_values = _window(ts, values, end, width)
+        for a, b in state.excluded:
+            keep = (w_ts < a) | (w_ts > b)
+            w_ts, w_values = w_ts[keep], w_values[keep]
+        return fit_baseline(w_ts, w_values, self.min_scale, self.cfg) or state.adapted or state.fallback
 
     def _is_anomalous(self, z: float, v: float, e: float, threshold: float) -> bool:
         score = z if self.direction == "up" else -z if self.direction == "down" else abs(z)
@@ -187,6 +194,9 @@ class SeriesTracker:
     def _close(self, end: float) -> AnomalyChange:
         open_ = self.state.open
         self.state.open = None
+        if not self._adapted:
+            self.state.excluded.append((open_.onset, end))
+            self.state.fallback = open_.baseline
         self.state.recent.clear()
         return self._as_change(open_, "closed", end)
 
