@@ -83,21 +83,28 @@ class MetricsPoller:
         now = time.time() if now is None else now
         fresh_from = now - self.settings.first_poll_lookback_s if fresh_from is None else fresh_from
         report = PollReport(at=now)
-        for template in self.templates.signals:
-            report.templates += 1
-            try:
-                self._run_template(template, now, fresh_from, report)
-            except QueryRejected as exc:
-                report.bad.add("rejected_template", template.name, str(exc))
-                log.warning("template %s rejected by Prometheus: %s", template.name, exc)
+        try:
+            for template in self.templates.signals:
+                report.templates += 1
+                try:
+                    self._run_template(template, now, fresh_from, report)
+                except QueryRejected as exc:
+                    report.bad.add("rejected_template", template.name, str(exc))
+                    log.warning("template %s rejected by Prometheus: %s", template.name, exc)
+        finally:
+            # trackers have moved on: queue what they found even when a later template failed
+            self._queue(report, now)
         if self.writer is not None:
-            for key, change in report.changes:
-                template = self._template(key[2])
-                self.writer.add(change, label=Label(key[0]), entity_id=key[1], signal=key[2],
-                                family=template.family, seen=now)
             report.written = self.writer.flush()
         report.duration_s = time.monotonic() - started
         return report
+
+    def _queue(self, report: PollReport, now: float) -> None:
+        if self.writer is None:
+            return
+        for key, change in report.changes:
+            template = self._template(key[2])
+            self.writer.add(change, label=Label(key[0]), entity_id=key[1], signal=key[2], family=template.family, seen=now)
 
     def _template(self, name: str) -> SignalTemplate:
         return next(t for t in self.templates.signals if t.name == name)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
 import pytest
+from neo4j.exceptions import ServiceUnavailable
 
 from graph_schema.cypher import anomalies as anomaly_cypher
 from graph_schema.cypher import discovery as discovery_cypher
 from graph_schema.model import Label, RelType, topology_relation
+from graph_schema.store import GraphStore
 from ingest.anomaly_writer import AnomalyWriter
 from ingest.metrics_backfill import backfill
 from ingest.metrics_poll import MetricsPoller
@@ -232,3 +235,26 @@ def test_prometheus_restart_in_the_middle_of_a_sync(estate_prometheus, store, un
     assert reader.retries_used >= 1
     assert outcome["report"].plan.retired == [] and outcome["report"].plan.marked_stale == []
     assert _edge(store, *edge)["last_seen"] == pytest.approx(estate.end - 30)
+
+
+def test_graph_outage_keeps_anomalies_until_the_graph_is_back(estate_prometheus, store, graph_settings, graph_user,
+                                                              unique_prefix):
+    prometheus, estate = estate_prometheus
+    settings = _settings(prometheus.url, unique_prefix)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead_port = sock.getsockname()[1]
+    unreachable = GraphStore.connect(graph_settings.model_copy(update={"max_retry_time_s": 1.0, "connect_timeout_s": 1.0}),
+                                     uri=f"bolt://127.0.0.1:{dead_port}", user=graph_user)
+    writer = AnomalyWriter(unreachable)
+    poller = MetricsPoller(PrometheusReader(settings), load_templates(), settings, writer)
+    with pytest.raises(ServiceUnavailable):
+        poller.poll(estate.end, fresh_from=estate.fault - 300)
+    assert writer.pending >= 2  # found, not lost
+    unreachable.close()
+
+    writer.store = store  # the graph is reachable again
+    report = poller.poll(estate.end + 15, fresh_from=estate.fault - 300)
+    assert writer.pending == 0 and report.written >= 2
+    found = _anomalies(store, Label.DATASTORE, f"{unique_prefix}orders-db")
+    assert len(found) == 1 and abs(found[0]["onset"] - estate.fault) <= STEP
