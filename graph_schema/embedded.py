@@ -58,6 +58,8 @@ def port_accepts(port: int, host: str = LOOPBACK, timeout: float = 0.5) -> bool:
 
 def _ensure_port_free(port: int) -> None:
     with socket.socket() as sock:
+        # Like the JVM's listener: a port left in TIME_WAIT by a killed server is reusable.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((LOOPBACK, port))
         except OSError:
