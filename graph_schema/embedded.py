@@ -207,8 +207,11 @@ class EmbeddedGraphServer:
             if port_accepts(self.bolt_port) and self._database_ready():
                 return
             time.sleep(0.2)
+        tail = self._log_tail()
         self.stop()
-        raise EmbeddedServerError(f"embedded graph server did not accept Bolt within {self.start_timeout_s:.0f}s; see {self.log_path}")
+        raise EmbeddedServerError(
+            f"embedded graph server did not accept Bolt within {self.start_timeout_s:.0f}s (last log line: {tail}); see {self.log_path}"
+        )
 
     def _database_ready(self) -> bool:
         # Bolt listens before the default database exists; the server logs when start-up is done.

@@ -74,8 +74,10 @@ def test_the_jvm_dies_with_a_parent_killed_without_cleanup(settings):
         print(server.pid, flush=True)
         time.sleep(600)
     """)
-    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    jvm_pid = int(parent.stdout.readline())
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first_line = parent.stdout.readline()
+    assert first_line.strip(), f"the parent could not start the server: {parent.stderr.read()[-2000:]}"
+    jvm_pid = int(first_line)
     assert _alive(jvm_pid)
     parent.send_signal(signal.SIGKILL)
     parent.wait()
