@@ -102,20 +102,12 @@ def _plan_entities(run: Runner, entities: list[EntityRecord], plan: Plan, now: f
             else:
                 plan.unchanged += 1
         plan._writes.append(("upsert_entities", label, list(desired.values())))
-        release, stale, retire = [], [], []
-        for entity_id, have in current.items():
-            if entity_id in desired or source not in have["sources"]:
-                continue
-            name = f"{label.lower()} {entity_id}"
-            if len(have["sources"]) > 1:
-                release.append({"id": entity_id}); plan.released.append(name)
-            elif have["status"] != "stale":
-                stale.append({"id": entity_id}); plan.marked_stale.append(name)
-            elif have["stale_since"] is not None and now - have["stale_since"] >= grace:
-                retire.append({"id": entity_id}); plan.retired.append(name)
-            else:
-                plan.still_stale.append(name)
-        plan._writes += [("release_entities", label, release), ("stale_entities", label, stale), ("retire_entities", label, retire)]
+        dropped = {entity_id: have for entity_id, have in current.items() if entity_id not in desired and source in have["sources"]}
+        rows = _fate_of_dropped(dropped, now, grace, lambda entity_id: {"id": entity_id})
+        for fate, names in (("release", plan.released), ("stale", plan.marked_stale), ("retire", plan.retired), ("keep", plan.still_stale)):
+            names += [f"{label.lower()} {row['id']}" for row in rows[fate]]
+        plan._writes += [("release_entities", label, rows["release"]), ("stale_entities", label, rows["stale"]),
+                         ("retire_entities", label, rows["retire"])]
 
 
 def _plan_edges(run: Runner, edges: list[EdgeRecord], plan: Plan, now: float, grace: float) -> None:
@@ -133,21 +125,29 @@ def _plan_edges(run: Runner, edges: list[EdgeRecord], plan: Plan, now: float, gr
             else:
                 plan.edges_unchanged += 1
         plan._writes.append(("upsert_edges", relation, list(desired.values())))
-        release, stale, retire = [], [], []
-        for key, have in current.items():
-            if key in desired:
-                continue
-            row = {"source_id": key[0], "target_id": key[1]}
-            name = f"{key[0]} -{relation.type}-> {key[1]}"
-            if len(have["sources"]) > 1:
-                release.append(row); plan.edges_released.append(name)
-            elif have["status"] != "stale":
-                stale.append(row); plan.edges_marked_stale.append(name)
-            elif have["stale_since"] is not None and now - have["stale_since"] >= grace:
-                retire.append(row); plan.edges_retired.append(name)
-            else:
-                plan.edges_still_stale.append(name)
-        plan._writes += [("release_edges", relation, release), ("stale_edges", relation, stale), ("retire_edges", relation, retire)]
+        dropped = {key: have for key, have in current.items() if key not in desired}
+        rows = _fate_of_dropped(dropped, now, grace, lambda key: {"source_id": key[0], "target_id": key[1]})
+        for fate, names in (("release", plan.edges_released), ("stale", plan.edges_marked_stale),
+                            ("retire", plan.edges_retired), ("keep", plan.edges_still_stale)):
+            names += [f"{row['source_id']} -{relation.type}-> {row['target_id']}" for row in rows[fate]]
+        plan._writes += [("release_edges", relation, rows["release"]), ("stale_edges", relation, rows["stale"]),
+                         ("retire_edges", relation, rows["retire"])]
+
+
+def _fate_of_dropped(dropped: dict, now: float, grace: float, to_row: Callable) -> dict[str, list[dict]]:
+    """Sort what the source no longer asserts: released to other sources, newly stale, retired, or kept stale."""
+    fates: dict[str, list[dict]] = {"release": [], "stale": [], "retire": [], "keep": []}
+    for key, have in dropped.items():
+        if len(have["sources"]) > 1:
+            fate = "release"
+        elif have["status"] != "stale":
+            fate = "stale"
+        elif have["stale_since"] is not None and now - have["stale_since"] >= grace:
+            fate = "retire"
+        else:
+            fate = "keep"
+        fates[fate].append(to_row(key))
+    return fates
 
 
 def _differs(row: dict, have: dict) -> bool:
