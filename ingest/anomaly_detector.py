@@ -64,16 +64,30 @@ def fit_baseline(ts: np.ndarray, values: np.ndarray, min_scale: float, cfg: Dete
     if n < cfg.min_baseline_points:
         return None
     half = n // 2
-    t1, t2 = float(np.median(ts[:half])), float(np.median(ts[n - half :]))
-    m1, m2 = float(np.median(values[:half])), float(np.median(values[n - half :]))
+    t1, t2 = _sorted_median(ts[:half]), _sorted_median(ts[n - half :])  # times are in order already
+    m1, m2 = _median(values[:half]), _median(values[n - half :])
     slope = (m2 - m1) / (t2 - t1) if t2 > t1 else 0.0
     t0 = float(ts[-1])
     detrended = values - slope * (ts - t0)
-    level = float(np.median(detrended))
-    residuals = detrended - level
-    mad = float(np.median(np.abs(residuals - np.median(residuals))))
+    level = _median(detrended)
+    mad = _median(np.abs(detrended - level))  # the residuals' median is 0 by construction
     scale = max(MAD_TO_SIGMA * mad, min_scale, cfg.relative_scale_floor * abs(level), 1e-12)
     return Baseline(t0=t0, level=level, slope=slope, scale=scale, horizon_s=cfg.trend_horizon_s)
+
+
+def _sorted_median(a: np.ndarray) -> float:
+    n = len(a)
+    return float(a[(n - 1) // 2] + a[n // 2]) / 2
+
+
+def _median(a: np.ndarray) -> float:
+    # np.median's generality costs more than the work here; this is called thousands of times a poll
+    n = len(a)
+    k = n // 2
+    if n % 2:
+        return float(np.partition(a, k)[k])
+    part = np.partition(a, (k - 1, k))
+    return float(part[k - 1] + part[k]) / 2
 
 
 def directional(z: np.ndarray, direction: str) -> np.ndarray:

@@ -61,12 +61,16 @@ class SeriesState:
     adapted: Baseline | None = None  # baseline of the accepted level, used until enough history follows it
     excluded: list[tuple[float, float]] = field(default_factory=list)  # closed anomalies: not reference data
     fallback: Baseline | None = None  # the last closed anomaly's baseline, while too little clean history exists
+    fitted: tuple[float, Baseline | None] | None = None  # (reference window end, baseline) of the last fit
 
 
 def anomaly_id(entity_label: str, entity_id: str, signal: str, onset: float) -> str:
     """Deterministic id: entity, signal and onset."""
     digest = hashlib.sha1(f"{entity_label}|{entity_id}|{signal}|{onset:.0f}".encode()).hexdigest()[:20]
     return f"anomaly-{digest}"
+
+
+REFIT_EVERY_S = 60.0
 
 
 class SeriesTracker:
@@ -127,6 +131,13 @@ class SeriesTracker:
         end = first_new - self.gap_s
         if state.pending:
             end = min(end, state.pending[0][0] - 1e-6)
+        if state.fitted is not None and 0 <= end - state.fitted[0] < REFIT_EVERY_S and state.fitted[1] is not None:
+            return state.fitted[1]  # the reference window moved less than a minute: same baseline
+        state.fitted = (end, self._fit_window(ts, values, end))
+        return state.fitted[1]
+
+    def _fit_window(self, ts: np.ndarray, values: np.ndarray, end: float) -> Baseline | None:
+        state = self.state
         width = min(self.baseline_window_s, end - state.level_since)
         state.excluded = [(a, b) for a, b in state.excluded if b > end - width]
         w_ts, w_values = _window(ts, values, end, width)
@@ -194,6 +205,7 @@ class SeriesTracker:
     def _close(self, end: float) -> AnomalyChange:
         open_ = self.state.open
         self.state.open = None
+        self.state.fitted = None
         if not self._adapted:
             self.state.excluded.append((open_.onset, end))
             self.state.fallback = open_.baseline

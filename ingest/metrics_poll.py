@@ -69,6 +69,9 @@ class MetricsPoller:
         self.trackers: dict[SeriesKey, SeriesTracker] = {}
         self._restored: dict[SeriesKey, OpenAnomaly] = {}
         self._seen_last: dict[str, set[SeriesKey]] = {}
+        # Recent samples per series, so a poll asks Prometheus only for what is new since the last one.
+        self._history: dict[SeriesKey, tuple[np.ndarray, np.ndarray]] = {}
+        self._fetched_until: dict[str, float] = {}
 
     def restore_open(self) -> int:
         """Pick up the anomalies left open in the graph by an earlier run (continued, not duplicated)."""
@@ -117,8 +120,16 @@ class MetricsPoller:
         return max(earliest - reach, now - reach - max(self.settings.backfill_step_s, self.settings.first_poll_lookback_s) * 4)
 
     def _run_template(self, template: SignalTemplate, now: float, fresh_from: float, report: PollReport) -> None:
-        start = self._query_start(template, now, fresh_from)
+        keep_from = self._query_start(template, now, fresh_from)
+        start = keep_from
+        fetched = self._fetched_until.get(template.name)
+        if fetched is not None and keep_from < fetched <= now:
+            # one step of overlap picks up a sample that was still being ingested last time
+            start = fetched - self.settings.step_s
         series_list = self.reader.query_range(template.promql(self.settings.rate_window), start, now, self.settings.step_s)
+        self._fetched_until[template.name] = now
+        for series in series_list:
+            series.history_from, series.keep_from = start, keep_from
         if not series_list:
             report.bad.add("empty_template", template.name)
         seen: set[SeriesKey] = set()  # series with new points in this poll
@@ -137,6 +148,19 @@ class MetricsPoller:
         for key in self._seen_last.get(template.name, set()) - seen:
             report.bad.add("missing_series", f"{template.name}{{{key[1]}}}")
         self._seen_last[template.name] = seen
+        for key in [k for k, (ts, _) in self._history.items() if k[2] == template.name and (not len(ts) or ts[-1] < keep_from)]:
+            del self._history[key]  # gone for longer than any baseline reaches
+
+    def _merge(self, key: SeriesKey, series: Series) -> tuple[np.ndarray, np.ndarray]:
+        """The series' remembered samples before this fetch, then the fetched ones, as far back as needed."""
+        old_ts, old_values = self._history.get(key, (series.ts[:0], series.values[:0]))
+        before = old_ts < series.history_from
+        ts = np.concatenate([old_ts[before], series.ts])
+        values = np.concatenate([old_values[before], series.values])
+        keep = ts >= series.keep_from
+        ts, values = ts[keep], values[keep]
+        self._history[key] = (ts, values)
+        return ts, values
 
     def _key(self, template: SignalTemplate, series: Series, report: PollReport) -> SeriesKey | None:
         entity = self.mapper.map(template.entity, series.labels)
@@ -150,7 +174,7 @@ class MetricsPoller:
         name = f"{template.name}{{{key[1]}}}"
         if series.non_finite:
             report.bad.add("non_finite", name, n=series.non_finite)
-        ts, values = series.ts, series.values
+        ts, values = self._merge(key, series)
         if template.kind == "counter":
             ts, values, resets = counter_to_rate(ts, values)
             if resets:

@@ -34,6 +34,8 @@ class Series:
     ts: np.ndarray
     values: np.ndarray
     non_finite: int = 0
+    history_from: float = float("-inf")  # start of the query that returned it
+    keep_from: float = float("-inf")  # oldest sample the detector still needs
 
 
 def _to_series(result: dict) -> Series:

@@ -34,8 +34,8 @@ def estate_prometheus(tmp_path_factory):
 
 
 @pytest.fixture
-def cli_env(graph_uri, graph_user, graph_settings, tmp_path, unique_prefix, estate_prometheus):
-    """Environment of an `rca` process aimed at the session graph and the estate's Prometheus."""
+def cli_env(store, graph_uri, graph_user, graph_settings, tmp_path, unique_prefix, estate_prometheus):
+    """Environment of an `rca` process aimed at the (migrated) session graph and the estate's Prometheus."""
     prometheus, _ = estate_prometheus
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RCA_", "NEO4J_"))}
     env.update({
@@ -116,9 +116,15 @@ def test_worker_runs_both_jobs_on_schedule_and_exports_its_figures(cli_env, tmp_
                 break
             time.sleep(1)
         else:
-            pytest.fail(f"jobs did not run on schedule; /metrics said:\n{text[-2000:]}")
+            worker.send_signal(signal.SIGINT)
+            out, err = worker.communicate(timeout=60)
+            pytest.fail(f"jobs did not run on schedule; /metrics said:\n{text[-2000:]}\nworker said:\n{out}\n{err[-3000:]}")
         assert re.search(r'rca_job_last_duration_seconds\{job="metrics_poll"\} [0-9.e-]+', text)
         assert 'rca_job_failures_total{job="topology_sync"} 0.0' in text
+        # the first poll read the estate; its history ends a minute before the test, so the next
+        # poll finds nothing new and counts those series as missing
+        missing = re.search(r'rca_metrics_bad_input_total\{kind="missing_series"\} ([0-9.]+)', text)
+        assert missing and float(missing.group(1)) >= 10, text
     finally:
         worker.send_signal(signal.SIGINT)
         out, err = worker.communicate(timeout=60)
@@ -126,7 +132,6 @@ def test_worker_runs_both_jobs_on_schedule_and_exports_its_figures(cli_env, tmp_
     assert "metrics worker stopped" in out
     jobs = StatusFile(Path(env["RCA_SYNC__STATUS_FILE"])).load()
     assert jobs["metrics_poll"].runs >= 3 and jobs["metrics_poll"].last_error is None
-    assert jobs["metrics_poll"].details["series"] > 10
     assert jobs["topology_sync"].runs >= 2 and jobs["topology_sync"].last_error is None
 
 
