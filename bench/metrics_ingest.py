@@ -72,7 +72,8 @@ def _files(workdir: Path) -> tuple[Path, Path, Path]:
     return signals, discovery, mapping
 
 
-def generate(path: Path, services: int, hours: float, step: float, fault_share: float, seed: int, end: float):
+def generate(path: Path, services: int, hours: float, step: float, fault_share: float, seed: int, end: float,
+             magnitude: float = 1.0):
     """Write the estate's OpenMetrics; return (timestamps, injected faults, sample count)."""
     rng = np.random.default_rng(seed)
     ts = np.arange(end - hours * 3600, end + step / 2, step)
@@ -90,7 +91,7 @@ def generate(path: Path, services: int, hours: float, step: float, fault_share: 
             if rng.random() < fault_share:
                 shape = ("step", "ramp", "spike")[len(injected) % 3]
                 start = float(np.floor(rng.uniform(first, last) / step) * step)
-                sign = -1.0 if (direction == "both" and rng.random() < 0.5) else 1.0
+                sign = (-1.0 if (direction == "both" and rng.random() < 0.5) else 1.0) * magnitude
                 if shape == "step":
                     fault = Fault("step", start, rng.uniform(15, 40) * 60, sign * base * rng.uniform(0.5, 1.5))
                 elif shape == "ramp":
@@ -135,6 +136,8 @@ def main() -> int:
     parser.add_argument("--step", type=float, default=15.0)
     parser.add_argument("--fault-share", type=float, default=0.03, help="share of series that get a fault")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--magnitude", type=float, default=1.0,
+                        help="scale of the fault sizes (1: +50..150%% steps, +100..200%% ramps, +100..300%% spikes)")
     parser.add_argument("--polls", type=int, default=5, help="full polls timed at the end of the window")
     parser.add_argument("--workdir", type=Path, help="keep files here (default: a temporary directory)")
     args = parser.parse_args()
@@ -143,7 +146,8 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     end = float(np.floor((time.time() - 120) / args.step) * args.step)
     t0 = time.monotonic()
-    ts, injected, samples = generate(workdir / "estate.om", args.services, args.hours, args.step, args.fault_share, args.seed, end)
+    ts, injected, samples = generate(workdir / "estate.om", args.services, args.hours, args.step, args.fault_share, args.seed, end,
+                                     args.magnitude)
     t_gen = time.monotonic() - t0
     prometheus = LocalPrometheus(workdir)
     t0 = time.monotonic()
@@ -188,7 +192,8 @@ def main() -> int:
           f"{args.hours:g} h at {args.step:g} s, {samples:,} samples; generated in {t_gen:.1f} s, "
           f"promtool backfill {t_backfill:.1f} s")
     shapes = {s: sum(1 for i in injected if i.fault.shape == s) for s in ("step", "ramp", "spike")}
-    print(f"faults injected: {len(injected)} ({', '.join(f'{n} {s}' for s, n in shapes.items())})")
+    print(f"faults injected: {len(injected)} ({', '.join(f'{n} {s}' for s, n in shapes.items())}), "
+          f"magnitude x{args.magnitude:g}")
     print(f"replay: {replay.polls} polls of {settings.backfill_step_s:g} s in {t_replay:.1f} s; "
           f"{len(found)} anomalies detected")
     print(f"precision: {precision:.3f}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from graph_schema.model import ENTITY_LABELS
 from graph_schema.cypher import discovery as cypher
+from graph_schema.model import ENTITY_LABELS
 from ingest.metrics_bad_input import BadInput
 from ingest.metrics_discovery import discover
 from ingest.prometheus_reader import PrometheusReader
@@ -55,13 +55,15 @@ def sync_topology(store, reader: PrometheusReader, templates: TemplateSet, metri
     snapshot = found.snapshot
     report = SyncReport(at=at, entities=len(snapshot.entities), edges=len(snapshot.edges), bad=found.bad)
     before = active_count(store, sync.source)
-    asserted = len(snapshot.entities)
-    # An empty or collapsed answer is far likelier a Prometheus/TSDB problem than a vanished estate.
-    if before and (asserted == 0 or (before - min(asserted, before)) / before > sync.max_stale_fraction):
-        raise SyncRefused(
-            f"discovery at {at:.0f} found {asserted} entities where the graph holds {before} active from "
-            f"'{sync.source}': refusing to mark more than {sync.max_stale_fraction:.0%} stale"
-        )
+    if before and not dry_run:
+        # An empty or collapsed answer is far likelier a Prometheus/TSDB problem than a vanished estate.
+        preview = reconcile(store, snapshot, source=sync.source, now=at, grace_period_s=grace_period_s, dry_run=True)
+        if not snapshot.entities or len(preview.marked_stale) > sync.max_stale_fraction * before:
+            raise SyncRefused(
+                f"discovery at {at:.0f} found {len(snapshot.entities)} entities and would mark "
+                f"{len(preview.marked_stale)} of the {before} active from '{sync.source}' stale "
+                f"(limit {sync.max_stale_fraction:.0%}): not applied; check Prometheus"
+            )
     report.plan = reconcile(store, snapshot, source=sync.source, now=at, grace_period_s=grace_period_s, dry_run=dry_run)
     report.duration_s = time.monotonic() - started
     return report

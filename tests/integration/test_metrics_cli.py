@@ -20,10 +20,8 @@ from graph_schema.cypher import anomalies as anomaly_cypher
 from graph_schema.model import Label
 from ingest.scheduler import JobOutcome, JobRunner, JobSpec, Schedules
 from ingest.sync_status import StatusFile
-from tests.conftest import TEST_PASSWORD
 from tests.integration import metrics_estate
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.integration.cli import ROOT, graph_env, rca
 
 
 @pytest.fixture(scope="module")
@@ -38,23 +36,16 @@ def cli_env(store, graph_uri, graph_user, graph_settings, tmp_path, unique_prefi
     """Environment of an `rca` process aimed at the (migrated) session graph and the estate's Prometheus."""
     prometheus, _ = estate_prometheus
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RCA_", "NEO4J_"))}
+    env.update(graph_env(graph_settings, graph_uri, graph_user))
     env.update({
-        "NEO4J_URI": graph_uri, "NEO4J_USER": graph_user,
-        "NEO4J_PASSWORD": graph_settings.password.get_secret_value() or TEST_PASSWORD,
-        "RCA_GRAPH__DATABASE": graph_settings.database,
         "RCA_METRICS__PROMETHEUS_URL": prometheus.url,
         "RCA_METRICS__ENTITY_PREFIX": unique_prefix,
         "RCA_METRICS__EXPORTER_PORT": "0",
         "RCA_SYNC__SOURCE": f"{unique_prefix}metrics",
         "RCA_SYNC__STATUS_FILE": str(tmp_path / "status.json"),
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": str(ROOT),
     })
     return env
-
-
-def rca(env, *args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "rca.cli.main", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def _free_port() -> int:
@@ -65,7 +56,7 @@ def _free_port() -> int:
 
 def test_backfill_replays_a_window_with_progress(cli_env, estate_prometheus, store, unique_prefix):
     _, estate = estate_prometheus
-    done = rca(cli_env, "ingest", "metrics", "--from", f"{estate.start + 80 * 60:.0f}", "--to", f"{estate.end:.0f}")
+    done = rca("ingest", "metrics", "--from", f"{estate.start + 80 * 60:.0f}", "--to", f"{estate.end:.0f}", env=cli_env)
     assert done.returncode == 0, done.stderr
     assert re.search(r"backfill \d+\.\.\d+: 20 polls .* [1-9]\d* anomalies opened", done.stdout)
     assert "backfill" in done.stderr and "poll" in done.stderr  # the tqdm progress bar
@@ -74,25 +65,25 @@ def test_backfill_replays_a_window_with_progress(cli_env, estate_prometheus, sto
 
 
 def test_backfill_rejects_bad_times(cli_env):
-    done = rca(cli_env, "ingest", "metrics", "--from", "yesterday-ish")
+    done = rca("ingest", "metrics", "--from", "yesterday-ish", env=cli_env)
     assert done.returncode == 2 and "cannot read time 'yesterday-ish'" in done.stderr
-    done = rca(cli_env, "ingest", "metrics", "--from", "now-1h", "--to", "now-2h")
+    done = rca("ingest", "metrics", "--from", "now-1h", "--to", "now-2h", env=cli_env)
     assert done.returncode == 2 and "--to must be after --from" in done.stderr
 
 
 def test_sync_now_then_status_and_a_failing_sync(cli_env, estate_prometheus):
     _, estate = estate_prometheus
-    done = rca(cli_env, "sync", "now", "--at", f"{estate.end - 60:.0f}")
+    done = rca("sync", "now", "--at", f"{estate.end - 60:.0f}", env=cli_env)
     assert done.returncode == 0, done.stderr
     assert re.search(r"topology sync from .*: 1[0-9] entities, 1[5-9] edges; changed [1-9]", done.stdout)
-    status = rca(cli_env, "sync", "status")
+    status = rca("sync", "status", env=cli_env)
     assert status.returncode == 0 and "topology_sync: ok" in status.stdout and "runs:         1, failures 0" in status.stdout
 
     down = dict(cli_env, RCA_METRICS__PROMETHEUS_URL=f"http://127.0.0.1:{_free_port()}", RCA_METRICS__RETRIES="1",
                 RCA_METRICS__BACKOFF_S="0.1")
-    failed = rca(down, "sync", "now")
+    failed = rca("sync", "now", env=down)
     assert failed.returncode == 1 and "PrometheusUnavailable" in failed.stderr
-    status = json.loads(rca(cli_env, "sync", "status", "--json").stdout)["topology_sync"]
+    status = json.loads(rca("sync", "status", "--json", env=cli_env).stdout)["topology_sync"]
     assert status["runs"] == 2 and status["failures"] == 1 and "unavailable after 2 attempts" in status["last_error"]
     assert status["last_success"] is not None and status["last_changes"] > 0  # the good run's figures are kept
 
@@ -101,7 +92,7 @@ def test_worker_runs_both_jobs_on_schedule_and_exports_its_figures(cli_env, tmp_
     port = _free_port()
     env = dict(cli_env, RCA_METRICS__POLL_INTERVAL_S="2", RCA_METRICS__POLL_JITTER_S="0.5", RCA_SYNC__INTERVAL_S="3",
                RCA_SYNC__JITTER_S="0.5", RCA_METRICS__EXPORTER_PORT=str(port))
-    worker = subprocess.Popen([sys.executable, "-m", "rca.cli.main", "ingest", "metrics"], cwd=REPO, env=env,
+    worker = subprocess.Popen([sys.executable, "-m", "rca.cli.main", "ingest", "metrics"], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline, text = time.monotonic() + 90, ""

@@ -19,7 +19,7 @@ from ingest.metrics_poll import MetricsPoller
 from ingest.prometheus_reader import PrometheusReader, PrometheusUnavailable
 from ingest.promql_templates import load_templates
 from ingest.settings import MetricsSettings, SyncSettings
-from ingest.sync_topology import sync_topology
+from ingest.sync_topology import SyncRefused, sync_topology
 from ingest.topology_reconcile import reconcile
 from ingest.topology_snapshot import EdgeRecord, EntityRecord, TopologySnapshot
 from tests.integration import metrics_estate
@@ -258,3 +258,16 @@ def test_graph_outage_keeps_anomalies_until_the_graph_is_back(estate_prometheus,
     assert writer.pending == 0 and report.written >= 2
     found = _anomalies(store, Label.DATASTORE, f"{unique_prefix}orders-db")
     assert len(found) == 1 and abs(found[0]["onset"] - estate.fault) <= STEP
+
+
+def test_a_sync_that_would_empty_the_estate_is_refused(estate_prometheus, store, unique_prefix):
+    prometheus, estate = estate_prometheus
+    p = unique_prefix
+    metrics, sync = _settings(prometheus.url, p), SyncSettings(source=f"{p}metrics")
+    reader, templates = PrometheusReader(metrics), load_templates()
+    sync_topology(store, reader, templates, metrics, sync, grace_period_s=0, at=estate.end - 60)
+    # two hours later Prometheus has nothing (as after losing its TSDB): the sync must not wipe the graph
+    with pytest.raises(SyncRefused, match=r"found 0 entities and would mark 14 of the 14 active"):
+        sync_topology(store, reader, templates, metrics, sync, grace_period_s=0, at=estate.end + 7200)
+    assert _entity(store, Label.SERVICE, f"{p}checkout")["status"] == "active"
+    assert _edge(store, RelType.CALLS, (Label.SERVICE, f"{p}checkout"), (Label.DATASTORE, f"{p}orders-db"))["status"] == "active"
