@@ -1,0 +1,107 @@
+"""Log template mining: Drain3 with tuned masking, persisted state and a cache for repeats.
+
+Masks come from ``ingest/data/syslog_masking.yaml`` (plus user masks from settings). Most lines
+repeat a masked form already seen, so a bounded cache maps masked text to its cluster and
+skips Drain's tree search; Drain only generalises templates, so a cached answer stays right.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import yaml
+from drain3 import TemplateMiner
+from drain3.file_persistence import FilePersistence
+from drain3.masking import MaskingInstruction
+from drain3.template_miner_config import TemplateMinerConfig
+
+log = logging.getLogger(__name__)
+
+MASKING_FILE = Path(__file__).parent / "data" / "syslog_masking.yaml"
+_CACHE_LIMIT = 50_000
+
+
+def load_masks(path: Path = MASKING_FILE, extra: Iterable[dict] = ()) -> list[tuple[str, str]]:
+    """(name, pattern) pairs: the user's extra masks first, then the data file's."""
+    data = yaml.safe_load(path.read_text()) or {}
+    entries = [*extra, *data.get("masks", [])]
+    masks = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not entry.get("name") or not entry.get("pattern"):
+            raise ValueError(f"mask #{i + 1} in {path} needs a name and a pattern")
+        masks.append((str(entry["name"]), str(entry["pattern"])))
+    return masks
+
+
+class LogTemplates:
+    """Assigns each message a stable template id and keeps the template text."""
+
+    def __init__(
+        self,
+        masks: Sequence[tuple[str, str]],
+        *,
+        sim_th: float = 0.9,
+        depth: int = 5,
+        max_clusters: int | None = 20000,
+        state_file: Path | None = None,
+    ):
+        config = TemplateMinerConfig()
+        config.drain_sim_th = sim_th
+        config.drain_depth = depth
+        config.drain_max_clusters = max_clusters
+        config.masking_instructions = [MaskingInstruction(pattern, name) for name, pattern in masks]
+        config.snapshot_interval_minutes = 10**6  # we save on flush, not on Drain's schedule
+        persistence = None
+        if state_file is not None:
+            state_file.parent.mkdir(parents=True, exist_ok=True)
+            persistence = FilePersistence(str(state_file))
+        self._miner = TemplateMiner(persistence, config)
+        self._persistence = persistence
+        self._cache: dict[str, int] = {}
+        self._dirty = False
+
+    def add(self, message: str) -> int:
+        """The template id of ``message``, mining a new template when none fits."""
+        masked = self._miner.masker.mask(message.strip())
+        cluster_id = self._cache.get(masked)
+        clusters = self._miner.drain.id_to_cluster
+        if cluster_id is not None and cluster_id in clusters:
+            clusters[cluster_id].size += 1
+            return cluster_id
+        cluster, change = self._miner.drain.add_log_message(masked)
+        if change != "none":
+            self._dirty = True
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[masked] = cluster.cluster_id
+        return cluster.cluster_id
+
+    def template(self, template_id: int) -> str:
+        """The current text of a template (it generalises as lines arrive)."""
+        cluster = self._miner.drain.id_to_cluster.get(template_id)
+        return cluster.get_template() if cluster is not None else ""
+
+    def __len__(self) -> int:
+        return len(self._miner.drain.id_to_cluster)
+
+    def save(self) -> None:
+        """Persist the miner's state if it changed since the last save."""
+        if self._persistence is not None and self._dirty:
+            self._miner.save_state("flush")
+            self._dirty = False
+
+
+def grouping_accuracy(truth: Sequence[str], predicted: Sequence[object]) -> float:
+    """Share of lines whose mined group holds exactly the lines of their true template."""
+    true_groups: dict[str, set[int]] = defaultdict(set)
+    mined_groups: dict[object, set[int]] = defaultdict(set)
+    for i, (t, p) in enumerate(zip(truth, predicted, strict=True)):
+        true_groups[t].add(i)
+        mined_groups[p].add(i)
+    correct = sum(
+        len(members) for members in mined_groups.values() if true_groups[truth[next(iter(members))]] == members
+    )
+    return correct / len(truth) if truth else 1.0
