@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -60,7 +61,8 @@ class EventAggregator:
             if severity < agg.severity:
                 agg.severity = severity
         if change_type:
-            change_id = f"{entity.label}:{entity.id}|{change_type}|{ts:.6f}"
+            # Same entity, type, time and text is the same change (a resend); anything else is new.
+            change_id = f"{entity.label}:{entity.id}|{change_type}|{ts:.6f}|{zlib.crc32((message or raw).encode()):08x}"
             self._changes[change_id] = {
                 **_entity_fields(entity, ts, ts),
                 "id": change_id,

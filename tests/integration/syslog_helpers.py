@@ -6,6 +6,7 @@ import time
 from contextlib import contextmanager
 
 from graph_schema.cypher import events as cypher
+from graph_schema.store import GraphStore
 from ingest.settings import SyslogSettings
 from ingest.syslog_listeners import SyslogListeners
 from ingest.syslog_pipeline import SyslogPipeline
@@ -28,6 +29,14 @@ def running_worker(settings: SyslogSettings, store):
     finally:
         listeners.stop()
         pipeline.stop(timeout=60)
+
+
+@contextmanager
+def short_retry_store(graph_settings, graph_uri, graph_user):
+    """A store whose writes give up after a second, as the worker's do, so outages reach the buffer."""
+    settings = graph_settings.model_copy(update={"max_retry_time_s": 1.0})
+    with GraphStore.connect(settings, uri=graph_uri, user=graph_user) as store:
+        yield store
 
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):
