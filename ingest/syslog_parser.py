@@ -55,7 +55,7 @@ _BSD = re.compile(
     r"(?:(?P<host>[^\s\[\]]*[^\s\[\]:])(?: :)? +)?"
     r"(?:(?:kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|local[0-7])"
     r"\.(?:emerg|alert|crit|err|error|warn|warning|notice|info|debug) )?"
-    r"(?:(?P<tag>[^\s\[\]:]+(?: v?\d[\d.]*)?)(?:\[(?P<pid>[^\]\s]*)\])?: ?)?"
+    r"(?:-- )?(?:(?P<tag>[^\s\[\]:]+(?: v?\d[\d.]*)?)(?:\[(?P<pid>[^\]\s]*)\])?: ?)?"
     r"(?P<msg>.*)",
     re.DOTALL,
 )

@@ -8,6 +8,7 @@ skips Drain's tree search; Drain only generalises templates, so a cached answer 
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -24,15 +25,15 @@ MASKING_FILE = Path(__file__).parent / "data" / "syslog_masking.yaml"
 _CACHE_LIMIT = 50_000
 
 
-def load_masks(path: Path = MASKING_FILE, extra: Iterable[dict] = ()) -> list[tuple[str, str]]:
-    """(name, pattern) pairs: the user's extra masks first, then the data file's."""
+def load_masks(path: Path = MASKING_FILE, extra: Iterable[dict] = ()) -> list[tuple]:
+    """(name, pattern, needs) triples: the user's extra masks first, then the data file's."""
     data = yaml.safe_load(path.read_text()) or {}
     entries = [*extra, *data.get("masks", [])]
     masks = []
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict) or not entry.get("name") or not entry.get("pattern"):
             raise ValueError(f"mask #{i + 1} in {path} needs a name and a pattern")
-        masks.append((str(entry["name"]), str(entry["pattern"])))
+        masks.append((str(entry["name"]), str(entry["pattern"]), tuple(entry.get("needs") or ())))
     return masks
 
 
@@ -52,20 +53,23 @@ class LogTemplates:
         config.drain_sim_th = sim_th
         config.drain_depth = depth
         config.drain_max_clusters = max_clusters
-        config.masking_instructions = [MaskingInstruction(pattern, name) for name, pattern in masks]
+        config.masking_instructions = [MaskingInstruction(m[1], m[0]) for m in masks]
         config.snapshot_interval_minutes = 10**6  # we save on flush, not on Drain's schedule
         persistence = None
         if state_file is not None:
             state_file.parent.mkdir(parents=True, exist_ok=True)
             persistence = FilePersistence(str(state_file))
         self._miner = TemplateMiner(persistence, config)
+        # A mask with `needs` runs only on text holding one of those substrings: ~20 regexes over
+        # every line would otherwise dominate the cost of mining.
+        self._masks = [(re.compile(m[1]), f"<{m[0]}>", tuple(m[2]) if len(m) > 2 and m[2] else None) for m in masks]
         self._persistence = persistence
         self._cache: dict[str, int] = {}
         self._dirty = False
 
     def add(self, message: str) -> int:
         """The template id of ``message``, mining a new template when none fits."""
-        masked = self._miner.masker.mask(message.strip())
+        masked = self.mask(message.strip())
         cluster_id = self._cache.get(masked)
         clusters = self._miner.drain.id_to_cluster
         if cluster_id is not None and cluster_id in clusters:
@@ -78,6 +82,13 @@ class LogTemplates:
             self._cache.clear()
         self._cache[masked] = cluster.cluster_id
         return cluster.cluster_id
+
+    def mask(self, text: str) -> str:
+        """Apply the masks in order; a mask whose required characters are absent is skipped."""
+        for regex, replacement, hints in self._masks:
+            if hints is None or any(h in text for h in hints):
+                text = regex.sub(replacement, text)
+        return text
 
     def template(self, template_id: int) -> str:
         """The current text of a template (it generalises as lines arrive)."""

@@ -87,3 +87,5 @@ MATCH (e:Event)
 WHERE e.entity_id STARTS WITH $prefix
 RETURN count(e) AS events, sum(e.count) AS lines
 """
+
+EVENT_TOTALS = "MATCH (e:Event) RETURN count(e) AS events, sum(e.count) AS lines"

@@ -59,6 +59,6 @@ def test_state_persists_and_ids_are_stable(tmp_path):
 
 def test_extra_masks_come_first(tmp_path):
     masks = load_masks(extra=[{"name": "ORDER", "pattern": r"\bORD-\d+\b"}])
-    assert masks[0] == ("ORDER", r"\bORD-\d+\b")
+    assert masks[0] == ("ORDER", r"\bORD-\d+\b", ())
     with pytest.raises(ValueError, match="needs a name and a pattern"):
         load_masks(extra=[{"name": "X"}])

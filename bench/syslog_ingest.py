@@ -1,0 +1,188 @@
+"""Syslog ingest benchmark: parse, parse+templates, and end to end over TCP into the graph.
+
+Builds a corpus (default 200k lines) mixing RFC 5424, RFC 3164 and the loghub samples, then
+prints lines/s for each stage, peak memory and memory growth over the end-to-end run, and the
+machine it ran on. Run from the repository root:
+
+    python bench/syslog_ingest.py [--lines 200000] [--skip-graph]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import platform
+import random
+import resource
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import psutil  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from graph_schema import migrations  # noqa: E402
+from graph_schema.connection import open_graph  # noqa: E402
+from graph_schema.cypher import events as cypher  # noqa: E402
+from graph_schema.settings import GraphSettings  # noqa: E402
+from ingest.settings import SyslogSettings  # noqa: E402
+from ingest.syslog_classes import SignatureClassifier, load_class_rules  # noqa: E402
+from ingest.syslog_entities import EntityMapper, load_entity_rules  # noqa: E402
+from ingest.syslog_listeners import SyslogListeners  # noqa: E402
+from ingest.syslog_parser import SyslogParser  # noqa: E402
+from ingest.syslog_pipeline import SyslogPipeline  # noqa: E402
+from ingest.syslog_templates import LogTemplates, load_masks  # noqa: E402
+
+LOGHUB = Path(__file__).resolve().parents[2] / "shared" / "data" / "loghub"
+APPS = ["checkout", "payments", "cart", "search", "auth", "ledger", "gateway", "inventory"]
+MESSAGES = [
+    "GET /api/v1/items/{n} 200 {ms}ms",
+    "upstream {ip}:8080 timed out after {ms}ms",
+    "connect to {ip} port 5432 failed: Connection refused",
+    "user {user} logged in from {ip}",
+    "cache miss for key session:{hex}",
+    "request {uuid} completed in {ms} ms",
+    "worker {n} restarted after crash",
+    "deployed version 1.{n}.3",
+    "write failed: No space left on device",
+]
+
+
+def build_corpus(total: int, seed: int = 7) -> list[bytes]:
+    """``total`` lines: one third RFC 5424, one third RFC 3164, one third loghub samples."""
+    rng = random.Random(seed)
+    loghub = [line for name in ("Linux", "OpenSSH") for line in (LOGHUB / name / f"{name}_2k.log").read_text().splitlines()]
+    lines = []
+    for i in range(total):
+        kind = i % 3
+        if kind == 2:
+            lines.append(loghub[i // 3 % len(loghub)].encode())
+            continue
+        msg = rng.choice(MESSAGES).format(
+            n=rng.randint(1, 999), ms=rng.randint(1, 5000), ip=f"10.0.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+            user=rng.choice(["alice", "bob", "carol"]), hex=f"{rng.getrandbits(64):016x}",
+            uuid=f"{rng.getrandbits(32):08x}-1234-4abc-8def-{rng.getrandbits(48):012x}",
+        )
+        app, host, sec = rng.choice(APPS), f"node-{rng.randint(1, 20)}", i // 1000
+        if kind == 0:
+            lines.append(f"<{rng.choice((11, 14, 30))}>1 2026-11-23T10:{sec // 60 % 60:02d}:{sec % 60:02d}.{i % 1000:03d}Z {host} {app} {rng.randint(100, 999)} - - {msg}".encode())
+        else:
+            lines.append(f"<{rng.choice((11, 14, 30))}>Nov 23 10:{sec // 60 % 60:02d}:{sec % 60:02d} {host} {app}[{rng.randint(100, 999)}]: {msg}".encode())
+    return lines
+
+
+def bench_parse(lines: list[bytes]) -> float:
+    parser = SyslogParser()
+    texts = [line.decode() for line in lines]
+    start = time.perf_counter()
+    for text in texts:
+        parser.parse(text)
+    return len(texts) / (time.perf_counter() - start)
+
+
+def bench_templates(lines: list[bytes]) -> tuple[float, int]:
+    s = SyslogSettings()
+    parser = SyslogParser()
+    templates = LogTemplates(load_masks(), sim_th=s.drain_sim_th, depth=s.drain_depth, max_clusters=s.drain_max_clusters)
+    classifier = SignatureClassifier(load_class_rules())
+    mapper = EntityMapper(load_entity_rules())
+    texts = [line.decode() for line in lines]
+    start = time.perf_counter()
+    for text in texts:
+        record = parser.parse(text)
+        mapper.map(record.hostname, record.app_name)
+        tid = templates.add(record.message)
+        classifier.for_template(tid, record.message)
+    return len(texts) / (time.perf_counter() - start), len(templates)
+
+
+def _send(port: int, lines: list[bytes], connections: int) -> None:
+    """In a separate process, so the sender does not share the worker's interpreter lock."""
+    def one(part):
+        with socket.create_connection(("127.0.0.1", port)) as conn:
+            payload = b"".join(b"%d %s" % (len(line), line) for line in part)
+            conn.sendall(payload)
+
+    threads = [threading.Thread(target=one, args=(lines[i::connections],)) for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def bench_end_to_end(lines: list[bytes], connections: int) -> dict:
+    proc = psutil.Process()
+    with tempfile.TemporaryDirectory() as tmp:
+        graph = GraphSettings(data_dir=Path(tmp) / "graph", heap="1g", password="bench-password", max_retry_time_s=10)
+        with open_graph(graph) as store:
+            migrations.migrate(store)
+            settings = SyslogSettings(state_dir=Path(tmp) / "state", flush_interval_s=2.0)
+            pipeline = SyslogPipeline(settings, store).start()
+            listeners = SyslogListeners(pipeline)
+            _, port = listeners.add_tcp("127.0.0.1", 0)
+            rss_start = proc.memory_info().rss
+            samples = []
+            sender = multiprocessing.Process(target=_send, args=(port, lines, connections))
+            started = time.perf_counter()
+            sender.start()
+            with tqdm(total=len(lines), desc="end to end", unit="line") as bar:
+                done = 0
+                while done < len(lines):
+                    time.sleep(0.5)
+                    samples.append(proc.memory_info().rss)
+                    bar.update(pipeline.lines_processed - done)
+                    done = pipeline.lines_processed
+                    if not sender.is_alive() and sender.exitcode:
+                        raise RuntimeError("sender failed")
+            processed_at = time.perf_counter()
+            pipeline.flush()
+            assert pipeline.buffer.wait_empty(300), "the graph did not take the aggregates"
+            written_at = time.perf_counter()
+            sender.join()
+            listeners.stop()
+            pipeline.stop()
+            totals = store.read(cypher.EVENT_TOTALS)[0]
+    quarter = samples[len(samples) // 4] if samples else rss_start
+    return {
+        "lines_per_s": len(lines) / (written_at - started),
+        "processing_lines_per_s": len(lines) / (processed_at - started),
+        "lines_in_graph": totals["lines"],
+        "events": totals["events"],
+        "rss_start_mb": rss_start / 2**20,
+        "rss_peak_mb": max(samples + [rss_start]) / 2**20,
+        "rss_growth_after_first_quarter_mb": (max(samples[len(samples) // 4 :] or [rss_start]) - quarter) / 2**20,
+        "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=200_000)
+    parser.add_argument("--connections", type=int, default=8, help="TCP connections of the sender")
+    parser.add_argument("--skip-graph", action="store_true", help="only the in-process stages")
+    args = parser.parse_args()
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, {psutil.virtual_memory().total / 2**30:.1f} GiB, Python {platform.python_version()}")
+    lines = build_corpus(args.lines)
+    print(f"corpus: {len(lines):,} lines (1/3 RFC 5424, 1/3 RFC 3164, 1/3 loghub Linux+OpenSSH)")
+    print(f"parse only:            {bench_parse(lines):>10,.0f} lines/s (one core)")
+    rate, count = bench_templates(lines)
+    print(f"parse + templates:     {rate:>10,.0f} lines/s (one core; with entity mapping and classes; {count} templates)")
+    if args.skip_graph:
+        return 0
+    r = bench_end_to_end(lines, args.connections)
+    lost = len(lines) - (r["lines_in_graph"] or 0)
+    print(f"end to end over TCP:   {r['lines_per_s']:>10,.0f} lines/s (first byte sent -> last aggregate written; {args.connections} connections)")
+    print(f"  processing only:     {r['processing_lines_per_s']:>10,.0f} lines/s (first byte -> last line aggregated)")
+    print(f"  lines in graph:      {r['lines_in_graph']:,} of {len(lines):,} (lost: {lost}); {r['events']:,} Event nodes")
+    print(f"  memory: start {r['rss_start_mb']:.0f} MiB, peak {r['rss_peak_mb']:.0f} MiB, growth after first quarter {r['rss_growth_after_first_quarter_mb']:.1f} MiB, ru_maxrss {r['maxrss_mb']:.0f} MiB")
+    return 0 if lost == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
