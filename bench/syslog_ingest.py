@@ -122,7 +122,7 @@ def bench_end_to_end(lines: list[bytes], connections: int) -> dict:
         graph = GraphSettings(data_dir=Path(tmp) / "graph", heap="1g", password="bench-password", max_retry_time_s=10)
         with open_graph(graph) as store:
             migrations.migrate(store)
-            settings = SyslogSettings(state_dir=Path(tmp) / "state", flush_interval_s=2.0)
+            settings = SyslogSettings(state_dir=Path(tmp) / "state")
             pipeline = SyslogPipeline(settings, store).start()
             listeners = SyslogListeners(pipeline)
             _, port = listeners.add_tcp("127.0.0.1", 0)

@@ -106,3 +106,23 @@ def _entity_fields(entity: EntityRef, first_ts: float, last_ts: float) -> dict:
         "first_ts": first_ts,
         "last_ts": last_ts,
     }
+
+
+def merge_batches(into: Batch, batch: Batch) -> None:
+    """Fold ``batch`` into ``into`` as the graph would: counts add, times widen, severity takes the worst."""
+    events = {row["id"]: row for row in into.setdefault("events", [])}
+    for row in batch.get("events", ()):
+        old = events.get(row["id"])
+        if old is None:
+            events[row["id"]] = dict(row)
+            continue
+        old["count"] += row["count"]
+        old["first_ts"] = min(old["first_ts"], row["first_ts"])
+        old["last_ts"] = max(old["last_ts"], row["last_ts"])
+        old["severity"] = min(old["severity"], row["severity"])
+        old["template"] = row["template"]
+    into["events"] = list(events.values())
+    changes = {row["id"]: row for row in into.setdefault("changes", [])}
+    for row in batch.get("changes", ()):
+        changes.setdefault(row["id"], row)
+    into["changes"] = list(changes.values())

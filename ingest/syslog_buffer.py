@@ -24,8 +24,13 @@ def batch_rows(batch: Batch) -> int:
 class WriteBuffer:
     """A FIFO of batches; memory holds up to ``memory_rows`` rows, the rest goes to ``spool_dir``."""
 
-    def __init__(self, spool_dir: Path, memory_rows: int):
+    def __init__(self, spool_dir: Path, memory_rows: int, merge=None, merge_limit: int = 20_000):
         self.spool_dir = spool_dir
+        # While the writer is behind, a new batch is folded into the newest waiting one, so
+        # the graph gets each (entity, template, bucket) once rather than once per flush.
+        self._merge = merge
+        self._merge_limit = merge_limit
+        self._in_flight = False
         spool_dir.mkdir(parents=True, exist_ok=True)
         self.memory_rows = memory_rows
         self._memory: deque[Batch] = deque()
@@ -45,7 +50,13 @@ class WriteBuffer:
         if not rows:
             return
         with self._lock:
-            if self._memory_count + rows > self.memory_rows and self._memory:
+            tail_free = self._memory and not (self._in_flight and len(self._memory) == 1)
+            if self._merge and tail_free and batch_rows(self._memory[-1]) + rows <= self._merge_limit:
+                tail = self._memory[-1]
+                before = batch_rows(tail)
+                self._merge(tail, batch)
+                self._memory_count += batch_rows(tail) - before
+            elif self._memory_count + rows > self.memory_rows and self._memory:
                 self._spill(batch)
             else:
                 self._memory.append(batch)
@@ -60,6 +71,7 @@ class WriteBuffer:
             if not self._memory and not self._disk:
                 self._lock.wait(timeout)
             if self._memory:
+                self._in_flight = True
                 return ("memory", self._memory[0])
             if self._disk:
                 path = self._disk[0]
@@ -70,6 +82,7 @@ class WriteBuffer:
         """Remove the batch ``peek`` returned, once it is safely in the graph."""
         with self._lock:
             if token == "memory":
+                self._in_flight = False
                 batch = self._memory.popleft()
                 self._memory_count -= batch_rows(batch)
             else:
@@ -82,6 +95,7 @@ class WriteBuffer:
     def spill_all(self) -> int:
         """Move every in-memory batch to disk (clean shutdown while the graph is away)."""
         with self._lock:
+            self._in_flight = False
             moved = 0
             while self._memory:
                 batch = self._memory.popleft()

@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ingest.settings import SyslogSettings
-from ingest.syslog_aggregator import EventAggregator
+from ingest.syslog_aggregator import EventAggregator, merge_batches
 from ingest.syslog_buffer import WriteBuffer
 from ingest.syslog_classes import OTHER, SignatureClassifier, load_class_rules
 from ingest.syslog_dead_letter import DeadLetters
@@ -85,7 +85,9 @@ class SyslogPipeline:
             on_write=lambda reason: self.metrics.dead_lettered.labels(reason).inc(),
         )
         self.aggregator = EventAggregator(settings.bucket_seconds)
-        self.buffer = WriteBuffer(self.paths.spool, settings.buffer_memory_rows)
+        self.buffer = WriteBuffer(
+            self.paths.spool, settings.buffer_memory_rows, merge=merge_batches, merge_limit=settings.max_aggregates
+        )
         self.writer = GraphWriter(
             store,
             self.buffer,

@@ -22,7 +22,8 @@ from drain3.template_miner_config import TemplateMinerConfig
 log = logging.getLogger(__name__)
 
 MASKING_FILE = Path(__file__).parent / "data" / "syslog_masking.yaml"
-_CACHE_LIMIT = 50_000
+_CACHE_LIMIT = 100_000
+_DIGITS_TO_ZERO = str.maketrans("123456789", "000000000")
 
 
 def load_masks(path: Path = MASKING_FILE, extra: Iterable[dict] = ()) -> list[tuple]:
@@ -64,29 +65,41 @@ class LogTemplates:
         # every line would otherwise dominate the cost of mining.
         self._masks = [(re.compile(m[1]), f"<{m[0]}>", tuple(m[2]) if len(m) > 2 and m[2] else None) for m in masks]
         self._persistence = persistence
-        self._cache: dict[str, int] = {}
+        self._cache: dict[str, int] = {}  # masked text -> template id
+        self._shapes: dict[str, int] = {}  # digit-blind raw text -> template id
         self._dirty = False
 
     def add(self, message: str) -> int:
         """The template id of ``message``, mining a new template when none fits."""
-        masked = self.mask(message.strip())
-        cluster_id = self._cache.get(masked)
+        message = message.strip()
+        # Every mask treats all digits alike, so lines differing only in their digits mask alike:
+        # the digit-blind shape is a cache key that skips masking for most repeated lines.
+        shape = message.translate(_DIGITS_TO_ZERO)
         clusters = self._miner.drain.id_to_cluster
+        cluster_id = self._shapes.get(shape)
         if cluster_id is not None and cluster_id in clusters:
             clusters[cluster_id].size += 1
             return cluster_id
-        cluster, change = self._miner.drain.add_log_message(masked)
-        if change != "none":
-            self._dirty = True
+        masked = self.mask(message)
+        cluster_id = self._cache.get(masked)
+        if cluster_id is None or cluster_id not in clusters:
+            cluster, change = self._miner.drain.add_log_message(masked)
+            if change != "none":
+                self._dirty = True
+            cluster_id = cluster.cluster_id
+        else:
+            clusters[cluster_id].size += 1
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
-        self._cache[masked] = cluster.cluster_id
-        return cluster.cluster_id
+            self._shapes.clear()
+        self._cache[masked] = cluster_id
+        self._shapes[shape] = cluster_id
+        return cluster_id
 
     def mask(self, text: str) -> str:
         """Apply the masks in order; a mask whose required characters are absent is skipped."""
         for regex, replacement, hints in self._masks:
-            if hints is None or any(h in text for h in hints):
+            if hints is None or (hints[0] in text if len(hints) == 1 else any(h in text for h in hints)):
                 text = regex.sub(replacement, text)
         return text
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graph_schema.model import Label
-from ingest.syslog_aggregator import EventAggregator
+from ingest.syslog_aggregator import EventAggregator, merge_batches
 from ingest.syslog_buffer import WriteBuffer
 from ingest.syslog_entities import EntityRef
 from ingest.syslog_framing import Deframer, Oversize
@@ -76,3 +76,19 @@ def test_aggregation_counts_per_entity_template_bucket():
     assert events[("tpl-1", 1_000_080.0)]["count"] == 1
     assert [c["change_type"] for c in batch["changes"]] == ["deploy"]
     assert len(agg) == 0 and agg.drain(str) == {"events": [], "changes": []}
+
+
+def test_batches_waiting_for_the_writer_are_merged_like_the_graph_merges_them(tmp_path):
+    buf = WriteBuffer(tmp_path, memory_rows=100, merge=merge_batches)
+    row = {"id": "e1", "count": 2, "first_ts": 10.0, "last_ts": 20.0, "severity": 6, "template": "a"}
+    buf.put({"events": [dict(row)], "changes": []})
+    token, head = buf.peek()  # the writer holds the head: a new batch must not change it
+    buf.put({"events": [dict(row, count=3, first_ts=5.0, severity=3, template="b")], "changes": []})
+    buf.put({"events": [dict(row, count=4, last_ts=30.0), dict(row, id="e2")], "changes": [{"id": "c1"}]})
+    assert head["events"] == [row]
+    buf.ack(token)
+    _, merged = buf.peek()
+    by_id = {r["id"]: r for r in merged["events"]}
+    assert (by_id["e1"]["count"], by_id["e1"]["first_ts"], by_id["e1"]["last_ts"], by_id["e1"]["severity"]) == (7, 5.0, 30.0, 3)
+    assert by_id["e2"]["count"] == 2 and merged["changes"] == [{"id": "c1"}]
+    assert buf.sizes() == (3, 0)
