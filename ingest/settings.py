@@ -32,7 +32,9 @@ class SyslogSettings(BaseModel):
         description="where template state, file offsets, the spool and the dead-letter file live",
     )
     max_line_bytes: int = Field(64 * 1024, ge=256, description="longer lines go to the dead-letter file")
-    queue_batches: int = Field(1024, ge=1, description="bound of the listener->processor queue, in batches")
+    queue_batches: int = Field(
+        256, ge=1, description="bound of the listener->processor queue, in batches (a TCP batch is at most 256 KiB)"
+    )
     default_timezone: str = Field("UTC", description="zone of BSD timestamps that carry none")
     # template mining (Drain3)
     drain_sim_th: float = Field(0.9, gt=0, le=1, description="Drain similarity threshold")

@@ -34,6 +34,10 @@ class EventAggregator:
     def __len__(self) -> int:
         return len(self._open)
 
+    def has_pending(self) -> bool:
+        """True when a flush would produce rows."""
+        return bool(self._open or self._changes)
+
     def add(
         self,
         entity: EntityRef,

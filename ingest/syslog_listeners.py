@@ -36,15 +36,25 @@ def parse_address(text: str, default_port: int = 514) -> tuple[str, int]:
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):
-    def __init__(self, pipeline: SyslogPipeline, max_frame: int):
+    """Collects the datagrams of one loop pass into one queue item per sender batch."""
+
+    def __init__(self, pipeline: SyslogPipeline, loop: asyncio.AbstractEventLoop):
         self.pipeline = pipeline
-        self.max_frame = max_frame
+        self.loop = loop
+        self._pending: dict[str, list[bytes]] = {}
 
     def datagram_received(self, data: bytes, addr) -> None:
         # One message per datagram (RFC 5426), but some senders pack several lines into one.
         frames = [line.rstrip(b"\r\x00") for line in data.split(b"\n") if line.strip(b"\r\x00")]
-        if not self.pipeline.submit("udp", f"udp:{addr[0]}:{addr[1]}", frames, block=False):
-            self.pipeline.metrics.dropped.labels("udp").inc(len(frames))
+        if not self._pending:
+            self.loop.call_soon(self._submit)
+        self._pending.setdefault(f"udp:{addr[0]}:{addr[1]}", []).extend(frames)
+
+    def _submit(self) -> None:
+        pending, self._pending = self._pending, {}
+        for source, frames in pending.items():
+            if not self.pipeline.submit("udp", source, frames, block=False):
+                self.pipeline.metrics.dropped.labels("udp").inc(len(frames))
 
 
 class SyslogListeners:
@@ -74,7 +84,7 @@ class SyslogListeners:
 
         async def start():
             transport, _ = await self.loop.create_datagram_endpoint(
-                lambda: _UdpProtocol(self.pipeline, self.pipeline.settings.max_line_bytes), local_addr=(host, port)
+                lambda: _UdpProtocol(self.pipeline, self.loop), local_addr=(host, port)
             )
             sock = transport.get_extra_info("socket")
             # A larger receive buffer absorbs bursts while the processor catches up.

@@ -199,7 +199,7 @@ class SyslogPipeline:
     def flush(self) -> None:
         """Hand the open aggregates to the buffer as one batch."""
         self._next_flush = time.monotonic() + self.settings.flush_interval_s
-        if len(self.aggregator) == 0 and not self.aggregator._changes:
+        if not self.aggregator.has_pending():
             return
         prefix_len = len(self._template_prefix) + 1
         batch = self.aggregator.drain(lambda tid: self.templates.template(int(tid[prefix_len:])))
