@@ -4,7 +4,7 @@ Builds a corpus (default 200k lines) mixing RFC 5424, RFC 3164 and the loghub sa
 prints lines/s for each stage, peak memory and memory growth over the end-to-end run, and the
 machine it ran on. Run from the repository root:
 
-    python bench/syslog_ingest.py [--lines 200000] [--skip-graph]
+    python -m bench.syslog_ingest [--lines 200000] [--connections 8] [--skip-graph]
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import platform
 import random
 import resource
 import socket
@@ -22,22 +21,21 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import psutil
+from tqdm import tqdm
 
-import psutil  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from graph_schema import migrations  # noqa: E402
-from graph_schema.connection import open_graph  # noqa: E402
-from graph_schema.cypher import events as cypher  # noqa: E402
-from graph_schema.settings import GraphSettings  # noqa: E402
-from ingest.settings import SyslogSettings  # noqa: E402
-from ingest.syslog_classes import SignatureClassifier, load_class_rules  # noqa: E402
-from ingest.syslog_entities import EntityMapper, load_entity_rules  # noqa: E402
-from ingest.syslog_listeners import SyslogListeners  # noqa: E402
-from ingest.syslog_parser import SyslogParser  # noqa: E402
-from ingest.syslog_pipeline import SyslogPipeline  # noqa: E402
-from ingest.syslog_templates import LogTemplates, load_masks  # noqa: E402
+from bench.machine import describe_machine
+from graph_schema import migrations
+from graph_schema.connection import open_graph
+from graph_schema.cypher import events as cypher
+from graph_schema.settings import GraphSettings
+from ingest.settings import SyslogSettings
+from ingest.syslog_classes import SignatureClassifier, load_class_rules
+from ingest.syslog_entities import EntityMapper, load_entity_rules
+from ingest.syslog_listeners import SyslogListeners
+from ingest.syslog_parser import SyslogParser
+from ingest.syslog_pipeline import SyslogPipeline
+from ingest.syslog_templates import LogTemplates, load_masks
 
 LOGHUB = Path(__file__).resolve().parents[2] / "shared" / "data" / "loghub"
 APPS = ["checkout", "payments", "cart", "search", "auth", "ledger", "gateway", "inventory"]
@@ -180,7 +178,7 @@ def main() -> int:
     parser.add_argument("--skip-graph", action="store_true", help="only the in-process stages")
     args = parser.parse_args()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, {psutil.virtual_memory().total / 2**30:.1f} GiB, Python {platform.python_version()}, load average {load}")
+    print(f"machine: {describe_machine()}; load average {load} (shared machine)")
     lines = build_corpus(args.lines)
     print(f"corpus: {len(lines):,} lines (1/3 RFC 5424, 1/3 RFC 3164, 1/3 loghub Linux+OpenSSH)")
     wall, cpu = bench_parse(lines)

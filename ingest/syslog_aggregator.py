@@ -62,8 +62,7 @@ class EventAggregator:
                 agg.first_ts = ts
             elif ts > agg.last_ts:
                 agg.last_ts = ts
-            if severity < agg.severity:
-                agg.severity = severity
+            agg.severity = min(agg.severity, severity)
         if change_type:
             # Same entity, type, time and text is the same change (a resend); anything else is new.
             change_id = f"{entity.label}:{entity.id}|{change_type}|{ts:.6f}|{zlib.crc32((message or raw).encode()):08x}"

@@ -48,7 +48,7 @@ def load_entity_rules(path: Path = ENTITIES_FILE, extra: Iterable[dict] = ()) ->
     for i, entry in enumerate([*extra, *data.get("rules", [])]):
         where = f"entity rule #{i + 1} ({entry.get('name', 'unnamed') if isinstance(entry, dict) else entry!r})"
         if not isinstance(entry, dict) or not isinstance(entry.get("entity"), dict):
-            raise ValueError(f"{where} needs an entity mapping")
+            raise ValueError(f"{where} needs an entity mapping")  # noqa: TRY004 - bad data, like every loader error
         entity = entry["entity"]
         label = entity.get("label")
         if label not in {str(x) for x in MAPPABLE_LABELS}:

@@ -170,7 +170,7 @@ class SyslogListeners:
         while not self._stopping.is_set():
             if handle is None:
                 try:
-                    handle = open(path, "rb")
+                    handle = open(path, "rb")  # noqa: SIM115 - held across polls, closed on rotation and exit
                 except FileNotFoundError:
                     self._stopping.wait(self.poll_interval_s)
                     continue

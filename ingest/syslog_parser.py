@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 RFC5424 = "rfc5424"
 RFC3164 = "rfc3164"
@@ -59,13 +59,13 @@ _BSD = re.compile(
     r"(?P<msg>.*)",
     re.DOTALL,
 )
-_ZONES = {"UTC": timezone.utc, "GMT": timezone.utc, "Z": timezone.utc}
+_ZONES = {"UTC": UTC, "GMT": UTC, "Z": UTC}
 
 
 class SyslogParser:
     """Parses lines; BSD timestamps without zone are read in ``default_tz``."""
 
-    def __init__(self, default_tz: tzinfo = timezone.utc, now: float | None = None):
+    def __init__(self, default_tz: tzinfo = UTC, now: float | None = None):
         self.default_tz = default_tz
         self._now = now
         self._bsd_ts_cache: dict[tuple, float] = {}

@@ -102,7 +102,7 @@ class SyslogPipeline:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> "SyslogPipeline":
+    def start(self) -> SyslogPipeline:
         """Start the writer and the processing thread."""
         self.writer.start()
         self._thread.start()
@@ -141,7 +141,7 @@ class SyslogPipeline:
             if item is not None:
                 try:
                     self.process(*item)
-                except Exception:  # noqa: BLE001 - one bad batch must not stop ingestion
+                except Exception:
                     log.exception("processing a batch from %s failed; its lines are dead-lettered", item[1])
                     for frame in item[2]:
                         if isinstance(frame, bytes):

@@ -37,7 +37,7 @@ class GraphWriter:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="syslog-writer", daemon=True)
 
-    def start(self) -> "GraphWriter":
+    def start(self) -> GraphWriter:
         """Start the writer thread."""
         self._thread.start()
         return self

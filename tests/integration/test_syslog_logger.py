@@ -7,7 +7,13 @@ import subprocess
 import pytest
 
 from graph_schema.cypher import events as cypher
-from tests.integration.syslog_helpers import events_of, fast_settings, running_worker, total_count, wait_for
+from tests.integration.syslog_helpers import (
+    events_of,
+    fast_settings,
+    running_worker,
+    total_count,
+    wait_for,
+)
 
 
 def _logger(port: int, *flags: str, tag: str, message: str, count: int = 1) -> None:

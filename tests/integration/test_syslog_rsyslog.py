@@ -6,8 +6,13 @@ import shutil
 import subprocess
 
 from graph_schema.cypher import events as cypher
-
-from tests.integration.syslog_helpers import events_of, fast_settings, running_worker, total_count, wait_for
+from tests.integration.syslog_helpers import (
+    events_of,
+    fast_settings,
+    running_worker,
+    total_count,
+    wait_for,
+)
 
 RSYSLOG_CONF = """
 global(workDirectory="{work}")
@@ -24,7 +29,7 @@ def test_rsyslog_forwards_a_file(store, tmp_path, unique_prefix):
     source = tmp_path / "app.log"
     source.write_text("")
     settings = fast_settings(tmp_path)
-    with running_worker(settings, store) as (pipeline, listeners):
+    with running_worker(settings, store) as (_pipeline, listeners):
         _, port = listeners.add_tcp("127.0.0.1", 0)
         work = tmp_path / "rsyslog"
         work.mkdir()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ingest.syslog_parser import RFC3164, RFC5424, UNPARSED, SyslogParser
 
 LOGHUB = Path(__file__).resolve().parents[3] / "shared" / "data" / "loghub"
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc).timestamp()
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC).timestamp()
 parser = SyslogParser(now=NOW)
 
 
@@ -61,7 +61,7 @@ def test_rfc3164_examples():
 
 
 def test_bsd_year_inference_around_new_year():
-    january = SyslogParser(now=datetime(2027, 1, 1, 0, 5, tzinfo=timezone.utc).timestamp())
+    january = SyslogParser(now=datetime(2027, 1, 1, 0, 5, tzinfo=UTC).timestamp())
     assert january.parse("<13>Dec 31 23:59:00 h app: x").timestamp == ts("2026-12-31T23:59:00+00:00")
 
 
