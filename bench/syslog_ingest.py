@@ -137,6 +137,9 @@ def bench_end_to_end(lines: list[bytes], connections: int) -> dict:
             listeners = SyslogListeners(pipeline)
             _, port = listeners.add_tcp("127.0.0.1", 0)
             rss_start = proc.memory_info().rss
+            cpu_start = sum(proc.cpu_times()[:2])
+            graph_procs = proc.children(recursive=True)  # the embedded server's JVM
+            graph_cpu_start = sum(sum(p.cpu_times()[:2]) for p in graph_procs)
             samples = []
             sender = multiprocessing.Process(target=_send, args=(port, lines, connections))
             started = time.perf_counter()
@@ -154,6 +157,8 @@ def bench_end_to_end(lines: list[bytes], connections: int) -> dict:
             pipeline.flush()
             assert pipeline.buffer.wait_empty(300), "the graph did not take the aggregates"
             written_at = time.perf_counter()
+            worker_cpu = sum(proc.cpu_times()[:2]) - cpu_start
+            graph_cpu = sum(sum(p.cpu_times()[:2]) for p in graph_procs) - graph_cpu_start
             sender.join()
             listeners.stop()
             pipeline.stop()
@@ -161,6 +166,9 @@ def bench_end_to_end(lines: list[bytes], connections: int) -> dict:
     quarter = samples[len(samples) // 4] if samples else rss_start
     return {
         "lines_per_s": len(lines) / (written_at - started),
+        "lines_per_worker_cpu_s": len(lines) / worker_cpu,
+        "graph_cpu_s": graph_cpu,
+        "worker_cpu_s": worker_cpu,
         "processing_lines_per_s": len(lines) / (processed_at - started),
         "lines_in_graph": totals["lines"],
         "events": totals["events"],
@@ -191,6 +199,7 @@ def main() -> int:
     lost = len(lines) - (r["lines_in_graph"] or 0)
     print(f"end to end over TCP:   {r['lines_per_s']:>10,.0f} lines/s (first byte sent -> last aggregate written; {args.connections} connections)")
     print(f"  processing only:     {r['processing_lines_per_s']:>10,.0f} lines/s (first byte -> last line aggregated)")
+    print(f"  CPU used:            {r['lines_per_worker_cpu_s']:>10,.0f} lines per CPU second of the worker ({r['worker_cpu_s']:.1f} s worker, {r['graph_cpu_s']:.1f} s graph server)")
     print(f"  lines in graph:      {r['lines_in_graph']:,} of {len(lines):,} (lost: {lost}); {r['events']:,} Event nodes")
     print(f"  memory: start {r['rss_start_mb']:.0f} MiB, peak {r['rss_peak_mb']:.0f} MiB, growth after first quarter {r['rss_growth_after_first_quarter_mb']:.1f} MiB, ru_maxrss {r['maxrss_mb']:.0f} MiB")
     return 0 if lost == 0 else 1

@@ -34,7 +34,9 @@ def add_parser(group) -> None:
 
 
 def run_syslog(args: argparse.Namespace, settings) -> int:
-    from rca.cli.main import UserError  # the command line's own error type; imported late to avoid a cycle
+    from rca.cli.main import (
+        UserError,  # the command line's own error type; imported late to avoid a cycle
+    )
 
     if not (args.udp or args.tcp or args.file or args.stdin):
         raise UserError("give at least one input: --udp, --tcp, --file or '-'")
