@@ -33,7 +33,7 @@ class SyslogSettings(BaseModel):
     )
     max_line_bytes: int = Field(64 * 1024, ge=256, description="longer lines go to the dead-letter file")
     queue_batches: int = Field(
-        256, ge=1, description="bound of the listener->processor queue, in batches (a TCP batch is at most 256 KiB)"
+        128, ge=1, description="bound of the listener->processor queue, in batches (a TCP batch is at most 256 KiB)"
     )
     default_timezone: str = Field("UTC", description="zone of BSD timestamps that carry none")
     # template mining (Drain3)
