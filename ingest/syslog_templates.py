@@ -1,8 +1,9 @@
 """Log template mining: Drain3 with tuned masking, persisted state and a cache for repeats.
 
 Masks come from ``ingest/data/syslog_masking.yaml`` (plus user masks from settings). Most lines
-repeat a masked form already seen, so a bounded cache maps masked text to its cluster and
-skips Drain's tree search; Drain only generalises templates, so a cached answer stays right.
+repeat a form already seen, so two bounded caches (digit-blind raw text, then masked text) map
+it to its cluster and skip masking and Drain's tree search; Drain only generalises templates,
+so a cached answer stays right.
 """
 
 from __future__ import annotations
