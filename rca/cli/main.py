@@ -16,7 +16,7 @@ from graph_schema.errors import GraphError
 from rca.cli import demo_commands, graph_commands, ingest_commands, sync_commands, topology_commands
 from rca.cli.settings import SettingsError, describe, load_settings
 
-COMMAND_MODULES = (demo_commands, graph_commands, ingest_commands, sync_commands, topology_commands)
+COMMAND_MODULES = (demo_commands, graph_commands, topology_commands, ingest_commands, sync_commands)
 
 
 class UserError(Exception):

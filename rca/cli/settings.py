@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from graph_schema.settings import GraphSettings
-from ingest.settings import MetricsSettings, SyncSettings, TopologySettings
+from ingest.settings import MetricsSettings, SyncSettings, SyslogSettings, TopologySettings
 
 NEO4J_ENV = {"NEO4J_URI": "uri", "NEO4J_USER": "user", "NEO4J_PASSWORD": "password"}
 
@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     topology: TopologySettings = Field(default_factory=TopologySettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    syslog: SyslogSettings = Field(default_factory=SyslogSettings)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):

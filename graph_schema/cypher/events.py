@@ -1,0 +1,91 @@
+"""Statements for log-derived signals: :Event aggregates, :Change nodes and the entities they concern.
+
+Labels come only from the closed ``Label`` enum (the entity labels logs can map to); every value
+travels as a parameter.
+"""
+
+from graph_schema.model import Label
+
+LOG_ENTITY_LABELS = (Label.HOST, Label.INSTANCE, Label.SERVICE)
+
+# An entity the graph knows is only touched (last_seen moves forward); an unknown one is created
+# as discovered from logs.
+_ENSURE_ENTITY = """
+MERGE (n:{label} {{id: row.entity_id}})
+ON CREATE SET n.name = row.entity_name, n.kind = row.kind, n.source = 'logs', n.discovered_from = 'logs',
+              n.sources = ['logs'], n.status = 'active', n.first_seen = row.first_ts, n.last_seen = row.last_ts
+ON MATCH SET n.last_seen = CASE WHEN n.last_seen IS NULL OR n.last_seen < row.last_ts
+                                THEN row.last_ts ELSE n.last_seen END
+"""
+
+# Counts add up, first/last widen, the most severe (lowest) severity wins: merging is
+# commutative, so buffered batches may be written in any order.
+_UPSERT_EVENTS = (
+    "UNWIND $rows AS row"
+    + _ENSURE_ENTITY
+    + """
+MERGE (e:Event {{id: row.id}})
+ON CREATE SET e.entity_id = row.entity_id, e.entity_label = row.entity_label, e.template_id = row.template_id,
+              e.template = row.template, e.bucket = row.bucket, e.bucket_seconds = row.bucket_seconds,
+              e.count = row.count, e.first_ts = row.first_ts, e.last_ts = row.last_ts,
+              e.severity = row.severity, e.signature_class = row.signature_class, e.sample = row.sample,
+              e.source = 'logs'
+ON MATCH SET e.count = e.count + row.count, e.template = row.template,
+             e.first_ts = CASE WHEN row.first_ts < e.first_ts THEN row.first_ts ELSE e.first_ts END,
+             e.last_ts = CASE WHEN row.last_ts > e.last_ts THEN row.last_ts ELSE e.last_ts END,
+             e.severity = CASE WHEN row.severity < e.severity THEN row.severity ELSE e.severity END
+MERGE (e)-[:CONCERNS]->(n)
+"""
+)
+
+_UPSERT_CHANGES = (
+    "UNWIND $rows AS row"
+    + _ENSURE_ENTITY
+    + """
+MERGE (c:Change {{id: row.id}})
+ON CREATE SET c.entity_id = row.entity_id, c.entity_label = row.entity_label, c.at = row.at,
+              c.change_type = row.change_type, c.description = row.description, c.source = 'logs'
+MERGE (c)-[:CONCERNS]->(n)
+"""
+)
+
+UPSERT_EVENTS: dict[Label, str] = {label: _UPSERT_EVENTS.format(label=label) for label in LOG_ENTITY_LABELS}
+UPSERT_CHANGES: dict[Label, str] = {label: _UPSERT_CHANGES.format(label=label) for label in LOG_ENTITY_LABELS}
+
+FIND_ENTITY_IDS: dict[Label, str] = {
+    label: f"UNWIND $keys AS key MATCH (n:{label} {{id: key}}) RETURN key, n.id AS id" for label in LOG_ENTITY_LABELS
+}
+FIND_ENTITY_IDS_BY_NAME: dict[Label, str] = {
+    label: f"UNWIND $keys AS key MATCH (n:{label}) WHERE n.name = key RETURN key, n.id AS id"
+    for label in LOG_ENTITY_LABELS
+}
+
+EVENTS_OF_ENTITY = """
+MATCH (e:Event)
+WHERE e.entity_id = $entity_id
+RETURN e.id AS id, e.entity_label AS entity_label, e.template_id AS template_id, e.template AS template,
+       e.bucket AS bucket, e.count AS count, e.first_ts AS first_ts, e.last_ts AS last_ts,
+       e.severity AS severity, e.signature_class AS signature_class, e.sample AS sample
+ORDER BY bucket, template_id
+"""
+
+EVENT_CONCERNS = """
+MATCH (e:Event {id: $event_id})-[:CONCERNS]->(n)
+RETURN n.id AS id, n.source AS source, n.discovered_from AS discovered_from, n.kind AS kind,
+       n.last_seen AS last_seen
+"""
+
+CHANGES_OF_ENTITY = """
+MATCH (c:Change)-[:CONCERNS]->(n)
+WHERE c.entity_id = $entity_id
+RETURN c.id AS id, c.at AS at, c.change_type AS change_type, c.description AS description, n.id AS concerns
+ORDER BY at
+"""
+
+EVENT_COUNT_BY_PREFIX = """
+MATCH (e:Event)
+WHERE e.entity_id STARTS WITH $prefix
+RETURN count(e) AS events, sum(e.count) AS lines
+"""
+
+EVENT_TOTALS = "MATCH (e:Event) RETURN count(e) AS events, sum(e.count) AS lines"

@@ -1,0 +1,40 @@
+"""Self metrics of the syslog worker, on their own prometheus-client registry."""
+
+from __future__ import annotations
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    start_http_server,
+)
+
+
+class SyslogMetrics:
+    """Counters, gauges and histograms the worker updates; served by ``serve``."""
+
+    def __init__(self, registry: CollectorRegistry | None = None):
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.received = Counter("rca_syslog_received_lines", "lines received", ["transport"], registry=r)
+        self.parsed = Counter("rca_syslog_parsed_lines", "lines parsed, by format", ["format"], registry=r)
+        self.unparsed = Counter("rca_syslog_unparsed_lines", "lines that fit no syslog format (kept raw)", registry=r)
+        self.dropped = Counter("rca_syslog_dropped_lines", "lines dropped (UDP under overload)", ["transport"], registry=r)
+        self.dead_lettered = Counter("rca_syslog_dead_lettered_lines", "lines set aside, by reason", ["reason"], registry=r)
+        self.written = Counter("rca_syslog_written_rows", "rows written to the graph, by kind", ["kind"], registry=r)
+        self.write_failures = Counter("rca_syslog_write_failures", "graph write attempts that failed", registry=r)
+        self.queue_depth = Gauge("rca_syslog_queue_depth", "batches waiting for the processor", registry=r)
+        self.buffered_rows = Gauge("rca_syslog_buffered_rows", "rows waiting for the graph", ["where"], registry=r)
+        self.templates = Gauge("rca_syslog_templates", "templates mined so far", registry=r)
+        self.connections = Gauge("rca_syslog_tcp_connections", "open TCP connections", registry=r)
+        self.flush_seconds = Histogram(
+            "rca_syslog_flush_seconds",
+            "time to write one flush to the graph",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=r,
+        )
+
+    def serve(self, host: str, port: int):
+        """Start the /metrics HTTP endpoint in a daemon thread; returns (server, thread)."""
+        return start_http_server(port, addr=host, registry=self.registry)
