@@ -51,13 +51,14 @@ class JobRunner:
         self._status: dict[str, JobStatus] = {}
 
     def status(self, name: str) -> JobStatus:
-        """The job's status as last recorded (loaded from the file on first use)."""
-        if name not in self._status:
-            try:
-                self._status[name] = self.status_file.load().get(name) or JobStatus(name)
-            except ValueError:
-                self._status[name] = JobStatus(name)
-        return self._status[name]
+        """The job's status as last recorded; re-read from the file since `rca sync now` may have run meanwhile."""
+        try:
+            recorded = self.status_file.load().get(name)
+        except ValueError:
+            recorded = None
+        if recorded is not None:
+            self._status[name] = recorded
+        return self._status.setdefault(name, JobStatus(name))
 
     def run(self, name: str, work: Callable[[], JobOutcome]) -> tuple[JobStatus, bool]:
         """Run ``work``; any exception is recorded as the run's error, never raised."""

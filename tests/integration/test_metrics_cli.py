@@ -73,6 +73,11 @@ def test_backfill_rejects_bad_times(cli_env):
 
 def test_sync_now_then_status_and_a_failing_sync(cli_env, estate_prometheus):
     _, estate = estate_prometheus
+    preview = rca("sync", "now", "--dry-run", "--at", f"{estate.end - 60:.0f}", env=cli_env)
+    assert preview.returncode == 0, preview.stderr
+    assert re.search(r"14 entities, 15 edges; would change [1-9]", preview.stdout) and "14 created" in preview.stdout
+    assert "no job has run yet" in rca("sync", "status", env=cli_env).stdout  # a preview is not a sync
+
     done = rca("sync", "now", "--at", f"{estate.end - 60:.0f}", env=cli_env)
     assert done.returncode == 0, done.stderr
     assert re.search(r"topology sync from .*: 1[0-9] entities, 1[5-9] edges; changed [1-9]", done.stdout)
