@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -126,8 +127,12 @@ class MetricsPoller:
         if fetched is not None and keep_from < fetched <= now:
             # one step of overlap picks up a sample that was still being ingested last time
             start = fetched - self.settings.step_s
-        series_list = self.reader.query_range(template.promql(self.settings.rate_window), start, now, self.settings.step_s)
-        self._fetched_until[template.name] = now
+        # on a fixed grid (multiples of the step) successive polls see the same timestamps, whatever the jitter
+        step = self.settings.step_s
+        start = math.floor(start / step) * step
+        end = max(math.floor(now / step) * step, start)
+        series_list = self.reader.query_range(template.promql(self.settings.rate_window), start, end, step)
+        self._fetched_until[template.name] = end
         for series in series_list:
             series.history_from, series.keep_from = start, keep_from
         if not series_list:
