@@ -61,6 +61,9 @@ def test_fault_found_on_datastore_and_callers_only(estate_prometheus, store, uni
     poller = MetricsPoller(PrometheusReader(settings), load_templates(), settings, AnomalyWriter(store))
     report = backfill(poller, estate.start + 80 * 60, estate.end, 300, progress=False)
     assert report.opened >= 2 and report.written >= 2
+    # every shipped template is valid PromQL to a real Prometheus (those for absent exporters are just empty)
+    assert report.bad.by_kind().get("rejected_template", 0) == 0, report.bad.problems()
+    assert report.bad.by_kind().get("unmapped", 0) == 0, report.bad.problems()
 
     latency = _anomalies(store, Label.DATASTORE, f"{unique_prefix}orders-db")
     assert [(a["signal"], a["family"], a["direction"], a["status"]) for a in latency] == [
@@ -163,6 +166,7 @@ def test_discovery_reconciles_calls_placements_and_merges_with_yaml(estate_prome
     report = sync_topology(store, PrometheusReader(metrics), load_templates(), metrics, sync,
                            grace_period_s=3600, at=estate.end - 60)
     assert report.edges >= 15 and report.changes > 0
+    assert report.bad.by_kind().get("rejected_template", 0) == 0, report.bad.problems()
 
     call = _edge(store, RelType.CALLS, (Label.SERVICE, f"{p}checkout"), (Label.DATASTORE, f"{p}orders-db"))
     assert call is not None and 30 < call["rate"] < 90 and call["sources"] == [sync.source]
