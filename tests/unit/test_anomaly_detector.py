@@ -118,3 +118,10 @@ def test_counter_to_rate_counts_resets_and_keeps_the_rate():
     rate_ts, rate, resets = counter_to_rate(ts, counter)
     assert resets == 1 and len(rate) == len(ts) - 1
     assert np.allclose(rate, 2.0)
+
+
+def test_a_strong_daily_cycle_with_little_noise_is_followed_not_flagged():
+    # +-50 % over the day with 1 % noise: the slope matters, the curvature must stay below threshold
+    for seed in range(3):
+        ts, values = _series(seed, hours=12.0, noise=1.0, cycle=50.0)
+        assert _replay(ts, values, direction="both") == [], seed
