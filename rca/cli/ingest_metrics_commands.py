@@ -18,7 +18,6 @@ from ingest.sync_status import StatusFile
 from rca.cli.arguments import parse_time, user_error
 
 
-
 def add_parser(group) -> None:
     """Register `rca ingest metrics` under the `ingest` group."""
     metrics = group.add_parser(

@@ -18,7 +18,6 @@ from ingest.sync_status import StatusFile
 from rca.cli.arguments import parse_time, user_error
 
 
-
 def add_parser(subparsers) -> None:
     """Register `rca sync`."""
     sync = subparsers.add_parser("sync", help="scheduled jobs: their status, or one topology sync now")
