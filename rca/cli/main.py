@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 from graph_schema.errors import GraphError
-from rca.cli import demo_commands, graph_commands, ingest_commands, topology_commands
+from rca.cli import demo_commands, graph_commands, ingest_commands, sync_commands, topology_commands
 from rca.cli.settings import SettingsError, describe, load_settings
 
-COMMAND_MODULES = (demo_commands, graph_commands, topology_commands, ingest_commands)
+COMMAND_MODULES = (demo_commands, graph_commands, topology_commands, ingest_commands, sync_commands)
 
 
 class UserError(Exception):

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from graph_schema.settings import GraphSettings
-from ingest.settings import SyslogSettings, TopologySettings
+from ingest.settings import MetricsSettings, SyncSettings, SyslogSettings, TopologySettings
 
 NEO4J_ENV = {"NEO4J_URI": "uri", "NEO4J_USER": "user", "NEO4J_PASSWORD": "password"}
 
@@ -66,6 +66,8 @@ class Settings(BaseSettings):
 
     graph: GraphSettings = Field(default_factory=GraphSettings)
     topology: TopologySettings = Field(default_factory=TopologySettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
     syslog: SyslogSettings = Field(default_factory=SyslogSettings)
 
     @classmethod

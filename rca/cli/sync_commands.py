@@ -1,0 +1,108 @@
+"""`rca sync status|now`: the scheduled jobs' last runs, and one topology sync on demand."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from graph_schema.connection import open_graph
+from ingest.metrics_worker import SYNC_JOB, MetricsWorker
+from ingest.promql_templates import TemplateError
+from ingest.scheduler import JobRunner
+from ingest.sync_exporter import WorkerMetrics
+from ingest.sync_status import StatusFile
+from rca.cli.arguments import parse_time, user_error
+
+
+def add_parser(subparsers) -> None:
+    """Register `rca sync`."""
+    sync = subparsers.add_parser("sync", help="scheduled jobs: their status, or one topology sync now")
+    commands = sync.add_subparsers(dest="sync_command", metavar="ACTION", required=True)
+    status = commands.add_parser("status", help="each job's last run, duration, changes and error")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(handler=run_status)
+    now = commands.add_parser("now", help="run the topology sync from Prometheus once")
+    now.add_argument("--prometheus", metavar="URL", help="Prometheus base URL (default RCA_METRICS__PROMETHEUS_URL)")
+    now.add_argument("--at", metavar="TIME", help="evaluate discovery at this time (default now)")
+    now.add_argument("--dry-run", action="store_true", help="print what would change, write nothing")
+    now.set_defaults(handler=run_now)
+
+
+def _status_file(settings) -> StatusFile:
+    return StatusFile(Path(settings.sync.status_file) if settings.sync.status_file else None)
+
+
+def _when(epoch: float | None) -> str:
+    if epoch is None:
+        return "never"
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ") + f" ({time.time() - epoch:.0f}s ago)"
+
+
+def run_status(args: argparse.Namespace, settings) -> int:
+    status_file = _status_file(settings)
+    try:
+        jobs = status_file.load()
+    except ValueError as exc:
+        return user_error(str(exc))
+    if args.json:
+        print(json.dumps({name: vars(job) for name, job in jobs.items()}, indent=1))
+        return 0
+    if not jobs:
+        print(f"no job has run yet (status file {status_file.path})")
+        return 0
+    for name, job in sorted(jobs.items()):
+        state = "ok" if job.last_error is None else f"FAILING ({job.consecutive_failures} in a row)"
+        print(f"{name}: {state}")
+        print(f"  last run:     {_when(job.last_end)}, took {job.last_duration_s}s")
+        print(f"  last success: {_when(job.last_success)}; changes {job.last_changes}")
+        print(f"  runs:         {job.runs}, failures {job.failures}")
+        if job.last_error:
+            print(f"  error:        {job.last_error}")
+        for line in job.details.get("summary", []):
+            print(f"  {line}")
+        for line in job.details.get("bad_input", [])[:10]:
+            print(f"  bad input: {line}")
+    return 0
+
+
+def run_now(args: argparse.Namespace, settings) -> int:
+    metrics = settings.metrics
+    if args.prometheus:
+        metrics = metrics.model_copy(update={"prometheus_url": args.prometheus.rstrip("/")})
+    try:
+        at = parse_time(args.at) if args.at else None
+    except ValueError as exc:
+        return user_error(str(exc))
+    runner = JobRunner(_status_file(settings), WorkerMetrics())
+    with open_graph(settings.graph) as store:
+        store.check()
+        try:
+            worker = MetricsWorker(store, metrics, settings.sync, grace_period_s=settings.topology.grace_period_s, runner=runner)
+        except TemplateError as exc:
+            return user_error(str(exc))
+        try:
+            if args.dry_run:
+                outcome = worker.sync_once(at, dry_run=True)  # not recorded: nothing was synced
+                status, ok = None, True
+            else:
+                status, ok = runner.run(SYNC_JOB, lambda: worker.sync_once(at))
+                outcome = None
+        finally:
+            worker.close()
+    if not ok:
+        print(f"rca: error: topology sync failed: {status.last_error}", file=sys.stderr)
+        return 1
+    details = outcome.details if outcome else status.details
+    changes = outcome.changes if outcome else status.last_changes
+    verb = "would change" if args.dry_run else "changed"
+    print(f"topology sync from {metrics.prometheus_url}: {details['entities']} entities, {details['edges']} edges; "
+          f"{verb} {changes}")
+    for line in details["summary"]:
+        print(line)
+    for line in details["bad_input"]:
+        print(f"  bad input: {line}")
+    return 0
