@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Real peers the integration tests talk to.
-export RCA_TEST_DEB_PACKAGES="${RCA_TEST_DEB_PACKAGES:-bsdutils rsyslog}"
+export RCA_TEST_DEB_PACKAGES="${RCA_TEST_DEB_PACKAGES:-bsdutils rsyslog prometheus}"
 bash scripts/system-packages.sh
 bash scripts/setup.sh
 
