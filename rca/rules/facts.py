@@ -1,0 +1,68 @@
+"""One rule fact per entity with evidence: the numbers the rule packs reason about."""
+
+from __future__ import annotations
+
+import math
+
+from rca.engine.features import FeatureTable, ONSET_TOLERANCE_S
+from rca.engine.graph import PropagationGraph
+from rca.engine.types import IncidentSubgraph
+
+DEGRADED = 0.3  # evidence level from which an entity counts as degraded
+
+
+def _count(table: FeatureTable, eid: str, name: str) -> int:
+    return int(round(math.expm1(table.value(eid, name))))
+
+
+def build_facts(subgraph: IncidentSubgraph, table: FeatureTable, graph: PropagationGraph) -> list[dict]:
+    """Facts for every entity that has evidence itself or around it (the rest cannot fire a rule)."""
+    evidence = dict(zip(table.node_ids, table.column("evidence")))
+    onsets = table.onsets or {}
+    alert = subgraph.alert_time
+    changes: dict[str, float] = {}
+    for c in subgraph.changes:
+        if c.entity_id in evidence and c.change_type in ("deploy", "config") and c.at <= alert + 60:
+            changes[c.entity_id] = max(changes.get(c.entity_id, -math.inf), c.at)
+    facts = []
+    for eid in table.node_ids:
+        effects = [lk.effect for lk in graph.effects[eid]]
+        near = max((evidence[e] for e in effects), default=0.0)
+        if evidence[eid] < 0.05 and near < DEGRADED and eid not in changes:
+            continue
+        label = subgraph.nodes[eid].label
+        users = [e for e in effects if subgraph.nodes[e].label == "Service"]
+        failing = [u for u in users if _failing_user(table, u, evidence, onsets, onsets.get(eid))]
+        auth = [u for u in users if table.value(u, "log_auth") > 0]
+        residents = [e for e in effects if subgraph.nodes[e].label in ("Instance", "Datastore")] if label == "Host" else []
+        degraded_residents = [r for r in residents if evidence[r] >= DEGRADED or table.value(r, "log_crash") > 0]
+        own = onsets.get(eid)
+        later = [e for e in effects if evidence[e] >= DEGRADED and e in onsets]
+        lead = min(onsets[e] for e in later) - own if own is not None and later else -1.0
+        degraded_later = [e for e in later if own is not None and onsets[e] >= own - ONSET_TOLERANCE_S]
+        facts.append({
+            "entity": eid, "kind": label, "name": subgraph.nodes[eid].name,
+            "evidence": round(float(evidence[eid]), 4),
+            "errors": table.value(eid, "anomaly_errors"), "latency": table.value(eid, "anomaly_latency"),
+            "saturation": table.value(eid, "anomaly_saturation"), "traffic": table.value(eid, "anomaly_traffic"),
+            "crash_lines": _count(table, eid, "log_crash"), "oom_lines": _count(table, eid, "log_oom"),
+            "auth_lines": _count(table, eid, "log_auth"), "restarts": int(table.value(eid, "restarts")),
+            "users_total": len(users), "users_failing": len(failing),
+            "users_failing_share": len(failing) / len(users) if users else 0.0,
+            "users_auth_share": len(auth) / len(users) if users else 0.0,
+            "residents_total": len(residents), "residents_degraded": len(degraded_residents),
+            "residents_share": len(degraded_residents) / len(residents) if residents else 0.0,
+            "change_gap_s": alert - changes[eid] if eid in changes else -1.0,
+            "change_evidence": max(float(evidence[eid]), near),
+            "lead_s": lead, "later_share": table.value(eid, "effects_later"),
+            "degraded_later": len(degraded_later),
+        })
+    return facts
+
+
+def _failing_user(table: FeatureTable, user: str, evidence, onsets, own_onset) -> bool:
+    logs = table.value(user, "log_timeout") + table.value(user, "log_connection")
+    if logs > 0:
+        return True
+    started = onsets.get(user)
+    return evidence[user] >= DEGRADED and (own_onset is None or started is None or started >= own_onset - ONSET_TOLERANCE_S)
