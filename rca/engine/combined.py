@@ -62,7 +62,7 @@ def analyse(subgraph: IncidentSubgraph, rules: RuleEngine) -> tuple[PropagationG
         j = RULE_COLUMNS.index(f"rule_{f.rule}")
         i = table.index[f.entity_id]
         strengths[i, j] = max(strengths[i, j], f.strength)
-    table = table.with_columns(RULE_COLUMNS, strengths)
+    table = table.with_columns(RULE_COLUMNS + ["rule_max"], np.hstack([strengths, strengths.max(axis=1, keepdims=True)]))
     table = table.with_columns(["propagation_score"], propagation_scores(table)[:, None])
     timings = {"features": (t1 - t0) * 1000, "rules": (t2 - t1) * 1000, "propagation": (time.perf_counter() - t2) * 1000}
     return graph, table, findings, timings

@@ -35,7 +35,7 @@ RULES: dict[str, Rule] = {r.name: r for r in (
     Rule("datastore_unreachable_callers_timeout",
          "A datastore whose users time out, are refused or degrade after it is the likely cause, "
          "even when its own metrics went silent.",
-         lambda f, t: _clip((0.5 + 0.5 * f["users_failing_share"]) * (0.7 + 0.3 * f["evidence"])),
+         lambda f, t: _clip(0.45 + 0.45 * f["users_failing_share"] + 0.1 * f["evidence"]),
          lambda f: f"{f['users_failing']} of {f['users_total']} users of datastore {f['name']} time out, "
                    f"are refused or degrade"),
     Rule("host_exhausted_instances_degrade",
@@ -65,7 +65,8 @@ RULES: dict[str, Rule] = {r.name: r for r in (
     Rule("certificate_or_auth_failure",
          "Callers failing certificate or authentication checks against an entity point at its "
          "certificate or credentials.",
-         lambda f, t: _clip(max(f["users_auth_share"], min(1.0, f["auth_lines"] / 20))),
+         lambda f, t: _clip(max(0.5 + 0.5 * f["users_auth_share"] if f["users_auth_share"] else 0.0,
+                                min(0.6, f["auth_lines"] / 40))),
          lambda f: f"{f['users_auth_share']:.0%} of the callers of {f['name']} fail certificate/authentication checks"
                    + (f"; {f['auth_lines']} auth failures logged by itself" if f["auth_lines"] else "")),
 )}
