@@ -51,6 +51,7 @@ class RuleEngine:
         with _LOCK:
             name = self._ruleset_name()
             try:
+                assert_fact(name, {"sid": sid, "request_opened": 1})
                 for fact in facts:
                     try:
                         assert_fact(name, {**fact, "sid": sid})

@@ -104,6 +104,13 @@ def define_ruleset(name: str, thresholds: Thresholds, record: Callable[[str, dic
     with ruleset(name):
         for rule_name, condition in conditions.items():
             when_all(condition)(_action(rule_name, record))
+        # Every request asserts this first, so its session always exists and can be deleted
+        # afterwards (durable-rules crashes deleting a session that no fact ever created).
+        when_all(m.request_opened == 1)(_opened)
+
+
+def _opened(c) -> None:
+    """The request's session is open; nothing to conclude."""
 
 
 def _action(rule_name: str, record: Callable[[str, dict], None]) -> Callable:
