@@ -52,3 +52,21 @@ UNION ALL
 MATCH (c:Change) WHERE c.entity_id IN $ids AND c.at >= $start AND c.at <= $end
 RETURN 'change' AS kind, c {.*} AS props
 """
+
+
+# The whole topology, for the service's in-memory snapshot (refreshed in the background):
+# every entity, and every structural edge grouped by the label it starts from.
+ALL_ENTITIES = "UNION ALL".join(
+    f"\nMATCH (n:{label}) RETURN n.id AS id, '{label}' AS label, n.name AS name, n.technology AS technology\n"
+    for label in ENTITY_LABELS
+)
+
+
+def _edges_from(label) -> str:
+    types = "|".join(sorted({str(rel.type) for rel in TOPOLOGY_RELATIONS if rel.source == label}))
+    return f"\nMATCH (a:{label})-[r:{types}]->(b) RETURN a.id AS source, type(r) AS type, b.id AS target\n"
+
+
+ALL_EDGES = "UNION ALL".join(
+    _edges_from(label) for label in ENTITY_LABELS if any(rel.source == label for rel in TOPOLOGY_RELATIONS)
+)

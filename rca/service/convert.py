@@ -68,7 +68,7 @@ def infer_response(incident_id: str, subgraph: IncidentSubgraph, resolved, resul
         evidence=evidence[:MAX_EVIDENCE],
         explanation=result.explanation,
         versions=result.versions,
-        timings_ms={**result.timings_ms, **timings_ms},
+        timings_ms={**{f"engine_{k}": v for k, v in result.timings_ms.items()}, **timings_ms},
         symptoms=[pb.ResolvedSymptom(entity_id=s.entity_id, entity_name=s.entity_name, family=s.family,
                                      observed_at=s.observed_at) for s in resolved],
         window=pb.TimeWindow(start=subgraph.window_start, end=subgraph.window_end),

@@ -15,6 +15,7 @@ from rca.service.metrics import serve_metrics
 from rca.service.servicer import RootCauseServicer
 from rca.service.settings import ServiceSettings
 from rca.service.stubs import SERVICE_NAME, pb_grpc
+from rca.service.topology_cache import TopologyCache
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ class RunningService:
     port: int
     health: health.HealthServicer
     metrics_http: object | None = None
+    topology: TopologyCache | None = None
 
     @property
     def target(self) -> str:
@@ -36,6 +38,8 @@ class RunningService:
         """Stop accepting calls, let running ones finish for grace_s, then stop."""
         self.health.enter_graceful_shutdown()
         self.server.stop(grace_s).wait()
+        if self.topology is not None:
+            self.topology.stop()
         if self.metrics_http is not None:
             self.metrics_http.shutdown()
             self.metrics_http.server_close()
@@ -56,7 +60,9 @@ def start_server(settings: ServiceSettings, store, engine, *, metrics: bool = Tr
         status = health_pb2.HealthCheckResponse.SERVING if up else health_pb2.HealthCheckResponse.NOT_SERVING
         health_servicer.set(SERVICE_NAME, status)
 
-    pb_grpc.add_RootCauseServicer_to_server(RootCauseServicer(store, engine, settings, on_graph_state=on_graph_state), server)
+    topology = TopologyCache(store, settings.topology_refresh_s).start() if settings.topology_refresh_s else None
+    servicer = RootCauseServicer(store, engine, settings, topology=topology, on_graph_state=on_graph_state)
+    pb_grpc.add_RootCauseServicer_to_server(servicer, server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     address = f"{settings.host}:{settings.port}"
@@ -72,4 +78,4 @@ def start_server(settings: ServiceSettings, store, engine, *, metrics: bool = Tr
     health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
     metrics_http = serve_metrics(settings.host, settings.metrics_port) if metrics and settings.metrics_port else None
     log.info("RootCause serving on %s:%s (tls %s, token %s)", settings.host, port, settings.tls, bool(settings.token))
-    return RunningService(server, port, health_servicer, metrics_http)
+    return RunningService(server, port, health_servicer, metrics_http, topology)

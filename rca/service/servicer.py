@@ -70,8 +70,9 @@ def _check_deadline(context, stage: str) -> None:
 class RootCauseServicer(pb_grpc.RootCauseServicer):
     """Answers the RootCause service over one graph store and one ranking engine."""
 
-    def __init__(self, store, engine, settings: ServiceSettings, *, on_graph_state=None):
+    def __init__(self, store, engine, settings: ServiceSettings, *, topology=None, on_graph_state=None):
         self.store = store
+        self.topology = topology
         self.engine = engine
         self.settings = settings
         self.incidents = IncidentStore(store)
@@ -132,7 +133,7 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
         if query.subgraph is not None:
             subgraph, resolved = subgraph_fetch.from_request(query)
         else:
-            subgraph, resolved = subgraph_fetch.from_graph(self.store, query)
+            subgraph, resolved = subgraph_fetch.from_graph(self.store, query, self.topology)
             self._graph_ok()
         lap("subgraph_ms")
         metrics.SUBGRAPH_ENTITIES.observe(len(subgraph.nodes))

@@ -23,6 +23,8 @@ class ServiceSettings(BaseModel):
     window_before_s: float = Field(1800.0, gt=0, description="default window: seconds before the first symptom")
     window_after_s: float = Field(300.0, ge=0, description="default window: seconds after the last symptom")
     max_window_s: float = Field(7 * 86400.0, gt=0, description="longest window accepted")
+    topology_refresh_s: float = Field(
+        30.0, ge=0, description="reload the in-memory topology snapshot this often; 0 walks the graph on every Infer")
     graph_retry_s: float = Field(2.0, ge=0, description="how long a graph read is retried before UNAVAILABLE")
 
     @model_validator(mode="after")

@@ -60,15 +60,46 @@ def _signals(rows: list[dict]) -> tuple[list[AnomalySignal], list[EventSignal], 
     return anomalies, events, changes
 
 
-def from_graph(store, query: InferQuery) -> tuple[IncidentSubgraph, list[ResolvedSymptom]]:
-    """Entities within max_hops of the symptoms and their signals in the window: two graph reads."""
-    keys = sorted({s.key for s in query.symptoms})
-    rows = store.read(cypher.neighbourhood(query.max_hops), keys=keys)
-    seeds = {(r["seed"], r["seed_label"], r["seed_name"]) for r in rows}
+def _resolve_all(query: InferQuery, entities: list[tuple[str, str, str]]) -> list[ResolvedSymptom]:
     resolved = []
     for symptom in query.symptoms:
-        entity_id, name = _resolve(symptom, list(seeds))
+        entity_id, name = _resolve(symptom, entities)
         resolved.append(ResolvedSymptom(entity_id, name, symptom.family, symptom.observed_at))
+    return resolved
+
+
+def from_graph(store, query: InferQuery, cache=None) -> tuple[IncidentSubgraph, list[ResolvedSymptom]]:
+    """Entities within max_hops of the symptoms and their signals in the window.
+
+    With a TopologyCache the walk runs over its snapshot and the graph is read once (signals);
+    without one, the neighbourhood statement walks the graph itself (two reads).
+    """
+    if cache is not None:
+        nodes, edges, resolved = _walk_snapshot(cache, query)
+    else:
+        nodes, edges, resolved = _walk_graph(store, query)
+    signal_rows = store.read(cypher.SIGNALS_IN_WINDOW, ids=sorted(nodes), start=query.window_start, end=query.window_end)
+    anomalies, events, changes = _signals(signal_rows)
+    return _subgraph(nodes, edges, anomalies, events, changes, resolved, query), resolved
+
+
+def _walk_snapshot(cache, query: InferQuery):
+    snapshot = cache.snapshot()
+    keys = sorted({s.key for s in query.symptoms})
+    if any(not snapshot.lookup(key) for key in keys):
+        snapshot = cache.reload_for_miss()  # an entity created since the last reload
+    entities = [entity for key in keys for entity in snapshot.lookup(key)]
+    resolved = _resolve_all(query, entities)
+    ids = snapshot.within([s.entity_id for s in resolved], query.max_hops)
+    nodes = {i: snapshot.nodes[i] for i in sorted(ids)}
+    edges = sorted(snapshot.edges_among(ids), key=lambda e: (e.source, e.target, e.type))
+    return nodes, edges, resolved
+
+
+def _walk_graph(store, query: InferQuery):
+    keys = sorted({s.key for s in query.symptoms})
+    rows = store.read(cypher.neighbourhood(query.max_hops), keys=keys)
+    resolved = _resolve_all(query, list({(r["seed"], r["seed_label"], r["seed_name"]) for r in rows}))
     chosen = {s.entity_id for s in resolved}
     nodes: dict[str, EntityNode] = {}
     out_edges: dict[str, list] = defaultdict(list)
@@ -82,22 +113,17 @@ def from_graph(store, query: InferQuery) -> tuple[IncidentSubgraph, list[Resolve
         for rel_type, target in pairs
         if rel_type is not None and target in nodes
     }, key=lambda e: (e.source, e.target, e.type))
-    signal_rows = store.read(cypher.SIGNALS_IN_WINDOW, ids=sorted(nodes), start=query.window_start, end=query.window_end)
-    anomalies, events, changes = _signals(signal_rows)
-    return _subgraph(nodes, edges, anomalies, events, changes, resolved, query), resolved
+    return dict(sorted(nodes.items())), edges, resolved
 
 
 def from_request(query: InferQuery) -> tuple[IncidentSubgraph, list[ResolvedSymptom]]:
     """The caller-supplied subgraph, with symptoms resolved among its nodes and signals windowed."""
     supplied = query.subgraph
     entities = [(n.id, n.label, n.name) for n in supplied.nodes.values()]
-    resolved = []
-    for symptom in query.symptoms:
-        try:
-            entity_id, name = _resolve(symptom, entities)
-        except NotFound:
-            raise InvalidArgument(f"{symptom.field}: {symptom.key!r} is not a node of subgraph.nodes") from None
-        resolved.append(ResolvedSymptom(entity_id, name, symptom.family, symptom.observed_at))
+    try:
+        resolved = _resolve_all(query, entities)
+    except NotFound as exc:
+        raise InvalidArgument(f"{exc}".replace("in the graph", "in subgraph.nodes")) from None
     start, end = query.window_start, query.window_end
     anomalies = [a for a in supplied.anomalies if a.onset <= end and (a.end is None or a.end >= start)]
     events = [e for e in supplied.events if e.last_ts >= start and e.first_ts <= end]
