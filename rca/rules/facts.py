@@ -24,6 +24,10 @@ def build_facts(subgraph: IncidentSubgraph, table: FeatureTable, graph: Propagat
     for c in subgraph.changes:
         if c.entity_id in evidence and c.change_type in ("deploy", "config") and c.at <= alert + 60:
             changes[c.entity_id] = max(changes.get(c.entity_id, -math.inf), c.at)
+    auth_samples: dict[str, list[str]] = {}
+    for e in subgraph.events:
+        if e.signature_class == "auth":
+            auth_samples.setdefault(e.entity_id, []).append(e.sample)
     facts = []
     for eid in table.node_ids:
         effects = [lk.effect for lk in graph.effects[eid]]
@@ -33,7 +37,7 @@ def build_facts(subgraph: IncidentSubgraph, table: FeatureTable, graph: Propagat
         label = subgraph.nodes[eid].label
         users = [e for e in effects if subgraph.nodes[e].label == "Service"]
         failing = [u for u in users if _failing_user(table, u, evidence, onsets, onsets.get(eid))]
-        auth = [u for u in users if table.value(u, "log_auth") > 0]
+        auth = [u for u in users if _auth_against(auth_samples.get(u, []), subgraph.nodes[eid].name)]
         residents = [e for e in effects if subgraph.nodes[e].label in ("Instance", "Datastore")] if label == "Host" else []
         degraded_residents = [r for r in residents if evidence[r] >= DEGRADED or table.value(r, "log_crash") > 0]
         own = onsets.get(eid)
@@ -66,3 +70,10 @@ def _failing_user(table: FeatureTable, user: str, evidence, onsets, own_onset) -
         return True
     started = onsets.get(user)
     return evidence[user] >= DEGRADED and (own_onset is None or started is None or started >= own_onset - ONSET_TOLERANCE_S)
+
+
+def _auth_against(samples: list[str], name: str) -> bool:
+    """The caller fails authentication against this entity: its lines name the entity when they name a peer."""
+    if not samples:
+        return False
+    return any(name in sample for sample in samples) or not any(sample.strip() for sample in samples)

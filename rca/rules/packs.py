@@ -83,7 +83,7 @@ def _conditions(t: Thresholds) -> dict:
             (m.kind == "Host") & (m.residents_degraded >= h["min_residents_degraded"])
             & (m.residents_share >= h["min_residents_share"])
             & ((m.saturation >= h["min_host_saturation"]) | (m.traffic >= h["min_host_saturation"])
-               | (m.residents_share >= h["all_residents_share"])),
+               | ((m.residents_share >= h["silent_residents_share"]) & (m.residents_degraded >= h["min_silent_residents"]))),
         "change_before_first_symptom":
             (m.change_gap_s >= 0) & (m.change_gap_s <= c["max_gap_s"]) & (m.change_evidence >= c["min_evidence"]),
         "crash_loop_or_oom":

@@ -87,7 +87,7 @@ def _walk_snapshot(cache, query: InferQuery):
     snapshot = cache.snapshot()
     keys = sorted({s.key for s in query.symptoms})
     if any(not snapshot.lookup(key) for key in keys):
-        snapshot = cache.reload_for_miss()  # an entity created since the last reload
+        snapshot = cache.reload_for_keys(keys)  # an entity created since the last reload
     entities = [entity for key in keys for entity in snapshot.lookup(key)]
     resolved = _resolve_all(query, entities)
     ids = snapshot.within([s.entity_id for s in resolved], query.max_hops)

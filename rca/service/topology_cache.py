@@ -2,9 +2,9 @@
 
 ArcadeDB's Cypher walks variable-length patterns by enumerating paths, which costs 60-170 ms for a
 few hundred entities; a breadth-first walk over a snapshot costs microseconds. The snapshot is
-reloaded in the background every ``refresh_s`` seconds and at once (rate-limited) when a symptom
-names an entity it does not know, so a new entity is found on its first Infer; an entity or edge
-removed from the graph lingers at most ``refresh_s`` seconds.
+reloaded in the background every ``refresh_s`` seconds, and at once when a symptom names an entity
+the snapshot lacks but the graph has, so a new entity is found on its first Infer. Edges added
+between existing entities, and entities removed, are seen within ``refresh_s`` seconds.
 """
 
 from __future__ import annotations
@@ -73,10 +73,9 @@ class TopologySnapshot:
 class TopologyCache:
     """Holds the current snapshot; reloads it in the background and on unknown symptom keys."""
 
-    def __init__(self, store, refresh_s: float = 30.0, miss_reload_gap_s: float = 1.0):
+    def __init__(self, store, refresh_s: float = 30.0):
         self.store = store
         self.refresh_s = refresh_s
-        self.miss_reload_gap_s = miss_reload_gap_s
         self._snapshot: TopologySnapshot | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -102,11 +101,16 @@ class TopologyCache:
                 snapshot = self._snapshot or self.load()
         return snapshot
 
-    def reload_for_miss(self) -> TopologySnapshot:
-        """Reload because a key was not found, unless a reload happened within the last gap."""
+    def reload_for_keys(self, keys: list[str]) -> TopologySnapshot:
+        """A snapshot that knows ``keys`` if the graph does: reload only when the graph has them.
+
+        An unknown key costs one indexed lookup, not a reload, so bad requests cannot make the
+        service rescan the topology over and over.
+        """
         with self._lock:
-            snapshot = self._snapshot
-            if snapshot is None or time.time() - snapshot.loaded_at >= self.miss_reload_gap_s:
+            snapshot = self._snapshot or self.load()
+            missing = [key for key in keys if not snapshot.lookup(key)]
+            if missing and self.store.read(cypher.KNOWN_KEYS, keys=missing):
                 snapshot = self.load()
             return snapshot
 
