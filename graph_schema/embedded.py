@@ -58,6 +58,9 @@ def port_accepts(port: int, host: str = LOOPBACK, timeout: float = 0.5) -> bool:
 
 def _ensure_port_free(port: int) -> None:
     with socket.socket() as sock:
+        # Like the JVM's server socket: connections of a killed server left in TIME_WAIT do not
+        # make the port busy, so a restart after kill() comes back on the same port.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((LOOPBACK, port))
         except OSError:

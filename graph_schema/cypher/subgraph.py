@@ -70,3 +70,8 @@ def _edges_from(label) -> str:
 ALL_EDGES = "UNION ALL".join(
     _edges_from(label) for label in ENTITY_LABELS if any(rel.source == label for rel in TOPOLOGY_RELATIONS)
 )
+
+# Which of $keys (ids or names) name an entity: a cheap indexed check before a full reload.
+KNOWN_KEYS = "UNION ALL".join(
+    f"\nMATCH (n:{label}) WHERE n.id IN $keys OR n.name IN $keys RETURN n.id AS id\n" for label in ENTITY_LABELS
+)
