@@ -17,6 +17,7 @@ from rca.engine.features import FeatureTable, build_features
 from rca.engine.graph import PropagationGraph
 from rca.engine.ranker import check_subgraph, finish
 from rca.engine.types import IncidentSubgraph, RankingResult
+from rca.engine.walk import walk_scores
 
 
 def _prepare(subgraph: IncidentSubgraph, top_k: int) -> tuple[PropagationGraph, FeatureTable, float]:
@@ -50,27 +51,6 @@ class PageRankRanker:
     def rank(self, subgraph: IncidentSubgraph, top_k: int) -> RankingResult:
         """Candidates by stationary probability of the walk, scaled so the largest is 1."""
         graph, table, started = _prepare(subgraph, top_k)
-        idx = table.index
-        n = len(table.node_ids)
         anomaly = np.minimum(table.column("anomaly_max") / 10.0, 1.0)
-        w = np.zeros((n, n))
-        for node in table.node_ids:
-            i = idx[node]
-            causes = [idx[lk.cause] for lk in graph.causes[node]]
-            for j in causes:
-                w[i, j] += anomaly[j] + 0.01  # walk towards causes, more so towards anomalous ones
-            for lk in graph.effects[node]:
-                w[i, idx[lk.effect]] += self.backward * anomaly[idx[lk.effect]]
-            w[i, i] += max(0.0, anomaly[i] - max((anomaly[j] for j in causes), default=0.0))
-        sums = w.sum(axis=1, keepdims=True)
-        dangling = sums[:, 0] == 0
-        w = np.divide(w, sums, out=np.zeros_like(w), where=sums > 0)
-        personal = anomaly.copy()
-        for s in subgraph.symptoms:
-            personal[idx[s.entity_id]] += 0.5
-        personal = personal / personal.sum() if personal.sum() > 0 else np.full(n, 1.0 / n)
-        rank = np.full(n, 1.0 / n)
-        for _ in range(self.iterations):
-            rank = self.damping * (rank @ w + rank[dangling].sum() * personal) + (1 - self.damping) * personal
-        scores = rank / rank.max()
+        scores = walk_scores(subgraph, graph, table.node_ids, anomaly, self.damping, self.backward, self.iterations)
         return finish(subgraph, graph, table, scores, top_k, [], {"ranker": self.name}, {}, started)

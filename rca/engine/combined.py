@@ -22,6 +22,7 @@ from rca.engine.graph import PropagationGraph
 from rca.engine.propagation import propagation_scores
 from rca.engine.ranker import check_subgraph, finish
 from rca.engine.types import Finding, IncidentSubgraph, RankingResult
+from rca.engine.walk import walk_scores
 from rca.rules.evaluate import RuleEngine, default_rule_engine
 from rca.rules.facts import build_facts
 from rca.rules.packs import RULES
@@ -63,7 +64,10 @@ def analyse(subgraph: IncidentSubgraph, rules: RuleEngine) -> tuple[PropagationG
         i = table.index[f.entity_id]
         strengths[i, j] = max(strengths[i, j], f.strength)
     table = table.with_columns(RULE_COLUMNS + ["rule_max"], np.hstack([strengths, strengths.max(axis=1, keepdims=True)]))
-    table = table.with_columns(["propagation_score"], propagation_scores(table)[:, None])
+    propagation = propagation_scores(table)
+    # The walk runs on all evidence (metrics, logs, rule findings), not on metric anomalies alone.
+    walk = walk_scores(subgraph, graph, table.node_ids, np.maximum(table.column("evidence"), table.column("rule_max")))
+    table = table.with_columns(["propagation_score", "walk_score"], np.column_stack([propagation, walk]))
     timings = {"features": (t1 - t0) * 1000, "rules": (t2 - t1) * 1000, "propagation": (time.perf_counter() - t2) * 1000}
     return graph, table, findings, timings
 

@@ -17,7 +17,7 @@ import numpy as np
 from rca.engine.graph import PropagationGraph
 from rca.engine.types import IncidentSubgraph
 
-FEATURE_SCHEMA_VERSION = "1"
+FEATURE_SCHEMA_VERSION = "2"
 
 KINDS = ("Service", "Instance", "Host", "Datastore")
 FAMILIES = ("latency", "errors", "saturation", "traffic")
@@ -25,6 +25,7 @@ LOG_CLASSES = ("timeout", "connection", "oom", "disk_full", "crash", "auth", "ot
 ONSET_TOLERANCE_S = 20.0  # onset estimates are only this precise; closer counts as simultaneous
 ONSET_SCALE_S = 600.0
 CHANGE_SCALE_S = 900.0
+ENDED_BEFORE_ALERT_S = 900.0
 GAP_COST = 2.0  # passing through an entity with no evidence costs this many extra hops
 
 BASE_FEATURES: tuple[str, ...] = (
@@ -88,6 +89,8 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
     for a in subgraph.anomalies:
         if a.entity_id not in row or a.onset > alert + ONSET_SCALE_S:
             continue
+        if a.end is not None and a.end < alert - ENDED_BEFORE_ALERT_S:
+            continue  # over long before the alert: not part of this incident
         i = row[a.entity_id]
         j = col[f"anomaly_{a.family}"] if a.family in FAMILIES else None
         if j is not None:
@@ -96,8 +99,8 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
         onsets[a.entity_id] = min(onsets.get(a.entity_id, a.onset), a.onset)
     severe: dict[str, int] = {}
     for e in subgraph.events:
-        if e.entity_id not in row:
-            continue
+        if e.entity_id not in row or e.last_ts < alert - ENDED_BEFORE_ALERT_S:
+            continue  # lines long before the alert belong to another story
         cls = e.signature_class if e.signature_class in LOG_CLASSES else "other"
         m[row[e.entity_id], col[f"log_{cls}"]] += e.count
         if e.severity <= 4 and cls != "change":

@@ -32,9 +32,13 @@ def build_facts(subgraph: IncidentSubgraph, table: FeatureTable, graph: Propagat
     for eid in table.node_ids:
         effects = [lk.effect for lk in graph.effects[eid]]
         near = max((evidence[e] for e in effects), default=0.0)
-        if evidence[eid] < 0.05 and near < DEGRADED and eid not in changes:
-            continue
         label = subgraph.nodes[eid].label
+        # Without evidence of its own, only a datastore or host (through its users or residents), a
+        # changed entity or one its callers fail to authenticate against can fire a rule.
+        silent_suspect = (label in ("Datastore", "Host") and near >= DEGRADED) or eid in changes \
+            or any(_auth_against(auth_samples.get(e, []), subgraph.nodes[eid].name) for e in effects)
+        if evidence[eid] < 0.05 and not silent_suspect:
+            continue
         users = [e for e in effects if subgraph.nodes[e].label == "Service"]
         failing = [u for u in users if _failing_user(table, u, evidence, onsets, onsets.get(eid))]
         auth = [u for u in users if _auth_against(auth_samples.get(u, []), subgraph.nodes[eid].name)]
