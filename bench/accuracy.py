@@ -67,9 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     by_size: dict[str, dict[int, list[int]]] = {r.name: defaultdict(list) for r in rankers}
     elapsed: dict[str, float] = defaultdict(float)
     specs = list(suite("heldout", args.per_cell, sizes))
+    covered = 0  # incidents whose root cause lies inside the subgraph at all
     for spec in tqdm(specs, desc="incidents", unit="inc"):
         incident = simulate(spec.seed, spec.size, spec.fault_type)
         sub = incident.to_subgraph(args.max_hops)
+        covered += incident.root_cause_id in sub.nodes
         for ranker in rankers:
             t = time.perf_counter()
             result = ranker.rank(sub, TOP)
@@ -81,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nmachine: {machine()}")
     print(f"suite: held-out, {len(specs)} incidents ({args.per_cell} per cell), sizes {sizes}, "
           f"{len(ranks[rankers[0].name])} fault types, subgraph {'whole estate' if args.max_hops is None else f'{args.max_hops} hops'}")
+    print(f"root cause inside the subgraph: {covered}/{len(specs)} incidents (the ceiling of every ranker)")
     print(f"engine versions: {rankers[0].versions}\n")
     names = [r.name for r in rankers]
     header = f"{'fault type':18s} " + " ".join(f"{n:>24s}" for n in names)

@@ -68,8 +68,13 @@ class FeatureTable:
                             self.version, self.onsets)
 
     def as_dict(self) -> dict[str, dict[str, float]]:
-        """entity id -> feature name -> value (the snapshot stored with an incident)."""
-        return {n: {k: round(float(v), 6) for k, v in zip(self.names, self.matrix[i]) if v} for i, n in enumerate(self.node_ids)}
+        """entity id -> non-zero feature name -> value (the snapshot stored with an incident)."""
+        out: dict[str, dict[str, float]] = {n: {} for n in self.node_ids}
+        rows, cols = np.nonzero(self.matrix)
+        values = np.round(self.matrix[rows, cols], 6).tolist()
+        for i, j, v in zip(rows.tolist(), cols.tolist(), values):
+            out[self.node_ids[i]][self.names[j]] = v
+        return out
 
 
 def _squash(x: float, scale: float) -> float:
@@ -174,33 +179,39 @@ def _structure_features(subgraph, graph, m, row, col, evidence, onsets) -> None:
         if e.type == "INSTANCE_OF":
             service_of[e.source] = e.target
             instances.setdefault(e.target, []).append(e.source)
-    for n, i in row.items():
+    degraded = {n: evidence[n] > 0.3 for n in row}
+    logs_any = {n: bool(m[i, col["log_timeout"]] + m[i, col["log_connection"]] + m[i, col["log_auth"]]
+                        + m[i, col["log_other"]] > 0) for n, i in row.items()}
+    names = ("out_degree", "in_degree", "symptom_reach", "symptom_hops", "path_gaps", "effects_anomalous",
+             "effects_later", "causes_earlier", "siblings_anomalous", "users_logging")
+    out = {name: [0.0] * len(row) for name in names}
+    for n, i in row.items():  # plain lists, written as whole columns: numpy item access is slow
         effects = [lk.effect for lk in graph.effects[n]]
         causes = [lk.cause for lk in graph.causes[n]]
-        m[i, col["out_degree"]] = math.log1p(len(effects))
-        m[i, col["in_degree"]] = math.log1p(len(causes))
+        out["out_degree"][i] = math.log1p(len(effects))
+        out["in_degree"][i] = math.log1p(len(causes))
         if symptoms and reach[n]:
-            m[i, col["symptom_reach"]] = len(reach[n]) / len(symptoms)
+            out["symptom_reach"][i] = len(reach[n]) / len(symptoms)
             cost, hops = min(reach[n])
-            m[i, col["symptom_hops"]] = hops / 6.0
-            m[i, col["path_gaps"]] = (cost - hops) / GAP_COST
+            out["symptom_hops"][i] = hops / 6.0
+            out["path_gaps"][i] = (cost - hops) / GAP_COST
         else:
-            m[i, col["symptom_hops"]] = 1.5
+            out["symptom_hops"][i] = 1.5
         if effects:
-            m[i, col["effects_anomalous"]] = sum(evidence[e] > 0.3 for e in effects) / len(effects)
+            out["effects_anomalous"][i] = sum(degraded[e] for e in effects) / len(effects)
         t = onsets.get(n)
-        later = [e for e in effects if e in onsets]
-        if t is not None and later:
-            m[i, col["effects_later"]] = sum(onsets[e] >= t - ONSET_TOLERANCE_S for e in later) / len(later)
         if t is not None:
-            earlier = [evidence[c] for c in causes if c in onsets and onsets[c] < t - ONSET_TOLERANCE_S]
-            m[i, col["causes_earlier"]] = max(earlier, default=0.0)
+            later = [onsets[e] for e in effects if e in onsets]
+            if later:
+                out["effects_later"][i] = sum(o >= t - ONSET_TOLERANCE_S for o in later) / len(later)
+            out["causes_earlier"][i] = max((evidence[c] for c in causes if c in onsets and onsets[c] < t - ONSET_TOLERANCE_S),
+                                           default=0.0)
         siblings = ([x for x in instances.get(service_of[n], []) if x != n] if n in service_of
                     else instances.get(n, []))
         if siblings:
-            m[i, col["siblings_anomalous"]] = sum(evidence[x] > 0.3 for x in siblings) / len(siblings)
+            out["siblings_anomalous"][i] = sum(degraded[x] for x in siblings) / len(siblings)
         users = [e for e in effects if subgraph.nodes[e].label == "Service"]
         if users:
-            logging = sum(1 for u in users if m[row[u], col["log_timeout"]] + m[row[u], col["log_connection"]]
-                          + m[row[u], col["log_auth"]] + m[row[u], col["log_other"]] > 0)
-            m[i, col["users_logging"]] = logging / len(users)
+            out["users_logging"][i] = sum(logs_any[u] for u in users) / len(users)
+    for name, values in out.items():
+        m[:, col[name]] = values

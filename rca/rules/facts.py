@@ -36,7 +36,7 @@ def build_facts(subgraph: IncidentSubgraph, table: FeatureTable, graph: Propagat
         # Without evidence of its own, only a datastore or host (through its users or residents), a
         # changed entity or one its callers fail to authenticate against can fire a rule.
         silent_suspect = (label in ("Datastore", "Host") and near >= DEGRADED) or eid in changes \
-            or any(_auth_against(auth_samples.get(e, []), subgraph.nodes[eid].name) for e in effects)
+            or (auth_samples and any(_auth_against(auth_samples.get(e, []), subgraph.nodes[eid].name) for e in effects))
         if evidence[eid] < 0.05 and not silent_suspect:
             continue
         users = [e for e in effects if subgraph.nodes[e].label == "Service"]
