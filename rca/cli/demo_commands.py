@@ -28,7 +28,7 @@ def add_parser(subparsers) -> None:
 
 
 def run_demo(args: argparse.Namespace, settings) -> int:
-    from rca.cli.main import UserError
+    from rca.cli.errors import UserError
     from rca.cli.serve_commands import default_engine
     from rca.service import incident_replay
     from rca.service.client import RootCauseClient, open_channel

@@ -32,7 +32,7 @@ def add_parser(subparsers) -> None:
 
 def parse_time(text: str | None) -> float:
     """Epoch seconds or an ISO 8601 time (UTC unless it says otherwise); 0 for None (server's now)."""
-    from rca.cli.main import UserError
+    from rca.cli.errors import UserError
 
     if not text:
         return 0.0
@@ -55,7 +55,7 @@ def run_infer(args: argparse.Namespace, settings) -> int:
     import grpc
     from google.protobuf import json_format
 
-    from rca.cli.main import UserError
+    from rca.cli.errors import UserError
     from rca.service.client import RootCauseClient, open_channel, parse_symptom
     from rca.service.report import format_infer
     from rca.service.stubs import pb

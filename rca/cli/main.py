@@ -14,13 +14,10 @@ from pathlib import Path
 
 from graph_schema.errors import GraphError
 from rca.cli import demo_commands, graph_commands, infer_commands, serve_commands, topology_commands
+from rca.cli.errors import UserError
 from rca.cli.settings import SettingsError, describe, load_settings
 
 COMMAND_MODULES = (graph_commands, topology_commands, serve_commands, infer_commands, demo_commands)
-
-
-class UserError(Exception):
-    """A problem with what the user asked for; printed as one line, exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,7 +31,7 @@ def add_parser(subparsers) -> None:
 
 def service_settings(args: argparse.Namespace, settings):
     """The service section with the command-line flags applied (validated again)."""
-    from rca.cli.main import UserError
+    from rca.cli.errors import UserError
     from rca.service.settings import ServiceSettings
 
     update = {
