@@ -103,8 +103,8 @@ def replay(store, incident: IncidentFile, alert_at: float, known_labels: dict[st
     known = {**(known_labels or {}), **{e["id"]: e["label"] for e in incident.entities}}
     counts = {"entities": 0, "edges": 0}
     if incident.entities:
-        counts["entities"] = signal_writes.write_entities(store, [{**e, "source": "replay"} for e in incident.entities], now=alert_at)
-        counts["edges"] = signal_writes.write_edges(store, incident.edges, now=alert_at)
+        counts["entities"] = signal_writes.write_entities(store, incident.entities, now=alert_at, source="replay")
+        counts["edges"] = signal_writes.write_edges(store, incident.edges, now=alert_at, source="replay")
     anomalies, events, changes = signal_rows(incident, alert_at, known)
     counts["anomalies"] = signal_writes.write_anomalies(store, anomalies)
     counts["events"] = signal_writes.write_events(store, events)
