@@ -17,7 +17,7 @@ def _count(table: FeatureTable, eid: str, name: str) -> int:
 
 def build_facts(subgraph: IncidentSubgraph, table: FeatureTable, graph: PropagationGraph) -> list[dict]:
     """Facts for every entity that has evidence itself or around it (the rest cannot fire a rule)."""
-    evidence = dict(zip(table.node_ids, table.column("evidence")))
+    evidence = dict(zip(table.node_ids, table.column("evidence").tolist()))
     onsets = table.onsets or {}
     alert = subgraph.alert_time
     changes: dict[str, float] = {}
