@@ -83,5 +83,8 @@ class RuleEngine:
 
 
 def default_rule_engine() -> RuleEngine:
-    """The rule packs with the bundled thresholds."""
-    return RuleEngine(load_thresholds())
+    """The rule packs with the bundled thresholds, registered now rather than on the first request."""
+    engine = RuleEngine(load_thresholds())
+    with _LOCK:
+        engine._ruleset_name()
+    return engine
