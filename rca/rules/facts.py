@@ -93,4 +93,5 @@ def _against(peers: dict[str, set[str] | None], user: str, name: str) -> bool:
 
 def _degraded_after(user: str, evidence, onsets, own_onset) -> bool:
     started = onsets.get(user)
-    return evidence[user] >= DEGRADED and (own_onset is None or started is None or started >= own_onset - ONSET_TOLERANCE_S)
+    # Users merely degrading say nothing about a silent datastore: count them only after its own onset.
+    return evidence[user] >= DEGRADED and own_onset is not None and (started is None or started >= own_onset - ONSET_TOLERANCE_S)
