@@ -12,6 +12,7 @@ from graph_schema.connection import open_graph
 from ingest.syslog_listeners import SyslogListeners, parse_address
 from ingest.syslog_metrics import SyslogMetrics
 from ingest.syslog_pipeline import SyslogPipeline
+from rca.cli.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,6 @@ def add_parser(group) -> None:
 
 
 def run_syslog(args: argparse.Namespace, settings) -> int:
-    from rca.cli.main import (
-        UserError,  # the command line's own error type; imported late to avoid a cycle
-    )
-
     if not (args.udp or args.tcp or args.file or args.stdin):
         raise UserError("give at least one input: --udp, --tcp, --file or '-'")
     try:

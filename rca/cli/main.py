@@ -13,14 +13,21 @@ import sys
 from pathlib import Path
 
 from graph_schema.errors import GraphError
-from rca.cli import demo_commands, graph_commands, ingest_commands, sync_commands, topology_commands
+from rca.cli import (
+    demo_commands,
+    graph_commands,
+    infer_commands,
+    ingest_commands,
+    serve_commands,
+    sync_commands,
+    topology_commands,
+)
+from rca.cli.errors import UserError
 from rca.cli.settings import SettingsError, describe, load_settings
 
-COMMAND_MODULES = (demo_commands, graph_commands, topology_commands, ingest_commands, sync_commands)
-
-
-class UserError(Exception):
-    """A problem with what the user asked for; printed as one line, exit status 2."""
+COMMAND_MODULES = (
+    demo_commands, graph_commands, topology_commands, ingest_commands, sync_commands, serve_commands, infer_commands,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

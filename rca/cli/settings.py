@@ -14,10 +14,20 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from graph_schema.settings import GraphSettings
-from ingest.settings import MetricsSettings, SyncSettings, SyslogSettings, TopologySettings
+from ingest.settings import (
+    MetricsSettings,
+    SyncSettings,
+    SyslogSettings,
+    TopologySettings,
+)
+from rca.service.settings import ServiceSettings
 
 NEO4J_ENV = {"NEO4J_URI": "uri", "NEO4J_USER": "user", "NEO4J_PASSWORD": "password"}
 
@@ -69,6 +79,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     syslog: SyslogSettings = Field(default_factory=SyslogSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):

@@ -1,0 +1,147 @@
+"""Infer latency and throughput over gRPC against the graph, for neighbourhoods of 50, 300 and 2000 entities.
+
+Starts the embedded graph (or uses NEO4J_URI), writes one simulated incident per estate size through
+the graph writes, runs `rca serve` as its own process, and calls Infer from this process with 1 and
+with 8 concurrent clients. Prints p50, p99 and throughput per size, the server's own stage timings,
+and the machine. Targets (issue 5): p50 <= 20 ms and p99 <= 80 ms at 300 entities; >= 100 Infer/s
+with 8 clients.
+
+    python bench/infer_latency.py [--calls 200] [--sizes 50 300 2000] [--no-topology-cache]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import grpc
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.machine import describe_machine  # noqa: E402
+from graph_schema import migrations, signal_writes  # noqa: E402
+from graph_schema.connection import EMBEDDED_USER, embedded_server  # noqa: E402
+from graph_schema.embedded import free_port  # noqa: E402
+from graph_schema.settings import GraphSettings  # noqa: E402
+from graph_schema.store import GraphStore  # noqa: E402
+from rca.service.client import RootCauseClient, open_channel  # noqa: E402
+from rca.service.stubs import pb  # noqa: E402
+from rca.simulator import simulate  # noqa: E402
+
+PASSWORD = "bench-password-1"
+
+
+def machine(store: GraphStore) -> str:
+    """The machine (bench.machine), its load right now, and the graph server."""
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    agent = store.check(required_version=None).agent
+    return f"{describe_machine()}; load {load}; graph {agent} at {store.uri}"
+
+
+def hops_for(incident, n: int) -> int:
+    """The smallest radius whose neighbourhood holds at least 90% of the estate (at most 6)."""
+    for hops in range(1, 7):
+        if len(incident.to_subgraph(max_hops=hops).nodes) >= 0.9 * n:
+            return hops
+    return 6
+
+
+def request_for(incident, hops: int):
+    return pb.InferRequest(
+        symptoms=[pb.Symptom(entity_id=s["entity_id"], family=s["family"], observed_at=s["observed_at"])
+                  for s in incident.symptoms],
+        window=pb.TimeWindow(start=incident.window[0], end=incident.window[1]), top_k=5, max_hops=hops)
+
+
+def run_calls(client: RootCauseClient, request, calls: int, concurrency: int, label: str):
+    """Latencies (ms) of `calls` Infer calls made by `concurrency` threads, and the wall time."""
+    def one(_):
+        started = time.perf_counter()
+        response = client.infer(request, timeout_s=60)
+        return (time.perf_counter() - started) * 1000, response
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        results = list(tqdm(pool.map(one, range(calls)), total=calls, desc=label, leave=False, file=sys.stderr))
+    return [r[0] for r in results], time.perf_counter() - started, results[-1][1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[50, 300, 2000])
+    parser.add_argument("--calls", type=int, default=200, help="calls per size and concurrency (fewer at 2000)")
+    parser.add_argument("--workers", type=int, default=8, help="server threads")
+    parser.add_argument("--no-topology-cache", action="store_true", help="walk the graph on every call")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="rca-bench-") as tmp:
+        external = os.environ.get("NEO4J_URI")
+        settings = GraphSettings(password=os.environ.get("NEO4J_PASSWORD", PASSWORD), data_dir=Path(tmp) / "graph", heap="1g",
+                                 uri=external, user=os.environ.get("NEO4J_USER", "neo4j"))
+        server = None if external else embedded_server(settings).start()
+        uri = external or server.bolt_uri
+        user = settings.user if external else EMBEDDED_USER
+        service = None
+        try:
+            with GraphStore.connect(settings, uri=uri, user=user) as store:
+                migrations.migrate(store)
+                print(f"machine: {machine(store)}")
+                incidents = {}
+                for n in tqdm(args.sizes, desc="writing estates", file=sys.stderr):
+                    incident = simulate(7, n, "datastore_outage", id_prefix=f"lat{n}-")
+                    signal_writes.write_entities(store, incident.topology["entities"])
+                    signal_writes.write_edges(store, incident.topology["edges"])
+                    signal_writes.write_anomalies(store, incident.anomalies)
+                    signal_writes.write_events(store, incident.events)
+                    signal_writes.write_changes(store, incident.changes)
+                    incidents[n] = incident
+
+            port = free_port()
+            env = {**os.environ, "NEO4J_URI": uri, "NEO4J_USER": user, "NEO4J_PASSWORD": settings.password.get_secret_value(),
+                   "RCA_GRAPH__DATABASE": settings.database, "RCA_SERVICE__PORT": str(port),
+                   "RCA_SERVICE__METRICS_PORT": "0", "RCA_SERVICE__WORKERS": str(args.workers),
+                   "RCA_SERVICE__TOPOLOGY_REFRESH_S": "0" if args.no_topology_cache else "30"}
+            service = subprocess.Popen([sys.executable, "-m", "rca.cli.main", "serve"], env=env,
+                                       cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True)
+            print(f"server: {service.stdout.readline().strip()}")
+            mode = "per-call graph walk" if args.no_topology_cache else "topology snapshot + one signals read"
+            print(f"subgraph: {mode}; server workers {args.workers}; every call also stores its Incident")
+            client = RootCauseClient(open_channel(f"127.0.0.1:{port}"), timeout_s=60)
+            print(f"{'entities':>8} {'hops':>4} {'clients':>7} {'calls':>5} {'p50 ms':>8} {'p99 ms':>8} {'Infer/s':>8}  "
+                  "server stages (median of last response: subgraph / rank / store ms)")
+            for n, incident in incidents.items():
+                hops = hops_for(incident, n)
+                request = request_for(incident, hops)
+                calls = args.calls if n < 1000 else max(20, args.calls // 5)
+                run_calls(client, request, 5, 1, "warm-up")
+                for concurrency in (1, 8):
+                    latencies, wall, last = run_calls(client, request, calls, concurrency, f"{n} x{concurrency}")
+                    stages = " / ".join(f"{last.timings_ms.get(k, 0):.1f}" for k in ("subgraph_ms", "rank_ms", "store_ms"))
+                    print(f"{last.subgraph_entities:>8} {hops:>4} {concurrency:>7} {calls:>5} "
+                          f"{statistics.median(latencies):>8.1f} {percentile(latencies, 99):>8.1f} {calls / wall:>8.1f}  {stages}",
+                          flush=True)
+            client.close()
+        finally:
+            if service is not None:
+                service.terminate()
+                service.wait(20)
+            if server is not None:
+                server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

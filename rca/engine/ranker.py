@@ -1,0 +1,59 @@
+"""The one interface every ranker implements, and the shared way a score vector becomes a result."""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from rca.engine.explain import explain
+from rca.engine.features import FeatureTable
+from rca.engine.graph import PropagationGraph
+from rca.engine.paths import find_paths
+from rca.engine.types import Candidate, EngineInputError, Finding, IncidentSubgraph, RankingResult
+
+PATH_CANDIDATES = 10  # paths for up to this many top candidates (each costs well under a millisecond)
+
+
+@runtime_checkable
+class Ranker(Protocol):
+    """Ranks the entities of an incident subgraph as root causes."""
+
+    name: str
+
+    def rank(self, subgraph: IncidentSubgraph, top_k: int) -> RankingResult:
+        """The top_k candidates with scores in [0, 1], findings, paths and explanation."""
+        ...
+
+
+def check_subgraph(subgraph: IncidentSubgraph, top_k: int) -> None:
+    """Raise EngineInputError naming what is wrong with the input."""
+    if top_k < 1:
+        raise EngineInputError(f"top_k must be at least 1, got {top_k}")
+    if not subgraph.nodes:
+        raise EngineInputError("the subgraph holds no entities")
+    for s in subgraph.symptoms:
+        if s.entity_id not in subgraph.nodes:
+            raise EngineInputError(f"symptom entity {s.entity_id!r} is not in the subgraph")
+
+
+def order(node_ids: list[str], scores: np.ndarray) -> list[int]:
+    """Indices by descending score, ties broken by entity id so results are deterministic."""
+    return sorted(range(len(node_ids)), key=lambda i: (-float(scores[i]), node_ids[i]))
+
+
+def finish(subgraph: IncidentSubgraph, graph: PropagationGraph, table: FeatureTable, scores: np.ndarray,
+           top_k: int, findings: list[Finding], versions: dict[str, str], timings: dict[str, float],
+           started: float, with_features: bool = False) -> RankingResult:
+    """Candidates, paths and explanation from one score per entity (scores already in [0, 1])."""
+    t = time.perf_counter()
+    ranked = order(table.node_ids, scores)[:top_k]
+    candidates = [Candidate(table.node_ids[i], round(float(scores[i]), 6), r + 1) for r, i in enumerate(ranked)]
+    paths = {c.entity_id: find_paths(subgraph, graph, table, c.entity_id) for c in candidates[:PATH_CANDIDATES]}
+    timings["paths"] = (time.perf_counter() - t) * 1000
+    result = RankingResult(candidates=candidates, findings=findings, paths=paths, versions=versions,
+                           timings_ms=timings, features=table.as_dict() if with_features else {})
+    result.explanation = explain(subgraph, result)
+    timings["total"] = (time.perf_counter() - started) * 1000
+    return result

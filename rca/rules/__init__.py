@@ -1,0 +1,1 @@
+"""Rule packs (durable-rules) that turn evidence around an incident into named findings."""

@@ -1,0 +1,90 @@
+"""Run the rule packs over one request's facts, isolated from concurrent requests."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass
+
+from durable.engine import MessageNotHandledException
+from durable.lang import assert_fact, delete_state, get_host
+
+from rca.engine.types import Finding
+from rca.rules.packs import RULES, define_ruleset
+from rca.rules.thresholds import Thresholds, load_thresholds
+
+# durable-rules keeps rulesets and their sessions in one process-wide host whose Python glue is
+# not written for threads; each request gets its own session id and the engine calls are
+# serialised. The lock covers only a few milliseconds of fact matching per request.
+_LOCK = threading.Lock()
+_RESULTS: dict[str, list[tuple[str, dict]]] = {}
+_DEFINED: dict[str, str] = {}
+
+
+def _no_background_work() -> None:
+    """Stands in for durable-rules' background dispatch on our rulesets."""
+
+
+def _record(rule: str, fact: dict) -> None:
+    _RESULTS.setdefault(fact["sid"], []).append((rule, fact))
+
+
+@dataclass
+class RuleEngine:
+    """The rule packs with one threshold set; evaluate() is safe to call from many threads."""
+
+    thresholds: Thresholds
+
+    @property
+    def version(self) -> str:
+        """Names the rule packs and thresholds in use."""
+        return self.thresholds.version
+
+    def _ruleset_name(self) -> str:
+        name = _DEFINED.get(self.thresholds.version)
+        if name is None:
+            name = "rca_" + "".join(ch if ch.isalnum() else "_" for ch in self.thresholds.version)
+            define_ruleset(name, self.thresholds, _record)
+            host = get_host()  # registers the pending definition now, under the lock
+            # durable-rules' host also runs actions from background timer threads, outside our
+            # lock; these rules have no timers or queued actions (every action runs inside
+            # assert_fact), so the background pass is switched off for this ruleset lest it pick
+            # up an action of a request in flight and record it after the request returned.
+            ruleset_object = host.get_ruleset(name)
+            ruleset_object.dispatch = _no_background_work
+            ruleset_object.dispatch_timers = _no_background_work
+            _DEFINED[self.thresholds.version] = name
+        return name
+
+    def evaluate(self, facts: list[dict], at: float) -> list[Finding]:
+        """Findings for these facts (see rca/rules/facts.py), strongest first."""
+        sid = uuid.uuid4().hex
+        with _LOCK:
+            name = self._ruleset_name()
+            try:
+                assert_fact(name, {"sid": sid, "request_opened": 1})
+                for fact in facts:
+                    try:
+                        assert_fact(name, {**fact, "sid": sid})
+                    except MessageNotHandledException:
+                        pass  # no rule looks at this fact
+                fired = _RESULTS.pop(sid, [])
+            finally:
+                _RESULTS.pop(sid, None)
+                delete_state(name, sid)
+        findings: dict[tuple[str, str], Finding] = {}
+        for rule_name, fact in fired:  # an OR condition fires once per matching branch: keep one
+            rule = RULES[rule_name]
+            strength = rule.strength(fact, self.thresholds[rule_name])
+            findings[(rule_name, fact["entity"])] = Finding(rule_name, fact["entity"], round(strength, 4), rule.text(fact), at)
+        findings = list(findings.values())
+        findings.sort(key=lambda f: (-f.strength, f.rule, f.entity_id))
+        return findings
+
+
+def default_rule_engine() -> RuleEngine:
+    """The rule packs with the bundled thresholds, registered now rather than on the first request."""
+    engine = RuleEngine(load_thresholds())
+    with _LOCK:
+        engine._ruleset_name()
+    return engine

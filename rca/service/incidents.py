@@ -1,0 +1,130 @@
+"""Incidents in the graph: one :Incident per Infer, feedback on it, and reading them back."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+from google.protobuf import json_format
+
+from graph_schema.cypher import incidents as cypher
+from rca.service.requests import InvalidArgument, NotFound
+from rca.service.stubs import pb
+
+DEFAULT_LIST_LIMIT = 20
+MAX_LIST_LIMIT = 500
+
+
+def new_incident_id() -> str:
+    """A fresh incident id."""
+    return f"inc-{uuid.uuid4().hex[:20]}"
+
+
+def _to_json(messages) -> str:
+    return json.dumps([json_format.MessageToDict(m, preserving_proto_field_name=True) for m in messages])
+
+
+def _from_json(text: str | None, message_type) -> list:
+    return [json_format.ParseDict(item, message_type()) for item in json.loads(text or "[]")]
+
+
+class IncidentStore:
+    """Stores and reads incidents through the graph store."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def save(self, response, features: dict[str, dict[str, float]], created_at: float | None = None) -> None:
+        """Store the incident an InferResponse describes, with the feature snapshot used."""
+        top = response.candidates[0] if response.candidates else None
+        self.store.write(
+            cypher.CREATE_INCIDENT,
+            id=response.incident_id,
+            created_at=created_at if created_at is not None else time.time(),
+            window_start=response.window.start,
+            window_end=response.window.end,
+            symptoms_json=_to_json(response.symptoms),
+            candidates_json=_to_json(response.candidates),
+            features_json=json.dumps(features, sort_keys=True),
+            explanation=response.explanation,
+            versions_json=json.dumps(dict(response.versions), sort_keys=True),
+            symptom_ids=sorted({s.entity_id for s in response.symptoms}),
+            candidate_ids=[c.entity_id for c in response.candidates],
+            top_candidate_id=top.entity_id if top else "",
+            top_score=top.score if top else 0.0,
+        )
+
+    def get(self, incident_id: str, include_features: bool = False):
+        """The stored incident as an Incident message; NotFound if there is none."""
+        if not incident_id:
+            raise InvalidArgument("incident_id: required")
+        rows = self.store.read(cypher.GET_INCIDENT, id=incident_id)
+        if not rows:
+            raise NotFound(f"incident_id: no incident {incident_id!r}")
+        row = rows[0]["incident"]
+        return pb.Incident(
+            incident_id=row["id"],
+            created_at=row["created_at"],
+            symptoms=_from_json(row.get("symptoms_json"), pb.ResolvedSymptom),
+            window=pb.TimeWindow(start=row.get("window_start") or 0.0, end=row.get("window_end") or 0.0),
+            candidates=_from_json(row.get("candidates_json"), pb.Candidate),
+            explanation=row.get("explanation") or "",
+            versions=json.loads(row.get("versions_json") or "{}"),
+            feedback=_from_json(row.get("feedback_json"), pb.FeedbackRecord),
+            confirmed_root_cause_id=row.get("confirmed_root_cause_id") or "",
+            feature_snapshot_json=(row.get("features_json") or "{}") if include_features else "",
+        )
+
+    def feedback(self, request, now: float | None = None):
+        """Record a confirmed or rejected root cause with who and when; returns the record."""
+        if not request.incident_id:
+            raise InvalidArgument("incident_id: required")
+        if not request.root_cause_entity_id:
+            raise InvalidArgument("root_cause_entity_id: required")
+        if request.verdict == pb.VERDICT_UNSPECIFIED:
+            raise InvalidArgument("verdict: must be CONFIRMED or REJECTED")
+        if not request.user.strip():
+            raise InvalidArgument("user: say who gives the feedback")
+        record = pb.FeedbackRecord(
+            root_cause_entity_id=request.root_cause_entity_id, verdict=request.verdict, user=request.user.strip(),
+            comment=request.comment, at=now if now is not None else time.time(),
+        )
+
+        def append(tx):
+            # Read and write in one transaction, so concurrent feedback on one incident is not lost.
+            found = tx.run(cypher.GET_INCIDENT, id=request.incident_id).data()
+            if not found:
+                return False
+            row = found[0]["incident"]
+            records = _from_json(row.get("feedback_json"), pb.FeedbackRecord) + [record]
+            confirmed = row.get("confirmed_root_cause_id") or ""
+            if record.verdict == pb.CONFIRMED:
+                confirmed = record.root_cause_entity_id
+            elif confirmed == record.root_cause_entity_id:
+                confirmed = ""
+            tx.run(cypher.SET_FEEDBACK, id=request.incident_id, feedback_json=_to_json(records),
+                   confirmed_root_cause_id=confirmed).consume()
+            return True
+
+        if not self.store.transaction(append):
+            raise NotFound(f"incident_id: no incident {request.incident_id!r}")
+        return record
+
+    def list(self, limit: int = 0, since: float = 0.0, entity_id: str = "") -> list:
+        """Summaries of the newest incidents, optionally only those touching one entity."""
+        if limit > MAX_LIST_LIMIT:
+            raise InvalidArgument(f"limit: at most {MAX_LIST_LIMIT}, got {limit}")
+        if since < 0:
+            raise InvalidArgument(f"since: must be a non-negative epoch time, got {since}")
+        rows = self.store.read(cypher.LIST_INCIDENTS, since=float(since), entity_id=entity_id,
+                               limit=limit or DEFAULT_LIST_LIMIT)
+        return [
+            pb.IncidentSummary(
+                incident_id=row["id"], created_at=row["created_at"],
+                symptoms=_from_json(row.get("symptoms_json"), pb.ResolvedSymptom),
+                top_candidate_id=row.get("top_candidate_id") or "", top_score=row.get("top_score") or 0.0,
+                confirmed_root_cause_id=row.get("confirmed_root_cause_id") or "",
+            )
+            for row in rows
+        ]

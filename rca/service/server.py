@@ -1,0 +1,84 @@
+"""The gRPC server: the RootCause service with health checking, reflection, TLS and bearer token."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from rca.service.auth import BearerTokenInterceptor
+from rca.service.metrics import serve_metrics
+from rca.service.servicer import RootCauseServicer
+from rca.service.settings import ServiceSettings
+from rca.service.stubs import SERVICE_NAME, pb_grpc
+from rca.service.topology_cache import TopologyCache
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunningService:
+    """A started server: its bound port, the health servicer, and how to stop it."""
+
+    server: grpc.Server
+    port: int
+    health: health.HealthServicer
+    metrics_http: object | None = None
+    topology: TopologyCache | None = None
+    servicer: RootCauseServicer | None = None
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self, grace_s: float = 2.0) -> None:
+        """Stop accepting calls, let running ones finish for grace_s, then stop."""
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace_s).wait()
+        if self.servicer is not None:
+            self.servicer.close()
+        if self.topology is not None:
+            self.topology.stop()
+        if self.metrics_http is not None:
+            self.metrics_http.shutdown()
+            self.metrics_http.server_close()
+
+
+def start_server(settings: ServiceSettings, store, engine, *, metrics: bool = True) -> RunningService:
+    """Build and start the server on settings.host:settings.port (0 = a free port)."""
+    interceptors = [BearerTokenInterceptor(settings.token.get_secret_value())] if settings.token else []
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="rca-grpc"),
+        interceptors=interceptors,
+        # Two servers must never share a port silently.
+        options=[("grpc.so_reuseport", 0)],
+    )
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+
+    def on_graph_state(up: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if up else health_pb2.HealthCheckResponse.NOT_SERVING
+        health_servicer.set(SERVICE_NAME, status)
+
+    topology = TopologyCache(store, settings.topology_refresh_s).start() if settings.topology_refresh_s else None
+    servicer = RootCauseServicer(store, engine, settings, topology=topology, on_graph_state=on_graph_state)
+    pb_grpc.add_RootCauseServicer_to_server(servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    address = f"{settings.host}:{settings.port}"
+    if settings.tls:
+        credentials = grpc.ssl_server_credentials([(settings.tls_key.read_bytes(), settings.tls_cert.read_bytes())])
+        port = server.add_secure_port(address, credentials)
+    else:
+        port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"cannot bind the gRPC server to {address}")
+    server.start()
+    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+    metrics_http = serve_metrics(settings.host, settings.metrics_port) if metrics and settings.metrics_port else None
+    log.info("RootCause serving on %s:%s (tls %s, token %s)", settings.host, port, settings.tls, bool(settings.token))
+    return RunningService(server, port, health_servicer, metrics_http, topology, servicer)

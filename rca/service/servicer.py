@@ -1,0 +1,178 @@
+"""The RootCause servicer: validate, fetch the subgraph, rank, store the incident, answer.
+
+Every failure becomes a status code whose message names the field or entity at fault:
+INVALID_ARGUMENT (malformed request), NOT_FOUND (unknown entity or incident), UNAVAILABLE
+(graph unreachable; the next call reconnects), DEADLINE_EXCEEDED (the caller's deadline passed
+between stages), INTERNAL (a bug, logged with its traceback).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+
+import grpc
+from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
+
+from graph_schema.errors import GraphUnreachable
+from rca.engine.types import EngineInputError
+from rca.service import convert, metrics, subgraph_fetch
+from rca.service.incident_writer import IncidentWriter
+from rca.service.incidents import IncidentStore, new_incident_id
+from rca.service.requests import InvalidArgument, NotFound, parse_infer
+from rca.service.settings import ServiceSettings
+from rca.service.stubs import pb, pb_grpc
+
+log = logging.getLogger(__name__)
+GRAPH_DOWN_ERRORS = (ServiceUnavailable, SessionExpired, GraphUnreachable, TransientError, ConnectionError)
+
+
+class DeadlinePassed(Exception):
+    """The caller's deadline passed before a stage could start."""
+
+
+class _Abort(Exception):
+    def __init__(self, code: grpc.StatusCode, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@contextlib.contextmanager
+def _status(method: str):
+    """Translate the layers' exceptions into status codes; count the call."""
+    try:
+        yield
+    except InvalidArgument as exc:
+        raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from exc
+    except EngineInputError as exc:
+        raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"subgraph: {exc}") from exc
+    except NotFound as exc:
+        raise _Abort(grpc.StatusCode.NOT_FOUND, str(exc)) from exc
+    except DeadlinePassed as exc:
+        raise _Abort(grpc.StatusCode.DEADLINE_EXCEEDED, str(exc)) from exc
+    except GRAPH_DOWN_ERRORS as exc:
+        metrics.GRAPH_UP.set(0)
+        first = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+        raise _Abort(grpc.StatusCode.UNAVAILABLE, f"graph unavailable, retry later: {first}") from exc
+    except Exception as exc:  # a bug: keep the service up, say so, log the traceback
+        log.exception("%s failed", method)
+        raise _Abort(grpc.StatusCode.INTERNAL, f"internal error in {method}: {type(exc).__name__}: {exc}") from exc
+
+
+def _check_deadline(context, stage: str) -> None:
+    remaining = context.time_remaining()
+    if remaining is not None and remaining <= 0:
+        raise DeadlinePassed(f"deadline expired before {stage}")
+    if not context.is_active():
+        raise DeadlinePassed(f"call cancelled before {stage}")
+
+
+class RootCauseServicer(pb_grpc.RootCauseServicer):
+    """Answers the RootCause service over one graph store and one ranking engine."""
+
+    def __init__(self, store, engine, settings: ServiceSettings, *, topology=None, on_graph_state=None):
+        self.store = store
+        self.topology = topology
+        self.engine = engine
+        self.settings = settings
+        self.incidents = IncidentStore(store)
+        self.writer = (IncidentWriter(self.incidents, transient=GRAPH_DOWN_ERRORS)
+                       if settings.store_incidents_async else None)
+        self._on_graph_state = on_graph_state or (lambda up: None)
+
+    def _run(self, method: str, context, work):
+        code = grpc.StatusCode.OK
+        try:
+            with _status(method):
+                result = work()
+            return result
+        except _Abort as abort:
+            code = abort.code
+            if code == grpc.StatusCode.UNAVAILABLE:
+                self._on_graph_state(False)
+            context.abort(abort.code, str(abort))
+        finally:
+            metrics.observe_call(method, code.name)
+
+    # -- RPCs --------------------------------------------------------------------------------
+
+    def Infer(self, request, context):
+        started = time.perf_counter()
+        try:
+            return self._run("Infer", context, lambda: self.infer(request, context))
+        finally:
+            metrics.INFER_LATENCY.observe(time.perf_counter() - started)
+
+    def _read_own_writes(self) -> None:
+        # Incidents answered a moment ago must be readable: wait for the pending writes.
+        if self.writer is not None and not self.writer.flush(timeout_s=30):
+            raise GraphUnreachable("incidents answered earlier are still waiting to be stored; retry")
+
+    def Feedback(self, request, context):
+        def work():
+            self._read_own_writes()
+            record = self.incidents.feedback(request)
+            return pb.FeedbackResponse(incident_id=request.incident_id, recorded=record)
+
+        return self._run("Feedback", context, work)
+
+    def GetIncident(self, request, context):
+        def work():
+            self._read_own_writes()
+            return self.incidents.get(request.incident_id, request.include_features)
+
+        return self._run("GetIncident", context, work)
+
+    def ListIncidents(self, request, context):
+        def work():
+            self._read_own_writes()
+            return pb.ListIncidentsResponse(incidents=self.incidents.list(request.limit, request.since, request.entity_id))
+
+        return self._run("ListIncidents", context, work)
+
+    # -- Infer's stages ----------------------------------------------------------------------
+
+    def infer(self, request, context):
+        """Run one Infer: validate, subgraph, rank, store; returns the InferResponse."""
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[stage] = round((now - clock) * 1000, 3)
+            clock = now
+
+        query = parse_infer(request, self.settings)
+        _check_deadline(context, "fetching the subgraph")
+        if query.subgraph is not None:
+            subgraph, resolved = subgraph_fetch.from_request(query)
+        else:
+            subgraph, resolved = subgraph_fetch.from_graph(self.store, query, self.topology)
+            self._graph_ok()
+        lap("subgraph_ms")
+        metrics.SUBGRAPH_ENTITIES.observe(len(subgraph.nodes))
+        _check_deadline(context, "ranking")
+        result = self.engine.rank(subgraph, query.top_k)
+        lap("rank_ms")
+        _check_deadline(context, "storing the incident")
+        response = convert.infer_response(new_incident_id(), subgraph, resolved, result, {})
+        if self.writer is not None:
+            self.writer.submit(response, result.features, time.time())
+        else:
+            self.incidents.save(response, result.features)
+            self._graph_ok()
+        lap("store_ms")
+        timings["total_ms"] = round(sum(timings.values()), 3)
+        response.timings_ms.update(timings)
+        return response
+
+    def close(self) -> None:
+        """Store the incidents still pending."""
+        if self.writer is not None:
+            self.writer.close()
+
+    def _graph_ok(self) -> None:
+        metrics.GRAPH_UP.set(1)
+        self._on_graph_state(True)

@@ -1,0 +1,41 @@
+"""Settings of the gRPC service (section ``service``, env ``RCA_SERVICE__*``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+
+
+class ServiceSettings(BaseModel):
+    """Where and how `rca serve` listens, and the defaults of an Infer call."""
+
+    host: str = Field("127.0.0.1", description="address the gRPC server binds")
+    port: int = Field(50051, ge=0, le=65535, description="gRPC port (0 picks a free one)")
+    tls_cert: Path | None = Field(None, description="PEM certificate chain; with tls_key turns TLS on")
+    tls_key: Path | None = Field(None, description="PEM private key of tls_cert")
+    token: SecretStr | None = Field(None, description="bearer token every call must present (unset: no token)")
+    workers: int = Field(8, ge=1, le=256, description="threads serving calls concurrently")
+    metrics_port: int = Field(9464, ge=0, le=65535, description="Prometheus metrics HTTP port (0 turns it off)")
+    default_top_k: int = Field(5, ge=1, le=100, description="candidates returned when a request says 0")
+    max_top_k: int = Field(50, ge=1, le=1000, description="largest top_k accepted")
+    default_max_hops: int = Field(3, ge=0, le=6, description="neighbourhood radius when a request says 0")
+    window_before_s: float = Field(1800.0, gt=0, description="default window: seconds before the first symptom")
+    window_after_s: float = Field(300.0, ge=0, description="default window: seconds after the last symptom")
+    max_window_s: float = Field(7 * 86400.0, gt=0, description="longest window accepted")
+    topology_refresh_s: float = Field(
+        30.0, ge=0, description="reload the in-memory topology snapshot this often; 0 walks the graph on every Infer")
+    store_incidents_async: bool = Field(
+        True, description="store each Infer's Incident on a writer thread (reads of incidents wait for it)")
+    graph_retry_s: float = Field(2.0, ge=0, description="how long a graph read is retried before UNAVAILABLE")
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> "ServiceSettings":
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: set both or neither")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        """True when the server speaks TLS."""
+        return self.tls_cert is not None

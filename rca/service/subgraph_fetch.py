@@ -1,0 +1,146 @@
+"""Build the engine's IncidentSubgraph for a query: from the graph (two reads) or from the request."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from graph_schema.cypher import subgraph as cypher
+from graph_schema.model import Label
+from rca.engine.types import AnomalySignal, ChangeSignal, Edge, EntityNode, EventSignal, IncidentSubgraph, Symptom
+from rca.service.requests import InferQuery, InvalidArgument, NotFound, SymptomKey
+
+# When a name fits several entities, a service is what an alert most likely means.
+_LABEL_PREFERENCE = {Label.SERVICE: 0, Label.DATASTORE: 1, Label.HOST: 2, Label.INSTANCE: 3}
+
+
+@dataclass(frozen=True)
+class ResolvedSymptom:
+    """A symptom after its key was resolved to one entity."""
+
+    entity_id: str
+    entity_name: str
+    family: str
+    observed_at: float
+
+
+def _resolve(symptom: SymptomKey, entities: list[tuple[str, str, str]]) -> tuple[str, str]:
+    """Pick the entity (id, label, name) a symptom key means; raise NotFound or InvalidArgument."""
+    best: list = []
+    if symptom.by_name:
+        matches = sorted({e for e in entities if e[2] == symptom.key}, key=lambda e: (_LABEL_PREFERENCE.get(e[1], 9), e[0]))
+        best = [e for e in matches if matches and _LABEL_PREFERENCE.get(e[1]) == _LABEL_PREFERENCE.get(matches[0][1])]
+        if len(best) > 1:
+            ids = ", ".join(e[0] for e in best[:5])
+            raise InvalidArgument(f"{symptom.field}: {symptom.key!r} names {len(best)} entities ({ids}); use entity_id")
+    if not symptom.by_name or not best:
+        # A name that fits no entity may still be an id (`rca infer --symptom svc-42:errors`).
+        best = [e for e in entities if e[0] == symptom.key]
+    if not best:
+        what = "named" if symptom.by_name else "with id"
+        raise NotFound(f"{symptom.field}: no entity {what} {symptom.key!r} in the graph")
+    return best[0][0], best[0][2]
+
+
+def _signals(rows: list[dict]) -> tuple[list[AnomalySignal], list[EventSignal], list[ChangeSignal]]:
+    anomalies, events, changes = [], [], []
+    for row in rows:
+        p = row["props"]
+        if row["kind"] == "anomaly":
+            anomalies.append(AnomalySignal(
+                p["entity_id"], p.get("signal") or "", p.get("family") or "", float(p["onset"]), p.get("end"),
+                p.get("direction") or "up", float(p.get("score") or 0.0), float(p.get("value") or 0.0),
+                float(p.get("baseline") or 0.0)))
+        elif row["kind"] == "event":
+            events.append(EventSignal(
+                p["entity_id"], p.get("template") or "", p.get("signature_class") or "other", int(p.get("severity") or 6),
+                int(p.get("count") or 1), float(p["first_ts"]), float(p.get("last_ts") or p["first_ts"]), p.get("sample") or ""))
+        else:
+            changes.append(ChangeSignal(p["entity_id"], float(p["at"]), p.get("change_type") or "deploy", p.get("description") or ""))
+    return anomalies, events, changes
+
+
+def _resolve_all(query: InferQuery, entities: list[tuple[str, str, str]]) -> list[ResolvedSymptom]:
+    resolved = []
+    for symptom in query.symptoms:
+        entity_id, name = _resolve(symptom, entities)
+        resolved.append(ResolvedSymptom(entity_id, name, symptom.family, symptom.observed_at))
+    return resolved
+
+
+def from_graph(store, query: InferQuery, cache=None) -> tuple[IncidentSubgraph, list[ResolvedSymptom]]:
+    """Entities within max_hops of the symptoms and their signals in the window.
+
+    With a TopologyCache the walk runs over its snapshot and the graph is read once (signals);
+    without one, the neighbourhood statement walks the graph itself (two reads).
+    """
+    if cache is not None:
+        nodes, edges, resolved = _walk_snapshot(cache, query)
+    else:
+        nodes, edges, resolved = _walk_graph(store, query)
+    signal_rows = store.read(cypher.SIGNALS_IN_WINDOW, ids=sorted(nodes), start=query.window_start, end=query.window_end)
+    anomalies, events, changes = _signals(signal_rows)
+    return _subgraph(nodes, edges, anomalies, events, changes, resolved, query), resolved
+
+
+def _walk_snapshot(cache, query: InferQuery):
+    snapshot = cache.snapshot()
+    keys = sorted({s.key for s in query.symptoms})
+    if any(not snapshot.lookup(key) for key in keys):
+        snapshot = cache.reload_for_keys(keys)  # an entity created since the last reload
+    entities = [entity for key in keys for entity in snapshot.lookup(key)]
+    resolved = _resolve_all(query, entities)
+    ids = snapshot.within([s.entity_id for s in resolved], query.max_hops)
+    nodes = {i: snapshot.nodes[i] for i in sorted(ids)}
+    edges = sorted(snapshot.edges_among(ids), key=lambda e: (e.source, e.target, e.type))
+    return nodes, edges, resolved
+
+
+def _walk_graph(store, query: InferQuery):
+    keys = sorted({s.key for s in query.symptoms})
+    rows = store.read(cypher.neighbourhood(query.max_hops), keys=keys)
+    resolved = _resolve_all(query, list({(r["seed"], r["seed_label"], r["seed_name"]) for r in rows}))
+    chosen = {s.entity_id for s in resolved}
+    nodes: dict[str, EntityNode] = {}
+    out_edges: dict[str, list] = defaultdict(list)
+    for row in rows:
+        if row["seed"] in chosen and row["id"] not in nodes:
+            nodes[row["id"]] = EntityNode(row["id"], row["label"], row["name"] or row["id"], row["technology"])
+            out_edges[row["id"]] = row["out"]
+    edges = sorted({
+        Edge(source, target, rel_type)
+        for source, pairs in out_edges.items()
+        for rel_type, target in pairs
+        if rel_type is not None and target in nodes
+    }, key=lambda e: (e.source, e.target, e.type))
+    return dict(sorted(nodes.items())), edges, resolved
+
+
+def from_request(query: InferQuery) -> tuple[IncidentSubgraph, list[ResolvedSymptom]]:
+    """The caller-supplied subgraph, with symptoms resolved among its nodes and signals windowed."""
+    supplied = query.subgraph
+    entities = [(n.id, n.label, n.name) for n in supplied.nodes.values()]
+    try:
+        resolved = _resolve_all(query, entities)
+    except NotFound as exc:
+        raise InvalidArgument(f"{exc}".replace("in the graph", "in subgraph.nodes")) from None
+    start, end = query.window_start, query.window_end
+    anomalies = [a for a in supplied.anomalies if a.onset <= end and (a.end is None or a.end >= start)]
+    events = [e for e in supplied.events if e.last_ts >= start and e.first_ts <= end]
+    changes = [c for c in supplied.changes if start <= c.at <= end]
+    subgraph = _subgraph(supplied.nodes, supplied.edges, anomalies, events, changes, resolved, query)
+    subgraph.extra_features = supplied.features
+    return subgraph, resolved
+
+
+def _subgraph(nodes, edges, anomalies, events, changes, resolved, query: InferQuery) -> IncidentSubgraph:
+    return IncidentSubgraph(
+        nodes=dict(nodes),
+        edges=list(edges),
+        anomalies=sorted(anomalies, key=lambda a: (a.onset, a.entity_id, a.signal)),
+        events=sorted(events, key=lambda e: (e.first_ts, e.entity_id, e.template)),
+        changes=sorted(changes, key=lambda c: (c.at, c.entity_id)),
+        symptoms=[Symptom(s.entity_id, s.family, s.observed_at) for s in resolved],
+        window_start=query.window_start,
+        window_end=query.window_end,
+    )

@@ -1,0 +1,174 @@
+"""One simulated incident: an estate, a fault, its spread, the signals it left, noise, symptoms."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from rca.engine.types import (AnomalySignal, ChangeSignal, Edge, EntityNode, EventSignal,
+                              IncidentSubgraph, Symptom)
+from rca.simulator.estate import Estate, generate_estate
+from rca.simulator.faults import FaultProfile, load_profiles
+from rca.simulator.propagate import Affected, reach_a_service, spread, spread_targets
+from rca.simulator.signals import (anomaly_row, change_row, event_row, family_anomaly, noise_rows)
+
+FAULT_TYPES: tuple[str, ...] = tuple(load_profiles())
+WINDOW_BEFORE_S = 1800.0
+WINDOW_AFTER_S = 300.0
+MISSING_SIGNAL = 0.15  # chance a reached entity's anomaly went unnoticed
+
+
+@dataclass
+class SimulatedIncident:
+    """Graph content of one incident plus its ground truth."""
+
+    seed: int
+    fault_type: str
+    root_cause_id: str
+    topology: dict[str, list[dict]]  # {"entities": [...], "edges": [...]}
+    anomalies: list[dict]
+    events: list[dict]
+    changes: list[dict]
+    symptoms: list[dict]  # {"entity_id", "family", "observed_at"}
+    window: tuple[float, float]
+    affected: list[str] = field(default_factory=list)  # entities the fault reached (truth, for tests)
+
+    def to_subgraph(self, max_hops: int | None = None) -> IncidentSubgraph:
+        """The engine's input straight from the rows, optionally cut to max_hops around the symptoms."""
+        nodes = {e["id"]: EntityNode(e["id"], e["label"], e["name"], e.get("technology"))
+                 for e in self.topology["entities"]}
+        edges = [Edge(e["source"], e["target"], e["type"]) for e in self.topology["edges"]]
+        if max_hops is not None:
+            keep = _within_hops(nodes, edges, [s["entity_id"] for s in self.symptoms], max_hops)
+            nodes = {k: v for k, v in nodes.items() if k in keep}
+            edges = [e for e in edges if e.source in keep and e.target in keep]
+        start, end = self.window
+        return IncidentSubgraph(
+            nodes=nodes, edges=edges,
+            anomalies=[AnomalySignal(a["entity_id"], a["signal"], a["family"], a["onset"], a["end"],
+                                     a["direction"], a["score"], a["value"], a["baseline"])
+                       for a in self.anomalies if a["entity_id"] in nodes],
+            events=[EventSignal(e["entity_id"], e["template"], e["signature_class"], e["severity"], e["count"],
+                                e["first_ts"], e["last_ts"], e["sample"]) for e in self.events if e["entity_id"] in nodes],
+            changes=[ChangeSignal(c["entity_id"], c["at"], c["change_type"], c["description"])
+                     for c in self.changes if c["entity_id"] in nodes],
+            symptoms=[Symptom(s["entity_id"], s["family"], s["observed_at"]) for s in self.symptoms],
+            window_start=start, window_end=end,
+        )
+
+
+def _within_hops(nodes, edges, seeds, max_hops: int) -> set[str]:
+    adjacent: dict[str, set[str]] = {n: set() for n in nodes}
+    for e in edges:
+        adjacent[e.source].add(e.target)
+        adjacent[e.target].add(e.source)
+    seen = set(s for s in seeds if s in nodes)
+    frontier = set(seen)
+    for _ in range(max_hops):
+        frontier = {n for f in frontier for n in adjacent[f]} - seen
+        seen |= frontier
+    return seen
+
+
+def _pick_root(estate: Estate, rng: random.Random, profile: FaultProfile) -> str:
+    candidates = estate.of_label(profile.root)
+    if profile.name == "cert_expiry":  # a certificate only matters to a service somebody calls
+        called = {t for _, t, k in estate.edges if k == "CALLS"}
+        candidates = [c for c in candidates if c in called] or candidates
+    return rng.choice(candidates)
+
+
+def _logs(rng: random.Random, estate: Estate, eid: str, classes: dict[str, float], at: float,
+          strength: float, target: str = "") -> list[dict]:
+    rows = []
+    for cls, probability in sorted(classes.items()):
+        if rng.random() < probability:
+            count = max(1, int(rng.uniform(5, 120) * min(1.0, strength)))
+            rows.append(event_row(estate, eid, cls, at + rng.uniform(0, 40), count, target))
+    return rows
+
+
+def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -> SimulatedIncident:
+    """A deterministic incident for (seed, size, fault type); ids are prefixed with id_prefix."""
+    profiles = load_profiles()
+    if fault_type not in profiles:
+        raise ValueError(f"unknown fault type {fault_type!r}; known: {', '.join(profiles)}")
+    if not 4 <= n_entities <= 20000:
+        raise ValueError(f"n_entities must be between 4 and 20000, got {n_entities}")
+    profile = profiles[fault_type]
+    rng = random.Random(f"{seed}:{n_entities}:{fault_type}")
+    estate = generate_estate(rng, n_entities, id_prefix)
+    root = _pick_root(estate, rng, profile)
+    t0 = 1_750_000_000.0 + (seed % 10_000) * 3600.0
+    affected = spread(estate, rng, root, t0)
+    reach_a_service(estate, rng, affected, root)
+
+    anomalies: list[dict] = []
+    events: list[dict] = []
+    changes: list[dict] = []
+    if rng.random() >= profile.missing:
+        for own in profile.own:
+            score = rng.uniform(*own.score)
+            _, baseline = _signal_baseline(estate, root, own.family)
+            anomalies.append(anomaly_row(estate, root, own.signal, own.family, own.direction,
+                                         t0 + rng.uniform(-15, 15), None, score, baseline))
+    events += _logs(rng, estate, root, profile.own_logs, t0, 1.0)
+    if profile.change and rng.random() < profile.change_probability:
+        at = t0 - rng.uniform(30, 600) if profile.change == "deploy" else t0 + rng.uniform(10, 120)
+        changes.append(change_row(estate, root, profile.change, at, f"{profile.change} of {estate.entities[root].name}"))
+
+    symptoms = _symptoms(estate, rng, affected, root, profile)
+    symptom_ids = {s["entity_id"] for s in symptoms}
+    direct_users = {t for t, _ in spread_targets(estate)[root]}
+    base_score = rng.uniform(5, 10)
+    for eid, hit in sorted(affected.items()):
+        if eid == root:
+            continue
+        family = profile.victim if not hit.side_effect else _root_family(profile)
+        if eid in symptom_ids or rng.random() >= MISSING_SIGNAL:
+            score = max(2.5, base_score * hit.strength)
+            anomalies.append(family_anomaly(estate, eid, family, hit.onset + rng.uniform(-15, 15), score))
+            if family == "latency" and rng.random() < 0.3:  # timeouts surface as errors too
+                anomalies.append(family_anomaly(estate, eid, "errors", hit.onset + rng.uniform(0, 40), score * 0.7))
+        classes = profile.caller_logs if eid in direct_users else profile.victim_logs
+        # A line names the peer the entity talks to (the one the fault came from), not the root cause.
+        parent = hit.parent if hit.parent and estate.entities[hit.parent].label != "Host" else None
+        events += _logs(rng, estate, eid, classes, hit.onset, hit.strength,
+                        estate.entities[parent].name if parent and not hit.side_effect else "")
+
+    alert = min(s["observed_at"] for s in symptoms)
+    start, end = alert - WINDOW_BEFORE_S, alert + WINDOW_AFTER_S
+    noise_a, noise_e, noise_c = noise_rows(estate, rng, start, end, exclude={root})
+    return SimulatedIncident(
+        seed=seed, fault_type=fault_type, root_cause_id=root,
+        topology={"entities": [e.as_row() for e in estate.entities.values()],
+                  "edges": [{"source": s, "target": t, "type": k,
+                             "source_label": estate.entities[s].label, "target_label": estate.entities[t].label}
+                            for s, t, k in estate.edges]},
+        anomalies=anomalies + noise_a, events=events + noise_e, changes=changes + noise_c,
+        symptoms=symptoms, window=(start, end), affected=sorted(affected),
+    )
+
+
+def _signal_baseline(estate: Estate, eid: str, family: str) -> tuple[str, float]:
+    from rca.simulator.signals import FAMILY_SIGNALS
+    return FAMILY_SIGNALS[family][estate.entities[eid].label]
+
+
+def _root_family(profile: FaultProfile) -> str:
+    return profile.own[0].family if profile.own else profile.victim
+
+
+def _symptoms(estate: Estate, rng: random.Random, affected: dict[str, Affected], root: str,
+              profile: FaultProfile) -> list[dict]:
+    """Alerts fire on the most user-facing services the fault reached (often far from the cause)."""
+    services = [e for e in affected if estate.entities[e].label == "Service" and not affected[e].side_effect]
+    if not services:
+        services = [e for e in affected if estate.entities[e].label == "Service"] or [root]
+    top = min(estate.entities[e].tier for e in services)
+    chosen = sorted(e for e in services if estate.entities[e].tier == top)
+    rng.shuffle(chosen)
+    chosen = chosen[: 1 if rng.random() < 0.7 else 2]
+    family = profile.victim
+    return [{"entity_id": e, "family": family if e != root else _root_family(profile),
+             "observed_at": round(affected[e].onset + rng.uniform(30, 120), 3)} for e in chosen]

@@ -1,0 +1,69 @@
+"""`rca serve` as its own process and `rca infer` as a client, as an operator runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from graph_schema.embedded import free_port
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _rca(*args, env, **kwargs):
+    return subprocess.run([sys.executable, "-m", "rca.cli.main", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=120, **kwargs)
+
+
+def test_rca_serve_with_token_answers_rca_infer(graph_settings, graph_uri, graph_user, simulated, tmp_path):
+    incident = simulated(seed=51, n_entities=40, fault_type="host_failure")
+    port = free_port()
+    token_file = tmp_path / "token"
+    token_file.write_text("cli-token-123\n")
+    env = {**os.environ, "NEO4J_URI": graph_uri, "NEO4J_USER": graph_user,
+           "NEO4J_PASSWORD": graph_settings.password.get_secret_value(), "RCA_GRAPH__DATABASE": graph_settings.database,
+           "RCA_SERVICE__METRICS_PORT": "0"}
+    server = subprocess.Popen([sys.executable, "-m", "rca.cli.main", "serve", "--port", str(port), "--token-file",
+                               str(token_file)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = server.stdout.readline()
+        assert f"gRPC on 127.0.0.1:{port}" in banner, banner + server.stderr.read()
+        symptom = incident.symptoms[0]
+        common = ["infer", "--symptom", f"id={symptom['entity_id']}:{symptom['family']}", "--at", str(symptom["observed_at"]),
+                  "--target", f"127.0.0.1:{port}"]
+
+        refused = _rca(*common, env=env)
+        assert refused.returncode == 2 and "UNAUTHENTICATED" in refused.stderr
+
+        shown = _rca(*common, "--token-file", str(token_file), env=env)
+        assert shown.returncode == 0, shown.stderr
+        assert "#1 " in shown.stdout and ("path to" in shown.stdout or "is the symptom" in shown.stdout)
+        assert symptom["entity_id"] in shown.stdout
+
+        as_json = _rca(*common, "--token-file", str(token_file), "--json", "--top-k", "2", env=env)
+        answer = json.loads(as_json.stdout)
+        assert len(answer["candidates"]) == 2 and answer["symptoms"][0]["entity_id"] == symptom["entity_id"]
+
+        unknown = _rca("infer", "--symptom", "no-such-thing-xyz:errors", "--target", f"127.0.0.1:{port}",
+                       "--token-file", str(token_file), env=env)
+        assert unknown.returncode == 2 and "NOT_FOUND" in unknown.stderr and "no-such-thing-xyz" in unknown.stderr
+
+        bad = _rca("infer", "--symptom", "checkout", "--target", f"127.0.0.1:{port}", env=env)
+        assert bad.returncode == 2 and "ENTITY:FAMILY" in bad.stderr
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            out, err = server.communicate(timeout=90)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            out, err = server.communicate()
+            pytest.fail(f"rca serve did not stop within 90 s of SIGTERM: {err[-2000:]}")
+    assert server.returncode == 0, err
+    assert "RootCause stopped" in out

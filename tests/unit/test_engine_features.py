@@ -1,0 +1,63 @@
+"""Features per entity on small fixed subgraphs."""
+
+import math
+
+import pytest
+
+from rca.engine.features import BASE_FEATURES, FEATURE_SCHEMA_VERSION, build_features
+from rca.engine.types import EngineInputError, Edge
+from tests.unit.engine_cases import T, bad_deploy, datastore_outage
+
+
+def test_table_has_one_row_per_entity_and_the_schema_columns():
+    sub = datastore_outage()
+    table = build_features(sub)
+    assert table.node_ids == list(sub.nodes)
+    assert table.names == list(BASE_FEATURES)
+    assert table.matrix.shape == (len(sub.nodes), len(BASE_FEATURES))
+    assert table.version == FEATURE_SCHEMA_VERSION
+
+
+def test_kind_anomaly_families_and_log_counts():
+    table = build_features(datastore_outage())
+    assert table.value("db", "kind_datastore") == 1.0 and table.value("db", "kind_service") == 0.0
+    assert table.value("db", "anomaly_traffic") == 7.0 and table.value("db", "anomaly_errors") == 0.0
+    assert table.value("api", "log_connection") == pytest.approx(math.log1p(80))
+    assert table.value("api", "log_timeout") == pytest.approx(math.log1p(20))
+    assert table.value("cache", "evidence") == 0.0
+    assert table.value("frontend", "evidence") > 0.9
+
+
+def test_onset_relative_to_alert_and_onset_order_along_propagation():
+    table = build_features(datastore_outage())
+    alert = T + 150
+    assert table.value("db", "onset_lead") == pytest.approx((alert - T) / 600)
+    assert table.value("db", "onset_rank") == 0.0 and table.value("frontend", "onset_rank") == 1.0
+    assert table.value("db", "effects_later") == 1.0  # api, its user, started after it
+    assert table.value("api", "causes_earlier") > 0.5  # db, a cause of api, started before api
+    assert table.value("db", "causes_earlier") == 0.0
+
+
+def test_structure_reach_and_distance_to_symptoms():
+    table = build_features(datastore_outage())
+    assert table.value("frontend", "is_symptom") == 1.0
+    assert table.value("db", "symptom_reach") == 1.0
+    assert table.value("db", "symptom_hops") == pytest.approx(2 / 6)
+    assert table.value("db", "path_gaps") == pytest.approx(0.0, abs=0.01)  # api in between shows evidence
+    assert table.value("cache", "path_gaps") == pytest.approx(0.0, abs=0.01) and table.value("cache", "symptom_hops") == pytest.approx(2 / 6)
+    assert table.value("db", "users_logging") == 1.0
+
+
+def test_change_features_and_gap_free_path():
+    table = build_features(bad_deploy())
+    assert table.value("checkout", "change_deploy") == 1.0
+    assert table.value("checkout", "change_before_onset") == 1.0
+    assert 0 < table.value("checkout", "change_recent") < 1
+    assert table.value("catalog", "change_recent") == 0.0
+
+
+def test_edge_to_unknown_entity_is_a_clear_error():
+    sub = datastore_outage()
+    sub.edges.append(Edge("api", "ghost", "CALLS"))
+    with pytest.raises(EngineInputError, match="ghost"):
+        build_features(sub)

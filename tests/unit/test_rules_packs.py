@@ -1,0 +1,91 @@
+"""Each rule fires on the evidence it names and stays silent without it; thresholds come from YAML."""
+
+import pytest
+
+from rca.rules.evaluate import RuleEngine, default_rule_engine
+from rca.rules.packs import RULES
+from rca.rules.thresholds import load_thresholds
+
+QUIET = {
+    "entity": "x", "kind": "Service", "name": "x", "evidence": 0.0, "errors": 0.0, "latency": 0.0,
+    "saturation": 0.0, "traffic": 0.0, "crash_lines": 0, "oom_lines": 0, "auth_lines": 0, "restarts": 0,
+    "users_total": 3, "users_failing": 0, "users_failing_share": 0.0, "users_auth_share": 0.0,
+    "residents_total": 0, "residents_degraded": 0, "residents_share": 0.0, "change_gap_s": -1.0,
+    "change_evidence": 0.0, "lead_s": -1.0, "later_share": 0.0, "degraded_later": 0,
+}
+
+# rule -> (fact that must fire it, fact that must not)
+CASES = {
+    "datastore_unreachable_callers_timeout": (
+        {"kind": "Datastore", "users_failing": 3, "users_failing_share": 1.0},
+        {"kind": "Datastore", "users_failing": 1, "users_failing_share": 0.33}),
+    "host_exhausted_instances_degrade": (
+        {"kind": "Host", "saturation": 8.0, "residents_total": 2, "residents_degraded": 2, "residents_share": 1.0},
+        {"kind": "Host", "saturation": 8.0, "residents_total": 4, "residents_degraded": 1, "residents_share": 0.25}),
+    "change_before_first_symptom": (
+        {"change_gap_s": 300.0, "change_evidence": 0.9},
+        {"change_gap_s": 7200.0, "change_evidence": 0.9}),
+    "crash_loop_or_oom": (
+        {"oom_lines": 4},
+        {"crash_lines": 1}),
+    "downstream_error_first": (
+        {"errors": 7.0, "lead_s": 60.0, "later_share": 1.0},
+        {"errors": 7.0, "lead_s": 5.0, "later_share": 1.0}),
+    "saturation_cascade": (
+        {"saturation": 9.0, "degraded_later": 2},
+        {"saturation": 9.0, "degraded_later": 0}),
+    "certificate_or_auth_failure": (
+        {"users_auth_share": 0.67},
+        {"users_auth_share": 0.1, "auth_lines": 2}),
+}
+
+
+def test_every_rule_has_a_case_and_thresholds():
+    thresholds = load_thresholds()
+    assert set(CASES) == set(RULES)
+    assert set(thresholds.by_rule) == set(RULES)
+    assert all(rule.doc for rule in RULES.values())
+
+
+@pytest.mark.parametrize("rule", sorted(CASES))
+def test_rule_fires_on_its_evidence(rule):
+    fires, _ = CASES[rule]
+    findings = default_rule_engine().evaluate([{**QUIET, **fires}], at=123.0)
+    assert [f.rule for f in findings] == [rule]
+    assert 0.0 < findings[0].strength <= 1.0
+    assert findings[0].entity_id == "x" and findings[0].time == 123.0 and findings[0].text
+
+
+@pytest.mark.parametrize("rule", sorted(CASES))
+def test_rule_stays_silent_without_it(rule):
+    _, silent = CASES[rule]
+    assert [f.rule for f in default_rule_engine().evaluate([{**QUIET, **silent}], at=0.0)] == []
+
+
+def test_quiet_entity_fires_nothing_and_strength_grows_with_evidence():
+    engine = default_rule_engine()
+    assert engine.evaluate([QUIET], at=0.0) == []
+    weak = engine.evaluate([{**QUIET, "kind": "Datastore", "users_failing": 2, "users_failing_share": 0.5}], 0.0)
+    strong = engine.evaluate([{**QUIET, "kind": "Datastore", "users_failing": 4, "users_failing_share": 1.0}], 0.0)
+    assert strong[0].strength > weak[0].strength
+
+
+def test_thresholds_are_data_and_change_the_outcome(tmp_path):
+    text = load_thresholds().by_rule
+    custom = tmp_path / "t.yaml"
+    lines = ["version: test-strict"]
+    for rule, values in text.items():
+        lines.append(f"{rule}:")
+        lines += [f"  {k}: {v}" for k, v in values.items()]
+    custom.write_text("\n".join(lines).replace("min_oom_lines: 1.0", "min_oom_lines: 10"))
+    strict = RuleEngine(load_thresholds(custom))
+    assert strict.version.startswith("test-strict+")
+    assert strict.evaluate([{**QUIET, "oom_lines": 4}], 0.0) == []
+    assert [f.rule for f in default_rule_engine().evaluate([{**QUIET, "oom_lines": 4}], 0.0)] == ["crash_loop_or_oom"]
+
+
+def test_malformed_thresholds_name_the_entry(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: x\ncrash_loop_or_oom:\n  min_crash_lines: many\n")
+    with pytest.raises(ValueError, match="crash_loop_or_oom.min_crash_lines"):
+        load_thresholds(bad)
