@@ -14,7 +14,7 @@ COPY rca ./rca
 COPY dashboards ./dashboards
 COPY protos ./protos
 COPY examples ./examples
-RUN pip install --no-cache-dir -e . && useradd --create-home --uid 10001 rca
+RUN pip install --no-cache-dir -e . && python -m rca.service.protogen && useradd --create-home --uid 10001 rca
 USER rca
 ENTRYPOINT ["rca"]
 CMD ["--help"]

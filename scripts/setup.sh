@@ -25,3 +25,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   "${PIP[@]}" install -e ".[dev]"
   echo "$want" > "$stamp"
 fi
+
+# gRPC stubs are generated from protos/ by one command, never edited by hand (rca/v1/ is ignored by git).
+"$VENV/bin/python" -m rca.service.protogen
