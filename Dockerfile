@@ -14,7 +14,9 @@ COPY rca ./rca
 COPY dashboards ./dashboards
 COPY protos ./protos
 COPY examples ./examples
-RUN pip install --no-cache-dir -e . && python -m rca.service.protogen && useradd --create-home --uid 10001 rca
+RUN pip install --no-cache-dir -e . && python -m rca.service.protogen \
+    && useradd --create-home --uid 10001 rca \
+    && mkdir -p /var/lib/rca/syslog /var/lib/rca/sync && chown -R rca /var/lib/rca
 USER rca
 ENTRYPOINT ["rca"]
 CMD ["--help"]
