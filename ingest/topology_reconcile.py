@@ -90,18 +90,22 @@ def _plan_entities(run: Runner, entities: list[EntityRecord], plan: Plan, now: f
     for label in ENTITY_LABELS:
         desired = {e.id: e.row() for e in entities if e.label == label}
         current = {row["id"]: row for row in run(cypher.ENTITIES_OF_SOURCE[label], source=source, ids=list(desired))}
+        new_rows, known_rows = [], []
         for entity_id, row in desired.items():
             have = current.get(entity_id)
             name = f"{label.lower()} {entity_id}"
             if have is None:
                 plan.created.append(name)
-            elif have["status"] == "stale":
+                new_rows.append(row)
+                continue
+            if have["status"] == "stale":
                 plan.revived.append(name)
             elif source not in have["sources"] or _differs(row, have):
                 plan.updated.append(name)
             else:
                 plan.unchanged += 1
-        plan._writes.append(("upsert_entities", label, list(desired.values())))
+            known_rows.append(_refreshed(row, have, source))
+        plan._writes += [("create_entities", label, new_rows), ("refresh_entities", label, known_rows)]
         dropped = {entity_id: have for entity_id, have in current.items() if entity_id not in desired and source in have["sources"]}
         rows = _fate_of_dropped(dropped, now, grace, lambda entity_id: {"id": entity_id})
         for fate, names in (("release", plan.released), ("stale", plan.marked_stale), ("retire", plan.retired), ("keep", plan.still_stale)):
@@ -115,16 +119,20 @@ def _plan_edges(run: Runner, edges: list[EdgeRecord], plan: Plan, now: float, gr
     for relation in TOPOLOGY_RELATIONS:
         desired = {(e.source_id, e.target_id): e.row() for e in edges if e.relation == relation}
         current = {(r["source_id"], r["target_id"]): r for r in run(cypher.EDGES_OF_SOURCE[relation], source=source)}
-        for key in desired:
+        new_rows, known_rows = [], []
+        for key, row in desired.items():
             name = f"{key[0]} -{relation.type}-> {key[1]}"
             have = current.get(key)
             if have is None:
                 plan.edges_created.append(name)
-            elif have["status"] == "stale":
+                new_rows.append(row)
+                continue
+            if have["status"] == "stale":
                 plan.edges_revived.append(name)
             else:
                 plan.edges_unchanged += 1
-        plan._writes.append(("upsert_edges", relation, list(desired.values())))
+            known_rows.append(row | {k: _keep(row[k], have[k]) for k in ("rate", "error_rate")})
+        plan._writes += [("merge_new_edges", relation, new_rows), ("refresh_edges", relation, known_rows)]
         dropped = {key: have for key, have in current.items() if key not in desired}
         rows = _fate_of_dropped(dropped, now, grace, lambda key: {"source_id": key[0], "target_id": key[1]})
         for fate, names in (("release", plan.edges_released), ("stale", plan.edges_marked_stale),
@@ -150,23 +158,36 @@ def _fate_of_dropped(dropped: dict, now: float, grace: float, to_row: Callable) 
     return fates
 
 
+def _keep(new, old):
+    """A source that leaves a field empty has no opinion on it: the stored value stays."""
+    return old if new is None else new
+
+
+def _refreshed(row: dict, have: dict, source: str) -> dict:
+    """The values a known entity ends up with, computed here so the write reads nothing."""
+    sources = have["sources"] if source in have["sources"] else [*have["sources"], source]
+    return row | {key: _keep(row[key], have.get(key)) for key in ("name", "technology", "attrs")} | {"sources": sources}
+
+
 def _differs(row: dict, have: dict) -> bool:
     # A field the source leaves empty is "no opinion": the stored value stays (see the upsert).
     return any(row[key] is not None and row[key] != have.get(key) for key in ("name", "technology", "attrs"))
 
 
 _STATEMENTS = {
-    "upsert_entities": cypher.UPSERT_ENTITIES,
+    "create_entities": cypher.CREATE_ENTITIES,
+    "refresh_entities": cypher.REFRESH_ENTITIES,
     "release_entities": cypher.DROP_ENTITY_SOURCE,
     "stale_entities": cypher.MARK_ENTITIES_STALE,
     "retire_entities": cypher.RETIRE_ENTITIES,
-    "upsert_edges": cypher.UPSERT_EDGES,
+    "merge_new_edges": cypher.MERGE_NEW_EDGES,
+    "refresh_edges": cypher.REFRESH_EDGES,
     "release_edges": cypher.DROP_EDGE_SOURCE,
     "stale_edges": cypher.MARK_EDGES_STALE,
     "retire_edges": cypher.RETIRE_EDGES,
 }
 # Entities first (edges need their ends), then edges; retirements last so nothing re-creates them.
-_ORDER = ("upsert_entities", "upsert_edges", "release_edges", "stale_edges", "retire_edges",
+_ORDER = ("create_entities", "refresh_entities", "merge_new_edges", "refresh_edges", "release_edges", "stale_edges", "retire_edges",
           "release_entities", "stale_entities", "retire_entities")
 
 
