@@ -13,11 +13,12 @@ import sys
 from pathlib import Path
 
 from graph_schema.errors import GraphError
-from rca.cli import demo_commands, graph_commands, infer_commands, serve_commands, topology_commands
+from rca.cli import (demo_commands, graph_commands, infer_commands, serve_commands, topology_commands,
+                     train_commands)
 from rca.cli.errors import UserError
 from rca.cli.settings import SettingsError, describe, load_settings
 
-COMMAND_MODULES = (graph_commands, topology_commands, serve_commands, infer_commands, demo_commands)
+COMMAND_MODULES = (graph_commands, topology_commands, serve_commands, infer_commands, demo_commands, train_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from graph_schema.settings import GraphSettings
 from ingest.settings import TopologySettings
+from rca.gnn.settings import ModelSettings
 from rca.service.settings import ServiceSettings
 
 NEO4J_ENV = {"NEO4J_URI": "uri", "NEO4J_USER": "user", "NEO4J_PASSWORD": "password"}
@@ -68,6 +69,7 @@ class Settings(BaseSettings):
     graph: GraphSettings = Field(default_factory=GraphSettings)
     topology: TopologySettings = Field(default_factory=TopologySettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
+    model: ModelSettings = Field(default_factory=ModelSettings)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):

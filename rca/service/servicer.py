@@ -18,6 +18,7 @@ from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
 from graph_schema.errors import GraphUnreachable
 from rca.engine.types import EngineInputError
 from rca.service import convert, metrics, subgraph_fetch
+from rca.service.incident_memory import IncidentMemory
 from rca.service.incidents import IncidentStore, new_incident_id
 from rca.service.requests import InvalidArgument, NotFound, parse_infer
 from rca.service.settings import ServiceSettings
@@ -70,12 +71,15 @@ def _check_deadline(context, stage: str) -> None:
 class RootCauseServicer(pb_grpc.RootCauseServicer):
     """Answers the RootCause service over one graph store and one ranking engine."""
 
-    def __init__(self, store, engine, settings: ServiceSettings, *, topology=None, on_graph_state=None):
+    def __init__(self, store, engine, settings: ServiceSettings, *, topology=None, on_graph_state=None,
+                 similar_count: int = 3):
         self.store = store
         self.topology = topology
         self.engine = engine
         self.settings = settings
         self.incidents = IncidentStore(store)
+        self.memory = IncidentMemory(store)
+        self.similar_count = similar_count
         self._on_graph_state = on_graph_state or (lambda up: None)
 
     def _run(self, method: str, context, work):
@@ -104,6 +108,7 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
     def Feedback(self, request, context):
         def work():
             record = self.incidents.feedback(request)
+            self.memory.invalidate()
             return pb.FeedbackResponse(incident_id=request.incident_id, recorded=record)
 
         return self._run("Feedback", context, work)
@@ -142,7 +147,13 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
         lap("rank_ms")
         _check_deadline(context, "storing the incident")
         response = convert.infer_response(new_incident_id(), subgraph, resolved, result, {})
+        embedding = getattr(result, "embedding", None)  # only a model-backed engine has one
+        if embedding:
+            names = {n: node.name for n, node in subgraph.nodes.items()}
+            response.similar_incidents.extend(self.memory.similar(embedding, self.similar_count, names))
         self.incidents.save(response, result.features)
+        if embedding:
+            self.memory.remember(response.incident_id, subgraph, embedding, result.versions.get("model", ""))
         self._graph_ok()
         lap("store_ms")
         timings["total_ms"] = round(sum(timings.values()), 3)
