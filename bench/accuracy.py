@@ -10,8 +10,6 @@ The held-out suite's seeds never overlap the validation seeds the engine's weigh
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 from collections import defaultdict
@@ -20,6 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tqdm import tqdm  # noqa: E402
+
+from bench.machine import describe_machine  # noqa: E402
 
 from bench.model_rows import model_rankers, print_model_verdicts  # noqa: E402
 from rca.engine.baselines import AnomalyMagnitudeRanker, PageRankRanker  # noqa: E402
@@ -32,26 +32,25 @@ from rca.simulator.suite import suite  # noqa: E402
 TOP = 5
 
 
-def machine() -> str:
-    """CPU model, cores, memory and Python of this machine."""
-    cpu = platform.processor() or "unknown cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem = next(int(l.split()[1]) for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))
-        mem_s = f"{mem / 1024 / 1024:.1f} GiB RAM"
-    except (OSError, StopIteration):
-        mem_s = "unknown RAM"
-    return f"{cpu}, {os.cpu_count()} cores, {mem_s}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
-
-
 def summarise(ranks: list[int]) -> tuple[float, float, float]:
     """AC@1, AC@3, Avg@5 of a list of 1-based ranks (0 = not in the top 5)."""
     n = len(ranks) or 1
     ac = [sum(1 for r in ranks if 0 < r <= k) / n for k in range(1, TOP + 1)]
     return ac[0], ac[2], sum(ac) / TOP
+
+
+def print_calibration(confidence: list[tuple[float, bool]]) -> None:
+    """How well the engine's top-1 score predicts being right (reliability bins and ECE)."""
+    bins = [(0.0, 0.3), (0.3, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.01)]
+    parts, ece = [], 0.0
+    for lo, hi in bins:
+        inside = [(p, ok) for p, ok in confidence if lo <= p < hi]
+        if inside:
+            mean_p = sum(p for p, _ in inside) / len(inside)
+            acc = sum(ok for _, ok in inside) / len(inside)
+            ece += len(inside) / len(confidence) * abs(mean_p - acc)
+            parts.append(f"[{lo:.1f},{min(hi, 1.0):.1f}) n={len(inside)} score {mean_p:.2f} right {acc:.2f}")
+    print("engine calibration (top-1 score vs share right): " + "; ".join(parts) + f"; ECE {ece:.3f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     elapsed: dict[str, float] = defaultdict(float)
     specs = list(suite("heldout", args.per_cell, sizes))
     covered = 0  # incidents whose root cause lies inside the subgraph at all
+    confidence: list[tuple[float, bool]] = []  # engine's top-1 score and whether it was right
     for spec in tqdm(specs, desc="incidents", unit="inc"):
         incident = simulate(spec.seed, spec.size, spec.fault_type)
         sub = incident.to_subgraph(args.max_hops)
@@ -82,10 +82,12 @@ def main(argv: list[str] | None = None) -> int:
             result = ranker.rank(sub, TOP)
             elapsed[ranker.name] += time.perf_counter() - t
             rank = next((c.rank for c in result.candidates if c.entity_id == incident.root_cause_id), 0)
+            if ranker.name == "engine":
+                confidence.append((result.candidates[0].score, rank == 1))
             ranks[ranker.name][spec.fault_type].append(rank)
             by_size[ranker.name][spec.size].append(rank)
 
-    print(f"\nmachine: {machine()}")
+    print(f"\nmachine: {describe_machine()}")
     print(f"suite: held-out, {len(specs)} incidents ({args.per_cell} per cell), sizes {sizes}, "
           f"{len(ranks[rankers[0].name])} fault types, subgraph {'whole estate' if args.max_hops is None else f'{args.max_hops} hops'}")
     print(f"root cause inside the subgraph: {covered}/{len(specs)} incidents (the ceiling of every ranker)")
@@ -103,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     overall = {n: summarise([r for rs in ranks[n].values() for r in rs]) for n in names}
     print(f"{'OVERALL':18s} " + " ".join(f"{' / '.join(f'{v:.2f}' for v in overall[n]):>24s}" for n in names))
     print(f"{'ms per incident':18s} " + " ".join(f"{elapsed[n] / len(specs) * 1000:>24.1f}" for n in names))
+    print_calibration(confidence)
     best_baseline = max(overall[n][0] for n in ("pagerank", "anomaly-magnitude"))
     print_model_verdicts(ranks, overall, best_baseline)
     return 0

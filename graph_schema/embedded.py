@@ -58,8 +58,7 @@ def port_accepts(port: int, host: str = LOOPBACK, timeout: float = 0.5) -> bool:
 
 def _ensure_port_free(port: int) -> None:
     with socket.socket() as sock:
-        # Like the JVM's server socket: connections of a killed server left in TIME_WAIT do not
-        # make the port busy, so a restart after kill() comes back on the same port.
+        # Like the JVM's listener: a port left in TIME_WAIT by a killed server is reusable.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((LOOPBACK, port))
@@ -208,8 +207,11 @@ class EmbeddedGraphServer:
             if port_accepts(self.bolt_port) and self._database_ready():
                 return
             time.sleep(0.2)
+        tail = self._log_tail()
         self.stop()
-        raise EmbeddedServerError(f"embedded graph server did not accept Bolt within {self.start_timeout_s:.0f}s; see {self.log_path}")
+        raise EmbeddedServerError(
+            f"embedded graph server did not accept Bolt within {self.start_timeout_s:.0f}s (last log line: {tail}); see {self.log_path}"
+        )
 
     def _database_ready(self) -> bool:
         # Bolt listens before the default database exists; the server logs when start-up is done.

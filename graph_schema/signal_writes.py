@@ -1,5 +1,8 @@
 """Batched writes of estates (entities, edges) and signals (Anomaly, Event, Change) as plain rows.
 
+Entities and edges use the topology upserts (``graph_schema.cypher.topology``), tagged with the
+source that asserts them (simulator, replay), so a later topology sync treats them like any other.
+
 Rows follow the property tables of ``graph_schema.model``; each signal row names its entity by
 ``entity_id`` and ``entity_label``. Rows are grouped by label so that every statement MATCHes its
 entity with a label (an unlabelled MATCH by id would scan the whole graph).
@@ -13,9 +16,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from graph_schema.cypher import signals as cypher
-from graph_schema.model import ENTITY_LABELS, Label, RelType
+from graph_schema.cypher import topology
+from graph_schema.model import ENTITY_LABELS, Label, RelType, topology_relation
 
-_ENTITY_DEFAULTS = {"technology": None, "source": "replay"}
 _ANOMALY_DEFAULTS = {"end": None, "last_ts": None, "status": "open", "direction": "up", "value": 0.0,
                      "baseline": 0.0, "source": "replay"}
 _EVENT_DEFAULTS = {"template_id": None, "bucket": None, "bucket_seconds": 60, "sample": "", "severity": 6}
@@ -40,26 +43,30 @@ def _stable_id(*parts: object) -> str:
     return hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()[:20]
 
 
-def write_entities(store, rows: Iterable[dict], *, now: float | None = None) -> int:
-    """Upsert entities (id, label, name, kind?, technology?, source?); returns how many."""
-    seen = now if now is not None else time.time()
+def write_entities(store, rows: Iterable[dict], *, now: float | None = None, source: str = "simulator") -> int:
+    """Upsert entities (id, label, name, kind?, technology?) asserted by ``source``; returns how many."""
     by_label: dict[Label, list[dict]] = defaultdict(list)
     for row in rows:
         label = _entity_label(row["label"])
-        by_label[label].append({**_ENTITY_DEFAULTS, "kind": label.lower(), "seen": seen, **row})
-    return sum(store.write_rows(cypher.UPSERT_ENTITY[label], batch) for label, batch in by_label.items())
-
-
-def write_edges(store, rows: Iterable[dict], *, now: float | None = None) -> int:
-    """Upsert edges (source, source_label, target, target_label, type); returns how many."""
+        by_label[label].append({"kind": label.lower(), "name": None, "technology": None, "attrs": None, **row})
     seen = now if now is not None else time.time()
-    by_relation: dict[tuple, list[dict]] = defaultdict(list)
+    return sum(store.write_rows(topology.UPSERT_ENTITIES[label], batch, now=seen, source=source)
+               for label, batch in by_label.items())
+
+
+def write_edges(store, rows: Iterable[dict], *, now: float | None = None, source: str = "simulator") -> int:
+    """Upsert edges (source, source_label, target, target_label, type) asserted by ``source``."""
+    by_relation: dict = defaultdict(list)
     for row in rows:
-        key = (RelType(row["type"]), _entity_label(row["source_label"]), _entity_label(row["target_label"]))
-        if key not in cypher.UPSERT_EDGE:
-            raise UnknownLabel(f"the graph model has no relation {key[1]}-[:{key[0]}]->{key[2]}")
-        by_relation[key].append({"seen": seen, **row})
-    return sum(store.write_rows(cypher.UPSERT_EDGE[key], batch) for key, batch in by_relation.items())
+        source_label, target_label = _entity_label(row["source_label"]), _entity_label(row["target_label"])
+        relation = topology_relation(RelType(row["type"]), source_label, target_label)
+        if relation is None:
+            raise UnknownLabel(f"the graph model has no relation {source_label}-[:{row['type']}]->{target_label}")
+        by_relation[relation].append({"source_id": row["source"], "target_id": row["target"],
+                                      "rate": row.get("rate"), "error_rate": row.get("error_rate")})
+    seen = now if now is not None else time.time()
+    return sum(store.write_rows(topology.UPSERT_EDGES[relation], batch, now=seen, source=source)
+               for relation, batch in by_relation.items())
 
 
 def _write_signals(store, statements: dict[Label, str], rows: Iterable[dict], defaults: dict, id_parts) -> int:

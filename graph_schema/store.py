@@ -8,13 +8,14 @@ on transient errors and lost connections (up to ``max_retry_time_s``), and bulk 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import neo4j
 from neo4j import GraphDatabase
-from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import AuthError, ConstraintError, ServiceUnavailable, SessionExpired
 
 from graph_schema import migrations
 from graph_schema.cypher import meta
@@ -24,6 +25,11 @@ from graph_schema.settings import GraphSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# Two transactions that MERGE the same new node at once: Neo4j serialises them on the unique
+# constraint's lock, but ArcadeDB lets both try to create it and fails the later one with a
+# constraint error. Re-running the later one is correct (its MERGE now matches), so we retry.
+MERGE_RACE_RETRIES = 8
 
 
 @dataclass(frozen=True)
@@ -91,25 +97,25 @@ class GraphStore:
     def write(self, statement: str, **params: Any) -> list[dict]:
         """Run one write statement in a retried write transaction; rows as dicts."""
         with self._driver.session(database=self.database) as session:
-            return session.execute_write(_collect, statement, params)
+            return _retry_merge_races(session.execute_write, _collect, statement, params)
 
-    def write_rows(self, statement: str, rows: Iterable[dict], batch_size: int | None = None) -> int:
+    def write_rows(self, statement: str, rows: Iterable[dict], batch_size: int | None = None, **params: Any) -> int:
         """Run ``statement`` (which starts with ``UNWIND $rows AS row``) over rows in batches.
 
         Each batch is its own retried transaction, so a long load survives a server restart
-        between batches. Returns the number of rows sent.
+        between batches. ``params`` are passed to every batch. Returns the number of rows sent.
         """
         sent = 0
         with self._driver.session(database=self.database) as session:
             for batch in _batches(rows, batch_size or self.batch_size):
-                session.execute_write(_consume, statement, {"rows": batch})
+                _retry_merge_races(session.execute_write, _consume, statement, {**params, "rows": batch})
                 sent += len(batch)
         return sent
 
     def transaction(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
         """Run ``work(tx)`` as one retried write transaction: all of it lands or none of it."""
         with self._driver.session(database=self.database) as session:
-            return session.execute_write(work)
+            return _retry_merge_races(session.execute_write, work)
 
     def read_transaction(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
         """Run ``work(tx)`` as one retried read transaction."""
@@ -140,6 +146,25 @@ class GraphStore:
         return {
             str(label): self.read(meta.COUNT_LABEL.format(label=label))[0]["count"] for label in labels
         }
+
+
+def _retry_merge_races(execute: Callable[..., T], *args: Any) -> T:
+    for attempt in range(MERGE_RACE_RETRIES):
+        try:
+            return execute(*args)
+        except ConstraintError:
+            if attempt == MERGE_RACE_RETRIES - 1:
+                raise
+            log.debug("constraint race on attempt %d; retrying", attempt + 1)
+            time.sleep(0.01 * (2**attempt))
+    raise AssertionError("unreachable")
+
+
+def write_rows_in(tx: neo4j.ManagedTransaction, statement: str, rows: list[dict], batch_size: int, **params: Any) -> int:
+    """Like ``GraphStore.write_rows`` but inside a transaction the caller holds (all or nothing)."""
+    for batch in _batches(rows, batch_size):
+        tx.run(statement, {**params, "rows": batch}).consume()
+    return len(rows)
 
 
 def _collect(tx: neo4j.ManagedTransaction, statement: str, params: dict) -> list[dict]:

@@ -1,6 +1,7 @@
-"""Writes of signals (Anomaly, Event, Change) with their CONCERNS link, and entity/edge upserts.
+"""Writes of signals (Anomaly, Event, Change) with their CONCERNS link.
 
-Used by the fault simulator's graph writes, the demo's incident replay and the benchmarks.
+Used by the fault simulator's graph writes, the demo's incident replay and the benchmarks
+(entities and edges go through ``graph_schema.cypher.topology``'s upserts).
 Every statement starts ``UNWIND $rows AS row`` (one batch per call). Labels and relationship
 types come only from the closed enums of ``graph_schema.model``: the statement tables below are
 built once from them, so no input ever reaches the statement text.
@@ -8,23 +9,7 @@ built once from them, so no input ever reaches the statement text.
 
 from __future__ import annotations
 
-from graph_schema.model import ENTITY_LABELS, TOPOLOGY_RELATIONS, Label, RelType
-
-_UPSERT_ENTITY = """
-UNWIND $rows AS row
-MERGE (n:{label} {{id: row.id}})
-ON CREATE SET n.first_seen = row.seen, n.source = row.source
-SET n.name = row.name, n.kind = row.kind, n.technology = row.technology,
-    n.last_seen = row.seen, n.status = 'active'
-"""
-
-_UPSERT_EDGE = """
-UNWIND $rows AS row
-MATCH (a:{source} {{id: row.source}})
-MATCH (b:{target} {{id: row.target}})
-MERGE (a)-[r:{type}]->(b)
-SET r.last_seen = row.seen
-"""
+from graph_schema.model import ENTITY_LABELS, Label
 
 # The signal is merged by its deterministic id, so replaying the same rows twice changes nothing.
 _UPSERT_ANOMALY = """
@@ -58,11 +43,6 @@ SET s.entity_id = row.entity_id, s.entity_label = '{label}', s.at = row.at,
 MERGE (s)-[:CONCERNS]->(e)
 """
 
-UPSERT_ENTITY: dict[Label, str] = {label: _UPSERT_ENTITY.format(label=label) for label in ENTITY_LABELS}
-UPSERT_EDGE: dict[tuple[RelType, Label, Label], str] = {
-    (rel.type, rel.source, rel.target): _UPSERT_EDGE.format(type=rel.type, source=rel.source, target=rel.target)
-    for rel in TOPOLOGY_RELATIONS
-}
 UPSERT_ANOMALY: dict[Label, str] = {label: _UPSERT_ANOMALY.format(label=label) for label in ENTITY_LABELS}
 UPSERT_EVENT: dict[Label, str] = {label: _UPSERT_EVENT.format(label=label) for label in ENTITY_LABELS}
 UPSERT_CHANGE: dict[Label, str] = {label: _UPSERT_CHANGE.format(label=label) for label in ENTITY_LABELS}

@@ -1,6 +1,8 @@
 """Reads of the incident subgraph: the entities within k hops of the symptoms, then their signals.
 
-Two round trips per Infer: ``neighbourhood(k)`` resolves the symptom keys (id or name) and
+The service normally walks an in-memory topology snapshot (read with ``topology.ALL_ENTITIES`` and
+``ALL_EDGES``) and reads only the signals. Without the snapshot it is two round trips per Infer:
+``neighbourhood(k)`` resolves the symptom keys (id or name) and
 returns every entity within ``k`` structural hops with its outgoing structural edges;
 ``SIGNALS_IN_WINDOW`` returns the Anomaly, Event and Change nodes of those entities that overlap
 the time window. Hop counts cannot be parameters in Cypher, so one statement text exists per
@@ -53,25 +55,3 @@ MATCH (c:Change) WHERE c.entity_id IN $ids AND c.at >= $start AND c.at <= $end
 RETURN 'change' AS kind, c {.*} AS props
 """
 
-
-# The whole topology, for the service's in-memory snapshot (refreshed in the background):
-# every entity, and every structural edge grouped by the label it starts from.
-ALL_ENTITIES = "UNION ALL".join(
-    f"\nMATCH (n:{label}) RETURN n.id AS id, '{label}' AS label, n.name AS name, n.technology AS technology\n"
-    for label in ENTITY_LABELS
-)
-
-
-def _edges_from(label) -> str:
-    types = "|".join(sorted({str(rel.type) for rel in TOPOLOGY_RELATIONS if rel.source == label}))
-    return f"\nMATCH (a:{label})-[r:{types}]->(b) RETURN a.id AS source, type(r) AS type, b.id AS target\n"
-
-
-ALL_EDGES = "UNION ALL".join(
-    _edges_from(label) for label in ENTITY_LABELS if any(rel.source == label for rel in TOPOLOGY_RELATIONS)
-)
-
-# Which of $keys (ids or names) name an entity: a cheap indexed check before a full reload.
-KNOWN_KEYS = "UNION ALL".join(
-    f"\nMATCH (n:{label}) WHERE n.id IN $keys OR n.name IN $keys RETURN n.id AS id\n" for label in ENTITY_LABELS
-)

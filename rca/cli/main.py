@@ -18,7 +18,7 @@ from rca.cli import (demo_commands, graph_commands, infer_commands, serve_comman
 from rca.cli.errors import UserError
 from rca.cli.settings import SettingsError, describe, load_settings
 
-COMMAND_MODULES = (graph_commands, topology_commands, serve_commands, infer_commands, demo_commands, train_commands)
+COMMAND_MODULES = (demo_commands, graph_commands, topology_commands, serve_commands, infer_commands, train_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

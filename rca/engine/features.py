@@ -53,6 +53,7 @@ class FeatureTable:
     def __post_init__(self) -> None:
         self.index = {n: i for i, n in enumerate(self.node_ids)}
         self.columns = {n: j for j, n in enumerate(self.names)}
+        self._rows: list[list[float]] | None = None
 
     def column(self, name: str) -> np.ndarray:
         """One feature for every entity, in node order."""
@@ -60,7 +61,9 @@ class FeatureTable:
 
     def value(self, entity_id: str, name: str) -> float:
         """One feature of one entity."""
-        return float(self.matrix[self.index[entity_id], self.columns[name]])
+        if self._rows is None:  # plain lists: numpy item access is slow in the rules' loops
+            self._rows = self.matrix.tolist()
+        return self._rows[self.index[entity_id]][self.columns[name]]
 
     def with_columns(self, names: list[str], values: np.ndarray) -> FeatureTable:
         """A new table with extra columns appended (e.g. rule strengths)."""
@@ -75,10 +78,6 @@ class FeatureTable:
         for i, j, v in zip(rows.tolist(), cols.tolist(), values):
             out[self.node_ids[i]][self.names[j]] = v
         return out
-
-
-def _squash(x: float, scale: float) -> float:
-    return 1.0 - math.exp(-max(0.0, x) / scale)
 
 
 def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = None) -> FeatureTable:
@@ -112,15 +111,17 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
             severe[e.entity_id] = severe.get(e.entity_id, 0) + e.count
             onsets.setdefault(f"log:{e.entity_id}", e.first_ts)
             onsets[f"log:{e.entity_id}"] = min(onsets[f"log:{e.entity_id}"], e.first_ts)
-    evidence = {}
     for n, i in row.items():
-        m[i, col[f"kind_{subgraph.nodes[n].label.lower()}"]] = 1.0 if subgraph.nodes[n].label in KINDS else 0.0
-        m[i, col["anomaly_max"]] = max(m[i, col[f"anomaly_{f}"]] for f in FAMILIES)
-        m[i, col["log_severe"]] = math.log1p(severe.get(n, 0))
-        evidence[n] = max(_squash(m[i, col["anomaly_max"]], 3.0), _squash(severe.get(n, 0), 10.0))
-        m[i, col["evidence"]] = evidence[n]
+        label = subgraph.nodes[n].label
+        if label in KINDS:
+            m[i, col[f"kind_{label.lower()}"]] = 1.0
         if n not in onsets and f"log:{n}" in onsets:  # logs date an entity whose metrics are missing
             onsets[n] = onsets[f"log:{n}"]
+    severe_counts = np.array([severe.get(n, 0) for n in ids], dtype=float)
+    m[:, col["anomaly_max"]] = m[:, [col[f"anomaly_{f}"] for f in FAMILIES]].max(axis=1)
+    m[:, col["log_severe"]] = np.log1p(severe_counts)
+    m[:, col["evidence"]] = np.maximum(1.0 - np.exp(-m[:, col["anomaly_max"]] / 3.0), 1.0 - np.exp(-severe_counts / 10.0))
+    evidence = dict(zip(ids, m[:, col["evidence"]].tolist()))
     for j, name in enumerate(BASE_FEATURES):
         if name.startswith("log_") and name != "log_severe":
             m[:, j] = np.log1p(m[:, j])

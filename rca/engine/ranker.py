@@ -13,7 +13,7 @@ from rca.engine.graph import PropagationGraph
 from rca.engine.paths import find_paths
 from rca.engine.types import Candidate, EngineInputError, Finding, IncidentSubgraph, RankingResult
 
-PATH_CANDIDATES = 3  # paths are computed for this many top candidates
+PATH_CANDIDATES = 10  # paths for up to this many top candidates (each costs well under a millisecond)
 
 
 @runtime_checkable

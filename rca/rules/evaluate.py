@@ -21,6 +21,10 @@ _RESULTS: dict[str, list[tuple[str, dict]]] = {}
 _DEFINED: dict[str, str] = {}
 
 
+def _no_background_work() -> None:
+    """Stands in for durable-rules' background dispatch on our rulesets."""
+
+
 def _record(rule: str, fact: dict) -> None:
     _RESULTS.setdefault(fact["sid"], []).append((rule, fact))
 
@@ -41,7 +45,14 @@ class RuleEngine:
         if name is None:
             name = "rca_" + "".join(ch if ch.isalnum() else "_" for ch in self.thresholds.version)
             define_ruleset(name, self.thresholds, _record)
-            get_host()  # registers the pending definition now, under the lock
+            host = get_host()  # registers the pending definition now, under the lock
+            # durable-rules' host also runs actions from background timer threads, outside our
+            # lock; these rules have no timers or queued actions (every action runs inside
+            # assert_fact), so the background pass is switched off for this ruleset lest it pick
+            # up an action of a request in flight and record it after the request returned.
+            ruleset_object = host.get_ruleset(name)
+            ruleset_object.dispatch = _no_background_work
+            ruleset_object.dispatch_timers = _no_background_work
             _DEFINED[self.thresholds.version] = name
         return name
 
@@ -72,5 +83,8 @@ class RuleEngine:
 
 
 def default_rule_engine() -> RuleEngine:
-    """The rule packs with the bundled thresholds."""
-    return RuleEngine(load_thresholds())
+    """The rule packs with the bundled thresholds, registered now rather than on the first request."""
+    engine = RuleEngine(load_thresholds())
+    with _LOCK:
+        engine._ruleset_name()
+    return engine

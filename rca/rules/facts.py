@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 
 from rca.engine.features import FeatureTable, ONSET_TOLERANCE_S
 from rca.engine.graph import PropagationGraph
 from rca.engine.types import IncidentSubgraph
 
 DEGRADED = 0.3  # evidence level from which an entity counts as degraded
+PEER_TOKEN = re.compile(r"[A-Za-z0-9_.\-]+")  # how entity names appear inside log lines
 
 
 def _count(table: FeatureTable, eid: str, name: str) -> int:
@@ -17,17 +19,21 @@ def _count(table: FeatureTable, eid: str, name: str) -> int:
 
 def build_facts(subgraph: IncidentSubgraph, table: FeatureTable, graph: PropagationGraph) -> list[dict]:
     """Facts for every entity that has evidence itself or around it (the rest cannot fire a rule)."""
-    evidence = dict(zip(table.node_ids, table.column("evidence")))
+    evidence = dict(zip(table.node_ids, table.column("evidence").tolist()))
     onsets = table.onsets or {}
     alert = subgraph.alert_time
     changes: dict[str, float] = {}
     for c in subgraph.changes:
         if c.entity_id in evidence and c.change_type in ("deploy", "config") and c.at <= alert + 60:
             changes[c.entity_id] = max(changes.get(c.entity_id, -math.inf), c.at)
-    auth_samples: dict[str, list[str]] = {}
+    known = {n.name for n in subgraph.nodes.values()}
+    auth_peers: dict[str, set[str] | None] = {}
+    failing_peers: dict[str, set[str] | None] = {}
     for e in subgraph.events:
         if e.signature_class == "auth":
-            auth_samples.setdefault(e.entity_id, []).append(e.sample)
+            _add_peers(auth_peers, e.entity_id, e.sample, known)
+        elif e.signature_class in ("timeout", "connection"):
+            _add_peers(failing_peers, e.entity_id, e.sample, known)
     facts = []
     for eid in table.node_ids:
         effects = [lk.effect for lk in graph.effects[eid]]
@@ -36,12 +42,14 @@ def build_facts(subgraph: IncidentSubgraph, table: FeatureTable, graph: Propagat
         # Without evidence of its own, only a datastore or host (through its users or residents), a
         # changed entity or one its callers fail to authenticate against can fire a rule.
         silent_suspect = (label in ("Datastore", "Host") and near >= DEGRADED) or eid in changes \
-            or (auth_samples and any(_auth_against(auth_samples.get(e, []), subgraph.nodes[eid].name) for e in effects))
+            or (auth_peers and any(_against(auth_peers, e, subgraph.nodes[eid].name) for e in effects))
         if evidence[eid] < 0.05 and not silent_suspect:
             continue
         users = [e for e in effects if subgraph.nodes[e].label == "Service"]
-        failing = [u for u in users if _failing_user(table, u, evidence, onsets, onsets.get(eid))]
-        auth = [u for u in users if _auth_against(auth_samples.get(u, []), subgraph.nodes[eid].name)]
+        name = subgraph.nodes[eid].name
+        failing = [u for u in users if _against(failing_peers, u, name)
+                   or (u not in failing_peers and _degraded_after(u, evidence, onsets, onsets.get(eid)))]
+        auth = [u for u in users if _against(auth_peers, u, name)]
         residents = [e for e in effects if subgraph.nodes[e].label in ("Instance", "Datastore")] if label == "Host" else []
         degraded_residents = [r for r in residents if evidence[r] >= DEGRADED or table.value(r, "log_crash") > 0]
         own = onsets.get(eid)
@@ -68,16 +76,22 @@ def build_facts(subgraph: IncidentSubgraph, table: FeatureTable, graph: Propagat
     return facts
 
 
-def _failing_user(table: FeatureTable, user: str, evidence, onsets, own_onset) -> bool:
-    logs = table.value(user, "log_timeout") + table.value(user, "log_connection")
-    if logs > 0:
-        return True
-    started = onsets.get(user)
-    return evidence[user] >= DEGRADED and (own_onset is None or started is None or started >= own_onset - ONSET_TOLERANCE_S)
+def _add_peers(peers: dict[str, set[str] | None], entity: str, sample: str, known: set[str]) -> None:
+    """Remember which known entities an entity's lines name (None: lines that name none)."""
+    named = set(PEER_TOKEN.findall(sample)) & known
+    current = peers.get(entity, set())
+    peers[entity] = (current or set()) | named if named else current
 
 
-def _auth_against(samples: list[str], name: str) -> bool:
-    """The caller fails authentication against this entity: its lines name the entity when they name a peer."""
-    if not samples:
+def _against(peers: dict[str, set[str] | None], user: str, name: str) -> bool:
+    """The user's lines point at this entity: they name it, or they name no known peer at all."""
+    if user not in peers:
         return False
-    return any(name in sample for sample in samples) or not any(sample.strip() for sample in samples)
+    named = peers[user]
+    return not named or name in named
+
+
+def _degraded_after(user: str, evidence, onsets, own_onset) -> bool:
+    started = onsets.get(user)
+    # Users merely degrading say nothing about a silent datastore: count them only after its own onset.
+    return evidence[user] >= DEGRADED and own_onset is not None and (started is None or started >= own_onset - ONSET_TOLERANCE_S)

@@ -35,7 +35,8 @@ RULES: dict[str, Rule] = {r.name: r for r in (
     Rule("datastore_unreachable_callers_timeout",
          "A datastore whose users time out, are refused or degrade after it is the likely cause, "
          "even when its own metrics went silent.",
-         lambda f, t: _clip(0.45 + 0.45 * f["users_failing_share"] + 0.1 * f["evidence"]),
+         lambda f, t: _clip(0.3 + 0.35 * f["users_failing_share"] + 0.25 * min(1.0, f["users_failing"] / 4)
+                            + 0.1 * f["evidence"]),
          lambda f: f"{f['users_failing']} of {f['users_total']} users of datastore {f['name']} time out, "
                    f"are refused or degrade"),
     Rule("host_exhausted_instances_degrade",

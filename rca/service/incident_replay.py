@@ -94,13 +94,17 @@ def signal_rows(incident: IncidentFile, alert_at: float, known: dict[str, str]) 
     return anomalies, events, changes
 
 
-def replay(store, incident: IncidentFile, alert_at: float, *, write_estate: bool = True) -> dict[str, int]:
-    """Write the estate (optionally) and the signals into the graph; returns counts written."""
-    known = {e["id"]: e["label"] for e in incident.entities}
-    counts = {}
-    if write_estate:
-        counts["entities"] = signal_writes.write_entities(store, [{**e, "source": "replay"} for e in incident.entities], now=alert_at)
-        counts["edges"] = signal_writes.write_edges(store, incident.edges, now=alert_at)
+def replay(store, incident: IncidentFile, alert_at: float, known_labels: dict[str, str] | None = None) -> dict[str, int]:
+    """Write the file's own estate (if it has one) and its signals; returns counts written.
+
+    ``known_labels`` maps entity id -> label for entities already in the graph (an estate loaded
+    from a topology file), so signals can name them.
+    """
+    known = {**(known_labels or {}), **{e["id"]: e["label"] for e in incident.entities}}
+    counts = {"entities": 0, "edges": 0}
+    if incident.entities:
+        counts["entities"] = signal_writes.write_entities(store, incident.entities, now=alert_at, source="replay")
+        counts["edges"] = signal_writes.write_edges(store, incident.edges, now=alert_at, source="replay")
     anomalies, events, changes = signal_rows(incident, alert_at, known)
     counts["anomalies"] = signal_writes.write_anomalies(store, anomalies)
     counts["events"] = signal_writes.write_events(store, events)

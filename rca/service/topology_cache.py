@@ -15,7 +15,8 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from graph_schema.cypher import subgraph as cypher
+from graph_schema.cypher import topology as cypher
+from graph_schema.model import ENTITY_LABELS, TOPOLOGY_RELATIONS
 from rca.engine.types import Edge, EntityNode
 
 log = logging.getLogger(__name__)
@@ -33,15 +34,15 @@ class TopologySnapshot:
 
     @classmethod
     def build(cls, entity_rows: list[dict], edge_rows: list[dict], loaded_at: float) -> "TopologySnapshot":
-        """Index the rows of ALL_ENTITIES and ALL_EDGES."""
+        """Index entity rows (id, label, name, technology) and edge rows (source_id, type, target_id)."""
         nodes = {r["id"]: EntityNode(r["id"], r["label"], r["name"] or r["id"], r["technology"]) for r in entity_rows}
         out_edges: dict[str, list[Edge]] = defaultdict(list)
         adjacent: dict[str, set[str]] = defaultdict(set)
         for r in edge_rows:
-            if r["source"] in nodes and r["target"] in nodes:
-                out_edges[r["source"]].append(Edge(r["source"], r["target"], r["type"]))
-                adjacent[r["source"]].add(r["target"])
-                adjacent[r["target"]].add(r["source"])
+            if r["source_id"] in nodes and r["target_id"] in nodes:
+                out_edges[r["source_id"]].append(Edge(r["source_id"], r["target_id"], r["type"]))
+                adjacent[r["source_id"]].add(r["target_id"])
+                adjacent[r["target_id"]].add(r["source_id"])
         by_name: dict[str, list[str]] = defaultdict(list)
         for node in nodes.values():
             by_name[node.name].append(node.id)
@@ -82,9 +83,13 @@ class TopologyCache:
         self._thread: threading.Thread | None = None
 
     def load(self) -> TopologySnapshot:
-        """Read the whole topology in one read transaction and make it current."""
+        """Read every entity and structural edge in one read transaction and make them current."""
         def read(tx):
-            return tx.run(cypher.ALL_ENTITIES).data(), tx.run(cypher.ALL_EDGES).data()
+            entities = [{**row, "label": str(label)} for label in ENTITY_LABELS
+                        for row in tx.run(cypher.ALL_ENTITIES[label]).data()]
+            edges = [{**row, "type": str(rel.type)} for rel in TOPOLOGY_RELATIONS
+                     for row in tx.run(cypher.ALL_EDGES[rel]).data()]
+            return entities, edges
 
         started = time.time()
         entity_rows, edge_rows = self.store.read_transaction(read)
@@ -110,7 +115,8 @@ class TopologyCache:
         with self._lock:
             snapshot = self._snapshot or self.load()
             missing = [key for key in keys if not snapshot.lookup(key)]
-            if missing and self.store.read(cypher.KNOWN_KEYS, keys=missing):
+            if missing and any(self.store.read(cypher.FIND_ENTITY[label], key=key)
+                               for key in missing for label in ENTITY_LABELS):
                 snapshot = self.load()
             return snapshot
 

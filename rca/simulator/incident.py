@@ -131,7 +131,10 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
             if family == "latency" and rng.random() < 0.3:  # timeouts surface as errors too
                 anomalies.append(family_anomaly(estate, eid, "errors", hit.onset + rng.uniform(0, 40), score * 0.7))
         classes = profile.caller_logs if eid in direct_users else profile.victim_logs
-        events += _logs(rng, estate, eid, classes, hit.onset, hit.strength, estate.entities[root].name)
+        # A line names the peer the entity talks to (the one the fault came from), not the root cause.
+        parent = hit.parent if hit.parent and estate.entities[hit.parent].label != "Host" else None
+        events += _logs(rng, estate, eid, classes, hit.onset, hit.strength,
+                        estate.entities[parent].name if parent and not hit.side_effect else "")
 
     alert = min(s["observed_at"] for s in symptoms)
     start, end = alert - WINDOW_BEFORE_S, alert + WINDOW_AFTER_S

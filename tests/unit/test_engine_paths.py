@@ -60,3 +60,15 @@ def test_symptom_as_candidate_has_an_empty_path_and_unreachable_has_none():
     sub = datastore_outage()
     sub.nodes["lonely"] = EntityNode("lonely", "Service", "lonely")
     assert _paths(sub, "lonely") == []
+
+
+def test_walk_ends_on_the_entity_more_anomalous_than_its_causes():
+    import numpy as np
+    from rca.engine.walk import walk_scores
+    sub = datastore_outage()
+    graph = PropagationGraph(sub)
+    ids = list(sub.nodes)
+    weight = np.array([{"db": 1.0, "api": 0.6, "frontend": 0.8}.get(n, 0.0) for n in ids])
+    scores = walk_scores(sub, graph, ids, weight)
+    assert ids[int(np.argmax(scores))] == "db"
+    assert scores.max() == 1.0 and scores.min() >= 0.0

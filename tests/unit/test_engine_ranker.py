@@ -83,3 +83,15 @@ def test_concurrent_engine_calls_equal_sequential_ones():
     for t in threads:
         t.join()
     assert got == expected
+
+
+@pytest.mark.parametrize("ranker", ALL, ids=lambda r: r.name)
+def test_quiet_or_tiny_subgraphs_still_rank(ranker):
+    from rca.engine.types import EntityNode, IncidentSubgraph
+    lone = IncidentSubgraph({"a": EntityNode("a", "Service", "a")}, [], [], [], [], [Symptom("a", "errors", 100.0)], 0.0, 200.0)
+    result = ranker.rank(lone, 5)
+    assert [c.entity_id for c in result.candidates] == ["a"]
+    quiet = datastore_outage()
+    quiet.anomalies, quiet.events, quiet.symptoms = [], [], []
+    result = ranker.rank(quiet, 3)
+    assert len(result.candidates) == 3 and all(0.0 <= c.score <= 1.0 for c in result.candidates)

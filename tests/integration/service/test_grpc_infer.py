@@ -170,3 +170,23 @@ def test_malformed_feedback_names_the_field(client, request_fields, field):
         client.feedback(pb.FeedbackRequest(**request_fields))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert err.value.details().startswith(field)
+
+
+def test_per_call_graph_walk_answers_like_the_topology_snapshot(simulated, client, service_store, engine):
+    from rca.service.client import RootCauseClient, open_channel
+    from rca.service.server import start_server
+    from rca.service.settings import ServiceSettings
+
+    incident = simulated(seed=61, n_entities=80, fault_type="memory_exhaustion")
+    walking = start_server(ServiceSettings(port=0, metrics_port=0, topology_refresh_s=0), service_store, engine)
+    try:
+        walker = RootCauseClient(open_channel(walking.target), timeout_s=60)
+        for hops in (1, 2, 3):
+            by_walk = walker.infer(infer_request(incident, max_hops=hops))
+            by_snapshot = client.infer(infer_request(incident, max_hops=hops))
+            assert by_walk.subgraph_entities == by_snapshot.subgraph_entities
+            assert by_walk.subgraph_edges == by_snapshot.subgraph_edges
+            assert _ranking(by_walk) == _ranking(by_snapshot)
+        walker.close()
+    finally:
+        walking.stop()

@@ -1,0 +1,20 @@
+# The rca service image: one image, every role chosen by its command (see docker-compose.yml).
+FROM python:3.11-slim
+
+# PIP_TORCH_ARGS lets a build choose a CPU-only torch wheel source; by default pip's configured index is used.
+ARG PIP_TORCH_ARGS=""
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+RUN pip install --no-cache-dir ${PIP_TORCH_ARGS} "torch==2.13.0"
+COPY pyproject.toml README.md ./
+COPY graph_schema ./graph_schema
+COPY ingest ./ingest
+COPY rca ./rca
+COPY dashboards ./dashboards
+COPY protos ./protos
+COPY examples ./examples
+RUN pip install --no-cache-dir -e . && useradd --create-home --uid 10001 rca
+USER rca
+ENTRYPOINT ["rca"]
+CMD ["--help"]

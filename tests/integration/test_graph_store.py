@@ -1,0 +1,138 @@
+"""The graph store and migrations against the real Bolt server."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+from pydantic import SecretStr
+
+from graph_schema import migrations
+from graph_schema.cypher import topology as cypher
+from graph_schema.errors import GraphAuthFailed, GraphUnreachable, SchemaTooOld
+from graph_schema.embedded import free_port
+from graph_schema.model import Label
+from graph_schema.store import GraphStore
+
+from .cli import graph_env, rca
+
+COUNT_IDS = "MATCH (n:Service) WHERE n.id IN $ids RETURN count(n) AS c"
+embedded_only = pytest.mark.skipif(bool(os.environ.get("NEO4J_URI")), reason="needs the embedded server, which the test stops and starts")
+
+
+def _rows(prefix: str, n: int) -> list[dict]:
+    return [{"id": f"{prefix}svc-{i}", "name": f"svc {i}", "kind": "service", "technology": None, "attrs": None} for i in range(n)]
+
+
+def test_migrations_are_idempotent(store):
+    before = store.read("SHOW CONSTRAINTS")
+    assert migrations.migrate(store) == []
+    assert migrations.current_version(store) == migrations.LATEST_VERSION
+    assert len(store.read("SHOW CONSTRAINTS")) == len(before)
+    assert store.read("MATCH (m:SchemaMigration) RETURN count(m) AS c")[0]["c"] == len(migrations.MIGRATIONS)
+
+
+def test_check_reports_server_and_schema(store):
+    info = store.check()
+    assert info.schema_version == migrations.LATEST_VERSION
+    assert "Neo4j" in info.agent or "ArcadeDB" in info.agent
+
+
+def test_schema_too_old_is_named(store):
+    with pytest.raises(SchemaTooOld, match="rca graph migrate"):
+        store.check(required_version=migrations.LATEST_VERSION + 1)
+
+
+def test_wrong_password_is_a_clear_error(graph_settings, graph_uri, graph_user):
+    wrong = graph_settings.model_copy(update={"password": SecretStr("not-the-password")})
+    with GraphStore.connect(wrong, uri=graph_uri, user=graph_user) as bad:
+        with pytest.raises(GraphAuthFailed, match="refused the credentials"):
+            bad.check()
+
+
+def test_unreachable_server_is_a_clear_error(graph_settings):
+    nowhere = graph_settings.model_copy(update={"uri": f"bolt://127.0.0.1:{free_port()}", "connect_timeout_s": 2})
+    with GraphStore.connect(nowhere) as bad:
+        with pytest.raises(GraphUnreachable, match="unreachable"):
+            bad.check()
+
+
+def test_batched_writes_land_every_row(store, unique_prefix):
+    rows = _rows(unique_prefix, 2500)
+    sent = store.write_rows(cypher.UPSERT_ENTITIES[Label.SERVICE], rows, batch_size=700, source="test", now=1.0)
+    assert sent == 2500
+    assert store.read(COUNT_IDS, ids=[r["id"] for r in rows])[0]["c"] == 2500
+
+
+def test_concurrent_writers_do_not_duplicate_entities(store, unique_prefix):
+    rows = _rows(unique_prefix, 300)
+    errors = []
+
+    def writer(seed: int) -> None:
+        try:
+            shuffled = rows[seed:] + rows[:seed]
+            store.write_rows(cypher.UPSERT_ENTITIES[Label.SERVICE], shuffled, batch_size=50, source=f"w{seed}", now=float(seed))
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(seed,)) for seed in range(0, 240, 30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    ids = [r["id"] for r in rows]
+    assert store.read(COUNT_IDS, ids=ids)[0]["c"] == 300
+    sources = store.read("MATCH (n:Service) WHERE n.id = $id RETURN n.sources AS s", id=ids[0])[0]["s"]
+    assert sorted(sources) == sorted(f"w{seed}" for seed in range(0, 240, 30))
+
+
+@embedded_only
+def test_writes_survive_a_server_killed_and_restarted(graph_server, store, unique_prefix):
+    rows = _rows(unique_prefix, 4000)
+    outcome: dict = {}
+
+    def load() -> None:
+        try:
+            # Small batches with a pause so the kill lands in the middle of the run.
+            for start in range(0, len(rows), 200):
+                store.write_rows(cypher.UPSERT_ENTITIES[Label.SERVICE], rows[start:start + 200], source="restart", now=2.0)
+                time.sleep(0.1)
+            outcome["ok"] = True
+        except Exception as exc:  # asserted below
+            outcome["error"] = exc
+
+    loader = threading.Thread(target=load)
+    loader.start()
+    time.sleep(0.6)
+    graph_server.kill()
+    time.sleep(2.0)
+    graph_server.start()
+    loader.join(timeout=120)
+    assert outcome == {"ok": True}
+    assert store.read(COUNT_IDS, ids=[r["id"] for r in rows])[0]["c"] == 4000
+
+
+@embedded_only
+def test_wrong_password_on_the_command_line_is_one_line(graph_settings, graph_uri, graph_user):
+    env = graph_env(graph_settings, graph_uri, graph_user) | {"NEO4J_PASSWORD": "wrong-password"}
+    result = rca("graph", "status", env=env)
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0
+    assert "refused the credentials" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unreachable_graph_on_the_command_line_is_one_line():
+    result = rca("graph", "status", env={"NEO4J_URI": f"bolt://127.0.0.1:{free_port()}", "NEO4J_PASSWORD": "whatever-pass"})
+    assert result.returncode == 1
+    assert result.stderr.startswith("rca: error: graph at bolt://127.0.0.1:") and "unreachable" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_status_prints_server_version_and_counts(graph_settings, graph_uri, graph_user):
+    result = rca("graph", "status", env=graph_env(graph_settings, graph_uri, graph_user))
+    assert result.returncode == 0, result.stderr
+    assert f"schema version: {migrations.LATEST_VERSION} (current)" in result.stdout
+    assert "Service" in result.stdout and "Incident" in result.stdout

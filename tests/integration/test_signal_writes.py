@@ -1,0 +1,66 @@
+"""Signal and estate writes against the real graph: CONCERNS links, idempotence, bad labels, windows."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph_schema import signal_writes
+from graph_schema.cypher import subgraph as cypher
+
+pytestmark = pytest.mark.integration
+
+
+def test_signals_are_linked_to_their_entity_and_replays_change_nothing(store, unique_prefix):
+    db, api = f"{unique_prefix}db", f"{unique_prefix}api"
+    signal_writes.write_entities(store, [{"id": db, "label": "Datastore", "name": "orders-db", "technology": "postgres"},
+                                         {"id": api, "label": "Service", "name": "api"}], now=1000.0)
+    signal_writes.write_edges(store, [{"source": api, "source_label": "Service", "target": db,
+                                       "target_label": "Datastore", "type": "DEPENDS_ON"}], now=1000.0)
+    anomaly = {"entity_id": db, "entity_label": "Datastore", "signal": "connections", "family": "saturation",
+               "onset": 5000.0, "score": 7.5}
+    event = {"entity_id": db, "entity_label": "Datastore", "template": "too many clients", "signature_class": "connection",
+             "count": 12, "first_ts": 5010.0, "last_ts": 5100.0, "severity": 2}
+    change = {"entity_id": api, "entity_label": "Service", "at": 4900.0, "change_type": "deploy", "description": "v2"}
+    for _ in range(2):
+        signal_writes.write_anomalies(store, [anomaly])
+        signal_writes.write_events(store, [event])
+        signal_writes.write_changes(store, [change])
+
+    linked = store.read(
+        "MATCH (s)-[:CONCERNS]->(e:Datastore {id: $id}) RETURN labels(s)[0] AS label, s.entity_label AS entity_label",
+        id=db)
+    assert sorted(r["label"] for r in linked) == ["Anomaly", "Event"]
+    assert {r["entity_label"] for r in linked} == {"Datastore"}
+
+    rows = store.read(cypher.SIGNALS_IN_WINDOW, ids=[db, api], start=4800.0, end=5200.0)
+    assert sorted(r["kind"] for r in rows) == ["anomaly", "change", "event"]
+    # Later, only the still-open anomaly overlaps the window; the event and the change are over.
+    assert [r["kind"] for r in store.read(cypher.SIGNALS_IN_WINDOW, ids=[db, api], start=6000.0, end=7000.0)] == ["anomaly"]
+    closed = {**anomaly, "onset": 5500.0, "end": 5600.0}
+    signal_writes.write_anomalies(store, [closed])
+    later = store.read(cypher.SIGNALS_IN_WINDOW, ids=[db], start=5700.0, end=5800.0)
+    assert [r["props"]["onset"] for r in later] == [5000.0]  # the open one overlaps, the closed one ended before
+
+
+def test_neighbourhood_statement_walks_hops_and_resolves_names(store, unique_prefix):
+    ids = [f"{unique_prefix}s{i}" for i in range(4)]
+    signal_writes.write_entities(store, [{"id": i, "label": "Service", "name": f"{i}-name"} for i in ids])
+    signal_writes.write_edges(store, [{"source": a, "source_label": "Service", "target": b, "target_label": "Service",
+                                       "type": "CALLS"} for a, b in zip(ids, ids[1:])])
+    for hops, expected in ((0, ids[:1]), (1, ids[:2]), (2, ids[:3]), (3, ids)):
+        rows = store.read(cypher.neighbourhood(hops), keys=[f"{ids[0]}-name"])
+        assert sorted({r["id"] for r in rows}) == expected
+        assert {r["seed"] for r in rows} == {ids[0]}
+    out = {r["id"]: r["out"] for r in store.read(cypher.neighbourhood(1), keys=[ids[1]])}
+    assert out[ids[1]] == [["CALLS", ids[2]]]
+
+
+def test_unknown_labels_and_relations_are_refused_before_writing(store):
+    with pytest.raises(signal_writes.UnknownLabel, match="Pod"):
+        signal_writes.write_entities(store, [{"id": "x", "label": "Pod"}])
+    with pytest.raises(signal_writes.UnknownLabel, match="Host"):
+        signal_writes.write_edges(store, [{"source": "h", "source_label": "Host", "target": "s",
+                                           "target_label": "Service", "type": "CALLS"}])
+    with pytest.raises(signal_writes.UnknownLabel, match="Anomaly"):
+        signal_writes.write_anomalies(store, [{"entity_id": "x", "entity_label": "Anomaly", "signal": "s",
+                                               "family": "errors", "onset": 1.0, "score": 1.0}])

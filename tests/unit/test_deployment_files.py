@@ -1,0 +1,33 @@
+"""docker-compose.yml and the Dockerfile stay true to the code."""
+
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rca.cli.main import build_parser
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_neo4j_is_version_5_community_with_volume_and_healthcheck():
+    neo4j = COMPOSE["services"]["neo4j"]
+    assert neo4j["image"].startswith("neo4j:5") and "community" in neo4j["image"]
+    assert any(v.split(":")[0] in COMPOSE["volumes"] for v in neo4j["volumes"])
+    assert "cypher-shell" in " ".join(neo4j["healthcheck"]["test"])
+
+
+@pytest.mark.parametrize("name", [n for n, s in COMPOSE["services"].items() if s.get("image", "").startswith("rca-service")])
+def test_every_project_service_runs_a_real_command_against_neo4j(name):
+    service = COMPOSE["services"][name]
+    command = service["command"] if isinstance(service["command"], list) else shlex.split(service["command"])
+    build_parser().parse_args(command)  # exits (fails the test) on an unknown command or flag
+    assert service["environment"]["NEO4J_URI"] == "bolt://neo4j:7687"
+
+
+def test_dockerfile_installs_the_torch_pin_before_the_project():
+    text = (ROOT / "Dockerfile").read_text()
+    assert text.index("torch==2.13.0") < text.index("pip install --no-cache-dir -e .")
+    assert 'ENTRYPOINT ["rca"]' in text
