@@ -24,7 +24,7 @@ LIMIT $limit
 # Confirmed incidents with everything fine-tuning needs.
 CONFIRMED_FOR_TRAINING = """
 MATCH (i:Incident)
-WHERE i.confirmed_root_cause_id <> ''
+WHERE i.confirmed_root_cause_id <> '' AND i.created_at >= $since
 RETURN i.id AS id, i.created_at AS created_at, i.features_json AS features_json, i.edges_json AS edges_json,
        i.confirmed_root_cause_id AS root_cause_id, i.feedback_json AS feedback_json
 ORDER BY created_at

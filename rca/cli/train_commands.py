@@ -26,6 +26,7 @@ def add_parser(subparsers) -> None:
     train.add_argument("--activate", action="store_true", help="make the new version the active one")
     train.add_argument("--with-feedback", action="store_true", help="fine-tune the active model on confirmed incidents")
     train.add_argument("--feedback-weight", type=float, default=5.0, help="loss weight of a confirmed incident")
+    train.add_argument("--since", type=float, default=0.0, help="only confirmed incidents created at or after this epoch time")
     train.add_argument("--held-back", type=float, default=0.3, help="share of confirmed incidents kept for judging")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
     train.set_defaults(handler=run_train)
@@ -66,9 +67,9 @@ def run_train(args: argparse.Namespace, settings) -> int:
 
     train_settings = _settings(args)
     registry = Registry(settings.model.dir)
-    names, train_set, val_set = simulator_data(train_settings, settings.model.cache_dir)
     if args.with_feedback:
-        return _with_feedback(args, settings, registry, train_settings, names, train_set, val_set)
+        return _with_feedback(args, settings, registry, train_settings)
+    names, train_set, val_set = simulator_data(train_settings, settings.model.cache_dir)
     artifact = train_artifact(train_settings, names, train_set, val_set, progress=not args.no_progress)
     path = registry.store(artifact)
     if args.out:
@@ -84,17 +85,24 @@ def run_train(args: argparse.Namespace, settings) -> int:
     return 0
 
 
-def _with_feedback(args, settings, registry, train_settings, names, train_set, val_set) -> int:
+def _with_feedback(args, settings, registry, train_settings) -> int:
     from graph_schema.connection import open_graph
+    from rca.gnn.artifact import ArtifactError
+    from rca.gnn.engine import FEATURE_NAMES
     from rca.gnn.feedback import FeedbackRefused, fine_tune, prepare, read_confirmed
+    from rca.gnn.pipeline import simulator_data
 
-    active = registry.load_active(names)
+    try:
+        active = registry.load_active(FEATURE_NAMES)
+    except ArtifactError as exc:
+        raise UserError(f"active model: {exc}") from None
     with open_graph(settings.graph) as store:
-        rows = read_confirmed(store)
+        rows = read_confirmed(store, args.since)
     try:
         feedback = prepare(rows, active.feature_names, args.held_back, args.feedback_weight)
     except FeedbackRefused as exc:
         raise UserError(f"fine-tuning refused: {exc}") from None
+    names, train_set, val_set = simulator_data(train_settings, settings.model.cache_dir)
     for line in feedback.skipped:
         print(f"skipped {line}")
     tune_settings = train_settings.__class__(**{**train_settings.as_dict(), "lr": train_settings.lr / 3,

@@ -84,13 +84,25 @@ def simulate_samples(specs: list[IncidentSpec], rules: RuleEngine, max_hops: int
     return names, out
 
 
+def code_digest() -> str:
+    """A digest of the simulator, feature and rule code and data: cached samples from other code are not reused."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for package in ("engine", "rules", "simulator"):
+        for path in sorted((root / package).rglob("*")):
+            if path.suffix in (".py", ".yaml", ".json") and path.name != "weights.json":
+                h.update(path.name.encode())
+                h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def cached_suite(cache_dir: Path | None, name: str, per_cell: int, sizes: tuple[int, ...], rules: RuleEngine,
                  max_hops: int | None = None, fault_types: tuple[str, ...] | None = None) -> tuple[list[str], list[Sample]]:
     """The samples of a named suite, read from cache_dir when built before with the same rules."""
     kwargs = {"fault_types": fault_types} if fault_types else {}
     specs = list(suite(name, per_cell, sizes, **kwargs))
     key = hashlib.sha256(repr((name, per_cell, sizes, max_hops, fault_types, rules.version,
-                               FEATURE_SCHEMA_VERSION)).encode()).hexdigest()[:12]
+                               FEATURE_SCHEMA_VERSION, code_digest())).encode()).hexdigest()[:12]
     path = cache_dir / f"{name}-{key}.pt" if cache_dir else None
     if path is not None and path.exists():
         data = torch.load(path, weights_only=False)

@@ -38,9 +38,9 @@ class FeedbackSet:
     skipped: list[str] = field(default_factory=list)
 
 
-def read_confirmed(store) -> list[dict]:
-    """Every confirmed incident with its snapshots and feedback records."""
-    return store.read(cypher.CONFIRMED_FOR_TRAINING)
+def read_confirmed(store, since: float = 0.0) -> list[dict]:
+    """Every confirmed incident created at or after `since`, with its snapshots and feedback records."""
+    return store.read(cypher.CONFIRMED_FOR_TRAINING, since=float(since))
 
 
 def _contradictions(rows: list[dict]) -> list[str]:
