@@ -57,12 +57,13 @@ class _ModelRanker:
         t = time.perf_counter()
         x = torch.from_numpy(table.matrix[:, self.cols].astype(np.float32))
         edges = {r: torch.from_numpy(e) for r, e in typed_edges(subgraph.edges, table.index).items()}
+        messages: list = []
         with torch.inference_mode():
-            states = self.model.states(x, edges)
+            states = self.model.states(x, edges, messages) if self.artifact.kind == "gnn" else self.model.states(x)
             logits = self.model.readout(states)
             vector = embedding(states, logits)
         timings["gnn"] = (time.perf_counter() - t) * 1000
-        return graph, table, findings, timings, x, edges, logits.numpy().astype(np.float64), vector
+        return graph, table, findings, timings, x, messages, logits.numpy().astype(np.float64), vector
 
     @property
     def versions(self) -> dict[str, str]:
@@ -111,7 +112,7 @@ class GnnEngine(_ModelRanker):
         started = time.perf_counter()
         check_subgraph(subgraph, top_k)
         subgraph = _with_extra_features(subgraph)
-        graph, table, findings, timings, x, edges, logits, vector = self._forward(subgraph)
+        graph, table, findings, timings, x, messages, logits, vector = self._forward(subgraph)
         t = terms(logits, table.matrix, table.names, self.base)
         z = combined_logits(t, self.weights)
         p = np.exp(z - z.max())
@@ -120,7 +121,7 @@ class GnnEngine(_ModelRanker):
         if self.attribute:
             a0 = time.perf_counter()
             top_rows = order(table.node_ids, scores)[:min(top_k, PATH_CANDIDATES)]
-            grads = gradient_attribution(self.model, x, edges, top_rows, self.artifact.feature_names)
+            grads = gradient_attribution(self.model, x, messages, top_rows, self.artifact.feature_names)
             mean_t = t.mean(axis=0)
             for row in top_rows:
                 # the GNN's drivers scaled by its weight, next to the combination's own linear terms

@@ -33,8 +33,8 @@ class TrainSettings:
     lr: float = 3e-3
     weight_decay: float = 1e-4
     batch_incidents: int = 16
-    max_epochs: int = 12
-    patience: int = 3
+    max_epochs: int = 25
+    patience: int = 4
     seed: int = 7
     # the data: simulator suites (their seeds are fixed by rca.simulator.suite.SUITE_SEED_BASE)
     train_per_cell: int = 8
