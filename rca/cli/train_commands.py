@@ -137,6 +137,7 @@ def run_list(args: argparse.Namespace, settings) -> int:
     for version, path in registry.versions():
         try:
             a = load(path)
+            a.model()
             m = a.metrics.get("validation_combined") or a.metrics.get("validation", {})
             info = f"{a.kind:4s} val AC@1 {m.get('ac1', 0):.3f} AC@3 {m.get('ac3', 0):.3f}" + (
                 f"  (fine-tuned from {a.parent})" if a.parent else "")

@@ -52,7 +52,11 @@ class Artifact:
     def model(self) -> torch.nn.Module:
         """The network with these weights, in eval mode."""
         net = build_model(self.kind, len(self.feature_names), **self.hyper)
-        net.load_state_dict(self.state)
+        try:
+            net.load_state_dict(self.state)
+        except RuntimeError as exc:
+            raise ArtifactError(f"model {self.version} was saved by another network architecture; retrain it with "
+                                f"`rca train` ({str(exc).splitlines()[0]})") from None
         return net.eval()
 
     def save(self, path: Path) -> Path:
@@ -119,10 +123,10 @@ class Registry:
 
     def versions(self) -> list[tuple[str, Path]]:
         """(version, file) of the shipped default and of every stored version, oldest first."""
-        out = [(self.shipped_version(), SHIPPED_DEFAULT)] if SHIPPED_DEFAULT.exists() else []
-        if self.dir.exists():
-            out += sorted(((p.stem, p) for p in self.dir.glob("*.pt")), key=lambda vp: vp[1].stat().st_mtime)
-        return out
+        stored = sorted(((p.stem, p) for p in self.dir.glob("*.pt")), key=lambda vp: vp[1].stat().st_mtime) \
+            if self.dir.exists() else []
+        shipped = [(self.shipped_version(), SHIPPED_DEFAULT)] if SHIPPED_DEFAULT.exists() else []
+        return [vp for vp in shipped if vp[0] not in {v for v, _ in stored}] + stored
 
     def store(self, artifact: Artifact) -> Path:
         """Keep a version (not yet active)."""
@@ -138,7 +142,7 @@ class Registry:
     def activate(self, version: str) -> Path:
         """Make a stored version the active one (checks it loads first)."""
         path = self.path_of(version)
-        load(path)
+        load(path).model()  # refuses artifacts of another schema or architecture before they go live
         self.dir.mkdir(parents=True, exist_ok=True)
         tmp = self.dir / f".{ACTIVE_FILE}.{time.time_ns()}"
         tmp.write_text(version + "\n")
