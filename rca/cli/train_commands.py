@@ -69,7 +69,7 @@ def run_train(args: argparse.Namespace, settings) -> int:
     registry = Registry(settings.model.dir)
     if args.with_feedback:
         return _with_feedback(args, settings, registry, train_settings)
-    names, train_set, val_set = simulator_data(train_settings, settings.model.cache_dir)
+    names, train_set, val_set = simulator_data(train_settings, settings.model.cache_dir, not args.no_progress)
     artifact = train_artifact(train_settings, names, train_set, val_set, progress=not args.no_progress)
     path = registry.store(artifact)
     if args.out:
@@ -102,7 +102,7 @@ def _with_feedback(args, settings, registry, train_settings) -> int:
         feedback = prepare(rows, active.feature_names, args.held_back, args.feedback_weight)
     except FeedbackRefused as exc:
         raise UserError(f"fine-tuning refused: {exc}") from None
-    names, train_set, val_set = simulator_data(train_settings, settings.model.cache_dir)
+    names, train_set, val_set = simulator_data(train_settings, settings.model.cache_dir, not args.no_progress)
     for line in feedback.skipped:
         print(f"skipped {line}")
     tune_settings = train_settings.__class__(**{**train_settings.as_dict(), "lr": train_settings.lr / 3,

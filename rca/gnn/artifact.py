@@ -142,6 +142,8 @@ class Registry:
     def activate(self, version: str) -> Path:
         """Make a stored version the active one (checks it loads first)."""
         path = self.path_of(version)
+        if path == SHIPPED_DEFAULT:
+            version = self.shipped_version()
         load(path).model()  # refuses artifacts of another schema or architecture before they go live
         self.dir.mkdir(parents=True, exist_ok=True)
         tmp = self.dir / f".{ACTIVE_FILE}.{time.time_ns()}"

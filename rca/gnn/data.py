@@ -69,11 +69,11 @@ def sample_from(subgraph: IncidentSubgraph, table: FeatureTable, root: str | Non
 
 
 def simulate_samples(specs: list[IncidentSpec], rules: RuleEngine, max_hops: int | None = None,
-                     desc: str = "incidents") -> tuple[list[str], list[Sample]]:
+                     desc: str = "incidents", progress: bool = True) -> tuple[list[str], list[Sample]]:
     """Simulate and analyse incidents; skips the few whose root cause lies outside the subgraph."""
     names: list[str] = []
     out = []
-    for spec in tqdm(specs, desc=desc, unit="inc", leave=False):
+    for spec in tqdm(specs, desc=desc, unit="inc", leave=False, disable=not progress):
         incident = simulate(spec.seed, spec.size, spec.fault_type)
         sub = incident.to_subgraph(max_hops)
         if incident.root_cause_id not in sub.nodes:
@@ -97,7 +97,8 @@ def code_digest() -> str:
 
 
 def cached_suite(cache_dir: Path | None, name: str, per_cell: int, sizes: tuple[int, ...], rules: RuleEngine,
-                 max_hops: int | None = None, fault_types: tuple[str, ...] | None = None) -> tuple[list[str], list[Sample]]:
+                 max_hops: int | None = None, fault_types: tuple[str, ...] | None = None,
+                 progress: bool = True) -> tuple[list[str], list[Sample]]:
     """The samples of a named suite, read from cache_dir when built before with the same rules."""
     kwargs = {"fault_types": fault_types} if fault_types else {}
     specs = list(suite(name, per_cell, sizes, **kwargs))
@@ -107,7 +108,7 @@ def cached_suite(cache_dir: Path | None, name: str, per_cell: int, sizes: tuple[
     if path is not None and path.exists():
         data = torch.load(path, weights_only=False)
         return data["names"], data["samples"]
-    names, samples = simulate_samples(specs, rules, max_hops, desc=f"{name} incidents")
+    names, samples = simulate_samples(specs, rules, max_hops, desc=f"{name} incidents", progress=progress)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save({"names": names, "samples": samples}, path)

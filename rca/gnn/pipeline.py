@@ -14,11 +14,14 @@ from rca.rules.evaluate import default_rule_engine
 from rca.simulator.suite import SUITE_SEED_BASE
 
 
-def simulator_data(settings: TrainSettings, cache_dir: Path | None) -> tuple[list[str], list[Sample], list[Sample]]:
+def simulator_data(settings: TrainSettings, cache_dir: Path | None,
+                   progress: bool = True) -> tuple[list[str], list[Sample], list[Sample]]:
     """Feature names, training and validation samples (cached on disk between runs)."""
     rules = default_rule_engine()
-    names, train_set = cached_suite(cache_dir, "training", settings.train_per_cell, tuple(settings.train_sizes), rules)
-    _, val_set = cached_suite(cache_dir, "validation", settings.val_per_cell, tuple(settings.val_sizes), rules)
+    names, train_set = cached_suite(cache_dir, "training", settings.train_per_cell, tuple(settings.train_sizes), rules,
+                                    progress=progress)
+    _, val_set = cached_suite(cache_dir, "validation", settings.val_per_cell, tuple(settings.val_sizes), rules,
+                              progress=progress)
     return names, train_set, val_set
 
 
