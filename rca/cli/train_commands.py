@@ -89,7 +89,7 @@ def _with_feedback(args, settings, registry, train_settings) -> int:
     from graph_schema.connection import open_graph
     from rca.gnn.artifact import ArtifactError
     from rca.gnn.engine import FEATURE_NAMES
-    from rca.gnn.feedback import FeedbackRefused, fine_tune, prepare, read_confirmed
+    from rca.gnn.feedback import FeedbackRefused, fine_tune, fine_tune_settings, prepare, read_confirmed
     from rca.gnn.pipeline import simulator_data
 
     try:
@@ -105,8 +105,7 @@ def _with_feedback(args, settings, registry, train_settings) -> int:
     names, train_set, val_set = simulator_data(train_settings, settings.model.cache_dir, not args.no_progress)
     for line in feedback.skipped:
         print(f"skipped {line}")
-    tune_settings = train_settings.__class__(**{**train_settings.as_dict(), "lr": train_settings.lr / 3,
-                                                "max_epochs": min(train_settings.max_epochs, 6)})
+    tune_settings = fine_tune_settings(train_settings)
     tuned, report, better, reason = fine_tune(active, feedback, train_set, val_set, tune_settings,
                                               progress=not args.no_progress)
     print(f"fine-tuned {active.version} on {len(feedback.tune)} confirmed incidents "

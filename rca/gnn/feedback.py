@@ -115,6 +115,11 @@ def prepare(rows: list[dict], names: list[str], held_back_share: float, weight: 
     return FeedbackSet(tune, held, skipped)
 
 
+def fine_tune_settings(settings: TrainSettings) -> TrainSettings:
+    """Fine-tuning continues from the active weights: a third of the learning rate, a few epochs."""
+    return replace(settings, lr=settings.lr / 3, max_epochs=min(settings.max_epochs, 6))
+
+
 def judge(artifact: Artifact, held: list[Sample], val_set: list[Sample]) -> dict:
     """Held-back confirmed and simulator-validation figures of one artifact (GNN and combined)."""
     model = artifact.model()
