@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.machine import describe_machine  # noqa: E402
 from graph_schema import migrations, signal_writes  # noqa: E402
 from graph_schema.connection import EMBEDDED_USER, embedded_server  # noqa: E402
 from graph_schema.embedded import free_port  # noqa: E402
@@ -40,18 +40,10 @@ PASSWORD = "bench-password-1"
 
 
 def machine(store: GraphStore) -> str:
-    """One line about the hardware, the Python and the graph server."""
-    cpu = platform.processor() or "?"
-    try:
-        cpu = next(ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                   if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    """The machine (bench.machine), its load right now, and the graph server."""
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     agent = store.check(required_version=None).agent
-    return (f"{platform.node()}: {os.cpu_count()} CPUs ({cpu}), {mem_gb:.1f} GiB RAM, load {load}; "
-            f"{platform.system()} {platform.release()}; Python {platform.python_version()}; graph {agent} at {store.uri}")
+    return f"{describe_machine()}; load {load}; graph {agent} at {store.uri}"
 
 
 def hops_for(incident, n: int) -> int:

@@ -15,9 +15,11 @@ import time
 import numpy as np
 
 from graph_schema.cypher import incident_learning as cypher
+from rca.service.incidents import IncidentStore
 from rca.service.stubs import pb
 
 MAX_REMEMBERED = 5000  # confirmed incidents compared against; the newest are kept
+MAX_STAGED = 10_000  # model data waiting for its incident to be stored; the oldest go first
 
 
 class IncidentMemory:
@@ -30,6 +32,7 @@ class IncidentMemory:
         self._loaded_at = -float("inf")
         self._rows: list[dict] = []
         self._matrix = np.zeros((0, 0))
+        self._staged: dict[str, tuple] = {}
 
     def invalidate(self) -> None:
         """Re-read confirmed incidents on the next lookup (after feedback changed them)."""
@@ -67,8 +70,32 @@ class IncidentMemory:
                       for s in json.loads(rows[i].get("symptoms_json") or "[]")],
         ) for i in best]
 
-    def remember(self, incident_id: str, subgraph, embedding: list[float], model_version: str) -> None:
-        """Store the embedding and the structure snapshot with a saved incident."""
-        edges = [[e.source, e.target, e.type] for e in subgraph.edges]
-        self.store.write(cypher.SET_INCIDENT_MODEL_DATA, id=incident_id, embedding=list(embedding),
-                         edges_json=json.dumps(edges), model_version=model_version)
+    def stage(self, incident_id: str, subgraph, embedding: list[float], model_version: str) -> None:
+        """Keep an incident's model data until the incident itself is stored (stored incidents may be written behind)."""
+        edges = json.dumps([[e.source, e.target, e.type] for e in subgraph.edges])
+        with self._lock:
+            while len(self._staged) >= MAX_STAGED:
+                self._staged.pop(next(iter(self._staged)))
+            self._staged[incident_id] = (list(embedding), edges, model_version)
+
+    def store_staged(self, incident_id: str) -> None:
+        """Write the staged model data of an incident that has just been stored."""
+        with self._lock:
+            staged = self._staged.pop(incident_id, None)
+        if staged is not None:
+            embedding, edges, version = staged
+            self.store.write(cypher.SET_INCIDENT_MODEL_DATA, id=incident_id, embedding=embedding, edges_json=edges,
+                             model_version=version)
+
+
+class RememberingIncidentStore(IncidentStore):
+    """The incident store, also writing the model's staged data of an incident right after the incident."""
+
+    def __init__(self, store, memory: IncidentMemory):
+        super().__init__(store)
+        self.memory = memory
+
+    def save(self, response, features, created_at=None) -> None:
+        """Store the incident, then its embedding and structure snapshot."""
+        super().save(response, features, created_at=created_at)
+        self.memory.store_staged(response.incident_id)

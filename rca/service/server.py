@@ -29,6 +29,7 @@ class RunningService:
     health: health.HealthServicer
     metrics_http: object | None = None
     topology: TopologyCache | None = None
+    servicer: RootCauseServicer | None = None
 
     @property
     def target(self) -> str:
@@ -38,6 +39,8 @@ class RunningService:
         """Stop accepting calls, let running ones finish for grace_s, then stop."""
         self.health.enter_graceful_shutdown()
         self.server.stop(grace_s).wait()
+        if self.servicer is not None:
+            self.servicer.close()
         if self.topology is not None:
             self.topology.stop()
         if self.metrics_http is not None:
@@ -79,4 +82,4 @@ def start_server(settings: ServiceSettings, store, engine, *, metrics: bool = Tr
     health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
     metrics_http = serve_metrics(settings.host, settings.metrics_port) if metrics and settings.metrics_port else None
     log.info("RootCause serving on %s:%s (tls %s, token %s)", settings.host, port, settings.tls, bool(settings.token))
-    return RunningService(server, port, health_servicer, metrics_http, topology)
+    return RunningService(server, port, health_servicer, metrics_http, topology, servicer)

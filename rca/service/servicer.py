@@ -18,7 +18,8 @@ from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
 from graph_schema.errors import GraphUnreachable
 from rca.engine.types import EngineInputError
 from rca.service import convert, metrics, subgraph_fetch
-from rca.service.incident_memory import IncidentMemory
+from rca.service.incident_memory import IncidentMemory, RememberingIncidentStore
+from rca.service.incident_writer import IncidentWriter
 from rca.service.incidents import IncidentStore, new_incident_id
 from rca.service.requests import InvalidArgument, NotFound, parse_infer
 from rca.service.settings import ServiceSettings
@@ -77,9 +78,12 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
         self.topology = topology
         self.engine = engine
         self.settings = settings
-        self.incidents = IncidentStore(store)
         self.memory = IncidentMemory(store)
         self.similar_count = similar_count
+        # an IncidentStore that also stores the model's embedding and structure snapshot after each incident
+        self.incidents = RememberingIncidentStore(store, self.memory)
+        self.writer = (IncidentWriter(self.incidents, transient=GRAPH_DOWN_ERRORS)
+                       if settings.store_incidents_async else None)
         self._on_graph_state = on_graph_state or (lambda up: None)
 
     def _run(self, method: str, context, work):
@@ -105,8 +109,14 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
         finally:
             metrics.INFER_LATENCY.observe(time.perf_counter() - started)
 
+    def _read_own_writes(self) -> None:
+        # Incidents answered a moment ago must be readable: wait for the pending writes.
+        if self.writer is not None and not self.writer.flush(timeout_s=30):
+            raise GraphUnreachable("incidents answered earlier are still waiting to be stored; retry")
+
     def Feedback(self, request, context):
         def work():
+            self._read_own_writes()
             record = self.incidents.feedback(request)
             self.memory.invalidate()
             return pb.FeedbackResponse(incident_id=request.incident_id, recorded=record)
@@ -114,11 +124,18 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
         return self._run("Feedback", context, work)
 
     def GetIncident(self, request, context):
-        return self._run("GetIncident", context, lambda: self.incidents.get(request.incident_id, request.include_features))
+        def work():
+            self._read_own_writes()
+            return self.incidents.get(request.incident_id, request.include_features)
+
+        return self._run("GetIncident", context, work)
 
     def ListIncidents(self, request, context):
-        return self._run("ListIncidents", context, lambda: pb.ListIncidentsResponse(
-            incidents=self.incidents.list(request.limit, request.since, request.entity_id)))
+        def work():
+            self._read_own_writes()
+            return pb.ListIncidentsResponse(incidents=self.incidents.list(request.limit, request.since, request.entity_id))
+
+        return self._run("ListIncidents", context, work)
 
     # -- Infer's stages ----------------------------------------------------------------------
 
@@ -151,14 +168,21 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
         if embedding:
             names = {n: node.name for n, node in subgraph.nodes.items()}
             response.similar_incidents.extend(self.memory.similar(embedding, self.similar_count, names))
-        self.incidents.save(response, result.features)
-        if embedding:
-            self.memory.remember(response.incident_id, subgraph, embedding, result.versions.get("model", ""))
-        self._graph_ok()
+            self.memory.stage(response.incident_id, subgraph, embedding, result.versions.get("model", ""))
+        if self.writer is not None:
+            self.writer.submit(response, result.features, time.time())
+        else:
+            self.incidents.save(response, result.features)
+            self._graph_ok()
         lap("store_ms")
         timings["total_ms"] = round(sum(timings.values()), 3)
         response.timings_ms.update(timings)
         return response
+
+    def close(self) -> None:
+        """Store the incidents still pending."""
+        if self.writer is not None:
+            self.writer.close()
 
     def _graph_ok(self) -> None:
         metrics.GRAPH_UP.set(1)

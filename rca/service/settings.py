@@ -25,6 +25,8 @@ class ServiceSettings(BaseModel):
     max_window_s: float = Field(7 * 86400.0, gt=0, description="longest window accepted")
     topology_refresh_s: float = Field(
         30.0, ge=0, description="reload the in-memory topology snapshot this often; 0 walks the graph on every Infer")
+    store_incidents_async: bool = Field(
+        True, description="store each Infer's Incident on a writer thread (reads of incidents wait for it)")
     graph_retry_s: float = Field(2.0, ge=0, description="how long a graph read is retried before UNAVAILABLE")
 
     @model_validator(mode="after")

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from rca.simulator.incident import FAULT_TYPES
 
 # Seed ranges of the suites never overlap, so weights fitted on one are judged on another.
-SUITE_SEED_BASE = {"heldout": 0, "validation": 1_000_000, "training": 2_000_000}
+# "validation" fits the engine's weights; "heldout" is the benchmark (its failures were also read
+# while the rules were developed); "final" is a second benchmark suite nobody looked into.
+SUITE_SEED_BASE = {"heldout": 0, "validation": 1_000_000, "training": 2_000_000, "final": 3_000_000}
 
 
 @dataclass(frozen=True)

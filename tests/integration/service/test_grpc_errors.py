@@ -10,7 +10,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from graph_schema import signal_writes
 from rca.service.stubs import SERVICE_NAME, pb
-from tests.integration.service.conftest import infer_request
+from tests.integration.service.conftest import infer_request, supplied_subgraph
 
 pytestmark = pytest.mark.integration
 
@@ -114,6 +114,10 @@ def test_graph_outage_is_unavailable_and_the_service_recovers(graph_server, serv
         assert "graph unavailable" in err.value.details()
         assert time.monotonic() - started < 20
         assert _health(service) == health_pb2.HealthCheckResponse.NOT_SERVING
+        # A caller-supplied subgraph needs no graph read: answered now, its incident stored later.
+        supplied = infer_request(incident)
+        supplied.subgraph.CopyFrom(supplied_subgraph(incident))
+        buffered = client.infer(supplied)
     finally:
         graph_server.start()
     deadline = time.monotonic() + 60
@@ -126,3 +130,5 @@ def test_graph_outage_is_unavailable_and_the_service_recovers(graph_server, serv
             time.sleep(0.5)
     assert [c.entity_id for c in after.candidates] == [c.entity_id for c in before.candidates]
     assert _health(service) == health_pb2.HealthCheckResponse.SERVING
+    stored = client.get_incident(buffered.incident_id)
+    assert [c.entity_id for c in stored.candidates] == [c.entity_id for c in buffered.candidates]

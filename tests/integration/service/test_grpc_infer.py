@@ -9,7 +9,7 @@ import pytest
 
 from rca.service.stubs import pb
 from rca.simulator import FAULT_TYPES
-from tests.integration.service.conftest import infer_request, write_simulated
+from tests.integration.service.conftest import infer_request, supplied_subgraph, write_simulated
 
 pytestmark = pytest.mark.integration
 
@@ -79,23 +79,6 @@ def test_symptom_by_name_resolves_to_the_entity(simulated, client):
     by_name = client.infer(request)
     assert by_name.symptoms[0].entity_id == symptom_id
     assert by_id.symptoms[0].entity_id == symptom_id
-
-
-def supplied_subgraph(incident, max_hops: int = 3):
-    """The simulator's subgraph as the caller-supplied Subgraph message."""
-    sub = incident.to_subgraph(max_hops=max_hops)
-    return pb.Subgraph(
-        nodes=[pb.Node(id=n.id, label=n.label, name=n.name, technology=n.technology or "") for n in sub.nodes.values()],
-        edges=[pb.Edge(source=e.source, target=e.target, type=e.type) for e in sub.edges],
-        anomalies=[pb.AnomalySignal(entity_id=a.entity_id, signal=a.signal, family=a.family, onset=a.onset,
-                                    end=a.end or 0.0, direction=a.direction, score=a.score, value=a.value,
-                                    baseline=a.baseline) for a in sub.anomalies],
-        events=[pb.LogEventSignal(entity_id=e.entity_id, template=e.template, signature_class=e.signature_class,
-                                  severity=e.severity, count=e.count, first_ts=e.first_ts, last_ts=e.last_ts,
-                                  sample=e.sample) for e in sub.events],
-        changes=[pb.ChangeSignal(entity_id=c.entity_id, at=c.at, change_type=c.change_type,
-                                 description=c.description) for c in sub.changes],
-    )
 
 
 def test_caller_supplied_subgraph_ranks_like_the_graph(simulated, client, store):
