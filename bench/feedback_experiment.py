@@ -45,7 +45,7 @@ from rca.simulator.suite import suite  # noqa: E402
 
 PASSWORD = "bench-password-1"
 FEEDBACK_WEIGHT = 5.0
-CONFIRMED_SEED_BASE = 3_000_000  # seeds of the confirmed incidents: apart from every named suite
+CONFIRMED_SEED_BASE = 5_000_000  # seeds of the confirmed incidents: apart from every named suite
 
 
 def accuracy(ranker, specs) -> float:

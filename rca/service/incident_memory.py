@@ -33,6 +33,7 @@ class IncidentMemory:
         self._rows: list[dict] = []
         self._matrix = np.zeros((0, 0))
         self._staged: dict[str, tuple] = {}
+        self._staged_lock = threading.Lock()  # apart from _lock, which is held during a graph read
 
     def invalidate(self) -> None:
         """Re-read confirmed incidents on the next lookup (after feedback changed them)."""
@@ -73,14 +74,14 @@ class IncidentMemory:
     def stage(self, incident_id: str, subgraph, embedding: list[float], model_version: str) -> None:
         """Keep an incident's model data until the incident itself is stored (stored incidents may be written behind)."""
         edges = json.dumps([[e.source, e.target, e.type] for e in subgraph.edges])
-        with self._lock:
+        with self._staged_lock:
             while len(self._staged) >= MAX_STAGED:
                 self._staged.pop(next(iter(self._staged)))
             self._staged[incident_id] = (list(embedding), edges, model_version)
 
     def store_staged(self, incident_id: str) -> None:
         """Write the staged model data of an incident that has just been stored."""
-        with self._lock:
+        with self._staged_lock:
             staged = self._staged.pop(incident_id, None)
         if staged is not None:
             embedding, edges, version = staged

@@ -20,7 +20,7 @@ from rca.engine.types import EngineInputError
 from rca.service import convert, metrics, subgraph_fetch
 from rca.service.incident_memory import IncidentMemory, RememberingIncidentStore
 from rca.service.incident_writer import IncidentWriter
-from rca.service.incidents import IncidentStore, new_incident_id
+from rca.service.incidents import new_incident_id
 from rca.service.requests import InvalidArgument, NotFound, parse_infer
 from rca.service.settings import ServiceSettings
 from rca.service.stubs import pb, pb_grpc
