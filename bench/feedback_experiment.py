@@ -26,22 +26,22 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import describe_machine  # noqa: E402
-from graph_schema import migrations, signal_writes  # noqa: E402
-from graph_schema.connection import EMBEDDED_USER, embedded_server  # noqa: E402
-from graph_schema.settings import GraphSettings  # noqa: E402
-from graph_schema.store import GraphStore  # noqa: E402
-from rca.gnn.artifact import Registry  # noqa: E402
-from rca.gnn.engine import FEATURE_NAMES, GnnEngine, GnnRanker  # noqa: E402
-from rca.gnn.feedback import fine_tune, fine_tune_settings, prepare, read_confirmed  # noqa: E402
-from rca.gnn.pipeline import simulator_data, train_artifact  # noqa: E402
-from rca.gnn.train import TrainSettings  # noqa: E402
-from rca.service.client import RootCauseClient, open_channel  # noqa: E402
-from rca.service.server import start_server  # noqa: E402
-from rca.service.settings import ServiceSettings  # noqa: E402
-from rca.service.stubs import pb  # noqa: E402
-from rca.simulator import FAULT_TYPES, simulate  # noqa: E402
-from rca.simulator.suite import suite  # noqa: E402
+from bench.machine import describe_machine
+from graph_schema import migrations, signal_writes
+from graph_schema.connection import EMBEDDED_USER, embedded_server
+from graph_schema.settings import GraphSettings
+from graph_schema.store import GraphStore
+from rca.gnn.artifact import Registry
+from rca.gnn.engine import FEATURE_NAMES, GnnEngine, GnnRanker
+from rca.gnn.feedback import fine_tune, fine_tune_settings, prepare, read_confirmed
+from rca.gnn.pipeline import simulator_data, train_artifact
+from rca.gnn.train import TrainSettings
+from rca.service.client import RootCauseClient, open_channel
+from rca.service.server import start_server
+from rca.service.settings import ServiceSettings
+from rca.service.stubs import pb
+from rca.simulator import FAULT_TYPES, simulate
+from rca.simulator.suite import suite
 
 PASSWORD = "bench-password-1"
 FEEDBACK_WEIGHT = 5.0

@@ -89,7 +89,13 @@ def _with_feedback(args, settings, registry, train_settings) -> int:
     from graph_schema.connection import open_graph
     from rca.gnn.artifact import ArtifactError
     from rca.gnn.engine import FEATURE_NAMES
-    from rca.gnn.feedback import FeedbackRefused, fine_tune, fine_tune_settings, prepare, read_confirmed
+    from rca.gnn.feedback import (
+        FeedbackRefused,
+        fine_tune,
+        fine_tune_settings,
+        prepare,
+        read_confirmed,
+    )
     from rca.gnn.pipeline import simulator_data
 
     try:
@@ -102,7 +108,7 @@ def _with_feedback(args, settings, registry, train_settings) -> int:
         feedback = prepare(rows, active.feature_names, args.held_back, args.feedback_weight)
     except FeedbackRefused as exc:
         raise UserError(f"fine-tuning refused: {exc}") from None
-    names, train_set, val_set = simulator_data(train_settings, settings.model.cache_dir, not args.no_progress)
+    _, train_set, val_set = simulator_data(train_settings, settings.model.cache_dir, not args.no_progress)
     for line in feedback.skipped:
         print(f"skipped {line}")
     tune_settings = fine_tune_settings(train_settings)

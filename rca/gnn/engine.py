@@ -14,12 +14,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rca.engine.combined import RULE_COLUMNS, Weights, _override, _with_extra_features, analyse, load_weights
+from rca.engine.combined import (
+    RULE_COLUMNS,
+    Weights,
+    _override,
+    _with_extra_features,
+    analyse,
+    load_weights,
+)
 from rca.engine.features import BASE_FEATURES, FEATURE_SCHEMA_VERSION
 from rca.engine.ranker import PATH_CANDIDATES, check_subgraph, finish, order
 from rca.engine.types import IncidentSubgraph, RankingResult
 from rca.gnn.artifact import SHIPPED_DEFAULT, Artifact, Registry, load
-from rca.gnn.attribution import attribution_findings, attribution_sentence, gradient_attribution
+from rca.gnn.attribution import (
+    attribution_findings,
+    attribution_sentence,
+    gradient_attribution,
+)
 from rca.gnn.combine import TERMS, combined_logits, terms
 from rca.gnn.data import typed_edges
 from rca.gnn.model import embedding

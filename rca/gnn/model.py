@@ -19,6 +19,7 @@ from torch_geometric.utils import softmax as group_softmax
 
 from rca.gnn.data import RELATIONS
 
+
 class _Standardise(nn.Module):
     """Feature standardisation with statistics fixed at training time (saved with the weights)."""
 

@@ -11,7 +11,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _rca(*args, env):
-    return subprocess.run([sys.executable, "-m", "rca.cli.main", *args], cwd=REPO, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "rca.cli.main", *args], check=False, cwd=REPO, env=env,
+                          capture_output=True,
                           text=True, timeout=600)
 
 
