@@ -52,6 +52,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             PropertyIndex("incident_created", Label.INCIDENT, "created_at"),
         ),
     ),
+    Migration(
+        2,
+        "signals indexed by the entity they concern (the subgraph fetch reads them per entity)",
+        indexes=tuple(
+            PropertyIndex(f"{label.lower()}_entity", label, "entity_id")
+            for label in (Label.ANOMALY, Label.EVENT, Label.CHANGE)
+        ),
+    ),
 )
 
 LATEST_VERSION: int = MIGRATIONS[-1].version

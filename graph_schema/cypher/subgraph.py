@@ -43,9 +43,11 @@ def neighbourhood(hops: int) -> str:
 
 
 # Signals carry their entity's id, so the window filter and the entity filter need no join.
-# Anomalies overlap the window when they began before its end and had not ended before its start.
+# Anomalies overlap the window when they began before its end and were still anomalous at its
+# start: by their end, else by their latest anomalous sample (an open anomaly whose detector
+# stopped reporting long ago is not evidence), else by their onset.
 SIGNALS_IN_WINDOW = """
-MATCH (a:Anomaly) WHERE a.entity_id IN $ids AND a.onset <= $end AND (a.end IS NULL OR a.end >= $start)
+MATCH (a:Anomaly) WHERE a.entity_id IN $ids AND a.onset <= $end AND coalesce(a.end, a.last_ts, a.onset) >= $start
 RETURN 'anomaly' AS kind, a {.*} AS props
 UNION ALL
 MATCH (e:Event) WHERE e.entity_id IN $ids AND e.last_ts >= $start AND e.first_ts <= $end

@@ -17,7 +17,7 @@ def test_signals_are_linked_to_their_entity_and_replays_change_nothing(store, un
     signal_writes.write_edges(store, [{"source": api, "source_label": "Service", "target": db,
                                        "target_label": "Datastore", "type": "DEPENDS_ON"}], now=1000.0)
     anomaly = {"entity_id": db, "entity_label": "Datastore", "signal": "connections", "family": "saturation",
-               "onset": 5000.0, "score": 7.5}
+               "onset": 5000.0, "last_ts": 6500.0, "score": 7.5}
     event = {"entity_id": db, "entity_label": "Datastore", "template": "too many clients", "signature_class": "connection",
              "count": 12, "first_ts": 5010.0, "last_ts": 5100.0, "severity": 2}
     change = {"entity_id": api, "entity_label": "Service", "at": 4900.0, "change_type": "deploy", "description": "v2"}
@@ -36,10 +36,11 @@ def test_signals_are_linked_to_their_entity_and_replays_change_nothing(store, un
     assert sorted(r["kind"] for r in rows) == ["anomaly", "change", "event"]
     # Later, only the still-open anomaly overlaps the window; the event and the change are over.
     assert [r["kind"] for r in store.read(cypher.SIGNALS_IN_WINDOW, ids=[db, api], start=6000.0, end=7000.0)] == ["anomaly"]
-    closed = {**anomaly, "onset": 5500.0, "end": 5600.0}
-    signal_writes.write_anomalies(store, [closed])
+    closed = {**anomaly, "signal": "closed", "onset": 5500.0, "end": 5600.0, "last_ts": 5600.0}
+    abandoned = {**anomaly, "signal": "abandoned", "onset": 5400.0, "last_ts": 5450.0}  # open, detector silent since
+    signal_writes.write_anomalies(store, [closed, abandoned])
     later = store.read(cypher.SIGNALS_IN_WINDOW, ids=[db], start=5700.0, end=5800.0)
-    assert [r["props"]["onset"] for r in later] == [5000.0]  # the open one overlaps, the closed one ended before
+    assert [r["props"]["signal"] for r in later] == ["connections"]
 
 
 def test_neighbourhood_statement_walks_hops_and_resolves_names(store, unique_prefix):
