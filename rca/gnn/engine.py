@@ -115,8 +115,8 @@ class GnnEngine(_ModelRanker):
 
     @property
     def versions(self) -> dict[str, str]:
-        """Versions of rules, model, combination weights and feature schema."""
-        return {**super().versions, "combination": self.base.version}
+        """Versions of rules, model (its artifact holds the fitted combination), feature schema, engine weights."""
+        return {**super().versions, "engine_weights": self.base.version}
 
     def rank(self, subgraph: IncidentSubgraph, top_k: int) -> RankingResult:
         """Candidates with combined calibrated scores, findings, paths, attribution and embedding."""
