@@ -7,6 +7,7 @@ the per-candidate attribution runs a short backward pass on the top candidates o
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from rca.gnn.data import typed_edges
 from rca.gnn.model import embedding
 from rca.rules.evaluate import RuleEngine, default_rule_engine
 
+log = logging.getLogger(__name__)
 FEATURE_NAMES = [*BASE_FEATURES, *RULE_COLUMNS, "rule_max", "propagation_score", "walk_score"]
 
 
@@ -112,6 +114,9 @@ class GnnEngine(_ModelRanker):
             raise ValueError(f"model {artifact.version} carries no combination for the terms {TERMS}; retrain it")
         self.weights = np.array(artifact.combination["weights"])
         self.attribute = attribute
+        if artifact.combination.get("base_weights") != self.base.version:
+            log.warning("model %s was combined with engine weights %s, the engine now has %s; retrain with `rca train`",
+                        artifact.version, artifact.combination.get("base_weights"), self.base.version)
 
     @property
     def versions(self) -> dict[str, str]:
