@@ -133,6 +133,10 @@ def main() -> int:
                     print(f"{last.subgraph_entities:>8} {hops:>4} {concurrency:>7} {calls:>5} "
                           f"{statistics.median(latencies):>8.1f} {percentile(latencies, 99):>8.1f} {calls / wall:>8.1f}  {stages}",
                           flush=True)
+                engine_stages = ", ".join(f"{k[7:]} {v:.1f}" for k, v in sorted(last.timings_ms.items())
+                                          if k.startswith("engine_") and k != "engine_total")
+                print(f"{'':>8} engine stages of the last call (ms): {engine_stages}; model {last.versions.get('model', '-')}",
+                      flush=True)
             client.close()
         finally:
             if service is not None:

@@ -21,12 +21,14 @@ from rca.cli import (
     serve_commands,
     sync_commands,
     topology_commands,
+    train_commands,
 )
 from rca.cli.errors import UserError
 from rca.cli.settings import SettingsError, describe, load_settings
 
 COMMAND_MODULES = (
     demo_commands, graph_commands, topology_commands, ingest_commands, sync_commands, serve_commands, infer_commands,
+    train_commands,
 )
 
 

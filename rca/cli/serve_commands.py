@@ -60,11 +60,21 @@ def service_settings(args: argparse.Namespace, settings):
     return service
 
 
-def default_engine():
-    """The ranking engine the service uses."""
-    from rca.engine.combined import default_engine as build
+def default_engine(settings=None):
+    """The ranking engine the service uses: GNN + rules + propagation with the active model version."""
+    model = settings.model if settings is not None else None
+    if model is not None and not model.enabled:
+        from rca.engine.combined import default_engine as build
 
-    return build()
+        return build()
+    from rca.cli.errors import UserError
+    from rca.gnn.artifact import ArtifactError
+    from rca.gnn.engine import load_engine
+
+    try:
+        return load_engine(model.dir if model else None, threads=model.threads if model else 1)
+    except ArtifactError as exc:
+        raise UserError(f"model: {exc}") from None
 
 
 def run_serve(args: argparse.Namespace, settings) -> int:
@@ -78,7 +88,7 @@ def run_serve(args: argparse.Namespace, settings) -> int:
         signal.signal(signum, lambda *_: stop.set())
     with open_graph(graph) as store:
         store.check()
-        running = start_server(service, store, default_engine())
+        running = start_server(service, store, default_engine(settings), similar_count=settings.model.similar_incidents)
         scheme = "TLS" if service.tls else "plaintext"
         metrics = f", metrics on http://{service.host}:{service.metrics_port}/metrics" if service.metrics_port else ""
         print(f"RootCause serving {scheme} gRPC on {service.host}:{running.port} with graph {store.uri}{metrics}; "

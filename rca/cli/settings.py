@@ -27,6 +27,7 @@ from ingest.settings import (
     SyslogSettings,
     TopologySettings,
 )
+from rca.gnn.settings import ModelSettings
 from rca.service.settings import ServiceSettings
 
 NEO4J_ENV = {"NEO4J_URI": "uri", "NEO4J_USER": "user", "NEO4J_PASSWORD": "password"}
@@ -80,6 +81,7 @@ class Settings(BaseSettings):
     sync: SyncSettings = Field(default_factory=SyncSettings)
     syslog: SyslogSettings = Field(default_factory=SyslogSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
+    model: ModelSettings = Field(default_factory=ModelSettings)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):

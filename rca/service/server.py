@@ -48,7 +48,7 @@ class RunningService:
             self.metrics_http.server_close()
 
 
-def start_server(settings: ServiceSettings, store, engine, *, metrics: bool = True) -> RunningService:
+def start_server(settings: ServiceSettings, store, engine, *, metrics: bool = True, similar_count: int = 3) -> RunningService:
     """Build and start the server on settings.host:settings.port (0 = a free port)."""
     interceptors = [BearerTokenInterceptor(settings.token.get_secret_value())] if settings.token else []
     server = grpc.server(
@@ -64,7 +64,8 @@ def start_server(settings: ServiceSettings, store, engine, *, metrics: bool = Tr
         health_servicer.set(SERVICE_NAME, status)
 
     topology = TopologyCache(store, settings.topology_refresh_s).start() if settings.topology_refresh_s else None
-    servicer = RootCauseServicer(store, engine, settings, topology=topology, on_graph_state=on_graph_state)
+    servicer = RootCauseServicer(store, engine, settings, topology=topology, on_graph_state=on_graph_state,
+                                 similar_count=similar_count)
     pb_grpc.add_RootCauseServicer_to_server(servicer, server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)

@@ -18,8 +18,9 @@ from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
 from graph_schema.errors import GraphUnreachable
 from rca.engine.types import EngineInputError
 from rca.service import convert, metrics, subgraph_fetch
+from rca.service.incident_memory import IncidentMemory, RememberingIncidentStore
 from rca.service.incident_writer import IncidentWriter
-from rca.service.incidents import IncidentStore, new_incident_id
+from rca.service.incidents import new_incident_id
 from rca.service.requests import InvalidArgument, NotFound, parse_infer
 from rca.service.settings import ServiceSettings
 from rca.service.stubs import pb, pb_grpc
@@ -71,12 +72,16 @@ def _check_deadline(context, stage: str) -> None:
 class RootCauseServicer(pb_grpc.RootCauseServicer):
     """Answers the RootCause service over one graph store and one ranking engine."""
 
-    def __init__(self, store, engine, settings: ServiceSettings, *, topology=None, on_graph_state=None):
+    def __init__(self, store, engine, settings: ServiceSettings, *, topology=None, on_graph_state=None,
+                 similar_count: int = 3):
         self.store = store
         self.topology = topology
         self.engine = engine
         self.settings = settings
-        self.incidents = IncidentStore(store)
+        self.memory = IncidentMemory(store)
+        self.similar_count = similar_count
+        # an IncidentStore that also stores the model's embedding and structure snapshot after each incident
+        self.incidents = RememberingIncidentStore(store, self.memory)
         self.writer = (IncidentWriter(self.incidents, transient=GRAPH_DOWN_ERRORS)
                        if settings.store_incidents_async else None)
         self._on_graph_state = on_graph_state or (lambda up: None)
@@ -113,6 +118,7 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
         def work():
             self._read_own_writes()
             record = self.incidents.feedback(request)
+            self.memory.invalidate()
             return pb.FeedbackResponse(incident_id=request.incident_id, recorded=record)
 
         return self._run("Feedback", context, work)
@@ -158,6 +164,11 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
         lap("rank_ms")
         _check_deadline(context, "storing the incident")
         response = convert.infer_response(new_incident_id(), subgraph, resolved, result, {})
+        embedding = getattr(result, "embedding", None)  # only a model-backed engine has one
+        if embedding:
+            names = {n: node.name for n, node in subgraph.nodes.items()}
+            response.similar_incidents.extend(self.memory.similar(embedding, self.similar_count, names))
+            self.memory.stage(response.incident_id, subgraph, embedding, result.versions.get("model", ""))
         if self.writer is not None:
             self.writer.submit(response, result.features, time.time())
         else:

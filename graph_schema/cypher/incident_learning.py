@@ -1,0 +1,31 @@
+"""What the learned model keeps with an incident and reads back: embedding, structure, confirmations.
+
+The embedding (the model's vector of the incident) and the structure snapshot (the subgraph's
+edges, JSON) are stored next to the feature snapshot, so confirmed incidents can be found as
+similar cases and used for fine-tuning after the estate has changed.
+"""
+
+SET_INCIDENT_MODEL_DATA = """
+MATCH (i:Incident {id: $id})
+SET i.embedding = $embedding, i.edges_json = $edges_json, i.model_version = $model_version
+RETURN i.id AS id
+"""
+
+# Confirmed incidents with an embedding, for the similar-incidents lookup.
+CONFIRMED_EMBEDDINGS = """
+MATCH (i:Incident)
+WHERE i.confirmed_root_cause_id <> '' AND i.embedding IS NOT NULL
+RETURN i.id AS id, i.created_at AS created_at, i.embedding AS embedding,
+       i.confirmed_root_cause_id AS root_cause_id, i.symptoms_json AS symptoms_json
+ORDER BY created_at DESC
+LIMIT $limit
+"""
+
+# Confirmed incidents with everything fine-tuning needs.
+CONFIRMED_FOR_TRAINING = """
+MATCH (i:Incident)
+WHERE i.confirmed_root_cause_id <> '' AND i.created_at >= $since
+RETURN i.id AS id, i.created_at AS created_at, i.features_json AS features_json, i.edges_json AS edges_json,
+       i.confirmed_root_cause_id AS root_cause_id, i.feedback_json AS feedback_json
+ORDER BY created_at
+"""

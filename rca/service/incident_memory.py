@@ -1,0 +1,102 @@
+"""What the model remembers of incidents: embeddings and structure kept with each, similar confirmed cases.
+
+Every ranked incident gets the model's embedding and its structure snapshot stored next to the
+feature snapshot (for the similar-incidents lookup and for fine-tuning on confirmed incidents).
+Confirmed incidents' embeddings are read at most every `refresh_s` seconds (and after every
+Feedback), so a burst of Infer calls does not read them each time.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+
+from graph_schema.cypher import incident_learning as cypher
+from rca.service.incidents import IncidentStore
+from rca.service.stubs import pb
+
+MAX_REMEMBERED = 5000  # confirmed incidents compared against; the newest are kept
+MAX_STAGED = 10_000  # model data waiting for its incident to be stored; the oldest go first
+
+
+class IncidentMemory:
+    """Stores embeddings and finds the most similar confirmed past incidents."""
+
+    def __init__(self, store, refresh_s: float = 5.0):
+        self.store = store
+        self.refresh_s = refresh_s
+        self._lock = threading.Lock()
+        self._loaded_at = -float("inf")
+        self._rows: list[dict] = []
+        self._matrix = np.zeros((0, 0))
+        self._staged: dict[str, tuple] = {}
+        self._staged_lock = threading.Lock()  # apart from _lock, which is held during a graph read
+
+    def invalidate(self) -> None:
+        """Re-read confirmed incidents on the next lookup (after feedback changed them)."""
+        with self._lock:
+            self._loaded_at = -float("inf")
+
+    def _confirmed(self) -> tuple[list[dict], np.ndarray]:
+        with self._lock:
+            if time.monotonic() - self._loaded_at > self.refresh_s:
+                rows = [r for r in self.store.read(cypher.CONFIRMED_EMBEDDINGS, limit=MAX_REMEMBERED) if r["embedding"]]
+                dims = {len(r["embedding"]) for r in rows}
+                if len(dims) > 1:  # embeddings of another model version have another size: keep the newest kind
+                    newest = len(rows[0]["embedding"])
+                    rows = [r for r in rows if len(r["embedding"]) == newest]
+                self._rows = rows
+                self._matrix = np.array([r["embedding"] for r in rows], dtype=np.float64) if rows else np.zeros((0, 0))
+                self._loaded_at = time.monotonic()
+            return self._rows, self._matrix
+
+    def similar(self, embedding: list[float], k: int, names: dict[str, str]) -> list:
+        """The k confirmed incidents with the most similar embeddings, as SimilarIncident messages."""
+        if k <= 0 or not embedding:
+            return []
+        rows, matrix = self._confirmed()
+        if not rows or matrix.shape[1] != len(embedding):
+            return []
+        v = np.asarray(embedding, dtype=np.float64)
+        sims = matrix @ v / (np.linalg.norm(matrix, axis=1) * np.linalg.norm(v) + 1e-12)
+        best = sorted(range(len(rows)), key=lambda i: (-sims[i], rows[i]["id"]))[:k]
+        return [pb.SimilarIncident(
+            incident_id=rows[i]["id"], similarity=round(float(sims[i]), 6), root_cause_entity_id=rows[i]["root_cause_id"],
+            root_cause_entity_name=names.get(rows[i]["root_cause_id"], rows[i]["root_cause_id"]),
+            created_at=rows[i]["created_at"] or 0.0,
+            symptoms=[pb.ResolvedSymptom(**{k2: s[k2] for k2 in ("entity_id", "entity_name", "family", "observed_at") if k2 in s})
+                      for s in json.loads(rows[i].get("symptoms_json") or "[]")],
+        ) for i in best]
+
+    def stage(self, incident_id: str, subgraph, embedding: list[float], model_version: str) -> None:
+        """Keep an incident's model data until the incident itself is stored (stored incidents may be written behind)."""
+        edges = json.dumps([[e.source, e.target, e.type] for e in subgraph.edges])
+        with self._staged_lock:
+            while len(self._staged) >= MAX_STAGED:
+                self._staged.pop(next(iter(self._staged)))
+            self._staged[incident_id] = (list(embedding), edges, model_version)
+
+    def store_staged(self, incident_id: str) -> None:
+        """Write the staged model data of an incident that has just been stored."""
+        with self._staged_lock:
+            staged = self._staged.pop(incident_id, None)
+        if staged is not None:
+            embedding, edges, version = staged
+            self.store.write(cypher.SET_INCIDENT_MODEL_DATA, id=incident_id, embedding=embedding, edges_json=edges,
+                             model_version=version)
+
+
+class RememberingIncidentStore(IncidentStore):
+    """The incident store, also writing the model's staged data of an incident right after the incident."""
+
+    def __init__(self, store, memory: IncidentMemory):
+        super().__init__(store)
+        self.memory = memory
+
+    def save(self, response, features, created_at=None) -> None:
+        """Store the incident, then its embedding and structure snapshot."""
+        super().save(response, features, created_at=created_at)
+        self.memory.store_staged(response.incident_id)

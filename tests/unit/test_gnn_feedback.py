@@ -1,0 +1,57 @@
+"""Feedback sets: empty and contradictory ones are refused with a reason; usable ones become samples."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rca.gnn.engine import FEATURE_NAMES
+from rca.gnn.feedback import FeedbackRefused, prepare, sample_from_row
+
+
+def _row(incident_id: str, root: str, *, features=None, verdicts=(("CONFIRMED", None),)):
+    features = features if features is not None else {"a": {"anomaly_latency": 5.0, "rule_max": 0.8}, "b": {"is_symptom": 1.0},
+                                                      "h": {}}
+    records = [{"root_cause_entity_id": who or root, "verdict": v, "user": "ann"} for v, who in verdicts]
+    return {"id": incident_id, "created_at": 1.0, "root_cause_id": root, "features_json": json.dumps(features),
+            "edges_json": json.dumps([["b", "a", "CALLS"], ["a", "h", "RUNS_ON"]]), "feedback_json": json.dumps(records)}
+
+
+def test_empty_feedback_set_is_refused_with_a_reason():
+    with pytest.raises(FeedbackRefused, match="no confirmed incidents"):
+        prepare([], FEATURE_NAMES, 0.3, 5.0)
+
+
+def test_same_evidence_confirmed_with_different_root_causes_is_refused():
+    rows = [_row("inc-1", "a"), _row("inc-2", "b")]
+    with pytest.raises(FeedbackRefused, match="inc-1 and inc-2 saw the same evidence.*a vs b"):
+        prepare(rows, FEATURE_NAMES, 0.3, 5.0)
+
+
+def test_root_cause_both_confirmed_and_rejected_is_refused():
+    rows = [_row("inc-1", "a", verdicts=(("CONFIRMED", None), ("REJECTED", None))),
+            _row("inc-2", "a", features={"a": {"evidence": 1.0}, "b": {}})]
+    with pytest.raises(FeedbackRefused, match="inc-1: a was both confirmed and rejected"):
+        prepare(rows, FEATURE_NAMES, 0.3, 5.0)
+
+
+def test_unusable_incidents_only_are_refused_naming_why():
+    rows = [_row("inc-1", "zz"), {**_row("inc-2", "a", features={"a": {"evidence": 2.0}}), "edges_json": None}]
+    with pytest.raises(FeedbackRefused, match="zz is not in its subgraph.*no structure snapshot"):
+        prepare(rows, FEATURE_NAMES, 0.3, 5.0)
+
+
+def test_usable_feedback_is_split_and_weighted():
+    rows = [_row(f"inc-{k}", "a", features={"a": {"evidence": float(k)}, "b": {}, "h": {}}) for k in range(1, 11)]
+    fb = prepare(rows, FEATURE_NAMES, 0.3, 5.0)
+    assert len(fb.tune) + len(fb.held_back) == 10 and fb.tune and fb.held_back
+    assert {s.weight for s in fb.tune + fb.held_back} == {5.0}
+
+
+def test_snapshot_becomes_a_sample_with_typed_edges_both_ways():
+    s = sample_from_row(_row("inc-1", "a"), FEATURE_NAMES)
+    assert s.node_ids == ["a", "b", "h"] and s.y == 0
+    assert s.x[0, FEATURE_NAMES.index("anomaly_latency")] == 5.0
+    assert s.edges["CALLS"].tolist() == [[1], [0]] and s.edges["rev_CALLS"].tolist() == [[0], [1]]
+    assert s.edges["RUNS_ON"].tolist() == [[0], [2]]
