@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import numpy as np
@@ -114,10 +114,12 @@ def _log_spec(entry: dict) -> LogSpec:
     if "at" in entry:
         start = end = float(entry["at"])
         count = 1
-    else:
+    elif all(key in entry for key in ("from", "to", "count")):
         start, end, count = float(entry["from"]), float(entry["to"]), int(entry["count"])
         if end <= start or count < 1:
             raise ValueError("needs from < to and count >= 1")
+    else:
+        raise ValueError("needs 'at' (one line) or 'from', 'to' and 'count'")
     fmt = entry.get("format", "rfc5424")
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
@@ -143,7 +145,7 @@ def _series_spec(entry: dict) -> SeriesSpec:
                       float(change["for"]) if change.get("for") is not None else None)
 
 
-def syslog_lines(incident: IncidentFile, alert_at: float, tz: tzinfo = timezone.utc) -> list[bytes]:
+def syslog_lines(incident: IncidentFile, alert_at: float, tz: tzinfo = UTC) -> list[bytes]:
     """The incident's raw syslog lines, timestamps anchored at ``alert_at``, in time order."""
     rng = np.random.default_rng(incident.seed)
     stamped: list[tuple[float, bytes]] = []
@@ -162,7 +164,7 @@ def syslog_lines(incident: IncidentFile, alert_at: float, tz: tzinfo = timezone.
 
 def _line(spec: LogSpec, ts: float, pid: int, message: str, tz: tzinfo) -> bytes:
     pri = FACILITY_LOCAL0 * 8 + spec.severity
-    when = datetime.fromtimestamp(ts, tz=timezone.utc)
+    when = datetime.fromtimestamp(ts, tz=UTC)
     if spec.format == "rfc5424":
         stamp = when.isoformat(timespec="microseconds").replace("+00:00", "Z")
         return f"<{pri}>1 {stamp} {spec.host} {spec.app} {pid} - - {message}".encode()

@@ -32,7 +32,12 @@ from ingest.syslog_classes import OTHER
 from ingest.syslog_listeners import FILE_BATCH_LINES
 from ingest.syslog_metrics import SyslogMetrics
 from ingest.syslog_pipeline import SyslogPipeline
-from rca.cli.demo_incident import IncidentFile, IncidentFileError, metric_series, syslog_lines
+from rca.cli.demo_incident import (
+    IncidentFile,
+    IncidentFileError,
+    metric_series,
+    syslog_lines,
+)
 
 ANOMALY_SOURCE = "demo"  # not "metrics": a live metrics worker must not resume the demo's open anomalies
 
