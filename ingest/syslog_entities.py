@@ -13,7 +13,7 @@ import yaml
 from graph_schema.model import Label
 
 ENTITIES_FILE = Path(__file__).parent / "data" / "syslog_entities.yaml"
-MAPPABLE_LABELS = (Label.HOST, Label.INSTANCE, Label.SERVICE)
+MAPPABLE_LABELS = (Label.HOST, Label.INSTANCE, Label.SERVICE, Label.DATASTORE)
 MATCH_FIELDS = ("hostname", "app_name")
 UNKNOWN_HOST = "unknown"
 _APP_SUFFIX = re.compile(r"\(.*\)$")

@@ -6,7 +6,7 @@ travels as a parameter.
 
 from graph_schema.model import Label
 
-LOG_ENTITY_LABELS = (Label.HOST, Label.INSTANCE, Label.SERVICE)
+LOG_ENTITY_LABELS = (Label.HOST, Label.INSTANCE, Label.SERVICE, Label.DATASTORE)
 
 # An entity the graph knows is only touched (last_seen moves forward); an unknown one is created
 # as discovered from logs.

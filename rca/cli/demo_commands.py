@@ -1,9 +1,10 @@
 """`rca demo`: the main job on the embedded default graph.
 
 Starts the embedded graph (or uses the configured one), applies migrations, loads the example
-estate, replays a bundled incident as graph signals anchored at now, starts the RootCause
-service in-process on a free port, calls Infer over a real gRPC channel and prints the ranked
-root-cause paths with their evidence.
+estate, replays a bundled incident anchored at now (its syslog lines through the syslog ingest,
+its metric series through the metrics poll's anomaly detector; rca/cli/demo_replay.py), starts
+the RootCause service in-process on a free port, calls Infer over a real gRPC channel and prints
+the ranked root-cause paths with their evidence.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ingest.topology_file import load_topology_file
 from ingest.topology_reconcile import reconcile
 from rca.cli.errors import UserError
 from rca.cli.topology_commands import FILE_SOURCE, print_summary
+from rca.service.report import clock
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLE_ESTATE = EXAMPLES / "online-boutique.yaml"
@@ -31,7 +33,8 @@ def add_parser(subparsers) -> None:
         "demo",
         help="the main job: start the graph, load the example estate, replay an incident, diagnose it over gRPC",
         description="Start the embedded graph (unless NEO4J_URI is set), migrate it, load the example estate, "
-        "replay a bundled incident as graph signals, call Infer over gRPC on an in-process RootCause "
+        "replay a bundled incident (syslog lines through the syslog ingest, metric series through the anomaly "
+        "detector), call Infer over gRPC on an in-process RootCause "
         "service and print the ranked root-cause paths with their evidence.",
     )
     demo.add_argument("--estate", type=Path, default=EXAMPLE_ESTATE, help="topology file to load (default: the example shop)")
@@ -42,18 +45,18 @@ def add_parser(subparsers) -> None:
 
 
 def run_demo(args: argparse.Namespace, settings) -> int:
+    from rca.cli import demo_incident, demo_replay
     from rca.cli.serve_commands import default_engine
-    from rca.service import incident_replay
     from rca.service.client import RootCauseClient, open_channel
-    from rca.service.report import clock, format_infer
+    from rca.service.report import format_infer
     from rca.service.server import start_server
     from rca.service.stubs import pb
 
     started = time.monotonic()
     snapshot = load_topology_file(args.estate)
     try:
-        incident = incident_replay.load(args.incident)
-    except incident_replay.IncidentFileError as exc:
+        incident = demo_incident.load(args.incident)
+    except demo_incident.IncidentFileError as exc:
         raise UserError(str(exc)) from None
     where = settings.graph.uri or f"embedded graph in {settings.graph.data_dir}"
     print(f"graph: {where}", flush=True)
@@ -68,20 +71,20 @@ def run_demo(args: argparse.Namespace, settings) -> int:
         print_summary(summarize(store))
 
         alert_at = time.time()
-        labels = {entity.id: str(entity.label) for entity in snapshot.entities}
+        print(f"\nreplaying incident '{incident.name}' ({args.incident.name}); alert at {clock(alert_at)} UTC", flush=True)
         try:
-            counts = incident_replay.replay(store, incident, alert_at, known_labels=labels)
-        except incident_replay.IncidentFileError as exc:
+            logs = demo_replay.replay_logs(store, incident, alert_at, settings.syslog)
+            print_log_replay(logs)
+            metrics = demo_replay.replay_metrics(store, incident, alert_at, settings.metrics)
+            print_metric_replay(metrics)
+        except (demo_incident.IncidentFileError, demo_replay.ReplayFailed) as exc:
             raise UserError(str(exc)) from None
-        print(f"\nreplayed incident '{incident.name}' ({args.incident.name}): {counts['anomalies']} anomalies, "
-              f"{counts['events']} log event buckets, {counts['changes']} changes written as graph signals; "
-              f"alert at {clock(alert_at)} UTC")
 
         service = settings.service.model_copy(update={"host": "127.0.0.1", "port": 0, "metrics_port": 0, "token": None,
                                                       "tls_cert": None, "tls_key": None})
         running = start_server(service, store, default_engine(), metrics=False)
         try:
-            print(f"RootCause service on {running.target}; calling Infer over gRPC ...\n", flush=True)
+            print(f"\nRootCause service on {running.target}; calling Infer over gRPC ...\n", flush=True)
             client = RootCauseClient(open_channel(running.target), timeout_s=60.0)
             symptoms = [pb.Symptom(entity_name=s["entity"], family=s["family"], observed_at=alert_at + float(s.get("at", 0)))
                         for s in incident.symptoms]
@@ -96,3 +99,27 @@ def run_demo(args: argparse.Namespace, settings) -> int:
         print(f"\nthe incident file's true root cause {incident.root_cause} is {verdict}")
     print(f"stored as incident {response.incident_id}; done in {time.monotonic() - started:.1f}s")
     return 0
+
+
+def print_log_replay(logs) -> None:
+    """What the syslog stages did: lines parsed, templates mined and classified, rows written."""
+    formats = ", ".join(f"{n} {fmt}" for fmt, n in logs.parsed.items())
+    print(f"syslog ingest: {logs.lines} lines sent, parsed {sum(logs.parsed.values())} ({formats}), "
+          f"{logs.dead_lettered} dead-lettered; {len(logs.templates)} templates mined:")
+    for kind, text in logs.templates:
+        print(f"  {kind:<16} {text}")
+    print(f"  -> {logs.events_written} :Event buckets and {logs.changes_written} :Change nodes written")
+
+
+def print_metric_replay(metrics) -> None:
+    """What the metrics stages did: series judged, anomalies found with onset against the injected change."""
+    print(f"metrics: {metrics.series} series, {metrics.samples} samples, judged by the anomaly detector in "
+          f"{metrics.polls} polls {metrics.poll_interval_s:.0f} s apart; {len(metrics.anomalies)} anomalies:")
+    for a in metrics.anomalies:
+        c = a.change
+        injected = f" (change injected {clock(a.injected_at)})" if a.injected_at is not None else " (no change injected)"
+        ended = f", ended {clock(c.end)}" if c.end is not None else ", open"
+        print(f"  {a.entity_id:<18} {a.signal:<20} {c.direction} from {clock(c.onset)}{injected}{ended}; "
+              f"score {c.score:.1f}, value {c.value:.3g} vs baseline {c.baseline:.3g}")
+    for problem in metrics.bad_input:
+        print(f"  bad input: {problem}")

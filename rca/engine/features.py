@@ -27,6 +27,10 @@ ONSET_SCALE_S = 600.0
 CHANGE_SCALE_S = 900.0
 ENDED_BEFORE_ALERT_S = 900.0
 GAP_COST = 2.0  # passing through an entity with no evidence costs this many extra hops
+# Anomaly scores beyond this say "certainly anomalous", not "N times more": a real detector's robust
+# z-score reaches hundreds when a ratio leaves a near-flat baseline. 14 is the largest score the
+# simulator emits, so the fitted weights never saw more and no simulated feature changes.
+SCORE_CAP = 14.0
 
 BASE_FEATURES: tuple[str, ...] = (
     *(f"kind_{k.lower()}" for k in KINDS),
@@ -98,7 +102,7 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
         i = row[a.entity_id]
         j = col[f"anomaly_{a.family}"] if a.family in FAMILIES else None
         if j is not None:
-            m[i, j] = max(m[i, j], a.score)
+            m[i, j] = max(m[i, j], min(a.score, SCORE_CAP))
         m[i, col["anomaly_count"]] += 1
         onsets[a.entity_id] = min(onsets.get(a.entity_id, a.onset), a.onset)
     severe: dict[str, int] = {}

@@ -61,3 +61,18 @@ def test_edge_to_unknown_entity_is_a_clear_error():
     sub.edges.append(Edge("api", "ghost", "CALLS"))
     with pytest.raises(EngineInputError, match="ghost"):
         build_features(sub)
+
+
+def test_anomaly_scores_are_capped_at_the_range_the_weights_were_fitted_on():
+    from dataclasses import replace
+
+    from rca.engine.combined import default_engine
+    from rca.engine.features import SCORE_CAP
+
+    sub = datastore_outage()
+    # a real detector's robust z-score when an error ratio leaves a near-flat baseline
+    loud = replace(sub, anomalies=[replace(a, score=480.0) if a.entity_id == "frontend" else a for a in sub.anomalies])
+    table = build_features(loud)
+    assert table.value("frontend", "anomaly_errors") == SCORE_CAP == table.value("frontend", "anomaly_max")
+    assert table.value("db", "anomaly_traffic") == 7.0  # scores below the cap are kept as they are
+    assert default_engine().rank(loud, 3).candidates[0].entity_id == "db"

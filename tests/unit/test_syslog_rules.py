@@ -74,12 +74,13 @@ def test_unavailable_graph_is_not_cached():
 
     mapper = EntityMapper(load_entity_rules(), lookup)
     mapper.map("h", "billing")
+    first = len(calls)  # one try per rule that asks the graph (known datastore?, then service)
     mapper.map("h", "billing")
-    assert len(calls) == 2
+    assert first >= 1 and len(calls) == 2 * first
 
 
 def test_bad_entity_rule_is_named():
     with pytest.raises(ValueError, match="label must be one of"):
-        load_entity_rules(extra=[{"name": "x", "entity": {"label": "Datastore"}}])
+        load_entity_rules(extra=[{"name": "x", "entity": {"label": "Incident"}}])
     with pytest.raises(ValueError, match="can match only"):
         load_entity_rules(extra=[{"name": "x", "match": {"message": "."}, "entity": {"label": "Host"}}])
