@@ -82,7 +82,8 @@ def run_demo(args: argparse.Namespace, settings) -> int:
 
         service = settings.service.model_copy(update={"host": "127.0.0.1", "port": 0, "metrics_port": 0, "token": None,
                                                       "tls_cert": None, "tls_key": None})
-        running = start_server(service, store, default_engine(), metrics=False)
+        running = start_server(service, store, default_engine(settings), metrics=False,
+                               similar_count=settings.model.similar_incidents)
         try:
             print(f"\nRootCause service on {running.target}; calling Infer over gRPC ...\n", flush=True)
             client = RootCauseClient(open_channel(running.target), timeout_s=60.0)
