@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
 from pathlib import Path
+
+from rca.cli import arguments
 
 
 def add_parser(subparsers) -> None:
@@ -18,7 +19,7 @@ def add_parser(subparsers) -> None:
     infer.add_argument("--symptom", action="append", required=True, metavar="ENTITY:FAMILY",
                        help="e.g. checkout:errors (family: latency, errors, saturation, traffic); "
                        "id=ENTITY_ID:FAMILY names an id; repeat for several")
-    infer.add_argument("--at", help="when the symptoms were observed: epoch seconds or ISO 8601 (default: now)")
+    infer.add_argument("--at", help="when the symptoms were observed: epoch seconds, now-5m or ISO 8601 (default: now)")
     infer.add_argument("--top-k", type=int, default=0, help="candidates to return (default: the server's, 5)")
     infer.add_argument("--max-hops", type=int, default=0, help="neighbourhood radius (default: the server's, 3)")
     infer.add_argument("--target", help="host:port of the service (default 127.0.0.1:RCA_SERVICE__PORT)")
@@ -31,24 +32,15 @@ def add_parser(subparsers) -> None:
 
 
 def parse_time(text: str | None) -> float:
-    """Epoch seconds or an ISO 8601 time (UTC unless it says otherwise); 0 for None (server's now)."""
+    """Epoch seconds, ISO 8601 (UTC unless it says otherwise) or now-2h; 0 for None (the server's now)."""
     from rca.cli.errors import UserError
 
     if not text:
         return 0.0
     try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise UserError(f"--at {text!r}: expected epoch seconds or ISO 8601 like 2026-01-31T14:05:00Z") from None
-    if parsed.tzinfo is None:
-        from datetime import timezone
-
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
+        return arguments.parse_time(text)
+    except ValueError as exc:
+        raise UserError(f"--at: {exc}") from None
 
 
 def run_infer(args: argparse.Namespace, settings) -> int:
