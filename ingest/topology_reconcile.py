@@ -80,13 +80,15 @@ class Plan:
 def plan_reconcile(run: Runner, snapshot: TopologySnapshot, *, source: str, now: float, grace_period_s: float) -> Plan:
     """Compare the snapshot with what the graph holds for ``source``; decide every write."""
     plan = Plan(source)
-    _plan_entities(run, snapshot.entities, plan, now, grace_period_s)
-    _plan_edges(run, snapshot.edges, plan, now, grace_period_s)
+    created = _plan_entities(run, snapshot.entities, plan, now, grace_period_s)
+    _plan_edges(run, snapshot.edges, plan, now, grace_period_s, created)
     return plan
 
 
-def _plan_entities(run: Runner, entities: list[EntityRecord], plan: Plan, now: float, grace: float) -> None:
+def _plan_entities(run: Runner, entities: list[EntityRecord], plan: Plan, now: float, grace: float) -> set[tuple]:
+    """Plan the entity writes; returns the (label, id) of every entity this plan creates."""
     source = plan.source
+    created: set[tuple] = set()
     for label in ENTITY_LABELS:
         desired = {e.id: e.row() for e in entities if e.label == label}
         current = {row["id"]: row for row in run(cypher.ENTITIES_OF_SOURCE[label], source=source, ids=list(desired))}
@@ -97,6 +99,7 @@ def _plan_entities(run: Runner, entities: list[EntityRecord], plan: Plan, now: f
             if have is None:
                 plan.created.append(name)
                 new_rows.append(row)
+                created.add((label, entity_id))
                 continue
             if have["status"] == "stale":
                 plan.revived.append(name)
@@ -112,27 +115,30 @@ def _plan_entities(run: Runner, entities: list[EntityRecord], plan: Plan, now: f
             names += [f"{label.lower()} {row['id']}" for row in rows[fate]]
         plan._writes += [("release_entities", label, rows["release"]), ("stale_entities", label, rows["stale"]),
                          ("retire_entities", label, rows["retire"])]
+    return created
 
 
-def _plan_edges(run: Runner, edges: list[EdgeRecord], plan: Plan, now: float, grace: float) -> None:
+def _plan_edges(run: Runner, edges: list[EdgeRecord], plan: Plan, now: float, grace: float, created: set[tuple]) -> None:
     source = plan.source
     for relation in TOPOLOGY_RELATIONS:
         desired = {(e.source_id, e.target_id): e.row() for e in edges if e.relation == relation}
         current = {(r["source_id"], r["target_id"]): r for r in run(cypher.EDGES_OF_SOURCE[relation], source=source)}
-        new_rows, known_rows = [], []
+        fresh_rows, new_rows, known_rows = [], [], []
         for key, row in desired.items():
             name = f"{key[0]} -{relation.type}-> {key[1]}"
             have = current.get(key)
             if have is None:
                 plan.edges_created.append(name)
-                new_rows.append(row)
+                fresh = (relation.source, key[0]) in created or (relation.target, key[1]) in created
+                (fresh_rows if fresh else new_rows).append(row)
                 continue
             if have["status"] == "stale":
                 plan.edges_revived.append(name)
             else:
                 plan.edges_unchanged += 1
             known_rows.append(row | {k: _keep(row[k], have[k]) for k in ("rate", "error_rate")})
-        plan._writes += [("merge_new_edges", relation, new_rows), ("refresh_edges", relation, known_rows)]
+        plan._writes += [("create_edges", relation, fresh_rows), ("merge_new_edges", relation, new_rows),
+                         ("refresh_edges", relation, known_rows)]
         dropped = {key: have for key, have in current.items() if key not in desired}
         rows = _fate_of_dropped(dropped, now, grace, lambda key: {"source_id": key[0], "target_id": key[1]})
         for fate, names in (("release", plan.edges_released), ("stale", plan.edges_marked_stale),
@@ -180,6 +186,7 @@ _STATEMENTS = {
     "release_entities": cypher.DROP_ENTITY_SOURCE,
     "stale_entities": cypher.MARK_ENTITIES_STALE,
     "retire_entities": cypher.RETIRE_ENTITIES,
+    "create_edges": cypher.CREATE_EDGES,
     "merge_new_edges": cypher.MERGE_NEW_EDGES,
     "refresh_edges": cypher.REFRESH_EDGES,
     "release_edges": cypher.DROP_EDGE_SOURCE,
@@ -187,7 +194,7 @@ _STATEMENTS = {
     "retire_edges": cypher.RETIRE_EDGES,
 }
 # Entities first (edges need their ends), then edges; retirements last so nothing re-creates them.
-_ORDER = ("create_entities", "refresh_entities", "merge_new_edges", "refresh_edges", "release_edges", "stale_edges", "retire_edges",
+_ORDER = ("create_entities", "refresh_entities", "create_edges", "merge_new_edges", "refresh_edges", "release_edges", "stale_edges", "retire_edges",
           "release_entities", "stale_entities", "retire_entities")
 
 

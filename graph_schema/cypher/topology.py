@@ -90,6 +90,16 @@ ON MATCH SET r.sources = """ + _ADD_SOURCE.format(v="r") + """,
 SET r.last_seen = $now, r.status = 'active', r.stale_since = null
 """
 
+# An edge with an end created in this same transaction cannot exist yet, and no other
+# transaction can link to that uncommitted node: such edges are CREATEd, the fast way.
+_CREATE_EDGES = """
+UNWIND $rows AS row
+MATCH (a:{source} {{id: row.source_id}})
+MATCH (b:{target} {{id: row.target_id}})
+CREATE (a)-[r:{type} {{first_seen: $now, last_seen: $now, sources: [$source], status: 'active',
+                      rate: row.rate, error_rate: row.error_rate}}]->(b)
+"""
+
 _REFRESH_EDGES = """
 UNWIND $rows AS row
 MATCH (a:{source} {{id: row.source_id}})-[r:{type}]->(b:{target} {{id: row.target_id}})
@@ -170,6 +180,7 @@ ALL_ENTITIES = _per_label(_ALL_ENTITIES)
 
 UPSERT_EDGES = _per_relation(_UPSERT_EDGES)
 MERGE_NEW_EDGES = _per_relation(_MERGE_NEW_EDGES)
+CREATE_EDGES = _per_relation(_CREATE_EDGES)
 REFRESH_EDGES = _per_relation(_REFRESH_EDGES)
 EDGES_OF_SOURCE = _per_relation(_EDGES_OF_SOURCE)
 DROP_EDGE_SOURCE = _per_relation(_DROP_EDGE_SOURCE)

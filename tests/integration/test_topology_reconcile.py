@@ -93,10 +93,16 @@ def test_an_entity_another_source_still_reports_is_kept(store, unique_prefix):
     p = unique_prefix
     reconcile(store, estate(p), source=f"{p}file", now=100.0, grace_period_s=GRACE)
     reconcile(store, estate(p), source=f"{p}metrics", now=100.0, grace_period_s=GRACE)
+    # Both sources assert web -> cart: one edge holding both, never two edges.
+    edges = store.read("MATCH (:Service {id: $a})-[r:CALLS]->(:Service {id: $b}) RETURN r.sources AS s", a=f"{p}web", b=f"{p}cart")
+    assert len(edges) == 1 and sorted(edges[0]["s"]) == sorted([f"{p}file", f"{p}metrics"])
     plan = reconcile(store, estate(p, drop_cart=True), source=f"{p}file", now=200.0, grace_period_s=0)
     assert f"service {p}cart" in plan.released and not plan.marked_stale
     cart = node(store, "Service", f"{p}cart")
     assert cart["status"] == "active" and cart["sources"] == [f"{p}metrics"]
+    # The file let go of web -> cart; the metrics source still holds it, on the one edge.
+    edges = store.read("MATCH (:Service {id: $a})-[r:CALLS]->(:Service {id: $b}) RETURN r.sources AS s", a=f"{p}web", b=f"{p}cart")
+    assert edges == [{"s": [f"{p}metrics"]}]
 
 
 def test_dry_run_writes_nothing(store, unique_prefix):
@@ -113,7 +119,7 @@ def test_a_failure_mid_write_leaves_nothing_half_written(store, unique_prefix, m
 
     def failing(tx, statement, rows, batch_size, **params):
         calls.append(statement)
-        if "MERGE (a)-[r:" in statement:  # the first edge write, after the entities went in
+        if "-[r:" in statement:  # the first edge write, after the entities went in
             raise RuntimeError("simulated failure between entity and edge writes")
         return real(tx, statement, rows, batch_size, **params)
 
