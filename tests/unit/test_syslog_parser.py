@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 from datetime import UTC, datetime
-from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.syslog_parser import RFC3164, RFC5424, UNPARSED, SyslogParser
+from tests.unit.loghub_data import LOGHUB
 
-LOGHUB = Path(__file__).resolve().parents[3] / "shared" / "data" / "loghub"
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC).timestamp()
 parser = SyslogParser(now=NOW)
 

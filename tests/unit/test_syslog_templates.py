@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 
 from ingest.settings import SyslogSettings
 from ingest.syslog_parser import SyslogParser
 from ingest.syslog_templates import LogTemplates, grouping_accuracy, load_masks
-
-LOGHUB = Path(__file__).resolve().parents[3] / "shared" / "data" / "loghub"
+from tests.unit.loghub_data import LOGHUB
 
 
 def _mine(name: str, templates: LogTemplates) -> float:
