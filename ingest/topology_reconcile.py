@@ -11,6 +11,7 @@ failure leaves the graph as it was and running the same snapshot twice changes n
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -46,6 +47,8 @@ class Plan:
     edges_retired: list[str] = field(default_factory=list)
     # rows to write, keyed by statement family and label/relation
     _writes: list[tuple[str, object, list[dict]]] = field(default_factory=list, repr=False)
+    # seconds spent per statement family when applied (benchmarks and -v output read it)
+    write_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -201,9 +204,11 @@ _ORDER = ("create_entities", "refresh_entities", "create_edges", "merge_new_edge
 def apply_plan(tx: neo4j.ManagedTransaction, plan: Plan, *, now: float, batch_size: int) -> None:
     """Write the plan inside the caller's transaction."""
     for family in _ORDER:
+        started = time.perf_counter()
         for name, key, rows in plan._writes:
             if name == family and rows:
                 write_rows_in(tx, _STATEMENTS[name][key], rows, batch_size, source=plan.source, now=now)
+        plan.write_seconds[family] = time.perf_counter() - started
 
 
 def reconcile(
