@@ -175,8 +175,9 @@ def _structure_features(subgraph, graph, m, row, col, evidence, onsets) -> None:
     for s in symptoms:
         m[row[s], col["is_symptom"]] = 1.0
     reach = {n: [] for n in row}
+    gap_cost = {n: GAP_COST * (1.0 - v) for n, v in evidence.items()}  # once per entity, not per step
     for s in symptoms:
-        for n, (cost, hops) in graph.hops_to(s, lambda x: GAP_COST * (1.0 - evidence[x])).items():
+        for n, (cost, hops) in graph.hops_to(s, gap_cost.__getitem__).items():
             reach[n].append((cost, hops))
     service_of: dict[str, str] = {}
     instances: dict[str, list[str]] = {}
@@ -185,8 +186,10 @@ def _structure_features(subgraph, graph, m, row, col, evidence, onsets) -> None:
             service_of[e.source] = e.target
             instances.setdefault(e.target, []).append(e.source)
     degraded = {n: evidence[n] > 0.3 for n in row}
-    logs_any = {n: bool(m[i, col["log_timeout"]] + m[i, col["log_connection"]] + m[i, col["log_auth"]]
-                        + m[i, col["log_other"]] > 0) for n, i in row.items()}
+    # whole columns at once: numpy item access per entity is slow (same sums, same order)
+    logs = (m[:, col["log_timeout"]] + m[:, col["log_connection"]] + m[:, col["log_auth"]] + m[:, col["log_other"]]) > 0
+    logs_any = dict(zip(row, logs.tolist()))
+    is_service = {n: node.label == "Service" for n, node in subgraph.nodes.items()}
     names = ("out_degree", "in_degree", "symptom_reach", "symptom_hops", "path_gaps", "effects_anomalous",
              "effects_later", "causes_earlier", "siblings_anomalous", "users_logging")
     out = {name: [0.0] * len(row) for name in names}
@@ -203,7 +206,7 @@ def _structure_features(subgraph, graph, m, row, col, evidence, onsets) -> None:
         else:
             out["symptom_hops"][i] = 1.5
         if effects:
-            out["effects_anomalous"][i] = sum(degraded[e] for e in effects) / len(effects)
+            out["effects_anomalous"][i] = sum(map(degraded.__getitem__, effects)) / len(effects)
         t = onsets.get(n)
         if t is not None:
             later = [onsets[e] for e in effects if e in onsets]
@@ -214,9 +217,9 @@ def _structure_features(subgraph, graph, m, row, col, evidence, onsets) -> None:
         siblings = ([x for x in instances.get(service_of[n], []) if x != n] if n in service_of
                     else instances.get(n, []))
         if siblings:
-            out["siblings_anomalous"][i] = sum(degraded[x] for x in siblings) / len(siblings)
-        users = [e for e in effects if subgraph.nodes[e].label == "Service"]
+            out["siblings_anomalous"][i] = sum(map(degraded.__getitem__, siblings)) / len(siblings)
+        users = [e for e in effects if is_service[e]]
         if users:
-            out["users_logging"][i] = sum(logs_any[u] for u in users) / len(users)
+            out["users_logging"][i] = sum(map(logs_any.__getitem__, users)) / len(users)
     for name, values in out.items():
         m[:, col[name]] = values

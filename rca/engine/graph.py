@@ -21,6 +21,13 @@ PROPAGATION_RULES: dict[str, tuple[tuple[str, float], ...]] = {
 }
 
 
+# PROPAGATION_RULES as (travels against the edge, weight, relation name), built once, not per edge
+_LINK_KINDS: dict[str, tuple[tuple[bool, float, str], ...]] = {
+    rel: tuple((origin == "target", weight, f"{rel} (reverse)" if origin == "target" else rel) for origin, weight in rules)
+    for rel, rules in PROPAGATION_RULES.items()
+}
+
+
 class Link(NamedTuple):  # a tuple: built by the thousand per request
     """A directed propagation link: a fault on `cause` can show on `effect`."""
 
@@ -41,11 +48,11 @@ class PropagationGraph:
             if edge.source not in subgraph.nodes or edge.target not in subgraph.nodes:
                 missing = edge.source if edge.source not in subgraph.nodes else edge.target
                 raise EngineInputError(f"edge {edge.source}-[{edge.type}]->{edge.target} names unknown entity {missing!r}")
-            for origin, weight in PROPAGATION_RULES.get(edge.type, ()):
-                if origin == "target":
-                    link = Link(edge.target, edge.source, f"{edge.type} (reverse)", weight)
+            for reverse, weight, relation in _LINK_KINDS.get(edge.type, ()):
+                if reverse:
+                    link = Link(edge.target, edge.source, relation, weight)
                 else:
-                    link = Link(edge.source, edge.target, edge.type, weight)
+                    link = Link(edge.source, edge.target, relation, weight)
                 self.effects[link.cause].append(link)
                 self.causes[link.effect].append(link)
 

@@ -53,7 +53,7 @@ def finish(subgraph: IncidentSubgraph, graph: PropagationGraph, table: FeatureTa
     paths = {c.entity_id: find_paths(subgraph, graph, table, c.entity_id) for c in candidates[:PATH_CANDIDATES]}
     timings["paths"] = (time.perf_counter() - t) * 1000
     result = RankingResult(candidates=candidates, findings=findings, paths=paths, versions=versions,
-                           timings_ms=timings, features=table.as_dict() if with_features else {})
+                           timings_ms=timings, feature_table=table if with_features else None)
     result.explanation = explain(subgraph, result)
     timings["total"] = (time.perf_counter() - started) * 1000
     return result

@@ -150,6 +150,15 @@ class RankingResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     # Feature snapshot (entity id -> feature name -> value) for the Incident record; may be empty.
     features: dict[str, dict[str, float]] = field(default_factory=dict)
+    # The FeatureTable the snapshot comes from: turning it into the dict costs milliseconds, so the
+    # service leaves that to its incident writer thread, off the response path (feature_snapshot()).
+    feature_table: object | None = field(default=None, repr=False, compare=False)
+
+    def feature_snapshot(self) -> dict[str, dict[str, float]]:
+        """The feature snapshot, built from feature_table on first use."""
+        if not self.features and self.feature_table is not None:
+            self.features = self.feature_table.as_dict()
+        return self.features
 
 
 class EngineInputError(ValueError):

@@ -153,7 +153,7 @@ class GnnEngine(_ModelRanker):
             top = result.candidates[0].entity_id
             sentence = attribution_sentence(subgraph.nodes[top].name, contributions.get(top, []))
             result.explanation = f"{result.explanation} {sentence}".strip()
-        return ModelRankingResult(**result.__dict__, embedding=[round(float(v), 6) for v in vector])
+        return ModelRankingResult(**result.__dict__, embedding=[round(v, 6) for v in vector.tolist()])  # tolist: no per-element tensors
 
 
 def load_engine(model_dir: Path | None = None, version: str | None = None, threads: int = 1) -> GnnEngine:

@@ -73,7 +73,7 @@ class IncidentMemory:
 
     def stage(self, incident_id: str, subgraph, embedding: list[float], model_version: str) -> None:
         """Keep an incident's model data until the incident itself is stored (stored incidents may be written behind)."""
-        edges = json.dumps([[e.source, e.target, e.type] for e in subgraph.edges])
+        edges = subgraph.edges  # serialised by store_staged, on the writer thread
         with self._staged_lock:
             while len(self._staged) >= MAX_STAGED:
                 self._staged.pop(next(iter(self._staged)))
@@ -85,7 +85,8 @@ class IncidentMemory:
             staged = self._staged.pop(incident_id, None)
         if staged is not None:
             embedding, edges, version = staged
-            self.store.write(cypher.SET_INCIDENT_MODEL_DATA, id=incident_id, embedding=embedding, edges_json=edges,
+            edges_json = json.dumps([[e.source, e.target, e.type] for e in edges])
+            self.store.write(cypher.SET_INCIDENT_MODEL_DATA, id=incident_id, embedding=embedding, edges_json=edges_json,
                              model_version=version)
 
 

@@ -37,8 +37,8 @@ class IncidentWriter:
         self._thread = threading.Thread(target=self._run, name="rca-incident-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, response, features: dict, created_at: float) -> None:
-        """Queue an incident for storage (waits while the queue is full)."""
+    def submit(self, response, features, created_at: float) -> None:
+        """Queue an incident for storage (waits while the queue is full); features: a dict, or a callable building it."""
         self._queue.put((response, features, created_at))
         PENDING.set(self._queue.unfinished_tasks)
 
@@ -72,6 +72,8 @@ class IncidentWriter:
 
     def _store(self, response, features, created_at) -> None:
         give_up = time.monotonic() + self.retry_for_s
+        if callable(features):  # the snapshot is built here, off the response path
+            features = features()
         while True:
             try:
                 self.incidents.save(response, features, created_at=created_at)

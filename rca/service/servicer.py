@@ -170,9 +170,9 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
             response.similar_incidents.extend(self.memory.similar(embedding, self.similar_count, names))
             self.memory.stage(response.incident_id, subgraph, embedding, result.versions.get("model", ""))
         if self.writer is not None:
-            self.writer.submit(response, result.features, time.time())
+            self.writer.submit(response, result.feature_snapshot, time.time())  # built by the writer thread
         else:
-            self.incidents.save(response, result.features)
+            self.incidents.save(response, result.feature_snapshot())
             self._graph_ok()
         lap("store_ms")
         timings["total_ms"] = round(sum(timings.values()), 3)

@@ -78,7 +78,7 @@ def from_graph(store, query: InferQuery, cache=None) -> tuple[IncidentSubgraph, 
         nodes, edges, resolved = _walk_snapshot(cache, query)
     else:
         nodes, edges, resolved = _walk_graph(store, query)
-    signal_rows = store.read(cypher.SIGNALS_IN_WINDOW, ids=sorted(nodes), start=query.window_start, end=query.window_end)
+    signal_rows = store.read_plain(cypher.SIGNALS_IN_WINDOW, ids=sorted(nodes), start=query.window_start, end=query.window_end)
     anomalies, events, changes = _signals(signal_rows)
     return _subgraph(nodes, edges, anomalies, events, changes, resolved, query), resolved
 

@@ -19,6 +19,8 @@ from graph_schema.store import GraphStore
 from .cli import graph_env, rca
 
 COUNT_IDS = "MATCH (n:Service) WHERE n.id IN $ids RETURN count(n) AS c"
+MAPS_AND_SCALARS = ("MATCH (n:Service) WHERE n.id IN $ids "
+                    "RETURN n.id AS id, n {.*} AS props, [n.name, 1.5] AS pair, null AS nothing ORDER BY id")
 embedded_only = pytest.mark.skipif(bool(os.environ.get("NEO4J_URI")), reason="needs the embedded server, which the test stops and starts")
 
 
@@ -136,3 +138,13 @@ def test_status_prints_server_version_and_counts(graph_settings, graph_uri, grap
     assert result.returncode == 0, result.stderr
     assert f"schema version: {migrations.LATEST_VERSION} (current)" in result.stdout
     assert "Service" in result.stdout and "Incident" in result.stdout
+
+
+def test_read_plain_gives_the_rows_read_gives_for_maps_and_scalars(store, unique_prefix):
+    store.write_rows(cypher.UPSERT_ENTITIES[Label.SERVICE], _rows(unique_prefix, 3), source="test", now=1.0)
+    statement = MAPS_AND_SCALARS
+    ids = [f"{unique_prefix}svc-{i}" for i in range(3)]
+    plain = store.read_plain(statement, ids=ids)
+    assert len(plain) == 3
+    assert plain == store.read(statement, ids=ids)
+    assert plain[0]["props"]["name"] == "svc 0" and plain[0]["pair"] == ["svc 0", 1.5] and plain[0]["nothing"] is None

@@ -45,7 +45,7 @@ def test_engine_findings_and_feature_snapshot():
     result = default_engine().rank(datastore_outage(), 3)
     rules = {(f.rule, f.entity_id) for f in result.findings}
     assert ("datastore_unreachable_callers_timeout", "db") in rules
-    assert result.features["db"]["rule_datastore_unreachable_callers_timeout"] > 0
+    assert result.feature_snapshot()["db"]["rule_datastore_unreachable_callers_timeout"] > 0
 
 
 def test_caller_supplied_features_override_computed_ones():
