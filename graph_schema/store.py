@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import neo4j
 from neo4j import GraphDatabase
-from neo4j.exceptions import AuthError, ConstraintError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import AuthError, ConstraintError, IncompleteCommit, ServiceUnavailable, SessionExpired
 
 from graph_schema import migrations
 from graph_schema.cypher import meta
@@ -26,10 +26,16 @@ from graph_schema.settings import GraphSettings
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# Two transactions that MERGE the same new node at once: Neo4j serialises them on the unique
-# constraint's lock, but ArcadeDB lets both try to create it and fails the later one with a
-# constraint error. Re-running the later one is correct (its MERGE now matches), so we retry.
-MERGE_RACE_RETRIES = 8
+# Two cases the driver does not retry by itself, which the store does:
+# - Two transactions that MERGE the same new node at once: Neo4j serialises them on the unique
+#   constraint's lock, but ArcadeDB lets both try to create it and fails the later one with a
+#   constraint error. Re-running the later one is correct (its MERGE now matches).
+# - The connection dies during COMMIT (server killed or restarted): the outcome is unknown.
+#   Topology, signal and incident writes are idempotent (MERGE by id, or planned from what the
+#   graph holds inside the transaction), so running them again is correct either way. Syslog
+#   event counts add up, so there a commit that did land is counted twice: a rare, known
+#   over-count preferred to losing the batch (docs/syslog.md).
+WRITE_RETRIES = 8
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,7 @@ class GraphStore:
     def write(self, statement: str, **params: Any) -> list[dict]:
         """Run one write statement in a retried write transaction; rows as dicts."""
         with self._driver.session(database=self.database) as session:
-            return _retry_merge_races(session.execute_write, _collect, statement, params)
+            return _retry_races_and_lost_commits(session.execute_write, _collect, statement, params)
 
     def write_rows(self, statement: str, rows: Iterable[dict], batch_size: int | None = None, **params: Any) -> int:
         """Run ``statement`` (which starts with ``UNWIND $rows AS row``) over rows in batches.
@@ -117,14 +123,14 @@ class GraphStore:
         sent = 0
         with self._driver.session(database=self.database) as session:
             for batch in _batches(rows, batch_size or self.batch_size):
-                _retry_merge_races(session.execute_write, _consume, statement, {**params, "rows": batch})
+                _retry_races_and_lost_commits(session.execute_write, _consume, statement, {**params, "rows": batch})
                 sent += len(batch)
         return sent
 
     def transaction(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
         """Run ``work(tx)`` as one retried write transaction: all of it lands or none of it."""
         with self._driver.session(database=self.database) as session:
-            return _retry_merge_races(session.execute_write, work)
+            return _retry_races_and_lost_commits(session.execute_write, work)
 
     def read_transaction(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
         """Run ``work(tx)`` as one retried read transaction."""
@@ -157,14 +163,14 @@ class GraphStore:
         }
 
 
-def _retry_merge_races(execute: Callable[..., T], *args: Any) -> T:
-    for attempt in range(MERGE_RACE_RETRIES):
+def _retry_races_and_lost_commits(execute: Callable[..., T], *args: Any) -> T:
+    for attempt in range(WRITE_RETRIES):
         try:
             return execute(*args)
-        except ConstraintError:
-            if attempt == MERGE_RACE_RETRIES - 1:
+        except (ConstraintError, IncompleteCommit) as exc:
+            if attempt == WRITE_RETRIES - 1:
                 raise
-            log.debug("constraint race on attempt %d; retrying", attempt + 1)
+            log.debug("%s on attempt %d; retrying", type(exc).__name__, attempt + 1)
             time.sleep(0.01 * (2**attempt))
     raise AssertionError("unreachable")
 
