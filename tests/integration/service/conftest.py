@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import pytest
 
 from graph_schema import signal_writes
@@ -28,19 +31,37 @@ def service_store(graph_settings, graph_uri, graph_user, session_store):
     store.close()
 
 
+@contextlib.contextmanager
+def serving(store, engine) -> Iterator:
+    """A RootCause server (plaintext, no token) on a free port, stopped at the end."""
+    running = start_server(ServiceSettings(port=0, metrics_port=0, workers=8), store, engine)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@contextlib.contextmanager
+def client_of(running) -> Iterator[RootCauseClient]:
+    """A client of a running server over a real channel, closed at the end."""
+    client = RootCauseClient(open_channel(running.target), timeout_s=30.0)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
 @pytest.fixture(scope="module")
 def service(service_store, engine):
-    """A RootCause server (plaintext, no token) on a free port for the module."""
-    running = start_server(ServiceSettings(port=0, metrics_port=0, workers=8), service_store, engine)
-    yield running
-    running.stop()
+    """A RootCause server with the issue-5 engine for the module."""
+    with serving(service_store, engine) as running:
+        yield running
 
 
 @pytest.fixture
 def client(service):
-    client = RootCauseClient(open_channel(service.target), timeout_s=30.0)
-    yield client
-    client.close()
+    with client_of(service) as client:
+        yield client
 
 
 def write_simulated(store, incident) -> None:

@@ -12,11 +12,8 @@ from pathlib import Path
 import pytest
 
 from rca.gnn.engine import load_engine
-from rca.service.client import RootCauseClient, open_channel
-from rca.service.server import start_server
-from rca.service.settings import ServiceSettings
 from rca.service.stubs import pb
-from tests.integration.service.conftest import infer_request
+from tests.integration.service.conftest import client_of, infer_request, serving
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
@@ -29,16 +26,14 @@ def gnn_engine():
 
 @pytest.fixture(scope="module")
 def gnn_service(service_store, gnn_engine):
-    running = start_server(ServiceSettings(port=0, metrics_port=0, workers=8), service_store, gnn_engine)
-    yield running
-    running.stop()
+    with serving(service_store, gnn_engine) as running:
+        yield running
 
 
 @pytest.fixture
 def gnn_client(gnn_service):
-    client = RootCauseClient(open_channel(gnn_service.target), timeout_s=30.0)
-    yield client
-    client.close()
+    with client_of(gnn_service) as client:
+        yield client
 
 
 def _ranking(response):

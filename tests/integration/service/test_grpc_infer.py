@@ -9,7 +9,11 @@ import pytest
 
 from rca.service.stubs import pb
 from rca.simulator import FAULT_TYPES
-from tests.integration.service.conftest import infer_request, supplied_subgraph, write_simulated
+from tests.integration.service.conftest import (
+    infer_request,
+    supplied_subgraph,
+    write_simulated,
+)
 
 pytestmark = pytest.mark.integration
 
