@@ -1,14 +1,9 @@
 """What the learned model keeps with an incident and reads back: embedding, structure, confirmations.
 
 The embedding (the model's vector of the incident) and the structure snapshot (the subgraph's
-edges, JSON) are stored next to the feature snapshot, so confirmed incidents can be found as
-similar cases and used for fine-tuning after the estate has changed.
-"""
-
-SET_INCIDENT_MODEL_DATA = """
-MATCH (i:Incident {id: $id})
-SET i.embedding = $embedding, i.edges_json = $edges_json, i.model_version = $model_version
-RETURN i.id AS id
+edges, JSON) are stored with the incident (incidents.CREATE_INCIDENTS) next to the feature
+snapshot, so confirmed incidents can be found as similar cases and used for fine-tuning after
+the estate has changed.
 """
 
 # Confirmed incidents with an embedding, for the similar-incidents lookup.

@@ -4,15 +4,20 @@ Structured parts are stored as JSON strings (both servers store them alike); the
 symptom and candidate entities are also kept as lists so incidents can be listed per entity.
 """
 
-CREATE_INCIDENT = """
-CREATE (i:Incident {
-    id: $id, created_at: $created_at, window_start: $window_start, window_end: $window_end,
-    symptoms_json: $symptoms_json, candidates_json: $candidates_json, features_json: $features_json,
-    explanation: $explanation, versions_json: $versions_json,
-    symptom_ids: $symptom_ids, candidate_ids: $candidate_ids,
-    top_candidate_id: $top_candidate_id, top_score: $top_score,
-    feedback_json: '[]', confirmed_root_cause_id: ''
-})
+# One statement stores a batch of incidents (the service's writer groups the incidents answered
+# meanwhile into one transaction). MERGE on the unique id makes a retried batch harmless when the
+# first attempt's commit landed but its acknowledgement was lost. The model's part (embedding,
+# structure snapshot, model version) is null for an engine without a model.
+CREATE_INCIDENTS = """
+UNWIND $rows AS row
+MERGE (i:Incident {id: row.id})
+ON CREATE SET i.created_at = row.created_at, i.window_start = row.window_start, i.window_end = row.window_end,
+    i.symptoms_json = row.symptoms_json, i.candidates_json = row.candidates_json, i.features_json = row.features_json,
+    i.explanation = row.explanation, i.versions_json = row.versions_json,
+    i.symptom_ids = row.symptom_ids, i.candidate_ids = row.candidate_ids,
+    i.top_candidate_id = row.top_candidate_id, i.top_score = row.top_score,
+    i.embedding = row.embedding, i.edges_json = row.edges_json, i.model_version = row.model_version,
+    i.feedback_json = '[]', i.confirmed_root_cause_id = ''
 """
 
 GET_INCIDENT = "MATCH (i:Incident {id: $id}) RETURN i {.*} AS incident"

@@ -1,8 +1,7 @@
-"""What the model remembers of incidents: embeddings and structure kept with each, similar confirmed cases.
+"""Similar past incidents: the confirmed incidents whose model embeddings are closest to a new one's.
 
-Every ranked incident gets the model's embedding and its structure snapshot stored next to the
-feature snapshot (for the similar-incidents lookup and for fine-tuning on confirmed incidents).
-Confirmed incidents' embeddings are read at most every `refresh_s` seconds (and after every
+Every ranked incident is stored with the model's embedding (rca/service/incidents.py). Confirmed
+incidents' embeddings are read at most every `refresh_s` seconds (and after every
 Feedback), so a burst of Infer calls does not read them each time.
 """
 
@@ -15,11 +14,9 @@ import time
 import numpy as np
 
 from graph_schema.cypher import incident_learning as cypher
-from rca.service.incidents import IncidentStore
 from rca.service.stubs import pb
 
 MAX_REMEMBERED = 5000  # confirmed incidents compared against; the newest are kept
-MAX_STAGED = 10_000  # model data waiting for its incident to be stored; the oldest go first
 
 
 class IncidentMemory:
@@ -32,8 +29,6 @@ class IncidentMemory:
         self._loaded_at = -float("inf")
         self._rows: list[dict] = []
         self._matrix = np.zeros((0, 0))
-        self._staged: dict[str, tuple] = {}
-        self._staged_lock = threading.Lock()  # apart from _lock, which is held during a graph read
 
     def invalidate(self) -> None:
         """Re-read confirmed incidents on the next lookup (after feedback changed them)."""
@@ -70,34 +65,3 @@ class IncidentMemory:
             symptoms=[pb.ResolvedSymptom(**{k2: s[k2] for k2 in ("entity_id", "entity_name", "family", "observed_at") if k2 in s})
                       for s in json.loads(rows[i].get("symptoms_json") or "[]")],
         ) for i in best]
-
-    def stage(self, incident_id: str, subgraph, embedding: list[float], model_version: str) -> None:
-        """Keep an incident's model data until the incident itself is stored (stored incidents may be written behind)."""
-        edges = subgraph.edges  # serialised by store_staged, on the writer thread
-        with self._staged_lock:
-            while len(self._staged) >= MAX_STAGED:
-                self._staged.pop(next(iter(self._staged)))
-            self._staged[incident_id] = (list(embedding), edges, model_version)
-
-    def store_staged(self, incident_id: str) -> None:
-        """Write the staged model data of an incident that has just been stored."""
-        with self._staged_lock:
-            staged = self._staged.pop(incident_id, None)
-        if staged is not None:
-            embedding, edges, version = staged
-            edges_json = json.dumps([[e.source, e.target, e.type] for e in edges])
-            self.store.write(cypher.SET_INCIDENT_MODEL_DATA, id=incident_id, embedding=embedding, edges_json=edges_json,
-                             model_version=version)
-
-
-class RememberingIncidentStore(IncidentStore):
-    """The incident store, also writing the model's staged data of an incident right after the incident."""
-
-    def __init__(self, store, memory: IncidentMemory):
-        super().__init__(store)
-        self.memory = memory
-
-    def save(self, response, features, created_at=None) -> None:
-        """Store the incident, then its embedding and structure snapshot."""
-        super().save(response, features, created_at=created_at)
-        self.memory.store_staged(response.incident_id)

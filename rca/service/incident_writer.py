@@ -1,11 +1,13 @@
 """Write-behind of incidents: Infer answers without waiting for its :Incident to land in the graph.
 
-Storing an incident (its candidates, evidence and feature snapshot) costs one graph write, the
-slowest step of an Infer after ranking. A single writer thread stores them in order; every read
-of incidents (GetIncident, ListIncidents, Feedback) first waits for the pending writes, so a
-caller always reads its own incidents. A full queue makes Infer wait (back-pressure); a graph
-outage keeps incidents queued and retried, and a write that fails for another reason is logged
-and counted in ``rca_incident_write_failures_total`` rather than dropped silently.
+Storing an incident (its candidates, evidence, feature snapshot and the model's embedding) costs
+a graph write, the slowest step of an Infer after ranking. A single writer thread stores them in
+order, grouping the incidents answered while the previous transaction ran into one transaction
+(group commit): under load, one round trip and one commit serve many incidents. Every read of
+incidents (GetIncident, ListIncidents, Feedback) first waits for the pending writes, so a caller
+always reads its own incidents. A full queue makes Infer wait (back-pressure); a graph outage
+keeps incidents queued and retried, and a write that fails for another reason is logged and
+counted in ``rca_incident_write_failures_total`` rather than dropped silently.
 """
 
 from __future__ import annotations
@@ -15,31 +17,35 @@ import queue
 import threading
 import time
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
-from rca.service.incidents import IncidentStore
+from rca.service.incidents import IncidentRecord, IncidentStore
 
 log = logging.getLogger(__name__)
 WRITE_FAILURES = Counter("rca_incident_write_failures_total", "Incidents that could not be stored (logged with their id)")
 PENDING = Gauge("rca_incident_writes_pending", "Incidents answered but not yet stored")
+BATCH_SIZE = Histogram("rca_incident_write_batch_size", "Incidents stored per transaction",
+                       buckets=(1, 2, 4, 8, 16, 32, 64))
+MAX_BATCH = 32  # incidents per transaction: each carries ~100 KB of snapshots
 
 
 class IncidentWriter:
-    """One thread storing incidents in submission order."""
+    """One thread storing incidents in submission order, in groups."""
 
     def __init__(self, incidents: IncidentStore, *, max_pending: int = 1000, retry_s: float = 1.0, retry_for_s: float = 600.0,
-                 transient: tuple[type[BaseException], ...] = ()):
+                 transient: tuple[type[BaseException], ...] = (), max_batch: int = MAX_BATCH):
         self.incidents = incidents
         self.retry_s = retry_s
         self.retry_for_s = retry_for_s
         self.transient = transient
+        self.max_batch = max_batch
         self._queue: queue.Queue = queue.Queue(maxsize=max_pending)
         self._thread = threading.Thread(target=self._run, name="rca-incident-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, response, features, created_at: float) -> None:
-        """Queue an incident for storage (waits while the queue is full); features: a dict, or a callable building it."""
-        self._queue.put((response, features, created_at))
+    def submit(self, record: IncidentRecord) -> None:
+        """Queue an incident for storage (waits while the queue is full)."""
+        self._queue.put(record)
         PENDING.set(self._queue.unfinished_tasks)
 
     def flush(self, timeout_s: float | None = None) -> bool:
@@ -61,31 +67,38 @@ class IncidentWriter:
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
+            batch = [self._queue.get()]
+            while len(batch) < self.max_batch and batch[-1] is not None:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            records = [r for r in batch if r is not None]
             try:
-                if item is None:
-                    return
-                self._store(*item)
+                if records:
+                    self._store(records)
             finally:
-                self._queue.task_done()
+                for _ in batch:
+                    self._queue.task_done()
                 PENDING.set(self._queue.unfinished_tasks)
+            if batch[-1] is None:
+                return
 
-    def _store(self, response, features, created_at) -> None:
+    def _store(self, records: list[IncidentRecord]) -> None:
         give_up = time.monotonic() + self.retry_for_s
-        if callable(features):  # the snapshot is built here, off the response path
-            features = features()
+        ids = ", ".join(r.response.incident_id for r in records[:5]) + (" ..." if len(records) > 5 else "")
         while True:
             try:
-                self.incidents.save(response, features, created_at=created_at)
+                self.incidents.save(records)
+                BATCH_SIZE.observe(len(records))
                 return
             except self.transient as exc:
                 if time.monotonic() > give_up:
-                    WRITE_FAILURES.inc()
-                    log.error("incident %s not stored: graph unavailable for %.0f s: %s", response.incident_id,
-                              self.retry_for_s, exc)
+                    WRITE_FAILURES.inc(len(records))
+                    log.error("incidents %s not stored: graph unavailable for %.0f s: %s", ids, self.retry_for_s, exc)
                     return
                 time.sleep(self.retry_s)
             except Exception:
-                WRITE_FAILURES.inc()
-                log.exception("incident %s not stored", response.incident_id)
+                WRITE_FAILURES.inc(len(records))
+                log.exception("incidents %s not stored", ids)
                 return

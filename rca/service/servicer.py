@@ -18,9 +18,9 @@ from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
 from graph_schema.errors import GraphUnreachable
 from rca.engine.types import EngineInputError
 from rca.service import convert, metrics, subgraph_fetch
-from rca.service.incident_memory import IncidentMemory, RememberingIncidentStore
+from rca.service.incident_memory import IncidentMemory
 from rca.service.incident_writer import IncidentWriter
-from rca.service.incidents import new_incident_id
+from rca.service.incidents import IncidentRecord, IncidentStore, new_incident_id
 from rca.service.requests import InvalidArgument, NotFound, parse_infer
 from rca.service.settings import ServiceSettings
 from rca.service.stubs import pb, pb_grpc
@@ -80,8 +80,7 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
         self.settings = settings
         self.memory = IncidentMemory(store)
         self.similar_count = similar_count
-        # an IncidentStore that also stores the model's embedding and structure snapshot after each incident
-        self.incidents = RememberingIncidentStore(store, self.memory)
+        self.incidents = IncidentStore(store)
         self.writer = (IncidentWriter(self.incidents, transient=GRAPH_DOWN_ERRORS)
                        if settings.store_incidents_async else None)
         self._on_graph_state = on_graph_state or (lambda up: None)
@@ -164,15 +163,17 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
         lap("rank_ms")
         _check_deadline(context, "storing the incident")
         response = convert.infer_response(new_incident_id(), subgraph, resolved, result, {})
+        # the snapshot is built by the writer thread, off the response path
+        record = IncidentRecord(response, result.feature_snapshot)
         embedding = getattr(result, "embedding", None)  # only a model-backed engine has one
         if embedding:
             names = {n: node.name for n, node in subgraph.nodes.items()}
             response.similar_incidents.extend(self.memory.similar(embedding, self.similar_count, names))
-            self.memory.stage(response.incident_id, subgraph, embedding, result.versions.get("model", ""))
+            record.embedding, record.edges, record.model_version = embedding, subgraph.edges, result.versions.get("model", "")
         if self.writer is not None:
-            self.writer.submit(response, result.feature_snapshot, time.time())  # built by the writer thread
+            self.writer.submit(record)
         else:
-            self.incidents.save(response, result.feature_snapshot())
+            self.incidents.save([record])
             self._graph_ok()
         lap("store_ms")
         timings["total_ms"] = round(sum(timings.values()), 3)

@@ -1,0 +1,71 @@
+"""The incident writer against the real graph: grouped writes, read-your-writes, retries store nothing twice."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from graph_schema.cypher import incidents as cypher
+from rca.engine.types import Edge
+from rca.service.incident_writer import IncidentWriter
+from rca.service.incidents import IncidentRecord, IncidentStore
+from rca.service.stubs import pb
+
+
+def _record(incident_id: str, root: str, *, model: bool = True) -> IncidentRecord:
+    response = pb.InferResponse(
+        incident_id=incident_id,
+        symptoms=[pb.ResolvedSymptom(entity_id="svc-a", entity_name="a", family="errors", observed_at=100.0)],
+        candidates=[pb.Candidate(entity_id=root, entity_name=root, score=0.9, rank=1)],
+        window=pb.TimeWindow(start=0.0, end=200.0), explanation=f"{root} first",
+    )
+    if not model:
+        return IncidentRecord(response, {root: {"evidence": 1.0}})
+    return IncidentRecord(response, lambda: {root: {"evidence": 1.0}}, embedding=[0.6, 0.8],
+                          edges=[Edge(root, "svc-a", "CALLS")], model_version="m-1")
+
+
+class _CountingStore(IncidentStore):
+    """The real incident store, counting its transactions."""
+
+    def __init__(self, store):
+        super().__init__(store)
+        self.batches: list[int] = []
+        self.gate = threading.Event()
+
+    def save(self, records):
+        self.gate.wait(10)  # hold the first write so the next incidents queue up behind it
+        self.batches.append(len(records))
+        super().save(records)
+
+
+def test_incidents_answered_meanwhile_are_stored_together_and_all_readable(service_store, unique_prefix):
+    incidents = _CountingStore(service_store)
+    writer = IncidentWriter(incidents)
+    try:
+        ids = [f"{unique_prefix}inc-{i}" for i in range(20)]
+        for i, incident_id in enumerate(ids):
+            writer.submit(_record(incident_id, f"db-{i}"))
+        incidents.gate.set()
+        assert writer.flush(timeout_s=30)
+    finally:
+        writer.close()
+    assert sum(incidents.batches) == 20
+    assert len(incidents.batches) < 20, f"one transaction per incident: {incidents.batches}"
+    stored = {i: incidents.get(i) for i in ids}
+    assert [stored[i].candidates[0].entity_id for i in ids] == [f"db-{i}" for i in range(20)]
+    row = service_store.read(cypher.GET_INCIDENT, id=ids[3])[0]["incident"]
+    assert row["embedding"] == [0.6, 0.8] and row["model_version"] == "m-1"
+    assert json.loads(row["edges_json"]) == [["db-3", "svc-a", "CALLS"]]
+    assert json.loads(row["features_json"]) == {"db-3": {"evidence": 1.0}}
+
+
+def test_a_batch_written_twice_stores_each_incident_once(service_store, unique_prefix):
+    incidents = IncidentStore(service_store)
+    records = [_record(f"{unique_prefix}twice-{i}", "db", model=False) for i in range(3)]
+    incidents.save(records)
+    incidents.save(records)  # what a retry after a lost acknowledgement does
+    rows = service_store.read("MATCH (i:Incident) WHERE i.id STARTS WITH $prefix RETURN i.id AS id, i.embedding AS e",
+                              prefix=f"{unique_prefix}twice-")
+    assert sorted(r["id"] for r in rows) == sorted(r.response.incident_id for r in records)
+    assert all(r["e"] is None for r in rows)  # no model, no embedding
