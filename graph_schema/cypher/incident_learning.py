@@ -1,7 +1,7 @@
 """What the learned model keeps with an incident and reads back: embedding, structure, confirmations.
 
 The embedding (the model's vector of the incident) and the structure snapshot (the subgraph's
-edges, JSON) are stored with the incident (incidents.CREATE_INCIDENTS) next to the feature
+edges, packed JSON) are stored with the incident (incidents.CREATE_INCIDENTS) next to the feature
 snapshot, so confirmed incidents can be found as similar cases and used for fine-tuning after
 the estate has changed.
 """
@@ -16,11 +16,13 @@ ORDER BY created_at DESC
 LIMIT $limit
 """
 
-# Confirmed incidents with everything fine-tuning needs.
+# Confirmed incidents with everything fine-tuning needs (snapshots packed, or plain JSON when
+# stored before packing).
 CONFIRMED_FOR_TRAINING = """
 MATCH (i:Incident)
 WHERE i.confirmed_root_cause_id <> '' AND i.created_at >= $since
-RETURN i.id AS id, i.created_at AS created_at, i.features_json AS features_json, i.edges_json AS edges_json,
+RETURN i.id AS id, i.created_at AS created_at, i.features_packed AS features_packed, i.edges_packed AS edges_packed,
+       i.features_json AS features_json, i.edges_json AS edges_json,
        i.confirmed_root_cause_id AS root_cause_id, i.feedback_json AS feedback_json
 ORDER BY created_at
 """

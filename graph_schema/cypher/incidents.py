@@ -7,16 +7,17 @@ symptom and candidate entities are also kept as lists so incidents can be listed
 # One statement stores a batch of incidents (the service's writer groups the incidents answered
 # meanwhile into one transaction). MERGE on the unique id makes a retried batch harmless when the
 # first attempt's commit landed but its acknowledgement was lost. The model's part (embedding,
-# structure snapshot, model version) is null for an engine without a model.
+# structure snapshot, model version) is null for an engine without a model. The two snapshots
+# are packed JSON (graph_schema/packed_json.py).
 CREATE_INCIDENTS = """
 UNWIND $rows AS row
 MERGE (i:Incident {id: row.id})
 ON CREATE SET i.created_at = row.created_at, i.window_start = row.window_start, i.window_end = row.window_end,
-    i.symptoms_json = row.symptoms_json, i.candidates_json = row.candidates_json, i.features_json = row.features_json,
+    i.symptoms_json = row.symptoms_json, i.candidates_json = row.candidates_json, i.features_packed = row.features_packed,
     i.explanation = row.explanation, i.versions_json = row.versions_json,
     i.symptom_ids = row.symptom_ids, i.candidate_ids = row.candidate_ids,
     i.top_candidate_id = row.top_candidate_id, i.top_score = row.top_score,
-    i.embedding = row.embedding, i.edges_json = row.edges_json, i.model_version = row.model_version,
+    i.embedding = row.embedding, i.edges_packed = row.edges_packed, i.model_version = row.model_version,
     i.feedback_json = '[]', i.confirmed_root_cause_id = ''
 """
 

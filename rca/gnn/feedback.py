@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from graph_schema import packed_json
 from graph_schema.cypher import incident_learning as cypher
 from rca.engine.types import Edge
 from rca.gnn.artifact import Artifact
@@ -54,7 +55,8 @@ def _contradictions(rows: list[dict]) -> list[str]:
             problems.append(f"incident {row['id']} was confirmed with different root causes: {', '.join(sorted(confirmed))}")
         if confirmed & rejected:
             problems.append(f"incident {row['id']}: {', '.join(sorted(confirmed & rejected))} was both confirmed and rejected")
-        key = hashlib.sha256(((row.get("features_json") or "") + (row.get("edges_json") or "")).encode()).hexdigest()
+        snapshots = (packed_json.json_text(row, "features") or "") + (packed_json.json_text(row, "edges") or "")
+        key = hashlib.sha256(snapshots.encode()).hexdigest()
         if key in by_snapshot and by_snapshot[key][1] != row["root_cause_id"]:
             other, root = by_snapshot[key]
             problems.append(f"incidents {other} and {row['id']} saw the same evidence but confirm different root causes "
@@ -65,10 +67,11 @@ def _contradictions(rows: list[dict]) -> list[str]:
 
 def sample_from_row(row: dict, names: list[str]) -> Sample:
     """A training sample from a stored incident; ValueError naming what is missing."""
-    features = json.loads(row.get("features_json") or "{}")
+    features = json.loads(packed_json.json_text(row, "features") or "{}")
     if not features:
         raise ValueError("no feature snapshot")
-    if not row.get("edges_json"):
+    edges_json = packed_json.json_text(row, "edges")
+    if not edges_json:
         raise ValueError("no structure snapshot (stored before the model kept one)")
     ids = list(features)
     if row["root_cause_id"] not in features:
@@ -80,7 +83,7 @@ def sample_from_row(row: dict, names: list[str]) -> Sample:
             if name in col:
                 x[i, col[name]] = value
     index = {n: i for i, n in enumerate(ids)}
-    edges = [Edge(s, t, kind) for s, t, kind in json.loads(row["edges_json"]) if kind in EDGE_TYPES]
+    edges = [Edge(s, t, kind) for s, t, kind in json.loads(edges_json) if kind in EDGE_TYPES]
     return Sample(x, typed_edges(edges, index), index[row["root_cause_id"]], fault_type="confirmed",
                   size=len(ids), node_ids=ids)
 

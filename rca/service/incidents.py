@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import orjson
 from google.protobuf import json_format
 
+from graph_schema import packed_json
 from graph_schema.cypher import incidents as cypher
 from rca.service.requests import InvalidArgument, NotFound
 from rca.service.stubs import pb
@@ -60,7 +61,7 @@ class IncidentRecord:
             "window_end": response.window.end,
             "symptoms_json": _to_json(response.symptoms),
             "candidates_json": _to_json(response.candidates),
-            "features_json": _dumps(features),
+            "features_packed": packed_json.pack(_dumps(features)),
             "explanation": response.explanation,
             "versions_json": _dumps(dict(response.versions)),
             "symptom_ids": sorted({s.entity_id for s in response.symptoms}),
@@ -68,7 +69,8 @@ class IncidentRecord:
             "top_candidate_id": top.entity_id if top else "",
             "top_score": top.score if top else 0.0,
             "embedding": list(self.embedding) or None,
-            "edges_json": _dumps([[e.source, e.target, e.type] for e in self.edges]) if self.embedding else None,
+            "edges_packed": (packed_json.pack(_dumps([[e.source, e.target, e.type] for e in self.edges]))
+                             if self.embedding else None),
             "model_version": self.model_version or None,
         }
 
@@ -101,7 +103,7 @@ class IncidentStore:
             versions=json.loads(row.get("versions_json") or "{}"),
             feedback=_from_json(row.get("feedback_json"), pb.FeedbackRecord),
             confirmed_root_cause_id=row.get("confirmed_root_cause_id") or "",
-            feature_snapshot_json=(row.get("features_json") or "{}") if include_features else "",
+            feature_snapshot_json=(packed_json.json_text(row, "features") or "{}") if include_features else "",
         )
 
     def feedback(self, request, now: float | None = None):

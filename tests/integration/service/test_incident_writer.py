@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
+from graph_schema import packed_json
 from graph_schema.cypher import incidents as cypher
 from rca.engine.types import Edge
 from rca.service.incident_writer import IncidentWriter
@@ -56,8 +57,9 @@ def test_incidents_answered_meanwhile_are_stored_together_and_all_readable(servi
     assert [stored[i].candidates[0].entity_id for i in ids] == [f"db-{i}" for i in range(20)]
     row = service_store.read(cypher.GET_INCIDENT, id=ids[3])[0]["incident"]
     assert row["embedding"] == [0.6, 0.8] and row["model_version"] == "m-1"
-    assert json.loads(row["edges_json"]) == [["db-3", "svc-a", "CALLS"]]
-    assert json.loads(row["features_json"]) == {"db-3": {"evidence": 1.0}}
+    assert json.loads(packed_json.json_text(row, "edges")) == [["db-3", "svc-a", "CALLS"]]
+    assert json.loads(packed_json.json_text(row, "features")) == {"db-3": {"evidence": 1.0}}
+    assert len(row["features_packed"]) < len('{"db-3":{"evidence":1.0}}') * 2  # stored packed, not as plain JSON
 
 
 def test_a_batch_written_twice_stores_each_incident_once(service_store, unique_prefix):
