@@ -6,7 +6,7 @@ with 8 concurrent clients. Prints p50, p99 and throughput per size, the server's
 and the machine. Targets (issue 5): p50 <= 20 ms and p99 <= 80 ms at 300 entities; >= 100 Infer/s
 with 8 clients.
 
-    python bench/infer_latency.py [--calls 200] [--sizes 50 300 2000] [--no-topology-cache]
+    python bench/infer_latency.py [--calls 200] [--sizes 50 300 2000] [--processes 1 2] [--no-topology-cache]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,7 +33,7 @@ from graph_schema.connection import EMBEDDED_USER, embedded_server  # noqa: E402
 from graph_schema.embedded import free_port  # noqa: E402
 from graph_schema.settings import GraphSettings  # noqa: E402
 from graph_schema.store import GraphStore  # noqa: E402
-from rca.service.client import RootCauseClient, open_channel  # noqa: E402
+from rca.service.client import RootCauseClient  # noqa: E402
 from rca.service.stubs import pb  # noqa: E402
 from rca.simulator import simulate  # noqa: E402
 
@@ -61,17 +62,34 @@ def request_for(incident, hops: int):
         window=pb.TimeWindow(start=incident.window[0], end=incident.window[1]), top_k=5, max_hops=hops)
 
 
-def run_calls(client: RootCauseClient, request, calls: int, concurrency: int, label: str):
-    """Latencies (ms) of `calls` Infer calls made by `concurrency` threads, and the wall time."""
+def run_calls(port: int, request, calls: int, concurrency: int, label: str):
+    """Latencies (ms) of `calls` Infer calls made by `concurrency` clients, and the wall time.
+
+    Each client has its own connection (as separate callers would), so a server of several
+    processes on one port gets connections spread over its processes by the kernel.
+    """
+    clients = [RootCauseClient(grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)]),
+                               timeout_s=60) for _ in range(concurrency)]
+    slots = threading.local()
+    handed = iter(clients)
+    lock = threading.Lock()
+
     def one(_):
+        if not hasattr(slots, "client"):
+            with lock:
+                slots.client = next(handed)
         started = time.perf_counter()
-        response = client.infer(request, timeout_s=60)
+        response = slots.client.infer(request, timeout_s=60)
         return (time.perf_counter() - started) * 1000, response
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        results = list(tqdm(pool.map(one, range(calls)), total=calls, desc=label, leave=False, file=sys.stderr))
-    return [r[0] for r in results], time.perf_counter() - started, results[-1][1]
+    try:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            results = list(tqdm(pool.map(one, range(calls)), total=calls, desc=label, leave=False, file=sys.stderr))
+        return [r[0] for r in results], time.perf_counter() - started, results[-1][1]
+    finally:
+        for client in clients:
+            client.close()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -79,11 +97,44 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
+def run_server(args, incidents: dict, processes: int, env: dict) -> None:
+    """Start `rca serve` with `processes` serving processes, call it for every estate size, print, stop it."""
+    port = free_port()
+    service = subprocess.Popen([sys.executable, "-m", "rca.cli.main", "serve", "--port", str(port)], env=env,
+                               cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True)
+    try:
+        print(f"server: {service.stdout.readline().strip()}")
+        mode = "per-call graph walk" if args.no_topology_cache else "topology snapshot + one signals read"
+        print(f"subgraph: {mode}; {processes} serving processes x {args.workers} threads; every call also stores its Incident")
+        print(f"{'entities':>8} {'hops':>4} {'procs':>5} {'clients':>7} {'calls':>5} {'p50 ms':>8} {'p99 ms':>8} {'Infer/s':>8}  "
+              "server stages (last response: subgraph / rank / store ms)")
+        for n, incident in incidents.items():
+            hops = hops_for(incident, n)
+            request = request_for(incident, hops)
+            calls = args.calls if n < 1000 else max(20, args.calls // 5)
+            run_calls(port, request, 5 * processes, processes, "warm-up")
+            for concurrency in (1, 8):
+                latencies, wall, last = run_calls(port, request, calls, concurrency, f"{n} x{concurrency}")
+                stages = " / ".join(f"{last.timings_ms.get(k, 0):.1f}" for k in ("subgraph_ms", "rank_ms", "store_ms"))
+                print(f"{last.subgraph_entities:>8} {hops:>4} {processes:>5} {concurrency:>7} {calls:>5} "
+                      f"{statistics.median(latencies):>8.1f} {percentile(latencies, 99):>8.1f} {calls / wall:>8.1f}  {stages}",
+                      flush=True)
+            engine_stages = ", ".join(f"{k[7:]} {v:.1f}" for k, v in sorted(last.timings_ms.items())
+                                      if k.startswith("engine_") and k != "engine_total")
+            print(f"{'':>8} engine stages of the last call (ms): {engine_stages}; model {last.versions.get('model', '-')}",
+                  flush=True)
+    finally:
+        service.terminate()
+        service.wait(60)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 300, 2000])
     parser.add_argument("--calls", type=int, default=200, help="calls per size and concurrency (fewer at 2000)")
-    parser.add_argument("--workers", type=int, default=8, help="server threads")
+    parser.add_argument("--workers", type=int, default=8, help="server threads per serving process")
+    parser.add_argument("--processes", type=int, nargs="+", default=[os.cpu_count() or 1],
+                        help="serving processes of `rca serve` (several values: one server after the other, side by side)")
     parser.add_argument("--no-topology-cache", action="store_true", help="walk the graph on every call")
     args = parser.parse_args()
 
@@ -94,7 +145,6 @@ def main() -> int:
         server = None if external else embedded_server(settings).start()
         uri = external or server.bolt_uri
         user = settings.user if external else EMBEDDED_USER
-        service = None
         try:
             with GraphStore.connect(settings, uri=uri, user=user) as store:
                 migrations.migrate(store)
@@ -109,39 +159,13 @@ def main() -> int:
                     signal_writes.write_changes(store, incident.changes)
                     incidents[n] = incident
 
-            port = free_port()
-            env = {**os.environ, "NEO4J_URI": uri, "NEO4J_USER": user, "NEO4J_PASSWORD": settings.password.get_secret_value(),
-                   "RCA_GRAPH__DATABASE": settings.database, "RCA_SERVICE__PORT": str(port),
-                   "RCA_SERVICE__METRICS_PORT": "0", "RCA_SERVICE__WORKERS": str(args.workers),
-                   "RCA_SERVICE__TOPOLOGY_REFRESH_S": "0" if args.no_topology_cache else "30"}
-            service = subprocess.Popen([sys.executable, "-m", "rca.cli.main", "serve"], env=env,
-                                       cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True)
-            print(f"server: {service.stdout.readline().strip()}")
-            mode = "per-call graph walk" if args.no_topology_cache else "topology snapshot + one signals read"
-            print(f"subgraph: {mode}; server workers {args.workers}; every call also stores its Incident")
-            client = RootCauseClient(open_channel(f"127.0.0.1:{port}"), timeout_s=60)
-            print(f"{'entities':>8} {'hops':>4} {'clients':>7} {'calls':>5} {'p50 ms':>8} {'p99 ms':>8} {'Infer/s':>8}  "
-                  "server stages (median of last response: subgraph / rank / store ms)")
-            for n, incident in incidents.items():
-                hops = hops_for(incident, n)
-                request = request_for(incident, hops)
-                calls = args.calls if n < 1000 else max(20, args.calls // 5)
-                run_calls(client, request, 5, 1, "warm-up")
-                for concurrency in (1, 8):
-                    latencies, wall, last = run_calls(client, request, calls, concurrency, f"{n} x{concurrency}")
-                    stages = " / ".join(f"{last.timings_ms.get(k, 0):.1f}" for k in ("subgraph_ms", "rank_ms", "store_ms"))
-                    print(f"{last.subgraph_entities:>8} {hops:>4} {concurrency:>7} {calls:>5} "
-                          f"{statistics.median(latencies):>8.1f} {percentile(latencies, 99):>8.1f} {calls / wall:>8.1f}  {stages}",
-                          flush=True)
-                engine_stages = ", ".join(f"{k[7:]} {v:.1f}" for k, v in sorted(last.timings_ms.items())
-                                          if k.startswith("engine_") and k != "engine_total")
-                print(f"{'':>8} engine stages of the last call (ms): {engine_stages}; model {last.versions.get('model', '-')}",
-                      flush=True)
-            client.close()
+            for processes in args.processes:
+                run_server(args, incidents, processes, {
+                    **os.environ, "NEO4J_URI": uri, "NEO4J_USER": user, "NEO4J_PASSWORD": settings.password.get_secret_value(),
+                    "RCA_GRAPH__DATABASE": settings.database, "RCA_SERVICE__METRICS_PORT": "0",
+                    "RCA_SERVICE__WORKERS": str(args.workers), "RCA_SERVICE__PROCESSES": str(processes),
+                    "RCA_SERVICE__TOPOLOGY_REFRESH_S": "0" if args.no_topology_cache else "30"})
         finally:
-            if service is not None:
-                service.terminate()
-                service.wait(20)
             if server is not None:
                 server.stop()
     return 0

@@ -66,7 +66,8 @@ def _ensure_port_free(port: int) -> None:
             raise EmbeddedServerError(f"port {port} on {LOOPBACK} is already in use; choose another with --bolt-port") from None
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def die_with_parent() -> None:
+    """Ask the kernel to SIGTERM this process when its parent dies (Linux; elsewhere a no-op)."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:  # not Linux: atexit and signal handlers still stop the child
@@ -183,7 +184,7 @@ class EmbeddedGraphServer:
             cwd=self.data_dir,
             # Own session: Ctrl-C reaches us, and we stop the server cleanly ourselves.
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,  # runs in the child between fork and exec
         )
         atexit.register(self.stop)
         self._wait_until_ready()

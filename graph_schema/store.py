@@ -61,10 +61,11 @@ def _batches(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
 class GraphStore:
     """Sessions, transactions, retries and batching over one driver."""
 
-    def __init__(self, driver: neo4j.Driver, database: str, *, uri: str, batch_size: int = 2000):
+    def __init__(self, driver: neo4j.Driver, database: str, *, uri: str, user: str = "", batch_size: int = 2000):
         self._driver = driver
         self.database = database
         self.uri = uri
+        self.user = user  # with uri, what another process needs to connect the same way
         self.batch_size = batch_size
 
     @classmethod
@@ -81,7 +82,7 @@ class GraphStore:
             # ArcadeDB and Neo4j both accept keep-alive; stale pooled connections are retried anyway.
             keep_alive=True,
         )
-        return cls(driver, settings.database, uri=target, batch_size=settings.batch_size)
+        return cls(driver, settings.database, uri=target, user=user or settings.user, batch_size=settings.batch_size)
 
     def close(self) -> None:
         """Close the driver and its pooled connections."""

@@ -50,16 +50,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(verbose: int) -> None:
+    """Log level from the -v count (also used by the serving processes of `rca serve`)."""
+    logging.basicConfig(
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if verbose < 2:
+        logging.getLogger("neo4j").setLevel(logging.ERROR)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if args.verbose < 2:
-        logging.getLogger("neo4j").setLevel(logging.ERROR)
+    configure_logging(args.verbose)
     try:
         overrides = {"graph": {"data_dir": args.data_dir}} if args.data_dir else {}
         settings = load_settings(args.config, **overrides)

@@ -24,7 +24,9 @@ def add_parser(subparsers) -> None:
     serve.add_argument("--tls-key", type=Path, help="PEM private key")
     serve.add_argument("--token-file", type=Path, help="file holding the bearer token clients must send "
                        "(or RCA_SERVICE__TOKEN)")
-    serve.add_argument("--workers", type=int, help="threads serving calls (default 8)")
+    serve.add_argument("--workers", type=int, help="threads serving calls, per process (default 8)")
+    serve.add_argument("--processes", type=int, help="serving processes sharing the port, e.g. one per CPU core "
+                       "(default 1)")
     serve.add_argument("--metrics-port", type=int, help="Prometheus /metrics port (default 9464, 0 = off)")
     serve.set_defaults(handler=run_serve)
 
@@ -38,7 +40,7 @@ def service_settings(args: argparse.Namespace, settings):
         key: value
         for key, value in {
             "host": args.host, "port": args.port, "tls_cert": args.tls_cert, "tls_key": args.tls_key,
-            "workers": args.workers, "metrics_port": args.metrics_port,
+            "workers": args.workers, "processes": args.processes, "metrics_port": args.metrics_port,
         }.items()
         if value is not None
     }
@@ -78,22 +80,37 @@ def default_engine(settings=None):
 
 
 def run_serve(args: argparse.Namespace, settings) -> int:
-    from rca.service.server import start_server
-
     service = service_settings(args, settings)
     # A graph outage must answer UNAVAILABLE quickly rather than hold the caller for the full retry time.
     graph = settings.graph.model_copy(update={"max_retry_time_s": service.graph_retry_s})
+    with open_graph(graph) as store:
+        store.check()
+
+        def announce(port: int) -> None:
+            scheme = "TLS" if service.tls else "plaintext"
+            metrics = f", metrics on http://{service.host}:{service.metrics_port}/metrics" if service.metrics_port else ""
+            processes = f" in {service.processes} processes" if service.processes > 1 else ""
+            print(f"RootCause serving {scheme} gRPC on {service.host}:{port}{processes} with graph {store.uri}{metrics}; "
+                  "Ctrl-C stops it", flush=True)
+
+        if service.processes > 1:
+            from rca.cli import serve_processes
+
+            code = serve_processes.serve(settings, service, store.uri, store.user, args.verbose, announce)
+        else:
+            code = _serve_in_this_process(settings, service, store, announce)
+    print("RootCause stopped")
+    return code
+
+
+def _serve_in_this_process(settings, service, store, announce) -> int:
+    from rca.service.server import start_server
+
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with open_graph(graph) as store:
-        store.check()
-        running = start_server(service, store, default_engine(settings), similar_count=settings.model.similar_incidents)
-        scheme = "TLS" if service.tls else "plaintext"
-        metrics = f", metrics on http://{service.host}:{service.metrics_port}/metrics" if service.metrics_port else ""
-        print(f"RootCause serving {scheme} gRPC on {service.host}:{running.port} with graph {store.uri}{metrics}; "
-              "Ctrl-C stops it", flush=True)
-        stop.wait()
-        running.stop()
-    print("RootCause stopped")
+    running = start_server(service, store, default_engine(settings), similar_count=settings.model.similar_incidents)
+    announce(running.port)
+    stop.wait()
+    running.stop()
     return 0

@@ -2,7 +2,7 @@
 
 Every ranked incident is stored with the model's embedding (rca/service/incidents.py). Confirmed
 incidents' embeddings are read at most every `refresh_s` seconds (and after every
-Feedback), so a burst of Infer calls does not read them each time.
+Feedback given through any serving process), so a burst of Infer calls does not read them each time.
 """
 
 from __future__ import annotations
@@ -20,24 +20,23 @@ MAX_REMEMBERED = 5000  # confirmed incidents compared against; the newest are ke
 
 
 class IncidentMemory:
-    """Stores embeddings and finds the most similar confirmed past incidents."""
+    """Finds the most similar confirmed past incidents."""
 
-    def __init__(self, store, refresh_s: float = 5.0):
+    def __init__(self, store, refresh_s: float = 5.0, generation=lambda: 0):
         self.store = store
         self.refresh_s = refresh_s
+        self.generation = generation  # changes when feedback was given in any serving process
         self._lock = threading.Lock()
         self._loaded_at = -float("inf")
+        self._loaded_generation = 0
         self._rows: list[dict] = []
         self._matrix = np.zeros((0, 0))
 
-    def invalidate(self) -> None:
-        """Re-read confirmed incidents on the next lookup (after feedback changed them)."""
-        with self._lock:
-            self._loaded_at = -float("inf")
-
     def _confirmed(self) -> tuple[list[dict], np.ndarray]:
         with self._lock:
-            if time.monotonic() - self._loaded_at > self.refresh_s:
+            generation = self.generation()
+            if time.monotonic() - self._loaded_at > self.refresh_s or generation != self._loaded_generation:
+                self._loaded_generation = generation
                 rows = [r for r in self.store.read(cypher.CONFIRMED_EMBEDDINGS, limit=MAX_REMEMBERED) if r["embedding"]]
                 dims = {len(r["embedding"]) for r in rows}
                 if len(dims) > 1:  # embeddings of another model version have another size: keep the newest kind

@@ -20,10 +20,11 @@ import time
 from prometheus_client import Counter, Gauge, Histogram
 
 from rca.service.incidents import IncidentRecord, IncidentStore
+from rca.service.ledger import WriteLedger
 
 log = logging.getLogger(__name__)
 WRITE_FAILURES = Counter("rca_incident_write_failures_total", "Incidents that could not be stored (logged with their id)")
-PENDING = Gauge("rca_incident_writes_pending", "Incidents answered but not yet stored")
+PENDING = Gauge("rca_incident_writes_pending", "Incidents answered but not yet stored", multiprocess_mode="livesum")
 BATCH_SIZE = Histogram("rca_incident_write_batch_size", "Incidents stored per transaction",
                        buckets=(1, 2, 4, 8, 16, 32, 64))
 MAX_BATCH = 32  # incidents per transaction: each carries ~100 KB of snapshots
@@ -33,8 +34,10 @@ class IncidentWriter:
     """One thread storing incidents in submission order, in groups."""
 
     def __init__(self, incidents: IncidentStore, *, max_pending: int = 1000, retry_s: float = 1.0, retry_for_s: float = 600.0,
-                 transient: tuple[type[BaseException], ...] = (), max_batch: int = MAX_BATCH):
+                 transient: tuple[type[BaseException], ...] = (), max_batch: int = MAX_BATCH,
+                 ledger: WriteLedger | None = None, slot: int = 0):
         self.incidents = incidents
+        self.ledger, self.slot = ledger, slot  # tells sibling serving processes what is still pending here
         self.retry_s = retry_s
         self.retry_for_s = retry_for_s
         self.transient = transient
@@ -45,6 +48,8 @@ class IncidentWriter:
 
     def submit(self, record: IncidentRecord) -> None:
         """Queue an incident for storage (waits while the queue is full)."""
+        if self.ledger is not None:
+            self.ledger.submitted(self.slot)
         self._queue.put(record)
         PENDING.set(self._queue.unfinished_tasks)
 
@@ -78,6 +83,8 @@ class IncidentWriter:
                 if records:
                     self._store(records)
             finally:
+                if self.ledger is not None:
+                    self.ledger.stored(self.slot, len(records))
                 for _ in batch:
                     self._queue.task_done()
                 PENDING.set(self._queue.unfinished_tasks)

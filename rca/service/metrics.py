@@ -15,7 +15,8 @@ SUBGRAPH_ENTITIES = Histogram(
     "rca_infer_subgraph_entities", "Entities in the subgraph an Infer ranked",
     buckets=(1, 10, 50, 100, 300, 1000, 2000, 5000, 20000),
 )
-GRAPH_UP = Gauge("rca_graph_up", "1 while the last graph call succeeded, 0 after a failed one")
+# multiprocess_mode: how several serving processes' values combine (ignored with one process)
+GRAPH_UP = Gauge("rca_graph_up", "1 while the last graph call succeeded, 0 after a failed one", multiprocess_mode="livemin")
 
 
 def observe_call(method: str, code_name: str) -> None:
@@ -25,7 +26,17 @@ def observe_call(method: str, code_name: str) -> None:
         RPC_ERRORS.labels(method, code_name).inc()
 
 
-def serve_metrics(host: str, port: int):
-    """Start the /metrics HTTP endpoint on a daemon thread; returns the HTTP server (shutdown() stops it)."""
-    server, _thread = start_http_server(port, addr=host)
+def serve_metrics(host: str, port: int, processes_dir: str | None = None):
+    """Start the /metrics HTTP endpoint on a daemon thread; returns the HTTP server (shutdown() stops it).
+
+    With processes_dir (PROMETHEUS_MULTIPROC_DIR of the serving processes) the endpoint serves
+    their metrics combined, the way prometheus_client's multiprocess mode does.
+    """
+    registry = None
+    if processes_dir is not None:
+        from prometheus_client import CollectorRegistry, multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=processes_dir)
+    server, _thread = start_http_server(port, addr=host, **({"registry": registry} if registry else {}))
     return server

@@ -11,6 +11,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from rca.service.auth import BearerTokenInterceptor
+from rca.service.ledger import WriteLedger
 from rca.service.metrics import serve_metrics
 from rca.service.servicer import RootCauseServicer
 from rca.service.settings import ServiceSettings
@@ -48,14 +49,20 @@ class RunningService:
             self.metrics_http.server_close()
 
 
-def start_server(settings: ServiceSettings, store, engine, *, metrics: bool = True, similar_count: int = 3) -> RunningService:
-    """Build and start the server on settings.host:settings.port (0 = a free port)."""
+def start_server(settings: ServiceSettings, store, engine, *, metrics: bool = True, similar_count: int = 3,
+                 ledger: WriteLedger | None = None, slot: int = 0) -> RunningService:
+    """Build and start the server on settings.host:settings.port (0 = a free port).
+
+    With a ledger of several processes this is serving process number `slot` of one `rca serve`:
+    it shares the port with its siblings (SO_REUSEPORT, the kernel spreads connections over them).
+    """
     interceptors = [BearerTokenInterceptor(settings.token.get_secret_value())] if settings.token else []
+    siblings = ledger is not None and ledger.processes > 1
     server = grpc.server(
         ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="rca-grpc"),
         interceptors=interceptors,
-        # Two servers must never share a port silently.
-        options=[("grpc.so_reuseport", 0)],
+        # Only the sibling processes of one `rca serve` share a port; any other server must fail to bind.
+        options=[("grpc.so_reuseport", 1 if siblings else 0)],
     )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
 
@@ -65,7 +72,7 @@ def start_server(settings: ServiceSettings, store, engine, *, metrics: bool = Tr
 
     topology = TopologyCache(store, settings.topology_refresh_s).start() if settings.topology_refresh_s else None
     servicer = RootCauseServicer(store, engine, settings, topology=topology, on_graph_state=on_graph_state,
-                                 similar_count=similar_count)
+                                 similar_count=similar_count, ledger=ledger, slot=slot)
     pb_grpc.add_RootCauseServicer_to_server(servicer, server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)

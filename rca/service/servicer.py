@@ -21,6 +21,7 @@ from rca.service import convert, metrics, subgraph_fetch
 from rca.service.incident_memory import IncidentMemory
 from rca.service.incident_writer import IncidentWriter
 from rca.service.incidents import IncidentRecord, IncidentStore, new_incident_id
+from rca.service.ledger import WriteLedger
 from rca.service.requests import InvalidArgument, NotFound, parse_infer
 from rca.service.settings import ServiceSettings
 from rca.service.stubs import pb, pb_grpc
@@ -73,15 +74,17 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
     """Answers the RootCause service over one graph store and one ranking engine."""
 
     def __init__(self, store, engine, settings: ServiceSettings, *, topology=None, on_graph_state=None,
-                 similar_count: int = 3):
+                 similar_count: int = 3, ledger: WriteLedger | None = None, slot: int = 0):
         self.store = store
         self.topology = topology
         self.engine = engine
         self.settings = settings
-        self.memory = IncidentMemory(store)
+        # shared with the sibling serving processes of one `rca serve` (this one is number `slot`)
+        self.ledger, self.slot = ledger or WriteLedger(1), slot
+        self.memory = IncidentMemory(store, generation=lambda: self.ledger.feedback_generation)
         self.similar_count = similar_count
         self.incidents = IncidentStore(store)
-        self.writer = (IncidentWriter(self.incidents, transient=GRAPH_DOWN_ERRORS)
+        self.writer = (IncidentWriter(self.incidents, transient=GRAPH_DOWN_ERRORS, ledger=self.ledger, slot=slot)
                        if settings.store_incidents_async else None)
         self._on_graph_state = on_graph_state or (lambda up: None)
 
@@ -109,15 +112,15 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
             metrics.INFER_LATENCY.observe(time.perf_counter() - started)
 
     def _read_own_writes(self) -> None:
-        # Incidents answered a moment ago must be readable: wait for the pending writes.
-        if self.writer is not None and not self.writer.flush(timeout_s=30):
+        # Incidents answered a moment ago, by this process or a sibling, must be readable: wait for the pending writes.
+        if self.writer is not None and not (self.writer.flush(timeout_s=30) and self.ledger.wait_stored(timeout_s=30)):
             raise GraphUnreachable("incidents answered earlier are still waiting to be stored; retry")
 
     def Feedback(self, request, context):
         def work():
             self._read_own_writes()
             record = self.incidents.feedback(request)
-            self.memory.invalidate()
+            self.ledger.feedback_given(self.slot)  # every serving process re-reads the confirmed incidents
             return pb.FeedbackResponse(incident_id=request.incident_id, recorded=record)
 
         return self._run("Feedback", context, work)

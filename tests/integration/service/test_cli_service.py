@@ -67,3 +67,68 @@ def test_rca_serve_with_token_answers_rca_infer(graph_settings, graph_uri, graph
             pytest.fail(f"rca serve did not stop within 90 s of SIGTERM: {err[-2000:]}")
     assert server.returncode == 0, err
     assert "RootCause stopped" in out
+
+
+def _request_for(incident):
+    from rca.service.stubs import pb
+
+    symptom = incident.symptoms[0]
+    return pb.InferRequest(symptoms=[pb.Symptom(entity_id=symptom["entity_id"], family=symptom["family"],
+                                                observed_at=symptom["observed_at"])])
+
+
+def test_rca_serve_in_two_processes_shares_the_port_and_reads_incidents_across_them(graph_settings, graph_uri, graph_user,
+                                                                                   simulated):
+    import psutil
+
+    from rca.service.client import RootCauseClient, open_channel
+
+    incident = simulated(seed=52, n_entities=40, fault_type="datastore_outage")
+    port = free_port()
+    env = {**os.environ, "NEO4J_URI": graph_uri, "NEO4J_USER": graph_user,
+           "NEO4J_PASSWORD": graph_settings.password.get_secret_value(), "RCA_GRAPH__DATABASE": graph_settings.database,
+           "RCA_SERVICE__METRICS_PORT": "0"}
+    server = subprocess.Popen([sys.executable, "-m", "rca.cli.main", "serve", "--port", str(port), "--processes", "2"],
+                              cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = server.stdout.readline()
+        assert f"gRPC on 127.0.0.1:{port} in 2 processes" in banner, banner + server.stderr.read()
+        serving = [p for p in psutil.Process(server.pid).children()
+                   if any(c.laddr.port == port and c.status == psutil.CONN_LISTEN for c in p.net_connections("tcp"))]
+        assert len(serving) == 2
+        request = _request_for(incident)
+        answers = []
+        for _ in range(16):  # a fresh connection each time: the kernel spreads them over both processes
+            client = RootCauseClient(open_channel(f"127.0.0.1:{port}"), timeout_s=60)
+            answers.append(client.infer(request))
+            client.close()
+        assert len({a.candidates[0].entity_id for a in answers}) == 1  # both processes give the same answer
+        for answer in answers:  # whichever process answers, an incident answered a moment ago is readable
+            client = RootCauseClient(open_channel(f"127.0.0.1:{port}"), timeout_s=60)
+            assert client.get_incident(answer.incident_id).candidates[0].entity_id == answer.candidates[0].entity_id
+            client.close()
+
+        serving[0].kill()  # one serving process dies: the service stops as a whole and says so
+        out, err = server.communicate(timeout=60)
+        assert server.returncode == 1 and "exited with code" in err
+        assert not serving[1].is_running() or serving[1].status() == psutil.STATUS_ZOMBIE
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+
+
+def test_rca_serve_in_two_processes_stops_cleanly_on_sigterm(graph_settings, graph_uri, graph_user):
+    port = free_port()
+    env = {**os.environ, "NEO4J_URI": graph_uri, "NEO4J_USER": graph_user,
+           "NEO4J_PASSWORD": graph_settings.password.get_secret_value(), "RCA_GRAPH__DATABASE": graph_settings.database,
+           "RCA_SERVICE__METRICS_PORT": "0"}
+    server = subprocess.Popen([sys.executable, "-m", "rca.cli.main", "serve", "--port", str(port), "--processes", "2"],
+                              cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    banner = server.stdout.readline()
+    assert "in 2 processes" in banner, banner + server.stderr.read()
+    taken = _rca("serve", "--port", str(port), "--processes", "2", env=env)  # the port is not silently shared
+    assert taken.returncode == 2 and f"cannot bind the gRPC server to 127.0.0.1:{port}" in taken.stderr
+    server.send_signal(signal.SIGTERM)
+    out, err = server.communicate(timeout=90)
+    assert server.returncode == 0 and "RootCause stopped" in out, err

@@ -1,0 +1,124 @@
+"""`rca serve --processes N`: N serving processes on one port, supervised by the `rca serve` process.
+
+Python runs one thread at a time per process, and ranking is CPU work, so one process can use
+one core. Each serving process is a full RootCause server (its own graph driver, topology
+snapshot, model and incident writer) bound to the same port with SO_REUSEPORT, so the kernel
+spreads client connections over them. They agree through a WriteLedger in shared memory (reads
+of incidents see every process's pending writes; feedback refreshes every process's similar
+incidents), and write their Prometheus metrics to a shared directory that the supervisor serves
+combined. When one serving process dies, the supervisor stops the others and exits non-zero,
+so whatever runs `rca serve` (systemd, Kubernetes) restarts the whole service.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import tempfile
+import threading
+from multiprocessing.connection import wait
+
+from rca.cli.errors import UserError
+
+log = logging.getLogger(__name__)
+START_TIMEOUT_S = 180.0  # each process imports torch and loads the model; on 2 busy cores this takes a while
+
+
+def serve(settings, service, uri: str, user: str, verbose: int, announce) -> int:
+    """Run service.processes serving processes until SIGINT/SIGTERM; announce(port) once all serve."""
+    from rca.service.ledger import WriteLedger
+    from rca.service.metrics import serve_metrics
+
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited gRPC, torch or driver state
+    port = _claim_port(service.host, service.port)
+    service = service.model_copy(update={"port": port})
+    ledger = WriteLedger(service.processes, context)
+    ready = context.Queue()
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    with tempfile.TemporaryDirectory(prefix="rca-serve-metrics-") as metrics_dir:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # inherited by the serving processes
+        children = [context.Process(target=_serving_process, name=f"rca-serve-{slot}",
+                                    args=(slot, settings, service, uri, user, verbose, ledger, ready))
+                    for slot in range(service.processes)]
+        for child in children:
+            child.start()
+        metrics_http = None
+        try:
+            _await_ready(children, ready)
+            if service.metrics_port:
+                metrics_http = serve_metrics(service.host, service.metrics_port, processes_dir=metrics_dir)
+            announce(port)
+            while not stopping.is_set():
+                ended = wait([c.sentinel for c in children], timeout=0.5)
+                if ended:
+                    dead = [c for c in children if c.sentinel in ended]
+                    log.error("serving process %s exited with code %s; stopping the service", dead[0].name,
+                              dead[0].exitcode)
+                    return 1
+            return 0
+        finally:
+            for child in children:  # a signal, not a shared Event: a killed process cannot leave it locked
+                if child.is_alive():
+                    os.kill(child.pid, signal.SIGTERM)
+            for child in children:
+                child.join(timeout=30)
+                if child.is_alive():
+                    child.kill()
+            if metrics_http is not None:
+                metrics_http.shutdown()
+                metrics_http.server_close()
+
+
+def _claim_port(host: str, port: int) -> int:
+    """The port the processes will share: a free one for 0; refused when another server holds it already."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        try:
+            sock.bind((host, port))  # without SO_REUSEPORT: fails while anything is bound there
+        except OSError as exc:
+            raise UserError(f"cannot bind the gRPC server to {host}:{port}: {exc.strerror}") from None
+        return sock.getsockname()[1]
+
+
+def _await_ready(children, ready) -> None:
+    waiting = len(children)
+    while waiting:
+        try:
+            slot, error = ready.get(timeout=START_TIMEOUT_S)
+        except Exception:
+            raise UserError(f"serving processes did not start within {START_TIMEOUT_S:.0f} s") from None
+        if error:
+            raise UserError(f"serving process {slot}: {error}")
+        waiting -= 1
+
+
+def _serving_process(slot, settings, service, uri, user, verbose, ledger, ready) -> None:
+    """One serving process: a RootCause server on the shared port until the supervisor sends SIGTERM."""
+    from graph_schema.embedded import die_with_parent
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the supervisor decides
+    die_with_parent()  # never outlive the supervisor, even when it is SIGKILLed
+    from graph_schema.store import GraphStore
+    from rca.cli.main import configure_logging
+    from rca.cli.serve_commands import default_engine
+    from rca.service.server import start_server
+
+    configure_logging(verbose)
+    graph = settings.graph.model_copy(update={"max_retry_time_s": service.graph_retry_s})
+    try:
+        store = GraphStore.connect(graph, uri=uri, user=user)
+        running = start_server(service, store, default_engine(settings), metrics=False,
+                               similar_count=settings.model.similar_incidents, ledger=ledger, slot=slot)
+    except (UserError, OSError, ValueError) as exc:
+        ready.put((slot, str(exc)))
+        raise SystemExit(2) from None
+    ready.put((slot, ""))
+    stop.wait()
+    running.stop()
+    store.close()

@@ -1,0 +1,37 @@
+"""The write ledger: a read waits for every process's pending incidents, and feedback anywhere is seen everywhere."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+from rca.service.ledger import WriteLedger
+
+
+def _store_later(ledger: WriteLedger, slot: int, count: int) -> None:
+    import time
+
+    time.sleep(0.3)
+    ledger.stored(slot, count)
+
+
+def test_a_read_waits_until_a_sibling_process_stored_what_it_was_handed():
+    ledger = WriteLedger(2)
+    ledger.submitted(1, 3)
+    assert not ledger.wait_stored(timeout_s=0.05)  # process 1 still has 3 incidents pending
+    sibling = multiprocessing.get_context("spawn").Process(target=_store_later, args=(ledger, 1, 3))
+    sibling.start()
+    try:
+        assert ledger.wait_stored(timeout_s=30)
+    finally:
+        sibling.join(30)
+    ledger.submitted(0)
+    ledger.submitted(1)
+    ledger.stored(1)
+    assert not ledger.wait_stored(timeout_s=0.05)  # process 0's own incident is still pending
+
+
+def test_feedback_given_in_any_process_changes_the_generation():
+    ledger = WriteLedger(3)
+    before = ledger.feedback_generation
+    ledger.feedback_given(2)
+    assert ledger.feedback_generation == before + 1
