@@ -77,6 +77,17 @@ def _request_for(incident):
                                                 observed_at=symptom["observed_at"])])
 
 
+def _serve_in_two_processes(graph_settings, graph_uri, graph_user):
+    """`rca serve --processes 2` on a free port: (port, its environment, the process)."""
+    port = free_port()
+    env = {**os.environ, "NEO4J_URI": graph_uri, "NEO4J_USER": graph_user,
+           "NEO4J_PASSWORD": graph_settings.password.get_secret_value(), "RCA_GRAPH__DATABASE": graph_settings.database,
+           "RCA_SERVICE__METRICS_PORT": "0"}
+    server = subprocess.Popen([sys.executable, "-m", "rca.cli.main", "serve", "--port", str(port), "--processes", "2"],
+                              cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return port, env, server
+
+
 def test_rca_serve_in_two_processes_shares_the_port_and_reads_incidents_across_them(graph_settings, graph_uri, graph_user,
                                                                                    simulated):
     import psutil
@@ -84,12 +95,7 @@ def test_rca_serve_in_two_processes_shares_the_port_and_reads_incidents_across_t
     from rca.service.client import RootCauseClient, open_channel
 
     incident = simulated(seed=52, n_entities=40, fault_type="datastore_outage")
-    port = free_port()
-    env = {**os.environ, "NEO4J_URI": graph_uri, "NEO4J_USER": graph_user,
-           "NEO4J_PASSWORD": graph_settings.password.get_secret_value(), "RCA_GRAPH__DATABASE": graph_settings.database,
-           "RCA_SERVICE__METRICS_PORT": "0"}
-    server = subprocess.Popen([sys.executable, "-m", "rca.cli.main", "serve", "--port", str(port), "--processes", "2"],
-                              cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    port, env, server = _serve_in_two_processes(graph_settings, graph_uri, graph_user)
     try:
         banner = server.stdout.readline()
         assert f"gRPC on 127.0.0.1:{port} in 2 processes" in banner, banner + server.stderr.read()
@@ -119,12 +125,7 @@ def test_rca_serve_in_two_processes_shares_the_port_and_reads_incidents_across_t
 
 
 def test_rca_serve_in_two_processes_stops_cleanly_on_sigterm(graph_settings, graph_uri, graph_user):
-    port = free_port()
-    env = {**os.environ, "NEO4J_URI": graph_uri, "NEO4J_USER": graph_user,
-           "NEO4J_PASSWORD": graph_settings.password.get_secret_value(), "RCA_GRAPH__DATABASE": graph_settings.database,
-           "RCA_SERVICE__METRICS_PORT": "0"}
-    server = subprocess.Popen([sys.executable, "-m", "rca.cli.main", "serve", "--port", str(port), "--processes", "2"],
-                              cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    port, env, server = _serve_in_two_processes(graph_settings, graph_uri, graph_user)
     banner = server.stdout.readline()
     assert "in 2 processes" in banner, banner + server.stderr.read()
     taken = _rca("serve", "--port", str(port), "--processes", "2", env=env)  # the port is not silently shared
