@@ -2,8 +2,9 @@
 
 Starts the embedded graph (or uses NEO4J_URI), writes one simulated incident per estate size through
 the graph writes, runs `rca serve` as its own process, and calls Infer from this process with 1 and
-with 8 concurrent clients. Prints p50, p99 and throughput per size, the server's own stage timings,
-and the machine. Targets (issue 5): p50 <= 20 ms and p99 <= 80 ms at 300 entities; >= 100 Infer/s
+with 8 concurrent clients. Prints p50, p99 and throughput per size, the CPU time per call spent by
+the service, the graph server (embedded only) and this client (on 2 cores, together they bound
+the throughput), the server's own stage timings, and the machine. Targets (issue 5): p50 <= 20 ms and p99 <= 80 ms at 300 entities; >= 100 Infer/s
 with 8 clients.
 
     python bench/infer_latency.py [--calls 200] [--sizes 50 300 2000] [--processes 1 2] [--no-topology-cache]
@@ -23,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
+import psutil
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -97,7 +99,22 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
-def run_server(args, incidents: dict, processes: int, env: dict) -> None:
+def cpu_seconds(pid: int | None, descendants: bool = True) -> float:
+    """CPU time (user + system) of a process (and its living descendants) so far; 0 for None."""
+    if pid is None:
+        return 0.0
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in [root, *(root.children(recursive=True) if descendants else [])]:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def run_server(args, incidents: dict, processes: int, env: dict, graph_pid: int | None) -> None:
     """Start `rca serve` with `processes` serving processes, call it for every estate size, print, stop it."""
     port = free_port()
     service = subprocess.Popen([sys.executable, "-m", "rca.cli.main", "serve", "--port", str(port)], env=env,
@@ -107,18 +124,23 @@ def run_server(args, incidents: dict, processes: int, env: dict) -> None:
         mode = "per-call graph walk" if args.no_topology_cache else "topology snapshot + one signals read"
         print(f"subgraph: {mode}; {processes} serving processes x {args.workers} threads; every call also stores its Incident")
         print(f"{'entities':>8} {'hops':>4} {'procs':>5} {'clients':>7} {'calls':>5} {'p50 ms':>8} {'p99 ms':>8} {'Infer/s':>8}  "
-              "server stages (last response: subgraph / rank / store ms)")
+              "CPU ms per call: service / graph / bench client;  stages of the last response: subgraph / rank / store ms")
+        pids = ((service.pid, True), (graph_pid, True), (os.getpid(), False))  # the client's children: the others
         for n, incident in incidents.items():
             hops = hops_for(incident, n)
             request = request_for(incident, hops)
             calls = args.calls if n < 1000 else max(20, args.calls // 5)
-            run_calls(port, request, 5 * processes, processes, "warm-up")
+            run_calls(port, request, 50, 2 * processes, "warm-up")  # also lets the graph server's JIT compile
             for concurrency in (1, 8):
+                before = [cpu_seconds(*pid) for pid in pids]
                 latencies, wall, last = run_calls(port, request, calls, concurrency, f"{n} x{concurrency}")
+                # the service stores incidents write-behind: let the last ones land inside the measurement
+                time.sleep(0.2)
+                cpu = " / ".join(f"{(cpu_seconds(*pid) - b) / calls * 1000:.1f}" for pid, b in zip(pids, before))
                 stages = " / ".join(f"{last.timings_ms.get(k, 0):.1f}" for k in ("subgraph_ms", "rank_ms", "store_ms"))
                 print(f"{last.subgraph_entities:>8} {hops:>4} {processes:>5} {concurrency:>7} {calls:>5} "
-                      f"{statistics.median(latencies):>8.1f} {percentile(latencies, 99):>8.1f} {calls / wall:>8.1f}  {stages}",
-                      flush=True)
+                      f"{statistics.median(latencies):>8.1f} {percentile(latencies, 99):>8.1f} {calls / wall:>8.1f}  "
+                      f"{cpu};  {stages}", flush=True)
             engine_stages = ", ".join(f"{k[7:]} {v:.1f}" for k, v in sorted(last.timings_ms.items())
                                       if k.startswith("engine_") and k != "engine_total")
             print(f"{'':>8} engine stages of the last call (ms): {engine_stages}; model {last.versions.get('model', '-')}",
@@ -160,7 +182,7 @@ def main() -> int:
                     incidents[n] = incident
 
             for processes in args.processes:
-                run_server(args, incidents, processes, {
+                run_server(args, incidents, processes, graph_pid=server.pid if server else None, env={
                     **os.environ, "NEO4J_URI": uri, "NEO4J_USER": user, "NEO4J_PASSWORD": settings.password.get_secret_value(),
                     "RCA_GRAPH__DATABASE": settings.database, "RCA_SERVICE__METRICS_PORT": "0",
                     "RCA_SERVICE__WORKERS": str(args.workers), "RCA_SERVICE__PROCESSES": str(processes),
