@@ -44,8 +44,7 @@ def _resolve(symptom: SymptomKey, entities: list[tuple[str, str, str]]) -> tuple
 
 def _signals(rows: list[dict]) -> tuple[list[AnomalySignal], list[EventSignal], list[ChangeSignal]]:
     anomalies, events, changes = [], [], []
-    for row in rows:
-        p = row["props"]
+    for row, p in ((row, p) for row in rows for p in row["items"]):
         if row["kind"] == "anomaly":
             anomalies.append(AnomalySignal(
                 p["entity_id"], p.get("signal") or "", p.get("family") or "", float(p["onset"]), p.get("end"),
