@@ -1,7 +1,8 @@
 """Infer latency and throughput over gRPC against the graph, for neighbourhoods of 50, 300 and 2000 entities.
 
-Starts the embedded graph (or uses NEO4J_URI), writes one simulated incident per estate size through
-the graph writes, runs `rca serve` as its own process, and calls Infer from this process with 1 and
+Starts the embedded graph (or uses NEO4J_URI), writes a few simulated incidents per estate size
+(each its own estate, fault and symptoms; calls rotate over them so no answer is ever asked
+twice in a row) through the graph writes, runs `rca serve` as its own process, and calls Infer from this process with 1 and
 with 8 concurrent clients. Prints p50, p99 and throughput per size, the CPU time per call spent by
 the service, the graph server (embedded only) and this client (on 2 cores, together they bound
 the throughput), the server's own stage timings, and the machine. Targets (issue 5): p50 <= 20 ms and p99 <= 80 ms at 300 entities; >= 100 Infer/s
@@ -40,6 +41,8 @@ from rca.service.stubs import pb  # noqa: E402
 from rca.simulator import simulate  # noqa: E402
 
 PASSWORD = "bench-password-1"
+# the incidents of one size differ in fault (and so in symptoms and evidence), not only in seed
+FAULTS = ("datastore_outage", "latency", "bad_deploy", "host_failure", "errors", "cpu_exhaustion")
 
 
 def machine(store: GraphStore) -> str:
@@ -47,6 +50,17 @@ def machine(store: GraphStore) -> str:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     agent = store.check(required_version=None).agent
     return f"{describe_machine()}; load {load}; graph {agent} at {store.uri}"
+
+
+def write_incident(store: GraphStore, seed: int, n: int, fault: str):
+    """One simulated incident in its own estate of n entities, written through the graph writes."""
+    incident = simulate(7 + seed, n, fault, id_prefix=f"lat{n}-{seed}-")
+    signal_writes.write_entities(store, incident.topology["entities"])
+    signal_writes.write_edges(store, incident.topology["edges"])
+    signal_writes.write_anomalies(store, incident.anomalies)
+    signal_writes.write_events(store, incident.events)
+    signal_writes.write_changes(store, incident.changes)
+    return incident
 
 
 def hops_for(incident, n: int) -> int:
@@ -64,7 +78,7 @@ def request_for(incident, hops: int):
         window=pb.TimeWindow(start=incident.window[0], end=incident.window[1]), top_k=5, max_hops=hops)
 
 
-def run_calls(port: int, request, calls: int, concurrency: int, label: str):
+def run_calls(port: int, requests: list, calls: int, concurrency: int, label: str):
     """Latencies (ms) of `calls` Infer calls made by `concurrency` clients, and the wall time.
 
     Each client has its own connection (as separate callers would), so a server of several
@@ -76,19 +90,19 @@ def run_calls(port: int, request, calls: int, concurrency: int, label: str):
     handed = iter(clients)
     lock = threading.Lock()
 
-    def one(_):
+    def one(i):
         if not hasattr(slots, "client"):
             with lock:
                 slots.client = next(handed)
         started = time.perf_counter()
-        response = slots.client.infer(request, timeout_s=60)
+        response = slots.client.infer(requests[i % len(requests)], timeout_s=60)
         return (time.perf_counter() - started) * 1000, response
 
     try:
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             results = list(tqdm(pool.map(one, range(calls)), total=calls, desc=label, leave=False, file=sys.stderr))
-        return [r[0] for r in results], time.perf_counter() - started, results[-1][1]
+        return [r[0] for r in results], time.perf_counter() - started, [r[1] for r in results]
     finally:
         for client in clients:
             client.close()
@@ -124,27 +138,29 @@ def run_server(args, incidents: dict, processes: int, env: dict, graph_pid: int 
         mode = "per-call graph walk" if args.no_topology_cache else "topology snapshot + one signals read"
         print(f"subgraph: {mode}; {processes} serving processes x {args.workers} threads; every call also stores its Incident")
         print(f"{'entities':>8} {'hops':>4} {'procs':>5} {'clients':>7} {'calls':>5} {'p50 ms':>8} {'p99 ms':>8} {'Infer/s':>8}  "
-              "CPU ms per call: service / graph / bench client;  stages of the last response: subgraph / rank / store ms")
+              "CPU ms per call: service / graph / bench client;  median stages: subgraph / rank / store ms")
         pids = ((service.pid, True), (graph_pid, True), (os.getpid(), False))  # the client's children: the others
-        for n, incident in incidents.items():
-            hops = hops_for(incident, n)
-            request = request_for(incident, hops)
+        for n, made in incidents.items():
+            radius = [hops_for(incident, n) for incident in made]
+            requests = [request_for(incident, hops) for incident, hops in zip(made, radius)]
             calls = args.calls if n < 1000 else max(20, args.calls // 5)
-            run_calls(port, request, 50, 2 * processes, "warm-up")  # also lets the graph server's JIT compile
+            run_calls(port, requests, 50, 2 * processes, "warm-up")  # also lets the graph server's JIT compile
             for concurrency in (1, 8):
                 before = [cpu_seconds(*pid) for pid in pids]
-                latencies, wall, last = run_calls(port, request, calls, concurrency, f"{n} x{concurrency}")
+                latencies, wall, responses = run_calls(port, requests, calls, concurrency, f"{n} x{concurrency}")
                 # the service stores incidents write-behind: let the last ones land inside the measurement
                 time.sleep(0.2)
                 cpu = " / ".join(f"{(cpu_seconds(*pid) - b) / calls * 1000:.1f}" for pid, b in zip(pids, before))
-                stages = " / ".join(f"{last.timings_ms.get(k, 0):.1f}" for k in ("subgraph_ms", "rank_ms", "store_ms"))
-                print(f"{last.subgraph_entities:>8} {hops:>4} {processes:>5} {concurrency:>7} {calls:>5} "
+                stages = " / ".join(f"{statistics.median(r.timings_ms.get(k, 0) for r in responses):.1f}"
+                                    for k in ("subgraph_ms", "rank_ms", "store_ms"))
+                entities = statistics.mean(r.subgraph_entities for r in responses)
+                print(f"{entities:>8.0f} {min(radius)}-{max(radius):<2} {processes:>5} {concurrency:>7} {calls:>5} "
                       f"{statistics.median(latencies):>8.1f} {percentile(latencies, 99):>8.1f} {calls / wall:>8.1f}  "
                       f"{cpu};  {stages}", flush=True)
-            engine_stages = ", ".join(f"{k[7:]} {v:.1f}" for k, v in sorted(last.timings_ms.items())
-                                      if k.startswith("engine_") and k != "engine_total")
-            print(f"{'':>8} engine stages of the last call (ms): {engine_stages}; model {last.versions.get('model', '-')}",
-                  flush=True)
+            engine = ", ".join(f"{k[7:]} {statistics.median(r.timings_ms.get(k, 0) for r in responses):.1f}"
+                               for k in sorted(responses[-1].timings_ms) if k.startswith("engine_") and k != "engine_total")
+            print(f"{'':>8} engine stages (median of the 8-client calls, ms): {engine}; "
+                  f"model {responses[-1].versions.get('model', '-')}", flush=True)
     finally:
         service.terminate()
         service.wait(60)
@@ -157,6 +173,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=8, help="server threads per serving process")
     parser.add_argument("--processes", type=int, nargs="+", default=[os.cpu_count() or 1],
                         help="serving processes of `rca serve` (several values: one server after the other, side by side)")
+    parser.add_argument("--incidents", type=int, default=4,
+                        help="distinct incidents per size (own estate, fault and symptoms); calls rotate over them")
     parser.add_argument("--no-topology-cache", action="store_true", help="walk the graph on every call")
     args = parser.parse_args()
 
@@ -173,13 +191,8 @@ def main() -> int:
                 print(f"machine: {machine(store)}")
                 incidents = {}
                 for n in tqdm(args.sizes, desc="writing estates", file=sys.stderr):
-                    incident = simulate(7, n, "datastore_outage", id_prefix=f"lat{n}-")
-                    signal_writes.write_entities(store, incident.topology["entities"])
-                    signal_writes.write_edges(store, incident.topology["edges"])
-                    signal_writes.write_anomalies(store, incident.anomalies)
-                    signal_writes.write_events(store, incident.events)
-                    signal_writes.write_changes(store, incident.changes)
-                    incidents[n] = incident
+                    incidents[n] = [write_incident(store, seed, n, FAULTS[seed % len(FAULTS)])
+                                    for seed in range(args.incidents)]
 
             for processes in args.processes:
                 run_server(args, incidents, processes, graph_pid=server.pid if server else None, env={
