@@ -68,7 +68,7 @@ def walk_scores(subgraph: IncidentSubgraph, graph: PropagationGraph, node_ids: l
     rank = np.full(n, 1.0 / n)
     for _ in range(iterations):
         # transposed transitions times rank, summed per row in column order as a CSR product does
-        new = np.bincount(to_row, weights=probability * rank[from_col], minlength=n)
+        new = np.bincount(to_row, weights=probability * rank[from_col], minlength=n).astype(float, copy=False)
         if any_dangling:  # (without dangling entities this term is exactly zero)
             new += rank[dangling].sum() * personal
         new *= damping
