@@ -11,6 +11,7 @@ arrays, so those stages work on whole columns instead of looping over entities i
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -33,6 +34,9 @@ _LINK_KINDS: dict[str, tuple[tuple[bool, float, str], ...]] = {
 }
 
 
+_MOST_KINDS = max(len(kinds) for kinds in _LINK_KINDS.values())
+
+
 class Link(NamedTuple):  # a tuple: built by the thousand per request
     """A directed propagation link: a fault on `cause` can show on `effect`."""
 
@@ -45,47 +49,77 @@ class Link(NamedTuple):  # a tuple: built by the thousand per request
 class PropagationGraph:
     """Children (effects) and parents (causes) of every entity in propagation direction.
 
-    `effects`/`causes` hold the Links per entity id; `cause_rows`/`effect_rows` are the same links
-    as row numbers (in `nodes` order, links in edge order), and `edge_rows` holds the source and
-    target rows of every subgraph edge, in edge order, per relation type.
+    The links are kept as arrays in edge order (each edge's links in PROPAGATION_RULES order):
+    `cause_rows`/`effect_rows` are row numbers in `nodes` order, `link_weights` and
+    `link_relations` say how strong and over which relation. `edge_rows` holds the source and
+    target rows of every subgraph edge, in edge order, per relation type. `effects`/`causes`
+    give the same links as Link tuples per entity id, built on first use.
     """
 
     def __init__(self, subgraph: IncidentSubgraph):
         self.nodes = list(subgraph.nodes)
-        self.index = {n: i for i, n in enumerate(self.nodes)}
-        self.effects: dict[str, list[Link]] = {n: [] for n in self.nodes}
-        self.causes: dict[str, list[Link]] = {n: [] for n in self.nodes}
-        index = self.index
-        causes: list[int] = []
-        effects: list[int] = []
-        edge_rows: dict[str, list[tuple[int, int]]] = {}
-        for edge in subgraph.edges:
-            s, t = index.get(edge.source), index.get(edge.target)
-            if s is None or t is None:
-                missing = edge.source if s is None else edge.target
-                raise EngineInputError(f"edge {edge.source}-[{edge.type}]->{edge.target} names unknown entity {missing!r}")
-            edge_rows.setdefault(edge.type, []).append((s, t))
-            for reverse, weight, relation in _LINK_KINDS.get(edge.type, ()):
-                if reverse:
-                    link = Link(edge.target, edge.source, relation, weight)
-                    causes.append(t)
-                    effects.append(s)
-                else:
-                    link = Link(edge.source, edge.target, relation, weight)
-                    causes.append(s)
-                    effects.append(t)
-                self.effects[link.cause].append(link)
-                self.causes[link.effect].append(link)
-        self.cause_rows = np.array(causes, dtype=np.int64)
-        self.effect_rows = np.array(effects, dtype=np.int64)
-        self.edge_rows = {rel: np.array(pairs, dtype=np.int64).reshape(-1, 2) for rel, pairs in edge_rows.items()}
+        self.index = index = {n: i for i, n in enumerate(self.nodes)}
         n = len(self.nodes)
+        edges = subgraph.edges
+        ends = np.array([(index.get(e.source, -1), index.get(e.target, -1)) for e in edges], dtype=np.int64).reshape(-1, 2)
+        if (ends < 0).any():
+            edge = edges[int(np.flatnonzero((ends < 0).any(axis=1))[0])]
+            missing = edge.source if edge.source not in index else edge.target
+            raise EngineInputError(f"edge {edge.source}-[{edge.type}]->{edge.target} names unknown entity {missing!r}")
+        types = np.array([e.type for e in edges], dtype=object)
+        self.edge_rows = {rel: ends[types == rel] for rel in dict.fromkeys(types.tolist())}
+        # every (edge, kind) link, put back in edge order, then kind order within an edge
+        place, causes, effects, weights, relations = [], [], [], [], []
+        for rel, kinds in _LINK_KINDS.items():
+            at = np.flatnonzero(types == rel)
+            for k, (reverse, weight, relation) in enumerate(kinds):
+                place.append(at * _MOST_KINDS + k)
+                causes.append(ends[at, 1 if reverse else 0])
+                effects.append(ends[at, 0 if reverse else 1])
+                weights.append(np.full(len(at), weight))
+                relations.append(np.full(len(at), relation, dtype=object))
+        order = np.argsort(np.concatenate(place), kind="stable")
+        self.cause_rows = np.concatenate(causes)[order]
+        self.effect_rows = np.concatenate(effects)[order]
+        self.link_weights = np.concatenate(weights)[order]
+        self.link_relations: list[str] = np.concatenate(relations)[order].tolist()
         self.out_degree = np.bincount(self.cause_rows, minlength=n)
         self.in_degree = np.bincount(self.effect_rows, minlength=n)
         # links grouped by cause (stable: edge order within a group), for per-cause minima
         self._by_cause = np.argsort(self.cause_rows, kind="stable")
         self._causes_with_links = np.flatnonzero(self.out_degree)
         self._cause_starts = np.concatenate([[0], np.cumsum(self.out_degree[self._causes_with_links])[:-1]]).astype(np.int64)
+
+    @cached_property
+    def links_from(self) -> list[list[int]]:
+        """Per row, the link numbers with that entity as cause, in link order."""
+        out: list[list[int]] = [[] for _ in self.nodes]
+        for k, c in enumerate(self.cause_rows.tolist()):
+            out[c].append(k)
+        return out
+
+    def link(self, k: int) -> Link:
+        """Link number k as a Link tuple."""
+        return Link(self.nodes[self.cause_rows[k]], self.nodes[self.effect_rows[k]], self.link_relations[k],
+                    float(self.link_weights[k]))
+
+    @cached_property
+    def effects(self) -> dict[str, list[Link]]:
+        """Links by cause entity id."""
+        out: dict[str, list[Link]] = {n: [] for n in self.nodes}
+        for k in range(len(self.link_relations)):
+            link = self.link(k)
+            out[link.cause].append(link)
+        return out
+
+    @cached_property
+    def causes(self) -> dict[str, list[Link]]:
+        """Links by effect entity id."""
+        out: dict[str, list[Link]] = {n: [] for n in self.nodes}
+        for k in range(len(self.link_relations)):
+            link = self.link(k)
+            out[link.effect].append(link)
+        return out
 
     def _min_per_cause(self, values: np.ndarray) -> np.ndarray:
         """Per entity, the minimum of `values` (one row per link) over its links as cause; inf without links."""
