@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
 import numpy as np
 
@@ -15,16 +16,17 @@ DEGRADED = 0.3  # evidence level from which an entity counts as degraded
 PEER_TOKEN = re.compile(r"[A-Za-z0-9_.\-]+")  # how entity names appear inside log lines
 
 
-def build_facts(subgraph: IncidentSubgraph, table: FeatureTable, graph: PropagationGraph) -> list[dict]:
+def build_facts(subgraph: IncidentSubgraph, table: FeatureTable, graph: PropagationGraph,
+                keep: Callable[[dict], object] | None = None) -> list[dict]:
     """Facts for every entity that has evidence itself or around it (the rest cannot fire a rule).
 
     The counts over each entity's effects are taken for all entities at once over the graph's link
-    arrays; only the chosen entities' facts become dicts (plain Python numbers, as before).
+    arrays. `keep` (the rule engine's prefilter, see rca/rules/prefilter.py) sees the facts as
+    columns first; only those it keeps become dicts of plain Python numbers.
     """
     n = len(graph.nodes)
     cause, effect = graph.cause_rows, graph.effect_rows
     ev = table.column("evidence")
-    evidence = ev.tolist()
     onset = onset_array(table.onsets or {}, graph)
     alert = subgraph.alert_time
     nodes = list(subgraph.nodes.values())
@@ -56,6 +58,7 @@ def build_facts(subgraph: IncidentSubgraph, table: FeatureTable, graph: Propagat
     chosen = (ev >= 0.05) | (np.isin(labels, ("Datastore", "Host")) & (near >= DEGRADED))
     chosen[list(changes)] = True
     chosen[cause[named_in_auth]] = True
+    rows = np.flatnonzero(chosen)
 
     has = ~np.isnan(onset)
     degraded = ev >= DEGRADED
@@ -71,42 +74,43 @@ def build_facts(subgraph: IncidentSubgraph, table: FeatureTable, graph: Propagat
     lead = np.where(has & np.isfinite(lead), lead - onset, -1.0)
     degraded_later = later & has[cause] & (onset[effect] >= onset[cause] - ONSET_TOLERANCE_S)
 
-    def count(links: np.ndarray) -> list[int]:
-        return np.bincount(cause[links], minlength=n).tolist()
+    def count(links: np.ndarray) -> np.ndarray:
+        return np.bincount(cause[links], minlength=n)[rows]
+
+    def share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+        return np.divide(part, whole, out=np.zeros(len(rows)), where=whole > 0)
+
+    def column(name: str) -> np.ndarray:
+        return table.column(name)[rows]
 
     users, failing_n, auth_n = count(user), count(failing), count(auth)
     residents, residents_bad = count(resident), count(resident & (degraded[effect] | crashing[effect]))
-    later_n = count(degraded_later)
-    column = {name: table.column(name).tolist() for name in (
-        "anomaly_errors", "anomaly_latency", "anomaly_saturation", "anomaly_traffic", "log_crash", "log_oom",
-        "log_auth", "restarts", "effects_later")}
-    near, lead = near.tolist(), lead.tolist()
-    facts = []
-    for i in np.flatnonzero(chosen).tolist():
-        u, r = users[i], residents[i]
-        facts.append({
-            "entity": graph.nodes[i], "kind": nodes[i].label, "name": names[i],
-            "evidence": round(float(evidence[i]), 4),
-            "errors": column["anomaly_errors"][i], "latency": column["anomaly_latency"][i],
-            "saturation": column["anomaly_saturation"][i], "traffic": column["anomaly_traffic"][i],
-            "crash_lines": _count(column["log_crash"][i]), "oom_lines": _count(column["log_oom"][i]),
-            "auth_lines": _count(column["log_auth"][i]), "restarts": int(column["restarts"][i]),
-            "users_total": u, "users_failing": failing_n[i],
-            "users_failing_share": failing_n[i] / u if u else 0.0,
-            "users_auth_share": auth_n[i] / u if u else 0.0,
-            "residents_total": r, "residents_degraded": residents_bad[i],
-            "residents_share": residents_bad[i] / r if r else 0.0,
-            "change_gap_s": alert - changes[i] if i in changes else -1.0,
-            "change_evidence": max(float(evidence[i]), near[i]),
-            "lead_s": lead[i], "later_share": column["effects_later"][i],
-            "degraded_later": later_n[i],
-        })
-    return facts
+    facts = {  # one column per fact field, one entry per chosen entity (field order as the dicts')
+        "entity": np.array(graph.nodes, dtype=object)[rows], "kind": labels[rows], "name": np.array(names, dtype=object)[rows],
+        "evidence": np.array([round(v, 4) for v in ev[rows].tolist()]),
+        "errors": column("anomaly_errors"), "latency": column("anomaly_latency"),
+        "saturation": column("anomaly_saturation"), "traffic": column("anomaly_traffic"),
+        "crash_lines": _counts(column("log_crash")), "oom_lines": _counts(column("log_oom")),
+        "auth_lines": _counts(column("log_auth")), "restarts": column("restarts").astype(np.int64),
+        "users_total": users, "users_failing": failing_n,
+        "users_failing_share": share(failing_n, users), "users_auth_share": share(auth_n, users),
+        "residents_total": residents, "residents_degraded": residents_bad,
+        "residents_share": share(residents_bad, residents),
+        "change_gap_s": np.array([alert - changes[i] if i in changes else -1.0 for i in rows.tolist()]),
+        "change_evidence": np.maximum(ev, near)[rows],
+        "lead_s": lead[rows], "later_share": column("effects_later"),
+        "degraded_later": count(degraded_later),
+    }
+    if keep is not None:
+        kept = np.broadcast_to(np.asarray(keep(facts), dtype=bool), rows.shape)
+        facts = {name: values[kept] for name, values in facts.items()}
+    values = [values.tolist() for values in facts.values()]  # plain Python numbers and strings
+    return [dict(zip(facts, fact)) for fact in zip(*values)]
 
 
-def _count(log_value: float) -> int:
-    """A log-line count back from its log1p feature."""
-    return int(round(math.expm1(log_value)))
+def _counts(log_values: np.ndarray) -> np.ndarray:
+    """Log-line counts back from their log1p features."""
+    return np.array([int(round(math.expm1(v))) for v in log_values.tolist()], dtype=np.int64)
 
 
 def _named_by(peers: dict[str, set[str] | None], graph: PropagationGraph, cause: np.ndarray, effect: np.ndarray,

@@ -6,14 +6,18 @@ definitions the ruleset was built from in Python first lets the engine assert on
 that can match. The check only ever errs towards "may match": an operator it does not know, a
 missing field, a value of another type or a number within a hair of its threshold all pass, so
 durable-rules still decides every finding.
+
+A predicate takes one fact (a dict of plain values) or many facts as columns (a dict of numpy
+arrays, one entry per fact) and answers with a bool or a bool array accordingly.
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Callable
+from functools import reduce
 
-Predicate = Callable[[dict], bool]
+Predicate = Callable[[dict], bool]  # (or dict of columns -> bool array)
 _SLACK = 1e-9  # numbers this close to a threshold pass: the engine's own number parsing decides them
 
 # comparison -> (operator, which way a near miss is let through)
@@ -22,12 +26,12 @@ _COMPARISONS: dict[str, tuple[Callable[[float, float], bool], float]] = {
 }
 
 
-def _may(value, threshold, compare: Callable, towards: float) -> bool:
+def _may(value, threshold, compare: Callable, towards: float):
     try:
         if isinstance(value, bool) or isinstance(threshold, bool):
             return True
-        return compare(value, threshold) or compare(value, threshold + towards * _SLACK * max(1.0, abs(threshold)))
-    except TypeError:
+        return compare(value, threshold) | compare(value, threshold + towards * _SLACK * max(1.0, abs(threshold)))
+    except TypeError:  # numpy's "no loop for these types" is a TypeError too
         return True
 
 
@@ -57,8 +61,8 @@ def compile_condition(definition: dict) -> Predicate:
     (key, arg), = definition.items()
     if key in ("$and", "$or") and isinstance(arg, list):
         parts = [compile_condition(d) for d in arg]
-        combine = all if key == "$and" else any
-        return lambda fact: combine(p(fact) for p in parts)
+        combine = operator.and_ if key == "$and" else operator.or_
+        return lambda fact: reduce(combine, (p(fact) for p in parts))
     if key in _COMPARISONS and isinstance(arg, dict) and len(arg) == 1:
         (name, threshold), = arg.items()
         if isinstance(threshold, (int, float)):
@@ -72,4 +76,4 @@ def compile_condition(definition: dict) -> Predicate:
 def compile_any(definitions: list[dict]) -> Predicate:
     """True for a fact that can match at least one of the conditions."""
     parts = [compile_condition(d) for d in definitions]
-    return lambda fact: any(p(fact) for p in parts)
+    return lambda fact: reduce(operator.or_, (p(fact) for p in parts), False)

@@ -27,6 +27,13 @@ def test_unknown_operators_missing_fields_and_other_types_may_fire():
     assert compile_any([{"$gte": {"a": 1}}, {"$gte": {"b": 1}}])({"a": 0, "b": 2})
 
 
+def test_columns_get_one_answer_per_fact():
+    import numpy as np
+    check = compile_condition({"$and": [{"kind": "Host"}, {"$gte": {"residents_share": 0.5}}]})
+    columns = {"kind": np.array(["Host", "Host", "Service"]), "residents_share": np.array([0.9, 0.1, 0.9])}
+    assert check(columns).tolist() == [True, False, False]
+
+
 @pytest.mark.parametrize("rule", sorted(CASES))
 def test_every_rule_case_that_fires_passes_and_the_quiet_fact_does_not(rule):
     engine = default_rule_engine()
@@ -50,9 +57,12 @@ def test_findings_with_the_prefilter_equal_findings_asserting_every_fact():
     for seed, fault in enumerate(FAULT_TYPES * 2):
         sub = simulate(seed, 60, fault).to_subgraph(3)
         graph = PropagationGraph(sub)
-        facts = build_facts(sub, build_features(sub, graph), graph)
-        findings = engine.evaluate(facts, sub.alert_time)
+        table = build_features(sub, graph)
+        facts = build_facts(sub, table, graph)
+        kept = build_facts(sub, table, graph, engine.may_fire)  # the prefilter on columns, as the engine runs it
+        assert kept == [f for f in facts if engine.may_fire(f)]
+        findings = engine.evaluate(kept, sub.alert_time)
         assert findings == _all_findings(engine, facts, sub.alert_time)
-        dropped += sum(not engine.may_fire(f) for f in facts)
+        dropped += len(facts) - len(kept)
         fired += len(findings)
     assert fired > 0 and dropped > 0
