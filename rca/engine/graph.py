@@ -11,6 +11,8 @@ arrays, so those stages work on whole columns instead of looping over entities i
 
 from __future__ import annotations
 
+import heapq
+import math
 from functools import cached_property
 from typing import NamedTuple
 
@@ -85,18 +87,16 @@ class PropagationGraph:
         self.link_relations: list[str] = np.concatenate(relations)[order].tolist()
         self.out_degree = np.bincount(self.cause_rows, minlength=n)
         self.in_degree = np.bincount(self.effect_rows, minlength=n)
-        # links grouped by cause (stable: edge order within a group), for per-cause minima
-        self._by_cause = np.argsort(self.cause_rows, kind="stable")
-        self._causes_with_links = np.flatnonzero(self.out_degree)
-        self._cause_starts = np.concatenate([[0], np.cumsum(self.out_degree[self._causes_with_links])[:-1]]).astype(np.int64)
 
     @cached_property
     def links_from(self) -> list[list[int]]:
         """Per row, the link numbers with that entity as cause, in link order."""
-        out: list[list[int]] = [[] for _ in self.nodes]
-        for k, c in enumerate(self.cause_rows.tolist()):
-            out[c].append(k)
-        return out
+        return _group(self.cause_rows, len(self.nodes))
+
+    @cached_property
+    def links_into(self) -> list[list[int]]:
+        """Per row, the link numbers with that entity as effect, in link order."""
+        return _group(self.effect_rows, len(self.nodes))
 
     def link(self, k: int) -> Link:
         """Link number k as a Link tuple."""
@@ -121,46 +121,38 @@ class PropagationGraph:
             out[link.effect].append(link)
         return out
 
-    def _min_per_cause(self, values: np.ndarray) -> np.ndarray:
-        """Per entity, the minimum of `values` (one row per link) over its links as cause; inf without links."""
-        out = np.full((len(self.nodes),) + values.shape[1:], np.inf)
-        if len(self._causes_with_links):
-            out[self._causes_with_links] = np.minimum.reduceat(values[self._by_cause], self._cause_starts, axis=0)
-        return out
-
     def symptom_distances(self, targets: list[int], gap_cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For every entity and target row, the cheapest (cost, hops) of a path from it to the target.
 
         Walking backwards from the target over cause links, a step costs 1.0 plus gap_cost of the
-        entity it leaves (nothing for the target itself), summed in that order as a Dijkstra from
-        the target would; among equally cheap paths the hops are those Dijkstra keeps (the one
-        through the cheapest, then fewest-hop, neighbour). Unreachable: cost inf, hops -1.
-        Relaxing all links of all targets at once (Bellman-Ford over arrays) gives the same
-        floats, since every step only adds to the cost of a cheapest neighbour.
+        entity it leaves (nothing for the target itself): one Dijkstra per target, over row
+        numbers and plain lists. Unreachable: cost inf, hops -1.
         """
-        n, k = len(self.nodes), len(targets)
-        cols = np.arange(k)
-        cost = np.full((n, k), np.inf)
-        cost[targets, cols] = 0.0
-        through = np.repeat(gap_cost[:, None], k, axis=1)
-        through[targets, cols] = 0.0
-        cause, effect = self.cause_rows, self.effect_rows
-        step = through[effect]
-        while True:
-            best = np.minimum(cost, self._min_per_cause(cost[effect] + 1.0 + step))
-            if np.array_equal(best, cost):
-                break
-            cost = best
-        cand = cost[effect] + 1.0 + step
-        tight = np.isfinite(cand) & (cand == cost[cause])  # links on a cheapest path
-        # Dijkstra settles neighbours cheapest first, then by fewest hops: that neighbour's path wins
-        first = self._min_per_cause(np.where(tight, cost[effect], np.inf))
-        tight &= cost[effect] == first[cause]
-        hops = np.full((n, k), np.inf)
-        hops[targets, cols] = 0.0
-        while True:
-            fewer = np.minimum(hops, self._min_per_cause(np.where(tight, hops[effect] + 1.0, np.inf)))
-            if np.array_equal(fewer, hops):
-                break
-            hops = fewer
-        return cost, np.where(np.isfinite(hops), hops, -1.0)
+        n = len(self.nodes)
+        cost = np.full((n, len(targets)), np.inf)
+        hops = np.full((n, len(targets)), -1.0)
+        gap, into, cause = gap_cost.tolist(), self.links_into, self.cause_rows.tolist()
+        for j, target in enumerate(targets):
+            best, steps = [math.inf] * n, [-1] * n
+            best[target], steps[target] = 0.0, 0
+            queue = [(0.0, 0, target)]
+            while queue:
+                c, h, node = heapq.heappop(queue)
+                if best[node] < c:
+                    continue
+                new = c + 1.0 + (0.0 if node == target else gap[node])
+                for k in into[node]:
+                    u = cause[k]
+                    if new < best[u]:
+                        best[u], steps[u] = new, h + 1
+                        heapq.heappush(queue, (new, h + 1, u))
+            cost[:, j], hops[:, j] = best, steps
+        return cost, hops
+
+
+def _group(rows: np.ndarray, n: int) -> list[list[int]]:
+    """Positions in `rows` grouped by value (0..n-1), each group in position order."""
+    out: list[list[int]] = [[] for _ in range(n)]
+    for k, r in enumerate(rows.tolist()):
+        out[r].append(k)
+    return out
