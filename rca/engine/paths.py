@@ -46,8 +46,9 @@ class PathContext:
     subgraph: IncidentSubgraph
     graph: PropagationGraph
     table: FeatureTable
-    link_costs: list[float]  # -log of each link's hop probability (floored at 1e-9)
+    log_p: list[float]  # log of each link's hop probability (floored at 1e-9): a hop costs -log p
     order_key: list[int]  # rank of each entity id in string order: heap ties break by id
+    effect_of: list[int]  # effect row of each link
     signals: Signals
 
     @classmethod
@@ -57,17 +58,18 @@ class PathContext:
         onset = onset_array(table.onsets or {}, graph)
         p = graph.link_weights * (0.25 + 0.75 * table.column("evidence")[effect])
         p[onset[effect] < onset[cause] - ONSET_TOLERANCE_S] *= OUT_OF_ORDER  # NaN (no onset) compares False
-        costs = [-math.log(max(v, 1e-9)) for v in p.tolist()]
-        key = np.empty(len(graph.nodes), dtype=np.int64)
-        key[np.argsort(np.array(graph.nodes))] = np.arange(len(graph.nodes))
-        return cls(subgraph, graph, table, costs, key.tolist(), Signals(subgraph))
+        log_p = list(map(math.log, np.maximum(p, 1e-9).tolist()))
+        key = [0] * len(graph.nodes)
+        for rank, row in enumerate(sorted(range(len(graph.nodes)), key=graph.nodes.__getitem__)):
+            key[row] = rank
+        return cls(subgraph, graph, table, log_p, key, effect.tolist(), Signals(subgraph))
 
 
 def find_paths(subgraph: IncidentSubgraph, graph: PropagationGraph, table: FeatureTable, candidate: str,
                context: PathContext | None = None) -> list[Path]:
     """One path per symptom: the most probable chain of hops (product of hop probabilities)."""
     context = context or PathContext.build(subgraph, graph, table)
-    costs, key, links_from, effect = context.link_costs, context.order_key, graph.links_from, graph.effect_rows.tolist()
+    log_p, key, links_from, effect = context.log_p, context.order_key, graph.links_from, context.effect_of
     start = graph.index[candidate]
     best: dict[int, tuple[float, int, tuple]] = {start: (0.0, 0, ())}
     queue = [(0.0, 0, key[start], start, ())]
@@ -77,7 +79,7 @@ def find_paths(subgraph: IncidentSubgraph, graph: PropagationGraph, table: Featu
             continue
         for k in links_from[node]:
             target = effect[k]
-            new = cost + costs[k]
+            new = cost - log_p[k]
             if new < best.get(target, (math.inf, 0, ()))[0]:
                 best[target] = (new, hops + 1, trail + (k,))
                 heapq.heappush(queue, (new, hops + 1, key[target], target, trail + (k,)))
