@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -55,9 +56,13 @@ class FeatureTable:
     onsets: dict[str, float] | None = None  # earliest anomaly onset per entity (for rules and paths)
 
     def __post_init__(self) -> None:
-        self.index = {n: i for i, n in enumerate(self.node_ids)}
         self.columns = {n: j for j, n in enumerate(self.names)}
         self._rows: list[list[float]] | None = None
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """Entity id -> row."""
+        return {n: i for i, n in enumerate(self.node_ids)}
 
     def column(self, name: str) -> np.ndarray:
         """One feature for every entity, in node order."""
@@ -71,8 +76,10 @@ class FeatureTable:
 
     def with_columns(self, names: list[str], values: np.ndarray) -> FeatureTable:
         """A new table with extra columns appended (e.g. rule strengths)."""
-        return FeatureTable(self.node_ids, self.names + list(names), np.hstack([self.matrix, values]),
-                            self.version, self.onsets)
+        table = FeatureTable(self.node_ids, self.names + list(names), np.hstack([self.matrix, values]),
+                             self.version, self.onsets)
+        table.index = self.index  # the same entities in the same rows
+        return table
 
     def as_dict(self) -> dict[str, dict[str, float]]:
         """entity id -> non-zero feature name -> value (the snapshot stored with an incident)."""
@@ -142,7 +149,9 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
 
     _change_features(subgraph, m, row, col, onsets, alert)
     _structure_features(subgraph, graph, m, col, onsets)
-    return FeatureTable(ids, list(BASE_FEATURES), m, FEATURE_SCHEMA_VERSION, onsets)
+    table = FeatureTable(ids, list(BASE_FEATURES), m, FEATURE_SCHEMA_VERSION, onsets)
+    table.index = row  # the graph's rows
+    return table
 
 
 def _rank_share(ordered: list[float], t: float) -> float:

@@ -29,14 +29,28 @@ PROPAGATION_RULES: dict[str, tuple[tuple[str, float], ...]] = {
 }
 
 
-# PROPAGATION_RULES as (travels against the edge, weight, relation name), built once, not per edge
-_LINK_KINDS: dict[str, tuple[tuple[bool, float, str], ...]] = {
-    rel: tuple((origin == "target", weight, f"{rel} (reverse)" if origin == "target" else rel) for origin, weight in rules)
-    for rel, rules in PROPAGATION_RULES.items()
-}
+RELATION_NAMES: tuple[str, ...] = tuple(f"{rel} (reverse)" if origin == "target" else rel
+                                        for rel, rules in PROPAGATION_RULES.items() for origin, _ in rules)
+_RELATION_CODE = {rel: c for c, rel in enumerate(PROPAGATION_RULES)}
+_NO_LINKS = len(PROPAGATION_RULES)  # code of a relation faults do not travel over
 
 
-_MOST_KINDS = max(len(kinds) for kinds in _LINK_KINDS.values())
+def _link_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """PROPAGATION_RULES as lookup tables (relation code x link slot), built once, not per edge.
+
+    Per slot: whether the relation has it, whether the fault travels against the edge, its weight
+    and the code of its name in RELATION_NAMES.
+    """
+    shape = (_NO_LINKS + 1, max(len(rules) for rules in PROPAGATION_RULES.values()))
+    has, reverse, weight, name = np.zeros(shape, bool), np.zeros(shape, bool), np.zeros(shape), np.zeros(shape, np.int64)
+    names = iter(range(len(RELATION_NAMES)))
+    for code, rules in enumerate(PROPAGATION_RULES.values()):
+        for slot, (origin, w) in enumerate(rules):
+            has[code, slot], reverse[code, slot], weight[code, slot], name[code, slot] = True, origin == "target", w, next(names)
+    return has, reverse, weight, name
+
+
+_HAS, _REVERSE, _WEIGHT, _NAME = _link_tables()
 
 
 class Link(NamedTuple):  # a tuple: built by the thousand per request
@@ -53,7 +67,7 @@ class PropagationGraph:
 
     The links are kept as arrays in edge order (each edge's links in PROPAGATION_RULES order):
     `cause_rows`/`effect_rows` are row numbers in `nodes` order, `link_weights` and
-    `link_relations` say how strong and over which relation. `edge_rows` holds the source and
+    `link_names` (codes into RELATION_NAMES) say how strong and over which relation. `edge_rows` holds the source and
     target rows of every subgraph edge, in edge order, per relation type. `effects`/`causes`
     give the same links as Link tuples per entity id, built on first use.
     """
@@ -63,28 +77,22 @@ class PropagationGraph:
         self.index = index = {n: i for i, n in enumerate(self.nodes)}
         n = len(self.nodes)
         edges = subgraph.edges
-        ends = np.array([(index.get(e.source, -1), index.get(e.target, -1)) for e in edges], dtype=np.int64).reshape(-1, 2)
-        if (ends < 0).any():
-            edge = edges[int(np.flatnonzero((ends < 0).any(axis=1))[0])]
+        src = np.array([index.get(e.source, -1) for e in edges], dtype=np.int64)
+        tgt = np.array([index.get(e.target, -1) for e in edges], dtype=np.int64)
+        if (src < 0).any() or (tgt < 0).any():
+            edge = edges[int(np.flatnonzero((src < 0) | (tgt < 0))[0])]
             missing = edge.source if edge.source not in index else edge.target
             raise EngineInputError(f"edge {edge.source}-[{edge.type}]->{edge.target} names unknown entity {missing!r}")
-        types = np.array([e.type for e in edges], dtype=object)
-        self.edge_rows = {rel: ends[types == rel] for rel in dict.fromkeys(types.tolist())}
-        # every (edge, kind) link, put back in edge order, then kind order within an edge
-        place, causes, effects, weights, relations = [], [], [], [], []
-        for rel, kinds in _LINK_KINDS.items():
-            at = np.flatnonzero(types == rel)
-            for k, (reverse, weight, relation) in enumerate(kinds):
-                place.append(at * _MOST_KINDS + k)
-                causes.append(ends[at, 1 if reverse else 0])
-                effects.append(ends[at, 0 if reverse else 1])
-                weights.append(np.full(len(at), weight))
-                relations.append(np.full(len(at), relation, dtype=object))
-        order = np.argsort(np.concatenate(place), kind="stable")
-        self.cause_rows = np.concatenate(causes)[order]
-        self.effect_rows = np.concatenate(effects)[order]
-        self.link_weights = np.concatenate(weights)[order]
-        self.link_relations: list[str] = np.concatenate(relations)[order].tolist()
+        types = [e.type for e in edges]
+        codes = np.array([_RELATION_CODE.get(t, _NO_LINKS) for t in types], dtype=np.int64)
+        typed = np.array(types)
+        self.edge_rows = {rel: np.column_stack([src[typed == rel], tgt[typed == rel]]) for rel in dict.fromkeys(types)}
+        # one row per edge, one column per link slot: row-major selection keeps edge order, then slot order
+        has, reverse = _HAS[codes], _REVERSE[codes]
+        self.cause_rows = np.where(reverse, tgt[:, None], src[:, None])[has]
+        self.effect_rows = np.where(reverse, src[:, None], tgt[:, None])[has]
+        self.link_weights = _WEIGHT[codes][has]
+        self.link_names = _NAME[codes][has]  # codes into RELATION_NAMES
         self.out_degree = np.bincount(self.cause_rows, minlength=n)
         self.in_degree = np.bincount(self.effect_rows, minlength=n)
 
@@ -100,14 +108,14 @@ class PropagationGraph:
 
     def link(self, k: int) -> Link:
         """Link number k as a Link tuple."""
-        return Link(self.nodes[self.cause_rows[k]], self.nodes[self.effect_rows[k]], self.link_relations[k],
+        return Link(self.nodes[self.cause_rows[k]], self.nodes[self.effect_rows[k]], RELATION_NAMES[self.link_names[k]],
                     float(self.link_weights[k]))
 
     @cached_property
     def effects(self) -> dict[str, list[Link]]:
         """Links by cause entity id."""
         out: dict[str, list[Link]] = {n: [] for n in self.nodes}
-        for k in range(len(self.link_relations)):
+        for k in range(len(self.cause_rows)):
             link = self.link(k)
             out[link.cause].append(link)
         return out
@@ -116,7 +124,7 @@ class PropagationGraph:
     def causes(self) -> dict[str, list[Link]]:
         """Links by effect entity id."""
         out: dict[str, list[Link]] = {n: [] for n in self.nodes}
-        for k in range(len(self.link_relations)):
+        for k in range(len(self.cause_rows)):
             link = self.link(k)
             out[link.effect].append(link)
         return out
@@ -152,7 +160,6 @@ class PropagationGraph:
 
 def _group(rows: np.ndarray, n: int) -> list[list[int]]:
     """Positions in `rows` grouped by value (0..n-1), each group in position order."""
-    out: list[list[int]] = [[] for _ in range(n)]
-    for k, r in enumerate(rows.tolist()):
-        out[r].append(k)
-    return out
+    positions = np.argsort(rows, kind="stable").tolist()
+    ends = np.cumsum(np.bincount(rows, minlength=n)).tolist()
+    return [positions[a:b] for a, b in zip([0] + ends[:-1], ends)]
