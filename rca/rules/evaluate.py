@@ -62,10 +62,14 @@ class RuleEngine:
             _DEFINED[self.thresholds.version] = name
         return name
 
-    def evaluate(self, facts: list[dict], at: float) -> list[Finding]:
-        """Findings for these facts (see rca/rules/facts.py), strongest first."""
+    def evaluate(self, facts: list[dict], at: float, prefiltered: bool = False) -> list[Finding]:
+        """Findings for these facts (see rca/rules/facts.py), strongest first.
+
+        prefiltered: the facts already passed may_fire (build_facts(..., keep=may_fire) did it on columns).
+        """
         sid = uuid.uuid4().hex
-        facts = [f for f in facts if self.may_fire(f)]
+        if not prefiltered:
+            facts = [f for f in facts if self.may_fire(f)]
         with _LOCK:
             name = self._ruleset_name()
             try:

@@ -61,7 +61,7 @@ def test_findings_with_the_prefilter_equal_findings_asserting_every_fact():
         facts = build_facts(sub, table, graph)
         kept = build_facts(sub, table, graph, engine.may_fire)  # the prefilter on columns, as the engine runs it
         assert kept == [f for f in facts if engine.may_fire(f)]
-        findings = engine.evaluate(kept, sub.alert_time)
+        findings = engine.evaluate(kept, sub.alert_time, prefiltered=True)
         assert findings == _all_findings(engine, facts, sub.alert_time)
         dropped += len(facts) - len(kept)
         fired += len(findings)
