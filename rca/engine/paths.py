@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -37,6 +37,23 @@ class Signals:
                                (self.changes, subgraph.changes)):
             for s in signals:
                 group.setdefault(s.entity_id, []).append(s)
+        self._lines: dict[str, list[str]] = {}
+
+    def lines(self, entity_id: str) -> list[str]:
+        """Every evidence line of one entity, strongest first (worked out once per entity)."""
+        if entity_id not in self._lines:
+            lines = []
+            for a in sorted(self.anomalies.get(entity_id, ()), key=lambda a: -a.score)[:2]:
+                lines.append(f"{a.signal} {a.direction} (score {a.score:.1f}) from {_clock(a.onset)}")
+            events: dict[str, int] = {}
+            for e in self.events.get(entity_id, ()):
+                events[e.signature_class] = events.get(e.signature_class, 0) + e.count
+            for cls, n in sorted(events.items(), key=lambda kv: -kv[1])[:2]:
+                lines.append(f"{n} {cls} log lines")
+            for c in self.changes.get(entity_id, ()):
+                lines.append(f"{c.change_type} at {_clock(c.at)}")
+            self._lines[entity_id] = lines
+        return self._lines[entity_id]
 
 
 @dataclass
@@ -50,6 +67,15 @@ class PathContext:
     order_key: list[int]  # rank of each entity id in string order: heap ties break by id
     effect_of: list[int]  # effect row of each link
     signals: Signals
+    hops: dict[int, Hop] = field(default_factory=dict)  # per link: the Hop with its evidence, shared by all paths
+
+    def hop(self, k: int) -> Hop:
+        """Link k as a Hop with its evidence lines (worked out once per ranking)."""
+        if k not in self.hops:
+            lk = self.graph.link(k)
+            evidence = hop_evidence(self.subgraph, self.table, lk.cause, lk.effect, self.signals)
+            self.hops[k] = Hop(lk.cause, lk.relation, lk.effect, tuple(evidence))
+        return self.hops[k]
 
     @classmethod
     def build(cls, subgraph: IncidentSubgraph, graph: PropagationGraph, table: FeatureTable) -> PathContext:
@@ -89,9 +115,7 @@ def find_paths(subgraph: IncidentSubgraph, graph: PropagationGraph, table: Featu
         if row not in best:
             continue
         cost, _, trail = best[row]
-        hops = tuple(Hop(lk.cause, lk.relation, lk.effect, tuple(hop_evidence(subgraph, table, lk.cause, lk.effect, context.signals)))
-                     for lk in map(graph.link, trail))
-        paths.append(Path(s.entity_id, round(math.exp(-cost), 6), hops))
+        paths.append(Path(s.entity_id, round(math.exp(-cost), 6), tuple(map(context.hop, trail))))
     paths.sort(key=lambda p: (-p.score, p.symptom_id))
     return paths
 
@@ -102,18 +126,7 @@ def _clock(ts: float) -> str:
 
 def entity_evidence(subgraph: IncidentSubgraph, entity_id: str, limit: int = 4, signals: Signals | None = None) -> list[str]:
     """Short readable lines about one entity's anomalies, logs and changes, strongest first."""
-    signals = signals or Signals(subgraph)
-    lines = []
-    for a in sorted(signals.anomalies.get(entity_id, ()), key=lambda a: -a.score)[:2]:
-        lines.append(f"{a.signal} {a.direction} (score {a.score:.1f}) from {_clock(a.onset)}")
-    events: dict[str, int] = {}
-    for e in signals.events.get(entity_id, ()):
-        events[e.signature_class] = events.get(e.signature_class, 0) + e.count
-    for cls, n in sorted(events.items(), key=lambda kv: -kv[1])[:2]:
-        lines.append(f"{n} {cls} log lines")
-    for c in signals.changes.get(entity_id, ()):
-        lines.append(f"{c.change_type} at {_clock(c.at)}")
-    return lines[:limit]
+    return (signals or Signals(subgraph)).lines(entity_id)[:limit]
 
 
 def hop_evidence(subgraph: IncidentSubgraph, table: FeatureTable, cause: str, effect: str,
