@@ -67,9 +67,11 @@ class RuleEngine:
 
         prefiltered: the facts already passed may_fire (build_facts(..., keep=may_fire) did it on columns).
         """
-        sid = uuid.uuid4().hex
         if not prefiltered:
             facts = [f for f in facts if self.may_fire(f)]
+        if not facts:
+            return []  # nothing can fire: no need to open a session
+        sid = uuid.uuid4().hex
         with _LOCK:
             name = self._ruleset_name()
             try:
