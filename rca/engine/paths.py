@@ -97,25 +97,26 @@ def find_paths(subgraph: IncidentSubgraph, graph: PropagationGraph, table: Featu
     context = context or PathContext.build(subgraph, graph, table)
     log_p, key, links_from, effect = context.log_p, context.order_key, graph.links_from, context.effect_of
     start = graph.index[candidate]
-    best: dict[int, tuple[float, int, tuple]] = {start: (0.0, 0, ())}
+    best = [math.inf] * len(graph.nodes)  # cheapest cost per row so far, and the links of that path
+    trails: list[tuple] = [()] * len(graph.nodes)
+    best[start] = 0.0
     queue = [(0.0, 0, key[start], start, ())]
     while queue:
         cost, hops, _, node, trail = heapq.heappop(queue)
-        if best[node][0] < cost or hops >= MAX_HOPS:
+        if best[node] < cost or hops >= MAX_HOPS:
             continue
         for k in links_from[node]:
             target = effect[k]
             new = cost - log_p[k]
-            if new < best.get(target, (math.inf, 0, ()))[0]:
-                best[target] = (new, hops + 1, trail + (k,))
+            if new < best[target]:
+                best[target], trails[target] = new, trail + (k,)
                 heapq.heappush(queue, (new, hops + 1, key[target], target, trail + (k,)))
     paths = []
     for s in subgraph.symptoms:
         row = graph.index[s.entity_id]
-        if row not in best:
+        if best[row] == math.inf:
             continue
-        cost, _, trail = best[row]
-        paths.append(Path(s.entity_id, round(math.exp(-cost), 6), tuple(map(context.hop, trail))))
+        paths.append(Path(s.entity_id, round(math.exp(-best[row]), 6), tuple(map(context.hop, trails[row]))))
     paths.sort(key=lambda p: (-p.score, p.symptom_id))
     return paths
 
