@@ -97,7 +97,7 @@ def dump(out: Path, root: Path) -> None:
             if isinstance(ranker, serving.GnnRanker):
                 record["scores"] = seen["scores"]
             data[(name, f"{type(ranker).__name__}:{ranker.name}")] = record
-        if name.startswith("0-") or name.startswith("latency-bench"):  # caller-supplied features
+        if name.startswith(("0-", "latency-bench")):  # caller-supplied features
             sub.extra_features = {next(iter(sub.nodes)): {"evidence": 0.9, "rule_max": 0.5, "unknown": 3.0}}
             data[(name, "GnnEngine+extra")] = _record(engine.rank(sub, 3))
             sub.extra_features = {}

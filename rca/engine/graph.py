@@ -65,11 +65,11 @@ class Link(NamedTuple):  # a tuple: built by the thousand per request
 class PropagationGraph:
     """Children (effects) and parents (causes) of every entity in propagation direction.
 
-    The links are kept as arrays in edge order (each edge's links in PROPAGATION_RULES order):
-    `cause_rows`/`effect_rows` are row numbers in `nodes` order, `link_weights` and
-    `link_names` (codes into RELATION_NAMES) say how strong and over which relation. `edge_rows` holds the source and
-    target rows of every subgraph edge, in edge order, per relation type. `effects`/`causes`
-    give the same links as Link tuples per entity id, built on first use.
+    The links are arrays in edge order (each edge's links in PROPAGATION_RULES order):
+    `cause_rows`/`effect_rows` are row numbers in `nodes` order, `link_weights` and `link_names`
+    (codes into RELATION_NAMES) say how strong and over which relation; `links_from`/`links_into`
+    list each entity's link numbers and `link(k)` gives one as a Link. `edge_rows` holds the
+    source and target rows of every subgraph edge, in edge order, per relation type.
     """
 
     def __init__(self, subgraph: IncidentSubgraph):
@@ -111,30 +111,13 @@ class PropagationGraph:
         return Link(self.nodes[self.cause_rows[k]], self.nodes[self.effect_rows[k]], RELATION_NAMES[self.link_names[k]],
                     float(self.link_weights[k]))
 
-    @cached_property
-    def effects(self) -> dict[str, list[Link]]:
-        """Links by cause entity id."""
-        out: dict[str, list[Link]] = {n: [] for n in self.nodes}
-        for k in range(len(self.cause_rows)):
-            link = self.link(k)
-            out[link.cause].append(link)
-        return out
-
-    @cached_property
-    def causes(self) -> dict[str, list[Link]]:
-        """Links by effect entity id."""
-        out: dict[str, list[Link]] = {n: [] for n in self.nodes}
-        for k in range(len(self.cause_rows)):
-            link = self.link(k)
-            out[link.effect].append(link)
-        return out
-
     def symptom_distances(self, targets: list[int], gap_cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For every entity and target row, the cheapest (cost, hops) of a path from it to the target.
 
         Walking backwards from the target over cause links, a step costs 1.0 plus gap_cost of the
-        entity it leaves (nothing for the target itself): one Dijkstra per target, over row
-        numbers and plain lists. Unreachable: cost inf, hops -1.
+        entity it leaves (nothing for the target itself), added in that order; among equally cheap
+        paths the hops are those of the path Dijkstra settles first. One Dijkstra per target, over
+        row numbers and plain lists. Unreachable: cost inf, hops -1.
         """
         n = len(self.nodes)
         cost = np.full((n, len(targets)), np.inf)

@@ -11,7 +11,14 @@ import numpy as np
 
 from rca.engine.features import ONSET_TOLERANCE_S, FeatureTable, onset_array
 from rca.engine.graph import PropagationGraph
-from rca.engine.types import AnomalySignal, ChangeSignal, EventSignal, Hop, IncidentSubgraph, Path
+from rca.engine.types import (
+    AnomalySignal,
+    ChangeSignal,
+    EventSignal,
+    Hop,
+    IncidentSubgraph,
+    Path,
+)
 
 MAX_HOPS = 8
 OUT_OF_ORDER = 0.5  # a hop whose effect started clearly before its cause is half as likely

@@ -11,7 +11,13 @@ from rca.engine.explain import explain
 from rca.engine.features import FeatureTable
 from rca.engine.graph import PropagationGraph
 from rca.engine.paths import PathContext, find_paths
-from rca.engine.types import Candidate, EngineInputError, Finding, IncidentSubgraph, RankingResult
+from rca.engine.types import (
+    Candidate,
+    EngineInputError,
+    Finding,
+    IncidentSubgraph,
+    RankingResult,
+)
 
 PATH_CANDIDATES = 10  # paths for up to this many top candidates (each costs well under a millisecond)
 

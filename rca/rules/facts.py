@@ -110,7 +110,7 @@ def build_facts(subgraph: IncidentSubgraph, table: FeatureTable, graph: Propagat
 
 def _counts(log_values: np.ndarray) -> np.ndarray:
     """Log-line counts back from their log1p features."""
-    return np.array([int(round(math.expm1(v))) for v in log_values.tolist()], dtype=np.int64)
+    return np.array([round(math.expm1(v)) for v in log_values.tolist()], dtype=np.int64)
 
 
 def _named_by(peers: dict[str, set[str] | None], graph: PropagationGraph, cause: np.ndarray, effect: np.ndarray,

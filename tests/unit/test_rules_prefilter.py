@@ -2,8 +2,8 @@
 
 import pytest
 
-from rca.engine.graph import PropagationGraph
 from rca.engine.features import build_features
+from rca.engine.graph import PropagationGraph
 from rca.rules.evaluate import default_rule_engine
 from rca.rules.facts import build_facts
 from rca.rules.prefilter import compile_any, compile_condition
