@@ -122,9 +122,8 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
         if e.severity <= 4 and cls != "change":
             severe[e.entity_id] = severe.get(e.entity_id, 0) + e.count
             log_onsets[e.entity_id] = min(log_onsets.get(e.entity_id, e.first_ts), e.first_ts)
-    labels = np.array([node.label for node in subgraph.nodes.values()])
     for kind in KINDS:
-        m[:, col[f"kind_{kind.lower()}"]] = labels == kind
+        m[:, col[f"kind_{kind.lower()}"]] = graph.labels == kind
     # logs date an entity whose metrics are missing (added in entity order)
     for n in sorted((n for n in log_onsets if n not in onsets), key=row.__getitem__):
         onsets[n] = log_onsets[n]

@@ -75,6 +75,7 @@ class PropagationGraph:
     def __init__(self, subgraph: IncidentSubgraph):
         self.nodes = list(subgraph.nodes)
         self.index = index = {n: i for i, n in enumerate(self.nodes)}
+        self.labels = np.array([node.label for node in subgraph.nodes.values()])  # per row: Service, Host, ...
         n = len(self.nodes)
         edges = subgraph.edges
         src = np.array([index.get(e.source, -1) for e in edges], dtype=np.int64)

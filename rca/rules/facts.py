@@ -29,9 +29,8 @@ def build_facts(subgraph: IncidentSubgraph, table: FeatureTable, graph: Propagat
     ev = table.column("evidence")
     onset = onset_array(table.onsets or {}, graph)
     alert = subgraph.alert_time
-    nodes = list(subgraph.nodes.values())
-    labels = np.array([node.label for node in nodes])
-    names = [node.name for node in nodes]
+    labels = graph.labels
+    names = [node.name for node in subgraph.nodes.values()]
     changes: dict[int, float] = {}
     for c in subgraph.changes:
         i = graph.index.get(c.entity_id)
@@ -55,7 +54,7 @@ def build_facts(subgraph: IncidentSubgraph, table: FeatureTable, graph: Propagat
 
     # Without evidence of its own, only a datastore or host (through its users or residents), a
     # changed entity or one its callers fail to authenticate against can fire a rule.
-    chosen = (ev >= 0.05) | (np.isin(labels, ("Datastore", "Host")) & (near >= DEGRADED))
+    chosen = (ev >= 0.05) | (((labels == "Datastore") | (labels == "Host")) & (near >= DEGRADED))
     chosen[list(changes)] = True
     chosen[cause[named_in_auth]] = True
     rows = np.flatnonzero(chosen)
@@ -64,9 +63,10 @@ def build_facts(subgraph: IncidentSubgraph, table: FeatureTable, graph: Propagat
     degraded = ev >= DEGRADED
     # Users merely degrading say nothing about a silent datastore: count them only after its own onset.
     after = degraded[effect] & has[cause] & (~has[effect] | (onset[effect] >= onset[cause] - ONSET_TOLERANCE_S))
-    in_failing = np.isin(effect, [graph.index[u] for u in failing_peers if u in graph.index])
-    failing = user & (_named_by(failing_peers, graph, cause, effect, names) | (~in_failing & after))
-    resident = (labels[cause] == "Host") & np.isin(labels[effect], ("Instance", "Datastore"))
+    in_failing = _flags(n, [graph.index[u] for u in failing_peers if u in graph.index])[effect]
+    # (only the chosen entities' counts are kept: their users' lines are all that need reading)
+    failing = user & (_named_by(failing_peers, graph, cause, effect, names, among=user & chosen[cause]) | (~in_failing & after))
+    resident = (labels[cause] == "Host") & ((labels[effect] == "Instance") | (labels[effect] == "Datastore"))
     crashing = table.column("log_crash") > 0
     later = degraded[effect] & has[effect]
     lead = np.full(n, np.inf)
@@ -113,14 +113,26 @@ def _counts(log_values: np.ndarray) -> np.ndarray:
     return np.array([round(math.expm1(v)) for v in log_values.tolist()], dtype=np.int64)
 
 
+def _flags(n: int, rows: list[int]) -> np.ndarray:
+    """n booleans, True at rows (a lookup table: cheaper than np.isin on small sets)."""
+    out = np.zeros(n, dtype=bool)
+    out[rows] = True
+    return out
+
+
 def _named_by(peers: dict[str, set[str] | None], graph: PropagationGraph, cause: np.ndarray, effect: np.ndarray,
-              names: list[str]) -> np.ndarray:
-    """Per link: the effect's lines point at the cause (see _against); checked only for effects in peers."""
+              names: list[str], among: np.ndarray | None = None) -> np.ndarray:
+    """Per link: the effect's lines point at the cause (see _against); checked only for effects in
+    peers, and only on the links `among` (where given; the rest stay False)."""
     out = np.zeros(len(cause), dtype=bool)
     rows = {graph.index[u]: u for u in peers if u in graph.index}
     if rows:
-        for k in np.flatnonzero(np.isin(effect, list(rows))).tolist():
-            out[k] = _against(peers, rows[int(effect[k])], names[int(cause[k])])
+        check = _flags(len(graph.nodes), list(rows))[effect]
+        if among is not None:
+            check &= among
+        links = np.flatnonzero(check)
+        for k, e, c in zip(links.tolist(), effect[links].tolist(), cause[links].tolist()):
+            out[k] = _against(peers, rows[e], names[c])
     return out
 
 
