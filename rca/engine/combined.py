@@ -56,7 +56,7 @@ def analyse(subgraph: IncidentSubgraph, rules: RuleEngine) -> tuple[PropagationG
     graph = PropagationGraph(subgraph)
     table = build_features(subgraph, graph)
     t1 = time.perf_counter()
-    findings = rules.evaluate(build_facts(subgraph, table, graph), subgraph.alert_time)
+    findings = rules.evaluate(build_facts(subgraph, table, graph, rules.may_fire), subgraph.alert_time, prefiltered=True)
     t2 = time.perf_counter()
     strengths = np.zeros((len(table.node_ids), len(RULE_COLUMNS)))
     for f in findings:

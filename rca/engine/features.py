@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -55,9 +56,13 @@ class FeatureTable:
     onsets: dict[str, float] | None = None  # earliest anomaly onset per entity (for rules and paths)
 
     def __post_init__(self) -> None:
-        self.index = {n: i for i, n in enumerate(self.node_ids)}
         self.columns = {n: j for j, n in enumerate(self.names)}
         self._rows: list[list[float]] | None = None
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """Entity id -> row."""
+        return {n: i for i, n in enumerate(self.node_ids)}
 
     def column(self, name: str) -> np.ndarray:
         """One feature for every entity, in node order."""
@@ -71,8 +76,10 @@ class FeatureTable:
 
     def with_columns(self, names: list[str], values: np.ndarray) -> FeatureTable:
         """A new table with extra columns appended (e.g. rule strengths)."""
-        return FeatureTable(self.node_ids, self.names + list(names), np.hstack([self.matrix, values]),
-                            self.version, self.onsets)
+        table = FeatureTable(self.node_ids, self.names + list(names), np.hstack([self.matrix, values]),
+                             self.version, self.onsets)
+        table.index = self.index  # the same entities in the same rows
+        return table
 
     def as_dict(self) -> dict[str, dict[str, float]]:
         """entity id -> non-zero feature name -> value (the snapshot stored with an incident)."""
@@ -87,10 +94,10 @@ class FeatureTable:
 def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = None) -> FeatureTable:
     """The base feature table of every entity in the subgraph (rule columns come later)."""
     graph = graph or PropagationGraph(subgraph)
-    ids = list(subgraph.nodes)
+    ids = graph.nodes
     col = {n: j for j, n in enumerate(BASE_FEATURES)}
     m = np.zeros((len(ids), len(BASE_FEATURES)))
-    row = {n: i for i, n in enumerate(ids)}
+    row = graph.index
     alert = subgraph.alert_time
 
     onsets: dict[str, float] = {}
@@ -106,6 +113,7 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
         m[i, col["anomaly_count"]] += 1
         onsets[a.entity_id] = min(onsets.get(a.entity_id, a.onset), a.onset)
     severe: dict[str, int] = {}
+    log_onsets: dict[str, float] = {}  # first severe log line per entity
     for e in subgraph.events:
         if e.entity_id not in row or e.last_ts < alert - ENDED_BEFORE_ALERT_S:
             continue  # lines long before the alert belong to another story
@@ -113,38 +121,36 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
         m[row[e.entity_id], col[f"log_{cls}"]] += e.count
         if e.severity <= 4 and cls != "change":
             severe[e.entity_id] = severe.get(e.entity_id, 0) + e.count
-            onsets.setdefault(f"log:{e.entity_id}", e.first_ts)
-            onsets[f"log:{e.entity_id}"] = min(onsets[f"log:{e.entity_id}"], e.first_ts)
-    for n, i in row.items():
-        label = subgraph.nodes[n].label
-        if label in KINDS:
-            m[i, col[f"kind_{label.lower()}"]] = 1.0
-        if n not in onsets and f"log:{n}" in onsets:  # logs date an entity whose metrics are missing
-            onsets[n] = onsets[f"log:{n}"]
-    severe_counts = np.array([severe.get(n, 0) for n in ids], dtype=float)
+            log_onsets[e.entity_id] = min(log_onsets.get(e.entity_id, e.first_ts), e.first_ts)
+    for kind in KINDS:
+        m[:, col[f"kind_{kind.lower()}"]] = graph.labels == kind
+    # logs date an entity whose metrics are missing (added in entity order)
+    for n in sorted((n for n in log_onsets if n not in onsets), key=row.__getitem__):
+        onsets[n] = log_onsets[n]
+    severe_counts = np.zeros(len(ids))
+    for n, count in severe.items():
+        severe_counts[row[n]] = count
     m[:, col["anomaly_max"]] = m[:, [col[f"anomaly_{f}"] for f in FAMILIES]].max(axis=1)
     m[:, col["log_severe"]] = np.log1p(severe_counts)
     m[:, col["evidence"]] = np.maximum(1.0 - np.exp(-m[:, col["anomaly_max"]] / 3.0), 1.0 - np.exp(-severe_counts / 10.0))
-    evidence = dict(zip(ids, m[:, col["evidence"]].tolist()))
     for j, name in enumerate(BASE_FEATURES):
         if name.startswith("log_") and name != "log_severe":
             m[:, j] = np.log1p(m[:, j])
     m[:, col["anomaly_count"]] = np.log1p(m[:, col["anomaly_count"]])
-    onsets = {k: v for k, v in onsets.items() if not k.startswith("log:")}
 
     ordered = sorted(onsets.values())
+    m[:, col["onset_rank"]] = 1.0  # no onset: last
     for n, t in onsets.items():
         i = row[n]
         m[i, col["has_onset"]] = 1.0
         m[i, col["onset_lead"]] = max(-1.0, min(3.0, (alert - t) / ONSET_SCALE_S))
         m[i, col["onset_rank"]] = _rank_share(ordered, t)
-    for n in ids:
-        if n not in onsets:
-            m[row[n], col["onset_rank"]] = 1.0
 
     _change_features(subgraph, m, row, col, onsets, alert)
-    _structure_features(subgraph, graph, m, row, col, evidence, onsets)
-    return FeatureTable(ids, list(BASE_FEATURES), m, FEATURE_SCHEMA_VERSION, onsets)
+    _structure_features(subgraph, graph, m, col, onsets)
+    table = FeatureTable(ids, list(BASE_FEATURES), m, FEATURE_SCHEMA_VERSION, onsets)
+    table.index = row  # the graph's rows
+    return table
 
 
 def _rank_share(ordered: list[float], t: float) -> float:
@@ -170,56 +176,83 @@ def _change_features(subgraph, m, row, col, onsets, alert) -> None:
             m[i, col["restarts"]] += 1.0
 
 
-def _structure_features(subgraph, graph, m, row, col, evidence, onsets) -> None:
-    symptoms = [s.entity_id for s in subgraph.symptoms if s.entity_id in row]
-    for s in symptoms:
-        m[row[s], col["is_symptom"]] = 1.0
-    reach = {n: [] for n in row}
-    gap_cost = {n: GAP_COST * (1.0 - v) for n, v in evidence.items()}  # once per entity, not per step
-    for s in symptoms:
-        for n, (cost, hops) in graph.hops_to(s, gap_cost.__getitem__).items():
-            reach[n].append((cost, hops))
-    service_of: dict[str, str] = {}
-    instances: dict[str, list[str]] = {}
-    for e in subgraph.edges:
-        if e.type == "INSTANCE_OF":
-            service_of[e.source] = e.target
-            instances.setdefault(e.target, []).append(e.source)
-    degraded = {n: evidence[n] > 0.3 for n in row}
-    # whole columns at once: numpy item access per entity is slow (same sums, same order)
+def onset_array(onsets: dict[str, float], graph: PropagationGraph) -> np.ndarray:
+    """Onsets per row of the graph's entities; NaN where an entity has none."""
+    out = np.full(len(graph.nodes), np.nan)
+    for n, t in onsets.items():
+        out[graph.index[n]] = t
+    return out
+
+
+def _share(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator where the denominator is positive, else 0 (counts: exact as in Python)."""
+    return np.divide(numerator, denominator, out=np.zeros(len(numerator)), where=denominator > 0)
+
+
+def _structure_features(subgraph, graph, m, col, onsets) -> None:
+    """Degrees, reach of the symptoms and what neighbours show, as whole columns over the link arrays.
+
+    Every value is a count ratio, a maximum or the same float steps the per-entity formulas take,
+    so the columns equal those of an entity-by-entity loop to the last bit.
+    """
+    n = len(graph.nodes)
+    cause, effect = graph.cause_rows, graph.effect_rows
+    evidence = m[:, col["evidence"]]
+    rows = [graph.index[s.entity_id] for s in subgraph.symptoms if s.entity_id in graph.index]
+    m[rows, col["is_symptom"]] = 1.0
+    log1p = np.array([math.log1p(k) for k in range(int(max(graph.out_degree.max(initial=0), graph.in_degree.max(initial=0))) + 1)])
+    m[:, col["out_degree"]] = log1p[graph.out_degree]
+    m[:, col["in_degree"]] = log1p[graph.in_degree]
+
+    m[:, col["symptom_hops"]] = 1.5  # no symptom reachable
+    if rows:
+        targets, repeats = np.unique(rows, return_counts=True)  # a symptom entity named twice counts twice
+        cost, hops = graph.symptom_distances(targets.tolist(), GAP_COST * (1.0 - evidence))
+        reached = np.isfinite(cost)
+        reach = (reached * repeats).sum(axis=1)
+        best = cost.min(axis=1)
+        fewest = np.where(cost == best[:, None], hops, np.inf).min(axis=1)  # (cost, hops) compared as tuples
+        some = reach > 0
+        m[some, col["symptom_reach"]] = reach[some] / len(rows)
+        m[some, col["symptom_hops"]] = fewest[some] / 6.0
+        m[some, col["path_gaps"]] = (best[some] - fewest[some]) / GAP_COST
+
+    degraded = evidence > 0.3
+    m[:, col["effects_anomalous"]] = _share(np.bincount(cause, degraded[effect], n), graph.out_degree)
+
+    onset = onset_array(onsets, graph)
+    has = ~np.isnan(onset)
+    dated = has[effect]  # effects with an onset, counted for causes with one
+    later = dated & (onset[effect] >= onset[cause] - ONSET_TOLERANCE_S)
+    m[:, col["effects_later"]] = np.where(has, _share(np.bincount(cause, later, n), np.bincount(cause, dated, n)), 0.0)
+    earlier = has[effect] & has[cause] & (onset[cause] < onset[effect] - ONSET_TOLERANCE_S)
+    causes_earlier = np.zeros(n)
+    np.maximum.at(causes_earlier, effect[earlier], evidence[cause[earlier]])
+    m[:, col["causes_earlier"]] = causes_earlier
+
+    m[:, col["siblings_anomalous"]] = _siblings_anomalous(graph, degraded)
+
+    # whole columns at once (same sums, same order)
     logs = (m[:, col["log_timeout"]] + m[:, col["log_connection"]] + m[:, col["log_auth"]] + m[:, col["log_other"]]) > 0
-    logs_any = dict(zip(row, logs.tolist()))
-    is_service = {n: node.label == "Service" for n, node in subgraph.nodes.items()}
-    names = ("out_degree", "in_degree", "symptom_reach", "symptom_hops", "path_gaps", "effects_anomalous",
-             "effects_later", "causes_earlier", "siblings_anomalous", "users_logging")
-    out = {name: [0.0] * len(row) for name in names}
-    for n, i in row.items():  # plain lists, written as whole columns: numpy item access is slow
-        effects = [lk.effect for lk in graph.effects[n]]
-        causes = [lk.cause for lk in graph.causes[n]]
-        out["out_degree"][i] = math.log1p(len(effects))
-        out["in_degree"][i] = math.log1p(len(causes))
-        if symptoms and reach[n]:
-            out["symptom_reach"][i] = len(reach[n]) / len(symptoms)
-            cost, hops = min(reach[n])
-            out["symptom_hops"][i] = hops / 6.0
-            out["path_gaps"][i] = (cost - hops) / GAP_COST
-        else:
-            out["symptom_hops"][i] = 1.5
-        if effects:
-            out["effects_anomalous"][i] = sum(map(degraded.__getitem__, effects)) / len(effects)
-        t = onsets.get(n)
-        if t is not None:
-            later = [onsets[e] for e in effects if e in onsets]
-            if later:
-                out["effects_later"][i] = sum(o >= t - ONSET_TOLERANCE_S for o in later) / len(later)
-            out["causes_earlier"][i] = max((evidence[c] for c in causes if c in onsets and onsets[c] < t - ONSET_TOLERANCE_S),
-                                           default=0.0)
-        siblings = ([x for x in instances.get(service_of[n], []) if x != n] if n in service_of
-                    else instances.get(n, []))
-        if siblings:
-            out["siblings_anomalous"][i] = sum(map(degraded.__getitem__, siblings)) / len(siblings)
-        users = [e for e in effects if is_service[e]]
-        if users:
-            out["users_logging"][i] = sum(map(logs_any.__getitem__, users)) / len(users)
-    for name, values in out.items():
-        m[:, col[name]] = values
+    users = m[effect, col["kind_service"]] == 1.0
+    m[:, col["users_logging"]] = _share(np.bincount(cause, users & logs[effect], n), np.bincount(cause, users, n))
+
+
+def _siblings_anomalous(graph: PropagationGraph, degraded: np.ndarray) -> np.ndarray:
+    """Share of degraded siblings: an instance's fellow instances, or a service's instances."""
+    n = len(graph.nodes)
+    pairs = graph.edge_rows.get("INSTANCE_OF", np.zeros((0, 2), dtype=np.int64))
+    instance, service = pairs[:, 0], pairs[:, 1]
+    service_of = dict(zip(instance.tolist(), service.tolist()))  # the last INSTANCE_OF edge wins
+    members = np.bincount(service, minlength=n).astype(float)
+    members_degraded = np.bincount(service, degraded[instance], n)
+    count, bad = members.copy(), members_degraded.copy()  # a service: its instances
+    if service_of:
+        inst = np.fromiter(service_of, dtype=np.int64, count=len(service_of))
+        svc = np.fromiter(service_of.values(), dtype=np.int64, count=len(service_of))
+        # an instance: the instances of its service other than itself (every edge naming it leaves)
+        own = np.zeros(n)
+        np.add.at(own, instance[service == np.asarray([service_of[i] for i in instance.tolist()])], 1.0)
+        count[inst] = members[svc] - own[inst]
+        bad[inst] = members_degraded[svc] - own[inst] * degraded[inst]
+    return _share(bad, count)

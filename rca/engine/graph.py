@@ -3,12 +3,20 @@
 Faults travel from callee to caller (CALLS), from a datastore to its users (DEPENDS_ON), from a
 host to what runs on it (RUNS_ON) and from an instance to its service (INSTANCE_OF); a
 service-wide fault also shows on its instances, which is weaker evidence of direction.
+
+The graph is built once per request and shared by every stage (features, rule facts, the walk,
+paths, the GNN's edge lists): besides the Link lists per entity it keeps the links as index
+arrays, so those stages work on whole columns instead of looping over entities in Python.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
+from functools import cached_property
 from typing import NamedTuple
+
+import numpy as np
 
 from rca.engine.types import EngineInputError, IncidentSubgraph
 
@@ -21,11 +29,28 @@ PROPAGATION_RULES: dict[str, tuple[tuple[str, float], ...]] = {
 }
 
 
-# PROPAGATION_RULES as (travels against the edge, weight, relation name), built once, not per edge
-_LINK_KINDS: dict[str, tuple[tuple[bool, float, str], ...]] = {
-    rel: tuple((origin == "target", weight, f"{rel} (reverse)" if origin == "target" else rel) for origin, weight in rules)
-    for rel, rules in PROPAGATION_RULES.items()
-}
+RELATION_NAMES: tuple[str, ...] = tuple(f"{rel} (reverse)" if origin == "target" else rel
+                                        for rel, rules in PROPAGATION_RULES.items() for origin, _ in rules)
+_RELATION_CODE = {rel: c for c, rel in enumerate(PROPAGATION_RULES)}
+_NO_LINKS = len(PROPAGATION_RULES)  # code of a relation faults do not travel over
+
+
+def _link_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """PROPAGATION_RULES as lookup tables (relation code x link slot), built once, not per edge.
+
+    Per slot: whether the relation has it, whether the fault travels against the edge, its weight
+    and the code of its name in RELATION_NAMES.
+    """
+    shape = (_NO_LINKS + 1, max(len(rules) for rules in PROPAGATION_RULES.values()))
+    has, reverse, weight, name = np.zeros(shape, bool), np.zeros(shape, bool), np.zeros(shape), np.zeros(shape, np.int64)
+    names = iter(range(len(RELATION_NAMES)))
+    for code, rules in enumerate(PROPAGATION_RULES.values()):
+        for slot, (origin, w) in enumerate(rules):
+            has[code, slot], reverse[code, slot], weight[code, slot], name[code, slot] = True, origin == "target", w, next(names)
+    return has, reverse, weight, name
+
+
+_HAS, _REVERSE, _WEIGHT, _NAME = _link_tables()
 
 
 class Link(NamedTuple):  # a tuple: built by the thousand per request
@@ -38,40 +63,87 @@ class Link(NamedTuple):  # a tuple: built by the thousand per request
 
 
 class PropagationGraph:
-    """Children (effects) and parents (causes) of every entity in propagation direction."""
+    """Children (effects) and parents (causes) of every entity in propagation direction.
+
+    The links are arrays in edge order (each edge's links in PROPAGATION_RULES order):
+    `cause_rows`/`effect_rows` are row numbers in `nodes` order, `link_weights` and `link_names`
+    (codes into RELATION_NAMES) say how strong and over which relation; `links_from`/`links_into`
+    list each entity's link numbers and `link(k)` gives one as a Link. `edge_rows` holds the
+    source and target rows of every subgraph edge, in edge order, per relation type.
+    """
 
     def __init__(self, subgraph: IncidentSubgraph):
         self.nodes = list(subgraph.nodes)
-        self.effects: dict[str, list[Link]] = {n: [] for n in self.nodes}
-        self.causes: dict[str, list[Link]] = {n: [] for n in self.nodes}
-        for edge in subgraph.edges:
-            if edge.source not in subgraph.nodes or edge.target not in subgraph.nodes:
-                missing = edge.source if edge.source not in subgraph.nodes else edge.target
-                raise EngineInputError(f"edge {edge.source}-[{edge.type}]->{edge.target} names unknown entity {missing!r}")
-            for reverse, weight, relation in _LINK_KINDS.get(edge.type, ()):
-                if reverse:
-                    link = Link(edge.target, edge.source, relation, weight)
-                else:
-                    link = Link(edge.source, edge.target, relation, weight)
-                self.effects[link.cause].append(link)
-                self.causes[link.effect].append(link)
+        self.index = index = {n: i for i, n in enumerate(self.nodes)}
+        self.labels = np.array([node.label for node in subgraph.nodes.values()])  # per row: Service, Host, ...
+        n = len(self.nodes)
+        edges = subgraph.edges
+        src = np.array([index.get(e.source, -1) for e in edges], dtype=np.int64)
+        tgt = np.array([index.get(e.target, -1) for e in edges], dtype=np.int64)
+        if (src < 0).any() or (tgt < 0).any():
+            edge = edges[int(np.flatnonzero((src < 0) | (tgt < 0))[0])]
+            missing = edge.source if edge.source not in index else edge.target
+            raise EngineInputError(f"edge {edge.source}-[{edge.type}]->{edge.target} names unknown entity {missing!r}")
+        types = [e.type for e in edges]
+        codes = np.array([_RELATION_CODE.get(t, _NO_LINKS) for t in types], dtype=np.int64)
+        typed = np.array(types)
+        self.edge_rows = {rel: np.column_stack([src[typed == rel], tgt[typed == rel]]) for rel in dict.fromkeys(types)}
+        # one row per edge, one column per link slot: row-major selection keeps edge order, then slot order
+        has, reverse = _HAS[codes], _REVERSE[codes]
+        self.cause_rows = np.where(reverse, tgt[:, None], src[:, None])[has]
+        self.effect_rows = np.where(reverse, src[:, None], tgt[:, None])[has]
+        self.link_weights = _WEIGHT[codes][has]
+        self.link_names = _NAME[codes][has]  # codes into RELATION_NAMES
+        self.out_degree = np.bincount(self.cause_rows, minlength=n)
+        self.in_degree = np.bincount(self.effect_rows, minlength=n)
 
-    def hops_to(self, target: str, step_cost) -> dict[str, tuple[float, int]]:
-        """For every entity that can reach target, the cheapest (cost, hops) of a path to it.
+    @cached_property
+    def links_from(self) -> list[list[int]]:
+        """Per row, the link numbers with that entity as cause, in link order."""
+        return _group(self.cause_rows, len(self.nodes))
 
-        step_cost(node) is the cost of passing through an intermediate node; walking backwards
-        from the target over cause links makes this one Dijkstra per symptom.
+    @cached_property
+    def links_into(self) -> list[list[int]]:
+        """Per row, the link numbers with that entity as effect, in link order."""
+        return _group(self.effect_rows, len(self.nodes))
+
+    def link(self, k: int) -> Link:
+        """Link number k as a Link tuple."""
+        return Link(self.nodes[self.cause_rows[k]], self.nodes[self.effect_rows[k]], RELATION_NAMES[self.link_names[k]],
+                    float(self.link_weights[k]))
+
+    def symptom_distances(self, targets: list[int], gap_cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For every entity and target row, the cheapest (cost, hops) of a path from it to the target.
+
+        Walking backwards from the target over cause links, a step costs 1.0 plus gap_cost of the
+        entity it leaves (nothing for the target itself), added in that order; among equally cheap
+        paths the hops are those of the path Dijkstra settles first. One Dijkstra per target, over
+        row numbers and plain lists. Unreachable: cost inf, hops -1.
         """
-        best: dict[str, tuple[float, int]] = {target: (0.0, 0)}
-        queue = [(0.0, 0, target)]
-        while queue:
-            cost, hops, node = heapq.heappop(queue)
-            if best.get(node, (float("inf"), 0))[0] < cost:
-                continue
-            through = 0.0 if node == target else step_cost(node)
-            for link in self.causes[node]:
-                new = cost + 1.0 + through
-                if new < best.get(link.cause, (float("inf"), 0))[0]:
-                    best[link.cause] = (new, hops + 1)
-                    heapq.heappush(queue, (new, hops + 1, link.cause))
-        return best
+        n = len(self.nodes)
+        cost = np.full((n, len(targets)), np.inf)
+        hops = np.full((n, len(targets)), -1.0)
+        gap, into, cause = gap_cost.tolist(), self.links_into, self.cause_rows.tolist()
+        for j, target in enumerate(targets):
+            best, steps = [math.inf] * n, [-1] * n
+            best[target], steps[target] = 0.0, 0
+            queue = [(0.0, 0, target)]
+            while queue:
+                c, h, node = heapq.heappop(queue)
+                if best[node] < c:
+                    continue
+                new = c + 1.0 + (0.0 if node == target else gap[node])
+                for k in into[node]:
+                    u = cause[k]
+                    if new < best[u]:
+                        best[u], steps[u] = new, h + 1
+                        heapq.heappush(queue, (new, h + 1, u))
+            cost[:, j], hops[:, j] = best, steps
+        return cost, hops
+
+
+def _group(rows: np.ndarray, n: int) -> list[list[int]]:
+    """Positions in `rows` grouped by value (0..n-1), each group in position order."""
+    positions = np.argsort(rows, kind="stable").tolist()
+    ends = np.cumsum(np.bincount(rows, minlength=n)).tolist()
+    return [positions[a:b] for a, b in zip([0] + ends[:-1], ends)]

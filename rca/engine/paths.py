@@ -5,10 +5,20 @@ from __future__ import annotations
 import heapq
 import math
 import time
+from dataclasses import dataclass, field
 
-from rca.engine.features import ONSET_TOLERANCE_S, FeatureTable
+import numpy as np
+
+from rca.engine.features import ONSET_TOLERANCE_S, FeatureTable, onset_array
 from rca.engine.graph import PropagationGraph
-from rca.engine.types import Hop, IncidentSubgraph, Path
+from rca.engine.types import (
+    AnomalySignal,
+    ChangeSignal,
+    EventSignal,
+    Hop,
+    IncidentSubgraph,
+    Path,
+)
 
 MAX_HOPS = 8
 OUT_OF_ORDER = 0.5  # a hop whose effect started clearly before its cause is half as likely
@@ -23,31 +33,97 @@ def hop_probability(link_weight: float, effect_evidence: float, cause_onset: flo
     return p
 
 
-def find_paths(subgraph: IncidentSubgraph, graph: PropagationGraph, table: FeatureTable, candidate: str) -> list[Path]:
+class Signals:
+    """The subgraph's anomalies, log events and changes grouped by entity (in subgraph order)."""
+
+    def __init__(self, subgraph: IncidentSubgraph):
+        self.anomalies: dict[str, list[AnomalySignal]] = {}
+        self.events: dict[str, list[EventSignal]] = {}
+        self.changes: dict[str, list[ChangeSignal]] = {}
+        for group, signals in ((self.anomalies, subgraph.anomalies), (self.events, subgraph.events),
+                               (self.changes, subgraph.changes)):
+            for s in signals:
+                group.setdefault(s.entity_id, []).append(s)
+        self._lines: dict[str, list[str]] = {}
+
+    def lines(self, entity_id: str) -> list[str]:
+        """Every evidence line of one entity, strongest first (worked out once per entity)."""
+        if entity_id not in self._lines:
+            lines = []
+            for a in sorted(self.anomalies.get(entity_id, ()), key=lambda a: -a.score)[:2]:
+                lines.append(f"{a.signal} {a.direction} (score {a.score:.1f}) from {_clock(a.onset)}")
+            events: dict[str, int] = {}
+            for e in self.events.get(entity_id, ()):
+                events[e.signature_class] = events.get(e.signature_class, 0) + e.count
+            for cls, n in sorted(events.items(), key=lambda kv: -kv[1])[:2]:
+                lines.append(f"{n} {cls} log lines")
+            for c in self.changes.get(entity_id, ()):
+                lines.append(f"{c.change_type} at {_clock(c.at)}")
+            self._lines[entity_id] = lines
+        return self._lines[entity_id]
+
+
+@dataclass
+class PathContext:
+    """What every candidate's path search shares: the cost of each link and the signals by entity."""
+
+    subgraph: IncidentSubgraph
+    graph: PropagationGraph
+    table: FeatureTable
+    log_p: list[float]  # log of each link's hop probability (floored at 1e-9): a hop costs -log p
+    order_key: list[int]  # rank of each entity id in string order: heap ties break by id
+    effect_of: list[int]  # effect row of each link
+    signals: Signals
+    hops: dict[int, Hop] = field(default_factory=dict)  # per link: the Hop with its evidence, shared by all paths
+
+    def hop(self, k: int) -> Hop:
+        """Link k as a Hop with its evidence lines (worked out once per ranking)."""
+        if k not in self.hops:
+            lk = self.graph.link(k)
+            evidence = hop_evidence(self.subgraph, self.table, lk.cause, lk.effect, self.signals)
+            self.hops[k] = Hop(lk.cause, lk.relation, lk.effect, tuple(evidence))
+        return self.hops[k]
+
+    @classmethod
+    def build(cls, subgraph: IncidentSubgraph, graph: PropagationGraph, table: FeatureTable) -> PathContext:
+        """Link costs for every link at once (hop_probability's arithmetic, column-wise)."""
+        cause, effect = graph.cause_rows, graph.effect_rows
+        onset = onset_array(table.onsets or {}, graph)
+        p = graph.link_weights * (0.25 + 0.75 * table.column("evidence")[effect])
+        p[onset[effect] < onset[cause] - ONSET_TOLERANCE_S] *= OUT_OF_ORDER  # NaN (no onset) compares False
+        log_p = list(map(math.log, np.maximum(p, 1e-9).tolist()))
+        key = [0] * len(graph.nodes)
+        for rank, row in enumerate(sorted(range(len(graph.nodes)), key=graph.nodes.__getitem__)):
+            key[row] = rank
+        return cls(subgraph, graph, table, log_p, key, effect.tolist(), Signals(subgraph))
+
+
+def find_paths(subgraph: IncidentSubgraph, graph: PropagationGraph, table: FeatureTable, candidate: str,
+               context: PathContext | None = None) -> list[Path]:
     """One path per symptom: the most probable chain of hops (product of hop probabilities)."""
-    evidence = dict(zip(table.node_ids, table.column("evidence")))
-    onsets = table.onsets or {}
-    best: dict[str, tuple[float, int, tuple]] = {candidate: (0.0, 0, ())}
-    queue = [(0.0, 0, candidate, ())]
-    targets = {s.entity_id for s in subgraph.symptoms}
+    context = context or PathContext.build(subgraph, graph, table)
+    log_p, key, links_from, effect = context.log_p, context.order_key, graph.links_from, context.effect_of
+    start = graph.index[candidate]
+    best = [math.inf] * len(graph.nodes)  # cheapest cost per row so far, and the links of that path
+    trails: list[tuple] = [()] * len(graph.nodes)
+    best[start] = 0.0
+    queue = [(0.0, 0, key[start], start, ())]
     while queue:
-        cost, hops, node, trail = heapq.heappop(queue)
-        if best[node][0] < cost or hops >= MAX_HOPS:
+        cost, hops, _, node, trail = heapq.heappop(queue)
+        if best[node] < cost or hops >= MAX_HOPS:
             continue
-        for link in graph.effects[node]:
-            p = hop_probability(link.weight, evidence[link.effect], onsets.get(node), onsets.get(link.effect))
-            new = cost - math.log(max(p, 1e-9))
-            if new < best.get(link.effect, (math.inf, 0, ()))[0]:
-                best[link.effect] = (new, hops + 1, trail + (link,))
-                heapq.heappush(queue, (new, hops + 1, link.effect, trail + (link,)))
+        for k in links_from[node]:
+            target = effect[k]
+            new = cost - log_p[k]
+            if new < best[target]:
+                best[target], trails[target] = new, trail + (k,)
+                heapq.heappush(queue, (new, hops + 1, key[target], target, trail + (k,)))
     paths = []
     for s in subgraph.symptoms:
-        if s.entity_id not in best or s.entity_id not in targets:
+        row = graph.index[s.entity_id]
+        if best[row] == math.inf:
             continue
-        cost, _, trail = best[s.entity_id]
-        hops = tuple(Hop(lk.cause, lk.relation, lk.effect, tuple(hop_evidence(subgraph, table, lk.cause, lk.effect)))
-                     for lk in trail)
-        paths.append(Path(s.entity_id, round(math.exp(-cost), 6), hops))
+        paths.append(Path(s.entity_id, round(math.exp(-best[row]), 6), tuple(map(context.hop, trails[row]))))
     paths.sort(key=lambda p: (-p.score, p.symptom_id))
     return paths
 
@@ -56,26 +132,15 @@ def _clock(ts: float) -> str:
     return time.strftime("%H:%M:%S", time.gmtime(ts))
 
 
-def entity_evidence(subgraph: IncidentSubgraph, entity_id: str, limit: int = 4) -> list[str]:
+def entity_evidence(subgraph: IncidentSubgraph, entity_id: str, limit: int = 4, signals: Signals | None = None) -> list[str]:
     """Short readable lines about one entity's anomalies, logs and changes, strongest first."""
-    lines = []
-    for a in sorted((a for a in subgraph.anomalies if a.entity_id == entity_id), key=lambda a: -a.score)[:2]:
-        lines.append(f"{a.signal} {a.direction} (score {a.score:.1f}) from {_clock(a.onset)}")
-    events: dict[str, int] = {}
-    for e in subgraph.events:
-        if e.entity_id == entity_id:
-            events[e.signature_class] = events.get(e.signature_class, 0) + e.count
-    for cls, n in sorted(events.items(), key=lambda kv: -kv[1])[:2]:
-        lines.append(f"{n} {cls} log lines")
-    for c in subgraph.changes:
-        if c.entity_id == entity_id:
-            lines.append(f"{c.change_type} at {_clock(c.at)}")
-    return lines[:limit]
+    return (signals or Signals(subgraph)).lines(entity_id)[:limit]
 
 
-def hop_evidence(subgraph: IncidentSubgraph, table: FeatureTable, cause: str, effect: str) -> list[str]:
+def hop_evidence(subgraph: IncidentSubgraph, table: FeatureTable, cause: str, effect: str,
+                 signals: Signals | None = None) -> list[str]:
     """What supports one hop: the effect's own evidence and the onset order of the two ends."""
-    lines = entity_evidence(subgraph, effect, limit=3)
+    lines = entity_evidence(subgraph, effect, limit=3, signals=signals)
     onsets = table.onsets or {}
     if cause in onsets and effect in onsets:
         lag = onsets[effect] - onsets[cause]

@@ -10,8 +10,14 @@ import numpy as np
 from rca.engine.explain import explain
 from rca.engine.features import FeatureTable
 from rca.engine.graph import PropagationGraph
-from rca.engine.paths import find_paths
-from rca.engine.types import Candidate, EngineInputError, Finding, IncidentSubgraph, RankingResult
+from rca.engine.paths import PathContext, find_paths
+from rca.engine.types import (
+    Candidate,
+    EngineInputError,
+    Finding,
+    IncidentSubgraph,
+    RankingResult,
+)
 
 PATH_CANDIDATES = 10  # paths for up to this many top candidates (each costs well under a millisecond)
 
@@ -40,7 +46,7 @@ def check_subgraph(subgraph: IncidentSubgraph, top_k: int) -> None:
 
 def order(node_ids: list[str], scores: np.ndarray) -> list[int]:
     """Indices by descending score, ties broken by entity id so results are deterministic."""
-    return sorted(range(len(node_ids)), key=lambda i: (-float(scores[i]), node_ids[i]))
+    return np.lexsort((np.array(node_ids), -np.asarray(scores, dtype=float))).tolist()
 
 
 def finish(subgraph: IncidentSubgraph, graph: PropagationGraph, table: FeatureTable, scores: np.ndarray,
@@ -50,7 +56,8 @@ def finish(subgraph: IncidentSubgraph, graph: PropagationGraph, table: FeatureTa
     t = time.perf_counter()
     ranked = order(table.node_ids, scores)[:top_k]
     candidates = [Candidate(table.node_ids[i], round(float(scores[i]), 6), r + 1) for r, i in enumerate(ranked)]
-    paths = {c.entity_id: find_paths(subgraph, graph, table, c.entity_id) for c in candidates[:PATH_CANDIDATES]}
+    context = PathContext.build(subgraph, graph, table)  # shared by every candidate's search
+    paths = {c.entity_id: find_paths(subgraph, graph, table, c.entity_id, context) for c in candidates[:PATH_CANDIDATES]}
     timings["paths"] = (time.perf_counter() - t) * 1000
     result = RankingResult(candidates=candidates, findings=findings, paths=paths, versions=versions,
                            timings_ms=timings, feature_table=table if with_features else None)

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from rca.engine.combined import analyse
 from rca.engine.features import FEATURE_SCHEMA_VERSION, FeatureTable
+from rca.engine.graph import PropagationGraph
 from rca.engine.types import IncidentSubgraph
 from rca.rules.evaluate import RuleEngine
 from rca.simulator import simulate
@@ -52,13 +53,26 @@ def schema_id(names: list[str]) -> str:
 
 def typed_edges(edges, index: dict[str, int]) -> dict[str, np.ndarray]:
     """Edge index per relation and direction (edges: records with source, target, type), in the rows of `index`."""
-    pairs: dict[str, list[tuple[int, int]]] = {r: [] for r in RELATIONS}
+    pairs: dict[str, list[tuple[int, int]]] = {t: [] for t in EDGE_TYPES}
     for e in edges:
         if e.type in EDGE_TYPES and e.source in index and e.target in index:
-            s, t = index[e.source], index[e.target]
-            pairs[e.type].append((s, t))
-            pairs[f"rev_{e.type}"].append((t, s))
-    return {r: (np.array(p, dtype=np.int64).T if p else np.zeros((2, 0), dtype=np.int64)) for r, p in pairs.items()}
+            pairs[e.type].append((index[e.source], index[e.target]))
+    return _both_ways({t: np.array(p, dtype=np.int64).reshape(-1, 2) for t, p in pairs.items()})
+
+
+def graph_edges(graph: PropagationGraph) -> dict[str, np.ndarray]:
+    """typed_edges of the graph's subgraph in the graph's rows, from the rows it already holds."""
+    return _both_ways({t: graph.edge_rows.get(t, np.zeros((0, 2), dtype=np.int64)) for t in EDGE_TYPES})
+
+
+def _both_ways(rows_by_type: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """(2, E) source/target rows per relation (RELATIONS order), from (E, 2) rows per edge type."""
+    out = {}
+    for t in EDGE_TYPES:
+        rows = rows_by_type[t]
+        out[t] = np.ascontiguousarray(rows.T)
+        out[f"rev_{t}"] = np.ascontiguousarray(rows[:, ::-1].T)
+    return out
 
 
 def sample_from(subgraph: IncidentSubgraph, table: FeatureTable, root: str | None = None, **extra) -> Sample:

@@ -33,7 +33,7 @@ from rca.gnn.attribution import (
     gradient_attribution,
 )
 from rca.gnn.combine import TERMS, combined_logits, terms
-from rca.gnn.data import typed_edges
+from rca.gnn.data import graph_edges
 from rca.gnn.model import embedding
 from rca.rules.evaluate import RuleEngine, default_rule_engine
 
@@ -69,7 +69,7 @@ class _ModelRanker:
             self.cols = [table.columns[n] for n in self.artifact.feature_names]
         t = time.perf_counter()
         x = torch.from_numpy(table.matrix[:, self.cols].astype(np.float32))
-        edges = {r: torch.from_numpy(e) for r, e in typed_edges(subgraph.edges, table.index).items()}
+        edges = {r: torch.from_numpy(e) for r, e in graph_edges(graph).items()}
         messages: list = []
         with torch.inference_mode():
             states = self.model.states(x, edges, messages) if self.artifact.kind == "gnn" else self.model.states(x)

@@ -52,11 +52,13 @@ class RelationalAttention(nn.Module):
 
     def forward(self, h: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, rel: torch.Tensor) -> torch.Tensor:
         n = h.size(0)
-        shape = (n, self.relations, self.heads, self.hidden)
-        xj = self.lin_src(h).view(shape)[src, rel]  # (edges, heads, hidden)
-        xi = self.lin_dst(h).view(shape)[dst, rel]
-        score = (F.leaky_relu(xj + xi, 0.2) * self.att[rel]).sum(-1)  # (edges, heads)
-        alpha = group_softmax(score, dst * self.relations + rel, num_nodes=n * self.relations)
+        # rows of the (entity, relation) projections: plain gathers, cheaper than 2-D fancy indexing
+        flat = (n * self.relations, self.heads, self.hidden)
+        src_rel, dst_rel = src * self.relations + rel, dst * self.relations + rel
+        xj = self.lin_src(h).view(flat).index_select(0, src_rel)  # (edges, heads, hidden)
+        xi = self.lin_dst(h).view(flat).index_select(0, dst_rel)
+        score = (F.leaky_relu(xj + xi, 0.2) * self.att.index_select(0, rel)).sum(-1)  # (edges, heads)
+        alpha = group_softmax(score, dst_rel, num_nodes=n * self.relations)
         messages = (xj * alpha.unsqueeze(-1)).mean(1)
         return torch.zeros(n, self.hidden, dtype=h.dtype).index_add_(0, dst, messages) + self.bias
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from durable.engine import MessageNotHandledException
 from durable.lang import assert_fact, delete_state, get_host
 
 from rca.engine.types import Finding
-from rca.rules.packs import RULES, define_ruleset
+from rca.rules.packs import RULES, condition_definitions, define_ruleset
+from rca.rules.prefilter import Predicate, compile_any
 from rca.rules.thresholds import Thresholds, load_thresholds
 
 # durable-rules keeps rulesets and their sessions in one process-wide host whose Python glue is
@@ -34,6 +35,11 @@ class RuleEngine:
     """The rule packs with one threshold set; evaluate() is safe to call from many threads."""
 
     thresholds: Thresholds
+    # facts that cannot match any rule are not asserted (see rca/rules/prefilter.py)
+    may_fire: Predicate = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.may_fire = compile_any(list(condition_definitions(self.thresholds).values()))
 
     @property
     def version(self) -> str:
@@ -56,8 +62,15 @@ class RuleEngine:
             _DEFINED[self.thresholds.version] = name
         return name
 
-    def evaluate(self, facts: list[dict], at: float) -> list[Finding]:
-        """Findings for these facts (see rca/rules/facts.py), strongest first."""
+    def evaluate(self, facts: list[dict], at: float, prefiltered: bool = False) -> list[Finding]:
+        """Findings for these facts (see rca/rules/facts.py), strongest first.
+
+        prefiltered: the facts already passed may_fire (build_facts(..., keep=may_fire) did it on columns).
+        """
+        if not prefiltered:
+            facts = [f for f in facts if self.may_fire(f)]
+        if not facts:
+            return []  # nothing can fire: no need to open a session
         sid = uuid.uuid4().hex
         with _LOCK:
             name = self._ruleset_name()

@@ -99,6 +99,11 @@ def _conditions(t: Thresholds) -> dict:
     }
 
 
+def condition_definitions(thresholds: Thresholds) -> dict[str, dict]:
+    """Each rule's condition as the definition durable-rules receives (read by the fact prefilter)."""
+    return {name: condition.define() for name, condition in _conditions(thresholds).items()}
+
+
 def define_ruleset(name: str, thresholds: Thresholds, record: Callable[[str, dict], None]) -> None:
     """Register the packs under `name`; every firing calls record(rule name, fact)."""
     conditions = _conditions(thresholds)
