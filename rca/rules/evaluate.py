@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -78,7 +80,7 @@ class RuleEngine:
                 assert_fact(name, {"sid": sid, "request_opened": 1})
                 for fact in facts:
                     try:
-                        assert_fact(name, {**fact, "sid": sid})
+                        assert_fact(name, {**_plain_numbers(fact), "sid": sid})
                     except MessageNotHandledException:
                         pass  # no rule looks at this fact
                 fired = _RESULTS.pop(sid, [])
@@ -93,6 +95,25 @@ class RuleEngine:
         findings = list(findings.values())
         findings.sort(key=lambda f: (-f.strength, f.rule, f.entity_id))
         return findings
+
+
+# durable-rules' JSON parser rejects numbers written with an exponent ("1e-07", "1e+16": error
+# 204) and infinities (202), which Python writes for tiny, huge and infinite floats. No rule
+# threshold lives below 1e-4 or above 1e15, so such values are asserted as 0 or as +-1e15.
+_TINY, _HUGE = 1e-4, 1e15
+
+
+def _plain_numbers(fact: dict) -> dict:
+    """The fact with every float in a range durable-rules can parse (see above)."""
+    out = {}
+    for key, value in fact.items():
+        if isinstance(value, float) and value == value:  # NaN parses and compares false, as it should
+            if abs(value) < _TINY:
+                value = 0.0
+            elif abs(value) >= _HUGE:
+                value = math.copysign(_HUGE, value)
+        out[key] = value
+    return out
 
 
 def default_rule_engine() -> RuleEngine:

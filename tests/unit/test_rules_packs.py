@@ -89,3 +89,27 @@ def test_malformed_thresholds_name_the_entry(tmp_path):
     bad.write_text("version: x\ncrash_loop_or_oom:\n  min_crash_lines: many\n")
     with pytest.raises(ValueError, match="crash_loop_or_oom.min_crash_lines"):
         load_thresholds(bad)
+
+
+def test_facts_with_tiny_huge_or_infinite_numbers_are_judged_not_refused():
+    # durable-rules' parser refuses "1e-07", "1e+16" and infinities; such values must not fail an Infer
+    from rca.engine.features import build_features
+    from rca.engine.graph import PropagationGraph
+    from rca.rules.evaluate import default_rule_engine
+    from rca.rules.facts import build_facts
+    from rca.simulator import simulate
+
+    engine = default_rule_engine()
+    subgraph = simulate(7, 100, "datastore_outage", id_prefix="tiny-").to_subgraph(max_hops=4)
+    graph = PropagationGraph(subgraph)
+    facts = [f for f in build_facts(subgraph, build_features(subgraph, graph), graph) if engine.may_fire(f)]
+    expected = engine.evaluate(facts, subgraph.alert_time, prefiltered=True)
+    assert expected
+    numeric = [k for k, v in facts[0].items() if isinstance(v, float)]
+    for value, same_as in ((1e-07, 0.0), (-1e-05, 0.0), (1e20, 1e15), (float("inf"), 1e15)):
+        odd = [dict(f) for f in facts]
+        plain = [dict(f) for f in facts]
+        for key in numeric:
+            odd[0][key], plain[0][key] = value, same_as
+        assert engine.evaluate(odd, subgraph.alert_time, prefiltered=True) == \
+            engine.evaluate(plain, subgraph.alert_time, prefiltered=True)
