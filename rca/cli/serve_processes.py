@@ -15,10 +15,12 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import queue
 import signal
 import socket
 import tempfile
 import threading
+import time
 from multiprocessing.connection import wait
 
 from rca.cli.errors import UserError
@@ -72,6 +74,7 @@ def serve(settings, service, uri: str, user: str, verbose: int, announce) -> int
             if metrics_http is not None:
                 metrics_http.shutdown()
                 metrics_http.server_close()
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 
 def _claim_port(host: str, port: int) -> int:
@@ -85,12 +88,19 @@ def _claim_port(host: str, port: int) -> int:
 
 
 def _await_ready(children, ready) -> None:
+    """Wait until every serving process serves; UserError naming the first that failed or died starting."""
+    deadline = time.monotonic() + START_TIMEOUT_S
     waiting = len(children)
     while waiting:
         try:
-            slot, error = ready.get(timeout=START_TIMEOUT_S)
-        except Exception:
-            raise UserError(f"serving processes did not start within {START_TIMEOUT_S:.0f} s") from None
+            slot, error = ready.get(timeout=0.5)
+        except queue.Empty:
+            dead = [c for c in children if c.exitcode is not None]
+            if dead:
+                raise UserError(f"serving process {dead[0].name} exited with code {dead[0].exitcode} while starting") from None
+            if time.monotonic() > deadline:
+                raise UserError(f"serving processes did not start within {START_TIMEOUT_S:.0f} s") from None
+            continue
         if error:
             raise UserError(f"serving process {slot}: {error}")
         waiting -= 1

@@ -133,3 +133,16 @@ def test_rca_serve_in_two_processes_stops_cleanly_on_sigterm(graph_settings, gra
     server.send_signal(signal.SIGTERM)
     out, err = server.communicate(timeout=90)
     assert server.returncode == 0 and "RootCause stopped" in out, err
+
+
+def test_rca_serve_in_two_processes_says_why_a_serving_process_could_not_start(session_store, graph_settings, graph_uri,
+                                                                              graph_user, tmp_path):
+    from rca.gnn.artifact import ACTIVE_FILE
+
+    (tmp_path / ACTIVE_FILE).write_text("no-such-version\n")  # the active model pointer names a missing version
+    env = {**os.environ, "NEO4J_URI": graph_uri, "NEO4J_USER": graph_user,
+           "NEO4J_PASSWORD": graph_settings.password.get_secret_value(), "RCA_GRAPH__DATABASE": graph_settings.database,
+           "RCA_SERVICE__METRICS_PORT": "0", "RCA_MODEL__DIR": str(tmp_path)}
+    failed = _rca("serve", "--port", str(free_port()), "--processes", "2", env=env)
+    assert failed.returncode == 2
+    assert "serving process" in failed.stderr and "no model version 'no-such-version'" in failed.stderr
