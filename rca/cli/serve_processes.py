@@ -45,13 +45,14 @@ def serve(settings, service, uri: str, user: str, verbose: int, announce) -> int
     with tempfile.TemporaryDirectory(prefix="rca-serve-metrics-") as metrics_dir:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # inherited by the serving processes
         children = [context.Process(target=_serving_process, name=f"rca-serve-{slot}",
-                                    args=(slot, settings, service, uri, user, verbose, ledger, ready))
+                                    args=(slot, settings, service, uri, user, verbose, ledger, ready, os.getpid()))
                     for slot in range(service.processes)]
         for child in children:
             child.start()
         metrics_http = None
         try:
-            _await_ready(children, ready)
+            if not _await_ready(children, ready, stopping):
+                return 0  # told to stop while starting
             if service.metrics_port:
                 metrics_http = serve_metrics(service.host, service.metrics_port, processes_dir=metrics_dir)
             announce(port)
@@ -87,26 +88,33 @@ def _claim_port(host: str, port: int) -> int:
         return sock.getsockname()[1]
 
 
-def _await_ready(children, ready) -> None:
-    """Wait until every serving process serves; UserError naming the first that failed or died starting."""
+def _await_ready(children, ready, stopping: threading.Event) -> bool:
+    """Wait until every serving process serves (True) or a stop is asked (False); UserError naming a failed start."""
     deadline = time.monotonic() + START_TIMEOUT_S
     waiting = len(children)
     while waiting:
+        if stopping.is_set():
+            return False
         try:
             slot, error = ready.get(timeout=0.5)
         except queue.Empty:
             dead = [c for c in children if c.exitcode is not None]
             if dead:
-                raise UserError(f"serving process {dead[0].name} exited with code {dead[0].exitcode} while starting") from None
+                try:  # it may have said why just before it exited
+                    slot, error = ready.get(timeout=0.5)
+                except queue.Empty:
+                    slot, error = dead[0].name, f"exited with code {dead[0].exitcode} while starting"
+                raise UserError(f"serving process {slot}: {error or 'exited while starting'}") from None
             if time.monotonic() > deadline:
                 raise UserError(f"serving processes did not start within {START_TIMEOUT_S:.0f} s") from None
             continue
         if error:
             raise UserError(f"serving process {slot}: {error}")
         waiting -= 1
+    return True
 
 
-def _serving_process(slot, settings, service, uri, user, verbose, ledger, ready) -> None:
+def _serving_process(slot, settings, service, uri, user, verbose, ledger, ready, supervisor: int) -> None:
     """One serving process: a RootCause server on the shared port until the supervisor sends SIGTERM."""
     from graph_schema.embedded import die_with_parent
 
@@ -114,6 +122,8 @@ def _serving_process(slot, settings, service, uri, user, verbose, ledger, ready)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the supervisor decides
     die_with_parent()  # never outlive the supervisor, even when it is SIGKILLed
+    if os.getppid() != supervisor:  # it died before we asked to die with it
+        raise SystemExit(1)
     from graph_schema.store import GraphStore
     from rca.cli.main import configure_logging
     from rca.cli.serve_commands import default_engine

@@ -55,8 +55,9 @@ def _contradictions(rows: list[dict]) -> list[str]:
             problems.append(f"incident {row['id']} was confirmed with different root causes: {', '.join(sorted(confirmed))}")
         if confirmed & rejected:
             problems.append(f"incident {row['id']}: {', '.join(sorted(confirmed & rejected))} was both confirmed and rejected")
-        snapshots = (packed_json.json_text(row, "features") or "") + (packed_json.json_text(row, "edges") or "")
-        key = hashlib.sha256(snapshots.encode()).hexdigest()
+        # the parsed snapshots, not their text: older incidents were written with other JSON spacing
+        snapshots = [json.loads(packed_json.json_text(row, name) or "null") for name in ("features", "edges")]
+        key = hashlib.sha256(json.dumps(snapshots, sort_keys=True).encode()).hexdigest()
         if key in by_snapshot and by_snapshot[key][1] != row["root_cause_id"]:
             other, root = by_snapshot[key]
             problems.append(f"incidents {other} and {row['id']} saw the same evidence but confirm different root causes "

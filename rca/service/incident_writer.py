@@ -65,10 +65,17 @@ class IncidentWriter:
         return True
 
     def close(self, timeout_s: float = 30.0) -> None:
-        """Store what is pending, then stop the thread."""
+        """Store what is pending (waiting at most timeout_s), then stop the thread; says what was left unstored."""
         self.flush(timeout_s)
-        self._queue.put(None)
+        try:
+            self._queue.put(None, timeout=1.0)
+        except queue.Full:  # the graph is still down: what is queued is lost, and says so
+            pass
         self._thread.join(timeout=5)
+        left = self._queue.unfinished_tasks
+        if left:
+            WRITE_FAILURES.inc(left)
+            log.error("%d incidents not stored: the graph was unavailable until shutdown", left)
 
     def _run(self) -> None:
         while True:
@@ -92,20 +99,35 @@ class IncidentWriter:
                 return
 
     def _store(self, records: list[IncidentRecord]) -> None:
+        rows = []
+        for record in records:  # one incident that cannot be turned into a row must not cost the others
+            try:
+                rows.append(record.row())
+            except Exception:
+                WRITE_FAILURES.inc()
+                log.exception("incident %s not stored: its record cannot be written", record.response.incident_id)
+        if rows:
+            self._write(rows)
+
+    def _write(self, rows: list[dict]) -> None:
         give_up = time.monotonic() + self.retry_for_s
-        ids = ", ".join(r.response.incident_id for r in records[:5]) + (" ..." if len(records) > 5 else "")
+        ids = ", ".join(r["id"] for r in rows[:5]) + (" ..." if len(rows) > 5 else "")
         while True:
             try:
-                self.incidents.save(records)
-                BATCH_SIZE.observe(len(records))
+                self.incidents.save_rows(rows)
+                BATCH_SIZE.observe(len(rows))
                 return
             except self.transient as exc:
                 if time.monotonic() > give_up:
-                    WRITE_FAILURES.inc(len(records))
+                    WRITE_FAILURES.inc(len(rows))
                     log.error("incidents %s not stored: graph unavailable for %.0f s: %s", ids, self.retry_for_s, exc)
                     return
                 time.sleep(self.retry_s)
             except Exception:
-                WRITE_FAILURES.inc(len(records))
-                log.exception("incidents %s not stored", ids)
+                if len(rows) > 1:  # the graph refused the batch: find the one it refuses, store the others
+                    for row in rows:
+                        self._write([row])
+                    return
+                WRITE_FAILURES.inc()
+                log.exception("incident %s not stored", ids)
                 return

@@ -83,7 +83,11 @@ class IncidentStore:
 
     def save(self, records: list[IncidentRecord]) -> None:
         """Store incidents in one transaction (a retry after a lost acknowledgement stores nothing twice)."""
-        self.store.write_rows(cypher.CREATE_INCIDENTS, [r.row() for r in records], batch_size=max(1, len(records)))
+        self.save_rows([r.row() for r in records])
+
+    def save_rows(self, rows: list[dict]) -> None:
+        """Store incidents already turned into rows (IncidentRecord.row) in one transaction."""
+        self.store.write_rows(cypher.CREATE_INCIDENTS, rows, batch_size=max(1, len(rows)))
 
     def get(self, incident_id: str, include_features: bool = False):
         """The stored incident as an Incident message; NotFound if there is none."""

@@ -16,7 +16,7 @@ SUBGRAPH_ENTITIES = Histogram(
     buckets=(1, 10, 50, 100, 300, 1000, 2000, 5000, 20000),
 )
 # multiprocess_mode: how several serving processes' values combine (ignored with one process)
-GRAPH_UP = Gauge("rca_graph_up", "1 while the last graph call succeeded, 0 after a failed one", multiprocess_mode="livemin")
+GRAPH_UP = Gauge("rca_graph_up", "1 while the last graph call succeeded, 0 after a failed one", multiprocess_mode="mostrecent")
 
 
 def observe_call(method: str, code_name: str) -> None:

@@ -112,8 +112,9 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
             metrics.INFER_LATENCY.observe(time.perf_counter() - started)
 
     def _read_own_writes(self) -> None:
-        # Incidents answered a moment ago, by this process or a sibling, must be readable: wait for the pending writes.
-        if self.writer is not None and not (self.writer.flush(timeout_s=30) and self.ledger.wait_stored(timeout_s=30)):
+        # Incidents answered a moment ago, by this process or a sibling, must be readable: wait for the writes pending
+        # now (a fixed target, so a steady stream of new Infer calls cannot starve the read).
+        if self.writer is not None and not self.ledger.wait_stored(timeout_s=30):
             raise GraphUnreachable("incidents answered earlier are still waiting to be stored; retry")
 
     def Feedback(self, request, context):

@@ -61,10 +61,11 @@ def test_snapshot_becomes_a_sample_with_typed_edges_both_ways():
 def test_packed_snapshots_read_like_plain_ones():
     plain = _row("inc-1", "a")
     packed = {k: v for k, v in plain.items() if k not in ("features_json", "edges_json")}
-    packed["features_packed"] = packed_json.pack(plain["features_json"])
-    packed["edges_packed"] = packed_json.pack(plain["edges_json"])
+    # newer incidents: compact JSON (orjson), packed; older ones: json.dumps spacing, plain
+    packed["features_packed"] = packed_json.pack(json.dumps(json.loads(plain["features_json"]), separators=(",", ":")))
+    packed["edges_packed"] = packed_json.pack(json.dumps(json.loads(plain["edges_json"]), separators=(",", ":")))
     a, b = sample_from_row(plain, FEATURE_NAMES), sample_from_row(packed, FEATURE_NAMES)
     assert (a.x == b.x).all() and a.y == b.y and a.node_ids == b.node_ids
     assert {k: v.tolist() for k, v in a.edges.items()} == {k: v.tolist() for k, v in b.edges.items()}
-    with pytest.raises(FeedbackRefused, match="same evidence"):  # the same snapshot, packed or not, is one snapshot
+    with pytest.raises(FeedbackRefused, match="same evidence"):  # the same snapshot, however written, is one snapshot
         prepare([plain, {**packed, "id": "inc-2", "root_cause_id": "b"}], FEATURE_NAMES, 0.3, 5.0)

@@ -34,10 +34,10 @@ class _CountingStore(IncidentStore):
         self.batches: list[int] = []
         self.gate = threading.Event()
 
-    def save(self, records):
+    def save_rows(self, rows):
         self.gate.wait(10)  # hold the first write so the next incidents queue up behind it
-        self.batches.append(len(records))
-        super().save(records)
+        self.batches.append(len(rows))
+        super().save_rows(rows)
 
 
 def test_incidents_answered_meanwhile_are_stored_together_and_all_readable(service_store, unique_prefix):
@@ -59,7 +59,7 @@ def test_incidents_answered_meanwhile_are_stored_together_and_all_readable(servi
     assert row["embedding"] == [0.6, 0.8] and row["model_version"] == "m-1"
     assert json.loads(packed_json.json_text(row, "edges")) == [["db-3", "svc-a", "CALLS"]]
     assert json.loads(packed_json.json_text(row, "features")) == {"db-3": {"evidence": 1.0}}
-    assert len(row["features_packed"]) < len('{"db-3":{"evidence":1.0}}') * 2  # stored packed, not as plain JSON
+    assert "features_json" not in row or row["features_json"] is None  # stored packed, not as plain JSON
 
 
 def test_a_batch_written_twice_stores_each_incident_once(service_store, unique_prefix):
@@ -71,3 +71,29 @@ def test_a_batch_written_twice_stores_each_incident_once(service_store, unique_p
                               prefix=f"{unique_prefix}twice-")
     assert sorted(r["id"] for r in rows) == sorted(r.response.incident_id for r in records)
     assert all(r["e"] is None for r in rows)  # no model, no embedding
+
+
+def test_an_incident_that_cannot_be_written_costs_only_itself(service_store, unique_prefix):
+    from rca.service.incident_writer import WRITE_FAILURES
+
+    def broken():
+        raise ValueError("snapshot cannot be built")
+
+    incidents = _CountingStore(service_store)
+    writer = IncidentWriter(incidents)
+    failures = WRITE_FAILURES._value.get()
+    try:
+        ids = [f"{unique_prefix}mixed-{i}" for i in range(6)]
+        for i, incident_id in enumerate(ids):
+            record = _record(incident_id, f"db-{i}")
+            if i == 2:
+                record.features = broken
+            writer.submit(record)
+        incidents.gate.set()
+        assert writer.flush(timeout_s=30)
+    finally:
+        writer.close()
+    stored = service_store.read("MATCH (i:Incident) WHERE i.id STARTS WITH $prefix RETURN i.id AS id",
+                                prefix=f"{unique_prefix}mixed-")
+    assert sorted(r["id"] for r in stored) == sorted(i for n, i in enumerate(ids) if n != 2)
+    assert WRITE_FAILURES._value.get() == failures + 1
