@@ -6,16 +6,12 @@ import argparse
 import signal
 import threading
 import time
-from pathlib import Path
 
-from graph_schema.connection import open_graph
 from ingest.metrics_backfill import backfill
 from ingest.metrics_worker import MetricsWorker
-from ingest.promql_templates import TemplateError
 from ingest.scheduler import JobRunner
-from ingest.sync_exporter import WorkerMetrics
-from ingest.sync_status import StatusFile
 from rca.cli.arguments import parse_time, user_error
+from rca.cli.sync_commands import open_metrics_worker
 
 
 def add_parser(group) -> None:
@@ -55,19 +51,10 @@ def run_metrics(args: argparse.Namespace, settings) -> int:
         return user_error(str(exc))
     if start is not None and end <= start:
         return user_error(f"--to must be after --from (got {args.start!r} .. {args.end or 'now'!r})")
-    runner = JobRunner(StatusFile(Path(settings.sync.status_file) if settings.sync.status_file else None), WorkerMetrics())
-    with open_graph(settings.graph) as store:
-        store.check()
-        try:
-            worker = MetricsWorker(store, metrics, settings.sync, grace_period_s=settings.topology.grace_period_s, runner=runner)
-        except TemplateError as exc:
-            return user_error(str(exc))
-        try:
-            if start is not None:
-                return _backfill(worker, start, end, metrics.backfill_step_s)
-            return _serve(worker, runner, metrics, poll=not args.no_poll, sync=not args.no_sync)
-        finally:
-            worker.close()
+    with open_metrics_worker(settings, metrics) as (worker, runner):
+        if start is not None:
+            return _backfill(worker, start, end, metrics.backfill_step_s)
+        return _serve(worker, runner, metrics, poll=not args.no_poll, sync=not args.no_sync)
 
 
 def _backfill(worker: MetricsWorker, start: float, end: float, step_s: float) -> int:

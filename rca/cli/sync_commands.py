@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from ingest.scheduler import JobRunner
 from ingest.sync_exporter import WorkerMetrics
 from ingest.sync_status import StatusFile
 from rca.cli.arguments import parse_time, user_error
+from rca.cli.errors import UserError
 
 
 def add_parser(subparsers) -> None:
@@ -34,6 +37,25 @@ def add_parser(subparsers) -> None:
 
 def _status_file(settings) -> StatusFile:
     return StatusFile(Path(settings.sync.status_file) if settings.sync.status_file else None)
+
+
+@contextlib.contextmanager
+def open_metrics_worker(settings, metrics) -> Iterator[tuple[MetricsWorker, JobRunner]]:
+    """The metrics worker over the checked graph and its job runner (recording to the status file); closed at the end.
+
+    UserError when a PromQL template is bad.
+    """
+    runner = JobRunner(_status_file(settings), WorkerMetrics())
+    with open_graph(settings.graph) as store:
+        store.check()
+        try:
+            worker = MetricsWorker(store, metrics, settings.sync, grace_period_s=settings.topology.grace_period_s, runner=runner)
+        except TemplateError as exc:
+            raise UserError(str(exc)) from None
+        try:
+            yield worker, runner
+        finally:
+            worker.close()
 
 
 def _when(epoch: float | None) -> str:
@@ -77,22 +99,13 @@ def run_now(args: argparse.Namespace, settings) -> int:
         at = parse_time(args.at) if args.at else None
     except ValueError as exc:
         return user_error(str(exc))
-    runner = JobRunner(_status_file(settings), WorkerMetrics())
-    with open_graph(settings.graph) as store:
-        store.check()
-        try:
-            worker = MetricsWorker(store, metrics, settings.sync, grace_period_s=settings.topology.grace_period_s, runner=runner)
-        except TemplateError as exc:
-            return user_error(str(exc))
-        try:
-            if args.dry_run:
-                outcome = worker.sync_once(at, dry_run=True)  # not recorded: nothing was synced
-                status, ok = None, True
-            else:
-                status, ok = runner.run(SYNC_JOB, lambda: worker.sync_once(at))
-                outcome = None
-        finally:
-            worker.close()
+    with open_metrics_worker(settings, metrics) as (worker, runner):
+        if args.dry_run:
+            outcome = worker.sync_once(at, dry_run=True)  # not recorded: nothing was synced
+            status, ok = None, True
+        else:
+            status, ok = runner.run(SYNC_JOB, lambda: worker.sync_once(at))
+            outcome = None
     if not ok:
         print(f"rca: error: topology sync failed: {status.last_error}", file=sys.stderr)
         return 1

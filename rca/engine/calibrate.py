@@ -17,13 +17,11 @@ from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize
-from tqdm import tqdm
 
-from rca.engine.combined import WEIGHTS_FILE, analyse
+from rca.engine.combined import WEIGHTS_FILE
 from rca.engine.features import FEATURE_SCHEMA_VERSION
 from rca.rules.evaluate import default_rule_engine
-from rca.simulator import simulate
-from rca.simulator.suite import suite
+from rca.simulator.suite import analysed, suite
 
 L2 = 0.05
 
@@ -31,14 +29,9 @@ L2 = 0.05
 def collect(specs, rules, max_hops: int | None = None) -> tuple[list[str], list[tuple[np.ndarray, int]]]:
     """Feature matrices of the incidents and the row of each true root cause (skipped if absent)."""
     data, names = [], []
-    for spec in tqdm(list(specs), desc="incidents", unit="inc"):
-        incident = simulate(spec.seed, spec.size, spec.fault_type)
-        sub = incident.to_subgraph(max_hops)
-        if incident.root_cause_id not in sub.nodes:
-            continue
-        _, table, _, _ = analyse(sub, rules)
+    for _, _, table, root in analysed(specs, rules, max_hops):
         names = table.names
-        data.append((table.matrix, table.index[incident.root_cause_id]))
+        data.append((table.matrix, table.index[root]))
     return names, data
 
 

@@ -15,15 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
-from rca.engine.combined import analyse
 from rca.engine.features import FEATURE_SCHEMA_VERSION, FeatureTable
 from rca.engine.graph import PropagationGraph
 from rca.engine.types import IncidentSubgraph
 from rca.rules.evaluate import RuleEngine
-from rca.simulator import simulate
-from rca.simulator.suite import IncidentSpec, suite
+from rca.simulator.suite import IncidentSpec, analysed, suite
 
 log = logging.getLogger(__name__)
 
@@ -87,14 +84,9 @@ def simulate_samples(specs: list[IncidentSpec], rules: RuleEngine, max_hops: int
     """Simulate and analyse incidents; skips the few whose root cause lies outside the subgraph."""
     names: list[str] = []
     out = []
-    for spec in tqdm(specs, desc=desc, unit="inc", leave=False, disable=not progress):
-        incident = simulate(spec.seed, spec.size, spec.fault_type)
-        sub = incident.to_subgraph(max_hops)
-        if incident.root_cause_id not in sub.nodes:
-            continue
-        _, table, _, _ = analyse(sub, rules)
+    for spec, sub, table, root in analysed(specs, rules, max_hops, desc=desc, progress=progress, leave=False):
         names = table.names
-        out.append(sample_from(sub, table, incident.root_cause_id, fault_type=spec.fault_type, size=spec.size))
+        out.append(sample_from(sub, table, root, fault_type=spec.fault_type, size=spec.size))
     return names, out
 
 
