@@ -3,7 +3,11 @@
 Storing an incident (its candidates, evidence, feature snapshot and the model's embedding) costs
 a graph write, the slowest step of an Infer after ranking. A single writer thread stores them in
 order, grouping the incidents answered while the previous transaction ran into one transaction
-(group commit): under load, one round trip and one commit serve many incidents. Every read of
+(group commit): under load, one round trip and one commit serve many incidents. At a modest rate
+there is no previous transaction to wait behind, so the writer lingers a moment (``linger_s``)
+after the first incident for others to join it: a transaction costs the graph server several
+times the CPU of one more incident in it, CPU the next Infer calls need. A read that waits for
+the writes ends the lingering at once (``flush``, or the ledger's hurry). Every read of
 incidents (GetIncident, ListIncidents, Feedback) first waits for the pending writes, so a caller
 always reads its own incidents. A full queue makes Infer wait (back-pressure); a graph outage
 keeps incidents queued and retried, and a write that fails for another reason is logged and
@@ -27,7 +31,9 @@ WRITE_FAILURES = Counter("rca_incident_write_failures_total", "Incidents that co
 PENDING = Gauge("rca_incident_writes_pending", "Incidents answered but not yet stored", multiprocess_mode="livesum")
 BATCH_SIZE = Histogram("rca_incident_write_batch_size", "Incidents stored per transaction",
                        buckets=(1, 2, 4, 8, 16, 32, 64))
-MAX_BATCH = 32  # incidents per transaction: each carries ~100 KB of snapshots
+MAX_BATCH = 32  # incidents per transaction: each carries ~20 KB of packed snapshots
+LINGER_S = 0.1  # how long the first incident of a batch waits for others to join it
+HURRY_POLL_S = 0.005  # how often a lingering writer looks whether a read is waiting
 
 
 class IncidentWriter:
@@ -35,13 +41,16 @@ class IncidentWriter:
 
     def __init__(self, incidents: IncidentStore, *, max_pending: int = 1000, retry_s: float = 1.0, retry_for_s: float = 600.0,
                  transient: tuple[type[BaseException], ...] = (), max_batch: int = MAX_BATCH,
-                 ledger: WriteLedger | None = None, slot: int = 0):
+                 linger_s: float = LINGER_S, ledger: WriteLedger | None = None, slot: int = 0):
         self.incidents = incidents
         self.ledger, self.slot = ledger, slot  # tells sibling serving processes what is still pending here
         self.retry_s = retry_s
         self.retry_for_s = retry_for_s
         self.transient = transient
         self.max_batch = max_batch
+        self.linger_s = linger_s
+        self._flushes = 0  # local reads waiting (flush); with the ledger's hurry, ends a linger
+        self._served_hurry = -1  # the hurry generation when the last write began
         self._queue: queue.Queue = queue.Queue(maxsize=max_pending)
         self._thread = threading.Thread(target=self._run, name="rca-incident-writer", daemon=True)
         self._thread.start()
@@ -56,6 +65,7 @@ class IncidentWriter:
     def flush(self, timeout_s: float | None = None) -> bool:
         """Wait until every submitted incident is stored (or given up); False on timeout."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        self._flushes += 1
         with self._queue.all_tasks_done:
             while self._queue.unfinished_tasks:
                 remaining = None if deadline is None else deadline - time.monotonic()
@@ -77,14 +87,33 @@ class IncidentWriter:
             WRITE_FAILURES.inc(left)
             log.error("%d incidents not stored: the graph was unavailable until shutdown", left)
 
+    def _hurry_generation(self) -> int:
+        return self._flushes + (self.ledger.hurry_generation if self.ledger is not None else 0)
+
+    def _next_batch(self) -> list:
+        """The next incidents to store together: what is queued, plus what arrives while lingering."""
+        batch = [self._queue.get()]
+        linger_until = time.monotonic() + self.linger_s
+        while len(batch) < self.max_batch and batch[-1] is not None:
+            try:
+                batch.append(self._queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            wait = linger_until - time.monotonic()
+            if wait <= 0 or self._hurry_generation() != self._served_hurry:
+                break
+            try:
+                batch.append(self._queue.get(timeout=min(wait, HURRY_POLL_S)))
+            except queue.Empty:
+                pass
+        # reads that asked to hurry before now are served by this write
+        self._served_hurry = self._hurry_generation()
+        return batch
+
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
-            while len(batch) < self.max_batch and batch[-1] is not None:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            batch = self._next_batch()
             records = [r for r in batch if r is not None]
             try:
                 if records:

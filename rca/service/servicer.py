@@ -84,7 +84,8 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
         self.memory = IncidentMemory(store, generation=lambda: self.ledger.feedback_generation)
         self.similar_count = similar_count
         self.incidents = IncidentStore(store)
-        self.writer = (IncidentWriter(self.incidents, transient=GRAPH_DOWN_ERRORS, ledger=self.ledger, slot=slot)
+        self.writer = (IncidentWriter(self.incidents, transient=GRAPH_DOWN_ERRORS, ledger=self.ledger, slot=slot,
+                                      linger_s=settings.store_incidents_linger_s)
                        if settings.store_incidents_async else None)
         self._on_graph_state = on_graph_state or (lambda up: None)
 
@@ -114,7 +115,7 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
     def _read_own_writes(self) -> None:
         # Incidents answered a moment ago, by this process or a sibling, must be readable: wait for the writes pending
         # now (a fixed target, so a steady stream of new Infer calls cannot starve the read).
-        if self.writer is not None and not self.ledger.wait_stored(timeout_s=30):
+        if self.writer is not None and not self.ledger.wait_stored(timeout_s=30, slot=self.slot):
             raise GraphUnreachable("incidents answered earlier are still waiting to be stored; retry")
 
     def Feedback(self, request, context):

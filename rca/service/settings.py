@@ -30,6 +30,9 @@ class ServiceSettings(BaseModel):
         30.0, ge=0, description="reload the in-memory topology snapshot this often; 0 walks the graph on every Infer")
     store_incidents_async: bool = Field(
         True, description="store each Infer's Incident on a writer thread (reads of incidents wait for it)")
+    store_incidents_linger_s: float = Field(
+        0.1, ge=0, le=5, description="how long the incident writer waits after an incident for others to store in "
+        "the same transaction (a read of incidents ends the wait at once)")
     graph_retry_s: float = Field(2.0, ge=0, description="how long a graph read is retried before UNAVAILABLE")
 
     @model_validator(mode="after")

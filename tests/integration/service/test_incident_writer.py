@@ -97,3 +97,31 @@ def test_an_incident_that_cannot_be_written_costs_only_itself(service_store, uni
                                 prefix=f"{unique_prefix}mixed-")
     assert sorted(r["id"] for r in stored) == sorted(i for n, i in enumerate(ids) if n != 2)
     assert WRITE_FAILURES._value.get() == failures + 1
+
+
+def test_incidents_arriving_while_the_writer_lingers_share_one_transaction(service_store, unique_prefix):
+    incidents = _CountingStore(service_store)
+    incidents.gate.set()
+    writer = IncidentWriter(incidents, linger_s=60.0)  # lingers until a read waits
+    try:
+        for i in range(3):
+            writer.submit(_record(f"{unique_prefix}linger-{i}", f"db-{i}"))
+        assert writer.flush(timeout_s=30)  # a waiting read ends the linger
+    finally:
+        writer.close()
+    assert incidents.batches == [3]
+
+
+def test_a_read_in_a_sibling_process_ends_the_linger(service_store, unique_prefix):
+    from rca.service.ledger import WriteLedger
+
+    ledger = WriteLedger(2)
+    incidents = _CountingStore(service_store)
+    incidents.gate.set()
+    writer = IncidentWriter(incidents, linger_s=60.0, ledger=ledger, slot=0)
+    try:
+        writer.submit(_record(f"{unique_prefix}hurry-0", "db-0"))
+        assert ledger.wait_stored(timeout_s=30, slot=1)  # the read of serving process 1
+        assert incidents.get(f"{unique_prefix}hurry-0").candidates[0].entity_id == "db-0"
+    finally:
+        writer.close()
