@@ -15,6 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
+from rca.engine import feature_snapshot
 from rca.engine.graph import PropagationGraph
 from rca.engine.types import IncidentSubgraph
 
@@ -81,14 +82,13 @@ class FeatureTable:
         table.index = self.index  # the same entities in the same rows
         return table
 
+    def snapshot_json(self) -> str:
+        """The snapshot stored with an incident, as JSON text (rca.engine.feature_snapshot)."""
+        return feature_snapshot.encode_table(self.node_ids, self.names, self.matrix)
+
     def as_dict(self) -> dict[str, dict[str, float]]:
-        """entity id -> non-zero feature name -> value (the snapshot stored with an incident)."""
-        out: dict[str, dict[str, float]] = {n: {} for n in self.node_ids}
-        rows, cols = np.nonzero(self.matrix)
-        values = np.round(self.matrix[rows, cols], 6).tolist()
-        for i, j, v in zip(rows.tolist(), cols.tolist(), values):
-            out[self.node_ids[i]][self.names[j]] = v
-        return out
+        """entity id -> non-zero feature name -> value (what the stored snapshot reads back as)."""
+        return feature_snapshot.decode(self.snapshot_json())
 
 
 def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = None) -> FeatureTable:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rca.engine import feature_snapshot
+
 
 @dataclass(frozen=True)
 class EntityNode:
@@ -150,8 +152,8 @@ class RankingResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     # Feature snapshot (entity id -> feature name -> value) for the Incident record; may be empty.
     features: dict[str, dict[str, float]] = field(default_factory=dict)
-    # The FeatureTable the snapshot comes from: turning it into the dict costs milliseconds, so the
-    # service leaves that to its incident writer thread, off the response path (feature_snapshot()).
+    # The FeatureTable the snapshot comes from: the service leaves turning it into the stored
+    # snapshot to its incident writer thread, off the response path (feature_snapshot_json()).
     feature_table: object | None = field(default=None, repr=False, compare=False)
 
     def feature_snapshot(self) -> dict[str, dict[str, float]]:
@@ -159,6 +161,12 @@ class RankingResult:
         if not self.features and self.feature_table is not None:
             self.features = self.feature_table.as_dict()
         return self.features
+
+    def feature_snapshot_json(self) -> str:
+        """The feature snapshot as stored with an incident (JSON text; rca.engine.feature_snapshot reads it)."""
+        if not self.features and self.feature_table is not None:
+            return self.feature_table.snapshot_json()
+        return feature_snapshot.encode_dict(self.features)
 
 
 class EngineInputError(ValueError):

@@ -17,6 +17,7 @@ import numpy as np
 
 from graph_schema import packed_json
 from graph_schema.cypher import incident_learning as cypher
+from rca.engine import feature_snapshot
 from rca.engine.types import Edge
 from rca.gnn.artifact import Artifact
 from rca.gnn.data import EDGE_TYPES, Sample, typed_edges
@@ -56,7 +57,8 @@ def _contradictions(rows: list[dict]) -> list[str]:
         if confirmed & rejected:
             problems.append(f"incident {row['id']}: {', '.join(sorted(confirmed & rejected))} was both confirmed and rejected")
         # the parsed snapshots, not their text: older incidents were written with other JSON spacing
-        snapshots = [json.loads(packed_json.json_text(row, name) or "null") for name in ("features", "edges")]
+        snapshots = [feature_snapshot.decode(packed_json.json_text(row, "features")),
+                     json.loads(packed_json.json_text(row, "edges") or "null")]
         key = hashlib.sha256(json.dumps(snapshots, sort_keys=True).encode()).hexdigest()
         if key in by_snapshot and by_snapshot[key][1] != row["root_cause_id"]:
             other, root = by_snapshot[key]
@@ -68,7 +70,7 @@ def _contradictions(rows: list[dict]) -> list[str]:
 
 def sample_from_row(row: dict, names: list[str]) -> Sample:
     """A training sample from a stored incident; ValueError naming what is missing."""
-    features = json.loads(packed_json.json_text(row, "features") or "{}")
+    features = feature_snapshot.decode(packed_json.json_text(row, "features"))
     if not features:
         raise ValueError("no feature snapshot")
     edges_json = packed_json.json_text(row, "edges")

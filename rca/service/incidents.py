@@ -13,6 +13,7 @@ from google.protobuf import json_format
 
 from graph_schema import packed_json
 from graph_schema.cypher import incidents as cypher
+from rca.engine import feature_snapshot
 from rca.service.requests import InvalidArgument, NotFound
 from rca.service.stubs import pb
 
@@ -43,7 +44,8 @@ class IncidentRecord:
     """Everything stored about one Infer: its answer, the features used and, with a model, the model's part."""
 
     response: object  # the InferResponse
-    features: dict[str, dict[str, float]] | Callable[[], dict[str, dict[str, float]]]  # or a callable building it
+    # entity -> feature -> value, or a callable giving that or the stored JSON text (built on the writer thread)
+    features: dict[str, dict[str, float]] | Callable[[], dict[str, dict[str, float]] | str]
     created_at: float = field(default_factory=time.time)
     embedding: Sequence[float] = ()
     edges: Sequence = ()  # the subgraph's edges (structure snapshot for fine-tuning), with a model only
@@ -53,6 +55,7 @@ class IncidentRecord:
         """The parameters of one incident in CREATE_INCIDENTS (builds the JSON parts)."""
         response = self.response
         features = self.features() if callable(self.features) else self.features
+        features_json = features if isinstance(features, str) else feature_snapshot.encode_dict(features)
         top = response.candidates[0] if response.candidates else None
         return {
             "id": response.incident_id,
@@ -61,7 +64,7 @@ class IncidentRecord:
             "window_end": response.window.end,
             "symptoms_json": _to_json(response.symptoms),
             "candidates_json": _to_json(response.candidates),
-            "features_packed": packed_json.pack(_dumps(features)),
+            "features_packed": packed_json.pack(features_json),
             "explanation": response.explanation,
             "versions_json": _dumps(dict(response.versions)),
             "symptom_ids": sorted({s.entity_id for s in response.symptoms}),
@@ -107,7 +110,8 @@ class IncidentStore:
             versions=json.loads(row.get("versions_json") or "{}"),
             feedback=_from_json(row.get("feedback_json"), pb.FeedbackRecord),
             confirmed_root_cause_id=row.get("confirmed_root_cause_id") or "",
-            feature_snapshot_json=(packed_json.json_text(row, "features") or "{}") if include_features else "",
+            feature_snapshot_json=(_dumps(feature_snapshot.decode(packed_json.json_text(row, "features")))
+                                   if include_features else ""),
         )
 
     def feedback(self, request, now: float | None = None):

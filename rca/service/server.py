@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -85,6 +86,11 @@ def start_server(settings: ServiceSettings, store, engine, *, metrics: bool = Tr
     if port == 0:
         raise OSError(f"cannot bind the gRPC server to {address}")
     server.start()
+    # Everything loaded so far (model, rules, topology snapshot, protobuf and grpc modules) lives as
+    # long as the server: move it out of the collector's sight, so the collections that every Infer's
+    # allocations trigger do not traverse it again and again (about half the collector's time per call).
+    gc.collect()
+    gc.freeze()
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
     metrics_http = serve_metrics(settings.host, settings.metrics_port) if metrics and settings.metrics_port else None

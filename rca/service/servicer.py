@@ -169,7 +169,7 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
         _check_deadline(context, "storing the incident")
         response = convert.infer_response(new_incident_id(), subgraph, resolved, result, {})
         # the snapshot is built by the writer thread, off the response path
-        record = IncidentRecord(response, result.feature_snapshot)
+        record = IncidentRecord(response, result.feature_snapshot_json)
         embedding = getattr(result, "embedding", None)  # only a model-backed engine has one
         if embedding:
             names = {n: node.name for n, node in subgraph.nodes.items()}

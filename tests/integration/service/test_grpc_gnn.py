@@ -96,3 +96,26 @@ def test_fine_tuning_refuses_empty_and_contradictory_feedback(simulated, gnn_cli
     assert contradictory.returncode == 2
     assert f"{response.incident_id}: {incident.root_cause_id} was both confirmed and rejected" in contradictory.stderr
     assert not (tmp_path / "models" / "ACTIVE").exists()
+
+
+def test_a_confirmed_incident_becomes_a_training_sample_with_the_features_the_engine_saw(
+        simulated, gnn_client, gnn_engine, service_store):
+    import numpy as np
+
+    from rca.gnn.engine import FEATURE_NAMES
+    from rca.gnn.feedback import read_confirmed, sample_from_row
+
+    since = time.time() - 1
+    incident = simulated(501, 40, "datastore_outage")
+    response = gnn_client.infer(infer_request(incident))
+    gnn_client.feedback(pb.FeedbackRequest(incident_id=response.incident_id, verdict=pb.CONFIRMED, user="sre-cy",
+                                           root_cause_entity_id=incident.root_cause_id))
+    row = next(r for r in read_confirmed(service_store, since) if r["id"] == response.incident_id)
+    sample = sample_from_row(row, FEATURE_NAMES)
+    assert sample.node_ids[sample.y] == incident.root_cause_id
+    seen = gnn_engine.rank(incident.to_subgraph(max_hops=3), 5).feature_table  # the engine on the same evidence
+    assert sorted(sample.node_ids) == sorted(seen.node_ids)
+    for entity in (incident.root_cause_id, response.candidates[-1].entity_id):
+        stored = sample.x[sample.node_ids.index(entity)]
+        computed = np.array([seen.value(entity, name) if name in seen.columns else 0.0 for name in FEATURE_NAMES])
+        assert np.allclose(stored, computed, atol=1e-5), entity
