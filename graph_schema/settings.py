@@ -25,7 +25,7 @@ class GraphSettings(BaseModel):
     heap: str = Field("2g", description="embedded server's JVM heap (-Xmx)")
     start_timeout_s: float = Field(90.0, gt=0, description="how long to wait for the embedded server to accept Bolt")
     connect_timeout_s: float = Field(5.0, gt=0)
-    max_retry_time_s: float = Field(30.0, ge=0, description="how long a managed transaction is retried on transient errors")
+    max_retry_time_s: float = Field(30.0, ge=0, description="how long a transaction (or a single hot read) is retried on transient errors and lost connections")
     batch_size: int = Field(2000, gt=0, description="rows per UNWIND batch")
 
     @property

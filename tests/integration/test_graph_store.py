@@ -148,3 +148,26 @@ def test_read_plain_gives_the_rows_read_gives_for_maps_and_scalars(store, unique
     assert len(plain) == 3
     assert plain == store.read(statement, ids=ids)
     assert plain[0]["props"]["name"] == "svc 0" and plain[0]["pair"] == ["svc 0", 1.5] and plain[0]["nothing"] is None
+
+
+@embedded_only
+def test_read_plain_is_retried_across_a_server_restart(graph_server, store, unique_prefix):
+    store.write_rows(cypher.UPSERT_ENTITIES[Label.SERVICE], _rows(unique_prefix, 3), source="test", now=1.0)
+    ids = [f"{unique_prefix}svc-{i}" for i in range(3)]
+    assert len(store.read_plain(MAPS_AND_SCALARS, ids=ids)) == 3  # a pooled connection the kill will break
+    graph_server.kill()
+    outcome: dict = {}
+
+    def read() -> None:  # fails while the server is down, then lands
+        try:
+            outcome["rows"] = store.read_plain(MAPS_AND_SCALARS, ids=ids)
+        except Exception as exc:  # asserted below
+            outcome["error"] = exc
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    time.sleep(1.5)
+    graph_server.start()  # from this thread: the server dies with the thread that started it
+    reader.join(timeout=120)
+    assert "error" not in outcome, outcome
+    assert sorted(r["props"]["name"] for r in outcome["rows"]) == ["svc 0", "svc 1", "svc 2"]
