@@ -46,15 +46,18 @@ def neighbourhood(hops: int) -> str:
 # Anomalies overlap the window when they began before its end and were still anomalous at its
 # start: by their end, else by their latest anomalous sample (an open anomaly whose detector
 # stopped reporting long ago is not evidence), else by their onset. One row per kind, its
-# signals collected: three Bolt records to decode instead of one per signal.
+# signals collected: three Bolt records to decode instead of one per signal. Only the properties
+# the engine reads are sent (bookkeeping such as ids, buckets and sources stays on the server).
 SIGNALS_IN_WINDOW = """
 MATCH (a:Anomaly) WHERE a.entity_id IN $ids AND a.onset <= $end AND coalesce(a.end, a.last_ts, a.onset) >= $start
-RETURN 'anomaly' AS kind, collect(a {.*}) AS items
+RETURN 'anomaly' AS kind,
+       collect(a {.entity_id, .signal, .family, .onset, .end, .direction, .score, .value, .baseline}) AS items
 UNION ALL
 MATCH (e:Event) WHERE e.entity_id IN $ids AND e.last_ts >= $start AND e.first_ts <= $end
-RETURN 'event' AS kind, collect(e {.*}) AS items
+RETURN 'event' AS kind,
+       collect(e {.entity_id, .template, .signature_class, .severity, .count, .first_ts, .last_ts, .sample}) AS items
 UNION ALL
 MATCH (c:Change) WHERE c.entity_id IN $ids AND c.at >= $start AND c.at <= $end
-RETURN 'change' AS kind, collect(c {.*}) AS items
+RETURN 'change' AS kind, collect(c {.entity_id, .at, .change_type, .description}) AS items
 """
 

@@ -45,6 +45,8 @@ def test_signals_are_linked_to_their_entity_and_replays_change_nothing(store, un
     abandoned = {**anomaly, "signal": "abandoned", "onset": 5400.0, "last_ts": 5450.0}  # open, detector silent since
     signal_writes.write_anomalies(store, [closed, abandoned])
     assert [a["signal"] for a in kinds([db], 5700.0, 5800.0)["anomaly"]] == ["connections"]
+    assert set(found["anomaly"][0]) == {"entity_id", "signal", "family", "onset", "end", "direction", "score", "value",
+                                        "baseline"}  # what the engine reads, nothing else
 
 
 def test_neighbourhood_statement_walks_hops_and_resolves_names(store, unique_prefix):
