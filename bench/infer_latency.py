@@ -5,7 +5,10 @@ Starts the embedded graph (or uses NEO4J_URI), writes a few simulated incidents 
 twice in a row) through the graph writes, runs `rca serve` as its own process, and calls Infer from this process with 1 and
 with 8 concurrent clients. Prints p50, p99 and throughput per size, the CPU time per call spent by
 the service, the graph server (embedded only) and this client (on 2 cores, together they bound
-the throughput), the server's own stage timings, and the machine. Targets (issue 5): p50 <= 20 ms and p99 <= 80 ms at 300 entities; >= 100 Infer/s
+the throughput), the server's own stage timings, the share of the machine's CPU time the
+hypervisor took from it meanwhile (steal: on a shared host, rows with a high share ran on a
+slower machine), and the machine. It warms up for --warm-up-s per size first (the graph
+server's JIT compiles for the first few hundred calls). Targets (issue 5): p50 <= 20 ms and p99 <= 80 ms at 300 entities; >= 100 Infer/s
 with 8 clients.
 
     python bench/infer_latency.py [--calls 200] [--sizes 50 300 2000] [--processes 1 2] [--no-topology-cache]
@@ -123,6 +126,12 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(steal, total) jiffies of the machine so far: the hypervisor's share taken from this VM."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return fields[7] if len(fields) > 7 else 0, sum(fields)
+
+
 def cpu_seconds(pid: int | None, descendants: bool = True) -> float:
     """CPU time (user + system) of a process (and its living descendants) so far; 0 for None."""
     if pid is None:
@@ -148,7 +157,7 @@ def run_server(args, incidents: dict, processes: int, env: dict, graph_pid: int 
         mode = "per-call graph walk" if args.no_topology_cache else "topology snapshot + one signals read"
         print(f"subgraph: {mode}; {processes} serving processes x {args.workers} threads; every call also stores its Incident")
         print(f"{'entities':>8} {'hops':>4} {'procs':>5} {'clients':>7} {'calls':>5} {'p50 ms':>8} {'p99 ms':>8} {'Infer/s':>8}  "
-              "CPU ms per call: service / graph / bench client;  median stages: subgraph / rank / store ms")
+              "CPU ms per call: service / graph / bench client;  median stages: subgraph / rank / store ms;  steal")
         pids = ((service.pid, True), (graph_pid, True), (os.getpid(), False))  # the client's children: the others
         for n, made in incidents.items():
             radius = [hops_for(incident, n) for incident in made]
@@ -157,16 +166,19 @@ def run_server(args, incidents: dict, processes: int, env: dict, graph_pid: int 
             warm_up(port, requests, 2 * processes, args.warm_up_s)
             for concurrency in (1, 8):
                 before = [cpu_seconds(*pid) for pid in pids]
+                steal_before, total_before = cpu_ticks()
                 latencies, wall, responses = run_calls(port, requests, calls, concurrency, f"{n} x{concurrency}")
                 # the service stores incidents write-behind: let the last ones land inside the measurement
                 time.sleep(0.2)
                 cpu = " / ".join(f"{(cpu_seconds(*pid) - b) / calls * 1000:.1f}" for pid, b in zip(pids, before))
+                steal_after, total_after = cpu_ticks()
+                steal = (steal_after - steal_before) / max(1, total_after - total_before)
                 stages = " / ".join(f"{statistics.median(r.timings_ms.get(k, 0) for r in responses):.1f}"
                                     for k in ("subgraph_ms", "rank_ms", "store_ms"))
                 entities = statistics.mean(r.subgraph_entities for r in responses)
                 print(f"{entities:>8.0f} {min(radius)}-{max(radius):<2} {processes:>5} {concurrency:>7} {calls:>5} "
                       f"{statistics.median(latencies):>8.1f} {percentile(latencies, 99):>8.1f} {calls / wall:>8.1f}  "
-                      f"{cpu};  {stages}", flush=True)
+                      f"{cpu};  {stages};  {steal:.0%}", flush=True)
             engine = ", ".join(f"{k[7:]} {statistics.median(r.timings_ms.get(k, 0) for r in responses):.1f}"
                                for k in sorted(responses[-1].timings_ms) if k.startswith("engine_") and k != "engine_total")
             print(f"{'':>8} engine stages (median of the 8-client calls, ms): {engine}; "
