@@ -1,8 +1,9 @@
 """The graph store: the one place that talks to the server through the official neo4j driver.
 
-Reads run in read transactions, writes in managed write transactions that the driver retries
-on transient errors and lost connections (up to ``max_retry_time_s``), and bulk writes go in
-``UNWIND $rows`` batches.
+Reads run in read transactions (the hot single-statement read of every Infer, ``read_plain``, as
+an auto-commit statement retried here), writes in managed write transactions that the driver
+retries on transient errors and lost connections (up to ``max_retry_time_s``), and bulk writes go
+in ``UNWIND $rows`` batches.
 """
 
 from __future__ import annotations
