@@ -67,7 +67,12 @@ def _ensure_port_free(port: int) -> None:
 
 
 def die_with_parent() -> None:
-    """Ask the kernel to SIGTERM this process when its parent dies (Linux; elsewhere a no-op)."""
+    """Ask the kernel to SIGTERM this process when its parent dies (Linux; elsewhere a no-op).
+
+    The kernel means the parent *thread*: a server started from a thread that then ends is
+    stopped with it. Start the server from a thread that lives as long as it should (the CLI
+    uses the main thread).
+    """
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:  # not Linux: atexit and signal handlers still stop the child
