@@ -1,8 +1,8 @@
 """Large JSON properties stored compressed: zlib over the JSON text, then base64 so that both servers keep a string.
 
-An incident's feature snapshot and structure snapshot are ~90 KB of JSON for a 300-entity
-subgraph; packed they are ~16 KB, which the graph server writes several times faster and keeps
-in a sixth of the space. A packed property is named ``<name>_packed``; incidents stored before
+An incident's feature snapshot and structure snapshot are ~70 KB of JSON for a 300-entity
+subgraph; packed they are ~15 KB, which the graph server writes several times faster and keeps
+in a fraction of the space. A packed property is named ``<name>_packed``; incidents stored before
 packing carry ``<name>_json`` instead, and readers take either (``json_text``).
 """
 

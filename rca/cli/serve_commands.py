@@ -79,11 +79,17 @@ def default_engine(settings=None):
         raise UserError(f"model: {exc}") from None
 
 
+def serving_graph_settings(settings, service):
+    """The graph settings a serving process uses: retried only for service.graph_retry_s.
+
+    A graph outage must answer UNAVAILABLE quickly rather than hold the caller for the full retry time.
+    """
+    return settings.graph.model_copy(update={"max_retry_time_s": service.graph_retry_s})
+
+
 def run_serve(args: argparse.Namespace, settings) -> int:
     service = service_settings(args, settings)
-    # A graph outage must answer UNAVAILABLE quickly rather than hold the caller for the full retry time.
-    graph = settings.graph.model_copy(update={"max_retry_time_s": service.graph_retry_s})
-    with open_graph(graph) as store:
+    with open_graph(serving_graph_settings(settings, service)) as store:
         store.check()
 
         def announce(port: int) -> None:

@@ -126,13 +126,12 @@ def _serving_process(slot, settings, service, uri, user, verbose, ledger, ready,
         raise SystemExit(1)
     from graph_schema.store import GraphStore
     from rca.cli.main import configure_logging
-    from rca.cli.serve_commands import default_engine
+    from rca.cli.serve_commands import default_engine, serving_graph_settings
     from rca.service.server import start_server
 
     configure_logging(verbose)
-    graph = settings.graph.model_copy(update={"max_retry_time_s": service.graph_retry_s})
     try:
-        store = GraphStore.connect(graph, uri=uri, user=user)
+        store = GraphStore.connect(serving_graph_settings(settings, service), uri=uri, user=user)
         running = start_server(service, store, default_engine(settings), metrics=False,
                                similar_count=settings.model.similar_incidents, ledger=ledger, slot=slot)
     except (UserError, OSError, ValueError) as exc:
