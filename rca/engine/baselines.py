@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from rca.engine.features import FeatureTable, build_features
-from rca.engine.graph import PropagationGraph
+from rca.engine.graph import PropagationGraph, propagation_graph
 from rca.engine.ranker import check_subgraph, finish
 from rca.engine.types import IncidentSubgraph, RankingResult
 from rca.engine.walk import walk_scores
@@ -23,7 +23,7 @@ from rca.engine.walk import walk_scores
 def _prepare(subgraph: IncidentSubgraph, top_k: int) -> tuple[PropagationGraph, FeatureTable, float]:
     started = time.perf_counter()
     check_subgraph(subgraph, top_k)
-    graph = PropagationGraph(subgraph)
+    graph = propagation_graph(subgraph)
     return graph, build_features(subgraph, graph), started
 
 

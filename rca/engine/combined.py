@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from rca.engine.features import FEATURE_SCHEMA_VERSION, FeatureTable, build_features
-from rca.engine.graph import PropagationGraph
+from rca.engine.graph import PropagationGraph, propagation_graph
 from rca.engine.propagation import propagation_scores
 from rca.engine.ranker import check_subgraph, finish
 from rca.engine.types import Finding, IncidentSubgraph, RankingResult
@@ -53,7 +53,7 @@ def load_weights(path: Path = WEIGHTS_FILE) -> Weights:
 def analyse(subgraph: IncidentSubgraph, rules: RuleEngine) -> tuple[PropagationGraph, FeatureTable, list[Finding], dict[str, float]]:
     """Graph, full feature table (base + rule strengths + propagation score), findings and timings."""
     t0 = time.perf_counter()
-    graph = PropagationGraph(subgraph)
+    graph = propagation_graph(subgraph)
     table = build_features(subgraph, graph)
     t1 = time.perf_counter()
     findings = rules.evaluate(build_facts(subgraph, table, graph, rules.may_fire), subgraph.alert_time, prefiltered=True)

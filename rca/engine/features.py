@@ -16,7 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from rca.engine import feature_snapshot
-from rca.engine.graph import PropagationGraph
+from rca.engine.graph import PropagationGraph, propagation_graph
 from rca.engine.types import IncidentSubgraph
 
 FEATURE_SCHEMA_VERSION = "2"
@@ -93,7 +93,7 @@ class FeatureTable:
 
 def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = None) -> FeatureTable:
     """The base feature table of every entity in the subgraph (rule columns come later)."""
-    graph = graph or PropagationGraph(subgraph)
+    graph = graph or propagation_graph(subgraph)
     ids = graph.nodes
     col = {n: j for j, n in enumerate(BASE_FEATURES)}
     m = np.zeros((len(ids), len(BASE_FEATURES)))

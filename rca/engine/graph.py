@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from rca.engine.types import EngineInputError, IncidentSubgraph
+from rca.engine.types import Edge, EngineInputError, EntityNode, IncidentSubgraph
 
 # graph relation -> list of (fault travels from "source"|"target" end, weight of that direction)
 PROPAGATION_RULES: dict[str, tuple[tuple[str, float], ...]] = {
@@ -62,6 +63,13 @@ class Link(NamedTuple):  # a tuple: built by the thousand per request
     weight: float
 
 
+class Structure(Protocol):
+    """What a propagation graph is built from: an IncidentSubgraph, or a neighbourhood of the topology."""
+
+    nodes: Mapping[str, EntityNode]
+    edges: Sequence[Edge]
+
+
 class PropagationGraph:
     """Children (effects) and parents (causes) of every entity in propagation direction.
 
@@ -72,7 +80,7 @@ class PropagationGraph:
     source and target rows of every subgraph edge, in edge order, per relation type.
     """
 
-    def __init__(self, subgraph: IncidentSubgraph):
+    def __init__(self, subgraph: Structure):
         self.nodes = list(subgraph.nodes)
         self.index = index = {n: i for i, n in enumerate(self.nodes)}
         self.labels = np.array([node.label for node in subgraph.nodes.values()])  # per row: Service, Host, ...
@@ -140,6 +148,11 @@ class PropagationGraph:
                         heapq.heappush(queue, (new, h + 1, u))
             cost[:, j], hops[:, j] = best, steps
         return cost, hops
+
+
+def propagation_graph(subgraph: IncidentSubgraph) -> PropagationGraph:
+    """The subgraph's propagation view: the one it carries (built once per neighbourhood), else a new one."""
+    return subgraph.graph if subgraph.graph is not None else PropagationGraph(subgraph)
 
 
 def _group(rows: np.ndarray, n: int) -> list[list[int]]:

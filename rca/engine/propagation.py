@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from rca.engine.features import FeatureTable, build_features
-from rca.engine.graph import PropagationGraph
+from rca.engine.graph import propagation_graph
 from rca.engine.ranker import check_subgraph, finish
 from rca.engine.types import IncidentSubgraph, RankingResult
 
@@ -42,7 +42,7 @@ class PropagationRanker:
         """Candidates by propagation consistency."""
         started = time.perf_counter()
         check_subgraph(subgraph, top_k)
-        graph = PropagationGraph(subgraph)
+        graph = propagation_graph(subgraph)
         table = build_features(subgraph, graph)
         timings = {"features": (time.perf_counter() - started) * 1000}
         scores = propagation_scores(table)

@@ -8,8 +8,12 @@ them the same way. Times are epoch seconds (floats) everywhere, as in the graph.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rca.engine import feature_snapshot
+
+if TYPE_CHECKING:
+    from rca.engine.graph import PropagationGraph
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,10 @@ class IncidentSubgraph:
     # Caller-supplied per-node features (an InferRequest carrying its own subgraph); merged
     # over the computed features by name, unknown names are ignored by the feature table.
     extra_features: dict[str, dict[str, float]] = field(default_factory=dict)
+    # The propagation view of exactly these nodes and edges, when the caller holds one already (the
+    # service reuses one per neighbourhood of its topology snapshot); None: built per request
+    # (rca.engine.graph.propagation_graph). Such nodes, edges and graph are shared, never modified.
+    graph: PropagationGraph | None = None
 
     @property
     def alert_time(self) -> float:

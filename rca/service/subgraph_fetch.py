@@ -73,13 +73,17 @@ def from_graph(store, query: InferQuery, cache=None) -> tuple[IncidentSubgraph, 
     With a TopologyCache the walk runs over its snapshot and the graph is read once (signals);
     without one, the neighbourhood statement walks the graph itself (two reads).
     """
+    graph = None
     if cache is not None:
-        nodes, edges, resolved = _walk_snapshot(cache, query)
+        neighbourhood, resolved = _walk_snapshot(cache, query)
+        nodes, edges, graph = neighbourhood.nodes, neighbourhood.edges, neighbourhood.graph
     else:
         nodes, edges, resolved = _walk_graph(store, query)
-    signal_rows = store.read_plain(cypher.SIGNALS_IN_WINDOW, ids=sorted(nodes), start=query.window_start, end=query.window_end)
+    signal_rows = store.read_plain(cypher.SIGNALS_IN_WINDOW, ids=list(nodes), start=query.window_start, end=query.window_end)
     anomalies, events, changes = _signals(signal_rows)
-    return _subgraph(nodes, edges, anomalies, events, changes, resolved, query), resolved
+    subgraph = _subgraph(nodes, edges, anomalies, events, changes, resolved, query)
+    subgraph.graph = graph
+    return subgraph, resolved
 
 
 def _walk_snapshot(cache, query: InferQuery):
@@ -89,10 +93,7 @@ def _walk_snapshot(cache, query: InferQuery):
         snapshot = cache.reload_for_keys(keys)  # an entity created since the last reload
     entities = [entity for key in keys for entity in snapshot.lookup(key)]
     resolved = _resolve_all(query, entities)
-    ids = snapshot.within([s.entity_id for s in resolved], query.max_hops)
-    nodes = {i: snapshot.nodes[i] for i in sorted(ids)}
-    edges = sorted(snapshot.edges_among(ids), key=lambda e: (e.source, e.target, e.type))
-    return nodes, edges, resolved
+    return snapshot.neighbourhood([s.entity_id for s in resolved], query.max_hops), resolved
 
 
 def _walk_graph(store, query: InferQuery):

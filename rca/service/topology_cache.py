@@ -5,6 +5,11 @@ few hundred entities; a breadth-first walk over a snapshot costs microseconds. T
 reloaded in the background every ``refresh_s`` seconds, and at once when a symptom names an entity
 the snapshot lacks but the graph has, so a new entity is found on its first Infer. Edges added
 between existing entities, and entities removed, are seen within ``refresh_s`` seconds.
+
+A neighbourhood (the entities within k hops of some symptoms, their edges and the engine's
+propagation view of them) depends on the snapshot alone, so each snapshot keeps the ones it was
+asked for lately: an alert that fires again, or a second symptom set on the same entities, skips
+the walk and the graph construction (~1.6 ms of CPU at 300 entities).
 """
 
 from __future__ import annotations
@@ -14,12 +19,34 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 
 from graph_schema.cypher import topology as cypher
 from graph_schema.model import ENTITY_LABELS, TOPOLOGY_RELATIONS
+from rca.engine.graph import PropagationGraph
 from rca.engine.types import Edge, EntityNode
 
 log = logging.getLogger(__name__)
+
+
+# Neighbourhoods kept per snapshot: a few hundred KB each at 300 entities, rebuilt after every reload.
+NEIGHBOURHOODS_KEPT = 64
+
+
+@dataclass(frozen=True)
+class Neighbourhood:
+    """Entities within some hops of a set of seeds, the edges among them and their propagation view.
+
+    Shared by every request that asks for the same seeds and radius: never modified.
+    """
+
+    nodes: dict[str, EntityNode]  # by id, in id order
+    edges: list[Edge]  # sorted by (source, target, type)
+
+    @cached_property
+    def graph(self) -> PropagationGraph:
+        """The engine's propagation view of these nodes and edges (built on first use)."""
+        return PropagationGraph(self)
 
 
 @dataclass
@@ -47,6 +74,20 @@ class TopologySnapshot:
         for node in nodes.values():
             by_name[node.name].append(node.id)
         return cls(nodes, dict(out_edges), loaded_at, dict(adjacent), dict(by_name))
+
+    def __post_init__(self) -> None:
+        # per snapshot, so a reload drops them all (thread-safe; a rare double build is harmless)
+        self._neighbourhoods = lru_cache(maxsize=NEIGHBOURHOODS_KEPT)(self._build_neighbourhood)
+
+    def neighbourhood(self, seeds: list[str], hops: int) -> Neighbourhood:
+        """The entities within ``hops`` of the seeds (see ``within``) and the edges among them."""
+        return self._neighbourhoods(tuple(sorted(set(seeds))), hops)
+
+    def _build_neighbourhood(self, seeds: tuple[str, ...], hops: int) -> Neighbourhood:
+        ids = self.within(list(seeds), hops)
+        nodes = {i: self.nodes[i] for i in sorted(ids)}
+        edges = sorted(self.edges_among(ids), key=lambda e: (e.source, e.target, e.type))
+        return Neighbourhood(nodes, edges)
 
     def lookup(self, key: str) -> list[tuple[str, str, str]]:
         """Entities (id, label, name) whose id or name is ``key``."""
