@@ -12,6 +12,7 @@ server's JIT compiles for the first few hundred calls). Targets (issue 5): p50 <
 with 8 clients.
 
     python bench/infer_latency.py [--calls 200] [--sizes 50 300 2000] [--processes 1 2] [--no-topology-cache]
+                                  [--fresh-neighbourhoods]
 """
 
 from __future__ import annotations
@@ -154,7 +155,10 @@ def run_server(args, incidents: dict, processes: int, env: dict, graph_pid: int 
                                cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True)
     try:
         print(f"server: {service.stdout.readline().strip()}")
-        mode = "per-call graph walk" if args.no_topology_cache else "topology snapshot + one signals read"
+        mode = ("per-call graph walk" if args.no_topology_cache else "topology snapshot + one signals read"
+                + ("" if args.no_topology_cache else
+                   ", every neighbourhood built afresh" if args.fresh_neighbourhoods else
+                   ", neighbourhoods reused (the incidents repeat, as alerts that fire again do)"))
         print(f"subgraph: {mode}; {processes} serving processes x {args.workers} threads; every call also stores its Incident")
         print(f"{'entities':>8} {'hops':>4} {'procs':>5} {'clients':>7} {'calls':>5} {'p50 ms':>8} {'p99 ms':>8} {'Infer/s':>8}  "
               "CPU ms per call: service / graph / bench client;  median stages: subgraph / rank / store ms;  steal")
@@ -200,6 +204,9 @@ def main() -> int:
     parser.add_argument("--warm-up-s", type=float, default=15.0,
                         help="seconds of calls before measuring each size (the graph server's JIT compiles meanwhile)")
     parser.add_argument("--no-topology-cache", action="store_true", help="walk the graph on every call")
+    parser.add_argument("--fresh-neighbourhoods", action="store_true",
+                        help="keep no neighbourhoods in the topology snapshot: every call walks it and builds its "
+                             "propagation graph (an alert storm of always-new symptom sets)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="rca-bench-") as tmp:
@@ -223,7 +230,8 @@ def main() -> int:
                     **os.environ, "NEO4J_URI": uri, "NEO4J_USER": user, "NEO4J_PASSWORD": settings.password.get_secret_value(),
                     "RCA_GRAPH__DATABASE": settings.database, "RCA_SERVICE__METRICS_PORT": "0",
                     "RCA_SERVICE__WORKERS": str(args.workers), "RCA_SERVICE__PROCESSES": str(processes),
-                    "RCA_SERVICE__TOPOLOGY_REFRESH_S": "0" if args.no_topology_cache else "30"})
+                    "RCA_SERVICE__TOPOLOGY_REFRESH_S": "0" if args.no_topology_cache else "30",
+                    "RCA_SERVICE__NEIGHBOURHOODS_KEPT": "0" if args.fresh_neighbourhoods else "64"})
         finally:
             if server is not None:
                 server.stop()

@@ -28,6 +28,9 @@ class ServiceSettings(BaseModel):
     max_window_s: float = Field(7 * 86400.0, gt=0, description="longest window accepted")
     topology_refresh_s: float = Field(
         30.0, ge=0, description="reload the in-memory topology snapshot this often; 0 walks the graph on every Infer")
+    neighbourhoods_kept: int = Field(
+        64, ge=0, description="neighbourhoods (entities within max_hops of a symptom set, with their propagation graph) "
+                              "each topology snapshot keeps for alerts that fire again; 0 builds them on every Infer")
     store_incidents_async: bool = Field(
         True, description="store each Infer's Incident on a writer thread (reads of incidents wait for it)")
     store_incidents_linger_s: float = Field(

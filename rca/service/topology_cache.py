@@ -58,9 +58,11 @@ class TopologySnapshot:
     loaded_at: float
     adjacent: dict[str, set[str]] = field(default_factory=dict)
     by_name: dict[str, list[str]] = field(default_factory=dict)
+    neighbourhoods_kept: int = NEIGHBOURHOODS_KEPT  # 0: every request walks afresh
 
     @classmethod
-    def build(cls, entity_rows: list[dict], edge_rows: list[dict], loaded_at: float) -> "TopologySnapshot":
+    def build(cls, entity_rows: list[dict], edge_rows: list[dict], loaded_at: float,
+              neighbourhoods_kept: int = NEIGHBOURHOODS_KEPT) -> "TopologySnapshot":
         """Index entity rows (id, label, name, technology) and edge rows (source_id, type, target_id)."""
         nodes = {r["id"]: EntityNode(r["id"], r["label"], r["name"] or r["id"], r["technology"]) for r in entity_rows}
         out_edges: dict[str, list[Edge]] = defaultdict(list)
@@ -73,11 +75,11 @@ class TopologySnapshot:
         by_name: dict[str, list[str]] = defaultdict(list)
         for node in nodes.values():
             by_name[node.name].append(node.id)
-        return cls(nodes, dict(out_edges), loaded_at, dict(adjacent), dict(by_name))
+        return cls(nodes, dict(out_edges), loaded_at, dict(adjacent), dict(by_name), neighbourhoods_kept)
 
     def __post_init__(self) -> None:
         # per snapshot, so a reload drops them all (thread-safe; a rare double build is harmless)
-        self._neighbourhoods = lru_cache(maxsize=NEIGHBOURHOODS_KEPT)(self._build_neighbourhood)
+        self._neighbourhoods = lru_cache(maxsize=self.neighbourhoods_kept)(self._build_neighbourhood)
 
     def neighbourhood(self, seeds: list[str], hops: int) -> Neighbourhood:
         """The entities within ``hops`` of the seeds (see ``within``) and the edges among them."""
@@ -115,9 +117,10 @@ class TopologySnapshot:
 class TopologyCache:
     """Holds the current snapshot; reloads it in the background and on unknown symptom keys."""
 
-    def __init__(self, store, refresh_s: float = 30.0):
+    def __init__(self, store, refresh_s: float = 30.0, neighbourhoods_kept: int = NEIGHBOURHOODS_KEPT):
         self.store = store
         self.refresh_s = refresh_s
+        self.neighbourhoods_kept = neighbourhoods_kept
         self._snapshot: TopologySnapshot | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -134,7 +137,7 @@ class TopologyCache:
 
         started = time.time()
         entity_rows, edge_rows = self.store.read_transaction(read)
-        snapshot = TopologySnapshot.build(entity_rows, edge_rows, started)
+        snapshot = TopologySnapshot.build(entity_rows, edge_rows, started, self.neighbourhoods_kept)
         self._snapshot = snapshot
         log.debug("topology snapshot: %d entities in %.0f ms", len(snapshot.nodes), (time.time() - started) * 1000)
         return snapshot

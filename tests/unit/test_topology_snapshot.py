@@ -10,10 +10,10 @@ from rca.service.topology_cache import TopologySnapshot
 from rca.simulator import simulate
 
 
-def _snapshot(incident) -> TopologySnapshot:
+def _snapshot(incident, **kept) -> TopologySnapshot:
     entities = [{k: e.get(k) for k in ("id", "label", "name", "technology")} for e in incident.topology["entities"]]
     edges = [{"source_id": e["source"], "type": e["type"], "target_id": e["target"]} for e in incident.topology["edges"]]
-    return TopologySnapshot.build(entities, edges, loaded_at=0.0)
+    return TopologySnapshot.build(entities, edges, loaded_at=0.0, **kept)
 
 
 def test_a_neighbourhood_holds_the_entities_within_the_radius_and_the_edges_among_them():
@@ -39,6 +39,8 @@ def test_the_same_seeds_and_radius_reuse_one_neighbourhood_and_its_graph():
     assert snapshot.neighbourhood([a, b], 1) is not first
     reloaded = _snapshot(incident)  # a reload starts afresh
     assert reloaded.neighbourhood([a, b], 2) is not first and reloaded.neighbourhood([a, b], 2).nodes == first.nodes
+    keeping_none = _snapshot(incident, neighbourhoods_kept=0)
+    assert keeping_none.neighbourhood([a, b], 2) is not keeping_none.neighbourhood([a, b], 2)
 
 
 def test_ranking_with_the_neighbourhood_graph_equals_ranking_with_a_fresh_one():
