@@ -11,14 +11,13 @@ arrays, so those stages work on whole columns instead of looping over entities i
 
 from __future__ import annotations
 
-import heapq
-import math
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from rca.engine import kernels
 from rca.engine.types import Edge, EngineInputError, EntityNode, IncidentSubgraph
 
 # graph relation -> list of (fault travels from "source"|"target" end, weight of that direction)
@@ -125,29 +124,18 @@ class PropagationGraph:
 
         Walking backwards from the target over cause links, a step costs 1.0 plus gap_cost of the
         entity it leaves (nothing for the target itself), added in that order; among equally cheap
-        paths the hops are those of the path Dijkstra settles first. One Dijkstra per target, over
-        row numbers and plain lists. Unreachable: cost inf, hops -1.
+        paths the hops are those of the path Dijkstra settles first. One Dijkstra per target, compiled
+        (rca/engine/kernels.py). Unreachable: cost inf, hops -1.
         """
-        n = len(self.nodes)
-        cost = np.full((n, len(targets)), np.inf)
-        hops = np.full((n, len(targets)), -1.0)
-        gap, into, cause = gap_cost.tolist(), self.links_into, self.cause_rows.tolist()
-        for j, target in enumerate(targets):
-            best, steps = [math.inf] * n, [-1] * n
-            best[target], steps[target] = 0.0, 0
-            queue = [(0.0, 0, target)]
-            while queue:
-                c, h, node = heapq.heappop(queue)
-                if best[node] < c:
-                    continue
-                new = c + 1.0 + (0.0 if node == target else gap[node])
-                for k in into[node]:
-                    u = cause[k]
-                    if new < best[u]:
-                        best[u], steps[u] = new, h + 1
-                        heapq.heappush(queue, (new, h + 1, u))
-            cost[:, j], hops[:, j] = best, steps
-        return cost, hops
+        return kernels.symptom_distances(len(self.nodes), np.asarray(targets, dtype=np.int64),
+                                         np.asarray(gap_cost, dtype=np.float64), *self._links_into_csr, self.cause_rows)
+
+    @cached_property
+    def _links_into_csr(self) -> tuple[np.ndarray, np.ndarray]:
+        """links_into as arrays: the link numbers into row r are into_links[into_start[r]:into_start[r + 1]]."""
+        into_links = np.argsort(self.effect_rows, kind="stable")
+        into_start = np.concatenate([[0], np.cumsum(np.bincount(self.effect_rows, minlength=len(self.nodes)))])
+        return into_start.astype(np.int64), into_links.astype(np.int64)
 
 
 def propagation_graph(subgraph: IncidentSubgraph) -> PropagationGraph:

@@ -6,16 +6,18 @@ restarts at the symptoms and anomalous entities. The stationary probability says
 ends up: the baseline ranks by it on metric anomalies alone, the engine uses it as one more
 propagation-consistency feature computed on all evidence.
 
-The transition matrix is built straight from the graph's link arrays and applied with numpy: a
-few hundred entities make scipy.sparse's per-call overhead the bulk of the cost. The arithmetic
-is that of the scipy formulation (canonical CSR, row sums by np.add.reduceat, sequential row
-sums in the product), so the scores are the same to the last bit.
+The transition matrix is built straight from the graph's link arrays with numpy (a few hundred
+entities make scipy.sparse's per-call overhead the bulk of the cost) and the power iteration
+runs compiled (rca/engine/kernels.py). The arithmetic is that of the scipy formulation
+(canonical CSR, row sums by np.add.reduceat, sequential row sums in the product, pairwise sums
+as ndarray.sum does them), so the scores are the same to the last bit.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from rca.engine import kernels
 from rca.engine.graph import PropagationGraph
 from rca.engine.types import IncidentSubgraph
 
@@ -59,22 +61,11 @@ def walk_scores(subgraph: IncidentSubgraph, graph: PropagationGraph, node_ids: l
     n = len(node_ids)
     weight = np.asarray(weight, dtype=float)
     to_row, from_col, probability, dangling = _transitions(graph, weight, backward)
-    any_dangling = bool(dangling.any())
     personal = weight.copy()
     for s in subgraph.symptoms:
         personal[graph.index[s.entity_id]] += 0.5
     personal = personal / personal.sum() if personal.sum() > 0 else np.full(n, 1.0 / n)
     restart = (1 - damping) * personal
-    rank = np.full(n, 1.0 / n)
-    for _ in range(iterations):
-        # transposed transitions times rank, summed per row in column order as a CSR product does
-        new = np.bincount(to_row, weights=probability * rank[from_col], minlength=n).astype(float, copy=False)
-        if any_dangling:  # (without dangling entities this term is exactly zero)
-            new += rank[dangling].sum() * personal
-        new *= damping
-        new += restart
-        done = np.abs(new - rank).sum() < TOLERANCE
-        rank = new
-        if done:
-            break
+    rank = kernels.walk(to_row, from_col, probability, dangling, personal, restart, np.full(n, 1.0 / n),
+                        damping, iterations, TOLERANCE)
     return rank / rank.max()

@@ -1,0 +1,156 @@
+"""The engine's two hot loops, compiled with numba: symptom distances and the random walk.
+
+Both are loops over a few thousand links that Python and numpy pay for per step (a heap pop, a
+numpy call of a few microseconds); compiled they cost a few percent of that. Each is the same
+arithmetic in the same order as the Python and numpy code it replaces, so the floats are equal to
+the last bit: the Dijkstra pops the same (cost, hops, row) tuples in the same order, and the
+walk's sums add in the order numpy's do (np.bincount sequentially, ndarray.sum pairwise).
+
+numba (numba.pydata.org) was chosen over Cython or a C extension because it compiles these
+plain-Python loops as they are, needs no build step at install, and caches the machine code
+beside this module (``cache=True``; a read-only install falls back to numba's per-user cache).
+The signatures are given, so the kernels are compiled, or loaded from that cache, when this
+module is imported rather than inside the first Infer.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+from numba import njit
+
+_PAIRWISE_BLOCK = 128  # numpy's PW_BLOCKSIZE
+
+
+@njit("float64(float64[:], int64, int64)", cache=True)
+def _block_sum(a, start, n):
+    """numpy's pairwise sum of a block of at most _PAIRWISE_BLOCK values: 8 running sums, then the rest in turn."""
+    if n < 8:
+        total = -0.0
+        for i in range(start, start + n):
+            total += a[i]
+        return total
+    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+    i = 8
+    while i < n - (n % 8):
+        r0 += a[start + i]
+        r1 += a[start + i + 1]
+        r2 += a[start + i + 2]
+        r3 += a[start + i + 3]
+        r4 += a[start + i + 4]
+        r5 += a[start + i + 5]
+        r6 += a[start + i + 6]
+        r7 += a[start + i + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        total += a[start + i]
+        i += 1
+    return total
+
+
+@njit("float64(float64[:], int64, int64)", cache=True)
+def _pairwise_sum(a, start, n):
+    """numpy's pairwise summation of a[start:start+n] (what ndarray.sum does on contiguous doubles).
+
+    numpy halves a run longer than a block (the first half rounded down to a multiple of 8) and
+    adds the halves' sums. numba cannot cache a recursive function, so the halving runs on a
+    stack of tasks: evaluate a run, or add the two sums on top of the value stack.
+    """
+    if n <= _PAIRWISE_BLOCK:
+        return _block_sum(a, start, n)
+    depth = 192  # three tasks per halving; 2**60 values would need 180
+    task_start, task_size = np.empty(depth, np.int64), np.empty(depth, np.int64)  # size -1: add the top two
+    values = np.empty(depth)
+    tasks, stacked = 1, 0
+    task_start[0], task_size[0] = start, n
+    while tasks:
+        tasks -= 1
+        s, m = task_start[tasks], task_size[tasks]
+        if m < 0:
+            stacked -= 1
+            values[stacked - 1] += values[stacked]
+        elif m <= _PAIRWISE_BLOCK:
+            values[stacked] = _block_sum(a, s, m)
+            stacked += 1
+        else:
+            half = m // 2
+            half -= half % 8
+            task_size[tasks] = -1  # after both halves: add them
+            task_start[tasks + 1], task_size[tasks + 1] = s + half, m - half
+            task_start[tasks + 2], task_size[tasks + 2] = s, half  # the first half is evaluated first
+            tasks += 3
+    return values[0]
+
+
+@njit("float64(float64[:], int64)", cache=True)
+def _sum(a, n):
+    """ndarray.sum() of a[:n] (contiguous float64), to the last bit: the reduction starts from +0.0."""
+    return 0.0 + _pairwise_sum(a, 0, n)
+
+
+@njit("float64(float64[:])", cache=True)
+def array_sum(a):
+    """ndarray.sum() of a contiguous 1-D float64 array, to the last bit."""
+    return _sum(a, a.shape[0])
+
+
+@njit("float64[:](int64[:], int64[:], float64[:], boolean[:], float64[:], float64[:], float64[:], float64, int64, float64)",
+      cache=True)
+def walk(to_row, from_col, probability, dangling, personal, restart, rank, damping, iterations, tolerance):
+    """Power iteration of the walk: new = damping * (P^T rank + dangling mass * personal) + restart."""
+    n = rank.shape[0]
+    any_dangling = dangling.any()
+    stranded = np.empty(n)
+    change = np.empty(n)
+    for _ in range(iterations):
+        new = np.zeros(n)
+        for k in range(to_row.shape[0]):  # np.bincount(to_row, weights=probability * rank[from_col])
+            new[to_row[k]] += probability[k] * rank[from_col[k]]
+        if any_dangling:
+            m = 0
+            for i in range(n):
+                if dangling[i]:
+                    stranded[m] = rank[i]
+                    m += 1
+            mass = _sum(stranded, m)
+            for i in range(n):
+                new[i] += mass * personal[i]
+        for i in range(n):
+            new[i] *= damping
+            new[i] += restart[i]
+            change[i] = abs(new[i] - rank[i])
+        done = _sum(change, n) < tolerance
+        rank = new
+        if done:
+            break
+    return rank
+
+
+@njit("Tuple((float64[:, :], float64[:, :]))(int64, int64[:], float64[:], int64[:], int64[:], int64[:])", cache=True)
+def symptom_distances(n, targets, gap, into_start, into_links, cause):
+    """Per entity row and target, the cheapest (cost, hops) backwards over cause links (see PropagationGraph)."""
+    cost = np.full((n, targets.shape[0]), np.inf)
+    hops = np.full((n, targets.shape[0]), -1.0)
+    for j in range(targets.shape[0]):
+        target = targets[j]
+        best = np.full(n, np.inf)
+        steps = np.full(n, -1, dtype=np.int64)
+        best[target], steps[target] = 0.0, 0
+        queue = [(0.0, 0, target)]
+        while queue:
+            c, h, node = heapq.heappop(queue)
+            if best[node] < c:
+                continue
+            new = c + 1.0 + (0.0 if node == target else gap[node])
+            for position in range(into_start[node], into_start[node + 1]):
+                u = cause[into_links[position]]
+                if new < best[u]:
+                    best[u], steps[u] = new, h + 1
+                    heapq.heappush(queue, (new, h + 1, u))
+        for i in range(n):
+            cost[i, j] = best[i]
+            hops[i, j] = steps[i]
+    return cost, hops
