@@ -133,9 +133,7 @@ class PropagationGraph:
     @cached_property
     def _links_into_csr(self) -> tuple[np.ndarray, np.ndarray]:
         """links_into as arrays: the link numbers into row r are into_links[into_start[r]:into_start[r + 1]]."""
-        into_links = np.argsort(self.effect_rows, kind="stable")
-        into_start = np.concatenate([[0], np.cumsum(np.bincount(self.effect_rows, minlength=len(self.nodes)))])
-        return into_start.astype(np.int64), into_links.astype(np.int64)
+        return _grouped(self.effect_rows, len(self.nodes))
 
 
 def propagation_graph(subgraph: IncidentSubgraph) -> PropagationGraph:
@@ -143,8 +141,16 @@ def propagation_graph(subgraph: IncidentSubgraph) -> PropagationGraph:
     return subgraph.graph if subgraph.graph is not None else PropagationGraph(subgraph)
 
 
+def _grouped(rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in `rows` grouped by value (0..n-1), each group in position order, as (starts, positions):
+    the positions of value v are positions[starts[v]:starts[v + 1]]."""
+    positions = np.argsort(rows, kind="stable").astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))]).astype(np.int64)
+    return starts, positions
+
+
 def _group(rows: np.ndarray, n: int) -> list[list[int]]:
     """Positions in `rows` grouped by value (0..n-1), each group in position order."""
-    positions = np.argsort(rows, kind="stable").tolist()
-    ends = np.cumsum(np.bincount(rows, minlength=n)).tolist()
-    return [positions[a:b] for a, b in zip([0] + ends[:-1], ends)]
+    starts, positions = _grouped(rows, n)
+    positions, starts = positions.tolist(), starts.tolist()
+    return [positions[a:b] for a, b in zip(starts[:-1], starts[1:])]
