@@ -75,7 +75,7 @@ class PropagationGraph:
     The links are arrays in edge order (each edge's links in PROPAGATION_RULES order):
     `cause_rows`/`effect_rows` are row numbers in `nodes` order, `link_weights` and `link_names`
     (codes into RELATION_NAMES) say how strong and over which relation; `links_from`/`links_into`
-    list each entity's link numbers and `link(k)` gives one as a Link. `edge_rows` holds the
+    group each entity's link numbers (as arrays) and `link(k)` gives one as a Link. `edge_rows` holds the
     source and target rows of every subgraph edge, in edge order, per relation type.
     """
 
@@ -105,14 +105,15 @@ class PropagationGraph:
         self.in_degree = np.bincount(self.effect_rows, minlength=n)
 
     @cached_property
-    def links_from(self) -> list[list[int]]:
-        """Per row, the link numbers with that entity as cause, in link order."""
-        return _group(self.cause_rows, len(self.nodes))
+    def links_from(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, the link numbers with that entity as cause, in link order, as (starts, links): those of
+        row r are links[starts[r]:starts[r + 1]] (arrays, for the compiled searches of rca/engine/kernels.py)."""
+        return _grouped(self.cause_rows, len(self.nodes))
 
     @cached_property
-    def links_into(self) -> list[list[int]]:
-        """Per row, the link numbers with that entity as effect, in link order."""
-        return _group(self.effect_rows, len(self.nodes))
+    def links_into(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, the link numbers with that entity as effect, in link order, as links_from gives them."""
+        return _grouped(self.effect_rows, len(self.nodes))
 
     def link(self, k: int) -> Link:
         """Link number k as a Link tuple."""
@@ -128,12 +129,7 @@ class PropagationGraph:
         (rca/engine/kernels.py). Unreachable: cost inf, hops -1.
         """
         return kernels.symptom_distances(len(self.nodes), np.asarray(targets, dtype=np.int64),
-                                         np.asarray(gap_cost, dtype=np.float64), *self._links_into_csr, self.cause_rows)
-
-    @cached_property
-    def _links_into_csr(self) -> tuple[np.ndarray, np.ndarray]:
-        """links_into as arrays: the link numbers into row r are into_links[into_start[r]:into_start[r + 1]]."""
-        return _grouped(self.effect_rows, len(self.nodes))
+                                         np.asarray(gap_cost, dtype=np.float64), *self.links_into, self.cause_rows)
 
 
 def propagation_graph(subgraph: IncidentSubgraph) -> PropagationGraph:
@@ -147,10 +143,3 @@ def _grouped(rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     positions = np.argsort(rows, kind="stable").astype(np.int64)
     starts = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))]).astype(np.int64)
     return starts, positions
-
-
-def _group(rows: np.ndarray, n: int) -> list[list[int]]:
-    """Positions in `rows` grouped by value (0..n-1), each group in position order."""
-    starts, positions = _grouped(rows, n)
-    positions, starts = positions.tolist(), starts.tolist()
-    return [positions[a:b] for a, b in zip(starts[:-1], starts[1:])]

@@ -1,10 +1,10 @@
-"""The engine's two hot loops, compiled with numba: symptom distances and the random walk.
+"""The engine's hot loops, compiled with numba: symptom distances, the random walk, the paths.
 
-Both are loops over a few thousand links that Python and numpy pay for per step (a heap pop, a
+Each is a loop over a few thousand links that Python and numpy pay for per step (a heap pop, a
 numpy call of a few microseconds); compiled they cost a few percent of that. Each is the same
 arithmetic in the same order as the Python and numpy code it replaces, so the floats are equal to
-the last bit: the Dijkstra pops the same (cost, hops, row) tuples in the same order, and the
-walk's sums add in the order numpy's do (np.bincount sequentially, ndarray.sum pairwise).
+the last bit: the searches pop the same tuples in the same order, and the walk's sums add in the
+order numpy's do (np.bincount sequentially, ndarray.sum pairwise).
 
 numba (numba.pydata.org) was chosen over Cython or a C extension because it compiles these
 plain-Python loops as they are, needs no build step at install, and caches the machine code
@@ -154,3 +154,39 @@ def symptom_distances(n, targets, gap, into_start, into_links, cause):
             cost[i, j] = best[i]
             hops[i, j] = steps[i]
     return cost, hops
+
+
+@njit("Tuple((float64[:], int64[:], int64[:], int64[:]))(int64, float64[:], int64[:], int64[:], int64[:], int64[:], int64)",
+      cache=True)
+def cheapest_paths(start, log_p, order_key, from_start, from_links, effect, max_hops):
+    """Dijkstra from `start` forwards over cause links, a link costing -log_p, at most max_hops hops.
+
+    The heap holds (cost, hops, order_key, row, trail): order_key is unique per row, so ties
+    break by it and trails are never compared. A trail is a number into (trail_parent,
+    trail_link), each trail its parent plus one link, so the path recorded for a row is the one
+    that last lowered its cost. Returns the cost per row (inf: not reached), each row's trail
+    and the two trail arrays (trail 0 is the empty trail).
+    """
+    n = order_key.shape[0]
+    best = np.full(n, np.inf)
+    trail_of = np.zeros(n, dtype=np.int64)
+    parents, links = [np.int64(-1)], [np.int64(-1)]
+    best[start] = 0.0
+    queue = [(0.0, np.int64(0), order_key[start], start, np.int64(0))]
+    while queue:
+        cost, hops, _, node, trail = heapq.heappop(queue)
+        if best[node] < cost or hops >= max_hops:
+            continue
+        for position in range(from_start[node], from_start[node + 1]):
+            k = from_links[position]
+            target = effect[k]
+            new = cost - log_p[k]
+            if new < best[target]:
+                parents.append(trail)
+                links.append(k)
+                best[target], trail_of[target] = new, len(parents) - 1
+                heapq.heappush(queue, (new, hops + 1, order_key[target], target, np.int64(len(parents) - 1)))
+    trail_parent, trail_link = np.empty(len(parents), dtype=np.int64), np.empty(len(links), dtype=np.int64)
+    for t in range(len(parents)):
+        trail_parent[t], trail_link[t] = parents[t], links[t]
+    return best, trail_of, trail_parent, trail_link

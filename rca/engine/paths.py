@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import heapq
 import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from rca.engine import kernels
 from rca.engine.features import ONSET_TOLERANCE_S, FeatureTable, onset_array
 from rca.engine.graph import PropagationGraph
 from rca.engine.types import (
@@ -70,9 +70,8 @@ class PathContext:
     subgraph: IncidentSubgraph
     graph: PropagationGraph
     table: FeatureTable
-    log_p: list[float]  # log of each link's hop probability (floored at 1e-9): a hop costs -log p
-    order_key: list[int]  # rank of each entity id in string order: heap ties break by id
-    effect_of: list[int]  # effect row of each link
+    log_p: np.ndarray  # log of each link's hop probability (floored at 1e-9): a hop costs -log p
+    order_key: np.ndarray  # rank of each entity id in string order: heap ties break by id
     signals: Signals
     hops: dict[int, Hop] = field(default_factory=dict)  # per link: the Hop with its evidence, shared by all paths
 
@@ -91,41 +90,36 @@ class PathContext:
         onset = onset_array(table.onsets or {}, graph)
         p = graph.link_weights * (0.25 + 0.75 * table.column("evidence")[effect])
         p[onset[effect] < onset[cause] - ONSET_TOLERANCE_S] *= OUT_OF_ORDER  # NaN (no onset) compares False
-        log_p = list(map(math.log, np.maximum(p, 1e-9).tolist()))
-        key = [0] * len(graph.nodes)
-        for rank, row in enumerate(sorted(range(len(graph.nodes)), key=graph.nodes.__getitem__)):
-            key[row] = rank
-        return cls(subgraph, graph, table, log_p, key, effect.tolist(), Signals(subgraph))
+        log_p = np.array(list(map(math.log, np.maximum(p, 1e-9).tolist())))  # math.log, as the search has always taken it
+        key = np.zeros(len(graph.nodes), dtype=np.int64)
+        key[sorted(range(len(graph.nodes)), key=graph.nodes.__getitem__)] = np.arange(len(graph.nodes))
+        return cls(subgraph, graph, table, log_p, key, Signals(subgraph))
 
 
 def find_paths(subgraph: IncidentSubgraph, graph: PropagationGraph, table: FeatureTable, candidate: str,
                context: PathContext | None = None) -> list[Path]:
     """One path per symptom: the most probable chain of hops (product of hop probabilities)."""
     context = context or PathContext.build(subgraph, graph, table)
-    log_p, key, links_from, effect = context.log_p, context.order_key, graph.links_from, context.effect_of
-    start = graph.index[candidate]
-    best = [math.inf] * len(graph.nodes)  # cheapest cost per row so far, and the links of that path
-    trails: list[tuple] = [()] * len(graph.nodes)
-    best[start] = 0.0
-    queue = [(0.0, 0, key[start], start, ())]
-    while queue:
-        cost, hops, _, node, trail = heapq.heappop(queue)
-        if best[node] < cost or hops >= MAX_HOPS:
-            continue
-        for k in links_from[node]:
-            target = effect[k]
-            new = cost - log_p[k]
-            if new < best[target]:
-                best[target], trails[target] = new, trail + (k,)
-                heapq.heappush(queue, (new, hops + 1, key[target], target, trail + (k,)))
+    best, trail_of, trail_parent, trail_link = kernels.cheapest_paths(
+        graph.index[candidate], context.log_p, context.order_key, *graph.links_from, graph.effect_rows, MAX_HOPS)
     paths = []
     for s in subgraph.symptoms:
         row = graph.index[s.entity_id]
         if best[row] == math.inf:
             continue
-        paths.append(Path(s.entity_id, round(math.exp(-best[row]), 6), tuple(map(context.hop, trails[row]))))
+        paths.append(Path(s.entity_id, round(math.exp(-float(best[row])), 6),
+                          tuple(map(context.hop, _trail(trail_of[row], trail_parent, trail_link)))))
     paths.sort(key=lambda p: (-p.score, p.symptom_id))
     return paths
+
+
+def _trail(trail: int, parent: np.ndarray, link: np.ndarray) -> list[int]:
+    """The link numbers of a trail of kernels.cheapest_paths, first hop first."""
+    links = []
+    while trail > 0:
+        links.append(int(link[trail]))
+        trail = parent[trail]
+    return links[::-1]
 
 
 def _clock(ts: float) -> str:

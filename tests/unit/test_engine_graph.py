@@ -32,7 +32,10 @@ def test_links_follow_edge_order_and_the_propagation_rules():
     assert [(lk.cause, lk.effect, lk.relation, lk.weight) for lk in links] == [
         ("b", "a", "CALLS (reverse)", 1.0), ("i", "a", "INSTANCE_OF", 0.9), ("a", "i", "INSTANCE_OF (reverse)", 0.5),
         ("h", "i", "RUNS_ON (reverse)", 0.9)]
-    assert graph.links_from[graph.index["i"]] == [1] and graph.links_into[graph.index["i"]] == [2, 3]
+    (from_start, from_links), (into_start, into_links) = graph.links_from, graph.links_into
+    i = graph.index["i"]
+    assert from_links[from_start[i]:from_start[i + 1]].tolist() == [1]
+    assert into_links[into_start[i]:into_start[i + 1]].tolist() == [2, 3]
     assert graph.edge_rows["OWNS"].tolist() == [[graph.index["a"], graph.index["h"]]]
 
 
