@@ -22,16 +22,13 @@ from rca.service.incident_memory import IncidentMemory
 from rca.service.incident_writer import IncidentWriter
 from rca.service.incidents import IncidentRecord, IncidentStore, new_incident_id
 from rca.service.ledger import WriteLedger
+from rca.service.rank_slots import DeadlinePassed, RankSlots, check_deadline
 from rca.service.requests import InvalidArgument, NotFound, parse_infer
 from rca.service.settings import ServiceSettings
 from rca.service.stubs import pb, pb_grpc
 
 log = logging.getLogger(__name__)
 GRAPH_DOWN_ERRORS = (ServiceUnavailable, SessionExpired, GraphUnreachable, TransientError, ConnectionError)
-
-
-class DeadlinePassed(Exception):
-    """The caller's deadline passed before a stage could start."""
 
 
 class _Abort(Exception):
@@ -62,14 +59,6 @@ def _status(method: str):
         raise _Abort(grpc.StatusCode.INTERNAL, f"internal error in {method}: {type(exc).__name__}: {exc}") from exc
 
 
-def _check_deadline(context, stage: str) -> None:
-    remaining = context.time_remaining()
-    if remaining is not None and remaining <= 0:
-        raise DeadlinePassed(f"deadline expired before {stage}")
-    if not context.is_active():
-        raise DeadlinePassed(f"call cancelled before {stage}")
-
-
 class RootCauseServicer(pb_grpc.RootCauseServicer):
     """Answers the RootCause service over one graph store and one ranking engine."""
 
@@ -88,6 +77,7 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
                                       linger_s=settings.store_incidents_linger_s)
                        if settings.store_incidents_async else None)
         self._on_graph_state = on_graph_state or (lambda up: None)
+        self._rank_slots = RankSlots(settings.concurrent_ranks)
 
     def _run(self, method: str, context, work):
         code = grpc.StatusCode.OK
@@ -155,7 +145,7 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
             clock = now
 
         query = parse_infer(request, self.settings)
-        _check_deadline(context, "fetching the subgraph")
+        check_deadline(context, "fetching the subgraph")
         if query.subgraph is not None:
             subgraph, resolved = subgraph_fetch.from_request(query)
         else:
@@ -163,10 +153,11 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
             self._graph_ok()
         lap("subgraph_ms")
         metrics.SUBGRAPH_ENTITIES.observe(len(subgraph.nodes))
-        _check_deadline(context, "ranking")
-        result = self.engine.rank(subgraph, query.top_k)
+        with self._rank_slots.hold(context):
+            lap("rank_wait_ms")  # queued behind this process's other rankings (settings.concurrent_ranks)
+            result = self.engine.rank(subgraph, query.top_k)
         lap("rank_ms")
-        _check_deadline(context, "storing the incident")
+        check_deadline(context, "storing the incident")
         response = convert.infer_response(new_incident_id(), subgraph, resolved, result, {})
         # the snapshot is built by the writer thread, off the response path
         record = IncidentRecord(response, result.feature_snapshot_json)

@@ -19,6 +19,10 @@ class ServiceSettings(BaseModel):
     processes: int = Field(
         1, ge=1, le=64, description="serving processes sharing the port (SO_REUSEPORT); Python runs one "
         "thread at a time per process, so one process per CPU core raises Infer throughput")
+    concurrent_ranks: int = Field(
+        1, ge=0, le=256, description="rankings one serving process runs at once (0: as many as workers); Python runs "
+        "one thread at a time, and rankings interleaved in one process cost more CPU each, so by default they take "
+        "turns while the other workers fetch subgraphs and answer")
     metrics_port: int = Field(9464, ge=0, le=65535, description="Prometheus metrics HTTP port (0 turns it off)")
     default_top_k: int = Field(5, ge=1, le=100, description="candidates returned when a request says 0")
     max_top_k: int = Field(50, ge=1, le=1000, description="largest top_k accepted")

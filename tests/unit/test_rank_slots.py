@@ -1,0 +1,86 @@
+"""RankSlots: rankings take turns per process, and a call waits for its turn only until its deadline."""
+
+import threading
+import time
+
+import pytest
+
+from rca.service.rank_slots import DeadlinePassed, RankSlots
+
+
+class _Context:
+    """The two questions RankSlots asks of a gRPC servicer context."""
+
+    def __init__(self, deadline_s: float | None = None, active: bool = True):
+        self._until = None if deadline_s is None else time.monotonic() + deadline_s
+        self._active = active
+
+    def time_remaining(self):
+        return None if self._until is None else self._until - time.monotonic()
+
+    def is_active(self):
+        return self._active
+
+
+def _most_at_once(slots: RankSlots, callers: int) -> int:
+    running, most, lock = [0], [0], threading.Lock()
+
+    def rank():
+        with slots.hold(_Context()):
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.02)
+            with lock:
+                running[0] -= 1
+
+    threads = [threading.Thread(target=rank) for _ in range(callers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return most[0]
+
+
+def test_one_slot_lets_one_ranking_run_at_a_time():
+    assert _most_at_once(RankSlots(1), 6) == 1
+
+
+def test_two_slots_let_two_run_at_once():
+    assert _most_at_once(RankSlots(2), 6) == 2
+
+
+def test_no_limit_lets_rankings_overlap():
+    slots, inside = RankSlots(0), threading.Barrier(3, timeout=5)
+
+    def rank():
+        with slots.hold(_Context()):
+            inside.wait()  # breaks unless all three are inside at once
+
+    threads = [threading.Thread(target=rank) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not inside.broken
+
+
+def test_waiting_past_the_deadline_raises_and_the_slot_comes_back():
+    slots = RankSlots(1)
+    with slots.hold(_Context()):
+        started = time.monotonic()
+        with pytest.raises(DeadlinePassed, match="waiting for a ranking slot"):
+            with slots.hold(_Context(deadline_s=0.05)):
+                pass
+        assert time.monotonic() - started < 2
+    with slots.hold(_Context(deadline_s=1)):  # free again once its holder finished
+        pass
+
+
+def test_expired_or_cancelled_call_does_not_rank():
+    with pytest.raises(DeadlinePassed, match="deadline expired before ranking"):
+        with RankSlots(1).hold(_Context(deadline_s=-1)):
+            pass
+    with pytest.raises(DeadlinePassed, match="cancelled"):
+        with RankSlots(0).hold(_Context(active=False)):
+            pass
