@@ -1,8 +1,9 @@
 """Serving the GNN: the combined engine (GNN + rules + propagation) and the GNN-only ranker.
 
 Both implement the engine's Ranker interface over the same analysed subgraph, so the service
-and the benchmark call them like every other ranker. Inference runs under torch.inference_mode;
-the per-candidate attribution runs a short backward pass on the top candidates only.
+and the benchmark call them like every other ranker. Inference runs under torch.inference_mode
+(where the attention layers take their compiled loop, rca.gnn.kernels); the per-candidate
+attribution takes the gradient of the top candidates' scores only, written out in numpy.
 """
 
 from __future__ import annotations

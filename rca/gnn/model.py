@@ -18,6 +18,7 @@ from torch import nn
 from torch_geometric.utils import softmax as group_softmax
 
 from rca.gnn.data import RELATIONS
+from rca.gnn.kernels import attention_messages
 
 
 class _Standardise(nn.Module):
@@ -55,6 +56,10 @@ class RelationalAttention(nn.Module):
         # rows of the (entity, relation) projections: plain gathers, cheaper than 2-D fancy indexing
         flat = (n * self.relations, self.heads, self.hidden)
         src_rel, dst_rel = src * self.relations + rel, dst * self.relations + rel
+        if not torch.is_grad_enabled() and h.dtype == torch.float32:  # serving: the compiled loop, same arithmetic
+            return torch.from_numpy(attention_messages(
+                self.lin_src(h).view(flat).numpy(), self.lin_dst(h).view(flat).numpy(), self.att.detach().numpy(),
+                self.bias.detach().numpy(), src_rel.numpy(), dst_rel.numpy(), rel.numpy(), dst.numpy(), n))
         xj = self.lin_src(h).view(flat).index_select(0, src_rel)  # (edges, heads, hidden)
         xi = self.lin_dst(h).view(flat).index_select(0, dst_rel)
         score = (F.leaky_relu(xj + xi, 0.2) * self.att.index_select(0, rel)).sum(-1)  # (edges, heads)
