@@ -29,6 +29,7 @@ from rca.engine.ranker import PATH_CANDIDATES, check_subgraph, finish, order
 from rca.engine.types import IncidentSubgraph, RankingResult
 from rca.gnn.artifact import SHIPPED_DEFAULT, Artifact, Registry, load
 from rca.gnn.attribution import (
+    LocalScorer,
     attribution_findings,
     attribution_sentence,
     gradient_attribution,
@@ -115,6 +116,7 @@ class GnnEngine(_ModelRanker):
             raise ValueError(f"model {artifact.version} carries no combination for the terms {TERMS}; retrain it")
         self.weights = np.array(artifact.combination["weights"])
         self.attribute = attribute
+        self.local_scorer = LocalScorer.of(self.model) if attribute else None
         if artifact.combination.get("base_weights") != self.base.version:
             log.warning("model %s was combined with engine weights %s, the engine now has %s; retrain with `rca train`",
                         artifact.version, artifact.combination.get("base_weights"), self.base.version)
@@ -138,7 +140,7 @@ class GnnEngine(_ModelRanker):
         if self.attribute:
             a0 = time.perf_counter()
             top_rows = order(table.node_ids, scores)[:min(top_k, PATH_CANDIDATES)]
-            grads = gradient_attribution(self.model, x, messages, top_rows, self.artifact.feature_names)
+            grads = gradient_attribution(self.local_scorer, x, messages, top_rows, self.artifact.feature_names)
             mean_t = t.mean(axis=0)
             for row in top_rows:
                 # the GNN's drivers scaled by its weight, next to the combination's own linear terms

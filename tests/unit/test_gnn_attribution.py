@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from rca.gnn.artifact import SHIPPED_DEFAULT, load
-from rca.gnn.attribution import gradient_attribution
+from rca.gnn.attribution import LocalScorer, gradient_attribution
 from rca.gnn.engine import FEATURE_NAMES
 from rca.gnn.model import RcaGnn
 
@@ -44,7 +44,7 @@ def test_written_out_gradient_equals_autograd(make):
                 for _ in model.norms]
     rows = [0, 7, 31, 59, 12]
     expected = _autograd_contributions(model, x, messages, rows)
-    got = gradient_attribution(model, x, messages, rows, FEATURE_NAMES)
+    got = gradient_attribution(LocalScorer.of(model), x, messages, rows, FEATURE_NAMES)
     assert list(got) == rows
     for k, row in enumerate(rows):
         by_name = dict(got[row])
