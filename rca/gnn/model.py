@@ -12,6 +12,7 @@ edge, so the benchmark can tell what message passing adds.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -56,10 +57,13 @@ class RelationalAttention(nn.Module):
         # rows of the (entity, relation) projections: plain gathers, cheaper than 2-D fancy indexing
         flat = (n * self.relations, self.heads, self.hidden)
         src_rel, dst_rel = src * self.relations + rel, dst * self.relations + rel
-        if not torch.is_grad_enabled() and h.dtype == torch.float32:  # serving: the compiled loop, same arithmetic
+        if not torch.is_grad_enabled() and h.dtype == torch.float32:
+            # serving: the same arithmetic in one compiled loop (sums in another order: float32 rounding apart)
+            def rows(index: torch.Tensor) -> np.ndarray:
+                return np.ascontiguousarray(index.numpy(), dtype=np.int64)
             return torch.from_numpy(attention_messages(
                 self.lin_src(h).view(flat).numpy(), self.lin_dst(h).view(flat).numpy(), self.att.detach().numpy(),
-                self.bias.detach().numpy(), src_rel.numpy(), dst_rel.numpy(), rel.numpy(), dst.numpy(), n))
+                self.bias.detach().numpy(), rows(src_rel), rows(dst_rel), rows(rel), rows(dst), n))
         xj = self.lin_src(h).view(flat).index_select(0, src_rel)  # (edges, heads, hidden)
         xi = self.lin_dst(h).view(flat).index_select(0, dst_rel)
         score = (F.leaky_relu(xj + xi, 0.2) * self.att.index_select(0, rel)).sum(-1)  # (edges, heads)

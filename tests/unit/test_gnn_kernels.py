@@ -65,3 +65,14 @@ def test_served_model_scores_match_the_torch_operations():
         served = model(x, edges)
     assert torch.allclose(served, reference, rtol=1e-5, atol=1e-5)
     assert torch.equal(torch.argsort(served, descending=True)[:5], torch.argsort(reference, descending=True)[:5])
+
+
+def test_served_attention_takes_edge_rows_that_are_views():
+    # edge index rows sliced out of a larger tensor are not contiguous; the compiled loop needs them to be
+    torch.manual_seed(7)
+    layer = RelationalAttention(HIDDEN, len(RELATIONS), HEADS)
+    h = torch.randn(30, HIDDEN)
+    src, dst, rel = (t.repeat_interleave(2)[::2] for t in _graph(30, 90, 7))
+    assert not src.is_contiguous()
+    reference, served = _both_paths(layer, h, src, dst, rel)
+    assert torch.allclose(served, reference, rtol=1e-5, atol=1e-5)
