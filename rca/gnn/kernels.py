@@ -6,9 +6,9 @@ an index_add) that cost the serving process about 0.4 ms per layer in dispatch a
 compiled loop over the edges does the same arithmetic in a few tens of microseconds. Training
 and gradients keep the torch operations; this kernel serves only calls without gradients.
 
-The floats agree with the torch path to float32 rounding, not to the last bit: torch sums the
-hidden dimension in vector lanes, this loop adds it in turn (tests/unit/test_gnn_kernels.py
-holds the two together).
+The floats agree with the torch path to float32 rounding, not to the last bit: the compiler may
+reorder the sums (``fastmath`` reassociation, so they run in vector lanes) and torch orders its
+own differently (tests/unit/test_gnn_kernels.py holds the two together).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import math
 import numpy as np
 from numba import njit
 
-NEGATIVE_SLOPE = np.float32(0.2)  # GATv2's leaky ReLU slope, as in RelationalAttention
+NEGATIVE_SLOPE = np.float32(0.2)  # GATv2's leaky ReLU slope (RelationalAttention's torch path uses it too)
 SOFTMAX_EPSILON = np.float32(1e-16)  # torch_geometric's softmax adds it to every group's sum
 
 

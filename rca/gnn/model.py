@@ -19,7 +19,7 @@ from torch import nn
 from torch_geometric.utils import softmax as group_softmax
 
 from rca.gnn.data import RELATIONS
-from rca.gnn.kernels import attention_messages
+from rca.gnn.kernels import NEGATIVE_SLOPE, attention_messages
 
 
 class _Standardise(nn.Module):
@@ -66,7 +66,7 @@ class RelationalAttention(nn.Module):
                 self.bias.detach().numpy(), rows(src_rel), rows(dst_rel), rows(rel), rows(dst), n))
         xj = self.lin_src(h).view(flat).index_select(0, src_rel)  # (edges, heads, hidden)
         xi = self.lin_dst(h).view(flat).index_select(0, dst_rel)
-        score = (F.leaky_relu(xj + xi, 0.2) * self.att.index_select(0, rel)).sum(-1)  # (edges, heads)
+        score = (F.leaky_relu(xj + xi, float(NEGATIVE_SLOPE)) * self.att.index_select(0, rel)).sum(-1)  # (edges, heads)
         alpha = group_softmax(score, dst_rel, num_nodes=n * self.relations)
         messages = (xj * alpha.unsqueeze(-1)).mean(1)
         return torch.zeros(n, self.hidden, dtype=h.dtype).index_add_(0, dst, messages) + self.bias
