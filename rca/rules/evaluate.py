@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from durable.engine import MessageNotHandledException
-from durable.lang import assert_fact, delete_state, get_host
+from durable.lang import assert_fact, assert_facts, delete_state, get_host
 
 from rca.engine.types import Finding
 from rca.rules.packs import RULES, condition_definitions, define_ruleset
@@ -72,20 +72,15 @@ class RuleEngine:
             facts = [f for f in facts if self.may_fire(f)]
         if not facts:
             return []  # nothing can fire: no need to open a session
-        sid = uuid.uuid4().hex
         with _LOCK:
             name = self._ruleset_name()
+            plain = [_plain_numbers(fact) for fact in facts]
             try:
-                assert_fact(name, {"sid": sid, "request_opened": 1})
-                for fact in facts:
-                    try:
-                        assert_fact(name, {**_plain_numbers(fact), "sid": sid})
-                    except MessageNotHandledException:
-                        pass  # no rule looks at this fact
-                fired = _RESULTS.pop(sid, [])
-            finally:
-                _RESULTS.pop(sid, None)
-                delete_state(name, sid)
+                fired = _fire(name, plain, batch=True)
+            except MessageNotHandledException:
+                # durable-rules refuses a batch holding a fact no rule looks at (may_fire keeps those out,
+                # but prefiltered=True takes the caller's word): a fresh session, one fact at a time
+                fired = _fire(name, plain, batch=False)
         findings: dict[tuple[str, str], Finding] = {}
         for rule_name, fact in fired:  # an OR condition fires once per matching branch: keep one
             rule = RULES[rule_name]
@@ -94,6 +89,35 @@ class RuleEngine:
         findings = list(findings.values())
         findings.sort(key=lambda f: (-f.strength, f.rule, f.entity_id))
         return findings
+
+
+def _fire(ruleset_name: str, facts: list[dict], batch: bool) -> list[tuple[str, dict]]:
+    """(rule, fact) of every firing of these facts in a session of their own (call under _LOCK).
+
+    batch: all facts in one assert_facts call. Each call into durable-rules costs its Python glue
+    (JSON both ways, a pass over pending actions) about 0.1 ms, so one call for the request's
+    facts instead of one per fact saves about a third of the rules stage. A batch holding a
+    fact that no rule looks at raises MessageNotHandledException and fires nothing; one fact at
+    a time skips such facts.
+    """
+    sid = uuid.uuid4().hex
+    try:
+        # first and alone, so the session exists whatever the facts do: durable-rules crashes
+        # deleting a session that no fact ever created
+        assert_fact(ruleset_name, {"sid": sid, "request_opened": 1})
+        if batch:
+            if facts:  # durable-rules crashes on an empty batch
+                assert_facts(ruleset_name, [{**fact, "sid": sid} for fact in facts])
+        else:
+            for fact in facts:
+                try:
+                    assert_fact(ruleset_name, {**fact, "sid": sid})
+                except MessageNotHandledException:
+                    pass  # no rule looks at this fact
+        return _RESULTS.pop(sid, [])
+    finally:
+        _RESULTS.pop(sid, None)
+        delete_state(ruleset_name, sid)
 
 
 # durable-rules' JSON parser rejects numbers written with an exponent ("1e-07", "1e+16": error

@@ -113,3 +113,41 @@ def test_facts_with_tiny_huge_or_infinite_numbers_are_judged_not_refused():
             odd[0][key], plain[0][key] = value, same_as
         assert engine.evaluate(odd, subgraph.alert_time, prefiltered=True) == \
             engine.evaluate(plain, subgraph.alert_time, prefiltered=True)
+
+
+def test_facts_asserted_together_fire_as_they_do_one_at_a_time():
+    # evaluate() asserts a request's facts in one batch; the findings must be those of asserting
+    # them one by one, over the facts of a real (simulated) incident of every fault type
+    from rca.engine.features import build_features
+    from rca.engine.graph import PropagationGraph
+    from rca.rules.evaluate import _LOCK, _fire, _plain_numbers
+    from rca.rules.facts import build_facts
+    from rca.simulator import simulate
+
+    engine = default_rule_engine()
+    fired_somewhere = 0
+    for seed, fault in enumerate(("datastore_outage", "host_failure", "bad_deploy", "cpu_exhaustion", "errors")):
+        subgraph = simulate(seed, 100, fault, id_prefix=f"batch{seed}-").to_subgraph(max_hops=4)
+        graph = PropagationGraph(subgraph)
+        facts = [_plain_numbers(f) for f in build_facts(subgraph, build_features(subgraph, graph), graph)
+                 if engine.may_fire(f)]
+        with _LOCK:
+            name = engine._ruleset_name()
+            together = sorted((rule, fact["entity"]) for rule, fact in _fire(name, facts, batch=True))
+            apart = sorted((rule, fact["entity"]) for rule, fact in _fire(name, facts, batch=False))
+        assert together == apart
+        fired_somewhere += bool(together)
+    assert fired_somewhere >= 4
+
+
+def test_a_fact_no_rule_looks_at_does_not_cost_the_others_their_findings():
+    # durable-rules refuses a whole batch when one fact matches no rule's fields at all; evaluate()
+    # then asserts the facts one at a time (prefiltered=True skips the filter that keeps such facts out)
+    engine = default_rule_engine()
+    crash = {**QUIET, "entity": "a", "name": "a", "oom_lines": 4}
+    stray = {"entity": "stray", "nothing_a_rule_reads": 1}
+    datastore = {**QUIET, "entity": "b", "name": "b", "kind": "Datastore", "users_failing": 4, "users_failing_share": 1.0}
+    findings = engine.evaluate([crash, stray, datastore], at=0.0, prefiltered=True)
+    assert sorted((f.rule, f.entity_id) for f in findings) == [
+        ("crash_loop_or_oom", "a"), ("datastore_unreachable_callers_timeout", "b")]
+    assert engine.evaluate([crash, datastore], at=0.0) == findings  # and the next request is unaffected
