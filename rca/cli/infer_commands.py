@@ -21,7 +21,7 @@ def add_parser(subparsers) -> None:
                        "id=ENTITY_ID:FAMILY names an id; repeat for several")
     infer.add_argument("--at", help="when the symptoms were observed: epoch seconds, now-5m or ISO 8601 (default: now)")
     infer.add_argument("--top-k", type=int, default=0, help="candidates to return (default: the server's, 5)")
-    infer.add_argument("--max-hops", type=int, default=0, help="neighbourhood radius (default: the server's, 3)")
+    infer.add_argument("--max-hops", type=int, default=0, help="neighbourhood radius (default 0: the server's, 3, grown to 5 when anomalies reach its edge)")
     infer.add_argument("--target", help="host:port of the service (default 127.0.0.1:RCA_SERVICE__PORT)")
     infer.add_argument("--ca-cert", type=Path, help="CA certificate to verify a TLS server (turns TLS on)")
     infer.add_argument("--server-name", help="TLS name to expect when it differs from the target host")

@@ -102,6 +102,8 @@ class IncidentSubgraph:
     # service reuses one per neighbourhood of its topology snapshot); None: built per request
     # (rca.engine.graph.propagation_graph). Such nodes, edges and graph are shared, never modified.
     graph: PropagationGraph | None = None
+    # The radius around the symptoms these entities were cut to (0: the caller gave them whole).
+    max_hops: int = 0
 
     @property
     def alert_time(self) -> float:

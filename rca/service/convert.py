@@ -74,4 +74,5 @@ def infer_response(incident_id: str, subgraph: IncidentSubgraph, resolved, resul
         window=pb.TimeWindow(start=subgraph.window_start, end=subgraph.window_end),
         subgraph_entities=len(subgraph.nodes),
         subgraph_edges=len(subgraph.edges),
+        max_hops=subgraph.max_hops,
     )

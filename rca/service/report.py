@@ -19,7 +19,7 @@ def format_infer(response, *, evidence_per_candidate: int = 6) -> str:
     total = response.timings_ms.get("total_ms", 0.0)
     lines = [
         f"incident {response.incident_id}: {response.subgraph_entities} entities, {response.subgraph_edges} edges "
-        f"in the subgraph; window {clock(response.window.start)}-{clock(response.window.end)} UTC; {total:.1f} ms",
+        f"in the subgraph{f' ({response.max_hops} hops around the symptoms)' if response.max_hops else ''}; window {clock(response.window.start)}-{clock(response.window.end)} UTC; {total:.1f} ms",
         "symptoms: " + ", ".join(f"{s.entity_name or s.entity_id} {s.family} at {clock(s.observed_at)}" for s in response.symptoms),
     ]
     if response.explanation:

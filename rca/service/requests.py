@@ -58,6 +58,9 @@ class InferQuery:
     top_k: int
     max_hops: int
     subgraph: SuppliedSubgraph | None
+    # the radius max_hops may grow to when trouble reaches the neighbourhood's edge (rca.engine.reach);
+    # max_hops itself when the request chose its radius
+    grown_max_hops: int = 0
 
 
 def _finite(value: float, name: str) -> float:
@@ -170,4 +173,5 @@ def parse_infer(request, settings: ServiceSettings, now: float | None = None) ->
         for symptom in symptoms:
             if not symptom.by_name and symptom.key not in supplied.nodes:
                 raise InvalidArgument(f"{symptom.field}: {symptom.key!r} is not a node of subgraph.nodes")
-    return InferQuery(symptoms, start, end, top_k, max_hops, supplied)
+    grown = max_hops if request.max_hops else max(max_hops, settings.grown_max_hops)
+    return InferQuery(symptoms, start, end, top_k, max_hops, supplied, grown)

@@ -27,6 +27,10 @@ class ServiceSettings(BaseModel):
     default_top_k: int = Field(5, ge=1, le=100, description="candidates returned when a request says 0")
     max_top_k: int = Field(50, ge=1, le=1000, description="largest top_k accepted")
     default_max_hops: int = Field(3, ge=0, le=6, description="neighbourhood radius when a request says 0")
+    grown_max_hops: int = Field(
+        5, ge=0, le=6, description="radius a request that says 0 grows to when an entity at the edge of the default "
+        "neighbourhood shows an anomaly or a severe log line (one more graph read); at or below default_max_hops: "
+        "never grows")
     window_before_s: float = Field(1800.0, gt=0, description="default window: seconds before the first symptom")
     window_after_s: float = Field(300.0, ge=0, description="default window: seconds after the last symptom")
     max_window_s: float = Field(7 * 86400.0, gt=0, description="longest window accepted")

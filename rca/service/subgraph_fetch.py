@@ -1,4 +1,4 @@
-"""Build the engine's IncidentSubgraph for a query: from the graph (two reads) or from the request."""
+"""Build the engine's IncidentSubgraph for a query: from the graph (one to four reads) or from the request."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from graph_schema.cypher import subgraph as cypher
 from graph_schema.model import Label
+from rca.engine.reach import grown_radius
 from rca.engine.types import AnomalySignal, ChangeSignal, Edge, EntityNode, EventSignal, IncidentSubgraph, Symptom
 from rca.service.requests import InferQuery, InvalidArgument, NotFound, SymptomKey
 
@@ -71,34 +72,53 @@ def from_graph(store, query: InferQuery, cache=None) -> tuple[IncidentSubgraph, 
     """Entities within max_hops of the symptoms and their signals in the window.
 
     With a TopologyCache the walk runs over its snapshot and the graph is read once (signals);
-    without one, the neighbourhood statement walks the graph itself (two reads).
+    without one, the neighbourhood statement walks the graph itself (two reads). When the query
+    may grow (its radius was left to the server) and trouble reaches the neighbourhood's edge
+    (rca.engine.reach), the wider neighbourhood is walked and only its new entities' signals read.
     """
-    graph = None
+    nodes, edges, graph, resolved = _neighbourhood(store, query, cache, query.max_hops)
+    signals = _read_signals(store, list(nodes), query)
+    subgraph = _subgraph(nodes, edges, *signals, resolved, query)
+    subgraph.graph, subgraph.max_hops = graph, query.max_hops
+    hops = grown_radius(subgraph, query.max_hops, query.grown_max_hops)
+    if hops == query.max_hops:
+        return subgraph, resolved
+    wider_nodes, wider_edges, wider_graph, resolved = _neighbourhood(store, query, cache, hops)
+    added = _read_signals(store, [n for n in wider_nodes if n not in nodes], query)
+    wider = _subgraph(wider_nodes, wider_edges, *(old + new for old, new in zip(signals, added)), resolved, query)
+    wider.graph, wider.max_hops = wider_graph, hops
+    return wider, resolved
+
+
+def _neighbourhood(store, query: InferQuery, cache, hops: int):
+    """(nodes, edges, propagation graph or None, resolved symptoms) within `hops` of the symptoms."""
     if cache is not None:
-        neighbourhood, resolved = _walk_snapshot(cache, query)
-        nodes, edges, graph = neighbourhood.nodes, neighbourhood.edges, neighbourhood.graph
-    else:
-        nodes, edges, resolved = _walk_graph(store, query)
-    signal_rows = store.read_plain(cypher.SIGNALS_IN_WINDOW, ids=list(nodes), start=query.window_start, end=query.window_end)
-    anomalies, events, changes = _signals(signal_rows)
-    subgraph = _subgraph(nodes, edges, anomalies, events, changes, resolved, query)
-    subgraph.graph = graph
-    return subgraph, resolved
+        neighbourhood, resolved = _walk_snapshot(cache, query, hops)
+        return neighbourhood.nodes, neighbourhood.edges, neighbourhood.graph, resolved
+    nodes, edges, resolved = _walk_graph(store, query, hops)
+    return nodes, edges, None, resolved
 
 
-def _walk_snapshot(cache, query: InferQuery):
+def _read_signals(store, ids: list[str], query: InferQuery):
+    """(anomalies, events, changes) of these entities in the query's window: one graph read."""
+    if not ids:
+        return [], [], []
+    return _signals(store.read_plain(cypher.SIGNALS_IN_WINDOW, ids=ids, start=query.window_start, end=query.window_end))
+
+
+def _walk_snapshot(cache, query: InferQuery, hops: int):
     snapshot = cache.snapshot()
     keys = sorted({s.key for s in query.symptoms})
     if any(not snapshot.lookup(key) for key in keys):
         snapshot = cache.reload_for_keys(keys)  # an entity created since the last reload
     entities = [entity for key in keys for entity in snapshot.lookup(key)]
     resolved = _resolve_all(query, entities)
-    return snapshot.neighbourhood([s.entity_id for s in resolved], query.max_hops), resolved
+    return snapshot.neighbourhood([s.entity_id for s in resolved], hops), resolved
 
 
-def _walk_graph(store, query: InferQuery):
+def _walk_graph(store, query: InferQuery, hops: int):
     keys = sorted({s.key for s in query.symptoms})
-    rows = store.read(cypher.neighbourhood(query.max_hops), keys=keys)
+    rows = store.read(cypher.neighbourhood(hops), keys=keys)
     resolved = _resolve_all(query, list({(r["seed"], r["seed_label"], r["seed_name"]) for r in rows}))
     chosen = {s.entity_id for s in resolved}
     nodes: dict[str, EntityNode] = {}

@@ -22,9 +22,16 @@ def test_defaults_fill_window_top_k_and_hops():
     assert query.window_start == NOW - SETTINGS.window_before_s
     assert query.window_end == NOW + 60 + SETTINGS.window_after_s
     assert (query.top_k, query.max_hops) == (SETTINGS.default_top_k, SETTINGS.default_max_hops)
+    assert query.grown_max_hops == SETTINGS.grown_max_hops > query.max_hops  # the server's radius may grow
     assert [(s.key, s.by_name, s.field) for s in query.symptoms] == [
         ("checkout", True, "symptoms[0].entity_name"), ("svc-pay", False, "symptoms[1].entity_id")]
     assert query.subgraph is None
+
+
+def test_a_radius_the_request_chose_never_grows():
+    request = pb.InferRequest(symptoms=[pb.Symptom(entity_id="svc-pay", family="latency", observed_at=NOW)], max_hops=2)
+    query = parse_infer(request, SETTINGS)
+    assert (query.max_hops, query.grown_max_hops) == (2, 2)
 
 
 def test_observed_at_zero_means_now():

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import pytest
 
+from rca.engine.reach import edge_in_trouble
 from rca.service.stubs import pb
 from rca.simulator import FAULT_TYPES
 from tests.integration.service.conftest import (
@@ -177,6 +178,39 @@ def test_per_call_graph_walk_answers_like_the_topology_snapshot(simulated, clien
         walker.close()
     finally:
         walking.stop()
+
+
+def test_a_radius_left_to_the_server_grows_when_trouble_reaches_its_edge(simulated, client, service_store, engine):
+    from rca.service.client import RootCauseClient, open_channel
+    from rca.service.server import start_server
+    from rca.service.settings import ServiceSettings
+
+    # a host failure whose host lies 4+ hops from the symptoms, with anomalies all along the way
+    incident = simulated(seed=7, n_entities=60, fault_type="host_failure")
+    assert incident.root_cause_id not in incident.to_subgraph(max_hops=3).nodes
+    fixed = client.infer(infer_request(incident, max_hops=3))
+    assert fixed.max_hops == 3 and incident.root_cause_id not in [c.entity_id for c in fixed.candidates]
+
+    walking = start_server(ServiceSettings(port=0, metrics_port=0, topology_refresh_s=0), service_store, engine)
+    try:
+        walker = RootCauseClient(open_channel(walking.target), timeout_s=60)
+        for serving in (client, walker):  # the topology snapshot and the per-call graph walk
+            grown = serving.infer(infer_request(incident, max_hops=0))
+            assert grown.max_hops == 5
+            assert grown.subgraph_entities == len(incident.to_subgraph(max_hops=5).nodes)
+            assert grown.candidates[0].entity_id == incident.root_cause_id
+            # the signals of the entities added by growing are read too: the same answer as the engine's
+            expected = engine.rank(incident.to_subgraph(max_hops=5), 5)
+            assert _ranking(grown) == [(c.entity_id, round(c.score, 6)) for c in expected.candidates]
+        walker.close()
+    finally:
+        walking.stop()
+
+    # where the trail ends inside the default neighbourhood, the radius stays
+    quiet = simulated(seed=19, n_entities=60, fault_type="errors")
+    assert not edge_in_trouble(quiet.to_subgraph(max_hops=3), 3)
+    kept = client.infer(infer_request(quiet, max_hops=0))
+    assert kept.max_hops == 3 and kept.subgraph_entities == len(quiet.to_subgraph(max_hops=3).nodes)
 
 
 def test_a_started_server_keeps_its_long_lived_objects_out_of_the_collector(service):

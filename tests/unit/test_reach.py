@@ -1,0 +1,42 @@
+"""How far the subgraph reaches: it grows when trouble sits at the edge of the default neighbourhood."""
+
+from rca.engine.reach import edge_in_trouble, grown_radius, hops_from_symptoms
+from rca.engine.types import AnomalySignal, Edge, EntityNode, EventSignal, IncidentSubgraph, Symptom
+from rca.simulator import simulate
+
+CHAIN = ["web", "api", "cache", "db", "host"]  # web -> api -> cache -> db -> host, the symptom on web
+
+
+def _chain(anomalous=(), events=()) -> IncidentSubgraph:
+    return IncidentSubgraph(
+        nodes={n: EntityNode(n, "Service", n) for n in CHAIN + ["side"]},
+        edges=[Edge(a, b, "CALLS") for a, b in zip(CHAIN, CHAIN[1:])] + [Edge("side", "api", "CALLS")],
+        anomalies=[AnomalySignal(n, "errors_rate", "errors", 100.0, None, "up", 6.0, 1.0, 0.1) for n in anomalous],
+        events=[EventSignal(n, "t", "timeout", severity, 3, 100.0, 110.0, "") for n, severity in events],
+        changes=[], symptoms=[Symptom("web", "errors", 120.0)], window_start=0.0, window_end=200.0)
+
+
+def test_hops_count_edges_in_either_direction_from_the_symptoms():
+    assert hops_from_symptoms(_chain()) == {"web": 0, "api": 1, "side": 2, "cache": 2, "db": 3, "host": 4}
+
+
+def test_an_anomaly_or_a_severe_log_line_at_the_edge_is_trouble():
+    assert edge_in_trouble(_chain(anomalous=["db"]), 3) == ["db"]
+    assert edge_in_trouble(_chain(events=[("db", 3)]), 3) == ["db"]
+    assert edge_in_trouble(_chain(events=[("db", 6)]), 3) == []  # an info line is not trouble
+    assert edge_in_trouble(_chain(anomalous=["api", "cache"]), 3) == []  # trouble inside, not at the edge
+    assert edge_in_trouble(_chain(anomalous=["cache", "side"]), 2) == ["cache", "side"]
+
+
+def test_the_radius_grows_only_with_trouble_at_the_edge_and_room_to_grow():
+    assert grown_radius(_chain(anomalous=["db"]), 3, 5) == 5
+    assert grown_radius(_chain(anomalous=["api"]), 3, 5) == 3
+    assert grown_radius(_chain(anomalous=["db"]), 3, 3) == 3  # the caller chose its radius
+
+
+def test_a_root_cause_beyond_the_default_radius_is_reached_by_growing():
+    incident = simulate(7, 60, "host_failure", id_prefix="far-")
+    cut = incident.to_subgraph(max_hops=3)
+    assert incident.root_cause_id not in cut.nodes
+    hops = grown_radius(cut, 3, 5)
+    assert hops == 5 and incident.root_cause_id in incident.to_subgraph(max_hops=hops).nodes
