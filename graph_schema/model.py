@@ -125,6 +125,7 @@ EVENT_PROPERTIES: dict[str, str] = {
     "severity": "syslog severity 0 (emergency) .. 7 (debug); the most severe seen",
     "signature_class": "timeout, connection, oom, disk_full, crash, auth, change or other",
     "sample": "one raw line",
+    "batch": "write token of the syslog worker's batch that last added to count (a batch written again adds nothing)",
 }
 
 ANOMALY_PROPERTIES: dict[str, str] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,7 +76,13 @@ class EventAggregator:
             }
 
     def drain(self, template_text: Callable[[str], str]) -> Batch:
-        """Every open aggregate and change as rows; the aggregator starts empty again."""
+        """Every open aggregate and change as rows; the aggregator starts empty again.
+
+        Each drain's event rows carry one fresh write token (``batch``): the graph adds a row's
+        count only once per token, so a batch written again after a commit whose outcome was
+        lost (the connection died during it) does not count its lines twice.
+        """
+        token = uuid.uuid4().hex
         events = []
         for (label, entity_id, template_id, bucket), agg in self._open.items():
             entity = self._entities[(label, entity_id)]
@@ -91,6 +98,7 @@ class EventAggregator:
                     "severity": agg.severity,
                     "signature_class": agg.signature_class,
                     "sample": agg.sample,
+                    "batch": token,
                 }
             )
         changes = list(self._changes.values())
@@ -112,7 +120,11 @@ def _entity_fields(entity: EntityRef, first_ts: float, last_ts: float) -> dict:
 
 
 def merge_batches(into: Batch, batch: Batch) -> None:
-    """Fold ``batch`` into ``into`` as the graph would: counts add, times widen, severity takes the worst."""
+    """Fold ``batch`` into ``into`` as the graph would: counts add, times widen, severity takes the worst.
+
+    ``into`` has never been written (WriteBuffer merges only into batches no write has started on),
+    so its rows keep their write tokens; rows new to it keep their own.
+    """
     events = {row["id"]: row for row in into.setdefault("events", [])}
     for row in batch.get("events", ()):
         old = events.get(row["id"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import threading
 
+from neo4j.exceptions import ServiceUnavailable
+
 from ingest.syslog_pipeline import SyslogPipeline
 from tests.integration.syslog_helpers import (
     events_of,
@@ -89,3 +91,39 @@ def test_two_hundred_tcp_connections_at_once(store, tmp_path, unique_prefix):
                 conn.close()
         assert wait_for(lambda: total_count(store, app) == 1000, timeout=60), events_of(store, app)
     assert pipeline.metrics.received.labels("tcp")._value.get() == 1000
+
+
+class _LosesFirstCommitAck:
+    """The graph store, except that its first transaction commits and then reports the connection lost.
+
+    That is what a connection dying during COMMIT looks like to the writer: the outcome is unknown,
+    so the batch is written again.
+    """
+
+    def __init__(self, store):
+        self._store = store
+        self.lost = 0
+
+    def transaction(self, work):
+        result = self._store.transaction(work)
+        if not self.lost:
+            self.lost += 1
+            raise ServiceUnavailable("connection lost during COMMIT (the commit landed)")
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+
+def test_a_batch_written_again_after_a_lost_commit_counts_its_lines_once(store, tmp_path, unique_prefix):
+    app = f"{unique_prefix}ackless"
+    flaky = _LosesFirstCommitAck(store)
+    with running_worker(fast_settings(tmp_path), flaky) as (pipeline, listeners):
+        _, port = listeners.add_tcp("127.0.0.1", 0)
+        _send_tcp(port, _lines(app, 0, 100))
+        assert wait_for(lambda: pipeline.lines_processed == 100)
+        assert wait_for(lambda: flaky.lost and pipeline.buffer.sizes() == (0, 0), timeout=30)
+        assert pipeline.metrics.write_failures._value.get() >= 1  # the batch really was written twice
+        _send_tcp(port, _lines(app, 100, 20))  # a later batch with the same (entity, template, bucket) still adds
+        assert wait_for(lambda: total_count(store, app) == 120, timeout=30), events_of(store, app)
+    assert total_count(store, app) == 120

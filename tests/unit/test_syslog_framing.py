@@ -78,6 +78,24 @@ def test_aggregation_counts_per_entity_template_bucket():
     assert len(agg) == 0 and agg.drain(str) == {"events": [], "changes": []}
 
 
+def test_each_drain_stamps_its_event_rows_with_one_fresh_write_token_that_merging_keeps():
+    agg = EventAggregator(60)
+    host = EntityRef(Label.HOST, "h1", "h1")
+    for t in (0, 70):
+        agg.add(host, "tpl-1", 1_000_000 + t, 6, "timeout", "x")
+    first = agg.drain(str)
+    agg.add(host, "tpl-1", 1_000_010, 6, "timeout", "x")
+    agg.add(host, "tpl-9", 1_000_010, 6, "timeout", "y")
+    second = agg.drain(str)
+    assert len({row["batch"] for row in first["events"]}) == 1  # the graph adds each row once per token
+    assert {row["batch"] for row in first["events"]}.isdisjoint(row["batch"] for row in second["events"])
+    expected = {row["id"]: row["batch"] for row in second["events"]}
+    expected.update({row["id"]: row["batch"] for row in first["events"]})  # rows already there keep their token
+    merge_batches(first, second)  # a batch no write has started on takes the next one in
+    assert {row["id"]: row["batch"] for row in first["events"]} == expected
+    assert len(set(expected.values())) == 2
+
+
 def test_batches_waiting_for_the_writer_are_merged_like_the_graph_merges_them(tmp_path):
     buf = WriteBuffer(tmp_path, memory_rows=100, merge=merge_batches)
     row = {"id": "e1", "count": 2, "first_ts": 10.0, "last_ts": 20.0, "severity": 6, "template": "a"}
