@@ -44,8 +44,8 @@ class IncidentRecord:
     """Everything stored about one Infer: its answer, the features used and, with a model, the model's part."""
 
     response: object  # the InferResponse
-    # entity -> feature -> value, or a callable giving that or the stored JSON text (built on the writer thread)
-    features: dict[str, dict[str, float]] | Callable[[], dict[str, dict[str, float]] | str]
+    # the feature snapshot's JSON text (rca.engine.feature_snapshot), built when the writer thread stores it
+    features: Callable[[], str]
     created_at: float = field(default_factory=time.time)
     embedding: Sequence[float] = ()
     edges: Sequence = ()  # the subgraph's edges (structure snapshot for fine-tuning), with a model only
@@ -54,8 +54,7 @@ class IncidentRecord:
     def row(self) -> dict:
         """The parameters of one incident in CREATE_INCIDENTS (builds the JSON parts)."""
         response = self.response
-        features = self.features() if callable(self.features) else self.features
-        features_json = features if isinstance(features, str) else feature_snapshot.encode_dict(features)
+        features_json = self.features()
         top = response.candidates[0] if response.candidates else None
         return {
             "id": response.incident_id,

@@ -17,9 +17,10 @@ def _hop(hop) -> str:
 def format_infer(response, *, evidence_per_candidate: int = 6) -> str:
     """The ranking, the propagation paths with per-hop evidence, and the evidence of each candidate."""
     total = response.timings_ms.get("total_ms", 0.0)
+    radius = f" ({response.max_hops} hops around the symptoms)" if response.max_hops else ""  # 0: the caller's subgraph
     lines = [
         f"incident {response.incident_id}: {response.subgraph_entities} entities, {response.subgraph_edges} edges "
-        f"in the subgraph{f' ({response.max_hops} hops around the symptoms)' if response.max_hops else ''}; window {clock(response.window.start)}-{clock(response.window.end)} UTC; {total:.1f} ms",
+        f"in the subgraph{radius}; window {clock(response.window.start)}-{clock(response.window.end)} UTC; {total:.1f} ms",
         "symptoms: " + ", ".join(f"{s.entity_name or s.entity_id} {s.family} at {clock(s.observed_at)}" for s in response.symptoms),
     ]
     if response.explanation:

@@ -46,6 +46,7 @@ def test_rca_serve_with_token_answers_rca_infer(graph_settings, graph_uri, graph
         assert shown.returncode == 0, shown.stderr
         assert "#1 " in shown.stdout and ("path to" in shown.stdout or "is the symptom" in shown.stdout)
         assert symptom["entity_id"] in shown.stdout
+        assert " hops around the symptoms)" in shown.stdout  # the radius the server chose (3, or grown to 5)
 
         as_json = _rca(*common, "--token-file", str(token_file), "--json", "--top-k", "2", env=env)
         answer = json.loads(as_json.stdout)

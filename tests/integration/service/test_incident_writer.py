@@ -7,6 +7,7 @@ import threading
 
 from graph_schema import packed_json
 from graph_schema.cypher import incidents as cypher
+from rca.engine import feature_snapshot
 from rca.engine.types import Edge
 from rca.service.incident_writer import IncidentWriter
 from rca.service.incidents import IncidentRecord, IncidentStore
@@ -20,9 +21,12 @@ def _record(incident_id: str, root: str, *, model: bool = True) -> IncidentRecor
         candidates=[pb.Candidate(entity_id=root, entity_name=root, score=0.9, rank=1)],
         window=pb.TimeWindow(start=0.0, end=200.0), explanation=f"{root} first",
     )
+    def snapshot() -> str:
+        return feature_snapshot.encode_dict({root: {"evidence": 1.0}})
+
     if not model:
-        return IncidentRecord(response, {root: {"evidence": 1.0}})
-    return IncidentRecord(response, lambda: {root: {"evidence": 1.0}}, embedding=[0.6, 0.8],
+        return IncidentRecord(response, snapshot)
+    return IncidentRecord(response, snapshot, embedding=[0.6, 0.8],
                           edges=[Edge(root, "svc-a", "CALLS")], model_version="m-1")
 
 
