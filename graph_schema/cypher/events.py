@@ -21,7 +21,7 @@ ON MATCH SET n.last_seen = CASE WHEN n.last_seen IS NULL OR n.last_seen < row.la
 # Counts add up, first/last widen, the most severe (lowest) severity wins: merging is
 # commutative, so buffered batches may be written in any order. A row's count is added once per
 # write token (row.batch, kept as e.batch): a batch written again after a lost commit acknowledgement
-# finds its own token and adds nothing. `repeat` is worked out before any SET, so the order in
+# finds its own token and adds nothing. `added_before` is worked out before any SET, so the order in
 # which a server applies the SET items does not matter. Rows without a token always add.
 _UPSERT_EVENTS = (
     "UNWIND $rows AS row"
@@ -33,8 +33,8 @@ ON CREATE SET e.entity_id = row.entity_id, e.entity_label = row.entity_label, e.
               e.count = 0, e.first_ts = row.first_ts, e.last_ts = row.last_ts,
               e.severity = row.severity, e.signature_class = row.signature_class, e.sample = row.sample,
               e.source = 'logs'
-WITH row, n, e, coalesce(e.batch = row.batch, false) AS repeat
-SET e.count = CASE WHEN repeat THEN e.count ELSE e.count + row.count END, e.batch = row.batch,
+WITH row, n, e, coalesce(e.batch = row.batch, false) AS added_before
+SET e.count = CASE WHEN added_before THEN e.count ELSE e.count + row.count END, e.batch = row.batch,
     e.template = row.template,
     e.first_ts = CASE WHEN row.first_ts < e.first_ts THEN row.first_ts ELSE e.first_ts END,
     e.last_ts = CASE WHEN row.last_ts > e.last_ts THEN row.last_ts ELSE e.last_ts END,
