@@ -14,11 +14,37 @@ accuracy benchmark over simulated incidents, so the benchmark measures what the 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 
-from rca.engine.types import IncidentSubgraph
+from rca.engine.types import Edge, IncidentSubgraph
 
 # a log line this severe or worse (syslog: 0 emergency .. 4 warning) is trouble, as in the features
 SEVERE_LOG = 4
+
+
+def neighbours(edges: Iterable[Edge]) -> dict[str, set[str]]:
+    """Entity id -> the entities one structural edge away, in either direction."""
+    adjacent: dict[str, set[str]] = defaultdict(set)
+    for edge in edges:
+        adjacent[edge.source].add(edge.target)
+        adjacent[edge.target].add(edge.source)
+    return adjacent
+
+
+def hop_counts(adjacent: Mapping[str, set[str]], seeds: Iterable[str], limit: int | None = None) -> dict[str, int]:
+    """Entity id -> fewest edges from a seed, for every entity within `limit` hops (None: no limit).
+
+    The one breadth-first walk behind the service's neighbourhoods, the simulator's cut and the
+    radius check here.
+    """
+    frontier = set(seeds)
+    hops = dict.fromkeys(frontier, 0)
+    step = 0
+    while frontier and (limit is None or step < limit):
+        step += 1
+        frontier = {n for entity in frontier for n in adjacent.get(entity, ()) if n not in hops}
+        hops.update(dict.fromkeys(frontier, step))
+    return hops
 
 
 def hops_from_symptoms(subgraph: IncidentSubgraph) -> dict[str, int]:
@@ -27,18 +53,8 @@ def hops_from_symptoms(subgraph: IncidentSubgraph) -> dict[str, int]:
     Within a neighbourhood cut to k hops this is the true distance: a shortest path of at most
     k edges runs through entities within k hops only.
     """
-    adjacent: dict[str, set[str]] = defaultdict(set)
-    for edge in subgraph.edges:
-        adjacent[edge.source].add(edge.target)
-        adjacent[edge.target].add(edge.source)
-    frontier = {s.entity_id for s in subgraph.symptoms if s.entity_id in subgraph.nodes}
-    hops = dict.fromkeys(frontier, 0)
-    step = 0
-    while frontier:
-        step += 1
-        frontier = {n for entity in frontier for n in adjacent[entity] if n not in hops}
-        hops.update(dict.fromkeys(frontier, step))
-    return hops
+    symptoms = [s.entity_id for s in subgraph.symptoms if s.entity_id in subgraph.nodes]
+    return hop_counts(neighbours(subgraph.edges), symptoms)
 
 
 def edge_in_trouble(subgraph: IncidentSubgraph, radius: int) -> list[str]:

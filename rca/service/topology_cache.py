@@ -24,6 +24,7 @@ from functools import cached_property, lru_cache
 from graph_schema.cypher import topology as cypher
 from graph_schema.model import ENTITY_LABELS, TOPOLOGY_RELATIONS
 from rca.engine.graph import PropagationGraph
+from rca.engine.reach import hop_counts
 from rca.engine.types import Edge, EntityNode
 
 log = logging.getLogger(__name__)
@@ -100,14 +101,7 @@ class TopologySnapshot:
 
     def within(self, seeds: list[str], hops: int) -> set[str]:
         """Entity ids within ``hops`` structural edges (either direction) of the seeds."""
-        reached = {s for s in seeds if s in self.nodes}
-        frontier = set(reached)
-        for _ in range(hops):
-            frontier = {n for f in frontier for n in self.adjacent.get(f, ())} - reached
-            if not frontier:
-                break
-            reached |= frontier
-        return reached
+        return set(hop_counts(self.adjacent, [s for s in seeds if s in self.nodes], hops))
 
     def edges_among(self, ids: set[str]) -> list[Edge]:
         """Structural edges with both ends in ``ids``."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from rca.engine.reach import hop_counts, neighbours
 from rca.engine.types import (AnomalySignal, ChangeSignal, Edge, EntityNode, EventSignal,
                               IncidentSubgraph, Symptom)
 from rca.simulator.estate import Estate, generate_estate
@@ -58,16 +59,7 @@ class SimulatedIncident:
 
 
 def _within_hops(nodes, edges, seeds, max_hops: int) -> set[str]:
-    adjacent: dict[str, set[str]] = {n: set() for n in nodes}
-    for e in edges:
-        adjacent[e.source].add(e.target)
-        adjacent[e.target].add(e.source)
-    seen = set(s for s in seeds if s in nodes)
-    frontier = set(seen)
-    for _ in range(max_hops):
-        frontier = {n for f in frontier for n in adjacent[f]} - seen
-        seen |= frontier
-    return seen
+    return set(hop_counts(neighbours(edges), [s for s in seeds if s in nodes], max_hops))
 
 
 def _pick_root(estate: Estate, rng: random.Random, profile: FaultProfile) -> str:
