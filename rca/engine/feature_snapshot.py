@@ -15,6 +15,8 @@ import json
 import numpy as np
 import orjson
 
+from graph_schema import packed_json
+
 SPARSE_FORMAT = "sparse-1"
 DECIMALS = 6
 
@@ -45,3 +47,8 @@ def decode(text: str | None) -> dict[str, dict[str, float]]:
     for i, j, value in zip(document["rows"], document["columns"], document["values"]):
         out[entities[i]][names[j]] = value
     return out
+
+
+def decode_stored(incident_row: dict) -> dict[str, dict[str, float]]:
+    """The snapshot of a stored :Incident row, packed or as plain JSON (see graph_schema.packed_json)."""
+    return decode(packed_json.json_text(incident_row, "features"))

@@ -57,7 +57,7 @@ def _contradictions(rows: list[dict]) -> list[str]:
         if confirmed & rejected:
             problems.append(f"incident {row['id']}: {', '.join(sorted(confirmed & rejected))} was both confirmed and rejected")
         # the parsed snapshots, not their text: older incidents were written with other JSON spacing
-        snapshots = [feature_snapshot.decode(packed_json.json_text(row, "features")),
+        snapshots = [feature_snapshot.decode_stored(row),
                      json.loads(packed_json.json_text(row, "edges") or "null")]
         key = hashlib.sha256(json.dumps(snapshots, sort_keys=True).encode()).hexdigest()
         if key in by_snapshot and by_snapshot[key][1] != row["root_cause_id"]:
@@ -70,7 +70,7 @@ def _contradictions(rows: list[dict]) -> list[str]:
 
 def sample_from_row(row: dict, names: list[str]) -> Sample:
     """A training sample from a stored incident; ValueError naming what is missing."""
-    features = feature_snapshot.decode(packed_json.json_text(row, "features"))
+    features = feature_snapshot.decode_stored(row)
     if not features:
         raise ValueError("no feature snapshot")
     edges_json = packed_json.json_text(row, "edges")

@@ -109,7 +109,7 @@ class IncidentStore:
             versions=json.loads(row.get("versions_json") or "{}"),
             feedback=_from_json(row.get("feedback_json"), pb.FeedbackRecord),
             confirmed_root_cause_id=row.get("confirmed_root_cause_id") or "",
-            feature_snapshot_json=(_dumps(feature_snapshot.decode(packed_json.json_text(row, "features")))
+            feature_snapshot_json=(_dumps(feature_snapshot.decode_stored(row))
                                    if include_features else ""),
         )
 

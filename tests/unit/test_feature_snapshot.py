@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from graph_schema import packed_json
 from rca.engine import feature_snapshot
 from rca.engine.combined import default_engine
 from rca.simulator import simulate
@@ -37,3 +38,11 @@ def test_a_small_matrix_round_trips_and_an_unknown_format_is_refused():
     assert feature_snapshot.decode(text) == {"a": {}, "b": {"y": 0.123457}, "c": {"w": -2.0}}
     with pytest.raises(ValueError, match="unknown format 'sparse-9'"):
         feature_snapshot.decode(json.dumps({"format": "sparse-9"}))
+
+
+def test_a_stored_incident_row_gives_its_snapshot_packed_plain_or_none():
+    nested = {"db": {"evidence": 0.9}, "svc": {}}
+    text = feature_snapshot.encode_dict(nested)
+    assert feature_snapshot.decode_stored({"features_packed": packed_json.pack(text)}) == nested
+    assert feature_snapshot.decode_stored({"features_json": text}) == nested  # stored before packing
+    assert feature_snapshot.decode_stored({"id": "inc-1"}) == {}
