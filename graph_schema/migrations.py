@@ -60,6 +60,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             for label in (Label.ANOMALY, Label.EVENT, Label.CHANGE)
         ),
     ),
+    Migration(
+        3,
+        "a topology clock that the topology's writers advance (readers reload their snapshot only when it moved)",
+        constraints=(_unique_id(Label.TOPOLOGY_CLOCK),),
+    ),
 )
 
 LATEST_VERSION: int = MIGRATIONS[-1].version

@@ -22,6 +22,7 @@ class Label(StrEnum):
     CHANGE = "Change"
     INCIDENT = "Incident"
     SCHEMA_MIGRATION = "SchemaMigration"
+    TOPOLOGY_CLOCK = "TopologyClock"  # one node: advanced by every write that changes the topology
 
 
 ENTITY_LABELS: tuple[Label, ...] = (Label.SERVICE, Label.INSTANCE, Label.HOST, Label.DATASTORE)

@@ -50,8 +50,9 @@ def write_entities(store, rows: Iterable[dict], *, now: float | None = None, sou
         label = _entity_label(row["label"])
         by_label[label].append({"kind": label.lower(), "name": None, "technology": None, "attrs": None, **row})
     seen = now if now is not None else time.time()
-    return sum(store.write_rows(topology.UPSERT_ENTITIES[label], batch, now=seen, source=source)
-               for label, batch in by_label.items())
+    written = sum(store.write_rows(topology.UPSERT_ENTITIES[label], batch, now=seen, source=source)
+                  for label, batch in by_label.items())
+    return _advance_clock(store, written, seen)
 
 
 def write_edges(store, rows: Iterable[dict], *, now: float | None = None, source: str = "simulator") -> int:
@@ -65,8 +66,16 @@ def write_edges(store, rows: Iterable[dict], *, now: float | None = None, source
         by_relation[relation].append({"source_id": row["source"], "target_id": row["target"],
                                       "rate": row.get("rate"), "error_rate": row.get("error_rate")})
     seen = now if now is not None else time.time()
-    return sum(store.write_rows(topology.UPSERT_EDGES[relation], batch, now=seen, source=source)
-               for relation, batch in by_relation.items())
+    written = sum(store.write_rows(topology.UPSERT_EDGES[relation], batch, now=seen, source=source)
+                  for relation, batch in by_relation.items())
+    return _advance_clock(store, written, seen)
+
+
+def _advance_clock(store, written: int, now: float) -> int:
+    """Tell topology readers something changed (when something was written); returns `written`."""
+    if written:
+        store.write(topology.ADVANCE_CLOCK, now=now)
+    return written
 
 
 def _write_signals(store, statements: dict[Label, str], rows: Iterable[dict], defaults: dict, id_parts) -> int:

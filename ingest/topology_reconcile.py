@@ -222,6 +222,8 @@ def reconcile(
         plan = plan_reconcile(run, snapshot, source=source, now=now, grace_period_s=grace_period_s)
         if not dry_run:
             apply_plan(tx, plan, now=now, batch_size=store.batch_size)
+            if plan.changed:  # in the same transaction: readers see the clock move exactly when the change lands
+                tx.run(cypher.ADVANCE_CLOCK, now=now).consume()
         return plan
 
     return store.read_transaction(work) if dry_run else store.transaction(work)

@@ -158,6 +158,19 @@ RETURN a.id AS source_id, b.id AS target_id, r.status AS status
 """
 
 
+# The topology clock: one node whose generation every write through rca that changes entities or
+# structural edges advances (the reconcile in its own transaction; signal_writes after its upserts),
+# so a reader holding a snapshot can ask "has anything changed?" with one indexed lookup instead of
+# reading the whole topology again. Entities first seen in a log line or a metric are created
+# without it: they have no edges until a sync gives them some, and a symptom naming one reloads.
+ADVANCE_CLOCK = """
+MERGE (c:TopologyClock {id: 'topology'})
+SET c.generation = coalesce(c.generation, 0) + 1, c.changed_at = $now
+"""
+
+READ_CLOCK = "MATCH (c:TopologyClock {id: 'topology'}) RETURN c.generation AS generation"
+
+
 def _per_label(template: str) -> dict[Label, str]:
     return {label: template.format(label=label) for label in ENTITY_LABELS}
 

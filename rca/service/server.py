@@ -71,7 +71,8 @@ def start_server(settings: ServiceSettings, store, engine, *, metrics: bool = Tr
         status = health_pb2.HealthCheckResponse.SERVING if up else health_pb2.HealthCheckResponse.NOT_SERVING
         health_servicer.set(SERVICE_NAME, status)
 
-    topology = (TopologyCache(store, settings.topology_refresh_s, settings.neighbourhoods_kept).start()
+    topology = (TopologyCache(store, settings.topology_refresh_s, settings.neighbourhoods_kept,
+                               settings.topology_full_refresh_s).start()
                 if settings.topology_refresh_s else None)
     servicer = RootCauseServicer(store, engine, settings, topology=topology, on_graph_state=on_graph_state,
                                  similar_count=similar_count, ledger=ledger, slot=slot)

@@ -35,7 +35,11 @@ class ServiceSettings(BaseModel):
     window_after_s: float = Field(300.0, ge=0, description="default window: seconds after the last symptom")
     max_window_s: float = Field(7 * 86400.0, gt=0, description="longest window accepted")
     topology_refresh_s: float = Field(
-        30.0, ge=0, description="reload the in-memory topology snapshot this often; 0 walks the graph on every Infer")
+        30.0, ge=0, description="look this often whether the topology changed (its clock, one indexed read) and "
+        "reload the in-memory snapshot when it did; 0 walks the graph on every Infer")
+    topology_full_refresh_s: float = Field(
+        600.0, gt=0, description="reload the snapshot at least this often even when the topology clock did not move "
+        "(catches topology edited in the graph by hand, outside rca's writers)")
     neighbourhoods_kept: int = Field(
         64, ge=0, description="neighbourhoods (entities within max_hops of a symptom set, with their propagation graph) "
                               "each topology snapshot keeps for alerts that fire again; 0 builds them on every Infer")

@@ -2,9 +2,16 @@
 
 ArcadeDB's Cypher walks variable-length patterns by enumerating paths, which costs 60-170 ms for a
 few hundred entities; a breadth-first walk over a snapshot costs microseconds. The snapshot is
-reloaded in the background every ``refresh_s`` seconds, and at once when a symptom names an entity
-the snapshot lacks but the graph has, so a new entity is found on its first Infer. Edges added
-between existing entities, and entities removed, are seen within ``refresh_s`` seconds.
+kept fresh in the background, and reloaded at once when a symptom names an entity the snapshot
+lacks but the graph has, so a new entity is found on its first Infer. Edges added between
+existing entities, and entities removed, are seen within ``refresh_s`` seconds when written
+through rca (topology sync, reconcile, replay), within ``full_refresh_s`` otherwise.
+
+Reading the whole topology is not cheap (about 0.5 s of graph-server CPU and 0.35 s of Python
+for 1800 entities, per serving process), so every ``refresh_s`` the cache first reads the
+topology clock (graph_schema.cypher.topology.ADVANCE_CLOCK), which every write through rca that
+changes entities or structural edges advances, and reloads only when it moved. A full reload
+still happens every ``full_refresh_s``, for topology edited in the graph by other means.
 
 A neighbourhood (the entities within k hops of some symptoms, their edges and the engine's
 propagation view of them) depends on the snapshot alone, so each snapshot keeps the ones it was
@@ -57,13 +64,14 @@ class TopologySnapshot:
     nodes: dict[str, EntityNode]
     out_edges: dict[str, list[Edge]]
     loaded_at: float
+    generation: int | None = None  # the topology clock when it was read (None: no write has advanced it yet)
     adjacent: dict[str, set[str]] = field(default_factory=dict)
     by_name: dict[str, list[str]] = field(default_factory=dict)
     neighbourhoods_kept: int = NEIGHBOURHOODS_KEPT  # 0: every request walks afresh
 
     @classmethod
     def build(cls, entity_rows: list[dict], edge_rows: list[dict], loaded_at: float,
-              neighbourhoods_kept: int = NEIGHBOURHOODS_KEPT) -> "TopologySnapshot":
+              neighbourhoods_kept: int = NEIGHBOURHOODS_KEPT, generation: int | None = None) -> "TopologySnapshot":
         """Index entity rows (id, label, name, technology) and edge rows (source_id, type, target_id)."""
         nodes = {r["id"]: EntityNode(r["id"], r["label"], r["name"] or r["id"], r["technology"]) for r in entity_rows}
         out_edges: dict[str, list[Edge]] = defaultdict(list)
@@ -76,7 +84,7 @@ class TopologySnapshot:
         by_name: dict[str, list[str]] = defaultdict(list)
         for node in nodes.values():
             by_name[node.name].append(node.id)
-        return cls(nodes, dict(out_edges), loaded_at, dict(adjacent), dict(by_name), neighbourhoods_kept)
+        return cls(nodes, dict(out_edges), loaded_at, generation, dict(adjacent), dict(by_name), neighbourhoods_kept)
 
     def __post_init__(self) -> None:
         # per snapshot, so a reload drops them all (thread-safe; a rare double build is harmless)
@@ -111,9 +119,11 @@ class TopologySnapshot:
 class TopologyCache:
     """Holds the current snapshot; reloads it in the background and on unknown symptom keys."""
 
-    def __init__(self, store, refresh_s: float = 30.0, neighbourhoods_kept: int = NEIGHBOURHOODS_KEPT):
+    def __init__(self, store, refresh_s: float = 30.0, neighbourhoods_kept: int = NEIGHBOURHOODS_KEPT,
+                 full_refresh_s: float = 600.0):
         self.store = store
         self.refresh_s = refresh_s
+        self.full_refresh_s = full_refresh_s
         self.neighbourhoods_kept = neighbourhoods_kept
         self._snapshot: TopologySnapshot | None = None
         self._lock = threading.Lock()
@@ -123,15 +133,17 @@ class TopologyCache:
     def load(self) -> TopologySnapshot:
         """Read every entity and structural edge in one read transaction and make them current."""
         def read(tx):
+            # the clock first: a change landing during the read shows as a newer generation at the next look
+            generation = _generation(tx.run(cypher.READ_CLOCK).data())
             entities = [{**row, "label": str(label)} for label in ENTITY_LABELS
                         for row in tx.run(cypher.ALL_ENTITIES[label]).data()]
             edges = [{**row, "type": str(rel.type)} for rel in TOPOLOGY_RELATIONS
                      for row in tx.run(cypher.ALL_EDGES[rel]).data()]
-            return entities, edges
+            return generation, entities, edges
 
         started = time.time()
-        entity_rows, edge_rows = self.store.read_transaction(read)
-        snapshot = TopologySnapshot.build(entity_rows, edge_rows, started, self.neighbourhoods_kept)
+        generation, entity_rows, edge_rows = self.store.read_transaction(read)
+        snapshot = TopologySnapshot.build(entity_rows, edge_rows, started, self.neighbourhoods_kept, generation)
         self._snapshot = snapshot
         log.debug("topology snapshot: %d entities in %.0f ms", len(snapshot.nodes), (time.time() - started) * 1000)
         return snapshot
@@ -158,13 +170,22 @@ class TopologyCache:
                 snapshot = self.load()
             return snapshot
 
+    def refresh(self) -> bool:
+        """Reload when the topology clock moved or the snapshot is older than full_refresh_s; True if it did."""
+        with self._lock:
+            snapshot = self._snapshot
+            if (snapshot is None or time.time() - snapshot.loaded_at >= self.full_refresh_s
+                    or _generation(self.store.read(cypher.READ_CLOCK)) != snapshot.generation):
+                self.load()
+                return True
+            return False
+
     def start(self) -> "TopologyCache":
-        """Reload every refresh_s seconds on a daemon thread (failures keep the old snapshot)."""
+        """Refresh every refresh_s seconds on a daemon thread (failures keep the old snapshot)."""
         def loop():
             while not self._stop.wait(self.refresh_s):
                 try:
-                    with self._lock:
-                        self.load()
+                    self.refresh()
                 except Exception as exc:  # the graph may be down; Infer reports that itself
                     log.warning("topology refresh failed, keeping the snapshot from %.0f: %s",
                                 self._snapshot.loaded_at if self._snapshot else 0, exc)
@@ -178,3 +199,8 @@ class TopologyCache:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=5)
+
+
+def _generation(rows: list[dict]) -> int | None:
+    """The topology clock's generation from READ_CLOCK's rows (None before any write advanced it)."""
+    return rows[0]["generation"] if rows else None
