@@ -16,10 +16,13 @@ counted in ``rca_incident_write_failures_total`` rather than dropped silently.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
+from typing import ContextManager
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -41,7 +44,8 @@ class IncidentWriter:
 
     def __init__(self, incidents: IncidentStore, *, max_pending: int = 1000, retry_s: float = 1.0, retry_for_s: float = 600.0,
                  transient: tuple[type[BaseException], ...] = (), max_batch: int = MAX_BATCH,
-                 linger_s: float = LINGER_S, ledger: WriteLedger | None = None, slot: int = 0):
+                 linger_s: float = LINGER_S, ledger: WriteLedger | None = None, slot: int = 0,
+                 turns: Callable[[], ContextManager] = contextlib.nullcontext):
         self.incidents = incidents
         self.ledger, self.slot = ledger, slot  # tells sibling serving processes what is still pending here
         self.retry_s = retry_s
@@ -49,6 +53,10 @@ class IncidentWriter:
         self.transient = transient
         self.max_batch = max_batch
         self.linger_s = linger_s
+        # Building a row (the stored candidates and snapshots) is ~2 ms of Python. Run between a
+        # ranking's steps, it slows that ranking by as much on the shared interpreter lock, so the
+        # service passes its rank slots here and each row waits for its own turn, as a ranking does.
+        self.turns = turns
         self._flushes = 0  # local reads waiting (flush); with the ledger's hurry, ends a linger
         self._served_hurry = -1  # the hurry generation when the last write began
         self._queue: queue.Queue = queue.Queue(maxsize=max_pending)
@@ -131,7 +139,8 @@ class IncidentWriter:
         rows = []
         for record in records:  # one incident that cannot be turned into a row must not cost the others
             try:
-                rows.append(record.row())
+                with self.turns():
+                    rows.append(record.row())
             except Exception:
                 WRITE_FAILURES.inc()
                 log.exception("incident %s not stored: its record cannot be written", record.response.incident_id)

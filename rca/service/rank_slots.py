@@ -4,7 +4,8 @@ Python runs one thread at a time per process. Rankings interleaved on the worker
 process each cost more CPU than the same rankings run one after the other (in-process, 8
 threads at once: 22-26 ms of CPU per 300-entity ranking, one at a time: 12-14 ms), so by
 default they take turns while the other workers fetch subgraphs, store incidents and answer.
-A call waits for its turn at most until its deadline.
+A call waits for its turn at most until its deadline. The incident writer's heavy Python (building
+a stored row) takes turns with the rankings too (``background``).
 """
 
 from __future__ import annotations
@@ -47,3 +48,12 @@ class RankSlots:
             yield
         finally:
             self._slots.release()
+
+    @contextlib.contextmanager
+    def background(self) -> Iterator[None]:
+        """One slot for background Python work (no deadline: waits as long as it takes)."""
+        if self._slots is None:
+            yield
+            return
+        with self._slots:
+            yield

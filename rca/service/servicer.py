@@ -73,11 +73,11 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
         self.memory = IncidentMemory(store, generation=lambda: self.ledger.feedback_generation)
         self.similar_count = similar_count
         self.incidents = IncidentStore(store)
+        self._rank_slots = RankSlots(settings.concurrent_ranks)
         self.writer = (IncidentWriter(self.incidents, transient=GRAPH_DOWN_ERRORS, ledger=self.ledger, slot=slot,
-                                      linger_s=settings.store_incidents_linger_s)
+                                      linger_s=settings.store_incidents_linger_s, turns=self._rank_slots.background)
                        if settings.store_incidents_async else None)
         self._on_graph_state = on_graph_state or (lambda up: None)
-        self._rank_slots = RankSlots(settings.concurrent_ranks)
 
     def _run(self, method: str, context, work):
         code = grpc.StatusCode.OK

@@ -84,3 +84,30 @@ def test_expired_or_cancelled_call_does_not_rank():
     with pytest.raises(DeadlinePassed, match="cancelled"):
         with RankSlots(0).hold(_Context(active=False)):
             pass
+
+
+def test_background_work_waits_for_the_ranking_in_progress_and_rankings_wait_for_it():
+    slots, order = RankSlots(1), []
+
+    def background():
+        with slots.background():
+            order.append("background")
+
+    with slots.hold(_Context()):
+        worker = threading.Thread(target=background)
+        worker.start()
+        worker.join(0.2)
+        assert worker.is_alive()  # still waiting for the ranking's slot
+        order.append("ranking")
+    worker.join(5)
+    assert order == ["ranking", "background"]
+    with slots.background():
+        with pytest.raises(DeadlinePassed):
+            with slots.hold(_Context(deadline_s=0.1)):
+                pass  # the background work holds the only slot past this call's deadline
+
+
+def test_background_work_runs_at_once_without_a_limit():
+    slots = RankSlots(0)
+    with slots.hold(_Context()), slots.background():
+        pass

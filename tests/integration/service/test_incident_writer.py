@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 
@@ -129,3 +130,32 @@ def test_a_read_in_a_sibling_process_ends_the_linger(service_store, unique_prefi
         assert incidents.get(f"{unique_prefix}hurry-0").candidates[0].entity_id == "db-0"
     finally:
         writer.close()
+
+
+def test_the_writer_builds_each_row_in_a_turn_of_its_own(service_store, unique_prefix):
+    turns, built_in_turn = [], []
+
+    @contextlib.contextmanager
+    def turn():
+        turns.append("open")
+        yield
+        turns[-1] = "closed"
+
+    def record(i: int) -> IncidentRecord:
+        plain = _record(f"{unique_prefix}turn-{i}", f"db-{i}")
+
+        def features() -> str:  # called while the row is built
+            built_in_turn.append(turns[-1:] == ["open"])
+            return plain.features()
+
+        return IncidentRecord(plain.response, features)
+
+    writer = IncidentWriter(IncidentStore(service_store), turns=turn)
+    try:
+        for i in range(3):
+            writer.submit(record(i))
+        assert writer.flush(timeout_s=30)
+    finally:
+        writer.close()
+    assert built_in_turn == [True, True, True] and turns == ["closed"] * 3
+    assert IncidentStore(service_store).get(f"{unique_prefix}turn-2").candidates[0].entity_id == "db-2"
