@@ -126,7 +126,8 @@ EVENT_PROPERTIES: dict[str, str] = {
     "severity": "syslog severity 0 (emergency) .. 7 (debug); the most severe seen",
     "signature_class": "timeout, connection, oom, disk_full, crash, auth, change or other",
     "sample": "one raw line",
-    "batch": "write token of the syslog worker's batch that last added to count (a batch written again adds nothing)",
+    "batches": "write tokens of the last 16 syslog batches that added to count (a batch written again adds nothing)",
+    "batch": "the one such token kept by versions before `batches` (read, no longer written)",
 }
 
 ANOMALY_PROPERTIES: dict[str, str] = {

@@ -20,9 +20,13 @@ ON MATCH SET n.last_seen = CASE WHEN n.last_seen IS NULL OR n.last_seen < row.la
 
 # Counts add up, first/last widen, the most severe (lowest) severity wins: merging is
 # commutative, so buffered batches may be written in any order. A row's count is added once per
-# write token (row.batch, kept as e.batch): a batch written again after a lost commit acknowledgement
-# finds its own token and adds nothing. `added_before` is worked out before any SET, so the order in
-# which a server applies the SET items does not matter. Rows without a token always add.
+# write token (row.batch): the Event keeps the tokens of the last TOKENS_KEPT batches that added
+# to it (e.batches), so a batch written again after a lost commit acknowledgement finds its own
+# token and adds nothing, even when other workers' batches added to the same Event meanwhile.
+# `e.batch` is the single token kept by earlier versions, still honoured for a batch spooled by one.
+# `added_before` is worked out before any SET, so the order in which a server applies the SET
+# items does not matter. Rows without a token always add.
+TOKENS_KEPT = 16
 _UPSERT_EVENTS = (
     "UNWIND $rows AS row"
     + _ENSURE_ENTITY
@@ -33,8 +37,11 @@ ON CREATE SET e.entity_id = row.entity_id, e.entity_label = row.entity_label, e.
               e.count = 0, e.first_ts = row.first_ts, e.last_ts = row.last_ts,
               e.severity = row.severity, e.signature_class = row.signature_class, e.sample = row.sample,
               e.source = 'logs'
-WITH row, n, e, coalesce(e.batch = row.batch, false) AS added_before
-SET e.count = CASE WHEN added_before THEN e.count ELSE e.count + row.count END, e.batch = row.batch,
+WITH row, n, e, row.batch IS NOT NULL AND (row.batch IN coalesce(e.batches, []) OR coalesce(e.batch = row.batch, false))
+     AS added_before
+SET e.count = CASE WHEN added_before THEN e.count ELSE e.count + row.count END,
+    e.batches = CASE WHEN added_before OR row.batch IS NULL THEN e.batches
+                     ELSE (coalesce(e.batches, []) + row.batch)[-""" + str(TOKENS_KEPT) + """..] END,
     e.template = row.template,
     e.first_ts = CASE WHEN row.first_ts < e.first_ts THEN row.first_ts ELSE e.first_ts END,
     e.last_ts = CASE WHEN row.last_ts > e.last_ts THEN row.last_ts ELSE e.last_ts END,

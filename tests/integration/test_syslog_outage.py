@@ -7,6 +7,9 @@ import threading
 
 from neo4j.exceptions import ServiceUnavailable
 
+from graph_schema.cypher.events import TOKENS_KEPT, UPSERT_EVENTS
+from graph_schema.model import Label
+from ingest.syslog_aggregator import EntityRef, EventAggregator
 from ingest.syslog_pipeline import SyslogPipeline
 from tests.integration.syslog_helpers import (
     events_of,
@@ -127,3 +130,45 @@ def test_a_batch_written_again_after_a_lost_commit_counts_its_lines_once(store, 
         _send_tcp(port, _lines(app, 100, 20))  # a later batch with the same (entity, template, bucket) still adds
         assert wait_for(lambda: total_count(store, app) == 120, timeout=30), events_of(store, app)
     assert total_count(store, app) == 120
+
+
+def _drain(host: EntityRef, lines: int) -> list[dict]:
+    """One worker's drain: the event rows (one fresh write token) of `lines` lines of one template in one bucket."""
+    aggregator = EventAggregator(60)
+    for i in range(lines):
+        aggregator.add(host, "tpl-disk", 1_000_000 + i * 0.1, 3, "disk_full", "No space left on device")
+    return aggregator.drain(lambda template_id: "No space left on device")["events"]
+
+
+def _write(store, rows: list[dict]) -> None:
+    store.transaction(lambda tx: tx.run(UPSERT_EVENTS[Label.HOST], rows=rows).consume())
+
+
+def _count(store, host: EntityRef) -> int:
+    return store.read("MATCH (e:Event) WHERE e.entity_id = $id RETURN sum(e.count) AS n", id=host.id)[0]["n"]
+
+
+def test_a_batch_written_again_counts_once_even_after_other_workers_added_to_the_same_event(store, unique_prefix):
+    host = EntityRef(Label.HOST, f"{unique_prefix}h1", f"{unique_prefix}h1")
+    lost = _drain(host, 100)  # its commit landed but the worker never heard: it will write it again
+    _write(store, lost)
+    others = [_drain(host, 10) for _ in range(3)]  # meanwhile other workers add to the same Event
+    for rows in others:
+        _write(store, rows)
+    _write(store, lost)
+    assert _count(store, host) == 130
+    _write(store, others[1])
+    assert _count(store, host) == 130
+    for _ in range(TOKENS_KEPT):  # a token is remembered for the last TOKENS_KEPT batches
+        _write(store, _drain(host, 1))
+    assert _count(store, host) == 130 + TOKENS_KEPT
+
+
+def test_a_batch_spooled_by_an_earlier_version_still_finds_its_single_token(store, unique_prefix):
+    host = EntityRef(Label.HOST, f"{unique_prefix}h1", f"{unique_prefix}h1")
+    rows = _drain(host, 5)
+    _write(store, rows)
+    # as an earlier version left it: the one token in `batch`, no `batches`
+    store.write("MATCH (e:Event {id: $id}) SET e.batch = $token, e.batches = null", id=rows[0]["id"], token=rows[0]["batch"])
+    _write(store, rows)
+    assert _count(store, host) == 5
