@@ -22,7 +22,7 @@ class Label(StrEnum):
     CHANGE = "Change"
     INCIDENT = "Incident"
     SCHEMA_MIGRATION = "SchemaMigration"
-    TOPOLOGY_CLOCK = "TopologyClock"  # one node: advanced by every write that changes the topology
+    TOPOLOGY_CLOCK = "TopologyClock"  # one node, advanced by every topology write through rca (see cypher.topology)
 
 
 ENTITY_LABELS: tuple[Label, ...] = (Label.SERVICE, Label.INSTANCE, Label.HOST, Label.DATASTORE)

@@ -159,7 +159,7 @@ RETURN a.id AS source_id, b.id AS target_id, r.status AS status
 
 
 # The topology clock: one node whose generation every write through rca that changes entities or
-# structural edges advances (the reconcile in its own transaction; signal_writes after its upserts),
+# structural edges advances (inside the reconcile's transaction; right after signal_writes' upserts),
 # so a reader holding a snapshot can ask "has anything changed?" with one indexed lookup instead of
 # reading the whole topology again. Entities first seen in a log line or a metric are created
 # without it: they have no edges until a sync gives them some, and a symptom naming one reloads.

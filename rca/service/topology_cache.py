@@ -9,7 +9,7 @@ through rca (topology sync, reconcile, replay), within ``full_refresh_s`` otherw
 
 Reading the whole topology is not cheap (about 0.5 s of graph-server CPU and 0.35 s of Python
 for 1800 entities, per serving process), so every ``refresh_s`` the cache first reads the
-topology clock (graph_schema.cypher.topology.ADVANCE_CLOCK), which every write through rca that
+topology clock (graph_schema.cypher.topology.READ_CLOCK), which every write through rca that
 changes entities or structural edges advances, and reloads only when it moved. A full reload
 still happens every ``full_refresh_s``, for topology edited in the graph by other means.
 
