@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import secrets
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,7 +82,9 @@ class EventAggregator:
         count only once per token, so a batch written again after a commit whose outcome was
         lost (the connection died during it) does not count its lines twice.
         """
-        token = uuid.uuid4().hex
+        # 64 random bits: unique among the batches that ever touch one Event, and short, since an
+        # Event keeps the tokens of its last 16 batches (graph_schema.cypher.events.TOKENS_KEPT)
+        token = secrets.token_hex(8)
         events = []
         for (label, entity_id, template_id, bucket), agg in self._open.items():
             entity = self._entities[(label, entity_id)]
