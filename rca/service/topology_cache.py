@@ -31,7 +31,7 @@ from functools import cached_property, lru_cache
 from graph_schema.cypher import topology as cypher
 from graph_schema.model import ENTITY_LABELS, TOPOLOGY_RELATIONS
 from rca.engine.graph import PropagationGraph
-from rca.engine.reach import hop_counts
+from rca.engine.reach import hop_counts, neighbours
 from rca.engine.types import Edge, EntityNode
 
 log = logging.getLogger(__name__)
@@ -74,17 +74,15 @@ class TopologySnapshot:
               neighbourhoods_kept: int = NEIGHBOURHOODS_KEPT, generation: int | None = None) -> "TopologySnapshot":
         """Index entity rows (id, label, name, technology) and edge rows (source_id, type, target_id)."""
         nodes = {r["id"]: EntityNode(r["id"], r["label"], r["name"] or r["id"], r["technology"]) for r in entity_rows}
+        edges = [Edge(r["source_id"], r["target_id"], r["type"]) for r in edge_rows
+                 if r["source_id"] in nodes and r["target_id"] in nodes]
         out_edges: dict[str, list[Edge]] = defaultdict(list)
-        adjacent: dict[str, set[str]] = defaultdict(set)
-        for r in edge_rows:
-            if r["source_id"] in nodes and r["target_id"] in nodes:
-                out_edges[r["source_id"]].append(Edge(r["source_id"], r["target_id"], r["type"]))
-                adjacent[r["source_id"]].add(r["target_id"])
-                adjacent[r["target_id"]].add(r["source_id"])
+        for edge in edges:
+            out_edges[edge.source].append(edge)
         by_name: dict[str, list[str]] = defaultdict(list)
         for node in nodes.values():
             by_name[node.name].append(node.id)
-        return cls(nodes, dict(out_edges), loaded_at, generation, dict(adjacent), dict(by_name), neighbourhoods_kept)
+        return cls(nodes, dict(out_edges), loaded_at, generation, dict(neighbours(edges)), dict(by_name), neighbourhoods_kept)
 
     def __post_init__(self) -> None:
         # per snapshot, so a reload drops them all (thread-safe; a rare double build is harmless)
