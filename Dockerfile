@@ -4,7 +4,7 @@ FROM python:3.11-slim
 # PIP_TORCH_ARGS lets a build choose a CPU-only torch wheel source; by default pip's configured index is used.
 ARG PIP_TORCH_ARGS=""
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-# the compiled kernels (rca/engine/kernels.py, rca/gnn/kernels.py), compiled once here; numba needs it writable
+# the compiled kernels (rca/fast/engine_kernels.py, rca/fast/gnn_attention.py), compiled once here; numba needs it writable
 ENV NUMBA_CACHE_DIR=/var/cache/rca/numba
 
 WORKDIR /app
@@ -17,7 +17,7 @@ COPY dashboards ./dashboards
 COPY protos ./protos
 COPY examples ./examples
 RUN pip install --no-cache-dir -e . && python -m rca.service.protogen \
-    && python -c "import rca.engine.kernels, rca.gnn.kernels" \
+    && python -c "import rca.fast.engine_kernels, rca.fast.gnn_attention" \
     && useradd --create-home --uid 10001 rca \
     && mkdir -p /var/lib/rca/syslog /var/lib/rca/sync && chown -R rca /var/lib/rca /var/cache/rca
 USER rca

@@ -23,10 +23,10 @@ from tqdm import tqdm  # noqa: E402
 from bench.machine import describe_machine  # noqa: E402
 
 from bench.model_rows import model_rankers, print_model_verdicts  # noqa: E402
-from rca.engine.baselines import AnomalyMagnitudeRanker, PageRankRanker  # noqa: E402
-from rca.engine.combined import RulesRanker, default_engine  # noqa: E402
-from rca.engine.propagation import PropagationRanker  # noqa: E402
-from rca.rules.evaluate import default_rule_engine  # noqa: E402
+from rca.rank.baselines import AnomalyMagnitudeRanker, PageRankRanker  # noqa: E402
+from rca.rank.combined import RulesRanker, default_engine  # noqa: E402
+from rca.rank.propagation import PropagationRanker  # noqa: E402
+from rca.rank.rules.evaluate import default_rule_engine  # noqa: E402
 from rca.simulator import simulate  # noqa: E402
 from rca.simulator.suite import suite  # noqa: E402
 

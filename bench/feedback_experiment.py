@@ -27,18 +27,19 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe_machine
-from graph_schema import migrations, signal_writes
+from graph_schema import migrations
+from tests.support import signal_writes
 from graph_schema.connection import EMBEDDED_USER, embedded_server
-from graph_schema.settings import GraphSettings
+from settings.graph import GraphSettings
 from graph_schema.store import GraphStore
-from rca.gnn.artifact import Registry
-from rca.gnn.engine import FEATURE_NAMES, GnnEngine, GnnRanker
-from rca.gnn.feedback import fine_tune, fine_tune_settings, prepare, read_confirmed
-from rca.gnn.pipeline import simulator_data, train_artifact
-from rca.gnn.train import TrainSettings
+from rca.rank.gnn.artifact import Registry
+from rca.rank.gnn.serving import FEATURE_NAMES, GnnEngine, GnnRanker
+from rca.training.feedback import fine_tune, fine_tune_settings, prepare, read_confirmed
+from rca.training.pipeline import simulator_data, train_artifact
+from rca.training.gnn import TrainSettings
 from rca.service.client import RootCauseClient, open_channel
 from rca.service.server import start_server
-from rca.service.settings import ServiceSettings
+from settings.service import ServiceSettings
 from rca.service.stubs import pb
 from rca.simulator import FAULT_TYPES, simulate
 from rca.simulator.suite import suite

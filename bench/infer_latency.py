@@ -35,10 +35,11 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe_machine  # noqa: E402
-from graph_schema import migrations, signal_writes  # noqa: E402
+from graph_schema import migrations  # noqa: E402
+from tests.support import signal_writes
 from graph_schema.connection import EMBEDDED_USER, embedded_server  # noqa: E402
 from graph_schema.embedded import free_port  # noqa: E402
-from graph_schema.settings import GraphSettings  # noqa: E402
+from settings.graph import GraphSettings  # noqa: E402
 from graph_schema.store import GraphStore  # noqa: E402
 from rca.service.client import RootCauseClient  # noqa: E402
 from rca.service.stubs import pb  # noqa: E402

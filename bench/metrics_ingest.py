@@ -28,13 +28,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ingest.metrics_backfill import backfill  # noqa: E402
-from ingest.metrics_poll import MetricsPoller  # noqa: E402
-from ingest.metrics_synthetic import Fault, SeriesSpec, daily_cycle, write_openmetrics  # noqa: E402
-from ingest.prometheus_reader import PrometheusReader  # noqa: E402
-from ingest.prometheus_server import LocalPrometheus  # noqa: E402
-from ingest.promql_templates import load_templates  # noqa: E402
-from ingest.settings import MetricsSettings  # noqa: E402
+from ingest.metrics.backfill import backfill  # noqa: E402
+from ingest.metrics.poll import MetricsPoller  # noqa: E402
+from tests.support.metrics_synthetic import Fault, SeriesSpec, daily_cycle, write_openmetrics  # noqa: E402
+from ingest.metrics.reader import PrometheusReader  # noqa: E402
+from tests.support.prometheus_server import LocalPrometheus  # noqa: E402
+from ingest.metrics.promql_templates import load_templates  # noqa: E402
+from settings.ingest import MetricsSettings  # noqa: E402
 
 # signal: (family, direction, typical level, relative noise)
 SIGNALS = {

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rca.gnn.artifact import SHIPPED_DEFAULT, load
-from rca.gnn.engine import FEATURE_NAMES, GnnEngine, GnnRanker
+from rca.rank.gnn.artifact import SHIPPED_DEFAULT, load
+from rca.rank.gnn.serving import FEATURE_NAMES, GnnEngine, GnnRanker
 
 
 def diag_mlp_artifact(path: Path | None, cache_dir: Path | None):
     """The DiagMLP ablation: the given artifact, or one trained here on the GNN's data and settings."""
     if path is not None:
         return load(path, FEATURE_NAMES)
-    from rca.gnn.pipeline import simulator_data, train_artifact
-    from rca.gnn.train import TrainSettings
+    from rca.training.pipeline import simulator_data, train_artifact
+    from rca.training.gnn import TrainSettings
 
     shipped = load(SHIPPED_DEFAULT, FEATURE_NAMES)
     settings = TrainSettings(**{**{k: v for k, v in shipped.settings.items() if k in TrainSettings.__dataclass_fields__},

@@ -29,7 +29,7 @@ def incidents(simulate, faults) -> list:
     """(name, subgraph) of the fixed set."""
     from dataclasses import replace
 
-    from rca.engine.types import Edge, EntityNode, Symptom
+    from rca.rank.types import Edge, EntityNode, Symptom
     out, seed = [], 0
     for size in (20, 100, 500):
         for fault in faults:
@@ -69,11 +69,11 @@ def _record(result) -> dict:
 def dump(out: Path, root: Path) -> None:
     """Rank the fixed set with the code under root and pickle the results."""
     sys.path.insert(0, str(root))
-    import rca.gnn.engine as serving
-    from rca.engine.baselines import AnomalyMagnitudeRanker, PageRankRanker
-    from rca.engine.combined import RulesRanker, default_engine
-    from rca.engine.propagation import PropagationRanker
-    from rca.rules.evaluate import default_rule_engine
+    import rca.rank.gnn.serving as serving
+    from rca.rank.baselines import AnomalyMagnitudeRanker, PageRankRanker
+    from rca.rank.combined import RulesRanker, default_engine
+    from rca.rank.propagation import PropagationRanker
+    from rca.rank.rules.evaluate import default_rule_engine
     from rca.simulator import FAULT_TYPES, simulate
     if not serving.__file__.startswith(str(root.resolve())):
         raise SystemExit(f"imported {serving.__file__}, not the tree under {root}")

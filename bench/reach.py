@@ -3,7 +3,7 @@
     python bench/reach.py [--suite heldout|final] [--per-cell 10] [--sizes 20,100,500] [--radius 3] [--widest 5]
 
 An Infer that leaves max_hops to the server ranks over the entities within --radius hops of the
-symptoms, grown to --widest when an entity at the edge shows trouble (rca.engine.reach, the
+symptoms, grown to --widest when an entity at the edge shows trouble (rca.rank.reach, the
 function the service calls). Over the same simulated incidents this prints, for a fixed radius,
 that grown radius and the whole estate: the share of incidents whose root cause lies inside the
 subgraph at all, the combined engine's AC@1 and AC@3, the median entities ranked over, and how
@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tqdm import tqdm  # noqa: E402
 
 from bench.machine import describe_machine  # noqa: E402
-from rca.engine.reach import grown_radius  # noqa: E402
-from rca.gnn.engine import load_engine  # noqa: E402
+from rca.rank.reach import grown_radius  # noqa: E402
+from rca.rank.gnn.serving import load_engine  # noqa: E402
 from rca.simulator import simulate  # noqa: E402
 from rca.simulator.suite import suite  # noqa: E402
 

@@ -28,14 +28,14 @@ from bench.machine import describe_machine
 from graph_schema import migrations
 from graph_schema.connection import open_graph
 from graph_schema.cypher import events as cypher
-from graph_schema.settings import GraphSettings
-from ingest.settings import SyslogSettings
-from ingest.syslog_classes import SignatureClassifier, load_class_rules
-from ingest.syslog_entities import EntityMapper, load_entity_rules
-from ingest.syslog_listeners import SyslogListeners
-from ingest.syslog_parser import SyslogParser
-from ingest.syslog_pipeline import SyslogPipeline
-from ingest.syslog_templates import LogTemplates, load_masks
+from settings.graph import GraphSettings
+from settings.ingest import SyslogSettings
+from ingest.syslog.classes import SignatureClassifier, load_class_rules
+from ingest.syslog.entities import EntityMapper, load_entity_rules
+from ingest.syslog.listeners import SyslogListeners
+from ingest.syslog.parser import SyslogParser
+from ingest.syslog.pipeline import SyslogPipeline
+from ingest.syslog.templates import LogTemplates, load_masks
 
 LOGHUB = Path(__file__).resolve().parents[2] / "shared" / "data" / "loghub"
 APPS = ["checkout", "payments", "cart", "search", "auth", "ledger", "gateway", "inventory"]

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 
 from graph_schema.embedded import EmbeddedGraphServer, find_running
-from graph_schema.settings import GraphSettings
+from settings.graph import GraphSettings
 from graph_schema.store import GraphStore
 
 EMBEDDED_USER = "root"

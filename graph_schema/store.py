@@ -30,7 +30,7 @@ from graph_schema import migrations
 from graph_schema.cypher import meta
 from graph_schema.errors import GraphAuthFailed, GraphUnreachable, SchemaTooOld
 from graph_schema.model import Label
-from graph_schema.settings import GraphSettings
+from settings.graph import GraphSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

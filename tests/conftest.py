@@ -13,7 +13,7 @@ import pytest
 
 from graph_schema import migrations
 from graph_schema.connection import EMBEDDED_USER, embedded_server
-from graph_schema.settings import GraphSettings
+from settings.graph import GraphSettings
 from graph_schema.store import GraphStore
 
 TEST_PASSWORD = "rca-test-password"

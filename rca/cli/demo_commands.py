@@ -2,7 +2,7 @@
 
 Starts the embedded graph (or uses the configured one), applies migrations, loads the example
 estate, replays a bundled incident anchored at now (its syslog lines through the syslog ingest,
-its metric series through the metrics poll's anomaly detector; rca/cli/demo_replay.py), starts
+its metric series through the metrics poll's anomaly detector; rca/cli/demo/replay.py), starts
 the RootCause service in-process on a free port, calls Infer over a real gRPC channel and prints
 the ranked root-cause paths with their evidence.
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 from graph_schema import migrations
 from graph_schema.connection import open_graph
 from graph_schema.topology_view import summarize
-from ingest.topology_file import load_topology_file
-from ingest.topology_reconcile import reconcile
+from ingest.topology.file import load_topology_file
+from ingest.topology.reconcile import reconcile
 from rca.cli.errors import UserError
 from rca.cli.topology_commands import FILE_SOURCE, print_summary
 from rca.service.report import clock
@@ -45,7 +45,8 @@ def add_parser(subparsers) -> None:
 
 
 def run_demo(args: argparse.Namespace, settings) -> int:
-    from rca.cli import demo_incident, demo_replay
+    from rca.cli.demo import incident as demo_incident
+    from rca.cli.demo import replay as demo_replay
     from rca.cli.serve_commands import default_engine
     from rca.service.client import RootCauseClient, open_channel
     from rca.service.report import format_infer

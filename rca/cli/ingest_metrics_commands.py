@@ -7,9 +7,9 @@ import signal
 import threading
 import time
 
-from ingest.metrics_backfill import backfill
-from ingest.metrics_worker import MetricsWorker
-from ingest.scheduler import JobRunner
+from ingest.metrics.backfill import backfill
+from ingest.metrics.worker import MetricsWorker
+from ingest.jobs.scheduler import JobRunner
 from rca.cli.arguments import parse_time, user_error
 from rca.cli.sync_commands import open_metrics_worker
 

@@ -24,7 +24,7 @@ from rca.cli import (
     train_commands,
 )
 from rca.cli.errors import UserError
-from rca.cli.settings import SettingsError, describe, load_settings
+from settings.root import SettingsError, describe, load_settings
 
 COMMAND_MODULES = (
     demo_commands, graph_commands, topology_commands, ingest_commands, sync_commands, serve_commands, infer_commands,

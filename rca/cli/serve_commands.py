@@ -34,7 +34,7 @@ def add_parser(subparsers) -> None:
 def service_settings(args: argparse.Namespace, settings):
     """The service section with the command-line flags applied (validated again)."""
     from rca.cli.errors import UserError
-    from rca.service.settings import ServiceSettings
+    from settings.service import ServiceSettings
 
     update = {
         key: value
@@ -66,12 +66,12 @@ def default_engine(settings=None):
     """The ranking engine the service uses: GNN + rules + propagation with the active model version."""
     model = settings.model if settings is not None else None
     if model is not None and not model.enabled:
-        from rca.engine.combined import default_engine as build
+        from rca.rank.combined import default_engine as build
 
         return build()
     from rca.cli.errors import UserError
-    from rca.gnn.artifact import ArtifactError
-    from rca.gnn.engine import load_engine
+    from rca.rank.gnn.artifact import ArtifactError
+    from rca.rank.gnn.serving import load_engine
 
     try:
         return load_engine(model.dir if model else None, threads=model.threads if model else 1)
@@ -100,7 +100,7 @@ def run_serve(args: argparse.Namespace, settings) -> int:
                   "Ctrl-C stops it", flush=True)
 
         if service.processes > 1:
-            from rca.cli import serve_processes
+            from rca.service import supervisor as serve_processes
 
             code = serve_processes.serve(settings, service, store.uri, store.user, args.verbose, announce)
         else:

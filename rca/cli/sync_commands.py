@@ -12,11 +12,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from graph_schema.connection import open_graph
-from ingest.metrics_worker import SYNC_JOB, MetricsWorker
-from ingest.promql_templates import TemplateError
-from ingest.scheduler import JobRunner
-from ingest.sync_exporter import WorkerMetrics
-from ingest.sync_status import StatusFile
+from ingest.metrics.worker import SYNC_JOB, MetricsWorker
+from ingest.metrics.promql_templates import TemplateError
+from ingest.jobs.scheduler import JobRunner
+from ingest.jobs.self_metrics import WorkerMetrics
+from ingest.jobs.status import StatusFile
 from rca.cli.arguments import parse_time, user_error
 from rca.cli.errors import UserError
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from graph_schema.connection import open_graph
 from graph_schema.topology_view import EntityNotFound, neighbourhood, summarize
-from ingest.topology_file import TopologyFileError, load_topology_file, topology_schema
-from ingest.topology_reconcile import reconcile
+from ingest.topology.file import TopologyFileError, load_topology_file, topology_schema
+from ingest.topology.reconcile import reconcile
 
 FILE_SOURCE = "topology-file"
 

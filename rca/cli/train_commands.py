@@ -41,7 +41,7 @@ def add_parser(subparsers) -> None:
 
 
 def _settings(args):
-    from rca.gnn.train import TrainSettings
+    from rca.training.gnn import TrainSettings
     s = TrainSettings(kind=args.kind)
     if args.seed is not None:
         s.seed = args.seed
@@ -62,8 +62,8 @@ def _print_metrics(title: str, m: dict) -> None:
 
 
 def run_train(args: argparse.Namespace, settings) -> int:
-    from rca.gnn.artifact import Registry
-    from rca.gnn.pipeline import simulator_data, train_artifact
+    from rca.rank.gnn.artifact import Registry
+    from rca.training.pipeline import simulator_data, train_artifact
 
     train_settings = _settings(args)
     registry = Registry(settings.model.dir)
@@ -87,16 +87,16 @@ def run_train(args: argparse.Namespace, settings) -> int:
 
 def _with_feedback(args, settings, registry, train_settings) -> int:
     from graph_schema.connection import open_graph
-    from rca.gnn.artifact import ArtifactError
-    from rca.gnn.engine import FEATURE_NAMES
-    from rca.gnn.feedback import (
+    from rca.rank.gnn.artifact import ArtifactError
+    from rca.rank.gnn.serving import FEATURE_NAMES
+    from rca.training.feedback import (
         FeedbackRefused,
         fine_tune,
         fine_tune_settings,
         prepare,
         read_confirmed,
     )
-    from rca.gnn.pipeline import simulator_data
+    from rca.training.pipeline import simulator_data
 
     try:
         active = registry.load_active(FEATURE_NAMES)
@@ -135,7 +135,7 @@ def _with_feedback(args, settings, registry, train_settings) -> int:
 
 
 def run_list(args: argparse.Namespace, settings) -> int:
-    from rca.gnn.artifact import ArtifactError, Registry, load
+    from rca.rank.gnn.artifact import ArtifactError, Registry, load
 
     registry = Registry(settings.model.dir)
     active = registry.active_version()
@@ -153,7 +153,7 @@ def run_list(args: argparse.Namespace, settings) -> int:
 
 
 def run_activate(args: argparse.Namespace, settings) -> int:
-    from rca.gnn.artifact import ArtifactError, Registry
+    from rca.rank.gnn.artifact import ArtifactError, Registry
 
     try:
         Registry(settings.model.dir).activate(args.version)

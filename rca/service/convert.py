@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from rca.engine.types import IncidentSubgraph, RankingResult
+from rca.rank.types import IncidentSubgraph, RankingResult
 from rca.service.stubs import pb
 
 MAX_EVIDENCE = 500  # response-level evidence items; per-candidate evidence is never cut

@@ -13,7 +13,7 @@ from google.protobuf import json_format
 
 from graph_schema import packed_json
 from graph_schema.cypher import incidents as cypher
-from rca.engine import feature_snapshot
+from rca.rank import feature_snapshot
 from rca.service.requests import InvalidArgument, NotFound
 from rca.service.stubs import pb
 
@@ -44,7 +44,7 @@ class IncidentRecord:
     """Everything stored about one Infer: its answer, the features used and, with a model, the model's part."""
 
     response: object  # the InferResponse
-    # the feature snapshot's JSON text (rca.engine.feature_snapshot), built when the writer thread stores it
+    # the feature snapshot's JSON text (rca.rank.feature_snapshot), built when the writer thread stores it
     features: Callable[[], str]
     created_at: float = field(default_factory=time.time)
     embedding: Sequence[float] = ()

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from graph_schema.cypher.subgraph import MAX_HOPS
 from graph_schema.model import ENTITY_LABELS, SIGNAL_FAMILIES, TOPOLOGY_RELATIONS
-from rca.engine.types import AnomalySignal, ChangeSignal, Edge, EntityNode, EventSignal
-from rca.service.settings import ServiceSettings
+from rca.rank.types import AnomalySignal, ChangeSignal, Edge, EntityNode, EventSignal
+from settings.service import ServiceSettings
 
 ENTITY_LABEL_NAMES = tuple(str(label) for label in ENTITY_LABELS)
 EDGE_TYPES = tuple(sorted({str(rel.type) for rel in TOPOLOGY_RELATIONS}))
@@ -58,7 +58,7 @@ class InferQuery:
     top_k: int
     max_hops: int
     subgraph: SuppliedSubgraph | None
-    # the radius max_hops may grow to when trouble reaches the neighbourhood's edge (rca.engine.reach);
+    # the radius max_hops may grow to when trouble reaches the neighbourhood's edge (rca.rank.reach);
     # max_hops itself when the request chose its radius
     grown_max_hops: int = 0
 

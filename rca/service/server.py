@@ -15,7 +15,7 @@ from rca.service.auth import BearerTokenInterceptor
 from rca.service.ledger import WriteLedger
 from rca.service.metrics import serve_metrics
 from rca.service.servicer import RootCauseServicer
-from rca.service.settings import ServiceSettings
+from settings.service import ServiceSettings
 from rca.service.stubs import SERVICE_NAME, pb_grpc
 from rca.service.topology_cache import TopologyCache
 

@@ -16,7 +16,7 @@ import grpc
 from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
 
 from graph_schema.errors import GraphUnreachable
-from rca.engine.types import EngineInputError
+from rca.rank.types import EngineInputError
 from rca.service import convert, metrics, subgraph_fetch
 from rca.service.incident_memory import IncidentMemory
 from rca.service.incident_writer import IncidentWriter
@@ -24,7 +24,7 @@ from rca.service.incidents import IncidentRecord, IncidentStore, new_incident_id
 from rca.service.ledger import WriteLedger
 from rca.service.rank_slots import DeadlinePassed, RankSlots, check_deadline
 from rca.service.requests import InvalidArgument, NotFound, parse_infer
-from rca.service.settings import ServiceSettings
+from settings.service import ServiceSettings
 from rca.service.stubs import pb, pb_grpc
 
 log = logging.getLogger(__name__)

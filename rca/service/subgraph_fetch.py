@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from graph_schema.cypher import subgraph as cypher
 from graph_schema.model import Label
-from rca.engine.reach import grown_radius
-from rca.engine.types import AnomalySignal, ChangeSignal, Edge, EntityNode, EventSignal, IncidentSubgraph, Symptom
+from rca.rank.reach import grown_radius
+from rca.rank.types import AnomalySignal, ChangeSignal, Edge, EntityNode, EventSignal, IncidentSubgraph, Symptom
 from rca.service.requests import InferQuery, InvalidArgument, NotFound, SymptomKey
 
 # When a name fits several entities, a service is what an alert most likely means.
@@ -74,7 +74,7 @@ def from_graph(store, query: InferQuery, cache=None) -> tuple[IncidentSubgraph, 
     With a TopologyCache the walk runs over its snapshot and the graph is read once (signals);
     without one, the neighbourhood statement walks the graph itself (two reads). When the query
     may grow (its radius was left to the server) and trouble reaches the neighbourhood's edge
-    (rca.engine.reach), the wider neighbourhood is walked and only its new entities' signals read.
+    (rca.rank.reach), the wider neighbourhood is walked and only its new entities' signals read.
     """
     nodes, edges, graph, resolved = _neighbourhood(store, query, cache, query.max_hops)
     signals = _read_signals(store, list(nodes), query)

@@ -30,9 +30,9 @@ from functools import cached_property, lru_cache
 
 from graph_schema.cypher import topology as cypher
 from graph_schema.model import ENTITY_LABELS, TOPOLOGY_RELATIONS
-from rca.engine.graph import PropagationGraph
-from rca.engine.reach import hop_counts, neighbours
-from rca.engine.types import Edge, EntityNode
+from rca.rank.graph import PropagationGraph
+from rca.rank.reach import hop_counts, neighbours
+from rca.rank.types import Edge, EntityNode
 
 log = logging.getLogger(__name__)
 

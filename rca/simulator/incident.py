@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from rca.engine.reach import hop_counts, neighbours
-from rca.engine.types import (AnomalySignal, ChangeSignal, Edge, EntityNode, EventSignal,
+from rca.rank.reach import hop_counts, neighbours
+from rca.rank.types import (AnomalySignal, ChangeSignal, Edge, EntityNode, EventSignal,
                               IncidentSubgraph, Symptom)
 from rca.simulator.estate import Estate, generate_estate
 from rca.simulator.faults import FaultProfile, load_profiles

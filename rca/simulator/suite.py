@@ -42,7 +42,7 @@ def analysed(specs, rules, max_hops: int | None = None, *, desc: str = "incident
     """
     from tqdm import tqdm
 
-    from rca.engine.combined import analyse  # the engine's own analysis: the same features as live data
+    from rca.rank.combined import analyse  # the engine's own analysis: the same features as live data
     from rca.simulator.incident import simulate
 
     for spec in tqdm(list(specs), desc=desc, unit="inc", leave=leave, disable=not progress):

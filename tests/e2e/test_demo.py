@@ -7,7 +7,7 @@ import re
 from graph_schema.connection import open_graph
 from graph_schema.cypher import anomalies as anomaly_cypher
 from graph_schema.cypher import events as event_cypher
-from graph_schema.settings import GraphSettings
+from settings.graph import GraphSettings
 from tests.integration.cli import rca
 
 PASSWORD = "demo-password"

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import lognorm
 
-from ingest.metrics_synthetic import SeriesSpec, counter_from_rate, daily_cycle, write_openmetrics
+from tests.support.metrics_synthetic import SeriesSpec, counter_from_rate, daily_cycle, write_openmetrics
 
 STEP = 15.0
 HOURS = 3.0
@@ -103,7 +103,7 @@ def start_prometheus(workdir: Path):
     """Generate the estate ending a minute ago, backfill it with promtool and start Prometheus on it."""
     import time
 
-    from ingest.prometheus_server import LocalPrometheus
+    from tests.support.prometheus_server import LocalPrometheus
 
     estate = build(workdir / "estate.om", time.time() - 60)
     prometheus = LocalPrometheus(workdir)

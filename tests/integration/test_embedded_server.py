@@ -17,7 +17,7 @@ from graph_schema.cypher import topology as cypher
 from graph_schema.embedded import EmbeddedGraphServer, find_running
 from graph_schema.errors import EmbeddedServerError
 from graph_schema.model import Label
-from graph_schema.settings import GraphSettings
+from settings.graph import GraphSettings
 from graph_schema.store import GraphStore
 from graph_schema import migrations
 

@@ -18,8 +18,8 @@ import requests
 
 from graph_schema.cypher import anomalies as anomaly_cypher
 from graph_schema.model import Label
-from ingest.scheduler import JobOutcome, JobRunner, JobSpec, Schedules
-from ingest.sync_status import StatusFile
+from ingest.jobs.scheduler import JobOutcome, JobRunner, JobSpec, Schedules
+from ingest.jobs.status import StatusFile
 from tests.integration import metrics_estate
 from tests.integration.cli import ROOT, graph_env, rca
 

@@ -13,15 +13,15 @@ from graph_schema.cypher import anomalies as anomaly_cypher
 from graph_schema.cypher import discovery as discovery_cypher
 from graph_schema.model import Label, RelType, topology_relation
 from graph_schema.store import GraphStore
-from ingest.anomaly_writer import AnomalyWriter
-from ingest.metrics_backfill import backfill
-from ingest.metrics_poll import MetricsPoller
-from ingest.prometheus_reader import PrometheusReader, PrometheusUnavailable
-from ingest.promql_templates import load_templates
-from ingest.settings import MetricsSettings, SyncSettings
-from ingest.sync_topology import SyncRefused, sync_topology
-from ingest.topology_reconcile import reconcile
-from ingest.topology_snapshot import EdgeRecord, EntityRecord, TopologySnapshot
+from ingest.metrics.anomaly_writer import AnomalyWriter
+from ingest.metrics.backfill import backfill
+from ingest.metrics.poll import MetricsPoller
+from ingest.metrics.reader import PrometheusReader, PrometheusUnavailable
+from ingest.metrics.promql_templates import load_templates
+from settings.ingest import MetricsSettings, SyncSettings
+from ingest.topology.sync import SyncRefused, sync_topology
+from ingest.topology.reconcile import reconcile
+from ingest.topology.snapshot import EdgeRecord, EntityRecord, TopologySnapshot
 from tests.integration import metrics_estate
 
 STEP = metrics_estate.STEP

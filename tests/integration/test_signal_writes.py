@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graph_schema import signal_writes
+from tests.support import signal_writes
 from graph_schema.cypher import subgraph as cypher
 
 pytestmark = pytest.mark.integration

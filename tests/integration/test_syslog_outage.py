@@ -9,8 +9,8 @@ from neo4j.exceptions import ServiceUnavailable
 
 from graph_schema.cypher.events import TOKENS_KEPT, UPSERT_EVENTS
 from graph_schema.model import Label
-from ingest.syslog_aggregator import EntityRef, EventAggregator
-from ingest.syslog_pipeline import SyslogPipeline
+from ingest.syslog.aggregator import EntityRef, EventAggregator
+from ingest.syslog.pipeline import SyslogPipeline
 from tests.integration.syslog_helpers import (
     events_of,
     fast_settings,

@@ -10,8 +10,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from ingest.syslog_listeners import SyslogListeners
-from ingest.syslog_pipeline import SyslogPipeline
+from ingest.syslog.listeners import SyslogListeners
+from ingest.syslog.pipeline import SyslogPipeline
 from tests.integration.syslog_helpers import (
     events_of,
     fast_settings,

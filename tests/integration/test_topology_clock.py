@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from graph_schema import signal_writes
+from tests.support import signal_writes
 from graph_schema.cypher import topology as cypher
-from ingest.topology_reconcile import reconcile
+from ingest.topology.reconcile import reconcile
 from rca.service.topology_cache import TopologyCache
 
 from .test_topology_reconcile import GRACE, estate

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-import ingest.topology_reconcile as reconcile_module
+import ingest.topology.reconcile as reconcile_module
 from graph_schema.topology_view import neighbourhood
-from ingest.topology_file import parse_topology
-from ingest.topology_reconcile import reconcile
-from ingest.topology_snapshot import TopologySnapshot
+from ingest.topology.file import parse_topology
+from ingest.topology.reconcile import reconcile
+from ingest.topology.snapshot import TopologySnapshot
 
 from .cli import graph_env, rca
 

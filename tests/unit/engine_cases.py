@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rca.engine.types import (AnomalySignal, ChangeSignal, Edge, EntityNode, EventSignal,
+from rca.rank.types import (AnomalySignal, ChangeSignal, Edge, EntityNode, EventSignal,
                               IncidentSubgraph, Symptom)
 
 T = 1_750_000_000.0

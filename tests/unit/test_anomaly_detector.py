@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ingest.anomaly_detector import DetectorConfig, estimate_onset, fit_baseline
-from ingest.anomaly_tracker import SeriesTracker
-from ingest.metrics_poll import counter_to_rate
+from ingest.metrics.anomaly_detector import DetectorConfig, estimate_onset, fit_baseline
+from ingest.metrics.anomaly_tracker import SeriesTracker
+from ingest.metrics.poll import counter_to_rate
 
 STEP = 15.0
 DAY = 86400.0

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import yaml
 
-from ingest.syslog_classes import SignatureClassifier, load_class_rules
-from ingest.syslog_entities import EntityMapper, load_entity_rules
-from ingest.syslog_parser import SyslogParser
+from ingest.syslog.classes import SignatureClassifier, load_class_rules
+from ingest.syslog.entities import EntityMapper, load_entity_rules
+from ingest.syslog.parser import SyslogParser
 from rca.cli.demo_commands import EXAMPLE_INCIDENT
-from rca.cli.demo_incident import (
+from rca.cli.demo.incident import (
     IncidentFileError,
     SeriesSpec,
     load,

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from rca.engine.calibrate import fit, top1
-from rca.engine.combined import RULE_COLUMNS, WEIGHTS_FILE, load_weights
-from rca.engine.features import BASE_FEATURES, FEATURE_SCHEMA_VERSION
+from rca.training.calibrate import fit, top1
+from rca.rank.combined import RULE_COLUMNS, WEIGHTS_FILE, load_weights
+from rca.rank.features import BASE_FEATURES, FEATURE_SCHEMA_VERSION
 
 
 def test_fit_learns_the_feature_that_marks_the_root_and_ignores_noise():
@@ -35,5 +35,5 @@ def test_weights_of_another_schema_are_refused(tmp_path):
     data["feature_schema_version"] = "0"
     stale = tmp_path / "w.json"
     stale.write_text(json.dumps(data))
-    with pytest.raises(ValueError, match="re-run python -m rca.engine.calibrate"):
+    with pytest.raises(ValueError, match="re-run python -m rca.training.calibrate"):
         load_weights(stale)

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from rca.engine.features import BASE_FEATURES, FEATURE_SCHEMA_VERSION, build_features
-from rca.engine.types import EngineInputError, Edge
+from rca.rank.features import BASE_FEATURES, FEATURE_SCHEMA_VERSION, build_features
+from rca.rank.types import EngineInputError, Edge
 from tests.unit.engine_cases import T, bad_deploy, datastore_outage
 
 
@@ -66,8 +66,8 @@ def test_edge_to_unknown_entity_is_a_clear_error():
 def test_anomaly_scores_are_capped_at_the_range_the_weights_were_fitted_on():
     from dataclasses import replace
 
-    from rca.engine.combined import default_engine
-    from rca.engine.features import SCORE_CAP
+    from rca.rank.combined import default_engine
+    from rca.rank.features import SCORE_CAP
 
     sub = datastore_outage()
     # a real detector's robust z-score when an error ratio leaves a near-flat baseline

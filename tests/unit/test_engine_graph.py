@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from rca.engine.graph import PropagationGraph
-from rca.engine.types import Edge, EntityNode, IncidentSubgraph, Symptom
-from rca.engine.walk import walk_scores
+from rca.rank.graph import PropagationGraph
+from rca.rank.types import Edge, EntityNode, IncidentSubgraph, Symptom
+from rca.rank.walk import walk_scores
 
 KINDS = ("CALLS", "DEPENDS_ON", "RUNS_ON", "INSTANCE_OF", "OWNS")  # OWNS: a relation faults do not travel over
 

@@ -7,7 +7,7 @@ formulations in test_engine_graph.py.)
 import numpy as np
 import pytest
 
-from rca.engine.kernels import array_sum
+from rca.fast.engine_kernels import array_sum
 
 LENGTHS = [*range(0, 40), 127, 128, 129, 135, 136, 255, 256, 257, 263, 1000, 1023, 1024, 1031, 5000]
 

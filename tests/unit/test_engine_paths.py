@@ -2,10 +2,10 @@
 
 import pytest
 
-from rca.engine.features import build_features
-from rca.engine.graph import PropagationGraph
-from rca.engine.paths import find_paths, hop_probability
-from rca.engine.types import Edge, EntityNode, IncidentSubgraph, Symptom
+from rca.rank.features import build_features
+from rca.rank.graph import PropagationGraph
+from rca.rank.paths import find_paths, hop_probability
+from rca.rank.types import Edge, EntityNode, IncidentSubgraph, Symptom
 from tests.unit.engine_cases import T, anomaly, datastore_outage, event, host_exhaustion
 
 
@@ -64,7 +64,7 @@ def test_symptom_as_candidate_has_an_empty_path_and_unreachable_has_none():
 
 def test_walk_ends_on_the_entity_more_anomalous_than_its_causes():
     import numpy as np
-    from rca.engine.walk import walk_scores
+    from rca.rank.walk import walk_scores
     sub = datastore_outage()
     graph = PropagationGraph(sub)
     ids = list(sub.nodes)

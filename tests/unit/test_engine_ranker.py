@@ -4,12 +4,12 @@ import threading
 
 import pytest
 
-from rca.engine.baselines import AnomalyMagnitudeRanker, PageRankRanker
-from rca.engine.combined import RulesRanker, default_engine
-from rca.engine.propagation import PropagationRanker
-from rca.engine.ranker import Ranker
-from rca.engine.types import EngineInputError, Symptom
-from rca.rules.evaluate import default_rule_engine
+from rca.rank.baselines import AnomalyMagnitudeRanker, PageRankRanker
+from rca.rank.combined import RulesRanker, default_engine
+from rca.rank.propagation import PropagationRanker
+from rca.rank.ranker import Ranker
+from rca.rank.types import EngineInputError, Symptom
+from rca.rank.rules.evaluate import default_rule_engine
 from tests.unit.engine_cases import bad_deploy, datastore_outage, host_exhaustion
 
 ALL = [default_engine(), RulesRanker(default_rule_engine()), PropagationRanker(), PageRankRanker(), AnomalyMagnitudeRanker()]
@@ -87,7 +87,7 @@ def test_concurrent_engine_calls_equal_sequential_ones():
 
 @pytest.mark.parametrize("ranker", ALL, ids=lambda r: r.name)
 def test_quiet_or_tiny_subgraphs_still_rank(ranker):
-    from rca.engine.types import EntityNode, IncidentSubgraph
+    from rca.rank.types import EntityNode, IncidentSubgraph
     lone = IncidentSubgraph({"a": EntityNode("a", "Service", "a")}, [], [], [], [], [Symptom("a", "errors", 100.0)], 0.0, 200.0)
     result = ranker.rank(lone, 5)
     assert [c.entity_id for c in result.candidates] == ["a"]

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from graph_schema import packed_json
-from rca.engine import feature_snapshot
-from rca.engine.combined import default_engine
+from rca.rank import feature_snapshot
+from rca.rank.combined import default_engine
 from rca.simulator import simulate
 
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from rca.gnn.artifact import SHIPPED_DEFAULT, load
-from rca.gnn.attribution import LocalScorer, gradient_attribution
-from rca.gnn.engine import FEATURE_NAMES
-from rca.gnn.model import RcaGnn
+from rca.rank.gnn.artifact import SHIPPED_DEFAULT, load
+from rca.rank.gnn.attribution import LocalScorer, gradient_attribution
+from rca.rank.gnn.serving import FEATURE_NAMES
+from rca.rank.gnn.model import RcaGnn
 
 
 def _autograd_contributions(model, x, messages, rows):

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from graph_schema import packed_json
-from rca.gnn.engine import FEATURE_NAMES
-from rca.gnn.feedback import FeedbackRefused, prepare, sample_from_row
+from rca.rank.gnn.serving import FEATURE_NAMES
+from rca.training.feedback import FeedbackRefused, prepare, sample_from_row
 
 
 def _row(incident_id: str, root: str, *, features=None, verdicts=(("CONFIRMED", None),)):

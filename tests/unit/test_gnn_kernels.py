@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from rca.gnn.data import RELATIONS
-from rca.gnn.model import RcaGnn, RelationalAttention
+from rca.rank.gnn.data import RELATIONS
+from rca.rank.gnn.model import RcaGnn, RelationalAttention
 
 HIDDEN, HEADS = 32, 2
 

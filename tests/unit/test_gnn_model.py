@@ -7,14 +7,14 @@ import dataclasses
 import pytest
 import torch
 
-from rca.engine.baselines import AnomalyMagnitudeRanker, PageRankRanker
-from rca.gnn.artifact import SHIPPED_DEFAULT, ArtifactError, Registry, load
-from rca.gnn.attribution import ATTRIBUTION_RULE
-from rca.gnn.data import simulate_samples
-from rca.gnn.engine import FEATURE_NAMES, GnnEngine, GnnRanker, load_engine
-from rca.gnn.pipeline import train_artifact
-from rca.gnn.train import TrainSettings
-from rca.rules.evaluate import default_rule_engine
+from rca.rank.baselines import AnomalyMagnitudeRanker, PageRankRanker
+from rca.rank.gnn.artifact import SHIPPED_DEFAULT, ArtifactError, Registry, load
+from rca.rank.gnn.attribution import ATTRIBUTION_RULE
+from rca.rank.gnn.data import simulate_samples
+from rca.rank.gnn.serving import FEATURE_NAMES, GnnEngine, GnnRanker, load_engine
+from rca.training.pipeline import train_artifact
+from rca.training.gnn import TrainSettings
+from rca.rank.rules.evaluate import default_rule_engine
 from rca.simulator import simulate
 from rca.simulator.suite import IncidentSpec, suite
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from graph_schema.model import Label, RelType
-from ingest.metrics_mapping import EntityMapper
-from ingest.promql_templates import TemplateError, load_templates
+from ingest.metrics.mapping import EntityMapper
+from ingest.metrics.promql_templates import TemplateError, load_templates
 
 
 def test_shipped_defaults_cover_the_usual_sources():

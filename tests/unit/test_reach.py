@@ -1,7 +1,7 @@
 """How far the subgraph reaches: it grows when trouble sits at the edge of the default neighbourhood."""
 
-from rca.engine.reach import edge_in_trouble, grown_radius, hops_from_symptoms
-from rca.engine.types import AnomalySignal, Edge, EntityNode, EventSignal, IncidentSubgraph, Symptom
+from rca.rank.reach import edge_in_trouble, grown_radius, hops_from_symptoms
+from rca.rank.types import AnomalySignal, Edge, EntityNode, EventSignal, IncidentSubgraph, Symptom
 from rca.simulator import simulate
 
 CHAIN = ["web", "api", "cache", "db", "host"]  # web -> api -> cache -> db -> host, the symptom on web

@@ -2,7 +2,7 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
-from rca.rules.evaluate import default_rule_engine
+from rca.rank.rules.evaluate import default_rule_engine
 from tests.unit.test_rules_packs import CASES, QUIET
 
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from rca.rules.evaluate import RuleEngine, default_rule_engine
-from rca.rules.packs import RULES
-from rca.rules.thresholds import load_thresholds
+from rca.rank.rules.evaluate import RuleEngine, default_rule_engine
+from rca.rank.rules.packs import RULES
+from rca.rank.rules.thresholds import load_thresholds
 
 QUIET = {
     "entity": "x", "kind": "Service", "name": "x", "evidence": 0.0, "errors": 0.0, "latency": 0.0,
@@ -93,10 +93,10 @@ def test_malformed_thresholds_name_the_entry(tmp_path):
 
 def test_facts_with_tiny_huge_or_infinite_numbers_are_judged_not_refused():
     # durable-rules' parser refuses "1e-07", "1e+16" and infinities; such values must not fail an Infer
-    from rca.engine.features import build_features
-    from rca.engine.graph import PropagationGraph
-    from rca.rules.evaluate import default_rule_engine
-    from rca.rules.facts import build_facts
+    from rca.rank.features import build_features
+    from rca.rank.graph import PropagationGraph
+    from rca.rank.rules.evaluate import default_rule_engine
+    from rca.rank.rules.facts import build_facts
     from rca.simulator import simulate
 
     engine = default_rule_engine()
@@ -118,10 +118,10 @@ def test_facts_with_tiny_huge_or_infinite_numbers_are_judged_not_refused():
 def test_facts_asserted_together_fire_as_they_do_one_at_a_time():
     # evaluate() asserts a request's facts in one batch; the findings must be those of asserting
     # them one by one, over the facts of a real (simulated) incident of every fault type
-    from rca.engine.features import build_features
-    from rca.engine.graph import PropagationGraph
-    from rca.rules.evaluate import _LOCK, _fire, _plain_numbers
-    from rca.rules.facts import build_facts
+    from rca.rank.features import build_features
+    from rca.rank.graph import PropagationGraph
+    from rca.rank.rules.evaluate import _LOCK, _fire, _plain_numbers
+    from rca.rank.rules.facts import build_facts
     from rca.simulator import simulate
 
     engine = default_rule_engine()

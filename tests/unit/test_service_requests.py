@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from rca.engine.types import (AnomalySignal, Candidate, ChangeSignal, EntityNode, EventSignal, Finding, Hop,
+from rca.rank.types import (AnomalySignal, Candidate, ChangeSignal, EntityNode, EventSignal, Finding, Hop,
                               IncidentSubgraph, Path, RankingResult)
 from rca.service import convert
 from rca.service.requests import InvalidArgument, parse_infer
-from rca.service.settings import ServiceSettings
+from settings.service import ServiceSettings
 from rca.service.stubs import pb
 
 SETTINGS = ServiceSettings()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rca.cli.settings import SettingsError, describe, load_settings
+from settings.root import SettingsError, describe, load_settings
 
 
 @pytest.fixture(autouse=True)

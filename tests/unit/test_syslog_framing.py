@@ -6,10 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graph_schema.model import Label
-from ingest.syslog_aggregator import EventAggregator, merge_batches
-from ingest.syslog_buffer import WriteBuffer
-from ingest.syslog_entities import EntityRef
-from ingest.syslog_framing import Deframer, Oversize
+from ingest.syslog.aggregator import EventAggregator, merge_batches
+from ingest.syslog.buffer import WriteBuffer
+from ingest.syslog.entities import EntityRef
+from ingest.syslog.framing import Deframer, Oversize
 
 
 def test_octet_counting_and_lf_mixed_across_chunks():

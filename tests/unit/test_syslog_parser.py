@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.syslog_parser import RFC3164, RFC5424, UNPARSED, SyslogParser
+from ingest.syslog.parser import RFC3164, RFC5424, UNPARSED, SyslogParser
 from tests.unit.loghub_data import LOGHUB
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC).timestamp()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from graph_schema.model import Label
-from ingest.syslog_classes import SignatureClassifier, load_class_rules
-from ingest.syslog_entities import EntityMapper, load_entity_rules
+from ingest.syslog.classes import SignatureClassifier, load_class_rules
+from ingest.syslog.entities import EntityMapper, load_entity_rules
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from graph_schema.model import Label, RelType
-from ingest.topology_file import TopologyFileError, load_topology_file, parse_topology
+from ingest.topology.file import TopologyFileError, load_topology_file, parse_topology
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "online-boutique.yaml"
 

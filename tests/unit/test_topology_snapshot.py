@@ -4,8 +4,8 @@ import dataclasses
 
 import numpy as np
 
-from rca.engine.combined import default_engine
-from rca.engine.graph import PropagationGraph
+from rca.rank.combined import default_engine
+from rca.rank.graph import PropagationGraph
 from rca.service.topology_cache import TopologySnapshot
 from rca.simulator import simulate
 

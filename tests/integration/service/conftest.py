@@ -7,12 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from graph_schema import signal_writes
+from tests.support import signal_writes
 from graph_schema.store import GraphStore
-from rca.engine.combined import default_engine
+from rca.rank.combined import default_engine
 from rca.service.client import RootCauseClient, open_channel
 from rca.service.server import start_server
-from rca.service.settings import ServiceSettings
+from settings.service import ServiceSettings
 from rca.service.stubs import pb
 from rca.simulator import simulate
 

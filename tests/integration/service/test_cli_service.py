@@ -138,7 +138,7 @@ def test_rca_serve_in_two_processes_stops_cleanly_on_sigterm(graph_settings, gra
 
 def test_rca_serve_in_two_processes_says_why_a_serving_process_could_not_start(session_store, graph_settings, graph_uri,
                                                                               graph_user, tmp_path):
-    from rca.gnn.artifact import ACTIVE_FILE
+    from rca.rank.gnn.artifact import ACTIVE_FILE
 
     (tmp_path / ACTIVE_FILE).write_text("no-such-version\n")  # the active model pointer names a missing version
     env = {**os.environ, "NEO4J_URI": graph_uri, "NEO4J_USER": graph_user,

@@ -9,7 +9,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from graph_schema import signal_writes
+from tests.support import signal_writes
 from rca.service.stubs import SERVICE_NAME, pb
 from tests.integration.service.conftest import infer_request, supplied_subgraph
 

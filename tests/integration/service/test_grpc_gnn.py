@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rca.gnn.engine import load_engine
+from rca.rank.gnn.serving import load_engine
 from rca.service.stubs import pb
 from tests.integration.service.conftest import client_of, infer_request, serving
 
@@ -102,8 +102,8 @@ def test_a_confirmed_incident_becomes_a_training_sample_with_the_features_the_en
         simulated, gnn_client, gnn_engine, service_store):
     import numpy as np
 
-    from rca.gnn.engine import FEATURE_NAMES
-    from rca.gnn.feedback import read_confirmed, sample_from_row
+    from rca.rank.gnn.serving import FEATURE_NAMES
+    from rca.training.feedback import read_confirmed, sample_from_row
 
     since = time.time() - 1
     incident = simulated(501, 40, "datastore_outage")

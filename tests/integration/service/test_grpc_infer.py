@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import pytest
 
-from rca.engine.reach import edge_in_trouble
+from rca.rank.reach import edge_in_trouble
 from rca.service.stubs import pb
 from rca.simulator import FAULT_TYPES
 from tests.integration.service.conftest import (
@@ -163,7 +163,7 @@ def test_malformed_feedback_names_the_field(client, request_fields, field):
 def test_per_call_graph_walk_answers_like_the_topology_snapshot(simulated, client, service_store, engine):
     from rca.service.client import RootCauseClient, open_channel
     from rca.service.server import start_server
-    from rca.service.settings import ServiceSettings
+    from settings.service import ServiceSettings
 
     incident = simulated(seed=61, n_entities=80, fault_type="memory_exhaustion")
     walking = start_server(ServiceSettings(port=0, metrics_port=0, topology_refresh_s=0), service_store, engine)
@@ -183,7 +183,7 @@ def test_per_call_graph_walk_answers_like_the_topology_snapshot(simulated, clien
 def test_a_radius_left_to_the_server_grows_when_trouble_reaches_its_edge(simulated, client, service_store, engine):
     from rca.service.client import RootCauseClient, open_channel
     from rca.service.server import start_server
-    from rca.service.settings import ServiceSettings
+    from settings.service import ServiceSettings
 
     # a host failure whose host lies 4+ hops from the symptoms, with anomalies all along the way
     incident = simulated(seed=7, n_entities=60, fault_type="host_failure")

@@ -15,7 +15,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 from graph_schema.embedded import free_port
 from rca.service.client import RootCauseClient, open_channel
 from rca.service.server import start_server
-from rca.service.settings import ServiceSettings
+from settings.service import ServiceSettings
 from rca.service.stubs import SERVICE_NAME, pb
 
 pytestmark = pytest.mark.integration

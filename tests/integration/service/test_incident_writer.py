@@ -8,8 +8,8 @@ import threading
 
 from graph_schema import packed_json
 from graph_schema.cypher import incidents as cypher
-from rca.engine import feature_snapshot
-from rca.engine.types import Edge
+from rca.rank import feature_snapshot
+from rca.rank.types import Edge
 from rca.service.incident_writer import IncidentWriter
 from rca.service.incidents import IncidentRecord, IncidentStore
 from rca.service.stubs import pb

@@ -1,0 +1,1 @@
+"""Scheduled jobs of the workers: the scheduler, run status, bad-input accounting, self-metrics."""

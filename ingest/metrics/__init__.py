@@ -1,0 +1,1 @@
+"""The metrics worker: Prometheus reads, anomaly detection and tracking, topology discovery."""

@@ -1,0 +1,1 @@
+"""The syslog worker: listeners, parsing, templates, classes, entities, aggregation, graph writes."""

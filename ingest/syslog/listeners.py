@@ -1,0 +1,267 @@
+"""Listeners: UDP and TCP (asyncio, many connections), followed files and stdin, feeding the pipeline.
+
+Back-pressure: TCP readers stop reading while the pipeline's queue is full (the sender's window
+fills and it waits); UDP cannot wait, so its datagrams are counted as dropped instead; file and
+stdin readers block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import sys
+import threading
+from pathlib import Path
+
+from ingest.syslog.framing import Deframer
+from ingest.syslog.pipeline import SyslogPipeline
+
+log = logging.getLogger(__name__)
+READ_CHUNK = 256 * 1024
+FILE_BATCH_LINES = 2000
+
+
+def parse_address(text: str, default_port: int = 514) -> tuple[str, int]:
+    """'HOST:PORT', ':PORT' or 'HOST' -> (host, port); raises ValueError naming the bad part."""
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = text, str(default_port)
+    host = host.strip("[]") or "0.0.0.0"
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"bad port in address {text!r}")
+    return host, int(port)
+
+
+class _UdpProtocol(asyncio.DatagramProtocol):
+    """Collects the datagrams of one loop pass into one queue item per sender batch."""
+
+    def __init__(self, pipeline: SyslogPipeline, loop: asyncio.AbstractEventLoop):
+        self.pipeline = pipeline
+        self.loop = loop
+        self._pending: dict[str, list[bytes]] = {}
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        # One message per datagram (RFC 5426), but some senders pack several lines into one.
+        frames = [line.rstrip(b"\r\x00") for line in data.split(b"\n") if line.strip(b"\r\x00")]
+        if not self._pending:
+            self.loop.call_soon(self._submit)
+        self._pending.setdefault(f"udp:{addr[0]}:{addr[1]}", []).extend(frames)
+
+    def _submit(self) -> None:
+        pending, self._pending = self._pending, {}
+        for source, frames in pending.items():
+            if not self.pipeline.submit("udp", source, frames, block=False):
+                self.pipeline.metrics.dropped.labels("udp").inc(len(frames))
+
+
+class SyslogListeners:
+    """Runs the network listeners on one asyncio loop thread, and a thread per file or stdin."""
+
+    def __init__(self, pipeline: SyslogPipeline, poll_interval_s: float = 0.2):
+        self.pipeline = pipeline
+        self.poll_interval_s = poll_interval_s
+        self.loop = asyncio.new_event_loop()
+        self._loop_thread = threading.Thread(target=self.loop.run_forever, name="syslog-net", daemon=True)
+        self._servers: list = []
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+        self.udp_addresses: list[tuple[str, int]] = []
+        self.tcp_addresses: list[tuple[str, int]] = []
+        self._offsets = _Offsets(pipeline.paths.offsets)
+
+    # -- network ------------------------------------------------------------------------------
+
+    def _ensure_loop(self) -> None:
+        if not self._loop_thread.is_alive():
+            self._loop_thread.start()
+
+    def add_udp(self, host: str, port: int) -> tuple[str, int]:
+        """Listen for datagrams; returns the bound address (port 0 picks a free one)."""
+        self._ensure_loop()
+
+        async def start():
+            transport, _ = await self.loop.create_datagram_endpoint(
+                lambda: _UdpProtocol(self.pipeline, self.loop), local_addr=(host, port)
+            )
+            sock = transport.get_extra_info("socket")
+            # A larger receive buffer absorbs bursts while the processor catches up.
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * 1024 * 1024)
+            except OSError:
+                pass
+            return transport
+
+        transport = asyncio.run_coroutine_threadsafe(start(), self.loop).result()
+        self._servers.append(transport)
+        address = transport.get_extra_info("sockname")[:2]
+        self.udp_addresses.append(address)
+        return address
+
+    def add_tcp(self, host: str, port: int) -> tuple[str, int]:
+        """Accept TCP connections (octet-counted or LF framing); returns the bound address."""
+        self._ensure_loop()
+
+        async def start():
+            return await asyncio.start_server(self._handle_tcp, host, port, backlog=1024, limit=READ_CHUNK)
+
+        server = asyncio.run_coroutine_threadsafe(start(), self.loop).result()
+        self._servers.append(server)
+        address = server.sockets[0].getsockname()[:2]
+        self.tcp_addresses.append(address)
+        return address
+
+    async def _handle_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername") or ("?", 0)
+        source = f"tcp:{peer[0]}:{peer[1]}"
+        deframer = Deframer(self.pipeline.settings.max_line_bytes)
+        submit = self.pipeline.submit
+        self.pipeline.metrics.connections.inc()
+        try:
+            while True:
+                data = await reader.read(READ_CHUNK)
+                frames = deframer.feed(data) if data else deframer.finish()
+                if frames:
+                    while not submit("tcp", source, frames, block=False):
+                        await asyncio.sleep(0.005)  # queue full: stop reading, the sender waits
+                if not data:
+                    break
+        except (ConnectionError, OSError) as exc:
+            log.info("TCP connection from %s ended: %s", source, exc)
+        finally:
+            self.pipeline.metrics.connections.dec()
+            writer.close()
+
+    # -- files and stdin ----------------------------------------------------------------------
+
+    def add_file(self, path: Path) -> None:
+        """Follow ``path``: reads growth, survives rotation and truncation, remembers its offset."""
+        thread = threading.Thread(target=self._follow, args=(Path(path),), name=f"syslog-file-{path}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def add_stdin(self, stream=None, on_eof=None) -> None:
+        """Read lines from stdin until it closes, then call ``on_eof``."""
+        thread = threading.Thread(target=self._read_stream, args=(stream or sys.stdin.buffer, on_eof), name="syslog-stdin", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _read_stream(self, stream, on_eof) -> None:
+        batch: list[bytes] = []
+        for line in stream:
+            line = line.rstrip(b"\r\n")
+            if line:
+                batch.append(line)
+            if len(batch) >= FILE_BATCH_LINES:
+                self.pipeline.submit("stdin", "stdin", batch)
+                batch = []
+        if batch:
+            self.pipeline.submit("stdin", "stdin", batch)
+        if on_eof:
+            on_eof()
+
+    def _follow(self, path: Path) -> None:
+        key = str(path.resolve())
+        handle = None
+        inode, offset = self._offsets.get(key)
+        partial = b""
+        while not self._stopping.is_set():
+            if handle is None:
+                try:
+                    handle = open(path, "rb")  # noqa: SIM115 - held across polls, closed on rotation and exit
+                except FileNotFoundError:
+                    self._stopping.wait(self.poll_interval_s)
+                    continue
+                current = os.fstat(handle.fileno()).st_ino
+                if current != inode:  # a different file than we remember: start at its beginning
+                    inode, offset = current, 0
+                handle.seek(offset)
+                partial = b""
+            data = handle.read(READ_CHUNK)
+            if data:
+                lines = (partial + data).split(b"\n")
+                partial = lines.pop()
+                frames = [line.rstrip(b"\r") for line in lines if line.strip()]
+                for i in range(0, len(frames), FILE_BATCH_LINES):
+                    self.pipeline.submit("file", f"file:{path}", frames[i : i + FILE_BATCH_LINES])
+                offset = handle.tell() - len(partial)
+                self._offsets.set(key, inode, offset)
+                continue
+            # At the end: check for truncation and rotation before waiting for growth.
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                stat = None
+            if stat is not None and stat.st_ino == inode and stat.st_size < offset + len(partial):
+                log.info("%s was truncated; reading it from the start", path)
+                handle.seek(0)
+                offset, partial = 0, b""
+                self._offsets.set(key, inode, 0)
+                continue
+            if stat is not None and stat.st_ino != inode:
+                log.info("%s was rotated; finishing the old file and opening the new one", path)
+                if partial:
+                    self.pipeline.submit("file", f"file:{path}", [partial])
+                handle.close()
+                handle = None
+                inode, offset = None, 0
+                continue
+            self._offsets.flush()
+            self._stopping.wait(self.poll_interval_s)
+        if handle is not None:
+            handle.close()
+        self._offsets.flush()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop accepting input; lines already queued stay for the pipeline."""
+        self._stopping.set()
+        if self._loop_thread.is_alive():
+            async def close_all():
+                for server in self._servers:
+                    server.close()
+                for task in [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
+                    task.cancel()
+                await asyncio.sleep(0)
+
+            asyncio.run_coroutine_threadsafe(close_all(), self.loop).result(timeout=10)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._loop_thread.join(timeout=10)
+        for thread in self._threads:
+            if thread.name != "syslog-stdin":
+                thread.join(timeout=10)
+        self._offsets.flush()
+
+
+class _Offsets:
+    """File offsets by path, saved atomically to a JSON file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()
+        self._dirty = False
+        try:
+            self._data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            self._data = {}
+
+    def get(self, key: str) -> tuple[int | None, int]:
+        entry = self._data.get(key) or {}
+        return entry.get("inode"), int(entry.get("offset", 0))
+
+    def set(self, key: str, inode: int, offset: int) -> None:
+        with self._lock:
+            self._data[key] = {"inode": inode, "offset": offset}
+            self._dirty = True
+
+    def flush(self) -> None:
+        with self._lock:
+            if not self._dirty:
+                return
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self._data))
+            os.replace(tmp, self.path)
+            self._dirty = False

@@ -1,0 +1,231 @@
+"""The processor: frames from the listeners -> parse -> entity -> template -> class -> aggregate -> buffer.
+
+Listeners put ``(transport, source, frames)`` tuples on one bounded queue; one thread here
+does the per-line work and flushes aggregates on a timer, so the graph sees batches, never lines.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from settings.ingest import SyslogSettings
+from ingest.syslog.aggregator import EventAggregator, merge_batches
+from ingest.syslog.buffer import WriteBuffer
+from ingest.syslog.classes import OTHER, SignatureClassifier, load_class_rules
+from ingest.syslog.dead_letter import DeadLetters
+from ingest.syslog.entities import EntityMapper, load_entity_rules
+from ingest.syslog.framing import Oversize
+from ingest.syslog.worker_metrics import SyslogMetrics
+from ingest.syslog.parser import DEFAULT_PRI, UNPARSED, SyslogParser
+from ingest.syslog.templates import LogTemplates, load_masks
+from ingest.syslog.writer import GraphWriter
+
+log = logging.getLogger(__name__)
+STOP = object()
+
+
+@dataclass
+class Paths:
+    """Where the worker keeps its state under ``state_dir``."""
+
+    root: Path
+
+    @property
+    def templates(self) -> Path:
+        return self.root / "drain3_state.bin"
+
+    @property
+    def templates_uid(self) -> Path:
+        return self.root / "drain3_state.uid"
+
+    @property
+    def spool(self) -> Path:
+        return self.root / "spool"
+
+    @property
+    def dead_letters(self) -> Path:
+        return self.root / "dead_letters.jsonl"
+
+    @property
+    def offsets(self) -> Path:
+        return self.root / "file_offsets.json"
+
+
+class SyslogPipeline:
+    """Owns the queue, the processing thread, the aggregator, the buffer and the graph writer."""
+
+    def __init__(self, settings: SyslogSettings, store, metrics: SyslogMetrics | None = None):
+        self.settings = settings
+        self.paths = Paths(settings.state_dir)
+        self.paths.root.mkdir(parents=True, exist_ok=True)
+        self.metrics = metrics or SyslogMetrics()
+        self.queue: queue.Queue = queue.Queue(maxsize=settings.queue_batches)
+        self.parser = SyslogParser(default_tz=ZoneInfo(settings.default_timezone))
+        self.templates = LogTemplates(
+            load_masks(extra=[m.model_dump() for m in settings.extra_masks]),
+            sim_th=settings.drain_sim_th,
+            depth=settings.drain_depth,
+            max_clusters=settings.drain_max_clusters,
+            state_file=self.paths.templates,
+        )
+        self._template_prefix = self._templates_uid()
+        self.classifier = SignatureClassifier(load_class_rules(extra=settings.extra_classes))
+        self.dead_letters = DeadLetters(
+            self.paths.dead_letters,
+            settings.dead_letter_max_bytes,
+            settings.dead_letter_backups,
+            on_write=lambda reason: self.metrics.dead_lettered.labels(reason).inc(),
+        )
+        self.aggregator = EventAggregator(settings.bucket_seconds)
+        self.buffer = WriteBuffer(
+            self.paths.spool, settings.buffer_memory_rows, merge=merge_batches, merge_limit=settings.max_aggregates
+        )
+        self.writer = GraphWriter(
+            store,
+            self.buffer,
+            self.metrics,
+            rows_per_statement=settings.write_batch_rows,
+            retry_interval_s=settings.retry_interval_s,
+        )
+        self.mapper = EntityMapper(load_entity_rules(extra=settings.extra_entity_rules), self.writer.lookup)
+        self._thread = threading.Thread(target=self._run, name="syslog-processor", daemon=True)
+        self._next_flush = time.monotonic() + settings.flush_interval_s
+        self.lines_processed = 0
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> SyslogPipeline:
+        """Start the writer and the processing thread."""
+        self.writer.start()
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Process what is queued, flush, write (or spill) everything; True when all reached the graph."""
+        self.queue.put(STOP)
+        self._thread.join()
+        self.flush()
+        done = self.writer.stop(timeout)
+        self.templates.save()
+        self.dead_letters.close()
+        return done
+
+    def submit(self, transport: str, source: str, frames: list, block: bool = True) -> bool:
+        """Queue frames from a listener; False when the queue is full and ``block`` is False."""
+        try:
+            self.queue.put((transport, source, frames), block=block)
+        except queue.Full:
+            return False
+        return True
+
+    # -- processing ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        get = self.queue.get
+        interval = self.settings.flush_interval_s
+        while True:
+            try:
+                item = get(timeout=min(interval, 0.5))
+            except queue.Empty:
+                item = None
+            if item is STOP:
+                return
+            if item is not None:
+                try:
+                    self.process(*item)
+                except Exception:
+                    log.exception("processing a batch from %s failed; its lines are dead-lettered", item[1])
+                    for frame in item[2]:
+                        if isinstance(frame, bytes):
+                            self.dead_letters.put("processing error", frame, item[1])
+            self.metrics.queue_depth.set(self.queue.qsize())
+            if time.monotonic() >= self._next_flush or len(self.aggregator) >= self.settings.max_aggregates:
+                self.flush()
+
+    def process(self, transport: str, source: str, frames: list) -> None:
+        """Turn frames into aggregate counts (the per-line hot path)."""
+        max_len = self.settings.max_line_bytes
+        parse = self.parser.parse
+        add_template = self.templates.add
+        classify = self.classifier.for_template
+        mapper = self.mapper.map
+        aggregate = self.aggregator.add
+        prefix = self._template_prefix
+        parsed_counts: dict[str, int] = {}
+        now = time.time()
+        for frame in frames:
+            if isinstance(frame, Oversize):
+                self.dead_letters.put("oversize", frame.head, source, frame.length)
+                continue
+            if len(frame) > max_len:
+                self.dead_letters.put("oversize", frame[:256], source, len(frame))
+                continue
+            try:
+                line = frame.decode("utf-8")
+            except UnicodeDecodeError:
+                self.dead_letters.put("not valid UTF-8", frame, source)
+                continue
+            record = parse(line)
+            parsed_counts[record.format] = parsed_counts.get(record.format, 0) + 1
+            entity = mapper(record.hostname or _host_of(source), record.app_name)
+            template_id = add_template(record.message)
+            rule = classify(template_id, record.message)
+            severity = record.severity if record.severity is not None else DEFAULT_PRI & 7
+            aggregate(
+                entity,
+                f"{prefix}-{template_id}",
+                record.timestamp if record.timestamp is not None else now,
+                severity,
+                rule.signature_class if rule else OTHER,
+                record.raw,
+                rule.change_type if rule else None,
+                record.message,
+            )
+        self.metrics.received.labels(transport).inc(len(frames))
+        for fmt, count in parsed_counts.items():
+            self.metrics.parsed.labels(fmt).inc(count)
+            if fmt == UNPARSED:
+                self.metrics.unparsed.inc(count)
+            self.lines_processed += count
+
+    def flush(self) -> None:
+        """Hand the open aggregates to the buffer as one batch."""
+        self._next_flush = time.monotonic() + self.settings.flush_interval_s
+        if not self.aggregator.has_pending():
+            return
+        prefix_len = len(self._template_prefix) + 1
+        batch = self.aggregator.drain(lambda tid: self.templates.template(int(tid[prefix_len:])))
+        self.buffer.put(batch)
+        self.templates.save()
+        self.metrics.templates.set(len(self.templates))
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _templates_uid(self) -> str:
+        # Drain numbers templates 1, 2, ...; a uid kept with its state keeps ids from two
+        # different states (say, after the state file was deleted) from colliding in the graph.
+        path = self.paths.templates_uid
+        if path.exists() and self.paths.templates.exists():
+            return path.read_text().strip()
+        uid = uuid.uuid4().hex[:8]
+        path.write_text(uid)
+        return uid
+
+
+def _host_of(source: str) -> str:
+    """The sender of a line without hostname: the peer address for network sources, else this host."""
+    transport, _, rest = source.partition(":")
+    if transport in ("udp", "tcp") and rest:
+        return rest.rsplit(":", 1)[0]
+    return _LOCAL_HOST
+
+
+_LOCAL_HOST = socket.gethostname()

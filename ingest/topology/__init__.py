@@ -1,0 +1,1 @@
+"""Topology sources (the declarative file, discovery from metrics) and the reconciling sync."""

@@ -1,0 +1,1 @@
+"""Root-cause ranking over an incident subgraph: rankers, their inputs and one result type."""

@@ -1,0 +1,258 @@
+"""Features per entity (DESIGN.md "Ranking root causes" 2): one code path for the service and the simulator.
+
+Columns: kind, anomaly scores by signal family, onset relative to the alert, log signature counts
+by class, recent changes, structure (degree, distance to symptoms), propagation consistency
+(anomalous neighbours, onset order along the propagation direction) and, once rules ran, the
+strength of every rule's finding. The schema version changes whenever a column is added,
+removed or changes meaning, so a trained model can refuse a table it was not trained on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from rca.rank import feature_snapshot
+from rca.rank.graph import PropagationGraph, propagation_graph
+from rca.rank.types import IncidentSubgraph
+
+FEATURE_SCHEMA_VERSION = "2"
+
+KINDS = ("Service", "Instance", "Host", "Datastore")
+FAMILIES = ("latency", "errors", "saturation", "traffic")
+LOG_CLASSES = ("timeout", "connection", "oom", "disk_full", "crash", "auth", "other", "change")
+ONSET_TOLERANCE_S = 20.0  # onset estimates are only this precise; closer counts as simultaneous
+ONSET_SCALE_S = 600.0
+CHANGE_SCALE_S = 900.0
+ENDED_BEFORE_ALERT_S = 900.0
+GAP_COST = 2.0  # passing through an entity with no evidence costs this many extra hops
+# Anomaly scores beyond this say "certainly anomalous", not "N times more": a real detector's robust
+# z-score reaches hundreds when a ratio leaves a near-flat baseline. 14 is the largest score the
+# simulator emits, so the fitted weights never saw more and no simulated feature changes.
+SCORE_CAP = 14.0
+
+BASE_FEATURES: tuple[str, ...] = (
+    *(f"kind_{k.lower()}" for k in KINDS),
+    *(f"anomaly_{f}" for f in FAMILIES),
+    "anomaly_max", "anomaly_count", "has_onset", "onset_lead", "onset_rank",
+    *(f"log_{c}" for c in LOG_CLASSES),
+    "log_severe", "evidence",
+    "change_recent", "change_deploy", "change_before_onset", "restarts",
+    "out_degree", "in_degree", "is_symptom", "symptom_reach", "symptom_hops", "path_gaps",
+    "effects_anomalous", "effects_later", "causes_earlier", "siblings_anomalous", "users_logging",
+)
+
+
+@dataclass
+class FeatureTable:
+    """Entities in a fixed order, named feature columns, and the float matrix."""
+
+    node_ids: list[str]
+    names: list[str]
+    matrix: np.ndarray
+    version: str = FEATURE_SCHEMA_VERSION
+    onsets: dict[str, float] | None = None  # earliest anomaly onset per entity (for rules and paths)
+
+    def __post_init__(self) -> None:
+        self.columns = {n: j for j, n in enumerate(self.names)}
+        self._rows: list[list[float]] | None = None
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """Entity id -> row."""
+        return {n: i for i, n in enumerate(self.node_ids)}
+
+    def column(self, name: str) -> np.ndarray:
+        """One feature for every entity, in node order."""
+        return self.matrix[:, self.columns[name]]
+
+    def value(self, entity_id: str, name: str) -> float:
+        """One feature of one entity."""
+        if self._rows is None:  # plain lists: numpy item access is slow in the rules' loops
+            self._rows = self.matrix.tolist()
+        return self._rows[self.index[entity_id]][self.columns[name]]
+
+    def with_columns(self, names: list[str], values: np.ndarray) -> FeatureTable:
+        """A new table with extra columns appended (e.g. rule strengths)."""
+        table = FeatureTable(self.node_ids, self.names + list(names), np.hstack([self.matrix, values]),
+                             self.version, self.onsets)
+        table.index = self.index  # the same entities in the same rows
+        return table
+
+    def snapshot_json(self) -> str:
+        """The snapshot stored with an incident, as JSON text (rca.rank.feature_snapshot)."""
+        return feature_snapshot.encode_table(self.node_ids, self.names, self.matrix)
+
+    def as_dict(self) -> dict[str, dict[str, float]]:
+        """entity id -> non-zero feature name -> value (what the stored snapshot reads back as)."""
+        return feature_snapshot.decode(self.snapshot_json())
+
+
+def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = None) -> FeatureTable:
+    """The base feature table of every entity in the subgraph (rule columns come later)."""
+    graph = graph or propagation_graph(subgraph)
+    ids = graph.nodes
+    col = {n: j for j, n in enumerate(BASE_FEATURES)}
+    m = np.zeros((len(ids), len(BASE_FEATURES)))
+    row = graph.index
+    alert = subgraph.alert_time
+
+    onsets: dict[str, float] = {}
+    for a in subgraph.anomalies:
+        if a.entity_id not in row or a.onset > alert + ONSET_SCALE_S:
+            continue
+        if a.end is not None and a.end < alert - ENDED_BEFORE_ALERT_S:
+            continue  # over long before the alert: not part of this incident
+        i = row[a.entity_id]
+        j = col[f"anomaly_{a.family}"] if a.family in FAMILIES else None
+        if j is not None:
+            m[i, j] = max(m[i, j], min(a.score, SCORE_CAP))
+        m[i, col["anomaly_count"]] += 1
+        onsets[a.entity_id] = min(onsets.get(a.entity_id, a.onset), a.onset)
+    severe: dict[str, int] = {}
+    log_onsets: dict[str, float] = {}  # first severe log line per entity
+    for e in subgraph.events:
+        if e.entity_id not in row or e.last_ts < alert - ENDED_BEFORE_ALERT_S:
+            continue  # lines long before the alert belong to another story
+        cls = e.signature_class if e.signature_class in LOG_CLASSES else "other"
+        m[row[e.entity_id], col[f"log_{cls}"]] += e.count
+        if e.severity <= 4 and cls != "change":
+            severe[e.entity_id] = severe.get(e.entity_id, 0) + e.count
+            log_onsets[e.entity_id] = min(log_onsets.get(e.entity_id, e.first_ts), e.first_ts)
+    for kind in KINDS:
+        m[:, col[f"kind_{kind.lower()}"]] = graph.labels == kind
+    # logs date an entity whose metrics are missing (added in entity order)
+    for n in sorted((n for n in log_onsets if n not in onsets), key=row.__getitem__):
+        onsets[n] = log_onsets[n]
+    severe_counts = np.zeros(len(ids))
+    for n, count in severe.items():
+        severe_counts[row[n]] = count
+    m[:, col["anomaly_max"]] = m[:, [col[f"anomaly_{f}"] for f in FAMILIES]].max(axis=1)
+    m[:, col["log_severe"]] = np.log1p(severe_counts)
+    m[:, col["evidence"]] = np.maximum(1.0 - np.exp(-m[:, col["anomaly_max"]] / 3.0), 1.0 - np.exp(-severe_counts / 10.0))
+    for j, name in enumerate(BASE_FEATURES):
+        if name.startswith("log_") and name != "log_severe":
+            m[:, j] = np.log1p(m[:, j])
+    m[:, col["anomaly_count"]] = np.log1p(m[:, col["anomaly_count"]])
+
+    ordered = sorted(onsets.values())
+    m[:, col["onset_rank"]] = 1.0  # no onset: last
+    for n, t in onsets.items():
+        i = row[n]
+        m[i, col["has_onset"]] = 1.0
+        m[i, col["onset_lead"]] = max(-1.0, min(3.0, (alert - t) / ONSET_SCALE_S))
+        m[i, col["onset_rank"]] = _rank_share(ordered, t)
+
+    _change_features(subgraph, m, row, col, onsets, alert)
+    _structure_features(subgraph, graph, m, col, onsets)
+    table = FeatureTable(ids, list(BASE_FEATURES), m, FEATURE_SCHEMA_VERSION, onsets)
+    table.index = row  # the graph's rows
+    return table
+
+
+def _rank_share(ordered: list[float], t: float) -> float:
+    import bisect
+    if len(ordered) <= 1:
+        return 0.0
+    return bisect.bisect_left(ordered, t - ONSET_TOLERANCE_S) / (len(ordered) - 1)
+
+
+def _change_features(subgraph, m, row, col, onsets, alert) -> None:
+    for c in subgraph.changes:
+        if c.entity_id not in row or c.at > alert + 60:
+            continue
+        i = row[c.entity_id]
+        gap = max(0.0, alert - c.at)
+        m[i, col["change_recent"]] = max(m[i, col["change_recent"]], math.exp(-gap / CHANGE_SCALE_S))
+        if c.change_type in ("deploy", "config"):
+            m[i, col["change_deploy"]] = 1.0
+            onset = onsets.get(c.entity_id)
+            if onset is not None and c.at <= onset + ONSET_TOLERANCE_S and onset - c.at <= CHANGE_SCALE_S:
+                m[i, col["change_before_onset"]] = 1.0
+        if c.change_type == "restart":
+            m[i, col["restarts"]] += 1.0
+
+
+def onset_array(onsets: dict[str, float], graph: PropagationGraph) -> np.ndarray:
+    """Onsets per row of the graph's entities; NaN where an entity has none."""
+    out = np.full(len(graph.nodes), np.nan)
+    for n, t in onsets.items():
+        out[graph.index[n]] = t
+    return out
+
+
+def _share(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator where the denominator is positive, else 0 (counts: exact as in Python)."""
+    return np.divide(numerator, denominator, out=np.zeros(len(numerator)), where=denominator > 0)
+
+
+def _structure_features(subgraph, graph, m, col, onsets) -> None:
+    """Degrees, reach of the symptoms and what neighbours show, as whole columns over the link arrays.
+
+    Every value is a count ratio, a maximum or the same float steps the per-entity formulas take,
+    so the columns equal those of an entity-by-entity loop to the last bit.
+    """
+    n = len(graph.nodes)
+    cause, effect = graph.cause_rows, graph.effect_rows
+    evidence = m[:, col["evidence"]]
+    rows = [graph.index[s.entity_id] for s in subgraph.symptoms if s.entity_id in graph.index]
+    m[rows, col["is_symptom"]] = 1.0
+    log1p = np.array([math.log1p(k) for k in range(int(max(graph.out_degree.max(initial=0), graph.in_degree.max(initial=0))) + 1)])
+    m[:, col["out_degree"]] = log1p[graph.out_degree]
+    m[:, col["in_degree"]] = log1p[graph.in_degree]
+
+    m[:, col["symptom_hops"]] = 1.5  # no symptom reachable
+    if rows:
+        targets, repeats = np.unique(rows, return_counts=True)  # a symptom entity named twice counts twice
+        cost, hops = graph.symptom_distances(targets.tolist(), GAP_COST * (1.0 - evidence))
+        reached = np.isfinite(cost)
+        reach = (reached * repeats).sum(axis=1)
+        best = cost.min(axis=1)
+        fewest = np.where(cost == best[:, None], hops, np.inf).min(axis=1)  # (cost, hops) compared as tuples
+        some = reach > 0
+        m[some, col["symptom_reach"]] = reach[some] / len(rows)
+        m[some, col["symptom_hops"]] = fewest[some] / 6.0
+        m[some, col["path_gaps"]] = (best[some] - fewest[some]) / GAP_COST
+
+    degraded = evidence > 0.3
+    m[:, col["effects_anomalous"]] = _share(np.bincount(cause, degraded[effect], n), graph.out_degree)
+
+    onset = onset_array(onsets, graph)
+    has = ~np.isnan(onset)
+    dated = has[effect]  # effects with an onset, counted for causes with one
+    later = dated & (onset[effect] >= onset[cause] - ONSET_TOLERANCE_S)
+    m[:, col["effects_later"]] = np.where(has, _share(np.bincount(cause, later, n), np.bincount(cause, dated, n)), 0.0)
+    earlier = has[effect] & has[cause] & (onset[cause] < onset[effect] - ONSET_TOLERANCE_S)
+    causes_earlier = np.zeros(n)
+    np.maximum.at(causes_earlier, effect[earlier], evidence[cause[earlier]])
+    m[:, col["causes_earlier"]] = causes_earlier
+
+    m[:, col["siblings_anomalous"]] = _siblings_anomalous(graph, degraded)
+
+    # whole columns at once (same sums, same order)
+    logs = (m[:, col["log_timeout"]] + m[:, col["log_connection"]] + m[:, col["log_auth"]] + m[:, col["log_other"]]) > 0
+    users = m[effect, col["kind_service"]] == 1.0
+    m[:, col["users_logging"]] = _share(np.bincount(cause, users & logs[effect], n), np.bincount(cause, users, n))
+
+
+def _siblings_anomalous(graph: PropagationGraph, degraded: np.ndarray) -> np.ndarray:
+    """Share of degraded siblings: an instance's fellow instances, or a service's instances."""
+    n = len(graph.nodes)
+    pairs = graph.edge_rows.get("INSTANCE_OF", np.zeros((0, 2), dtype=np.int64))
+    instance, service = pairs[:, 0], pairs[:, 1]
+    service_of = dict(zip(instance.tolist(), service.tolist()))  # the last INSTANCE_OF edge wins
+    members = np.bincount(service, minlength=n).astype(float)
+    members_degraded = np.bincount(service, degraded[instance], n)
+    count, bad = members.copy(), members_degraded.copy()  # a service: its instances
+    if service_of:
+        inst = np.fromiter(service_of, dtype=np.int64, count=len(service_of))
+        svc = np.fromiter(service_of.values(), dtype=np.int64, count=len(service_of))
+        # an instance: the instances of its service other than itself (every edge naming it leaves)
+        own = np.zeros(n)
+        np.add.at(own, instance[service == np.asarray([service_of[i] for i in instance.tolist()])], 1.0)
+        count[inst] = members[svc] - own[inst]
+        bad[inst] = members_degraded[svc] - own[inst] * degraded[inst]
+    return _share(bad, count)

@@ -1,0 +1,1 @@
+"""The root-cause GNN: model, artifacts, attribution and serving."""

@@ -1,0 +1,183 @@
+"""The engine's input and output shapes: one incident subgraph in, one ranking result out.
+
+Every ranker (rules, propagation, combined engine, baselines, later the GNN) takes an
+`IncidentSubgraph` and returns a `RankingResult`, so the service and the benchmark call
+them the same way. Times are epoch seconds (floats) everywhere, as in the graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from rca.rank import feature_snapshot
+
+if TYPE_CHECKING:
+    from rca.rank.graph import PropagationGraph
+
+
+@dataclass(frozen=True)
+class EntityNode:
+    """One entity of the estate: Service, Instance, Host or Datastore."""
+
+    id: str
+    label: str  # Service | Instance | Host | Datastore (graph_schema.model.Label values)
+    name: str
+    technology: str | None = None
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One topology edge in graph direction: CALLS, INSTANCE_OF, RUNS_ON or DEPENDS_ON."""
+
+    source: str
+    target: str
+    type: str
+
+
+@dataclass(frozen=True)
+class AnomalySignal:
+    """A metric's deviation on one entity (the graph's :Anomaly)."""
+
+    entity_id: str
+    signal: str
+    family: str  # latency | errors | saturation | traffic
+    onset: float
+    end: float | None
+    direction: str  # up | down
+    score: float
+    value: float
+    baseline: float
+
+
+@dataclass(frozen=True)
+class EventSignal:
+    """A log template's count in a time bucket on one entity (the graph's :Event)."""
+
+    entity_id: str
+    template: str
+    signature_class: str  # timeout | connection | oom | disk_full | crash | auth | change | other
+    severity: int  # syslog 0 (emergency) .. 7 (debug)
+    count: int
+    first_ts: float
+    last_ts: float
+    sample: str = ""
+
+
+@dataclass(frozen=True)
+class ChangeSignal:
+    """A deploy, config change or restart on one entity (the graph's :Change)."""
+
+    entity_id: str
+    at: float
+    change_type: str  # deploy | config | restart
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Symptom:
+    """What the alert saw: an entity, a signal family and when."""
+
+    entity_id: str
+    family: str
+    observed_at: float
+
+
+@dataclass
+class IncidentSubgraph:
+    """The entities around the symptoms with their signals in the window: the engine's input."""
+
+    nodes: dict[str, EntityNode]
+    edges: list[Edge]
+    anomalies: list[AnomalySignal]
+    events: list[EventSignal]
+    changes: list[ChangeSignal]
+    symptoms: list[Symptom]
+    window_start: float
+    window_end: float
+    # Caller-supplied per-node features (an InferRequest carrying its own subgraph); merged
+    # over the computed features by name, unknown names are ignored by the feature table.
+    extra_features: dict[str, dict[str, float]] = field(default_factory=dict)
+    # The propagation view of exactly these nodes and edges, when the caller holds one already (the
+    # service reuses one per neighbourhood of its topology snapshot); None: built per request
+    # (rca.rank.graph.propagation_graph). Such nodes, edges and graph are shared, never modified.
+    graph: PropagationGraph | None = None
+    # The radius around the symptoms these entities were cut to (0: the caller gave them whole).
+    max_hops: int = 0
+
+    @property
+    def alert_time(self) -> float:
+        """The earliest symptom time (the window end when there are no symptoms)."""
+        return min((s.observed_at for s in self.symptoms), default=self.window_end)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One ranked root-cause candidate."""
+
+    entity_id: str
+    score: float  # in [0, 1]
+    rank: int  # 1-based
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule's conclusion about one entity, with how strongly it holds."""
+
+    rule: str
+    entity_id: str
+    strength: float  # in [0, 1]
+    text: str
+    time: float
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One step of a propagation path in the direction the fault travelled."""
+
+    from_id: str
+    relation: str  # graph relation type, suffixed "(reverse)" when travelled against graph direction
+    to_id: str
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Path:
+    """The most likely way a fault went from a candidate to one symptom."""
+
+    symptom_id: str
+    score: float  # in [0, 1]
+    hops: tuple[Hop, ...] = ()
+
+
+@dataclass
+class RankingResult:
+    """What every ranker returns."""
+
+    candidates: list[Candidate]
+    findings: list[Finding] = field(default_factory=list)
+    paths: dict[str, list[Path]] = field(default_factory=dict)
+    explanation: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    # Feature snapshot (entity id -> feature name -> value) for the Incident record; may be empty.
+    features: dict[str, dict[str, float]] = field(default_factory=dict)
+    # The FeatureTable the snapshot comes from: the service leaves turning it into the stored
+    # snapshot to its incident writer thread, off the response path (feature_snapshot_json()).
+    feature_table: object | None = field(default=None, repr=False, compare=False)
+
+    def feature_snapshot(self) -> dict[str, dict[str, float]]:
+        """The feature snapshot, built from feature_table on first use."""
+        if not self.features and self.feature_table is not None:
+            self.features = self.feature_table.as_dict()
+        return self.features
+
+    def feature_snapshot_json(self) -> str:
+        """The feature snapshot as stored with an incident (JSON text; rca.rank.feature_snapshot reads it)."""
+        if not self.features and self.feature_table is not None:
+            return self.feature_table.snapshot_json()
+        return feature_snapshot.encode_dict(self.features)
+
+
+class EngineInputError(ValueError):
+    """The subgraph handed to a ranker is inconsistent (names what is wrong)."""

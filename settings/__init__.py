@@ -1,0 +1,1 @@
+"""Settings of every package: one section each, composed by settings.root."""

@@ -1,0 +1,1 @@
+"""Fixtures shared by tests and benchmarks: synthetic metrics, a local Prometheus, direct signal writes."""
