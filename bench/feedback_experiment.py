@@ -74,8 +74,10 @@ def main() -> int:
         names, train_set, val_set = simulator_data(settings, args.cache_dir)
         keep = [s for s in train_set if s.fault_type != args.fault]
         val_keep = [s for s in val_set if s.fault_type != args.fault]
-        print(f"base model: trained on {len(keep)} simulated incidents without {args.fault} "
-              f"(left out {len(train_set) - len(keep)}), validated on {len(val_keep)} also without it")
+        print(
+            f"base model: trained on {len(keep)} simulated incidents without {args.fault} "
+            f"(left out {len(train_set) - len(keep)}), validated on {len(val_keep)} also without it"
+        )
         base = train_artifact(settings, names, keep, val_keep, progress=True)
         registry = Registry(models)
         registry.store(base)
@@ -86,8 +88,9 @@ def main() -> int:
         try:
             with GraphStore.connect(graph, uri=server.bolt_uri, user=EMBEDDED_USER) as store:
                 migrations.migrate(store)
-                service = start_server(ServiceSettings(port=0, metrics_port=0, workers=4), store,
-                                       GnnEngine(base), metrics=False)
+                service = start_server(
+                    ServiceSettings(port=0, metrics_port=0, workers=4), store, GnnEngine(base), metrics=False
+                )
                 client = RootCauseClient(open_channel(service.target), timeout_s=60)
                 sizes = (20, 100, 300)
                 for k in tqdm(range(args.confirmed), desc="confirmed incidents"):
@@ -97,25 +100,45 @@ def main() -> int:
                     signal_writes.write_anomalies(store, incident.anomalies)
                     signal_writes.write_events(store, incident.events)
                     signal_writes.write_changes(store, incident.changes)
-                    response = client.infer(pb.InferRequest(
-                        symptoms=[pb.Symptom(entity_id=s["entity_id"], family=s["family"], observed_at=s["observed_at"])
-                                  for s in incident.symptoms],
-                        window=pb.TimeWindow(start=incident.window[0], end=incident.window[1]), top_k=5, max_hops=3))
-                    client.feedback(pb.FeedbackRequest(incident_id=response.incident_id, verdict=pb.CONFIRMED,
-                                                       root_cause_entity_id=incident.root_cause_id, user="bench"))
+                    response = client.infer(
+                        pb.InferRequest(
+                            symptoms=[
+                                pb.Symptom(entity_id=s["entity_id"], family=s["family"], observed_at=s["observed_at"])
+                                for s in incident.symptoms
+                            ],
+                            window=pb.TimeWindow(start=incident.window[0], end=incident.window[1]),
+                            top_k=5,
+                            max_hops=3,
+                        )
+                    )
+                    client.feedback(
+                        pb.FeedbackRequest(
+                            incident_id=response.incident_id,
+                            verdict=pb.CONFIRMED,
+                            root_cause_entity_id=incident.root_cause_id,
+                            user="bench",
+                        )
+                    )
                 client.close()
                 service.stop()
                 rows = read_confirmed(store)
             feedback = prepare(rows, base.feature_names, 0.3, FEEDBACK_WEIGHT)
-            print(f"\nfine-tuning on {len(feedback.tune)} confirmed incidents (weight {FEEDBACK_WEIGHT}) "
-                  f"+ {len(keep)} simulated; judged on {len(feedback.held_back)} held back")
+            print(
+                f"\nfine-tuning on {len(feedback.tune)} confirmed incidents (weight {FEEDBACK_WEIGHT}) "
+                f"+ {len(keep)} simulated; judged on {len(feedback.held_back)} held back"
+            )
             t = time.perf_counter()
             tuned, report, better, reason = fine_tune(base, feedback, keep, val_keep, fine_tune_settings(settings))
             for when in ("before", "after"):
-                for key, title in (("held_back", "held-back confirmed, GNN"), ("held_back_combined", "held-back confirmed, combined"),
-                                   ("simulator_validation", "simulator validation, GNN")):
+                for key, title in (
+                    ("held_back", "held-back confirmed, GNN"),
+                    ("held_back_combined", "held-back confirmed, combined"),
+                    ("simulator_validation", "simulator validation, GNN"),
+                ):
                     m = report[when][key]
-                    print(f"{when:6s} {title:32s} AC@1 {m['ac1']:.3f}  AC@3 {m['ac3']:.3f}  ({m['incidents']} incidents)")
+                    print(
+                        f"{when:6s} {title:32s} AC@1 {m['ac1']:.3f}  AC@3 {m['ac3']:.3f}  ({m['incidents']} incidents)"
+                    )
             print(f"decision: {'activate' if better else 'keep the base'} ({reason}); {time.perf_counter() - t:.0f} s")
             if better:
                 registry.store(tuned)

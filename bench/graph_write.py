@@ -72,15 +72,24 @@ def run_size(n: int, batch: int, heap: str) -> dict:
                 started = time.perf_counter()
                 again = reconcile(store, snapshot, source="bench", now=2.0, grace_period_s=3600)
                 again_s = time.perf_counter() - started
-                stored = sum(store.counts_by_label([Label.SERVICE, Label.INSTANCE, Label.HOST, Label.DATASTORE]).values())
+                stored = sum(
+                    store.counts_by_label([Label.SERVICE, Label.INSTANCE, Label.HOST, Label.DATASTORE]).values()
+                )
             jvm_rss = jvm.memory_info().rss
     assert stored == n + warm_entities, f"wrote {n} entities (+{warm_entities} warm-up) but the graph holds {stored}"
     assert len(first.created) == n and len(first.edges_created) == len(edges) and not again.changed
     entity_s = first.write_seconds["create_entities"]
     edge_s = first.write_seconds["create_edges"] + first.write_seconds["merge_new_edges"]
     return {
-        "n": n, "edges": len(edges), "entity_s": entity_s, "edge_s": edge_s, "first_s": first_s, "again_s": again_s,
-        "entities_per_s": n / entity_s, "edges_per_s": len(edges) / edge_s, "jvm_rss_mib": jvm_rss / 2**20,
+        "n": n,
+        "edges": len(edges),
+        "entity_s": entity_s,
+        "edge_s": edge_s,
+        "first_s": first_s,
+        "again_s": again_s,
+        "entities_per_s": n / entity_s,
+        "edges_per_s": len(edges) / edge_s,
+        "jvm_rss_mib": jvm_rss / 2**20,
     }
 
 
@@ -107,8 +116,11 @@ def main() -> None:
     print(f"{'N':>8} {'edges':>8} {'entities/s':>11} {'edges/s':>9} {'load s':>7} {'again s':>8} {'JVM RSS MiB':>12}")
     for n in args.sizes:
         r = run_size(n, args.batch, args.heap)
-        print(f"{r['n']:>8,} {r['edges']:>8,} {r['entities_per_s']:>11,.0f} {r['edges_per_s']:>9,.0f} "
-              f"{r['first_s']:>7.2f} {r['again_s']:>8.2f} {r['jvm_rss_mib']:>12,.0f}", flush=True)
+        print(
+            f"{r['n']:>8,} {r['edges']:>8,} {r['entities_per_s']:>11,.0f} {r['edges_per_s']:>9,.0f} "
+            f"{r['first_s']:>7.2f} {r['again_s']:>8.2f} {r['jvm_rss_mib']:>12,.0f}",
+            flush=True,
+        )
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of the writing process: {peak_mib:,.0f} MiB")
 

@@ -78,9 +78,14 @@ def hops_for(incident, n: int) -> int:
 
 def request_for(incident, hops: int):
     return pb.InferRequest(
-        symptoms=[pb.Symptom(entity_id=s["entity_id"], family=s["family"], observed_at=s["observed_at"])
-                  for s in incident.symptoms],
-        window=pb.TimeWindow(start=incident.window[0], end=incident.window[1]), top_k=5, max_hops=hops)
+        symptoms=[
+            pb.Symptom(entity_id=s["entity_id"], family=s["family"], observed_at=s["observed_at"])
+            for s in incident.symptoms
+        ],
+        window=pb.TimeWindow(start=incident.window[0], end=incident.window[1]),
+        top_k=5,
+        max_hops=hops,
+    )
 
 
 def run_calls(port: int, requests: list, calls: int, concurrency: int, label: str):
@@ -89,8 +94,12 @@ def run_calls(port: int, requests: list, calls: int, concurrency: int, label: st
     Each client has its own connection (as separate callers would), so a server of several
     processes on one port gets connections spread over its processes by the kernel.
     """
-    clients = [RootCauseClient(grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)]),
-                               timeout_s=60) for _ in range(concurrency)]
+    clients = [
+        RootCauseClient(
+            grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)]), timeout_s=60
+        )
+        for _ in range(concurrency)
+    ]
     slots = threading.local()
     handed = iter(clients)
     lock = threading.Lock()
@@ -152,17 +161,34 @@ def cpu_seconds(pid: int | None, descendants: bool = True) -> float:
 def run_server(args, incidents: dict, processes: int, env: dict, graph_pid: int | None) -> None:
     """Start `rca serve` with `processes` serving processes, call it for every estate size, print, stop it."""
     port = free_port()
-    service = subprocess.Popen([sys.executable, "-m", "rca.cli.main", "serve", "--port", str(port)], env=env,
-                               cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True)
+    service = subprocess.Popen(
+        [sys.executable, "-m", "rca.cli.main", "serve", "--port", str(port)],
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         print(f"server: {service.stdout.readline().strip()}")
-        mode = ("per-call graph walk" if args.no_topology_cache else "topology snapshot + one signals read"
-                + ("" if args.no_topology_cache else
-                   ", every neighbourhood built afresh" if args.fresh_neighbourhoods else
-                   ", neighbourhoods reused (the incidents repeat, as alerts that fire again do)"))
-        print(f"subgraph: {mode}; {processes} serving processes x {args.workers} threads; every call also stores its Incident")
-        print(f"{'entities':>8} {'hops':>4} {'procs':>5} {'clients':>7} {'calls':>5} {'p50 ms':>8} {'p99 ms':>8} {'Infer/s':>8}  "
-              "CPU ms per call: service / graph / bench client;  median stages: subgraph / rank / store ms;  steal")
+        mode = (
+            "per-call graph walk"
+            if args.no_topology_cache
+            else "topology snapshot + one signals read"
+            + (
+                ""
+                if args.no_topology_cache
+                else ", every neighbourhood built afresh"
+                if args.fresh_neighbourhoods
+                else ", neighbourhoods reused (the incidents repeat, as alerts that fire again do)"
+            )
+        )
+        print(
+            f"subgraph: {mode}; {processes} serving processes x {args.workers} threads; every call also stores its Incident"
+        )
+        print(
+            f"{'entities':>8} {'hops':>4} {'procs':>5} {'clients':>7} {'calls':>5} {'p50 ms':>8} {'p99 ms':>8} {'Infer/s':>8}  "
+            "CPU ms per call: service / graph / bench client;  median stages: subgraph / rank / store ms;  steal"
+        )
         pids = ((service.pid, True), (graph_pid, True), (os.getpid(), False))  # the client's children: the others
         for n, made in incidents.items():
             radius = [hops_for(incident, n) for incident in made]
@@ -178,16 +204,27 @@ def run_server(args, incidents: dict, processes: int, env: dict, graph_pid: int 
                 cpu = " / ".join(f"{(cpu_seconds(*pid) - b) / calls * 1000:.1f}" for pid, b in zip(pids, before))
                 steal_after, total_after = cpu_ticks()
                 steal = (steal_after - steal_before) / max(1, total_after - total_before)
-                stages = " / ".join(f"{statistics.median(r.timings_ms.get(k, 0) for r in responses):.1f}"
-                                    for k in ("subgraph_ms", "rank_ms", "store_ms"))
+                stages = " / ".join(
+                    f"{statistics.median(r.timings_ms.get(k, 0) for r in responses):.1f}"
+                    for k in ("subgraph_ms", "rank_ms", "store_ms")
+                )
                 entities = statistics.mean(r.subgraph_entities for r in responses)
-                print(f"{entities:>8.0f} {min(radius)}-{max(radius):<2} {processes:>5} {concurrency:>7} {calls:>5} "
-                      f"{statistics.median(latencies):>8.1f} {percentile(latencies, 99):>8.1f} {calls / wall:>8.1f}  "
-                      f"{cpu};  {stages};  {steal:.0%}", flush=True)
-            engine = ", ".join(f"{k[7:]} {statistics.median(r.timings_ms.get(k, 0) for r in responses):.1f}"
-                               for k in sorted(responses[-1].timings_ms) if k.startswith("engine_") and k != "engine_total")
-            print(f"{'':>8} engine stages (median of the 8-client calls, ms): {engine}; "
-                  f"model {responses[-1].versions.get('model', '-')}", flush=True)
+                print(
+                    f"{entities:>8.0f} {min(radius)}-{max(radius):<2} {processes:>5} {concurrency:>7} {calls:>5} "
+                    f"{statistics.median(latencies):>8.1f} {percentile(latencies, 99):>8.1f} {calls / wall:>8.1f}  "
+                    f"{cpu};  {stages};  {steal:.0%}",
+                    flush=True,
+                )
+            engine = ", ".join(
+                f"{k[7:]} {statistics.median(r.timings_ms.get(k, 0) for r in responses):.1f}"
+                for k in sorted(responses[-1].timings_ms)
+                if k.startswith("engine_") and k != "engine_total"
+            )
+            print(
+                f"{'':>8} engine stages (median of the 8-client calls, ms): {engine}; "
+                f"model {responses[-1].versions.get('model', '-')}",
+                flush=True,
+            )
     finally:
         service.terminate()
         service.wait(60)
@@ -198,22 +235,43 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 300, 2000])
     parser.add_argument("--calls", type=int, default=200, help="calls per size and concurrency (fewer at 2000)")
     parser.add_argument("--workers", type=int, default=8, help="server threads per serving process")
-    parser.add_argument("--processes", type=int, nargs="+", default=[os.cpu_count() or 1],
-                        help="serving processes of `rca serve` (several values: one server after the other, side by side)")
-    parser.add_argument("--incidents", type=int, default=4,
-                        help="distinct incidents per size (own estate, fault and symptoms); calls rotate over them")
-    parser.add_argument("--warm-up-s", type=float, default=15.0,
-                        help="seconds of calls before measuring each size (the graph server's JIT compiles meanwhile)")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        nargs="+",
+        default=[os.cpu_count() or 1],
+        help="serving processes of `rca serve` (several values: one server after the other, side by side)",
+    )
+    parser.add_argument(
+        "--incidents",
+        type=int,
+        default=4,
+        help="distinct incidents per size (own estate, fault and symptoms); calls rotate over them",
+    )
+    parser.add_argument(
+        "--warm-up-s",
+        type=float,
+        default=15.0,
+        help="seconds of calls before measuring each size (the graph server's JIT compiles meanwhile)",
+    )
     parser.add_argument("--no-topology-cache", action="store_true", help="walk the graph on every call")
-    parser.add_argument("--fresh-neighbourhoods", action="store_true",
-                        help="keep no neighbourhoods in the topology snapshot: every call walks it and builds its "
-                             "propagation graph (an alert storm of always-new symptom sets)")
+    parser.add_argument(
+        "--fresh-neighbourhoods",
+        action="store_true",
+        help="keep no neighbourhoods in the topology snapshot: every call walks it and builds its "
+        "propagation graph (an alert storm of always-new symptom sets)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="rca-bench-") as tmp:
         external = os.environ.get("NEO4J_URI")
-        settings = GraphSettings(password=os.environ.get("NEO4J_PASSWORD", PASSWORD), data_dir=Path(tmp) / "graph", heap="1g",
-                                 uri=external, user=os.environ.get("NEO4J_USER", "neo4j"))
+        settings = GraphSettings(
+            password=os.environ.get("NEO4J_PASSWORD", PASSWORD),
+            data_dir=Path(tmp) / "graph",
+            heap="1g",
+            uri=external,
+            user=os.environ.get("NEO4J_USER", "neo4j"),
+        )
         server = None if external else embedded_server(settings).start()
         uri = external or server.bolt_uri
         user = settings.user if external else EMBEDDED_USER
@@ -223,16 +281,29 @@ def main() -> int:
                 print(f"machine: {machine(store)}")
                 incidents = {}
                 for n in tqdm(args.sizes, desc="writing estates", file=sys.stderr):
-                    incidents[n] = [write_incident(store, seed, n, FAULTS[seed % len(FAULTS)])
-                                    for seed in range(args.incidents)]
+                    incidents[n] = [
+                        write_incident(store, seed, n, FAULTS[seed % len(FAULTS)]) for seed in range(args.incidents)
+                    ]
 
             for processes in args.processes:
-                run_server(args, incidents, processes, graph_pid=server.pid if server else None, env={
-                    **os.environ, "NEO4J_URI": uri, "NEO4J_USER": user, "NEO4J_PASSWORD": settings.password.get_secret_value(),
-                    "RCA_GRAPH__DATABASE": settings.database, "RCA_SERVICE__METRICS_PORT": "0",
-                    "RCA_SERVICE__WORKERS": str(args.workers), "RCA_SERVICE__PROCESSES": str(processes),
-                    "RCA_SERVICE__TOPOLOGY_REFRESH_S": "0" if args.no_topology_cache else "30",
-                    "RCA_SERVICE__NEIGHBOURHOODS_KEPT": "0" if args.fresh_neighbourhoods else "64"})
+                run_server(
+                    args,
+                    incidents,
+                    processes,
+                    graph_pid=server.pid if server else None,
+                    env={
+                        **os.environ,
+                        "NEO4J_URI": uri,
+                        "NEO4J_USER": user,
+                        "NEO4J_PASSWORD": settings.password.get_secret_value(),
+                        "RCA_GRAPH__DATABASE": settings.database,
+                        "RCA_SERVICE__METRICS_PORT": "0",
+                        "RCA_SERVICE__WORKERS": str(args.workers),
+                        "RCA_SERVICE__PROCESSES": str(processes),
+                        "RCA_SERVICE__TOPOLOGY_REFRESH_S": "0" if args.no_topology_cache else "30",
+                        "RCA_SERVICE__NEIGHBOURHOODS_KEPT": "0" if args.fresh_neighbourhoods else "64",
+                    },
+                )
         finally:
             if server is not None:
                 server.stop()

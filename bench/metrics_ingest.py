@@ -62,8 +62,10 @@ def _files(workdir: Path) -> tuple[Path, Path, Path]:
     signals = workdir / "signals.yaml"
     lines = ["signals:"]
     for name, (family, direction, level, noise) in SIGNALS.items():
-        lines.append(f"  - {{name: {name}, family: {family}, query: 'bench_{name}', entity: bench_service, "
-                     f"direction: {direction}, min_scale: {level * noise * 0.5:g}, min_delta: {level * 0.1:g}}}")
+        lines.append(
+            f"  - {{name: {name}, family: {family}, query: 'bench_{name}', entity: bench_service, "
+            f"direction: {direction}, min_scale: {level * noise * 0.5:g}, min_delta: {level * 0.1:g}}}"
+        )
     signals.write_text("\n".join(lines) + "\n")
     mapping = workdir / "mapping.yaml"
     mapping.write_text("rules:\n  bench_service: {prom_label: service, entity: Service}\n")
@@ -72,8 +74,16 @@ def _files(workdir: Path) -> tuple[Path, Path, Path]:
     return signals, discovery, mapping
 
 
-def generate(path: Path, services: int, hours: float, step: float, fault_share: float, seed: int, end: float,
-             magnitude: float = 1.0):
+def generate(
+    path: Path,
+    services: int,
+    hours: float,
+    step: float,
+    fault_share: float,
+    seed: int,
+    end: float,
+    magnitude: float = 1.0,
+):
     """Write the estate's OpenMetrics; return (timestamps, injected faults, sample count)."""
     rng = np.random.default_rng(seed)
     ts = np.arange(end - hours * 3600, end + step / 2, step)
@@ -136,8 +146,12 @@ def main() -> int:
     parser.add_argument("--step", type=float, default=15.0)
     parser.add_argument("--fault-share", type=float, default=0.03, help="share of series that get a fault")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--magnitude", type=float, default=1.0,
-                        help="scale of the fault sizes (1: +50..150%% steps, +100..200%% ramps, +100..300%% spikes)")
+    parser.add_argument(
+        "--magnitude",
+        type=float,
+        default=1.0,
+        help="scale of the fault sizes (1: +50..150%% steps, +100..200%% ramps, +100..300%% spikes)",
+    )
     parser.add_argument("--polls", type=int, default=5, help="full polls timed at the end of the window")
     parser.add_argument("--workdir", type=Path, help="keep files here (default: a temporary directory)")
     args = parser.parse_args()
@@ -146,8 +160,9 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     end = float(np.floor((time.time() - 120) / args.step) * args.step)
     t0 = time.monotonic()
-    ts, injected, samples = generate(workdir / "estate.om", args.services, args.hours, args.step, args.fault_share, args.seed, end,
-                                     args.magnitude)
+    ts, injected, samples = generate(
+        workdir / "estate.om", args.services, args.hours, args.step, args.fault_share, args.seed, end, args.magnitude
+    )
     t_gen = time.monotonic() - t0
     prometheus = LocalPrometheus(workdir)
     t0 = time.monotonic()
@@ -186,35 +201,62 @@ def main() -> int:
 
     precision, recall, onset_errors, false_positives = score(found, injected, args.step)
     version = subprocess.run(["prometheus", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
-    print(f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cpus, {platform.platform()}, "
-          f"python {platform.python_version()}; {version}")
-    print(f"estate: {args.services} services x {len(SIGNALS)} signals = {args.services * len(SIGNALS)} series, "
-          f"{args.hours:g} h at {args.step:g} s, {samples:,} samples; generated in {t_gen:.1f} s, "
-          f"promtool backfill {t_backfill:.1f} s")
+    print(
+        f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cpus, {platform.platform()}, "
+        f"python {platform.python_version()}; {version}"
+    )
+    print(
+        f"estate: {args.services} services x {len(SIGNALS)} signals = {args.services * len(SIGNALS)} series, "
+        f"{args.hours:g} h at {args.step:g} s, {samples:,} samples; generated in {t_gen:.1f} s, "
+        f"promtool backfill {t_backfill:.1f} s"
+    )
     shapes = {s: sum(1 for i in injected if i.fault.shape == s) for s in ("step", "ramp", "spike")}
-    print(f"faults injected: {len(injected)} ({', '.join(f'{n} {s}' for s, n in shapes.items())}), "
-          f"magnitude x{args.magnitude:g}")
-    print(f"replay: {replay.polls} polls of {settings.backfill_step_s:g} s in {t_replay:.1f} s; "
-          f"{len(found)} anomalies detected")
+    print(
+        f"faults injected: {len(injected)} ({', '.join(f'{n} {s}' for s, n in shapes.items())}), "
+        f"magnitude x{args.magnitude:g}"
+    )
+    print(
+        f"replay: {replay.polls} polls of {settings.backfill_step_s:g} s in {t_replay:.1f} s; "
+        f"{len(found)} anomalies detected"
+    )
     print(f"precision: {precision:.3f}")
     print(f"recall:    {recall:.3f}")
     if onset_errors:
         med = statistics.median(onset_errors)
-        print(f"median onset error: {med:.1f} s ({med / args.step:.2f} steps); "
-              f"p90 {np.percentile(onset_errors, 90):.1f} s")
+        print(
+            f"median onset error: {med:.1f} s ({med / args.step:.2f} steps); "
+            f"p90 {np.percentile(onset_errors, 90):.1f} s"
+        )
     for shape in ("step", "ramp", "spike"):
-        errs = [abs(c.onset - i.fault.start) for k, c in found.values() for i in injected
+        errs = [
+            abs(c.onset - i.fault.start)
+            for k, c in found.values()
+            for i in injected
+            if i.fault.shape == shape
+            and (i.service, i.signal) == (k[1], k[2])
+            and i.fault.start - 120 <= c.onset <= i.fault.start + i.fault.duration_s + 120
+        ]
+        hits = len(
+            {
+                (k[1], k[2])
+                for k, c in found.values()
+                for i in injected
                 if i.fault.shape == shape and (i.service, i.signal) == (k[1], k[2])
-                and i.fault.start - 120 <= c.onset <= i.fault.start + i.fault.duration_s + 120]
-        hits = len({(k[1], k[2]) for k, c in found.values() for i in injected if i.fault.shape == shape
-                    and (i.service, i.signal) == (k[1], k[2])})
-        print(f"  {shape:5s}: detected {hits}/{shapes[shape]}, median onset error "
-              f"{statistics.median(errs) if errs else float('nan'):.1f} s")
-    print(f"seconds per full poll: median {statistics.median(poll_times):.2f} s over {len(poll_times)} polls "
-          f"({series} series each; first poll {poll_times[0]:.2f} s); graph writes not included")
+            }
+        )
+        print(
+            f"  {shape:5s}: detected {hits}/{shapes[shape]}, median onset error "
+            f"{statistics.median(errs) if errs else float('nan'):.1f} s"
+        )
+    print(
+        f"seconds per full poll: median {statistics.median(poll_times):.2f} s over {len(poll_times)} polls "
+        f"({series} series each; first poll {poll_times[0]:.2f} s); graph writes not included"
+    )
     for key, change in false_positives[:10]:
-        print(f"  unmatched detection: {key[1]} {key[2]} onset {change.onset - ts[0]:.0f}s into the window, "
-              f"score {change.score:.1f}, {change.direction}")
+        print(
+            f"  unmatched detection: {key[1]} {key[2]} onset {change.onset - ts[0]:.0f}s into the window, "
+            f"score {change.score:.1f}, {change.direction}"
+        )
     return 0
 
 

@@ -30,10 +30,11 @@ def incidents(simulate, faults) -> list:
     from dataclasses import replace
 
     from rca.rank.types import Edge, EntityNode, Symptom
+
     out, seed = [], 0
     for size in (20, 100, 500):
         for fault in faults:
-            for hops in ((None, 4) if size == 100 else (None,)):
+            for hops in (None, 4) if size == 100 else (None,):
                 out.append((f"{seed}-{size}-{fault}-{hops}", simulate(seed, size, fault).to_subgraph(hops)))
             seed += 1
     for seed in (40, 41, 42):  # mid-size ones, cut the way the service cuts
@@ -43,11 +44,25 @@ def incidents(simulate, faults) -> list:
     for seed, fault in ((3, "cert_expiry"), (4, "host_failure"), (5, "bad_deploy"), (6, "datastore_outage")):
         sub = simulate(seed, 80, fault).to_subgraph(3)
         ids, first = list(sub.nodes), sub.symptoms[0]
-        odd_edges = [sub.edges[0], Edge(sub.edges[1].source, sub.edges[1].target, "DEPENDS_ON"),
-                     Edge(ids[0], ids[0], "CALLS"), Edge(ids[2], ids[3], "INSTANCE_OF"), Edge(ids[3], ids[2], "INSTANCE_OF")]
+        odd_edges = [
+            sub.edges[0],
+            Edge(sub.edges[1].source, sub.edges[1].target, "DEPENDS_ON"),
+            Edge(ids[0], ids[0], "CALLS"),
+            Edge(ids[2], ids[3], "INSTANCE_OF"),
+            Edge(ids[3], ids[2], "INSTANCE_OF"),
+        ]
         nodes = {**sub.nodes, "lonely-x": EntityNode("lonely-x", "Service", "lonely-x")}
-        out.append((f"odd-{seed}", replace(sub, nodes=nodes, edges=sub.edges + odd_edges,
-                                           symptoms=sub.symptoms + [Symptom(first.entity_id, "latency", first.observed_at + 5)])))
+        out.append(
+            (
+                f"odd-{seed}",
+                replace(
+                    sub,
+                    nodes=nodes,
+                    edges=sub.edges + odd_edges,
+                    symptoms=sub.symptoms + [Symptom(first.entity_id, "latency", first.observed_at + 5)],
+                ),
+            )
+        )
         out.append((f"odd-{seed}-no-symptom", replace(sub, symptoms=[])))
     return out
 
@@ -56,8 +71,10 @@ def _record(result) -> dict:
     return {
         "candidates": [(c.entity_id, c.score, c.rank) for c in result.candidates],
         "findings": [(f.rule, f.entity_id, f.strength, f.text, f.time) for f in result.findings],
-        "paths": {k: [(p.symptom_id, p.score, [(h.from_id, h.relation, h.to_id, h.evidence) for h in p.hops]) for p in v]
-                  for k, v in result.paths.items()},
+        "paths": {
+            k: [(p.symptom_id, p.score, [(h.from_id, h.relation, h.to_id, h.evidence) for h in p.hops]) for p in v]
+            for k, v in result.paths.items()
+        },
         "explanation": result.explanation,
         "versions": result.versions,
         "timing_keys": sorted(result.timings_ms),
@@ -75,20 +92,32 @@ def dump(out: Path, root: Path) -> None:
     from rca.rank.propagation import PropagationRanker
     from rca.rank.rules.evaluate import default_rule_engine
     from rca.simulator import FAULT_TYPES, simulate
+
     if not serving.__file__.startswith(str(root.resolve())):
         raise SystemExit(f"imported {serving.__file__}, not the tree under {root}")
     seen: dict = {}
     finish = serving.finish
 
     def keep_scores(subgraph, graph, table, scores, *args, **kwargs):  # the full score vector and table
-        seen.update(scores=np.array(scores, dtype=float), matrix=table.matrix.copy(), names=list(table.names),
-                    node_ids=list(table.node_ids), onsets=dict(table.onsets or {}))
+        seen.update(
+            scores=np.array(scores, dtype=float),
+            matrix=table.matrix.copy(),
+            names=list(table.names),
+            node_ids=list(table.node_ids),
+            onsets=dict(table.onsets or {}),
+        )
         return finish(subgraph, graph, table, scores, *args, **kwargs)
 
     serving.finish = keep_scores
     engine = serving.load_engine()
-    others = [serving.GnnRanker(engine.artifact), default_engine(), RulesRanker(default_rule_engine()),
-              PropagationRanker(), PageRankRanker(), AnomalyMagnitudeRanker()]
+    others = [
+        serving.GnnRanker(engine.artifact),
+        default_engine(),
+        RulesRanker(default_rule_engine()),
+        PropagationRanker(),
+        PageRankRanker(),
+        AnomalyMagnitudeRanker(),
+    ]
     data = {}
     for name, sub in incidents(simulate, FAULT_TYPES):
         data[(name, "GnnEngine")] = {**_record(engine.rank(sub, 5)), **seen}

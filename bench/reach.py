@@ -47,15 +47,20 @@ def main(argv: list[str] | None = None) -> int:
         cut = incident.to_subgraph(args.radius)
         hops = grown_radius(cut, args.radius, args.widest)
         grew += hops != args.radius
-        for name, subgraph in (("fixed", cut), ("grown", cut if hops == args.radius else incident.to_subgraph(hops)),
-                               ("whole estate", incident.to_subgraph(None))):
+        for name, subgraph in (
+            ("fixed", cut),
+            ("grown", cut if hops == args.radius else incident.to_subgraph(hops)),
+            ("whole estate", incident.to_subgraph(None)),
+        ):
             ranked = [c.entity_id for c in engine.rank(subgraph, 3).candidates]
             rank = ranked.index(incident.root_cause_id) + 1 if incident.root_cause_id in ranked else 0
             rows[name].append((incident.root_cause_id in subgraph.nodes, rank, len(subgraph.nodes)))
 
     n = len(specs)
-    print(f"{n} incidents ({args.suite}, sizes {args.sizes}); radius {args.radius}, grown to {args.widest} "
-          f"in {grew} ({grew / n:.0%}); {describe_machine()}")
+    print(
+        f"{n} incidents ({args.suite}, sizes {args.sizes}); radius {args.radius}, grown to {args.widest} "
+        f"in {grew} ({grew / n:.0%}); {describe_machine()}"
+    )
     print(f"{'subgraph':<14} {'root inside':>11} {'AC@1':>6} {'AC@3':>6} {'median entities':>16}")
     for name, results in rows.items():
         inside = sum(r[0] for r in results) / n

@@ -55,7 +55,9 @@ MESSAGES = [
 def build_corpus(total: int, seed: int = 7) -> list[bytes]:
     """``total`` lines: one third RFC 5424, one third RFC 3164, one third loghub samples."""
     rng = random.Random(seed)
-    loghub = [line for name in ("Linux", "OpenSSH") for line in (LOGHUB / name / f"{name}_2k.log").read_text().splitlines()]
+    loghub = [
+        line for name in ("Linux", "OpenSSH") for line in (LOGHUB / name / f"{name}_2k.log").read_text().splitlines()
+    ]
     lines = []
     for i in range(total):
         kind = i % 3
@@ -63,15 +65,22 @@ def build_corpus(total: int, seed: int = 7) -> list[bytes]:
             lines.append(loghub[i // 3 % len(loghub)].encode())
             continue
         msg = rng.choice(MESSAGES).format(
-            n=rng.randint(1, 999), ms=rng.randint(1, 5000), ip=f"10.0.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
-            user=rng.choice(["alice", "bob", "carol"]), hex=f"{rng.getrandbits(64):016x}",
+            n=rng.randint(1, 999),
+            ms=rng.randint(1, 5000),
+            ip=f"10.0.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+            user=rng.choice(["alice", "bob", "carol"]),
+            hex=f"{rng.getrandbits(64):016x}",
             uuid=f"{rng.getrandbits(32):08x}-1234-4abc-8def-{rng.getrandbits(48):012x}",
         )
         app, host, sec = rng.choice(APPS), f"node-{rng.randint(1, 20)}", i // 1000
         if kind == 0:
-            lines.append(f"<{rng.choice((11, 14, 30))}>1 2026-11-23T10:{sec // 60 % 60:02d}:{sec % 60:02d}.{i % 1000:03d}Z {host} {app} {rng.randint(100, 999)} - - {msg}".encode())
+            lines.append(
+                f"<{rng.choice((11, 14, 30))}>1 2026-11-23T10:{sec // 60 % 60:02d}:{sec % 60:02d}.{i % 1000:03d}Z {host} {app} {rng.randint(100, 999)} - - {msg}".encode()
+            )
         else:
-            lines.append(f"<{rng.choice((11, 14, 30))}>Nov 23 10:{sec // 60 % 60:02d}:{sec % 60:02d} {host} {app}[{rng.randint(100, 999)}]: {msg}".encode())
+            lines.append(
+                f"<{rng.choice((11, 14, 30))}>Nov 23 10:{sec // 60 % 60:02d}:{sec % 60:02d} {host} {app}[{rng.randint(100, 999)}]: {msg}".encode()
+            )
     return lines
 
 
@@ -97,7 +106,9 @@ def bench_parse(lines: list[bytes]) -> tuple[float, float]:
 def bench_templates(lines: list[bytes]) -> tuple[float, float, int]:
     s = SyslogSettings()
     parser = SyslogParser()
-    templates = LogTemplates(load_masks(), sim_th=s.drain_sim_th, depth=s.drain_depth, max_clusters=s.drain_max_clusters)
+    templates = LogTemplates(
+        load_masks(), sim_th=s.drain_sim_th, depth=s.drain_depth, max_clusters=s.drain_max_clusters
+    )
     classifier = SignatureClassifier(load_class_rules())
     mapper = EntityMapper(load_entity_rules())
     texts = [line.decode() for line in lines]
@@ -114,6 +125,7 @@ def bench_templates(lines: list[bytes]) -> tuple[float, float, int]:
 
 def _send(port: int, lines: list[bytes], connections: int) -> None:
     """In a separate process, so the sender does not share the worker's interpreter lock."""
+
     def one(part):
         with socket.create_connection(("127.0.0.1", port)) as conn:
             payload = b"".join(b"%d %s" % (len(line), line) for line in part)
@@ -130,9 +142,23 @@ def _warm_up(pipeline: SyslogPipeline, batches: int) -> None:
     """Write unrelated Event rows first: a long-running graph server has its JIT warm already."""
     for b in range(batches):
         rows = [
-            {"entity_id": f"warmup-{i % 50}", "entity_label": "Host", "entity_name": f"warmup-{i % 50}", "kind": "host",
-             "first_ts": 0.0, "last_ts": 0.0, "id": f"warmup-{b}-{i}", "template_id": "warmup", "template": "warm up",
-             "bucket": 0.0, "bucket_seconds": 60.0, "count": 1, "severity": 6, "signature_class": "other", "sample": "warm up"}
+            {
+                "entity_id": f"warmup-{i % 50}",
+                "entity_label": "Host",
+                "entity_name": f"warmup-{i % 50}",
+                "kind": "host",
+                "first_ts": 0.0,
+                "last_ts": 0.0,
+                "id": f"warmup-{b}-{i}",
+                "template_id": "warmup",
+                "template": "warm up",
+                "bucket": 0.0,
+                "bucket_seconds": 60.0,
+                "count": 1,
+                "severity": 6,
+                "signature_class": "other",
+                "sample": "warm up",
+            }
             for i in range(1000)
         ]
         pipeline.writer.write_batch({"events": rows, "changes": []})
@@ -200,7 +226,9 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--connections", type=int, default=8, help="TCP connections of the sender")
     parser.add_argument("--skip-graph", action="store_true", help="only the in-process stages")
-    parser.add_argument("--warmup-batches", type=int, default=3, help="batches of 1000 unrelated rows written before timing")
+    parser.add_argument(
+        "--warmup-batches", type=int, default=3, help="batches of 1000 unrelated rows written before timing"
+    )
     args = parser.parse_args()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {describe_machine()}; load average {load} (shared machine)")
@@ -209,16 +237,26 @@ def main() -> int:
     wall, cpu = bench_parse(lines)
     print(f"parse only:            {cpu:>10,.0f} lines/s per CPU second ({wall:,.0f} per wall second)")
     wall, cpu, count = bench_templates(lines)
-    print(f"parse + templates:     {cpu:>10,.0f} lines/s per CPU second ({wall:,.0f} per wall second; with entity mapping and classes; {count} templates)")
+    print(
+        f"parse + templates:     {cpu:>10,.0f} lines/s per CPU second ({wall:,.0f} per wall second; with entity mapping and classes; {count} templates)"
+    )
     if args.skip_graph:
         return 0
     r = bench_end_to_end(lines, args.connections, args.warmup_batches)
     lost = len(lines) - (r["lines_in_graph"] or 0)
-    print(f"end to end over TCP:   {r['lines_per_s']:>10,.0f} lines/s (first byte sent -> last aggregate written; {args.connections} connections; graph warmed with {args.warmup_batches * 1000:,} unrelated rows)")
+    print(
+        f"end to end over TCP:   {r['lines_per_s']:>10,.0f} lines/s (first byte sent -> last aggregate written; {args.connections} connections; graph warmed with {args.warmup_batches * 1000:,} unrelated rows)"
+    )
     print(f"  processing only:     {r['processing_lines_per_s']:>10,.0f} lines/s (first byte -> last line aggregated)")
-    print(f"  CPU used:            {r['lines_per_worker_cpu_s']:>10,.0f} lines per CPU second of the worker ({r['worker_cpu_s']:.1f} s worker, {r['graph_cpu_s']:.1f} s graph server)")
-    print(f"  lines in graph:      {r['lines_in_graph']:,} of {len(lines):,} (lost: {lost}); {r['events']:,} Event nodes")
-    print(f"  memory: start {r['rss_start_mb']:.0f} MiB, peak {r['rss_peak_mb']:.0f} MiB, growth after first quarter {r['rss_growth_after_first_quarter_mb']:.1f} MiB, ru_maxrss {r['maxrss_mb']:.0f} MiB")
+    print(
+        f"  CPU used:            {r['lines_per_worker_cpu_s']:>10,.0f} lines per CPU second of the worker ({r['worker_cpu_s']:.1f} s worker, {r['graph_cpu_s']:.1f} s graph server)"
+    )
+    print(
+        f"  lines in graph:      {r['lines_in_graph']:,} of {len(lines):,} (lost: {lost}); {r['events']:,} Event nodes"
+    )
+    print(
+        f"  memory: start {r['rss_start_mb']:.0f} MiB, peak {r['rss_peak_mb']:.0f} MiB, growth after first quarter {r['rss_growth_after_first_quarter_mb']:.1f} MiB, ru_maxrss {r['maxrss_mb']:.0f} MiB"
+    )
     return 0 if lost == 0 else 1
 
 

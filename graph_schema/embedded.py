@@ -63,7 +63,9 @@ def _ensure_port_free(port: int) -> None:
         try:
             sock.bind((LOOPBACK, port))
         except OSError:
-            raise EmbeddedServerError(f"port {port} on {LOOPBACK} is already in use; choose another with --bolt-port") from None
+            raise EmbeddedServerError(
+                f"port {port} on {LOOPBACK} is already in use; choose another with --bolt-port"
+            ) from None
 
 
 def die_with_parent() -> None:
@@ -174,7 +176,9 @@ class EmbeddedGraphServer:
         if self._process:
             return self
         if find_running(self.data_dir):
-            raise EmbeddedServerError(f"another embedded server already serves {self.data_dir}; connect to it or stop it")
+            raise EmbeddedServerError(
+                f"another embedded server already serves {self.data_dir}; connect to it or stop it"
+            )
         self.bolt_port = self.requested_bolt_port or free_port()
         _ensure_port_free(self.bolt_port)
         # A restart of this object comes back on the same port, so open drivers reconnect.

@@ -72,8 +72,16 @@ def _batches(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
 class GraphStore:
     """Sessions, transactions, retries and batching over one driver."""
 
-    def __init__(self, driver: neo4j.Driver, database: str, *, uri: str, user: str = "", batch_size: int = 2000,
-                 max_retry_time_s: float = 30.0):
+    def __init__(
+        self,
+        driver: neo4j.Driver,
+        database: str,
+        *,
+        uri: str,
+        user: str = "",
+        batch_size: int = 2000,
+        max_retry_time_s: float = 30.0,
+    ):
         self._driver = driver
         self.max_retry_time_s = max_retry_time_s  # how long read_plain retries (the driver's setting for transactions)
         self.database = database
@@ -95,8 +103,14 @@ class GraphStore:
             # ArcadeDB and Neo4j both accept keep-alive; stale pooled connections are retried anyway.
             keep_alive=True,
         )
-        return cls(driver, settings.database, uri=target, user=user or settings.user, batch_size=settings.batch_size,
-                   max_retry_time_s=settings.max_retry_time_s)
+        return cls(
+            driver,
+            settings.database,
+            uri=target,
+            user=user or settings.user,
+            batch_size=settings.batch_size,
+            max_retry_time_s=settings.max_retry_time_s,
+        )
 
     def close(self) -> None:
         """Close the driver and its pooled connections."""
@@ -189,9 +203,7 @@ class GraphStore:
 
     def counts_by_label(self, labels: Iterable[Label]) -> dict[str, int]:
         """Node count per label."""
-        return {
-            str(label): self.read(meta.COUNT_LABEL.format(label=label))[0]["count"] for label in labels
-        }
+        return {str(label): self.read(meta.COUNT_LABEL.format(label=label))[0]["count"] for label in labels}
 
 
 def _retry_races_and_lost_commits(execute: Callable[..., T], *args: Any) -> T:
@@ -206,7 +218,9 @@ def _retry_races_and_lost_commits(execute: Callable[..., T], *args: Any) -> T:
     raise AssertionError("unreachable")
 
 
-def write_rows_in(tx: neo4j.ManagedTransaction, statement: str, rows: list[dict], batch_size: int, **params: Any) -> int:
+def write_rows_in(
+    tx: neo4j.ManagedTransaction, statement: str, rows: list[dict], batch_size: int, **params: Any
+) -> int:
     """Like ``GraphStore.write_rows`` but inside a transaction the caller holds (all or nothing)."""
     for batch in _batches(rows, batch_size):
         tx.run(statement, {**params, "rows": batch}).consume()

@@ -25,19 +25,27 @@ class MetricsSettings(BaseModel):
     retries: int = Field(3, ge=0, description="retries of a failed Prometheus request (connection errors, 5xx)")
     backoff_s: float = Field(1.0, ge=0, description="first retry delay; doubles on every retry")
     backoff_max_s: float = Field(15.0, ge=0, description="longest retry delay")
-    signals_file: str | None = Field(None, description="PromQL signal templates (default: the shipped promql_signals.yaml)")
+    signals_file: str | None = Field(
+        None, description="PromQL signal templates (default: the shipped promql_signals.yaml)"
+    )
     discovery_file: str | None = Field(None, description="PromQL discovery templates (default: promql_discovery.yaml)")
     mapping_file: str | None = Field(None, description="label-to-entity rules (default: promql_mapping.yaml)")
-    entity_prefix: str = Field("", description="prefix put before every entity id read from this Prometheus (e.g. 'eu1/')")
+    entity_prefix: str = Field(
+        "", description="prefix put before every entity id read from this Prometheus (e.g. 'eu1/')"
+    )
     step_s: float = Field(15.0, gt=0, description="resolution of the range queries")
     rate_window: str = Field("1m", description="window of rate() in the signal templates")
     baseline_window_s: float = Field(3600.0, gt=0, description="reference window the baseline is fitted on")
-    gap_s: float = Field(300.0, ge=0, description="recent time kept out of the baseline so a fresh anomaly does not bias it")
+    gap_s: float = Field(
+        300.0, ge=0, description="recent time kept out of the baseline so a fresh anomaly does not bias it"
+    )
     threshold: float = Field(6.0, gt=0, description="robust z-score that opens an anomaly")
     end_threshold: float = Field(3.0, gt=0, description="robust z-score below which a point counts as calm")
     min_points: int = Field(3, ge=1, description="consecutive anomalous points that open an anomaly")
     end_points: int = Field(4, ge=1, description="consecutive calm points that close an anomaly")
-    max_open_s: float = Field(6 * 3600.0, gt=0, description="an anomaly open this long is closed and its level becomes the baseline")
+    max_open_s: float = Field(
+        6 * 3600.0, gt=0, description="an anomaly open this long is closed and its level becomes the baseline"
+    )
     first_poll_lookback_s: float = Field(600.0, gt=0, description="how far back the first poll judges points")
     poll_interval_s: float = Field(30.0, gt=0, description="metrics poll period")
     poll_jitter_s: float = Field(3.0, ge=0, description="random delay added to each poll")
@@ -54,10 +62,14 @@ class SyncSettings(BaseModel):
     discovery_window: str = Field("5m", description="window of rate()/last_over_time() in discovery templates")
     source: str = Field("metrics", description="source name recorded on discovered entities and edges")
     max_stale_fraction: float = Field(
-        0.5, ge=0, le=1,
+        0.5,
+        ge=0,
+        le=1,
         description="refuse a sync that would turn more than this share of the source's entities stale (outage guard)",
     )
-    status_file: str | None = Field(None, description="where job status is kept (default: <user state dir>/sync_status.json)")
+    status_file: str | None = Field(
+        None, description="where job status is kept (default: <user state dir>/sync_status.json)"
+    )
 
 
 class SyslogMask(BaseModel):
@@ -85,7 +97,9 @@ class SyslogSettings(BaseModel):
     drain_max_clusters: int = Field(20000, ge=100, description="templates kept (least recently used go)")
     extra_masks: list[SyslogMask] = Field(default_factory=list, description="masks run before the built-in ones")
     # classification and entity mapping: extra rules run before the built-in data files
-    extra_classes: list[dict] = Field(default_factory=list, description="signature-class rules, as in syslog_classes.yaml")
+    extra_classes: list[dict] = Field(
+        default_factory=list, description="signature-class rules, as in syslog_classes.yaml"
+    )
     extra_entity_rules: list[dict] = Field(default_factory=list, description="entity rules, as in syslog_entities.yaml")
     # aggregation and writes
     bucket_seconds: float = Field(60.0, gt=0, description="width of an Event's time bucket")

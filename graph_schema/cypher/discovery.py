@@ -10,7 +10,9 @@ WHERE $source IN n.sources AND n.status = 'active'
 RETURN count(n) AS count
 """
 
-COUNT_ACTIVE_OF_SOURCE: dict[Label, str] = {label: _COUNT_ACTIVE_OF_SOURCE.format(label=label) for label in ENTITY_LABELS}
+COUNT_ACTIVE_OF_SOURCE: dict[Label, str] = {
+    label: _COUNT_ACTIVE_OF_SOURCE.format(label=label) for label in ENTITY_LABELS
+}
 
 _EDGE_PROPERTIES = """
 MATCH (a:{source} {{id: $source_id}})-[r:{type}]->(b:{target} {{id: $target_id}})

@@ -60,4 +60,3 @@ UNION ALL
 MATCH (c:Change) WHERE c.entity_id IN $ids AND c.at >= $start AND c.at <= $end
 RETURN 'change' AS kind, collect(c {.entity_id, .at, .change_type, .description}) AS items
 """
-

@@ -13,7 +13,9 @@ from graph_schema.model import ENTITY_LABELS, TOPOLOGY_RELATIONS, Label, Relatio
 
 MAX_HOPS = 6
 
-_ADD_SOURCE = "CASE WHEN $source IN coalesce({v}.sources, []) THEN {v}.sources ELSE coalesce({v}.sources, []) + $source END"
+_ADD_SOURCE = (
+    "CASE WHEN $source IN coalesce({v}.sources, []) THEN {v}.sources ELSE coalesce({v}.sources, []) + $source END"
+)
 
 _UPSERT_ENTITIES = """
 UNWIND $rows AS row
@@ -79,16 +81,20 @@ SET r.last_seen = $now, r.status = 'active', r.stale_since = null,
 
 # Reconcile path for edges (see _CREATE_ENTITIES): edges this source already asserts get precomputed
 # values; the rest are merged, since another source may hold the same edge already.
-_MERGE_NEW_EDGES = """
+_MERGE_NEW_EDGES = (
+    """
 UNWIND $rows AS row
 MATCH (a:{source} {{id: row.source_id}})
 MATCH (b:{target} {{id: row.target_id}})
 MERGE (a)-[r:{type}]->(b)
 ON CREATE SET r.first_seen = $now, r.sources = [$source], r.rate = row.rate, r.error_rate = row.error_rate
-ON MATCH SET r.sources = """ + _ADD_SOURCE.format(v="r") + """,
+ON MATCH SET r.sources = """
+    + _ADD_SOURCE.format(v="r")
+    + """,
     r.rate = coalesce(row.rate, r.rate), r.error_rate = coalesce(row.error_rate, r.error_rate)
 SET r.last_seen = $now, r.status = 'active', r.stale_since = null
 """
+)
 
 # An edge with an end created in this same transaction cannot exist yet, and no other
 # transaction can link to that uncommitted node: such edges are CREATEd, the fast way.
@@ -176,9 +182,7 @@ def _per_label(template: str) -> dict[Label, str]:
 
 
 def _per_relation(template: str) -> dict[Relation, str]:
-    return {
-        rel: template.format(source=rel.source, type=rel.type, target=rel.target) for rel in TOPOLOGY_RELATIONS
-    }
+    return {rel: template.format(source=rel.source, type=rel.type, target=rel.target) for rel in TOPOLOGY_RELATIONS}
 
 
 UPSERT_ENTITIES = _per_label(_UPSERT_ENTITIES)

@@ -97,8 +97,11 @@ class Schedules:
         self.scheduler = BackgroundScheduler(timezone=timezone.utc)
         for job in jobs:
             self.scheduler.add_job(
-                self._run, IntervalTrigger(seconds=job.interval_s, jitter=job.jitter_s or None), args=[job.name],
-                id=job.name, name=job.name,
+                self._run,
+                IntervalTrigger(seconds=job.interval_s, jitter=job.jitter_s or None),
+                args=[job.name],
+                id=job.name,
+                name=job.name,
                 max_instances=1,  # a run still going when the next is due makes the next one skip
                 coalesce=True,  # runs missed while busy or suspended collapse into one
                 misfire_grace_time=max(int(job.interval_s), 1),

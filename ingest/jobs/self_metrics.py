@@ -16,7 +16,9 @@ class WorkerMetrics:
         self.runs = Counter("rca_job_runs", "Scheduled job runs", ["job"], registry=r)
         self.failures = Counter("rca_job_failures", "Scheduled job runs that failed", ["job"], registry=r)
         self.last_run = Gauge("rca_job_last_run_timestamp_seconds", "End of the job's latest run", ["job"], registry=r)
-        self.last_success = Gauge("rca_job_last_success_timestamp_seconds", "End of the latest successful run", ["job"], registry=r)
+        self.last_success = Gauge(
+            "rca_job_last_success_timestamp_seconds", "End of the latest successful run", ["job"], registry=r
+        )
         self.duration = Gauge("rca_job_last_duration_seconds", "Duration of the latest run", ["job"], registry=r)
         self.changes = Gauge("rca_job_last_changes", "Graph changes made by the latest run", ["job"], registry=r)
         self.failing = Gauge("rca_job_consecutive_failures", "Failed runs in a row", ["job"], registry=r)

@@ -76,8 +76,17 @@ REFIT_EVERY_S = 60.0
 class SeriesTracker:
     """Runs the detector over the new points of one series and keeps its state."""
 
-    def __init__(self, key: tuple[str, str, str], cfg: DetectorConfig, direction: str, min_scale: float,
-                 min_delta: float, max_open_s: float, gap_s: float, baseline_window_s: float):
+    def __init__(
+        self,
+        key: tuple[str, str, str],
+        cfg: DetectorConfig,
+        direction: str,
+        min_scale: float,
+        min_delta: float,
+        max_open_s: float,
+        gap_s: float,
+        baseline_window_s: float,
+    ):
         self.key = key  # (entity_label, entity_id, signal)
         self.cfg = cfg
         self.direction = direction
@@ -214,7 +223,9 @@ class SeriesTracker:
 
     @staticmethod
     def _as_change(a: OpenAnomaly, status: str, end: float | None) -> AnomalyChange:
-        return AnomalyChange(a.id, status, a.onset, a.last_ts, end, a.direction, a.score, a.value, a.expected, a.baseline)
+        return AnomalyChange(
+            a.id, status, a.onset, a.last_ts, end, a.direction, a.score, a.value, a.expected, a.baseline
+        )
 
 
 def _window(ts: np.ndarray, values: np.ndarray, end: float, width: float) -> tuple[np.ndarray, np.ndarray]:

@@ -26,17 +26,36 @@ class AnomalyWriter:
         """Rows waiting for the graph."""
         return len(self._pending)
 
-    def add(self, change: AnomalyChange, *, label: Label, entity_id: str, signal: str, family: str, seen: float) -> None:
+    def add(
+        self, change: AnomalyChange, *, label: Label, entity_id: str, signal: str, family: str, seen: float
+    ) -> None:
         """Queue one change (an update of an id already queued replaces it)."""
         model = change.model
-        self._pending[change.id] = (label, {
-            "id": change.id, "entity_id": entity_id, "entity_label": str(label), "entity_kind": label.lower(),
-            "signal": signal, "family": family, "onset": change.onset, "last_ts": change.last_ts, "end": change.end,
-            "status": change.state, "direction": change.direction, "score": round(change.score, 3),
-            "value": change.value, "baseline": change.baseline, "seen": seen,
-            "baseline_t0": model.t0, "baseline_level": model.level, "baseline_slope": model.slope,
-            "baseline_scale": model.scale, "baseline_horizon_s": model.horizon_s,
-        })
+        self._pending[change.id] = (
+            label,
+            {
+                "id": change.id,
+                "entity_id": entity_id,
+                "entity_label": str(label),
+                "entity_kind": label.lower(),
+                "signal": signal,
+                "family": family,
+                "onset": change.onset,
+                "last_ts": change.last_ts,
+                "end": change.end,
+                "status": change.state,
+                "direction": change.direction,
+                "score": round(change.score, 3),
+                "value": change.value,
+                "baseline": change.baseline,
+                "seen": seen,
+                "baseline_t0": model.t0,
+                "baseline_level": model.level,
+                "baseline_slope": model.slope,
+                "baseline_scale": model.scale,
+                "baseline_horizon_s": model.horizon_s,
+            },
+        )
 
     def flush(self) -> int:
         """Write every queued row; on failure the rows stay queued and the error propagates."""
@@ -56,12 +75,28 @@ class AnomalyWriter:
         for row in self.store.read(cypher.OPEN_ANOMALIES, source=self.source):
             if row["baseline_scale"] is None:
                 continue
-            model = Baseline(row["baseline_t0"], row["baseline_level"], row["baseline_slope"],
-                             row["baseline_scale"], row["baseline_horizon_s"])
-            out.append(((row["entity_label"], row["entity_id"], row["signal"]), OpenAnomaly(
-                id=row["id"], onset=row["onset"], direction=row["direction"], baseline=model,
-                last_ts=row["last_ts"], score=row["score"], value=row["value"], expected=row["baseline"],
-            )))
+            model = Baseline(
+                row["baseline_t0"],
+                row["baseline_level"],
+                row["baseline_slope"],
+                row["baseline_scale"],
+                row["baseline_horizon_s"],
+            )
+            out.append(
+                (
+                    (row["entity_label"], row["entity_id"], row["signal"]),
+                    OpenAnomaly(
+                        id=row["id"],
+                        onset=row["onset"],
+                        direction=row["direction"],
+                        baseline=model,
+                        last_ts=row["last_ts"],
+                        score=row["score"],
+                        value=row["value"],
+                        expected=row["baseline"],
+                    ),
+                )
+            )
         return out
 
 

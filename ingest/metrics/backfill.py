@@ -23,7 +23,9 @@ class BackfillReport:
     bad: BadInput = field(default_factory=BadInput)
 
 
-def backfill(poller: MetricsPoller, start: float, end: float, step_s: float, *, progress: bool = True) -> BackfillReport:
+def backfill(
+    poller: MetricsPoller, start: float, end: float, step_s: float, *, progress: bool = True
+) -> BackfillReport:
     """Judge every point in (start, end] by polling as if the clock stood at each step."""
     if end <= start:
         raise ValueError(f"--to ({end:.0f}) must be after --from ({start:.0f})")

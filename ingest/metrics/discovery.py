@@ -24,8 +24,9 @@ class Discovery:
     queries: int = 0
 
 
-def discover(reader: PrometheusReader, templates: TemplateSet, *, at: float, window: str, rate_window: str,
-             prefix: str = "") -> Discovery:
+def discover(
+    reader: PrometheusReader, templates: TemplateSet, *, at: float, window: str, rate_window: str, prefix: str = ""
+) -> Discovery:
     """Run the discovery templates (edges) and the signal templates (entities) as instant queries at ``at``."""
     mapper = EntityMapper(templates, prefix)
     bad = BadInput()

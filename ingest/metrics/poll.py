@@ -64,8 +64,11 @@ class MetricsPoller:
         self.writer = writer
         self.mapper = EntityMapper(templates, settings.entity_prefix)
         self.cfg = DetectorConfig(
-            threshold=settings.threshold, end_threshold=settings.end_threshold, min_points=settings.min_points,
-            end_points=settings.end_points, trend_horizon_s=settings.baseline_window_s / 2,
+            threshold=settings.threshold,
+            end_threshold=settings.end_threshold,
+            min_points=settings.min_points,
+            end_points=settings.end_points,
+            trend_horizon_s=settings.baseline_window_s / 2,
         )
         self.trackers: dict[SeriesKey, SeriesTracker] = {}
         self._restored: dict[SeriesKey, OpenAnomaly] = {}
@@ -108,7 +111,9 @@ class MetricsPoller:
             return
         for key, change in report.changes:
             template = self._template(key[2])
-            self.writer.add(change, label=Label(key[0]), entity_id=key[1], signal=key[2], family=template.family, seen=now)
+            self.writer.add(
+                change, label=Label(key[0]), entity_id=key[1], signal=key[2], family=template.family, seen=now
+            )
 
     def _template(self, name: str) -> SignalTemplate:
         return next(t for t in self.templates.signals if t.name == name)
@@ -118,7 +123,9 @@ class MetricsPoller:
         earliest = min(judged_from + [fresh_from, now - self.settings.step_s])
         reach = self.settings.gap_s + self.settings.baseline_window_s + self.settings.step_s
         # after a long outage do not read days of history: judge the recent past only
-        return max(earliest - reach, now - reach - max(self.settings.backfill_step_s, self.settings.first_poll_lookback_s) * 4)
+        return max(
+            earliest - reach, now - reach - max(self.settings.backfill_step_s, self.settings.first_poll_lookback_s) * 4
+        )
 
     def _run_template(self, template: SignalTemplate, now: float, fresh_from: float, report: PollReport) -> None:
         keep_from = self._query_start(template, now, fresh_from)
@@ -153,7 +160,9 @@ class MetricsPoller:
         for key in self._seen_last.get(template.name, set()) - seen:
             report.bad.add("missing_series", f"{template.name}{{{key[1]}}}")
         self._seen_last[template.name] = seen
-        for key in [k for k, (ts, _) in self._history.items() if k[2] == template.name and (not len(ts) or ts[-1] < keep_from)]:
+        for key in [
+            k for k, (ts, _) in self._history.items() if k[2] == template.name and (not len(ts) or ts[-1] < keep_from)
+        ]:
             del self._history[key]  # gone for longer than any baseline reaches
 
     def _merge(self, key: SeriesKey, series: Series) -> tuple[np.ndarray, np.ndarray]:
@@ -174,7 +183,9 @@ class MetricsPoller:
             return None
         return (str(entity.label), entity.id, template.name)
 
-    def _judge(self, template: SignalTemplate, key: SeriesKey, series: Series, fresh_from: float, report: PollReport) -> bool:
+    def _judge(
+        self, template: SignalTemplate, key: SeriesKey, series: Series, fresh_from: float, report: PollReport
+    ) -> bool:
         """Feed the series to its tracker; True when it brought points newer than the last poll's."""
         name = f"{template.name}{{{key[1]}}}"
         if series.non_finite:
@@ -186,8 +197,16 @@ class MetricsPoller:
                 report.bad.add("counter_reset", name, n=resets)
         tracker = self.trackers.get(key)
         if tracker is None:
-            tracker = SeriesTracker(key, self.cfg, template.direction, template.min_scale, template.min_delta,
-                                    self.settings.max_open_s, self.settings.gap_s, self.settings.baseline_window_s)
+            tracker = SeriesTracker(
+                key,
+                self.cfg,
+                template.direction,
+                template.min_scale,
+                template.min_delta,
+                self.settings.max_open_s,
+                self.settings.gap_s,
+                self.settings.baseline_window_s,
+            )
             restored = self._restored.pop(key, None)
             tracker.start(restored.last_ts if restored else fresh_from, restored)
             self.trackers[key] = tracker

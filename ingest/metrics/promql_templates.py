@@ -106,9 +106,7 @@ def _compile(pattern: str, where: str) -> re.Pattern:
 def load_mapping(path: Path = DEFAULT_MAPPING) -> tuple[dict[str, MappingRule], tuple[re.Pattern, ...]]:
     """The label-to-entity rules and the datastore name patterns."""
     data = _read(path)
-    patterns = tuple(
-        _compile(p, f"{path}: datastore_patterns") for p in data.get("datastore_patterns") or ()
-    )
+    patterns = tuple(_compile(p, f"{path}: datastore_patterns") for p in data.get("datastore_patterns") or ())
     rules: dict[str, MappingRule] = {}
     for name, entry in (data.get("rules") or {}).items():
         where = f"{path}: rule {name}"
@@ -158,7 +156,9 @@ def load_signals(path: Path, rules: dict[str, MappingRule]) -> tuple[SignalTempl
             min_scale, min_delta = float(entry.get("min_scale", 0)), float(entry.get("min_delta", 0))
         except (TypeError, ValueError) as exc:
             raise TemplateError(f"{where}: min_scale and min_delta must be numbers") from exc
-        out.append(SignalTemplate(name, family, _need(entry, "query", where), entity, direction, min_scale, min_delta, kind))
+        out.append(
+            SignalTemplate(name, family, _need(entry, "query", where), entity, direction, min_scale, min_delta, kind)
+        )
     return tuple(out)
 
 

@@ -65,9 +65,7 @@ class PrometheusReader:
     def query_range(self, promql: str, start: float, end: float, step_s: float) -> list[Series]:
         """Series of a range query between two epoch times."""
         results = self._call(
-            lambda: self._client.custom_query_range(
-                promql, _dt(start), _dt(end), step=f"{step_s:g}s"
-            ),
+            lambda: self._client.custom_query_range(promql, _dt(start), _dt(end), step=f"{step_s:g}s"),
             promql,
         )
         return [_to_series(r) for r in results]
@@ -99,8 +97,13 @@ class PrometheusReader:
             if attempt == self.settings.retries:
                 break
             self.retries_used += 1
-            log.warning("Prometheus at %s failed (%s); retry %d in %.1fs", self.settings.prometheus_url,
-                        _short(problem), attempt + 1, delay)
+            log.warning(
+                "Prometheus at %s failed (%s); retry %d in %.1fs",
+                self.settings.prometheus_url,
+                _short(problem),
+                attempt + 1,
+                delay,
+            )
             self._sleep(delay)
             delay = min(delay * 2, self.settings.backoff_max_s)
         raise PrometheusUnavailable(

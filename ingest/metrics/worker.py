@@ -25,8 +25,16 @@ def templates_from(settings: MetricsSettings) -> TemplateSet:
 class MetricsWorker:
     """Owns the poller's state between runs; each job method is one run."""
 
-    def __init__(self, store, metrics: MetricsSettings, sync: SyncSettings, *, grace_period_s: float, runner: JobRunner,
-                 templates: TemplateSet | None = None):
+    def __init__(
+        self,
+        store,
+        metrics: MetricsSettings,
+        sync: SyncSettings,
+        *,
+        grace_period_s: float,
+        runner: JobRunner,
+        templates: TemplateSet | None = None,
+    ):
         self.store = store
         self.metrics_settings = metrics
         self.sync_settings = sync
@@ -49,30 +57,61 @@ class MetricsWorker:
             self.runner.metrics.pending.set(self.writer.pending)
         self.runner.metrics.series.set(report.series)
         self.runner.metrics.count_bad_input(report.bad.by_kind())
-        return JobOutcome(report.changed, {
-            "series": report.series, "points": report.points, "opened": report.opened, "updated": report.updated,
-            "closed": report.closed, "bad_input": report.bad.problems()[:50],
-            "empty_templates": sorted(name for (kind, name) in report.bad.counts if kind == "empty_template"),
-        })
+        return JobOutcome(
+            report.changed,
+            {
+                "series": report.series,
+                "points": report.points,
+                "opened": report.opened,
+                "updated": report.updated,
+                "closed": report.closed,
+                "bad_input": report.bad.problems()[:50],
+                "empty_templates": sorted(name for (kind, name) in report.bad.counts if kind == "empty_template"),
+            },
+        )
 
     def sync_once(self, at: float | None = None, dry_run: bool = False) -> JobOutcome:
         """One topology sync from Prometheus discovery."""
-        report = sync_topology(self.store, self.reader, self.templates, self.metrics_settings, self.sync_settings,
-                               grace_period_s=self.grace_period_s, at=at, dry_run=dry_run)
+        report = sync_topology(
+            self.store,
+            self.reader,
+            self.templates,
+            self.metrics_settings,
+            self.sync_settings,
+            grace_period_s=self.grace_period_s,
+            at=at,
+            dry_run=dry_run,
+        )
         self.runner.metrics.count_bad_input(report.bad.by_kind())
-        return JobOutcome(report.changes, {
-            "entities": report.entities, "edges": report.edges, "dry_run": dry_run,
-            "summary": report.plan.summary() if report.plan else [], "bad_input": report.bad.problems()[:50],
-        })
+        return JobOutcome(
+            report.changes,
+            {
+                "entities": report.entities,
+                "edges": report.edges,
+                "dry_run": dry_run,
+                "summary": report.plan.summary() if report.plan else [],
+                "bad_input": report.bad.problems()[:50],
+            },
+        )
 
     def schedules(self, *, poll: bool = True, sync: bool = True) -> Schedules:
         """The periodic jobs: metrics poll and topology sync."""
         m, s = self.metrics_settings, self.sync_settings
         jobs = []
         if poll:
-            jobs.append(JobSpec(POLL_JOB, self.poll_once, m.poll_interval_s, m.poll_jitter_s, retry_base_s=min(5.0, m.poll_interval_s)))
+            jobs.append(
+                JobSpec(
+                    POLL_JOB,
+                    self.poll_once,
+                    m.poll_interval_s,
+                    m.poll_jitter_s,
+                    retry_base_s=min(5.0, m.poll_interval_s),
+                )
+            )
         if sync:
-            jobs.append(JobSpec(SYNC_JOB, self.sync_once, s.interval_s, s.jitter_s, retry_base_s=min(30.0, s.interval_s)))
+            jobs.append(
+                JobSpec(SYNC_JOB, self.sync_once, s.interval_s, s.jitter_s, retry_base_s=min(30.0, s.interval_s))
+            )
         return Schedules(self.runner, jobs)
 
     def close(self) -> None:

@@ -144,7 +144,9 @@ class SyslogListeners:
 
     def add_stdin(self, stream=None, on_eof=None) -> None:
         """Read lines from stdin until it closes, then call ``on_eof``."""
-        thread = threading.Thread(target=self._read_stream, args=(stream or sys.stdin.buffer, on_eof), name="syslog-stdin", daemon=True)
+        thread = threading.Thread(
+            target=self._read_stream, args=(stream or sys.stdin.buffer, on_eof), name="syslog-stdin", daemon=True
+        )
         self._threads.append(thread)
         thread.start()
 
@@ -220,6 +222,7 @@ class SyslogListeners:
         """Stop accepting input; lines already queued stay for the pipeline."""
         self._stopping.set()
         if self._loop_thread.is_alive():
+
             async def close_all():
                 for server in self._servers:
                     server.close()

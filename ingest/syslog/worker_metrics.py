@@ -20,8 +20,12 @@ class SyslogMetrics:
         self.received = Counter("rca_syslog_received_lines", "lines received", ["transport"], registry=r)
         self.parsed = Counter("rca_syslog_parsed_lines", "lines parsed, by format", ["format"], registry=r)
         self.unparsed = Counter("rca_syslog_unparsed_lines", "lines that fit no syslog format (kept raw)", registry=r)
-        self.dropped = Counter("rca_syslog_dropped_lines", "lines dropped (UDP under overload)", ["transport"], registry=r)
-        self.dead_lettered = Counter("rca_syslog_dead_lettered_lines", "lines set aside, by reason", ["reason"], registry=r)
+        self.dropped = Counter(
+            "rca_syslog_dropped_lines", "lines dropped (UDP under overload)", ["transport"], registry=r
+        )
+        self.dead_lettered = Counter(
+            "rca_syslog_dead_lettered_lines", "lines set aside, by reason", ["reason"], registry=r
+        )
         self.written = Counter("rca_syslog_written_rows", "rows written to the graph, by kind", ["kind"], registry=r)
         self.write_failures = Counter("rca_syslog_write_failures", "graph write attempts that failed", registry=r)
         self.queue_depth = Gauge("rca_syslog_queue_depth", "batches waiting for the processor", registry=r)

@@ -104,8 +104,12 @@ def _build_snapshot(data: dict, locator: _Locator) -> TopologySnapshot:
     def add(label: Label, item: dict, path: tuple, technology: str | None = None) -> None:
         entity_id = item["id"]
         if entity_id in entities:
-            raise fail((*path, "id"), f"duplicate id '{entity_id}' (first defined at line {locator.line(where[entity_id])})")
-        entities[entity_id] = EntityRecord(label, entity_id, item.get("name"), technology or item.get("technology"), item.get("attrs") or {})
+            raise fail(
+                (*path, "id"), f"duplicate id '{entity_id}' (first defined at line {locator.line(where[entity_id])})"
+            )
+        entities[entity_id] = EntityRecord(
+            label, entity_id, item.get("name"), technology or item.get("technology"), item.get("attrs") or {}
+        )
         where[entity_id] = (*path, "id")
 
     for section, label in SECTIONS.items():
@@ -122,7 +126,9 @@ def _build_snapshot(data: dict, locator: _Locator) -> TopologySnapshot:
                 add(Label.INSTANCE, instance, inst_path)
                 references.append(_Reference("instance_of", instance["id"], item["id"], (*inst_path, "id")))
                 if "runs_on" in instance:
-                    references.append(_Reference("runs_on", instance["id"], instance["runs_on"], (*inst_path, "runs_on")))
+                    references.append(
+                        _Reference("runs_on", instance["id"], instance["runs_on"], (*inst_path, "runs_on"))
+                    )
     for index, relation in enumerate(data.get("relations") or []):
         references.append(_Reference(relation["kind"], relation["from"], relation["to"], ("relations", index)))
 
@@ -130,10 +136,15 @@ def _build_snapshot(data: dict, locator: _Locator) -> TopologySnapshot:
     for ref in references:
         rel_type = RELATION_KINDS.get(ref.kind)
         if rel_type is None:
-            raise fail((*ref.path, "kind"), f"unknown relation kind '{ref.kind}'; known kinds: {', '.join(RELATION_KINDS)}")
+            raise fail(
+                (*ref.path, "kind"), f"unknown relation kind '{ref.kind}'; known kinds: {', '.join(RELATION_KINDS)}"
+            )
         for end in (ref.source_id, ref.target_id):
             if end not in entities:
-                raise fail(ref.path, f"'{end}' is not defined in this file (dangling reference in {ref.kind} from '{ref.source_id}')")
+                raise fail(
+                    ref.path,
+                    f"'{end}' is not defined in this file (dangling reference in {ref.kind} from '{ref.source_id}')",
+                )
         source, target = entities[ref.source_id], entities[ref.target_id]
         relation = topology_relation(rel_type, source.label, target.label)
         if relation is None:
@@ -161,4 +172,3 @@ def _field_name(path: tuple) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
-

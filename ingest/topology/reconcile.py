@@ -54,8 +54,19 @@ class Plan:
     def changed(self) -> bool:
         """True when applying the plan changes anything beyond last-seen times."""
         return any(
-            (self.created, self.updated, self.revived, self.released, self.marked_stale, self.retired,
-             self.edges_created, self.edges_revived, self.edges_released, self.edges_marked_stale, self.edges_retired)
+            (
+                self.created,
+                self.updated,
+                self.revived,
+                self.released,
+                self.marked_stale,
+                self.retired,
+                self.edges_created,
+                self.edges_revived,
+                self.edges_released,
+                self.edges_marked_stale,
+                self.edges_retired,
+            )
         )
 
     def summary(self) -> list[str]:
@@ -69,9 +80,13 @@ class Plan:
             f"{len(self.edges_retired)} retired, {len(self.edges_released)} kept by other sources",
         ]
         for title, items in (
-            ("created", self.created), ("updated", self.updated), ("revived", self.revived),
-            ("marked stale", self.marked_stale), ("retired", self.retired),
-            ("edges created", self.edges_created), ("edges marked stale", self.edges_marked_stale),
+            ("created", self.created),
+            ("updated", self.updated),
+            ("revived", self.revived),
+            ("marked stale", self.marked_stale),
+            ("retired", self.retired),
+            ("edges created", self.edges_created),
+            ("edges marked stale", self.edges_marked_stale),
             ("edges retired", self.edges_retired),
         ):
             if items:
@@ -112,16 +127,30 @@ def _plan_entities(run: Runner, entities: list[EntityRecord], plan: Plan, now: f
                 plan.unchanged += 1
             known_rows.append(_refreshed(row, have, source))
         plan._writes += [("create_entities", label, new_rows), ("refresh_entities", label, known_rows)]
-        dropped = {entity_id: have for entity_id, have in current.items() if entity_id not in desired and source in have["sources"]}
+        dropped = {
+            entity_id: have
+            for entity_id, have in current.items()
+            if entity_id not in desired and source in have["sources"]
+        }
         rows = _fate_of_dropped(dropped, now, grace, lambda entity_id: {"id": entity_id})
-        for fate, names in (("release", plan.released), ("stale", plan.marked_stale), ("retire", plan.retired), ("keep", plan.still_stale)):
+        for fate, names in (
+            ("release", plan.released),
+            ("stale", plan.marked_stale),
+            ("retire", plan.retired),
+            ("keep", plan.still_stale),
+        ):
             names += [f"{label.lower()} {row['id']}" for row in rows[fate]]
-        plan._writes += [("release_entities", label, rows["release"]), ("stale_entities", label, rows["stale"]),
-                         ("retire_entities", label, rows["retire"])]
+        plan._writes += [
+            ("release_entities", label, rows["release"]),
+            ("stale_entities", label, rows["stale"]),
+            ("retire_entities", label, rows["retire"]),
+        ]
     return created
 
 
-def _plan_edges(run: Runner, edges: list[EdgeRecord], plan: Plan, now: float, grace: float, created: set[tuple]) -> None:
+def _plan_edges(
+    run: Runner, edges: list[EdgeRecord], plan: Plan, now: float, grace: float, created: set[tuple]
+) -> None:
     source = plan.source
     for relation in TOPOLOGY_RELATIONS:
         desired = {(e.source_id, e.target_id): e.row() for e in edges if e.relation == relation}
@@ -140,15 +169,25 @@ def _plan_edges(run: Runner, edges: list[EdgeRecord], plan: Plan, now: float, gr
             else:
                 plan.edges_unchanged += 1
             known_rows.append(row | {k: _keep(row[k], have[k]) for k in ("rate", "error_rate")})
-        plan._writes += [("create_edges", relation, fresh_rows), ("merge_new_edges", relation, new_rows),
-                         ("refresh_edges", relation, known_rows)]
+        plan._writes += [
+            ("create_edges", relation, fresh_rows),
+            ("merge_new_edges", relation, new_rows),
+            ("refresh_edges", relation, known_rows),
+        ]
         dropped = {key: have for key, have in current.items() if key not in desired}
         rows = _fate_of_dropped(dropped, now, grace, lambda key: {"source_id": key[0], "target_id": key[1]})
-        for fate, names in (("release", plan.edges_released), ("stale", plan.edges_marked_stale),
-                            ("retire", plan.edges_retired), ("keep", plan.edges_still_stale)):
+        for fate, names in (
+            ("release", plan.edges_released),
+            ("stale", plan.edges_marked_stale),
+            ("retire", plan.edges_retired),
+            ("keep", plan.edges_still_stale),
+        ):
             names += [f"{row['source_id']} -{relation.type}-> {row['target_id']}" for row in rows[fate]]
-        plan._writes += [("release_edges", relation, rows["release"]), ("stale_edges", relation, rows["stale"]),
-                         ("retire_edges", relation, rows["retire"])]
+        plan._writes += [
+            ("release_edges", relation, rows["release"]),
+            ("stale_edges", relation, rows["stale"]),
+            ("retire_edges", relation, rows["retire"]),
+        ]
 
 
 def _fate_of_dropped(dropped: dict, now: float, grace: float, to_row: Callable) -> dict[str, list[dict]]:
@@ -197,8 +236,19 @@ _STATEMENTS = {
     "retire_edges": cypher.RETIRE_EDGES,
 }
 # Entities first (edges need their ends), then edges; retirements last so nothing re-creates them.
-_ORDER = ("create_entities", "refresh_entities", "create_edges", "merge_new_edges", "refresh_edges", "release_edges", "stale_edges", "retire_edges",
-          "release_entities", "stale_entities", "retire_entities")
+_ORDER = (
+    "create_entities",
+    "refresh_entities",
+    "create_edges",
+    "merge_new_edges",
+    "refresh_edges",
+    "release_edges",
+    "stale_edges",
+    "retire_edges",
+    "release_entities",
+    "stale_entities",
+    "retire_entities",
+)
 
 
 def apply_plan(tx: neo4j.ManagedTransaction, plan: Plan, *, now: float, batch_size: int) -> None:
@@ -212,7 +262,13 @@ def apply_plan(tx: neo4j.ManagedTransaction, plan: Plan, *, now: float, batch_si
 
 
 def reconcile(
-    store: GraphStore, snapshot: TopologySnapshot, *, source: str, now: float, grace_period_s: float, dry_run: bool = False
+    store: GraphStore,
+    snapshot: TopologySnapshot,
+    *,
+    source: str,
+    now: float,
+    grace_period_s: float,
+    dry_run: bool = False,
 ) -> Plan:
     """Make the graph agree with ``snapshot`` for ``source`` in one transaction; return what changed."""
 

@@ -36,8 +36,22 @@ class SyncReport:
         p = self.plan
         if p is None:
             return 0
-        return sum(len(x) for x in (p.created, p.updated, p.revived, p.marked_stale, p.retired, p.released,
-                                    p.edges_created, p.edges_revived, p.edges_marked_stale, p.edges_retired, p.edges_released))
+        return sum(
+            len(x)
+            for x in (
+                p.created,
+                p.updated,
+                p.revived,
+                p.marked_stale,
+                p.retired,
+                p.released,
+                p.edges_created,
+                p.edges_revived,
+                p.edges_marked_stale,
+                p.edges_retired,
+                p.edges_released,
+            )
+        )
 
 
 def active_count(store, source: str) -> int:
@@ -45,13 +59,28 @@ def active_count(store, source: str) -> int:
     return sum(store.read(cypher.COUNT_ACTIVE_OF_SOURCE[label], source=source)[0]["count"] for label in ENTITY_LABELS)
 
 
-def sync_topology(store, reader: PrometheusReader, templates: TemplateSet, metrics: MetricsSettings, sync: SyncSettings,
-                  *, grace_period_s: float, at: float | None = None, dry_run: bool = False) -> SyncReport:
+def sync_topology(
+    store,
+    reader: PrometheusReader,
+    templates: TemplateSet,
+    metrics: MetricsSettings,
+    sync: SyncSettings,
+    *,
+    grace_period_s: float,
+    at: float | None = None,
+    dry_run: bool = False,
+) -> SyncReport:
     """Discover at ``at`` (default now) and reconcile; a Prometheus outage raises before the graph is touched."""
     started = time.monotonic()
     at = time.time() if at is None else at
-    found = discover(reader, templates, at=at, window=sync.discovery_window, rate_window=metrics.rate_window,
-                     prefix=metrics.entity_prefix)
+    found = discover(
+        reader,
+        templates,
+        at=at,
+        window=sync.discovery_window,
+        rate_window=metrics.rate_window,
+        prefix=metrics.entity_prefix,
+    )
     snapshot = found.snapshot
     report = SyncReport(at=at, entities=len(snapshot.entities), edges=len(snapshot.edges), bad=found.bad)
     before = active_count(store, sync.source)

@@ -37,9 +37,15 @@ def add_parser(subparsers) -> None:
         "detector), call Infer over gRPC on an in-process RootCause "
         "service and print the ranked root-cause paths with their evidence.",
     )
-    demo.add_argument("--estate", type=Path, default=EXAMPLE_ESTATE, help="topology file to load (default: the example shop)")
-    demo.add_argument("--incident", type=Path, default=EXAMPLE_INCIDENT,
-                      help="incident file to replay (default: examples/incidents/payments-db-config-change.yaml)")
+    demo.add_argument(
+        "--estate", type=Path, default=EXAMPLE_ESTATE, help="topology file to load (default: the example shop)"
+    )
+    demo.add_argument(
+        "--incident",
+        type=Path,
+        default=EXAMPLE_INCIDENT,
+        help="incident file to replay (default: examples/incidents/payments-db-config-change.yaml)",
+    )
     demo.add_argument("--top-k", type=int, default=3, help="candidates to show (default 3)")
     demo.set_defaults(handler=run_demo)
 
@@ -72,7 +78,9 @@ def run_demo(args: argparse.Namespace, settings) -> int:
         print_summary(summarize(store))
 
         alert_at = time.time()
-        print(f"\nreplaying incident '{incident.name}' ({args.incident.name}); alert at {clock(alert_at)} UTC", flush=True)
+        print(
+            f"\nreplaying incident '{incident.name}' ({args.incident.name}); alert at {clock(alert_at)} UTC", flush=True
+        )
         try:
             logs = demo_replay.replay_logs(store, incident, alert_at, settings.syslog)
             print_log_replay(logs)
@@ -81,15 +89,19 @@ def run_demo(args: argparse.Namespace, settings) -> int:
         except (demo_incident.IncidentFileError, demo_replay.ReplayFailed) as exc:
             raise UserError(str(exc)) from None
 
-        service = settings.service.model_copy(update={"host": "127.0.0.1", "port": 0, "metrics_port": 0, "token": None,
-                                                      "tls_cert": None, "tls_key": None})
-        running = start_server(service, store, default_engine(settings), metrics=False,
-                               similar_count=settings.model.similar_incidents)
+        service = settings.service.model_copy(
+            update={"host": "127.0.0.1", "port": 0, "metrics_port": 0, "token": None, "tls_cert": None, "tls_key": None}
+        )
+        running = start_server(
+            service, store, default_engine(settings), metrics=False, similar_count=settings.model.similar_incidents
+        )
         try:
             print(f"\nRootCause service on {running.target}; calling Infer over gRPC ...\n", flush=True)
             client = RootCauseClient(open_channel(running.target), timeout_s=60.0)
-            symptoms = [pb.Symptom(entity_name=s["entity"], family=s["family"], observed_at=alert_at + float(s.get("at", 0)))
-                        for s in incident.symptoms]
+            symptoms = [
+                pb.Symptom(entity_name=s["entity"], family=s["family"], observed_at=alert_at + float(s.get("at", 0)))
+                for s in incident.symptoms
+            ]
             response = client.infer(pb.InferRequest(symptoms=symptoms, top_k=args.top_k))
             client.close()
         finally:
@@ -106,8 +118,10 @@ def run_demo(args: argparse.Namespace, settings) -> int:
 def print_log_replay(logs) -> None:
     """What the syslog stages did: lines parsed, templates mined and classified, rows written."""
     formats = ", ".join(f"{n} {fmt}" for fmt, n in logs.parsed.items())
-    print(f"syslog ingest: {logs.lines} lines sent, parsed {sum(logs.parsed.values())} ({formats}), "
-          f"{logs.dead_lettered} dead-lettered; {len(logs.templates)} templates mined:")
+    print(
+        f"syslog ingest: {logs.lines} lines sent, parsed {sum(logs.parsed.values())} ({formats}), "
+        f"{logs.dead_lettered} dead-lettered; {len(logs.templates)} templates mined:"
+    )
     for kind, text in logs.templates:
         print(f"  {kind:<16} {text}")
     print(f"  -> {logs.events_written} :Event buckets and {logs.changes_written} :Change nodes written")
@@ -115,13 +129,19 @@ def print_log_replay(logs) -> None:
 
 def print_metric_replay(metrics) -> None:
     """What the metrics stages did: series judged, anomalies found with onset against the injected change."""
-    print(f"metrics: {metrics.series} series, {metrics.samples} samples, judged by the anomaly detector in "
-          f"{metrics.polls} polls {metrics.poll_interval_s:.0f} s apart; {len(metrics.anomalies)} anomalies:")
+    print(
+        f"metrics: {metrics.series} series, {metrics.samples} samples, judged by the anomaly detector in "
+        f"{metrics.polls} polls {metrics.poll_interval_s:.0f} s apart; {len(metrics.anomalies)} anomalies:"
+    )
     for a in metrics.anomalies:
         c = a.change
-        injected = f" (change injected {clock(a.injected_at)})" if a.injected_at is not None else " (no change injected)"
+        injected = (
+            f" (change injected {clock(a.injected_at)})" if a.injected_at is not None else " (no change injected)"
+        )
         ended = f", ended {clock(c.end)}" if c.end is not None else ", open"
-        print(f"  {a.entity_id:<18} {a.signal:<20} {c.direction} from {clock(c.onset)}{injected}{ended}; "
-              f"score {c.score:.1f}, value {c.value:.3g} vs baseline {c.baseline:.3g}")
+        print(
+            f"  {a.entity_id:<18} {a.signal:<20} {c.direction} from {clock(c.onset)}{injected}{ended}; "
+            f"score {c.score:.1f}, value {c.value:.3g} vs baseline {c.baseline:.3g}"
+        )
     for problem in metrics.bad_input:
         print(f"  bad input: {problem}")

@@ -16,12 +16,22 @@ def add_parser(subparsers) -> None:
         help="rank root causes of symptoms through the gRPC service",
         description="Calls Infer on a running `rca serve` and prints the ranking and the propagation paths.",
     )
-    infer.add_argument("--symptom", action="append", required=True, metavar="ENTITY:FAMILY",
-                       help="e.g. checkout:errors (family: latency, errors, saturation, traffic); "
-                       "id=ENTITY_ID:FAMILY names an id; repeat for several")
+    infer.add_argument(
+        "--symptom",
+        action="append",
+        required=True,
+        metavar="ENTITY:FAMILY",
+        help="e.g. checkout:errors (family: latency, errors, saturation, traffic); "
+        "id=ENTITY_ID:FAMILY names an id; repeat for several",
+    )
     infer.add_argument("--at", help="when the symptoms were observed: epoch seconds, now-5m or ISO 8601 (default: now)")
     infer.add_argument("--top-k", type=int, default=0, help="candidates to return (default: the server's, 5)")
-    infer.add_argument("--max-hops", type=int, default=0, help="neighbourhood radius (default 0: the server's, 3, grown to 5 when anomalies reach its edge)")
+    infer.add_argument(
+        "--max-hops",
+        type=int,
+        default=0,
+        help="neighbourhood radius (default 0: the server's, 3, grown to 5 when anomalies reach its edge)",
+    )
     infer.add_argument("--target", help="host:port of the service (default 127.0.0.1:RCA_SERVICE__PORT)")
     infer.add_argument("--ca-cert", type=Path, help="CA certificate to verify a TLS server (turns TLS on)")
     infer.add_argument("--server-name", help="TLS name to expect when it differs from the target host")
@@ -64,8 +74,9 @@ def run_infer(args: argparse.Namespace, settings) -> int:
         except OSError as exc:
             raise UserError(f"--token-file: cannot read {args.token_file}: {exc.strerror}") from None
     target = args.target or f"127.0.0.1:{settings.service.port}"
-    client = RootCauseClient(open_channel(target, ca_cert=args.ca_cert, server_name=args.server_name), token=token,
-                             timeout_s=args.timeout)
+    client = RootCauseClient(
+        open_channel(target, ca_cert=args.ca_cert, server_name=args.server_name), token=token, timeout_s=args.timeout
+    )
     request = pb.InferRequest(symptoms=symptoms, top_k=args.top_k, max_hops=args.max_hops)
     try:
         response = client.infer(request)

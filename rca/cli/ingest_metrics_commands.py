@@ -22,8 +22,12 @@ def add_parser(group) -> None:
         description="Run the metrics poll and the topology sync on a scheduler until Ctrl-C, or with "
         "--from/--to replay a past window (anomalies only) with a progress bar.",
     )
-    metrics.add_argument("--prometheus", metavar="URL", help="Prometheus base URL (default RCA_METRICS__PROMETHEUS_URL)")
-    metrics.add_argument("--from", dest="start", metavar="TIME", help="backfill start: ISO 8601, epoch seconds or now-2h")
+    metrics.add_argument(
+        "--prometheus", metavar="URL", help="Prometheus base URL (default RCA_METRICS__PROMETHEUS_URL)"
+    )
+    metrics.add_argument(
+        "--from", dest="start", metavar="TIME", help="backfill start: ISO 8601, epoch seconds or now-2h"
+    )
     metrics.add_argument("--to", dest="end", metavar="TIME", help="backfill end (default now)")
     metrics.add_argument("--no-sync", action="store_true", help="run the metrics poll only")
     metrics.add_argument("--no-poll", action="store_true", help="run the topology sync only")
@@ -61,8 +65,10 @@ def _backfill(worker: MetricsWorker, start: float, end: float, step_s: float) ->
     worker.poller.restore_open()
     report = backfill(worker.poller, start, end, step_s)
     per_poll = sum(report.seconds_per_poll) / max(report.polls, 1)
-    print(f"backfill {start:.0f}..{end:.0f}: {report.polls} polls ({per_poll:.2f} s each), "
-          f"{report.opened} anomalies opened, {report.updated} updated, {report.closed} closed, {report.written} rows written")
+    print(
+        f"backfill {start:.0f}..{end:.0f}: {report.polls} polls ({per_poll:.2f} s each), "
+        f"{report.opened} anomalies opened, {report.updated} updated, {report.closed} closed, {report.written} rows written"
+    )
     for line in report.bad.problems():
         print(f"  bad input: {line}")
     return 0
@@ -76,8 +82,10 @@ def _serve(worker: MetricsWorker, runner: JobRunner, metrics, *, poll: bool, syn
     schedules = worker.schedules(poll=poll, sync=sync)
     schedules.start()
     where = f"; own metrics on http://{metrics.exporter_address}:{metrics.exporter_port}/metrics" if server else ""
-    print(f"metrics worker polling {metrics.prometheus_url} (jobs: {', '.join(schedules.jobs)}){where}; Ctrl-C stops it",
-          flush=True)
+    print(
+        f"metrics worker polling {metrics.prometheus_url} (jobs: {', '.join(schedules.jobs)}){where}; Ctrl-C stops it",
+        flush=True,
+    )
     try:
         while not stop.wait(1.0):
             pass

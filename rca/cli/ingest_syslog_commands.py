@@ -26,7 +26,9 @@ def add_parser(group) -> None:
         ":Change nodes. Runs until Ctrl-C or SIGTERM (or, with only '-', until stdin ends), then flushes.",
     )
     parser.add_argument("--udp", action="append", default=[], metavar="HOST:PORT", help="listen for UDP datagrams")
-    parser.add_argument("--tcp", action="append", default=[], metavar="HOST:PORT", help="accept TCP (octet-counted or LF)")
+    parser.add_argument(
+        "--tcp", action="append", default=[], metavar="HOST:PORT", help="accept TCP (octet-counted or LF)"
+    )
     parser.add_argument("--file", action="append", default=[], type=Path, metavar="PATH", help="follow a file")
     parser.add_argument("stdin", nargs="?", choices=["-"], help="'-' reads lines from stdin")
     parser.add_argument("--metrics", metavar="HOST:PORT", help="serve Prometheus self metrics here")
@@ -72,5 +74,8 @@ def run_syslog(args: argparse.Namespace, settings) -> int:
         stop.wait()
         listeners.stop()
         complete = pipeline.stop()
-    print(f"processed {pipeline.lines_processed} lines; " + ("all written" if complete else f"unwritten batches kept in {pipeline.paths.spool}"))
+    print(
+        f"processed {pipeline.lines_processed} lines; "
+        + ("all written" if complete else f"unwritten batches kept in {pipeline.paths.spool}")
+    )
     return 0 if complete else 1

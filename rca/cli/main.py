@@ -27,7 +27,13 @@ from rca.cli.errors import UserError
 from settings.root import SettingsError, describe, load_settings
 
 COMMAND_MODULES = (
-    demo_commands, graph_commands, topology_commands, ingest_commands, sync_commands, serve_commands, infer_commands,
+    demo_commands,
+    graph_commands,
+    topology_commands,
+    ingest_commands,
+    sync_commands,
+    serve_commands,
+    infer_commands,
     train_commands,
 )
 

@@ -49,7 +49,9 @@ def open_metrics_worker(settings, metrics) -> Iterator[tuple[MetricsWorker, JobR
     with open_graph(settings.graph) as store:
         store.check()
         try:
-            worker = MetricsWorker(store, metrics, settings.sync, grace_period_s=settings.topology.grace_period_s, runner=runner)
+            worker = MetricsWorker(
+                store, metrics, settings.sync, grace_period_s=settings.topology.grace_period_s, runner=runner
+            )
         except TemplateError as exc:
             raise UserError(str(exc)) from None
         try:
@@ -61,7 +63,10 @@ def open_metrics_worker(settings, metrics) -> Iterator[tuple[MetricsWorker, JobR
 def _when(epoch: float | None) -> str:
     if epoch is None:
         return "never"
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ") + f" ({time.time() - epoch:.0f}s ago)"
+    return (
+        datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+        + f" ({time.time() - epoch:.0f}s ago)"
+    )
 
 
 def run_status(args: argparse.Namespace, settings) -> int:
@@ -112,8 +117,10 @@ def run_now(args: argparse.Namespace, settings) -> int:
     details = outcome.details if outcome else status.details
     changes = outcome.changes if outcome else status.last_changes
     verb = "would change" if args.dry_run else "changed"
-    print(f"topology sync from {metrics.prometheus_url}: {details['entities']} entities, {details['edges']} edges; "
-          f"{verb} {changes}")
+    print(
+        f"topology sync from {metrics.prometheus_url}: {details['entities']} entities, {details['edges']} edges; "
+        f"{verb} {changes}"
+    )
     for line in details["summary"]:
         print(line)
     for line in details["bad_input"]:

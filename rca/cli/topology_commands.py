@@ -27,8 +27,15 @@ def add_parser(subparsers) -> None:
         "retire (delete) what has been stale longer than the grace period. Idempotent; one transaction.",
     )
     load.add_argument("file", type=Path, help="topology YAML file (see `rca topology schema`)")
-    load.add_argument("--source", default=FILE_SOURCE, help=f"source name recorded on what it asserts (default {FILE_SOURCE})")
-    load.add_argument("--grace", type=float, metavar="SECONDS", help="grace period before stale entities are retired (default RCA_TOPOLOGY__GRACE_PERIOD_S)")
+    load.add_argument(
+        "--source", default=FILE_SOURCE, help=f"source name recorded on what it asserts (default {FILE_SOURCE})"
+    )
+    load.add_argument(
+        "--grace",
+        type=float,
+        metavar="SECONDS",
+        help="grace period before stale entities are retired (default RCA_TOPOLOGY__GRACE_PERIOD_S)",
+    )
     load.add_argument("--dry-run", action="store_true", help="print what would change, write nothing")
     load.set_defaults(handler=run_load)
 
@@ -50,7 +57,9 @@ def run_load(args: argparse.Namespace, settings) -> int:
     grace = settings.topology.grace_period_s if args.grace is None else args.grace
     with open_graph(settings.graph) as store:
         store.check()
-        plan = reconcile(store, snapshot, source=args.source, now=time.time(), grace_period_s=grace, dry_run=args.dry_run)
+        plan = reconcile(
+            store, snapshot, source=args.source, now=time.time(), grace_period_s=grace, dry_run=args.dry_run
+        )
     verb = "would change" if args.dry_run else ("changed" if plan.changed else "already up to date")
     print(f"{args.file}: {len(snapshot.entities)} entities, {len(snapshot.edges)} edges; {verb}")
     for line in plan.summary():
@@ -72,7 +81,9 @@ def run_show(args: argparse.Namespace, settings) -> int:
     print(f"{view.label} {view.id} ({view.name}): {len(view.edges)} edges within {view.hops} hop(s)")
     for edge in view.edges:
         stale = "  [stale]" if edge.status == "stale" else ""
-        print(f"  {edge.source_label:9s} {edge.source_id:28s} -{edge.type}-> {edge.target_label:9s} {edge.target_id}{stale}")
+        print(
+            f"  {edge.source_label:9s} {edge.source_id:28s} -{edge.type}-> {edge.target_label:9s} {edge.target_id}{stale}"
+        )
     return 0
 
 

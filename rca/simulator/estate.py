@@ -6,13 +6,52 @@ import random
 from dataclasses import dataclass, field
 
 SERVICE_WORDS = (
-    "gateway", "frontend", "checkout", "payments", "cart", "catalog", "search", "users", "auth",
-    "orders", "inventory", "shipping", "pricing", "reviews", "recommend", "notify", "email",
-    "billing", "ledger", "fraud", "media", "profile", "session", "ads", "geo", "quotes", "tax",
-    "promo", "wishlist", "returns", "loyalty", "invoice", "audit", "export", "report", "tracking",
+    "gateway",
+    "frontend",
+    "checkout",
+    "payments",
+    "cart",
+    "catalog",
+    "search",
+    "users",
+    "auth",
+    "orders",
+    "inventory",
+    "shipping",
+    "pricing",
+    "reviews",
+    "recommend",
+    "notify",
+    "email",
+    "billing",
+    "ledger",
+    "fraud",
+    "media",
+    "profile",
+    "session",
+    "ads",
+    "geo",
+    "quotes",
+    "tax",
+    "promo",
+    "wishlist",
+    "returns",
+    "loyalty",
+    "invoice",
+    "audit",
+    "export",
+    "report",
+    "tracking",
 )
-DATASTORE_KINDS = (("postgres", "db"), ("redis", "cache"), ("mysql", "db"), ("mongodb", "docdb"),
-                   ("redis", "cache"), ("elasticsearch", "index"), ("kafka", "queue"))
+DATASTORE_KINDS = (
+    ("postgres", "db"),
+    ("redis", "cache"),
+    ("mysql", "db"),
+    ("mongodb", "docdb"),
+    ("redis", "cache"),
+    ("elasticsearch", "index"),
+    ("kafka", "queue"),
+)
 SERVICE_TECH = ("go", "java", "python", "node", "rust")
 
 
@@ -28,8 +67,14 @@ class EntityRow:
 
     def as_row(self) -> dict:
         """The property row the graph writes accept."""
-        return {"id": self.id, "label": self.label, "name": self.name, "kind": self.label.lower(),
-                "technology": self.technology, "source": "simulator"}
+        return {
+            "id": self.id,
+            "label": self.label,
+            "name": self.name,
+            "kind": self.label.lower(),
+            "technology": self.technology,
+            "source": "simulator",
+        }
 
 
 @dataclass
@@ -99,7 +144,9 @@ def generate_estate(rng: random.Random, n_entities: int, prefix: str = "") -> Es
     # Datastores: a few popular ones shared by many services (preferential attachment).
     stores = []
     for i in range(n_stores):
-        tech, kind = DATASTORE_KINDS[i % len(DATASTORE_KINDS)] if i < len(DATASTORE_KINDS) else rng.choice(DATASTORE_KINDS)
+        tech, kind = (
+            DATASTORE_KINDS[i % len(DATASTORE_KINDS)] if i < len(DATASTORE_KINDS) else rng.choice(DATASTORE_KINDS)
+        )
         did = f"{prefix}ds-{kind}-{i + 1}"
         estate.add(EntityRow(did, "Datastore", f"{tech}-{kind}-{i + 1}", tech, len(tiers)))
         stores.append(did)
@@ -135,8 +182,11 @@ def generate_estate(rng: random.Random, n_entities: int, prefix: str = "") -> Es
         name = estate.entities[sid].name
         for k in range(counts[sid]):
             iid = f"{prefix}inst-{name}-{k + 1}"
-            estate.add(EntityRow(iid, "Instance", f"{name}-{k + 1}", estate.entities[sid].technology,
-                                 estate.entities[sid].tier))
+            estate.add(
+                EntityRow(
+                    iid, "Instance", f"{name}-{k + 1}", estate.entities[sid].technology, estate.entities[sid].tier
+                )
+            )
             estate.edges.append((iid, sid, "INSTANCE_OF"))
             host = hosts[placed] if placed < len(hosts) else rng.choice(hosts)
             placed += 1

@@ -44,12 +44,20 @@ def load_profiles(path: Path = PROFILES_FILE) -> dict[str, FaultProfile]:
     profiles = {}
     for name, spec in data.items():
         try:
-            own = tuple(OwnAnomaly(a["signal"], a["family"], a["direction"], tuple(a["score"])) for a in spec.get("own", []))
+            own = tuple(
+                OwnAnomaly(a["signal"], a["family"], a["direction"], tuple(a["score"])) for a in spec.get("own", [])
+            )
             profiles[name] = FaultProfile(
-                name=name, root=spec["root"], own=own, missing=float(spec.get("missing", 0.0)),
-                victim=spec["victim"], own_logs=dict(spec.get("own_logs", {})),
-                victim_logs=dict(spec.get("victim_logs", {})), caller_logs=dict(spec.get("caller_logs", {})),
-                change=spec.get("change"), change_probability=float(spec.get("change_probability", 0.0)),
+                name=name,
+                root=spec["root"],
+                own=own,
+                missing=float(spec.get("missing", 0.0)),
+                victim=spec["victim"],
+                own_logs=dict(spec.get("own_logs", {})),
+                victim_logs=dict(spec.get("victim_logs", {})),
+                caller_logs=dict(spec.get("caller_logs", {})),
+                change=spec.get("change"),
+                change_probability=float(spec.get("change_probability", 0.0)),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"fault profile {name!r} in {path} is malformed: {exc}") from exc

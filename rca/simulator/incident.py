@@ -6,12 +6,11 @@ import random
 from dataclasses import dataclass, field
 
 from rca.rank.reach import hop_counts, neighbours
-from rca.rank.types import (AnomalySignal, ChangeSignal, Edge, EntityNode, EventSignal,
-                              IncidentSubgraph, Symptom)
+from rca.rank.types import AnomalySignal, ChangeSignal, Edge, EntityNode, EventSignal, IncidentSubgraph, Symptom
 from rca.simulator.estate import Estate, generate_estate
 from rca.simulator.faults import FaultProfile, load_profiles
 from rca.simulator.propagate import Affected, reach_a_service, spread, spread_targets
-from rca.simulator.signals import (anomaly_row, change_row, event_row, family_anomaly, noise_rows)
+from rca.simulator.signals import anomaly_row, change_row, event_row, family_anomaly, noise_rows
 
 FAULT_TYPES: tuple[str, ...] = tuple(load_profiles())
 WINDOW_BEFORE_S = 1800.0
@@ -36,8 +35,9 @@ class SimulatedIncident:
 
     def to_subgraph(self, max_hops: int | None = None) -> IncidentSubgraph:
         """The engine's input straight from the rows, optionally cut to max_hops around the symptoms."""
-        nodes = {e["id"]: EntityNode(e["id"], e["label"], e["name"], e.get("technology"))
-                 for e in self.topology["entities"]}
+        nodes = {
+            e["id"]: EntityNode(e["id"], e["label"], e["name"], e.get("technology")) for e in self.topology["entities"]
+        }
         edges = [Edge(e["source"], e["target"], e["type"]) for e in self.topology["edges"]]
         if max_hops is not None:
             keep = _within_hops(nodes, edges, [s["entity_id"] for s in self.symptoms], max_hops)
@@ -45,16 +45,45 @@ class SimulatedIncident:
             edges = [e for e in edges if e.source in keep and e.target in keep]
         start, end = self.window
         return IncidentSubgraph(
-            nodes=nodes, edges=edges,
-            anomalies=[AnomalySignal(a["entity_id"], a["signal"], a["family"], a["onset"], a["end"],
-                                     a["direction"], a["score"], a["value"], a["baseline"])
-                       for a in self.anomalies if a["entity_id"] in nodes],
-            events=[EventSignal(e["entity_id"], e["template"], e["signature_class"], e["severity"], e["count"],
-                                e["first_ts"], e["last_ts"], e["sample"]) for e in self.events if e["entity_id"] in nodes],
-            changes=[ChangeSignal(c["entity_id"], c["at"], c["change_type"], c["description"])
-                     for c in self.changes if c["entity_id"] in nodes],
+            nodes=nodes,
+            edges=edges,
+            anomalies=[
+                AnomalySignal(
+                    a["entity_id"],
+                    a["signal"],
+                    a["family"],
+                    a["onset"],
+                    a["end"],
+                    a["direction"],
+                    a["score"],
+                    a["value"],
+                    a["baseline"],
+                )
+                for a in self.anomalies
+                if a["entity_id"] in nodes
+            ],
+            events=[
+                EventSignal(
+                    e["entity_id"],
+                    e["template"],
+                    e["signature_class"],
+                    e["severity"],
+                    e["count"],
+                    e["first_ts"],
+                    e["last_ts"],
+                    e["sample"],
+                )
+                for e in self.events
+                if e["entity_id"] in nodes
+            ],
+            changes=[
+                ChangeSignal(c["entity_id"], c["at"], c["change_type"], c["description"])
+                for c in self.changes
+                if c["entity_id"] in nodes
+            ],
             symptoms=[Symptom(s["entity_id"], s["family"], s["observed_at"]) for s in self.symptoms],
-            window_start=start, window_end=end,
+            window_start=start,
+            window_end=end,
         )
 
 
@@ -70,8 +99,15 @@ def _pick_root(estate: Estate, rng: random.Random, profile: FaultProfile) -> str
     return rng.choice(candidates)
 
 
-def _logs(rng: random.Random, estate: Estate, eid: str, classes: dict[str, float], at: float,
-          strength: float, target: str = "") -> list[dict]:
+def _logs(
+    rng: random.Random,
+    estate: Estate,
+    eid: str,
+    classes: dict[str, float],
+    at: float,
+    strength: float,
+    target: str = "",
+) -> list[dict]:
     rows = []
     for cls, probability in sorted(classes.items()):
         if rng.random() < probability:
@@ -102,12 +138,25 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
         for own in profile.own:
             score = rng.uniform(*own.score)
             _, baseline = _signal_baseline(estate, root, own.family)
-            anomalies.append(anomaly_row(estate, root, own.signal, own.family, own.direction,
-                                         t0 + rng.uniform(-15, 15), None, score, baseline))
+            anomalies.append(
+                anomaly_row(
+                    estate,
+                    root,
+                    own.signal,
+                    own.family,
+                    own.direction,
+                    t0 + rng.uniform(-15, 15),
+                    None,
+                    score,
+                    baseline,
+                )
+            )
     events += _logs(rng, estate, root, profile.own_logs, t0, 1.0)
     if profile.change and rng.random() < profile.change_probability:
         at = t0 - rng.uniform(30, 600) if profile.change == "deploy" else t0 + rng.uniform(10, 120)
-        changes.append(change_row(estate, root, profile.change, at, f"{profile.change} of {estate.entities[root].name}"))
+        changes.append(
+            change_row(estate, root, profile.change, at, f"{profile.change} of {estate.entities[root].name}")
+        )
 
     symptoms = _symptoms(estate, rng, affected, root, profile)
     symptom_ids = {s["entity_id"] for s in symptoms}
@@ -125,25 +174,48 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
         classes = profile.caller_logs if eid in direct_users else profile.victim_logs
         # A line names the peer the entity talks to (the one the fault came from), not the root cause.
         parent = hit.parent if hit.parent and estate.entities[hit.parent].label != "Host" else None
-        events += _logs(rng, estate, eid, classes, hit.onset, hit.strength,
-                        estate.entities[parent].name if parent and not hit.side_effect else "")
+        events += _logs(
+            rng,
+            estate,
+            eid,
+            classes,
+            hit.onset,
+            hit.strength,
+            estate.entities[parent].name if parent and not hit.side_effect else "",
+        )
 
     alert = min(s["observed_at"] for s in symptoms)
     start, end = alert - WINDOW_BEFORE_S, alert + WINDOW_AFTER_S
     noise_a, noise_e, noise_c = noise_rows(estate, rng, start, end, exclude={root})
     return SimulatedIncident(
-        seed=seed, fault_type=fault_type, root_cause_id=root,
-        topology={"entities": [e.as_row() for e in estate.entities.values()],
-                  "edges": [{"source": s, "target": t, "type": k,
-                             "source_label": estate.entities[s].label, "target_label": estate.entities[t].label}
-                            for s, t, k in estate.edges]},
-        anomalies=anomalies + noise_a, events=events + noise_e, changes=changes + noise_c,
-        symptoms=symptoms, window=(start, end), affected=sorted(affected),
+        seed=seed,
+        fault_type=fault_type,
+        root_cause_id=root,
+        topology={
+            "entities": [e.as_row() for e in estate.entities.values()],
+            "edges": [
+                {
+                    "source": s,
+                    "target": t,
+                    "type": k,
+                    "source_label": estate.entities[s].label,
+                    "target_label": estate.entities[t].label,
+                }
+                for s, t, k in estate.edges
+            ],
+        },
+        anomalies=anomalies + noise_a,
+        events=events + noise_e,
+        changes=changes + noise_c,
+        symptoms=symptoms,
+        window=(start, end),
+        affected=sorted(affected),
     )
 
 
 def _signal_baseline(estate: Estate, eid: str, family: str) -> tuple[str, float]:
     from rca.simulator.signals import FAMILY_SIGNALS
+
     return FAMILY_SIGNALS[family][estate.entities[eid].label]
 
 
@@ -151,8 +223,9 @@ def _root_family(profile: FaultProfile) -> str:
     return profile.own[0].family if profile.own else profile.victim
 
 
-def _symptoms(estate: Estate, rng: random.Random, affected: dict[str, Affected], root: str,
-              profile: FaultProfile) -> list[dict]:
+def _symptoms(
+    estate: Estate, rng: random.Random, affected: dict[str, Affected], root: str, profile: FaultProfile
+) -> list[dict]:
     """Alerts fire on the most user-facing services the fault reached (often far from the cause)."""
     services = [e for e in affected if estate.entities[e].label == "Service" and not affected[e].side_effect]
     if not services:
@@ -162,5 +235,11 @@ def _symptoms(estate: Estate, rng: random.Random, affected: dict[str, Affected],
     rng.shuffle(chosen)
     chosen = chosen[: 1 if rng.random() < 0.7 else 2]
     family = profile.victim
-    return [{"entity_id": e, "family": family if e != root else _root_family(profile),
-             "observed_at": round(affected[e].onset + rng.uniform(30, 120), 3)} for e in chosen]
+    return [
+        {
+            "entity_id": e,
+            "family": family if e != root else _root_family(profile),
+            "observed_at": round(affected[e].onset + rng.uniform(30, 120), 3),
+        }
+        for e in chosen
+    ]

@@ -21,34 +21,69 @@ LOG_TEMPLATES: dict[str, tuple[str, int]] = {  # class -> (template, syslog seve
 
 # Per family: the metric signals an entity of each label shows, and their usual baseline.
 FAMILY_SIGNALS: dict[str, dict[str, tuple[str, float]]] = {
-    "latency": {"Service": ("latency_p99", 0.12), "Instance": ("latency_p99", 0.12),
-                "Datastore": ("query_latency_p99", 0.01), "Host": ("disk_io_wait", 0.02)},
-    "errors": {"Service": ("error_ratio", 0.002), "Instance": ("error_ratio", 0.002),
-               "Datastore": ("query_errors", 0.1), "Host": ("kernel_errors", 0.0)},
-    "saturation": {"Service": ("cpu_utilisation", 0.3), "Instance": ("cpu_utilisation", 0.3),
-                   "Datastore": ("connections_used_ratio", 0.3), "Host": ("cpu_utilisation", 0.35)},
-    "traffic": {"Service": ("request_rate", 120.0), "Instance": ("request_rate", 40.0),
-                "Datastore": ("queries_rate", 300.0), "Host": ("network_rx_rate", 5e6)},
+    "latency": {
+        "Service": ("latency_p99", 0.12),
+        "Instance": ("latency_p99", 0.12),
+        "Datastore": ("query_latency_p99", 0.01),
+        "Host": ("disk_io_wait", 0.02),
+    },
+    "errors": {
+        "Service": ("error_ratio", 0.002),
+        "Instance": ("error_ratio", 0.002),
+        "Datastore": ("query_errors", 0.1),
+        "Host": ("kernel_errors", 0.0),
+    },
+    "saturation": {
+        "Service": ("cpu_utilisation", 0.3),
+        "Instance": ("cpu_utilisation", 0.3),
+        "Datastore": ("connections_used_ratio", 0.3),
+        "Host": ("cpu_utilisation", 0.35),
+    },
+    "traffic": {
+        "Service": ("request_rate", 120.0),
+        "Instance": ("request_rate", 40.0),
+        "Datastore": ("queries_rate", 300.0),
+        "Host": ("network_rx_rate", 5e6),
+    },
 }
 
 
-def anomaly_row(estate: Estate, eid: str, signal: str, family: str, direction: str, onset: float,
-                duration: float | None, score: float, baseline: float) -> dict:
+def anomaly_row(
+    estate: Estate,
+    eid: str,
+    signal: str,
+    family: str,
+    direction: str,
+    onset: float,
+    duration: float | None,
+    score: float,
+    baseline: float,
+) -> dict:
     """One Anomaly row as ANOMALY_PROPERTIES documents it."""
     factor = 1 + 0.35 * score
     value = baseline * factor if direction == "up" else baseline / factor
     end = onset + duration if duration is not None else None
     return {
-        "id": f"an:{eid}:{signal}:{int(onset)}", "entity_id": eid, "entity_label": estate.entities[eid].label,
-        "signal": signal, "family": family, "onset": round(onset, 3),
-        "last_ts": round(end if end is not None else onset + 120, 3), "end": None if end is None else round(end, 3),
-        "status": "open" if end is None else "closed", "direction": direction, "score": round(score, 3),
-        "value": round(value, 6), "baseline": baseline, "source": "simulator",
+        "id": f"an:{eid}:{signal}:{int(onset)}",
+        "entity_id": eid,
+        "entity_label": estate.entities[eid].label,
+        "signal": signal,
+        "family": family,
+        "onset": round(onset, 3),
+        "last_ts": round(end if end is not None else onset + 120, 3),
+        "end": None if end is None else round(end, 3),
+        "status": "open" if end is None else "closed",
+        "direction": direction,
+        "score": round(score, 3),
+        "value": round(value, 6),
+        "baseline": baseline,
+        "source": "simulator",
     }
 
 
-def family_anomaly(estate: Estate, eid: str, family: str, onset: float, score: float,
-                   duration: float | None = None) -> dict:
+def family_anomaly(
+    estate: Estate, eid: str, family: str, onset: float, score: float, duration: float | None = None
+) -> dict:
     """An anomaly of the usual signal of this family for the entity's label."""
     signal, baseline = FAMILY_SIGNALS[family][estate.entities[eid].label]
     direction = "down" if family == "traffic" and score > 0 and baseline > 1 else "up"
@@ -62,24 +97,38 @@ def event_row(estate: Estate, eid: str, signature_class: str, first_ts: float, c
     sample = template.replace("<*>", target or estate.entities[eid].name, 1).replace("<*>", "5000")
     last_ts = min(bucket + BUCKET_SECONDS - 1, first_ts + count * 0.5)
     return {
-        "id": f"ev:{eid}:{signature_class}:{int(bucket)}", "entity_id": eid,
-        "entity_label": estate.entities[eid].label, "template_id": f"sim-{signature_class}",
-        "template": template, "bucket": bucket, "bucket_seconds": BUCKET_SECONDS, "count": int(count),
-        "first_ts": round(first_ts, 3), "last_ts": round(last_ts, 3), "severity": severity,
-        "signature_class": signature_class, "sample": sample,
+        "id": f"ev:{eid}:{signature_class}:{int(bucket)}",
+        "entity_id": eid,
+        "entity_label": estate.entities[eid].label,
+        "template_id": f"sim-{signature_class}",
+        "template": template,
+        "bucket": bucket,
+        "bucket_seconds": BUCKET_SECONDS,
+        "count": int(count),
+        "first_ts": round(first_ts, 3),
+        "last_ts": round(last_ts, 3),
+        "severity": severity,
+        "signature_class": signature_class,
+        "sample": sample,
     }
 
 
 def change_row(estate: Estate, eid: str, change_type: str, at: float, description: str) -> dict:
     """One Change row as CHANGE_PROPERTIES documents it."""
     return {
-        "id": f"ch:{eid}:{change_type}:{int(at)}", "entity_id": eid, "entity_label": estate.entities[eid].label,
-        "at": round(at, 3), "change_type": change_type, "description": description, "source": "simulator",
+        "id": f"ch:{eid}:{change_type}:{int(at)}",
+        "entity_id": eid,
+        "entity_label": estate.entities[eid].label,
+        "at": round(at, 3),
+        "change_type": change_type,
+        "description": description,
+        "source": "simulator",
     }
 
 
-def noise_rows(estate: Estate, rng: random.Random, start: float, end: float,
-               exclude: set[str]) -> tuple[list[dict], list[dict], list[dict]]:
+def noise_rows(
+    estate: Estate, rng: random.Random, start: float, end: float, exclude: set[str]
+) -> tuple[list[dict], list[dict], list[dict]]:
     """Unrelated anomalies, flapping signals, log noise and unrelated changes in the window."""
     ids = sorted(e for e in estate.entities if e not in exclude)
     n = len(estate.entities)
@@ -109,5 +158,7 @@ def noise_rows(estate: Estate, rng: random.Random, start: float, end: float,
         if services:
             eid = rng.choice(services)
             kind = rng.choice(("deploy", "deploy", "config"))
-            changes.append(change_row(estate, eid, kind, rng.uniform(start, end), f"routine {kind} of {estate.entities[eid].name}"))
+            changes.append(
+                change_row(estate, eid, kind, rng.uniform(start, end), f"routine {kind} of {estate.entities[eid].name}")
+            )
     return anomalies, events, changes

@@ -20,10 +20,15 @@ def test_demo_replays_the_incident_through_ingest_and_prints_the_root_cause_path
     assert done.returncode == 0, done.stderr
     out = done.stdout
     # what the ingest stages did
-    assert "syslog ingest: 894 lines sent, parsed 894 (441 rfc5424, 453 rfc3164), 0 dead-lettered; 6 templates mined" in out
+    assert (
+        "syslog ingest: 894 lines sent, parsed 894 (441 rfc5424, 453 rfc3164), 0 dead-lettered; 6 templates mined"
+        in out
+    )
     assert re.search(r"connection +FATAL: sorry, too many clients already", out)
     assert re.search(r"change/config +LOG: parameter \"max_connections\" changed to \"<NUM>\"", out)
-    assert re.search(r"metrics: 10 series, \d+ samples, judged by the anomaly detector in 60 polls 30 s apart; 7 anomalies", out)
+    assert re.search(
+        r"metrics: 10 series, \d+ samples, judged by the anomaly detector in 60 polls 30 s apart; 7 anomalies", out
+    )
     # the diagnosis
     assert "#1 postgres-payments [Datastore postgres-payments]" in out
     assert "path to checkout" in out and "postgres-payments --DEPENDS_ON (reverse)--> payment" in out
@@ -36,10 +41,17 @@ def test_demo_replays_the_incident_through_ingest_and_prints_the_root_cause_path
     with open_graph(graph) as store:
         changes = store.read(event_cypher.CHANGES_OF_ENTITY, entity_id="postgres-payments")
         events = store.read(event_cypher.EVENTS_OF_ENTITY, entity_id="postgres-payments")
-        anomalies = {(label, eid): store.read(anomaly_cypher.ANOMALIES_OF_ENTITY, entity_id=eid, entity_label=label)
-                     for label, eid in (("Datastore", "postgres-payments"), ("Service", "payment"),
-                                        ("Service", "recommendation"), ("Service", "cart"), ("Service", "catalog"),
-                                        ("Service", "checkout"))}
+        anomalies = {
+            (label, eid): store.read(anomaly_cypher.ANOMALIES_OF_ENTITY, entity_id=eid, entity_label=label)
+            for label, eid in (
+                ("Datastore", "postgres-payments"),
+                ("Service", "payment"),
+                ("Service", "recommendation"),
+                ("Service", "cart"),
+                ("Service", "catalog"),
+                ("Service", "checkout"),
+            )
+        }
         concerns = store.read(event_cypher.EVENT_CONCERNS, event_id=events[0]["id"])
 
     # The config change came out of the syslog classes, dated by the line's own timestamp.
@@ -53,7 +65,9 @@ def test_demo_replays_the_incident_through_ingest_and_prints_the_root_cause_path
     assert len(refused) >= 7  # 390 s of lines fall into 7 or 8 one-minute buckets
     assert all(re.fullmatch(r"[0-9a-f]{8}-\d+", e["template_id"]) for e in refused)
     assert {e["signature_class"] for e in refused} == {"connection"} and {e["severity"] for e in refused} == {3}
-    assert all(e["bucket"] % 60 == 0 and alert_at - 391 <= e["first_ts"] <= e["last_ts"] <= alert_at + 1 for e in refused)
+    assert all(
+        e["bucket"] % 60 == 0 and alert_at - 391 <= e["first_ts"] <= e["last_ts"] <= alert_at + 1 for e in refused
+    )
     assert {e["entity_label"] for e in events} == {"Datastore"} and concerns[0]["id"] == "postgres-payments"
 
     # Anomalies are the detector's: onset estimated within a step of the injected change, baseline estimated.

@@ -76,16 +76,26 @@ def build(path: Path, end: float, seed: int = 7) -> Estate:
         for le in (*BUCKETS, float("inf")):
             share = 1.0 if le == float("inf") else lognorm.cdf(le, s=0.6, scale=med)
             bucket = np.cumsum(count_inc * share)
-            specs.append(SeriesSpec("traces_service_graph_request_server_seconds_bucket",
-                                    {**labels, "le": "+Inf" if le == float("inf") else f"{le:g}"}, bucket * mask))
+            specs.append(
+                SeriesSpec(
+                    "traces_service_graph_request_server_seconds_bucket",
+                    {**labels, "le": "+Inf" if le == float("inf") else f"{le:g}"},
+                    bucket * mask,
+                )
+            )
     for pod, (service, node) in PODS.items():
         mask = np.where(ts < estate.legacy_stops, 1.0, np.nan) if service == "legacy" else np.ones(len(ts))
         specs.append(SeriesSpec("kube_pod_info", {"pod": pod, "node": node, "namespace": "shop"}, mask))
         specs.append(SeriesSpec("kube_pod_labels", {"pod": pod, "label_app": service, "namespace": "shop"}, mask))
     for node in NODES:
         idle = np.clip(0.7 * daily_cycle(ts, 0.05) + rng.normal(0, 0.01, len(ts)), 0, 1)
-        specs.append(SeriesSpec("node_cpu_seconds_total", {"instance": f"{node}:9100", "cpu": "0", "mode": "idle"},
-                                np.cumsum(idle * STEP)))
+        specs.append(
+            SeriesSpec(
+                "node_cpu_seconds_total",
+                {"instance": f"{node}:9100", "cpu": "0", "mode": "idle"},
+                np.cumsum(idle * STEP),
+            )
+        )
     # bad input for the accounting test: non-finite samples, a raw counter with a reset, unmapped labels
     weird = 1.0 + rng.normal(0, 0.01, len(ts))
     weird[::40] = np.nan

@@ -14,7 +14,12 @@ from ingest.syslog.pipeline import SyslogPipeline
 
 def fast_settings(tmp_path, **overrides) -> SyslogSettings:
     """Settings that flush quickly, with state under ``tmp_path``."""
-    values = {"state_dir": tmp_path / "state", "flush_interval_s": 0.3, "retry_interval_s": 0.3, "write_retry_time_s": 1.0}
+    values = {
+        "state_dir": tmp_path / "state",
+        "flush_interval_s": 0.3,
+        "retry_interval_s": 0.3,
+        "write_retry_time_s": 1.0,
+    }
     values.update(overrides)
     return SyslogSettings(**values)
 

@@ -58,7 +58,12 @@ def test_data_survives_a_restart_and_the_jvm_is_gone_after_stop(settings):
         pid = server.pid
         with GraphStore.connect(settings, uri=server.bolt_uri, user=EMBEDDED_USER) as store:
             migrations.migrate(store)
-            store.write_rows(cypher.UPSERT_ENTITIES[Label.HOST], [{"id": "h-persist", "name": "h", "kind": "host", "technology": None, "attrs": None}], source="t", now=1.0)
+            store.write_rows(
+                cypher.UPSERT_ENTITIES[Label.HOST],
+                [{"id": "h-persist", "name": "h", "kind": "host", "technology": None, "attrs": None}],
+                source="t",
+                now=1.0,
+            )
     assert _wait_gone(pid), "the JVM outlived the server object"
     with open_graph(settings) as store:
         assert store.read("MATCH (n:Host {id: 'h-persist'}) RETURN n.name AS name") == [{"name": "h"}]
@@ -91,9 +96,20 @@ def test_port_in_use_is_refused_clearly(settings):
         port = busy.getsockname()[1]
         with pytest.raises(EmbeddedServerError, match=f"port {port} on 127.0.0.1 is already in use"):
             EmbeddedGraphServer(settings.data_dir, PASSWORD, bolt_port=port).start()
-        result = rca("--data-dir", str(settings.data_dir), "graph", "serve", "--bolt-port", str(port), env={"NEO4J_URI": "", "NEO4J_PASSWORD": PASSWORD})
+        result = rca(
+            "--data-dir",
+            str(settings.data_dir),
+            "graph",
+            "serve",
+            "--bolt-port",
+            str(port),
+            env={"NEO4J_URI": "", "NEO4J_PASSWORD": PASSWORD},
+        )
     assert result.returncode == 1
-    assert result.stderr.strip() == f"rca: error: port {port} on 127.0.0.1 is already in use; choose another with --bolt-port"
+    assert (
+        result.stderr.strip()
+        == f"rca: error: port {port} on 127.0.0.1 is already in use; choose another with --bolt-port"
+    )
 
 
 def test_short_password_is_refused(settings):
@@ -105,15 +121,23 @@ def test_graph_serve_is_shared_and_stops_on_ctrl_c(settings):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NEO4J_URI": "", "NEO4J_PASSWORD": PASSWORD}
     serve = subprocess.Popen(
         [sys.executable, "-m", "rca.cli.main", "--data-dir", str(settings.data_dir), "graph", "serve"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert "embedded graph serving bolt://127.0.0.1:" in serve.stdout.readline()
         running = find_running(settings.data_dir)
         assert running is not None
         # Two other processes use the same graph through it instead of starting their own.
-        first = rca("--data-dir", str(settings.data_dir), "graph", "migrate", env={"NEO4J_URI": "", "NEO4J_PASSWORD": PASSWORD})
-        second = rca("--data-dir", str(settings.data_dir), "graph", "status", env={"NEO4J_URI": "", "NEO4J_PASSWORD": PASSWORD})
+        first = rca(
+            "--data-dir", str(settings.data_dir), "graph", "migrate", env={"NEO4J_URI": "", "NEO4J_PASSWORD": PASSWORD}
+        )
+        second = rca(
+            "--data-dir", str(settings.data_dir), "graph", "status", env={"NEO4J_URI": "", "NEO4J_PASSWORD": PASSWORD}
+        )
         assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
         assert f"127.0.0.1:{running.bolt_port}" in second.stdout
     finally:

@@ -19,13 +19,20 @@ from graph_schema.store import GraphStore
 from .cli import graph_env, rca
 
 COUNT_IDS = "MATCH (n:Service) WHERE n.id IN $ids RETURN count(n) AS c"
-MAPS_AND_SCALARS = ("MATCH (n:Service) WHERE n.id IN $ids "
-                    "RETURN n.id AS id, n {.*} AS props, [n.name, 1.5] AS pair, null AS nothing ORDER BY id")
-embedded_only = pytest.mark.skipif(bool(os.environ.get("NEO4J_URI")), reason="needs the embedded server, which the test stops and starts")
+MAPS_AND_SCALARS = (
+    "MATCH (n:Service) WHERE n.id IN $ids "
+    "RETURN n.id AS id, n {.*} AS props, [n.name, 1.5] AS pair, null AS nothing ORDER BY id"
+)
+embedded_only = pytest.mark.skipif(
+    bool(os.environ.get("NEO4J_URI")), reason="needs the embedded server, which the test stops and starts"
+)
 
 
 def _rows(prefix: str, n: int) -> list[dict]:
-    return [{"id": f"{prefix}svc-{i}", "name": f"svc {i}", "kind": "service", "technology": None, "attrs": None} for i in range(n)]
+    return [
+        {"id": f"{prefix}svc-{i}", "name": f"svc {i}", "kind": "service", "technology": None, "attrs": None}
+        for i in range(n)
+    ]
 
 
 def test_migrations_are_idempotent(store):
@@ -75,7 +82,9 @@ def test_concurrent_writers_do_not_duplicate_entities(store, unique_prefix):
     def writer(seed: int) -> None:
         try:
             shuffled = rows[seed:] + rows[:seed]
-            store.write_rows(cypher.UPSERT_ENTITIES[Label.SERVICE], shuffled, batch_size=50, source=f"w{seed}", now=float(seed))
+            store.write_rows(
+                cypher.UPSERT_ENTITIES[Label.SERVICE], shuffled, batch_size=50, source=f"w{seed}", now=float(seed)
+            )
         except Exception as exc:  # collected and asserted below
             errors.append(exc)
 
@@ -100,7 +109,9 @@ def test_writes_survive_a_server_killed_and_restarted(graph_server, store, uniqu
         try:
             # Small batches with a pause so the kill lands in the middle of the run.
             for start in range(0, len(rows), 200):
-                store.write_rows(cypher.UPSERT_ENTITIES[Label.SERVICE], rows[start:start + 200], source="restart", now=2.0)
+                store.write_rows(
+                    cypher.UPSERT_ENTITIES[Label.SERVICE], rows[start : start + 200], source="restart", now=2.0
+                )
                 time.sleep(0.1)
             outcome["ok"] = True
         except Exception as exc:  # asserted below
@@ -127,7 +138,9 @@ def test_wrong_password_on_the_command_line_is_one_line(graph_settings, graph_ur
 
 
 def test_unreachable_graph_on_the_command_line_is_one_line():
-    result = rca("graph", "status", env={"NEO4J_URI": f"bolt://127.0.0.1:{free_port()}", "NEO4J_PASSWORD": "whatever-pass"})
+    result = rca(
+        "graph", "status", env={"NEO4J_URI": f"bolt://127.0.0.1:{free_port()}", "NEO4J_PASSWORD": "whatever-pass"}
+    )
     assert result.returncode == 1
     assert result.stderr.startswith("rca: error: graph at bolt://127.0.0.1:") and "unreachable" in result.stderr
     assert "Traceback" not in result.stderr

@@ -77,8 +77,14 @@ def test_fault_found_on_datastore_and_callers_only(estate_prometheus, store, uni
     assert abs(errors[0]["onset"] - estate.errors_from) <= STEP
     assert errors[0]["onset"] > latency[0]["onset"]  # the callers follow their datastore
 
-    for label, healthy in ((Label.SERVICE, "frontend"), (Label.SERVICE, "payments"), (Label.SERVICE, "catalog"),
-                           (Label.DATASTORE, "catalog-cache"), (Label.HOST, "node-1"), (Label.HOST, "node-2")):
+    for label, healthy in (
+        (Label.SERVICE, "frontend"),
+        (Label.SERVICE, "payments"),
+        (Label.SERVICE, "catalog"),
+        (Label.DATASTORE, "catalog-cache"),
+        (Label.HOST, "node-1"),
+        (Label.HOST, "node-2"),
+    ):
         assert _anomalies(store, label, f"{unique_prefix}{healthy}") == [], healthy
 
 
@@ -157,14 +163,19 @@ def test_discovery_reconciles_calls_placements_and_merges_with_yaml(estate_prome
     sync = SyncSettings(source=f"{p}metrics")  # a source per test: tests share the graph
     # the static YAML topology already asserts one of the calls
     yaml_side = TopologySnapshot(
-        entities=[EntityRecord(Label.SERVICE, f"{p}frontend", technology="node"),
-                  EntityRecord(Label.SERVICE, f"{p}checkout", technology="go")],
-        edges=[EdgeRecord(topology_relation(RelType.CALLS, Label.SERVICE, Label.SERVICE), f"{p}frontend", f"{p}checkout")],
+        entities=[
+            EntityRecord(Label.SERVICE, f"{p}frontend", technology="node"),
+            EntityRecord(Label.SERVICE, f"{p}checkout", technology="go"),
+        ],
+        edges=[
+            EdgeRecord(topology_relation(RelType.CALLS, Label.SERVICE, Label.SERVICE), f"{p}frontend", f"{p}checkout")
+        ],
     )
     reconcile(store, yaml_side, source=f"{p}topology-file", now=estate.end - 600, grace_period_s=3600)
 
-    report = sync_topology(store, PrometheusReader(metrics), load_templates(), metrics, sync,
-                           grace_period_s=3600, at=estate.end - 60)
+    report = sync_topology(
+        store, PrometheusReader(metrics), load_templates(), metrics, sync, grace_period_s=3600, at=estate.end - 60
+    )
     assert report.edges >= 15 and report.changes > 0
     assert report.bad.by_kind().get("rejected_template", 0) == 0, report.bad.problems()
 
@@ -180,8 +191,9 @@ def test_discovery_reconciles_calls_placements_and_merges_with_yaml(estate_prome
     assert _entity(store, Label.DATASTORE, f"{p}catalog-cache")["kind"] == "datastore"
 
     # running the same sync again changes nothing but last-seen times
-    again = sync_topology(store, PrometheusReader(metrics), load_templates(), metrics, sync,
-                          grace_period_s=3600, at=estate.end - 60)
+    again = sync_topology(
+        store, PrometheusReader(metrics), load_templates(), metrics, sync, grace_period_s=3600, at=estate.end - 60
+    )
     assert again.changes == 0
 
 
@@ -212,7 +224,9 @@ def test_prometheus_restart_in_the_middle_of_a_sync(estate_prometheus, store, un
     p = unique_prefix
     sync = SyncSettings(source=f"{p}metrics")
     metrics = _settings(prometheus.url, p)
-    sync_topology(store, PrometheusReader(metrics), load_templates(), metrics, sync, grace_period_s=0, at=estate.end - 60)
+    sync_topology(
+        store, PrometheusReader(metrics), load_templates(), metrics, sync, grace_period_s=0, at=estate.end - 60
+    )
     edge = (RelType.CALLS, (Label.SERVICE, f"{p}checkout"), (Label.DATASTORE, f"{p}orders-db"))
     assert _edge(store, *edge)["status"] == "active"
 
@@ -220,16 +234,24 @@ def test_prometheus_restart_in_the_middle_of_a_sync(estate_prometheus, store, un
     try:
         # down for good: the sync fails with a clear error and the graph keeps everything
         with pytest.raises(PrometheusUnavailable, match="unavailable after 2 attempts"):
-            sync_topology(store, PrometheusReader(metrics), load_templates(), metrics, sync, grace_period_s=0,
-                          at=estate.end - 30)
+            sync_topology(
+                store, PrometheusReader(metrics), load_templates(), metrics, sync, grace_period_s=0, at=estate.end - 30
+            )
         assert _edge(store, *edge)["status"] == "active"
 
         # comes back while the sync is retrying: the sync completes
-        patient = MetricsSettings(prometheus_url=prometheus.url, entity_prefix=p, retries=8, backoff_s=0.5, backoff_max_s=2)
+        patient = MetricsSettings(
+            prometheus_url=prometheus.url, entity_prefix=p, retries=8, backoff_s=0.5, backoff_max_s=2
+        )
         reader = PrometheusReader(patient)
         outcome: dict = {}
-        worker = threading.Thread(target=lambda: outcome.update(report=sync_topology(
-            store, reader, load_templates(), patient, sync, grace_period_s=0, at=estate.end - 30)))
+        worker = threading.Thread(
+            target=lambda: outcome.update(
+                report=sync_topology(
+                    store, reader, load_templates(), patient, sync, grace_period_s=0, at=estate.end - 30
+                )
+            )
+        )
         worker.start()
         time.sleep(1.5)
     finally:
@@ -241,15 +263,19 @@ def test_prometheus_restart_in_the_middle_of_a_sync(estate_prometheus, store, un
     assert _edge(store, *edge)["last_seen"] == pytest.approx(estate.end - 30)
 
 
-def test_graph_outage_keeps_anomalies_until_the_graph_is_back(estate_prometheus, store, graph_settings, graph_user,
-                                                              unique_prefix):
+def test_graph_outage_keeps_anomalies_until_the_graph_is_back(
+    estate_prometheus, store, graph_settings, graph_user, unique_prefix
+):
     prometheus, estate = estate_prometheus
     settings = _settings(prometheus.url, unique_prefix)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         dead_port = sock.getsockname()[1]
-    unreachable = GraphStore.connect(graph_settings.model_copy(update={"max_retry_time_s": 1.0, "connect_timeout_s": 1.0}),
-                                     uri=f"bolt://127.0.0.1:{dead_port}", user=graph_user)
+    unreachable = GraphStore.connect(
+        graph_settings.model_copy(update={"max_retry_time_s": 1.0, "connect_timeout_s": 1.0}),
+        uri=f"bolt://127.0.0.1:{dead_port}",
+        user=graph_user,
+    )
     writer = AnomalyWriter(unreachable)
     poller = MetricsPoller(PrometheusReader(settings), load_templates(), settings, writer)
     with pytest.raises(ServiceUnavailable):
@@ -274,4 +300,7 @@ def test_a_sync_that_would_empty_the_estate_is_refused(estate_prometheus, store,
     with pytest.raises(SyncRefused, match=r"found 0 entities and would mark 14 of the 14 active"):
         sync_topology(store, reader, templates, metrics, sync, grace_period_s=0, at=estate.end + 7200)
     assert _entity(store, Label.SERVICE, f"{p}checkout")["status"] == "active"
-    assert _edge(store, RelType.CALLS, (Label.SERVICE, f"{p}checkout"), (Label.DATASTORE, f"{p}orders-db"))["status"] == "active"
+    assert (
+        _edge(store, RelType.CALLS, (Label.SERVICE, f"{p}checkout"), (Label.DATASTORE, f"{p}orders-db"))["status"]
+        == "active"
+    )

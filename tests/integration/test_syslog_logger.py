@@ -19,8 +19,21 @@ from tests.integration.syslog_helpers import (
 def _logger(port: int, *flags: str, tag: str, message: str, count: int = 1) -> None:
     for i in range(count):
         subprocess.run(
-            ["logger", "--server", "127.0.0.1", "--port", str(port), *flags, "-t", tag, "-p", "daemon.err", f"{message} {i}"],
-            check=True, timeout=10,
+            [
+                "logger",
+                "--server",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                *flags,
+                "-t",
+                tag,
+                "-p",
+                "daemon.err",
+                f"{message} {i}",
+            ],
+            check=True,
+            timeout=10,
         )
 
 
@@ -49,6 +62,11 @@ def test_logger_lines_become_events(store, tmp_path, unique_prefix, transport, f
     assert by_class["connection"]["severity"] == 3  # daemon.err
     assert "Connection refused" in by_class["connection"]["sample"]
     entity = store.read(cypher.EVENT_CONCERNS, event_id=rows[0]["id"])
-    assert entity and entity[0]["id"] == service and entity[0]["discovered_from"] == "logs" and entity[0]["kind"] == "service"
+    assert (
+        entity
+        and entity[0]["id"] == service
+        and entity[0]["discovered_from"] == "logs"
+        and entity[0]["kind"] == "service"
+    )
     assert pipeline.metrics.parsed.labels(fmt.strip("-"))._value.get() == 8
     assert pipeline.metrics.received.labels(transport)._value.get() == 8

@@ -34,7 +34,9 @@ def _lines(app: str, start: int, count: int) -> list[str]:
     ]
 
 
-def test_graph_outage_loses_no_aggregate(store, graph_server, graph_settings, graph_uri, graph_user, tmp_path, unique_prefix):
+def test_graph_outage_loses_no_aggregate(
+    store, graph_server, graph_settings, graph_uri, graph_user, tmp_path, unique_prefix
+):
     assert graph_server is not None, "this test stops and starts the embedded graph server"
     with short_retry_store(graph_settings, graph_uri, graph_user) as worker_store:
         _outage(store, worker_store, graph_server, tmp_path, unique_prefix)
@@ -52,7 +54,10 @@ def _outage(store, worker_store, graph_server, tmp_path, unique_prefix):
             graph_server.stop()
             for chunk in range(4):
                 _send_tcp(port, _lines(app, 100 + chunk * 50, 50))
-                assert wait_for(lambda: pipeline.buffer.sizes() != (0, 0) or pipeline.metrics.write_failures._value.get() > 0, timeout=30)
+                assert wait_for(
+                    lambda: pipeline.buffer.sizes() != (0, 0) or pipeline.metrics.write_failures._value.get() > 0,
+                    timeout=30,
+                )
             assert wait_for(lambda: pipeline.lines_processed == 300)
             assert wait_for(lambda: pipeline.metrics.write_failures._value.get() > 0, timeout=30)
             # leaving the block stops the worker while the graph is still down: the rest goes to disk
@@ -169,6 +174,8 @@ def test_a_batch_spooled_by_an_earlier_version_still_finds_its_single_token(stor
     rows = _drain(host, 5)
     _write(store, rows)
     # as an earlier version left it: the one token in `batch`, no `batches`
-    store.write("MATCH (e:Event {id: $id}) SET e.batch = $token, e.batches = null", id=rows[0]["id"], token=rows[0]["batch"])
+    store.write(
+        "MATCH (e:Event {id: $id}) SET e.batch = $token, e.batches = null", id=rows[0]["id"], token=rows[0]["batch"]
+    )
     _write(store, rows)
     assert _count(store, host) == 5

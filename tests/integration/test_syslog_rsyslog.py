@@ -37,7 +37,8 @@ def test_rsyslog_forwards_a_file(store, tmp_path, unique_prefix):
         conf.write_text(RSYSLOG_CONF.format(work=work, source=source, tag=tag, port=port))
         proc = subprocess.Popen(
             ["rsyslogd", "-n", "-f", str(conf), "-i", str(tmp_path / "rsyslog.pid")],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         try:
             with source.open("a") as out:

@@ -63,7 +63,13 @@ def test_bad_lines_go_to_the_dead_letter_file_and_metrics_are_served(store, tmp_
         try:
             _, port = listeners.add_tcp("127.0.0.1", 0)
             good = f"<14>Nov 23 10:00:00 host-b {app}: fine line".encode()
-            frames = [good, b"<14>Nov 23 10:00:01 host-b app: bad \xff\xfe bytes", b"<14>" + b"x" * 5000, good, b"not syslog at all"]
+            frames = [
+                good,
+                b"<14>Nov 23 10:00:01 host-b app: bad \xff\xfe bytes",
+                b"<14>" + b"x" * 5000,
+                good,
+                b"not syslog at all",
+            ]
             with socket.create_connection(("127.0.0.1", port)) as conn:
                 conn.sendall(b"".join(b"%d %s" % (len(f), f) for f in frames))
             assert wait_for(lambda: total_count(store, app) == 2)
@@ -101,7 +107,10 @@ def test_udp_overload_is_counted_as_drops(store, tmp_path):
 
 def test_cli_reads_stdin_into_the_graph(store, graph_uri, graph_user, graph_settings, tmp_path, unique_prefix):
     app = f"{unique_prefix}batch-job"
-    lines = "".join(f"<11>1 2026-11-23T10:00:0{i}Z host-c {app} 1 - - job step {i} failed: Connection reset by peer\n" for i in range(6))
+    lines = "".join(
+        f"<11>1 2026-11-23T10:00:0{i}Z host-c {app} 1 - - job step {i} failed: Connection reset by peer\n"
+        for i in range(6)
+    )
     env = dict(
         os.environ,
         NEO4J_URI=graph_uri,
@@ -112,7 +121,13 @@ def test_cli_reads_stdin_into_the_graph(store, graph_uri, graph_user, graph_sett
     )
     result = subprocess.run(
         [sys.executable, "-m", "rca.cli.main", "ingest", "syslog", "--state-dir", str(tmp_path / "state"), "-"],
-        input=lines, text=True, capture_output=True, cwd=REPO, env=env, timeout=120, check=False,
+        input=lines,
+        text=True,
+        capture_output=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "processed 6 lines; all written" in result.stdout

@@ -42,8 +42,18 @@ def test_the_snapshot_reloads_when_rca_changes_the_topology_and_only_then(store,
     assert cache.refresh() is False and calls(cache.snapshot(), f"{p}web") == set()
 
     # written through rca: the clock moves and the next look reloads (taking the hand-made edge along)
-    signal_writes.write_edges(store, [{"source": f"{p}web", "source_label": "Service", "target": f"{p}pay",
-                                       "target_label": "Service", "type": "CALLS"}])
+    signal_writes.write_edges(
+        store,
+        [
+            {
+                "source": f"{p}web",
+                "source_label": "Service",
+                "target": f"{p}pay",
+                "target_label": "Service",
+                "type": "CALLS",
+            }
+        ],
+    )
     assert cache.refresh() is True
     assert calls(cache.snapshot(), f"{p}web") == {f"{p}cart", f"{p}pay"}
     assert cache.snapshot().generation == generation(store)

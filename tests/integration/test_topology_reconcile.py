@@ -16,12 +16,16 @@ GRACE = 3600.0
 
 
 def estate(p: str, *, drop_cart: bool = False, cart_tech: str = "dotnet") -> TopologySnapshot:
-    cart = "" if drop_cart else f"""
+    cart = (
+        ""
+        if drop_cart
+        else f"""
   - id: {p}cart
     technology: {cart_tech}
     depends_on: [{p}redis]
     instances:
       - {{id: {p}cart-0, runs_on: {p}h1}}"""
+    )
     calls = f"[{p}cart]" if not drop_cart else "[]"
     return parse_topology(f"""
 version: 1
@@ -94,14 +98,18 @@ def test_an_entity_another_source_still_reports_is_kept(store, unique_prefix):
     reconcile(store, estate(p), source=f"{p}file", now=100.0, grace_period_s=GRACE)
     reconcile(store, estate(p), source=f"{p}metrics", now=100.0, grace_period_s=GRACE)
     # Both sources assert web -> cart: one edge holding both, never two edges.
-    edges = store.read("MATCH (:Service {id: $a})-[r:CALLS]->(:Service {id: $b}) RETURN r.sources AS s", a=f"{p}web", b=f"{p}cart")
+    edges = store.read(
+        "MATCH (:Service {id: $a})-[r:CALLS]->(:Service {id: $b}) RETURN r.sources AS s", a=f"{p}web", b=f"{p}cart"
+    )
     assert len(edges) == 1 and sorted(edges[0]["s"]) == sorted([f"{p}file", f"{p}metrics"])
     plan = reconcile(store, estate(p, drop_cart=True), source=f"{p}file", now=200.0, grace_period_s=0)
     assert f"service {p}cart" in plan.released and not plan.marked_stale
     cart = node(store, "Service", f"{p}cart")
     assert cart["status"] == "active" and cart["sources"] == [f"{p}metrics"]
     # The file let go of web -> cart; the metrics source still holds it, on the one edge.
-    edges = store.read("MATCH (:Service {id: $a})-[r:CALLS]->(:Service {id: $b}) RETURN r.sources AS s", a=f"{p}web", b=f"{p}cart")
+    edges = store.read(
+        "MATCH (:Service {id: $a})-[r:CALLS]->(:Service {id: $b}) RETURN r.sources AS s", a=f"{p}web", b=f"{p}cart"
+    )
     assert edges == [{"s": [f"{p}metrics"]}]
 
 
@@ -134,12 +142,17 @@ def test_cli_load_prints_changes_and_rejects_bad_files(graph_settings, graph_uri
     p = unique_prefix
     env = graph_env(graph_settings, graph_uri, graph_user)
     good = tmp_path / "estate.yaml"
-    good.write_text(f"version: 1\nhosts:\n  - id: {p}h\nservices:\n  - id: {p}s\n    instances:\n      - {{id: {p}s-0, runs_on: {p}h}}\n")
+    good.write_text(
+        f"version: 1\nhosts:\n  - id: {p}h\nservices:\n  - id: {p}s\n    instances:\n      - {{id: {p}s-0, runs_on: {p}h}}\n"
+    )
     result = rca("topology", "load", str(good), "--source", f"{p}file", env=env)
     assert result.returncode == 0, result.stderr
     assert "entities: 3 created" in result.stdout and "edges:    2 created" in result.stdout
     again = rca("topology", "load", str(good), "--source", f"{p}file", env=env)
-    assert "already up to date" in again.stdout and "entities: 0 created, 0 updated, 0 revived, 3 unchanged" in again.stdout
+    assert (
+        "already up to date" in again.stdout
+        and "entities: 0 created, 0 updated, 0 revived, 3 unchanged" in again.stdout
+    )
     shown = rca("topology", "show", f"{p}s", "--hops", "2", env=env)
     assert f"-INSTANCE_OF-> Service   {p}s" in shown.stdout and f"-RUNS_ON-> Host      {p}h" in shown.stdout
     bad = tmp_path / "bad.yaml"

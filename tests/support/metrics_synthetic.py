@@ -47,7 +47,9 @@ def daily_cycle(ts: np.ndarray, amplitude: float, phase_s: float = 0.0) -> np.nd
     return 1.0 + amplitude * np.sin(2 * np.pi * (ts + phase_s) / DAY_S)
 
 
-def noisy_gauge(rng: np.random.Generator, ts: np.ndarray, level: float, noise: float, amplitude: float = 0.2) -> np.ndarray:
+def noisy_gauge(
+    rng: np.random.Generator, ts: np.ndarray, level: float, noise: float, amplitude: float = 0.2
+) -> np.ndarray:
     """A gauge around ``level`` following a daily cycle, with Gaussian noise of relative size ``noise``."""
     cycle = level * daily_cycle(ts, amplitude, phase_s=float(rng.uniform(0, DAY_S)))
     return cycle + rng.normal(0.0, noise * level, len(ts))

@@ -58,7 +58,8 @@ class LocalPrometheus:
         shutil.rmtree(blocks, ignore_errors=True)
         done = subprocess.run(
             [_binary("promtool"), "tsdb", "create-blocks-from", "openmetrics", "-q", str(openmetrics), str(blocks)],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         if done.returncode != 0:
             raise PrometheusServerError(f"promtool backfill failed: {done.stderr.strip()[-2000:]}")
@@ -79,12 +80,15 @@ class LocalPrometheus:
                 f"--web.listen-address=127.0.0.1:{self.port}",
                 "--log.level=warn",
             ],
-            stdout=self._log, stderr=subprocess.STDOUT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise PrometheusServerError(f"prometheus exited with {self._proc.returncode}; see {self.workdir / 'prometheus.log'}")
+                raise PrometheusServerError(
+                    f"prometheus exited with {self._proc.returncode}; see {self.workdir / 'prometheus.log'}"
+                )
             try:
                 if requests.get(f"{self.url}/-/ready", timeout=1).ok:
                     return self

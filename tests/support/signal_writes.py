@@ -19,8 +19,15 @@ from graph_schema.cypher import signals as cypher
 from graph_schema.cypher import topology
 from graph_schema.model import ENTITY_LABELS, Label, RelType, topology_relation
 
-_ANOMALY_DEFAULTS = {"end": None, "last_ts": None, "status": "open", "direction": "up", "value": 0.0,
-                     "baseline": 0.0, "source": "replay"}
+_ANOMALY_DEFAULTS = {
+    "end": None,
+    "last_ts": None,
+    "status": "open",
+    "direction": "up",
+    "value": 0.0,
+    "baseline": 0.0,
+    "source": "replay",
+}
 _EVENT_DEFAULTS = {"template_id": None, "bucket": None, "bucket_seconds": 60, "sample": "", "severity": 6}
 _CHANGE_DEFAULTS = {"description": "", "source": "replay"}
 
@@ -50,8 +57,10 @@ def write_entities(store, rows: Iterable[dict], *, now: float | None = None, sou
         label = _entity_label(row["label"])
         by_label[label].append({"kind": label.lower(), "name": None, "technology": None, "attrs": None, **row})
     seen = now if now is not None else time.time()
-    written = sum(store.write_rows(topology.UPSERT_ENTITIES[label], batch, now=seen, source=source)
-                  for label, batch in by_label.items())
+    written = sum(
+        store.write_rows(topology.UPSERT_ENTITIES[label], batch, now=seen, source=source)
+        for label, batch in by_label.items()
+    )
     return _advance_clock(store, written, seen)
 
 
@@ -63,11 +72,19 @@ def write_edges(store, rows: Iterable[dict], *, now: float | None = None, source
         relation = topology_relation(RelType(row["type"]), source_label, target_label)
         if relation is None:
             raise UnknownLabel(f"the graph model has no relation {source_label}-[:{row['type']}]->{target_label}")
-        by_relation[relation].append({"source_id": row["source"], "target_id": row["target"],
-                                      "rate": row.get("rate"), "error_rate": row.get("error_rate")})
+        by_relation[relation].append(
+            {
+                "source_id": row["source"],
+                "target_id": row["target"],
+                "rate": row.get("rate"),
+                "error_rate": row.get("error_rate"),
+            }
+        )
     seen = now if now is not None else time.time()
-    written = sum(store.write_rows(topology.UPSERT_EDGES[relation], batch, now=seen, source=source)
-                  for relation, batch in by_relation.items())
+    written = sum(
+        store.write_rows(topology.UPSERT_EDGES[relation], batch, now=seen, source=source)
+        for relation, batch in by_relation.items()
+    )
     return _advance_clock(store, written, seen)
 
 

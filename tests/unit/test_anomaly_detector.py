@@ -22,8 +22,16 @@ def _series(seed=0, hours=6.0, level=100.0, noise=2.0, cycle=30.0):
 
 def _replay(ts, values, *, direction="up", start=3600.0, poll=30.0, min_delta=0.0, **tracker_args):
     """Poll every ``poll`` seconds over overlapping windows, as the worker does; collect the final state per id."""
-    tracker = SeriesTracker(("Service", "svc", "latency_p99"), DetectorConfig(), direction, 0.0, min_delta,
-                            tracker_args.get("max_open_s", 6 * 3600), 300.0, 3600.0)
+    tracker = SeriesTracker(
+        ("Service", "svc", "latency_p99"),
+        DetectorConfig(),
+        direction,
+        0.0,
+        min_delta,
+        tracker_args.get("max_open_s", 6 * 3600),
+        300.0,
+        3600.0,
+    )
     tracker.start(ts[0] + start)
     found = {}
     for now in np.arange(ts[0] + start, ts[-1] + poll, poll):

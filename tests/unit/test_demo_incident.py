@@ -34,7 +34,9 @@ def test_lines_are_real_syslog_anchored_at_the_alert_and_deterministic():
     stamps = [r.timestamp for r in records]
     assert stamps == sorted(stamps) and max(stamps) == pytest.approx(ALERT, abs=1e-3)
     refused = [r for r in records if "too many clients" in r.message]
-    assert len(refused) == 412 and {(r.hostname, r.app_name, r.severity) for r in refused} == {("db-1", "postgres-payments", 3)}
+    assert len(refused) == 412 and {(r.hostname, r.app_name, r.severity) for r in refused} == {
+        ("db-1", "postgres-payments", 3)
+    }
     assert min(r.timestamp for r in refused) == pytest.approx(ALERT - 390 + 390 / 412, abs=1e-3)
     # vary fills placeholders with seeded integers in range
     waits = [int(r.message.rsplit(" after ", 1)[1].removesuffix("ms")) for r in records if r.app_name == "payment"]
@@ -45,13 +47,22 @@ def test_bsd_lines_are_written_in_the_zone_the_parser_assumes():
     incident = load(EXAMPLE_INCIDENT)
     berlin = ZoneInfo("Europe/Berlin")
     lines = syslog_lines(incident, ALERT, berlin)
-    bsd = [SyslogParser(default_tz=berlin).parse(line.decode()) for line in lines if not line.split(b">", 1)[1].startswith(b"1 ")]
+    bsd = [
+        SyslogParser(default_tz=berlin).parse(line.decode())
+        for line in lines
+        if not line.split(b">", 1)[1].startswith(b"1 ")
+    ]
     assert bsd and max(r.timestamp for r in bsd) == pytest.approx(ALERT, abs=1e-3)
 
 
 def test_lines_map_to_the_estate_entities_and_classes_the_rules_expect():
-    known = {("Service", "payment"), ("Service", "checkout"), ("Service", "inventory"), ("Service", "ads"),
-             ("Datastore", "postgres-payments")}
+    known = {
+        ("Service", "payment"),
+        ("Service", "checkout"),
+        ("Service", "inventory"),
+        ("Service", "ads"),
+        ("Datastore", "postgres-payments"),
+    }
     mapper = EntityMapper(load_entity_rules(), lambda label, key: key if (str(label), key) in known else None)
     classifier = SignatureClassifier(load_class_rules())
     seen = {}
@@ -59,8 +70,12 @@ def test_lines_map_to_the_estate_entities_and_classes_the_rules_expect():
         record = SyslogParser().parse(line.decode())
         entity = mapper.map(record.hostname, record.app_name)
         rule = classifier.classify(record.message)
-        seen[(str(entity.label), entity.id, entity.known)] = seen.get((str(entity.label), entity.id, entity.known), set())
-        seen[(str(entity.label), entity.id, entity.known)].add((rule.signature_class, rule.change_type) if rule else ("other", None))
+        seen[(str(entity.label), entity.id, entity.known)] = seen.get(
+            (str(entity.label), entity.id, entity.known), set()
+        )
+        seen[(str(entity.label), entity.id, entity.known)].add(
+            (rule.signature_class, rule.change_type) if rule else ("other", None)
+        )
     assert seen == {
         ("Datastore", "postgres-payments", True): {("change", "config"), ("connection", None)},
         ("Service", "payment", True): {("timeout", None)},
@@ -98,14 +113,26 @@ def test_series_steps_ramps_and_ends_on_the_grid():
     assert abs(np.median(quiet) - 42.0) < 1.0 and 1.0 < np.std(quiet) < 3.0
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"logs": [{"host": "h", "app": "a", "message": "x {n}"}]}, "logs[0]: needs 'at' (one line) or 'from', 'to' and 'count'"),
-    ({"logs": [{"at": 0, "host": "h", "app": "a", "message": "x", "severity": "loud"}]}, "logs[0]: severity must be one of"),
-    ({"logs": [{"at": 0, "host": "h", "app": "a", "message": "waited {ms}ms"}]}, "logs[0]: missing 'ms'"),
-    ({"logs": [{"from": 0, "to": -5, "count": 3, "host": "h", "app": "a", "message": "x"}]}, "logs[0]: needs from < to"),
-    ({"metrics": {"series": [{"signal": "error_ratio", "noise": 0.1}]}}, "metrics.series[0]: missing 'baseline'"),
-    ({"symptoms": [{"entity": "checkout"}]}, "symptoms[0]: needs 'entity' and 'family'"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"logs": [{"host": "h", "app": "a", "message": "x {n}"}]},
+            "logs[0]: needs 'at' (one line) or 'from', 'to' and 'count'",
+        ),
+        (
+            {"logs": [{"at": 0, "host": "h", "app": "a", "message": "x", "severity": "loud"}]},
+            "logs[0]: severity must be one of",
+        ),
+        ({"logs": [{"at": 0, "host": "h", "app": "a", "message": "waited {ms}ms"}]}, "logs[0]: missing 'ms'"),
+        (
+            {"logs": [{"from": 0, "to": -5, "count": 3, "host": "h", "app": "a", "message": "x"}]},
+            "logs[0]: needs from < to",
+        ),
+        ({"metrics": {"series": [{"signal": "error_ratio", "noise": 0.1}]}}, "metrics.series[0]: missing 'baseline'"),
+        ({"symptoms": [{"entity": "checkout"}]}, "symptoms[0]: needs 'entity' and 'family'"),
+    ],
+)
 def test_a_malformed_file_is_refused_naming_the_entry(tmp_path, change, message):
     path = tmp_path / "incident.yaml"
     path.write_text(yaml.safe_dump({"symptoms": [{"entity": "checkout", "family": "errors"}], **change}))

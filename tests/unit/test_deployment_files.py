@@ -19,7 +19,9 @@ def test_neo4j_is_version_5_community_with_volume_and_healthcheck():
     assert "cypher-shell" in " ".join(neo4j["healthcheck"]["test"])
 
 
-@pytest.mark.parametrize("name", [n for n, s in COMPOSE["services"].items() if s.get("image", "").startswith("rca-service")])
+@pytest.mark.parametrize(
+    "name", [n for n, s in COMPOSE["services"].items() if s.get("image", "").startswith("rca-service")]
+)
 def test_every_project_service_runs_a_real_command_against_neo4j(name):
     service = COMPOSE["services"][name]
     command = service["command"] if isinstance(service["command"], list) else shlex.split(service["command"])

@@ -26,7 +26,11 @@ def test_fit_learns_the_feature_that_marks_the_root_and_ignores_noise():
 def test_shipped_weights_cover_every_engine_column_of_this_schema():
     weights = load_weights()
     assert weights.feature_schema_version == FEATURE_SCHEMA_VERSION
-    assert set(weights.names) == set(BASE_FEATURES) | set(RULE_COLUMNS) | {"rule_max", "propagation_score", "walk_score"}
+    assert set(weights.names) == set(BASE_FEATURES) | set(RULE_COLUMNS) | {
+        "rule_max",
+        "propagation_score",
+        "walk_score",
+    }
     assert len(weights.values) == len(weights.names)
 
 

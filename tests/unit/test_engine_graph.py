@@ -17,25 +17,38 @@ KINDS = ("CALLS", "DEPENDS_ON", "RUNS_ON", "INSTANCE_OF", "OWNS")  # OWNS: a rel
 def _random_subgraph(seed: int, n: int = 40, edges: int = 90) -> IncidentSubgraph:
     rng = np.random.default_rng(seed)
     nodes = {f"e{i}": EntityNode(f"e{i}", "Service", f"e{i}") for i in range(n)}
-    pairs = [Edge(f"e{a}", f"e{b}", KINDS[k]) for a, b, k in zip(rng.integers(0, n, edges), rng.integers(0, n, edges),
-                                                                   rng.integers(0, len(KINDS), edges))]
+    pairs = [
+        Edge(f"e{a}", f"e{b}", KINDS[k])
+        for a, b, k in zip(rng.integers(0, n, edges), rng.integers(0, n, edges), rng.integers(0, len(KINDS), edges))
+    ]
     symptoms = [Symptom(f"e{i}", "errors", 0.0) for i in rng.integers(0, n, 3)]
     return IncidentSubgraph(nodes, pairs, [], [], [], symptoms, 0.0, 1.0)
 
 
 def test_links_follow_edge_order_and_the_propagation_rules():
     nodes = {n: EntityNode(n, "Service", n) for n in ("a", "b", "i", "h")}
-    sub = IncidentSubgraph(nodes, [Edge("a", "b", "CALLS"), Edge("i", "a", "INSTANCE_OF"), Edge("a", "h", "OWNS"),
-                                   Edge("i", "h", "RUNS_ON")], [], [], [], [], 0.0, 1.0)
+    sub = IncidentSubgraph(
+        nodes,
+        [Edge("a", "b", "CALLS"), Edge("i", "a", "INSTANCE_OF"), Edge("a", "h", "OWNS"), Edge("i", "h", "RUNS_ON")],
+        [],
+        [],
+        [],
+        [],
+        0.0,
+        1.0,
+    )
     graph = PropagationGraph(sub)
     links = [graph.link(k) for k in range(len(graph.cause_rows))]
     assert [(lk.cause, lk.effect, lk.relation, lk.weight) for lk in links] == [
-        ("b", "a", "CALLS (reverse)", 1.0), ("i", "a", "INSTANCE_OF", 0.9), ("a", "i", "INSTANCE_OF (reverse)", 0.5),
-        ("h", "i", "RUNS_ON (reverse)", 0.9)]
+        ("b", "a", "CALLS (reverse)", 1.0),
+        ("i", "a", "INSTANCE_OF", 0.9),
+        ("a", "i", "INSTANCE_OF (reverse)", 0.5),
+        ("h", "i", "RUNS_ON (reverse)", 0.9),
+    ]
     (from_start, from_links), (into_start, into_links) = graph.links_from, graph.links_into
     i = graph.index["i"]
-    assert from_links[from_start[i]:from_start[i + 1]].tolist() == [1]
-    assert into_links[into_start[i]:into_start[i + 1]].tolist() == [2, 3]
+    assert from_links[from_start[i] : from_start[i + 1]].tolist() == [1]
+    assert into_links[into_start[i] : into_start[i + 1]].tolist() == [2, 3]
     assert graph.edge_rows["OWNS"].tolist() == [[graph.index["a"], graph.index["h"]]]
 
 

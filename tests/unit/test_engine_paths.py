@@ -25,7 +25,9 @@ def test_path_from_datastore_follows_callers_to_the_symptom_with_evidence():
     [path] = _paths(datastore_outage(), "db")
     assert path.symptom_id == "frontend"
     assert [(h.from_id, h.relation, h.to_id) for h in path.hops] == [
-        ("db", "DEPENDS_ON (reverse)", "api"), ("api", "CALLS (reverse)", "frontend")]
+        ("db", "DEPENDS_ON (reverse)", "api"),
+        ("api", "CALLS (reverse)", "frontend"),
+    ]
     assert 0 < path.score <= 1
     assert any("connection" in line for line in path.hops[0].evidence)
     assert any("after db" in line for line in path.hops[0].evidence)
@@ -35,13 +37,28 @@ def test_path_prefers_the_anomalous_route():
     # a -> b1 -> top and a -> b2 -> top; only b2 shows trouble, so the path goes through b2.
     nodes = {n: EntityNode(n, "Service", n) for n in ("top", "b1", "b2", "a")}
     edges = [Edge("top", "b1", "CALLS"), Edge("top", "b2", "CALLS"), Edge("b1", "a", "CALLS"), Edge("b2", "a", "CALLS")]
-    sub = IncidentSubgraph(nodes, edges, [anomaly("a", "errors", T), anomaly("b2", "errors", T + 20),
-                                          anomaly("top", "errors", T + 50)], [event("b2", "other", T + 20)], [],
-                           [Symptom("top", "errors", T + 90)], T - 600, T + 600)
+    sub = IncidentSubgraph(
+        nodes,
+        edges,
+        [anomaly("a", "errors", T), anomaly("b2", "errors", T + 20), anomaly("top", "errors", T + 50)],
+        [event("b2", "other", T + 20)],
+        [],
+        [Symptom("top", "errors", T + 90)],
+        T - 600,
+        T + 600,
+    )
     [path] = _paths(sub, "a")
     assert [h.to_id for h in path.hops] == ["b2", "top"]
-    quiet = IncidentSubgraph(nodes, edges, [anomaly("a", "errors", T), anomaly("top", "errors", T + 50)], [], [],
-                             [Symptom("top", "errors", T + 90)], T - 600, T + 600)
+    quiet = IncidentSubgraph(
+        nodes,
+        edges,
+        [anomaly("a", "errors", T), anomaly("top", "errors", T + 50)],
+        [],
+        [],
+        [Symptom("top", "errors", T + 90)],
+        T - 600,
+        T + 600,
+    )
     [weaker] = _paths(quiet, "a")
     assert weaker.score < path.score
 
@@ -65,6 +82,7 @@ def test_symptom_as_candidate_has_an_empty_path_and_unreachable_has_none():
 def test_walk_ends_on_the_entity_more_anomalous_than_its_causes():
     import numpy as np
     from rca.rank.walk import walk_scores
+
     sub = datastore_outage()
     graph = PropagationGraph(sub)
     ids = list(sub.nodes)

@@ -12,7 +12,13 @@ from rca.rank.types import EngineInputError, Symptom
 from rca.rank.rules.evaluate import default_rule_engine
 from tests.unit.engine_cases import bad_deploy, datastore_outage, host_exhaustion
 
-ALL = [default_engine(), RulesRanker(default_rule_engine()), PropagationRanker(), PageRankRanker(), AnomalyMagnitudeRanker()]
+ALL = [
+    default_engine(),
+    RulesRanker(default_rule_engine()),
+    PropagationRanker(),
+    PageRankRanker(),
+    AnomalyMagnitudeRanker(),
+]
 
 
 @pytest.mark.parametrize("case, root", [(datastore_outage, "db"), (host_exhaustion, "h1"), (bad_deploy, "checkout")])
@@ -88,7 +94,10 @@ def test_concurrent_engine_calls_equal_sequential_ones():
 @pytest.mark.parametrize("ranker", ALL, ids=lambda r: r.name)
 def test_quiet_or_tiny_subgraphs_still_rank(ranker):
     from rca.rank.types import EntityNode, IncidentSubgraph
-    lone = IncidentSubgraph({"a": EntityNode("a", "Service", "a")}, [], [], [], [], [Symptom("a", "errors", 100.0)], 0.0, 200.0)
+
+    lone = IncidentSubgraph(
+        {"a": EntityNode("a", "Service", "a")}, [], [], [], [], [Symptom("a", "errors", 100.0)], 0.0, 200.0
+    )
     result = ranker.rank(lone, 5)
     assert [c.entity_id for c in result.candidates] == ["a"]
     quiet = datastore_outage()

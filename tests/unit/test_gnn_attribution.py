@@ -40,8 +40,10 @@ def test_written_out_gradient_equals_autograd(make):
     model = make()
     rng = np.random.default_rng(11)
     x = torch.from_numpy(rng.standard_normal((60, len(FEATURE_NAMES))).astype(np.float32) * 2)
-    messages = [torch.from_numpy(rng.standard_normal((60, model.norms[0].weight.shape[0])).astype(np.float32))
-                for _ in model.norms]
+    messages = [
+        torch.from_numpy(rng.standard_normal((60, model.norms[0].weight.shape[0])).astype(np.float32))
+        for _ in model.norms
+    ]
     rows = [0, 7, 31, 59, 12]
     expected = _autograd_contributions(model, x, messages, rows)
     got = gradient_attribution(LocalScorer.of(model), x, messages, rows, FEATURE_NAMES)

@@ -12,11 +12,20 @@ from rca.training.feedback import FeedbackRefused, prepare, sample_from_row
 
 
 def _row(incident_id: str, root: str, *, features=None, verdicts=(("CONFIRMED", None),)):
-    features = features if features is not None else {"a": {"anomaly_latency": 5.0, "rule_max": 0.8}, "b": {"is_symptom": 1.0},
-                                                      "h": {}}
+    features = (
+        features
+        if features is not None
+        else {"a": {"anomaly_latency": 5.0, "rule_max": 0.8}, "b": {"is_symptom": 1.0}, "h": {}}
+    )
     records = [{"root_cause_entity_id": who or root, "verdict": v, "user": "ann"} for v, who in verdicts]
-    return {"id": incident_id, "created_at": 1.0, "root_cause_id": root, "features_json": json.dumps(features),
-            "edges_json": json.dumps([["b", "a", "CALLS"], ["a", "h", "RUNS_ON"]]), "feedback_json": json.dumps(records)}
+    return {
+        "id": incident_id,
+        "created_at": 1.0,
+        "root_cause_id": root,
+        "features_json": json.dumps(features),
+        "edges_json": json.dumps([["b", "a", "CALLS"], ["a", "h", "RUNS_ON"]]),
+        "feedback_json": json.dumps(records),
+    }
 
 
 def test_empty_feedback_set_is_refused_with_a_reason():
@@ -31,8 +40,10 @@ def test_same_evidence_confirmed_with_different_root_causes_is_refused():
 
 
 def test_root_cause_both_confirmed_and_rejected_is_refused():
-    rows = [_row("inc-1", "a", verdicts=(("CONFIRMED", None), ("REJECTED", None))),
-            _row("inc-2", "a", features={"a": {"evidence": 1.0}, "b": {}})]
+    rows = [
+        _row("inc-1", "a", verdicts=(("CONFIRMED", None), ("REJECTED", None))),
+        _row("inc-2", "a", features={"a": {"evidence": 1.0}, "b": {}}),
+    ]
     with pytest.raises(FeedbackRefused, match="inc-1: a was both confirmed and rejected"):
         prepare(rows, FEATURE_NAMES, 0.3, 5.0)
 

@@ -24,8 +24,14 @@ TINY = TrainSettings(hidden=8, max_epochs=2, patience=2, batch_incidents=4)
 @pytest.fixture(scope="module")
 def tiny_data():
     rules = default_rule_engine()
-    names, train_set = simulate_samples([IncidentSpec(2_000_000 + k, 20, f) for k in range(2)
-                                         for f in ("latency", "datastore_outage", "host_failure", "bad_deploy")], rules)
+    names, train_set = simulate_samples(
+        [
+            IncidentSpec(2_000_000 + k, 20, f)
+            for k in range(2)
+            for f in ("latency", "datastore_outage", "host_failure", "bad_deploy")
+        ],
+        rules,
+    )
     _, val_set = simulate_samples([IncidentSpec(1_000_000, 20, f) for f in ("latency", "crash", "errors")], rules)
     return names, train_set, val_set
 
@@ -51,7 +57,9 @@ def test_artifact_of_another_feature_schema_is_refused(tiny_data, tmp_path):
     torch.save(data, tmp_path / "old.pt")
     with pytest.raises(ArtifactError, match="feature schema 0.*retrain"):
         load(tmp_path / "old.pt", names)
-    with pytest.raises(ArtifactError, match="other feature columns.*missing \\['not_a_feature'\\], unknown \\['walk_score'\\]"):
+    with pytest.raises(
+        ArtifactError, match="other feature columns.*missing \\['not_a_feature'\\], unknown \\['walk_score'\\]"
+    ):
         load(path, names[:-1] + ["not_a_feature"])
 
 

@@ -12,9 +12,15 @@ from ingest.metrics.promql_templates import TemplateError, load_templates
 def test_shipped_defaults_cover_the_usual_sources():
     templates = load_templates()
     queries = " ".join(t.query for t in templates.signals) + " ".join(t.query for t in templates.edges)
-    for metric in ("node_cpu_seconds_total", "container_cpu_usage_seconds_total", "kube_pod_info",
-                   "kube_deployment_status_replicas_unavailable", "http_server_request_duration_seconds",
-                   "istio_requests_total", "traces_service_graph_request_total"):
+    for metric in (
+        "node_cpu_seconds_total",
+        "container_cpu_usage_seconds_total",
+        "kube_pod_info",
+        "kube_deployment_status_replicas_unavailable",
+        "http_server_request_duration_seconds",
+        "istio_requests_total",
+        "traces_service_graph_request_total",
+    ):
         assert metric in queries, metric
     families = {t.family for t in templates.signals}
     assert families == {"latency", "errors", "saturation", "traffic"}
@@ -28,13 +34,16 @@ def _write(tmp_path, text):
     return path
 
 
-@pytest.mark.parametrize("entry, message", [
-    ("{name: a, family: vibes, query: up, entity: otel_service}", "family must be one of"),
-    ("{name: a, family: errors, query: up, entity: nowhere}", "unknown entity rule 'nowhere'"),
-    ("{name: a, family: errors, entity: otel_service}", "missing or empty 'query'"),
-    ("{name: a, family: errors, query: up, entity: otel_service, direction: sideways}", "direction must be"),
-    ("{name: a, family: errors, query: up, entity: otel_service, min_scale: lots}", "must be numbers"),
-])
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ("{name: a, family: vibes, query: up, entity: otel_service}", "family must be one of"),
+        ("{name: a, family: errors, query: up, entity: nowhere}", "unknown entity rule 'nowhere'"),
+        ("{name: a, family: errors, entity: otel_service}", "missing or empty 'query'"),
+        ("{name: a, family: errors, query: up, entity: otel_service, direction: sideways}", "direction must be"),
+        ("{name: a, family: errors, query: up, entity: otel_service, min_scale: lots}", "must be numbers"),
+    ],
+)
 def test_bad_signal_entries_are_named(tmp_path, entry, message):
     path = _write(tmp_path, f"signals:\n  - {entry}\n")
     with pytest.raises(TemplateError, match=message) as caught:
@@ -43,8 +52,11 @@ def test_bad_signal_entries_are_named(tmp_path, entry, message):
 
 
 def test_duplicate_names_and_bad_yaml_are_rejected(tmp_path):
-    dup = _write(tmp_path, "signals:\n  - {name: a, family: errors, query: up, entity: otel_service}\n"
-                           "  - {name: a, family: errors, query: up, entity: otel_service}\n")
+    dup = _write(
+        tmp_path,
+        "signals:\n  - {name: a, family: errors, query: up, entity: otel_service}\n"
+        "  - {name: a, family: errors, query: up, entity: otel_service}\n",
+    )
     with pytest.raises(TemplateError, match="signal a: duplicate name"):
         load_templates(signals=dup)
     broken = _write(tmp_path, "signals: [\n")
@@ -68,8 +80,12 @@ def test_labels_map_to_entities():
     assert mapper.map("node_exporter_host", {"instance": "[::1]:9100"}).id == "::1"
     server = mapper.map("servicegraph_server", {"server": "orders-postgres", "client": "checkout"})
     assert server.label == Label.DATASTORE
-    assert mapper.map("servicegraph_server", {"server": "billing", "connection_type": "database"}).label == Label.DATASTORE
-    assert mapper.map("servicegraph_client", {"client": "checkout", "connection_type": "database"}).label == Label.SERVICE
+    assert (
+        mapper.map("servicegraph_server", {"server": "billing", "connection_type": "database"}).label == Label.DATASTORE
+    )
+    assert (
+        mapper.map("servicegraph_client", {"client": "checkout", "connection_type": "database"}).label == Label.SERVICE
+    )
     assert mapper.map("servicegraph_server", {"server": "checkout"}).label == Label.SERVICE
     assert mapper.map("pod_instance", {"pod": "checkout-7c8b-b1"}).label == Label.INSTANCE
     assert mapper.map("pod_instance", {"pod": ""}) is None

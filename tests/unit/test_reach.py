@@ -13,7 +13,11 @@ def _chain(anomalous=(), events=()) -> IncidentSubgraph:
         edges=[Edge(a, b, "CALLS") for a, b in zip(CHAIN, CHAIN[1:])] + [Edge("side", "api", "CALLS")],
         anomalies=[AnomalySignal(n, "errors_rate", "errors", 100.0, None, "up", 6.0, 1.0, 0.1) for n in anomalous],
         events=[EventSignal(n, "t", "timeout", severity, 3, 100.0, 110.0, "") for n, severity in events],
-        changes=[], symptoms=[Symptom("web", "errors", 120.0)], window_start=0.0, window_end=200.0)
+        changes=[],
+        symptoms=[Symptom("web", "errors", 120.0)],
+        window_start=0.0,
+        window_end=200.0,
+    )
 
 
 def test_hops_count_edges_in_either_direction_from_the_symptoms():

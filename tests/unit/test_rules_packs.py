@@ -7,36 +7,53 @@ from rca.rank.rules.packs import RULES
 from rca.rank.rules.thresholds import load_thresholds
 
 QUIET = {
-    "entity": "x", "kind": "Service", "name": "x", "evidence": 0.0, "errors": 0.0, "latency": 0.0,
-    "saturation": 0.0, "traffic": 0.0, "crash_lines": 0, "oom_lines": 0, "auth_lines": 0, "restarts": 0,
-    "users_total": 3, "users_failing": 0, "users_failing_share": 0.0, "users_auth_share": 0.0,
-    "residents_total": 0, "residents_degraded": 0, "residents_share": 0.0, "change_gap_s": -1.0,
-    "change_evidence": 0.0, "lead_s": -1.0, "later_share": 0.0, "degraded_later": 0,
+    "entity": "x",
+    "kind": "Service",
+    "name": "x",
+    "evidence": 0.0,
+    "errors": 0.0,
+    "latency": 0.0,
+    "saturation": 0.0,
+    "traffic": 0.0,
+    "crash_lines": 0,
+    "oom_lines": 0,
+    "auth_lines": 0,
+    "restarts": 0,
+    "users_total": 3,
+    "users_failing": 0,
+    "users_failing_share": 0.0,
+    "users_auth_share": 0.0,
+    "residents_total": 0,
+    "residents_degraded": 0,
+    "residents_share": 0.0,
+    "change_gap_s": -1.0,
+    "change_evidence": 0.0,
+    "lead_s": -1.0,
+    "later_share": 0.0,
+    "degraded_later": 0,
 }
 
 # rule -> (fact that must fire it, fact that must not)
 CASES = {
     "datastore_unreachable_callers_timeout": (
         {"kind": "Datastore", "users_failing": 3, "users_failing_share": 1.0},
-        {"kind": "Datastore", "users_failing": 1, "users_failing_share": 0.33}),
+        {"kind": "Datastore", "users_failing": 1, "users_failing_share": 0.33},
+    ),
     "host_exhausted_instances_degrade": (
         {"kind": "Host", "saturation": 8.0, "residents_total": 2, "residents_degraded": 2, "residents_share": 1.0},
-        {"kind": "Host", "saturation": 8.0, "residents_total": 4, "residents_degraded": 1, "residents_share": 0.25}),
+        {"kind": "Host", "saturation": 8.0, "residents_total": 4, "residents_degraded": 1, "residents_share": 0.25},
+    ),
     "change_before_first_symptom": (
         {"change_gap_s": 300.0, "change_evidence": 0.9},
-        {"change_gap_s": 7200.0, "change_evidence": 0.9}),
-    "crash_loop_or_oom": (
-        {"oom_lines": 4},
-        {"crash_lines": 1}),
+        {"change_gap_s": 7200.0, "change_evidence": 0.9},
+    ),
+    "crash_loop_or_oom": ({"oom_lines": 4}, {"crash_lines": 1}),
     "downstream_error_first": (
         {"errors": 7.0, "lead_s": 60.0, "later_share": 1.0},
-        {"errors": 7.0, "lead_s": 5.0, "later_share": 1.0}),
-    "saturation_cascade": (
-        {"saturation": 9.0, "degraded_later": 2},
-        {"saturation": 9.0, "degraded_later": 0}),
-    "certificate_or_auth_failure": (
-        {"users_auth_share": 0.67},
-        {"users_auth_share": 0.1, "auth_lines": 2}),
+        {"errors": 7.0, "lead_s": 5.0, "later_share": 1.0},
+    ),
+    "saturation_cascade": ({"saturation": 9.0, "degraded_later": 2}, {"saturation": 9.0, "degraded_later": 0}),
+    "certificate_or_auth_failure": ({"users_auth_share": 0.67}, {"users_auth_share": 0.1, "auth_lines": 2}),
 }
 
 
@@ -111,8 +128,9 @@ def test_facts_with_tiny_huge_or_infinite_numbers_are_judged_not_refused():
         plain = [dict(f) for f in facts]
         for key in numeric:
             odd[0][key], plain[0][key] = value, same_as
-        assert engine.evaluate(odd, subgraph.alert_time, prefiltered=True) == \
-            engine.evaluate(plain, subgraph.alert_time, prefiltered=True)
+        assert engine.evaluate(odd, subgraph.alert_time, prefiltered=True) == engine.evaluate(
+            plain, subgraph.alert_time, prefiltered=True
+        )
 
 
 def test_facts_asserted_together_fire_as_they_do_one_at_a_time():
@@ -129,8 +147,11 @@ def test_facts_asserted_together_fire_as_they_do_one_at_a_time():
     for seed, fault in enumerate(("datastore_outage", "host_failure", "bad_deploy", "cpu_exhaustion", "errors")):
         subgraph = simulate(seed, 100, fault, id_prefix=f"batch{seed}-").to_subgraph(max_hops=4)
         graph = PropagationGraph(subgraph)
-        facts = [_plain_numbers(f) for f in build_facts(subgraph, build_features(subgraph, graph), graph)
-                 if engine.may_fire(f)]
+        facts = [
+            _plain_numbers(f)
+            for f in build_facts(subgraph, build_features(subgraph, graph), graph)
+            if engine.may_fire(f)
+        ]
         with _LOCK:
             name = engine._ruleset_name()
             together = sorted((rule, fact["entity"]) for rule, fact in _fire(name, facts, batch=True))
@@ -146,8 +167,17 @@ def test_a_fact_no_rule_looks_at_does_not_cost_the_others_their_findings():
     engine = default_rule_engine()
     crash = {**QUIET, "entity": "a", "name": "a", "oom_lines": 4}
     stray = {"entity": "stray", "nothing_a_rule_reads": 1}
-    datastore = {**QUIET, "entity": "b", "name": "b", "kind": "Datastore", "users_failing": 4, "users_failing_share": 1.0}
+    datastore = {
+        **QUIET,
+        "entity": "b",
+        "name": "b",
+        "kind": "Datastore",
+        "users_failing": 4,
+        "users_failing_share": 1.0,
+    }
     findings = engine.evaluate([crash, stray, datastore], at=0.0, prefiltered=True)
     assert sorted((f.rule, f.entity_id) for f in findings) == [
-        ("crash_loop_or_oom", "a"), ("datastore_unreachable_callers_timeout", "b")]
+        ("crash_loop_or_oom", "a"),
+        ("datastore_unreachable_callers_timeout", "b"),
+    ]
     assert engine.evaluate([crash, datastore], at=0.0) == findings  # and the next request is unaffected

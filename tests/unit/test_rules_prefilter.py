@@ -17,7 +17,9 @@ def test_conditions_pass_what_they_match_and_near_misses():
     assert check({"kind": "Host", "residents_share": 0.5 - 1e-12})  # the engine's own parsing decides these
     assert not check({"kind": "Host", "residents_share": 0.4})
     assert not check({"kind": "Service", "residents_share": 0.9})
-    assert compile_condition({"$lte": {"gap": 10}})({"gap": 10}) and not compile_condition({"$lte": {"gap": 10}})({"gap": 11})
+    assert compile_condition({"$lte": {"gap": 10}})({"gap": 10}) and not compile_condition({"$lte": {"gap": 10}})(
+        {"gap": 11}
+    )
 
 
 def test_unknown_operators_missing_fields_and_other_types_may_fire():
@@ -29,6 +31,7 @@ def test_unknown_operators_missing_fields_and_other_types_may_fire():
 
 def test_columns_get_one_answer_per_fact():
     import numpy as np
+
     check = compile_condition({"$and": [{"kind": "Host"}, {"$gte": {"residents_share": 0.5}}]})
     columns = {"kind": np.array(["Host", "Host", "Service"]), "residents_share": np.array([0.9, 0.1, 0.9])}
     assert check(columns).tolist() == [True, False, False]

@@ -39,7 +39,8 @@ def test_a_changed_proto_is_detected_as_stale(tmp_path):
     (proto_root / "rca" / "v1").mkdir(parents=True)
     text = (protogen.PROTO_ROOT / "rca" / "v1" / "rca.proto").read_text()
     (proto_root / "rca" / "v1" / "rca.proto").write_text(
-        text.replace("message TimeWindow {", "message TimeWindow {\n  string zone = 99;"))
+        text.replace("message TimeWindow {", "message TimeWindow {\n  string zone = 99;")
+    )
     changed = protogen.generate(tmp_path / "out", proto_root)
     generated = next(p for p in changed if p.name == "rca_pb2.py")
     assert generated.read_bytes() != (protogen.REPO_ROOT / "rca" / "v1" / "rca_pb2.py").read_bytes()

@@ -2,15 +2,28 @@
 
 import pytest
 
-from graph_schema.model import ANOMALY_PROPERTIES, CHANGE_PROPERTIES, EVENT_PROPERTIES, topology_relation, Label, RelType
+from graph_schema.model import (
+    ANOMALY_PROPERTIES,
+    CHANGE_PROPERTIES,
+    EVENT_PROPERTIES,
+    topology_relation,
+    Label,
+    RelType,
+)
 from rca.simulator import FAULT_TYPES, simulate
 from rca.simulator.suite import suite
 
 
 def test_same_seed_same_incident_and_other_seed_other_incident():
     a, b = simulate(7, 100, "crash"), simulate(7, 100, "crash")
-    assert (a.topology, a.anomalies, a.events, a.changes, a.symptoms, a.root_cause_id) == \
-           (b.topology, b.anomalies, b.events, b.changes, b.symptoms, b.root_cause_id)
+    assert (a.topology, a.anomalies, a.events, a.changes, a.symptoms, a.root_cause_id) == (
+        b.topology,
+        b.anomalies,
+        b.events,
+        b.changes,
+        b.symptoms,
+        b.root_cause_id,
+    )
     c = simulate(8, 100, "crash")
     assert (c.anomalies, c.root_cause_id) != (a.anomalies, a.root_cause_id)
 

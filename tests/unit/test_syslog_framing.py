@@ -107,6 +107,11 @@ def test_batches_waiting_for_the_writer_are_merged_like_the_graph_merges_them(tm
     buf.ack(token)
     _, merged = buf.peek()
     by_id = {r["id"]: r for r in merged["events"]}
-    assert (by_id["e1"]["count"], by_id["e1"]["first_ts"], by_id["e1"]["last_ts"], by_id["e1"]["severity"]) == (7, 5.0, 30.0, 3)
+    assert (by_id["e1"]["count"], by_id["e1"]["first_ts"], by_id["e1"]["last_ts"], by_id["e1"]["severity"]) == (
+        7,
+        5.0,
+        30.0,
+        3,
+    )
     assert by_id["e2"]["count"] == 2 and merged["changes"] == [{"id": "c1"}]
     assert buf.sizes() == (3, 0)

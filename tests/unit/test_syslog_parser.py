@@ -20,7 +20,9 @@ def ts(text: str) -> float:
 
 
 def test_rfc5424_example_1_with_bom_and_nil_procid():
-    r = parser.parse("<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - \ufeff'su root' failed for lonvick on /dev/pts/8")
+    r = parser.parse(
+        "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - \ufeff'su root' failed for lonvick on /dev/pts/8"
+    )
     assert (r.format, r.facility, r.severity) == (RFC5424, 4, 2)
     assert r.timestamp == ts("2003-10-11T22:14:15.003+00:00")
     assert (r.hostname, r.app_name, r.proc_id, r.msg_id) == ("mymachine.example.com", "su", None, "ID47")
@@ -28,7 +30,9 @@ def test_rfc5424_example_1_with_bom_and_nil_procid():
 
 
 def test_rfc5424_example_2_offset_and_microseconds():
-    r = parser.parse("<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nuts.")
+    r = parser.parse(
+        "<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nuts."
+    )
     assert r.timestamp == ts("2003-08-24T05:14:15.000003-07:00")
     assert (r.hostname, r.app_name, r.proc_id, r.msg_id) == ("192.0.2.1", "myproc", "8710", None)
     assert r.message == "%% It's time to make the do-nuts."
@@ -36,7 +40,7 @@ def test_rfc5424_example_2_offset_and_microseconds():
 
 def test_rfc5424_structured_data_with_escapes_and_no_message():
     r = parser.parse(
-        '<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 '
+        "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 "
         '[exampleSDID@32473 iut="3" eventSource="Appl\\"ic\\]a\\\\tion" eventID="1011"][examplePriority@32473 class="high"]'
     )
     assert r.format == RFC5424 and r.message == ""
@@ -66,16 +70,32 @@ def test_bsd_year_inference_around_new_year():
 
 def test_deviations():
     journald = parser.parse("<30>Nov 23 14:00:00 systemd[1]: Started foo.service: ok.")
-    assert (journald.hostname, journald.app_name, journald.proc_id, journald.message) == (None, "systemd", "1", "Started foo.service: ok.")
+    assert (journald.hostname, journald.app_name, journald.proc_id, journald.message) == (
+        None,
+        "systemd",
+        "1",
+        "Started foo.service: ok.",
+    )
     busybox = parser.parse("<13>Jan  1 00:00:00 myhost user.notice root: hi there")
     assert (busybox.hostname, busybox.app_name, busybox.message) == ("myhost", "root", "hi there")
     cisco = parser.parse("<189>123: *Mar  1 18:48:50.483 UTC: %SYS-5-CONFIG_I: Configured from console by vty2")
-    assert (cisco.facility, cisco.severity, cisco.app_name, cisco.message) == (23, 5, "%SYS-5-CONFIG_I", "Configured from console by vty2")
+    assert (cisco.facility, cisco.severity, cisco.app_name, cisco.message) == (
+        23,
+        5,
+        "%SYS-5-CONFIG_I",
+        "Configured from console by vty2",
+    )
     assert cisco.timestamp == ts("2026-03-01T18:48:50.483+00:00")
     asa = parser.parse("<166>Jan 05 2024 10:00:00 asa01 : %ASA-6-302013: Built outbound")
     assert (asa.hostname, asa.app_name, asa.timestamp) == ("asa01", "%ASA-6-302013", ts("2024-01-05T10:00:00+00:00"))
     iso = parser.parse("<13>2024-01-01T10:00:00.123+01:00 host tag[12]: msg here")
-    assert (iso.format, iso.hostname, iso.app_name, iso.proc_id, iso.timestamp) == (RFC3164, "host", "tag", "12", ts("2024-01-01T10:00:00.123+01:00"))
+    assert (iso.format, iso.hostname, iso.app_name, iso.proc_id, iso.timestamp) == (
+        RFC3164,
+        "host",
+        "tag",
+        "12",
+        ts("2024-01-01T10:00:00.123+01:00"),
+    )
 
 
 def test_lines_that_fit_no_format_are_kept_raw():
@@ -105,11 +125,21 @@ def test_every_loghub_line_parses_with_the_fields_of_the_ground_truth():
 
 def test_hand_checked_sample():
     r = parser.parse("Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user webmaster from 173.234.31.186")
-    assert (r.hostname, r.app_name, r.proc_id, r.message) == ("LabSZ", "sshd", "24200", "Invalid user webmaster from 173.234.31.186")
+    assert (r.hostname, r.app_name, r.proc_id, r.message) == (
+        "LabSZ",
+        "sshd",
+        "24200",
+        "Invalid user webmaster from 173.234.31.186",
+    )
     r = parser.parse("Jun 19 04:09:11 combo syslogd 1.4.1: restart.")
     assert (r.hostname, r.app_name, r.message) == ("combo", "syslogd 1.4.1", "restart.")
     r = parser.parse("Jun 14 15:16:01 combo sshd(pam_unix)[19939]: check pass; user unknown")
-    assert (r.hostname, r.app_name, r.proc_id, r.message) == ("combo", "sshd(pam_unix)", "19939", "check pass; user unknown")
+    assert (r.hostname, r.app_name, r.proc_id, r.message) == (
+        "combo",
+        "sshd(pam_unix)",
+        "19939",
+        "check pass; user unknown",
+    )
 
 
 @settings(max_examples=500, deadline=None)

@@ -53,8 +53,13 @@ def test_entity_rules():
 def test_known_entities_are_used_and_discover_false_falls_through():
     known = {(Label.SERVICE, "Payments API"): "svc:payments"}
     rules = load_entity_rules(
-        extra=[{"name": "only known services", "match": {"app_name": "^(?P<svc>pay.*)$"},
-                "entity": {"label": "Service", "id": "{svc}", "name": "Payments API", "discover": False}}]
+        extra=[
+            {
+                "name": "only known services",
+                "match": {"app_name": "^(?P<svc>pay.*)$"},
+                "entity": {"label": "Service", "id": "{svc}", "name": "Payments API", "discover": False},
+            }
+        ]
     )
     mapper = EntityMapper(rules, lambda label, key: known.get((label, key)))
     ref = mapper.map("h1", "payments")

@@ -22,7 +22,9 @@ def _mine(name: str, templates: LogTemplates) -> float:
 
 def _default_templates(**kwargs) -> LogTemplates:
     s = SyslogSettings()
-    return LogTemplates(load_masks(), sim_th=s.drain_sim_th, depth=s.drain_depth, max_clusters=s.drain_max_clusters, **kwargs)
+    return LogTemplates(
+        load_masks(), sim_th=s.drain_sim_th, depth=s.drain_depth, max_clusters=s.drain_max_clusters, **kwargs
+    )
 
 
 @pytest.mark.parametrize("name", ["Linux", "OpenSSH"])

@@ -32,7 +32,13 @@ relations:
 def test_valid_file_yields_entities_and_edges():
     snap = parse_topology(VALID)
     labels = {e.id: e.label for e in snap.entities}
-    assert labels == {"h1": Label.HOST, "db": Label.DATASTORE, "web": Label.SERVICE, "web-0": Label.INSTANCE, "api": Label.SERVICE}
+    assert labels == {
+        "h1": Label.HOST,
+        "db": Label.DATASTORE,
+        "web": Label.SERVICE,
+        "web-0": Label.INSTANCE,
+        "api": Label.SERVICE,
+    }
     edges = {(e.relation.type, e.source_id, e.target_id) for e in snap.edges}
     assert edges == {
         (RelType.RUNS_ON, "db", "h1"),
@@ -49,10 +55,23 @@ def test_example_estate_is_a_realistic_shop():
     by_label = {label: [e for e in snap.entities if e.label == label] for label in Label}
     services = {e.id for e in by_label[Label.SERVICE]}
     assert len(services) >= 12
-    for role in ("frontend", "checkout", "payment", "cart", "catalog", "shipping", "currency", "email", "recommendation", "ads"):
+    for role in (
+        "frontend",
+        "checkout",
+        "payment",
+        "cart",
+        "catalog",
+        "shipping",
+        "currency",
+        "email",
+        "recommendation",
+        "ads",
+    ):
         assert role in services
     assert len(by_label[Label.HOST]) >= 3
-    hosts_used = {e.target_id for e in snap.edges if e.relation.type == RelType.RUNS_ON and e.relation.source == Label.INSTANCE}
+    hosts_used = {
+        e.target_id for e in snap.edges if e.relation.type == RelType.RUNS_ON and e.relation.source == Label.INSTANCE
+    }
     assert len(hosts_used) >= 3
     assert any(e.technology == "redis" for e in by_label[Label.DATASTORE])
 
@@ -60,11 +79,23 @@ def test_example_estate_is_a_realistic_shop():
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("version: 1\nservices:\n  - id: a\n    calls: [ghost]\n", "x.yaml:4: services[0].calls[0]: 'ghost' is not defined"),
+        (
+            "version: 1\nservices:\n  - id: a\n    calls: [ghost]\n",
+            "x.yaml:4: services[0].calls[0]: 'ghost' is not defined",
+        ),
         ("version: 1\nservices:\n  - id: a\n    colour: red\n", "x.yaml:4: services[0].colour: Additional properties"),
-        ("version: 1\nservices:\n  - {id: a}\n  - {id: b}\nrelations:\n  - {from: a, kind: eats, to: b}\n", "x.yaml:6: relations[0].kind: unknown relation kind 'eats'"),
-        ("version: 1\nhosts:\n  - id: h\nservices:\n  - id: a\n    calls: [h]\n", "calls from service 'a' to host 'h' is not allowed"),
-        ("version: 1\nhosts:\n  - id: h\n  - id: h\n", "x.yaml:4: hosts[1].id: duplicate id 'h' (first defined at line 3)"),
+        (
+            "version: 1\nservices:\n  - {id: a}\n  - {id: b}\nrelations:\n  - {from: a, kind: eats, to: b}\n",
+            "x.yaml:6: relations[0].kind: unknown relation kind 'eats'",
+        ),
+        (
+            "version: 1\nhosts:\n  - id: h\nservices:\n  - id: a\n    calls: [h]\n",
+            "calls from service 'a' to host 'h' is not allowed",
+        ),
+        (
+            "version: 1\nhosts:\n  - id: h\n  - id: h\n",
+            "x.yaml:4: hosts[1].id: duplicate id 'h' (first defined at line 3)",
+        ),
         ("version: 1\nservices: [\n", "x.yaml:3: not valid YAML"),
         ("- just\n- a list\n", "must hold a mapping"),
         ("hosts: []\n", "'version' is a required property"),

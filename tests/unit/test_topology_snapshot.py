@@ -12,7 +12,9 @@ from rca.simulator import simulate
 
 def _snapshot(incident, **kept) -> TopologySnapshot:
     entities = [{k: e.get(k) for k in ("id", "label", "name", "technology")} for e in incident.topology["entities"]]
-    edges = [{"source_id": e["source"], "type": e["type"], "target_id": e["target"]} for e in incident.topology["edges"]]
+    edges = [
+        {"source_id": e["source"], "type": e["type"], "target_id": e["target"]} for e in incident.topology["edges"]
+    ]
     return TopologySnapshot.build(entities, edges, loaded_at=0.0, **kept)
 
 
@@ -23,8 +25,13 @@ def test_a_neighbourhood_holds_the_entities_within_the_radius_and_the_edges_amon
     near = snapshot.neighbourhood([seed], 1)
     assert seed in near.nodes and list(near.nodes) == sorted(near.nodes)
     assert set(near.nodes) == {seed} | snapshot.adjacent[seed]
-    expected = sorted(((e["source"], e["target"], e["type"]) for e in incident.topology["edges"]
-                       if e["source"] in near.nodes and e["target"] in near.nodes))
+    expected = sorted(
+        (
+            (e["source"], e["target"], e["type"])
+            for e in incident.topology["edges"]
+            if e["source"] in near.nodes and e["target"] in near.nodes
+        )
+    )
     assert [(e.source, e.target, e.type) for e in near.edges] == expected
     assert len(snapshot.neighbourhood([seed], 3).nodes) > len(near.nodes)
 
@@ -56,5 +63,7 @@ def test_ranking_with_the_neighbourhood_graph_equals_ranking_with_a_fresh_one():
     engine = default_engine()
     for _ in range(2):  # the second time the shared graph's lazily built parts are in place
         with_graph, without = engine.rank(reused, 5), engine.rank(fresh, 5)
-        assert [(c.entity_id, c.score) for c in with_graph.candidates] == [(c.entity_id, c.score) for c in without.candidates]
+        assert [(c.entity_id, c.score) for c in with_graph.candidates] == [
+            (c.entity_id, c.score) for c in without.candidates
+        ]
         assert with_graph.paths == without.paths

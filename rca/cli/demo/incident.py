@@ -57,7 +57,9 @@ class SeriesSpec:
         level = np.full(len(rel_ts), self.baseline, dtype=float)
         if self.change_at is not None:
             since = rel_ts - self.change_at
-            reached = np.clip(since / self.change_over, 0.0, 1.0) if self.change_over > 0 else (since >= 0).astype(float)
+            reached = (
+                np.clip(since / self.change_over, 0.0, 1.0) if self.change_over > 0 else (since >= 0).astype(float)
+            )
             inside = (since >= 0) & (since < (self.change_for if self.change_for is not None else np.inf))
             level = np.where(inside, self.baseline + (self.change_to - self.baseline) * reached, level)
         return np.clip(level + rng.normal(0.0, self.noise, len(rel_ts)), 0.0, None)
@@ -101,9 +103,16 @@ def load(path: Path) -> IncidentFile:
             series.append(_series_spec(entry))
         except (KeyError, TypeError, ValueError) as exc:
             raise IncidentFileError(f"{path}: metrics.series[{i}]: {_why(exc)}") from None
-    return IncidentFile(Path(path), str(data.get("name", Path(path).stem)), data.get("root_cause"),
-                        int(data.get("seed", 0)), list(data["symptoms"]), logs, series,
-                        float(metrics.get("judge_from", -1800)))
+    return IncidentFile(
+        Path(path),
+        str(data.get("name", Path(path).stem)),
+        data.get("root_cause"),
+        int(data.get("seed", 0)),
+        list(data["symptoms"]),
+        logs,
+        series,
+        float(metrics.get("judge_from", -1800)),
+    )
 
 
 def _why(exc: Exception) -> str:
@@ -140,9 +149,16 @@ def _series_spec(entry: dict) -> SeriesSpec:
     labels = {str(k): str(v) for k, v in (entry.get("labels") or {}).items()}
     if not change:
         return SeriesSpec(str(entry["signal"]), labels, float(entry["baseline"]), noise)
-    return SeriesSpec(str(entry["signal"]), labels, float(entry["baseline"]), noise, float(change["at"]),
-                      float(change["to"]), float(change.get("over", 0.0)),
-                      float(change["for"]) if change.get("for") is not None else None)
+    return SeriesSpec(
+        str(entry["signal"]),
+        labels,
+        float(entry["baseline"]),
+        noise,
+        float(change["at"]),
+        float(change["to"]),
+        float(change.get("over", 0.0)),
+        float(change["for"]) if change.get("for") is not None else None,
+    )
 
 
 def syslog_lines(incident: IncidentFile, alert_at: float, tz: tzinfo = UTC) -> list[bytes]:
@@ -173,7 +189,9 @@ def _line(spec: LogSpec, ts: float, pid: int, message: str, tz: tzinfo) -> bytes
     return f"<{pri}>{stamp} {spec.host} {spec.app}[{pid}]: {message}".encode()
 
 
-def metric_series(incident: IncidentFile, alert_at: float, history_s: float, step_s: float) -> list[tuple[SeriesSpec, np.ndarray, np.ndarray]]:
+def metric_series(
+    incident: IncidentFile, alert_at: float, history_s: float, step_s: float
+) -> list[tuple[SeriesSpec, np.ndarray, np.ndarray]]:
     """(spec, timestamps, values) per series on the step grid, from ``history_s`` before the alert to it."""
     rng = np.random.default_rng(incident.seed)
     first = np.ceil((alert_at - history_s) / step_s) * step_s

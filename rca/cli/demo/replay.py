@@ -96,7 +96,9 @@ def replay_logs(store, incident: IncidentFile, alert_at: float, settings: Syslog
         for template_id in range(1, len(pipeline.templates) + 1):  # Drain numbers templates 1, 2, ...
             text = pipeline.templates.template(template_id)
             rule = pipeline.classifier.for_template(template_id, text)
-            kind = OTHER if rule is None else rule.signature_class + (f"/{rule.change_type}" if rule.change_type else "")
+            kind = (
+                OTHER if rule is None else rule.signature_class + (f"/{rule.change_type}" if rule.change_type else "")
+            )
             templates.append((kind, text))
 
     def sample(name: str, **labels) -> int:
@@ -104,9 +106,14 @@ def replay_logs(store, incident: IncidentFile, alert_at: float, settings: Syslog
 
     parsed = {fmt: sample("rca_syslog_parsed_lines_total", format=fmt) for fmt in ("rfc5424", "rfc3164", "unparsed")}
     dead = sum(int(s.value) for m in metrics.dead_lettered.collect() for s in m.samples if s.name.endswith("_total"))
-    return LogReplay(len(lines), {k: v for k, v in parsed.items() if v}, dead, templates,
-                     sample("rca_syslog_written_rows_total", kind="events"),
-                     sample("rca_syslog_written_rows_total", kind="changes"))
+    return LogReplay(
+        len(lines),
+        {k: v for k, v in parsed.items() if v},
+        dead,
+        templates,
+        sample("rca_syslog_written_rows_total", kind="events"),
+        sample("rca_syslog_written_rows_total", kind="changes"),
+    )
 
 
 class SeriesAnswers:
@@ -131,7 +138,9 @@ class _RecordingWriter(AnomalyWriter):
         super().__init__(store, source)
         self.latest: dict[str, tuple[str, str, str, str, AnomalyChange]] = {}
 
-    def add(self, change: AnomalyChange, *, label: Label, entity_id: str, signal: str, family: str, seen: float) -> None:
+    def add(
+        self, change: AnomalyChange, *, label: Label, entity_id: str, signal: str, family: str, seen: float
+    ) -> None:
         """Queue the change for the graph and remember it."""
         super().add(change, label=label, entity_id=entity_id, signal=signal, family=family, seen=seen)
         self.latest[change.id] = (str(label), entity_id, signal, family, change)
@@ -143,8 +152,10 @@ def replay_metrics(store, incident: IncidentFile, alert_at: float, settings: Met
     by_name = {t.name: t for t in all_templates.signals}
     unknown = sorted({s.signal for s in incident.series} - set(by_name))
     if unknown:
-        raise IncidentFileError(f"{incident.path}: metrics.series: unknown signal template(s) {', '.join(unknown)} "
-                                f"(known: {', '.join(sorted(by_name))})")
+        raise IncidentFileError(
+            f"{incident.path}: metrics.series: unknown signal template(s) {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(by_name))})"
+        )
     used = tuple(t for t in all_templates.signals if t.name in {s.signal for s in incident.series})
     judge_from = alert_at + incident.judge_from
     # the first poll reads the gap and a whole baseline window before what it judges
@@ -163,8 +174,16 @@ def replay_metrics(store, incident: IncidentFile, alert_at: float, settings: Met
         key = poller.mapper.map(by_name[spec.signal].entity, spec.labels)
         if key is not None and spec.change_at is not None:
             injected[(str(key.label), key.id, spec.signal)] = alert_at + spec.change_at
-    anomalies = [DetectedAnomaly(label, entity_id, signal, family, change, injected.get((label, entity_id, signal)))
-                 for label, entity_id, signal, family, change in writer.latest.values()]
+    anomalies = [
+        DetectedAnomaly(label, entity_id, signal, family, change, injected.get((label, entity_id, signal)))
+        for label, entity_id, signal, family, change in writer.latest.values()
+    ]
     anomalies.sort(key=lambda a: a.change.onset)
-    return MetricReplay(len(generated), sum(len(ts) for _, ts, _ in generated), report.polls, settings.poll_interval_s,
-                        anomalies, report.bad.problems())
+    return MetricReplay(
+        len(generated),
+        sum(len(ts) for _, ts, _ in generated),
+        report.polls,
+        settings.poll_interval_s,
+        anomalies,
+        report.bad.problems(),
+    )

@@ -76,8 +76,10 @@ def write_simulated(store, incident) -> None:
 def infer_request(incident, top_k: int = 5, max_hops: int = 3):
     """The InferRequest an alert on the incident's symptoms would send."""
     return pb.InferRequest(
-        symptoms=[pb.Symptom(entity_id=s["entity_id"], family=s["family"], observed_at=s["observed_at"])
-                  for s in incident.symptoms],
+        symptoms=[
+            pb.Symptom(entity_id=s["entity_id"], family=s["family"], observed_at=s["observed_at"])
+            for s in incident.symptoms
+        ],
         window=pb.TimeWindow(start=incident.window[0], end=incident.window[1]),
         top_k=top_k,
         max_hops=max_hops,
@@ -90,14 +92,37 @@ def supplied_subgraph(incident, max_hops: int = 3):
     return pb.Subgraph(
         nodes=[pb.Node(id=n.id, label=n.label, name=n.name, technology=n.technology or "") for n in sub.nodes.values()],
         edges=[pb.Edge(source=e.source, target=e.target, type=e.type) for e in sub.edges],
-        anomalies=[pb.AnomalySignal(entity_id=a.entity_id, signal=a.signal, family=a.family, onset=a.onset,
-                                    end=a.end or 0.0, direction=a.direction, score=a.score, value=a.value,
-                                    baseline=a.baseline) for a in sub.anomalies],
-        events=[pb.LogEventSignal(entity_id=e.entity_id, template=e.template, signature_class=e.signature_class,
-                                  severity=e.severity, count=e.count, first_ts=e.first_ts, last_ts=e.last_ts,
-                                  sample=e.sample) for e in sub.events],
-        changes=[pb.ChangeSignal(entity_id=c.entity_id, at=c.at, change_type=c.change_type,
-                                 description=c.description) for c in sub.changes],
+        anomalies=[
+            pb.AnomalySignal(
+                entity_id=a.entity_id,
+                signal=a.signal,
+                family=a.family,
+                onset=a.onset,
+                end=a.end or 0.0,
+                direction=a.direction,
+                score=a.score,
+                value=a.value,
+                baseline=a.baseline,
+            )
+            for a in sub.anomalies
+        ],
+        events=[
+            pb.LogEventSignal(
+                entity_id=e.entity_id,
+                template=e.template,
+                signature_class=e.signature_class,
+                severity=e.severity,
+                count=e.count,
+                first_ts=e.first_ts,
+                last_ts=e.last_ts,
+                sample=e.sample,
+            )
+            for e in sub.events
+        ],
+        changes=[
+            pb.ChangeSignal(entity_id=c.entity_id, at=c.at, change_type=c.change_type, description=c.description)
+            for c in sub.changes
+        ],
     )
 
 

@@ -20,15 +20,18 @@ def _record(incident_id: str, root: str, *, model: bool = True) -> IncidentRecor
         incident_id=incident_id,
         symptoms=[pb.ResolvedSymptom(entity_id="svc-a", entity_name="a", family="errors", observed_at=100.0)],
         candidates=[pb.Candidate(entity_id=root, entity_name=root, score=0.9, rank=1)],
-        window=pb.TimeWindow(start=0.0, end=200.0), explanation=f"{root} first",
+        window=pb.TimeWindow(start=0.0, end=200.0),
+        explanation=f"{root} first",
     )
+
     def snapshot() -> str:
         return feature_snapshot.encode_dict({root: {"evidence": 1.0}})
 
     if not model:
         return IncidentRecord(response, snapshot)
-    return IncidentRecord(response, snapshot, embedding=[0.6, 0.8],
-                          edges=[Edge(root, "svc-a", "CALLS")], model_version="m-1")
+    return IncidentRecord(
+        response, snapshot, embedding=[0.6, 0.8], edges=[Edge(root, "svc-a", "CALLS")], model_version="m-1"
+    )
 
 
 class _CountingStore(IncidentStore):
@@ -72,8 +75,10 @@ def test_a_batch_written_twice_stores_each_incident_once(service_store, unique_p
     records = [_record(f"{unique_prefix}twice-{i}", "db", model=False) for i in range(3)]
     incidents.save(records)
     incidents.save(records)  # what a retry after a lost acknowledgement does
-    rows = service_store.read("MATCH (i:Incident) WHERE i.id STARTS WITH $prefix RETURN i.id AS id, i.embedding AS e",
-                              prefix=f"{unique_prefix}twice-")
+    rows = service_store.read(
+        "MATCH (i:Incident) WHERE i.id STARTS WITH $prefix RETURN i.id AS id, i.embedding AS e",
+        prefix=f"{unique_prefix}twice-",
+    )
     assert sorted(r["id"] for r in rows) == sorted(r.response.incident_id for r in records)
     assert all(r["e"] is None for r in rows)  # no model, no embedding
 
@@ -98,8 +103,9 @@ def test_an_incident_that_cannot_be_written_costs_only_itself(service_store, uni
         assert writer.flush(timeout_s=30)
     finally:
         writer.close()
-    stored = service_store.read("MATCH (i:Incident) WHERE i.id STARTS WITH $prefix RETURN i.id AS id",
-                                prefix=f"{unique_prefix}mixed-")
+    stored = service_store.read(
+        "MATCH (i:Incident) WHERE i.id STARTS WITH $prefix RETURN i.id AS id", prefix=f"{unique_prefix}mixed-"
+    )
     assert sorted(r["id"] for r in stored) == sorted(i for n, i in enumerate(ids) if n != 2)
     assert WRITE_FAILURES._value.get() == failures + 1
 
