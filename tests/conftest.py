@@ -1,13 +1,20 @@
-"""Shared fixtures: one real Bolt server per test session.
+"""Shared fixtures: one real Bolt server per test session, and the markers each directory implies.
 
 Without NEO4J_URI the embedded ArcadeDB default is started on a temporary data directory; with
 NEO4J_URI set, the integration tests run against that server instead.
+
+Markers come from where a test lives, not from a line in each file: everything under
+``tests/integration/`` is ``integration``, everything under ``tests/e2e/`` is ``integration`` and
+``e2e``, so ``pytest tests/unit`` and ``pytest -m "not integration"`` are the same quick run and
+``pytest -m integration`` is the rest. A unit test that asks for the graph server is refused at
+collection: it belongs under ``tests/integration/``.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +24,26 @@ from settings.graph import GraphSettings
 from graph_schema.store import GraphStore
 
 TEST_PASSWORD = "rca-test-password"
+TESTS_DIR = Path(__file__).resolve().parent
+MARKERS_BY_DIRECTORY = {"integration": ("integration",), "e2e": ("integration", "e2e")}
+SERVER_FIXTURES = ("graph_server",)  # what a unit test may not depend on, directly or through other fixtures
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test by its top directory under tests/; refuse unit tests that would start a real server."""
+    starting_servers = []
+    for item in items:
+        try:
+            top = Path(item.path).resolve().relative_to(TESTS_DIR).parts[0]
+        except ValueError:  # collected from outside tests/
+            continue
+        for name in MARKERS_BY_DIRECTORY.get(top, ()):
+            item.add_marker(name)
+        if top == "unit" and any(f in getattr(item, "fixturenames", ()) for f in SERVER_FIXTURES):
+            starting_servers.append(item.nodeid)
+    if starting_servers:
+        raise pytest.UsageError(
+            "unit tests may not start a real server (move them to tests/integration/): " + ", ".join(starting_servers))
 
 
 @pytest.fixture(scope="session")

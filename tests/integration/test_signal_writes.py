@@ -7,8 +7,6 @@ import pytest
 from tests.support import signal_writes
 from graph_schema.cypher import subgraph as cypher
 
-pytestmark = pytest.mark.integration
-
 
 def test_signals_are_linked_to_their_entity_and_replays_change_nothing(store, unique_prefix):
     db, api = f"{unique_prefix}db", f"{unique_prefix}api"

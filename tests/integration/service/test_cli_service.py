@@ -13,7 +13,6 @@ import pytest
 
 from graph_schema.embedded import free_port
 
-pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
 
 

@@ -13,7 +13,6 @@ from tests.support import signal_writes
 from rca.service.stubs import SERVICE_NAME, pb
 from tests.integration.service.conftest import infer_request, supplied_subgraph
 
-pytestmark = pytest.mark.integration
 
 NOW = 1_800_000_000.0
 

@@ -15,7 +15,6 @@ from rca.rank.gnn.serving import load_engine
 from rca.service.stubs import pb
 from tests.integration.service.conftest import client_of, infer_request, serving
 
-pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
 
 

@@ -16,8 +16,6 @@ from tests.integration.service.conftest import (
     write_simulated,
 )
 
-pytestmark = pytest.mark.integration
-
 
 def _ranking(response):
     return [(c.entity_id, round(c.score, 6)) for c in response.candidates]

@@ -18,7 +18,6 @@ from rca.service.server import start_server
 from settings.service import ServiceSettings
 from rca.service.stubs import SERVICE_NAME, pb
 
-pytestmark = pytest.mark.integration
 TOKEN = "s3cret-token-for-tests"
 
 

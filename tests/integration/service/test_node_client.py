@@ -13,7 +13,6 @@ from google.protobuf import json_format
 from rca.service.protogen import PROTO_ROOT
 from tests.integration.service.conftest import infer_request
 
-pytestmark = pytest.mark.integration
 NODE_CLIENT = Path(__file__).resolve().parents[2] / "node_client"
 
 
