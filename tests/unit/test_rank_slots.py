@@ -6,6 +6,7 @@ import time
 import pytest
 
 from rca.service.rank_slots import DeadlinePassed, RankSlots
+from tests.support.waiting import stays_true, wait_until
 
 
 class _Context:
@@ -22,32 +23,47 @@ class _Context:
         return self._active
 
 
-def _most_at_once(slots: RankSlots, callers: int) -> int:
-    running, most, lock = [0], [0], threading.Lock()
+class _Rankings:
+    """Rankings on their own threads that each stay inside their slot until released."""
 
-    def rank():
+    def __init__(self, slots: RankSlots, callers: int):
+        self._lock, self._release = threading.Lock(), threading.Event()
+        self.inside = self.most = 0
+        self._threads = [threading.Thread(target=self._rank, args=(slots,), daemon=True) for _ in range(callers)]
+        for t in self._threads:
+            t.start()
+
+    def _rank(self, slots: RankSlots) -> None:
         with slots.hold(_Context()):
-            with lock:
-                running[0] += 1
-                most[0] = max(most[0], running[0])
-            time.sleep(0.02)
-            with lock:
-                running[0] -= 1
+            with self._lock:
+                self.inside += 1
+                self.most = max(self.most, self.inside)
+            self._release.wait(10)
+            with self._lock:
+                self.inside -= 1
 
-    threads = [threading.Thread(target=rank) for _ in range(callers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return most[0]
+    def finish(self) -> int:
+        """Release every ranking, wait for all of them; the most that were inside at once."""
+        self._release.set()
+        for t in self._threads:
+            t.join(10)
+        assert not any(t.is_alive() for t in self._threads)
+        return self.most
+
+
+def _most_at_once(slots: RankSlots, callers: int, limit: int) -> int:
+    rankings = _Rankings(slots, callers)
+    wait_until(lambda: rankings.inside >= limit, timeout=5, message=f"{limit} rankings inside at once")
+    assert stays_true(lambda: rankings.inside == limit, for_s=0.2), "more rankings got in than there are slots"
+    return rankings.finish()
 
 
 def test_one_slot_lets_one_ranking_run_at_a_time():
-    assert _most_at_once(RankSlots(1), 6) == 1
+    assert _most_at_once(RankSlots(1), 6, limit=1) == 1
 
 
 def test_two_slots_let_two_run_at_once():
-    assert _most_at_once(RankSlots(2), 6) == 2
+    assert _most_at_once(RankSlots(2), 6, limit=2) == 2
 
 
 def test_no_limit_lets_rankings_overlap():
@@ -108,6 +124,15 @@ def test_background_work_waits_for_the_ranking_in_progress_and_rankings_wait_for
 
 
 def test_background_work_runs_at_once_without_a_limit():
-    slots = RankSlots(0)
-    with slots.hold(_Context()), slots.background():
-        pass
+    slots, entered = RankSlots(0), threading.Event()
+
+    def background():
+        with slots.background():
+            entered.set()
+
+    with slots.hold(_Context()):  # a ranking in progress
+        worker = threading.Thread(target=background, daemon=True)
+        worker.start()
+        assert entered.wait(5), "background work waited for the ranking in progress, though there is no limit"
+    worker.join(5)
+    assert not worker.is_alive()
