@@ -1,35 +1,97 @@
-"""`rca train` and `rca model list/activate` as a user runs them (small settings)."""
+"""`rca train` and `rca model list/activate` as a user runs them, in-process through the CLI's main().
+
+One tiny training run (one incident per fault type on 20-entity estates, 2 epochs) is shared by the
+module; each test that changes the registry works on its own copy of it. The exit status and the
+stderr line of a failing command come from main() itself; that `python -m rca.cli.main` exits with
+main()'s status is covered by the integration tests that run the command as a process.
+"""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
+import contextlib
+import io
+import shutil
 
-REPO = Path(__file__).resolve().parents[2]
+import pytest
+import torch
 
-
-def _rca(*args, env):
-    return subprocess.run([sys.executable, "-m", "rca.cli.main", *args], check=False, cwd=REPO, env=env,
-                          capture_output=True,
-                          text=True, timeout=600)
+from rca.cli.main import main
 
 
-def test_rca_train_stores_activates_and_lists_a_version(tmp_path):
-    env = {**os.environ, "RCA_MODEL__DIR": str(tmp_path / "models"), "RCA_MODEL__CACHE_DIR": str(tmp_path / "cache")}
-    done = _rca("train", "--per-cell", "1", "--sizes", "20", "--epochs", "2", "--activate", "--no-progress", env=env)
-    assert done.returncode == 0, done.stderr
-    assert "validation, model alone:" in done.stdout and "validation, combined engine:" in done.stdout
-    version = done.stdout.split()[1]
-    assert (tmp_path / "models" / f"{version}.pt").exists()
-    assert (tmp_path / "models" / "ACTIVE").read_text().strip() == version
-    listed = _rca("model", "list", env=env)
-    assert f"* {version}" in listed.stdout
-    back = _rca("model", "activate", "default", env=env)
-    assert back.returncode == 0 and "active model: default" in back.stdout
-    assert (tmp_path / "models" / "ACTIVE").read_text().strip() != version
-    refused = _rca("model", "activate", "no-such-version", env=env)
-    assert refused.returncode == 2 and "no model version 'no-such-version'" in refused.stderr
-    bad = _rca("train", "--sizes", "20,x", env=env)
-    assert bad.returncode == 2 and "--sizes" in bad.stderr
+def _rca(*args: str) -> tuple[int, str, str]:
+    """Run `rca ARGS` in this process: (exit status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def _use_models(monkeypatch: pytest.MonkeyPatch, models, cache) -> None:
+    monkeypatch.setenv("RCA_MODEL__DIR", str(models))
+    monkeypatch.setenv("RCA_MODEL__CACHE_DIR", str(cache))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The models directory after `rca train ... --activate` with the smallest settings, and what it printed."""
+    root = tmp_path_factory.mktemp("trained")
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    try:
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            _use_models(monkeypatch, root / "models", root / "cache")
+            done = _rca("train", "--per-cell", "1", "--sizes", "20", "--epochs", "2", "--activate", "--no-progress")
+    finally:  # training seeds and pins torch for repeatability; leave the process as the other tests found it
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)
+    return root, done
+
+
+@pytest.fixture
+def models(trained, tmp_path, monkeypatch):
+    """A copy of the trained models directory, used by `rca` in this test."""
+    copy = shutil.copytree(trained[0] / "models", tmp_path / "models")
+    _use_models(monkeypatch, copy, trained[0] / "cache")
+    return copy
+
+
+def _version(trained) -> str:
+    return trained[1][1].split()[1]  # "model VERSION (gnn), best epoch ..."
+
+
+def test_rca_train_stores_and_activates_a_version(trained):
+    root, (code, out, err) = trained
+    assert code == 0, err
+    assert out.startswith("model ") and "validation, model alone:" in out and "validation, combined engine:" in out
+    version = _version(trained)
+    assert (root / "models" / f"{version}.pt").exists()
+    assert (root / "models" / "ACTIVE").read_text().strip() == version
+    assert f"active model: {version}" in out
+
+
+def test_rca_model_list_marks_the_active_version(trained, models):
+    code, out, err = _rca("model", "list")
+    assert code == 0, err
+    assert f"* {_version(trained)}" in out
+
+
+def test_rca_model_activate_switches_to_another_version(trained, models):
+    code, out, err = _rca("model", "activate", "default")  # the shipped model, under its own version name
+    assert code == 0 and "active model: default" in out, err
+    active = (models / "ACTIVE").read_text().strip()
+    assert active and active != _version(trained)
+    _, listed, _ = _rca("model", "list")
+    assert f"* {active}" in listed and f"  {_version(trained)}" in listed
+
+
+def test_rca_model_activate_refuses_an_unknown_version(models):
+    before = (models / "ACTIVE").read_text()
+    code, out, err = _rca("model", "activate", "no-such-version")
+    assert code == 2 and "rca: error:" in err and "no model version 'no-such-version'" in err
+    assert (models / "ACTIVE").read_text() == before
+
+
+def test_rca_train_refuses_sizes_that_are_not_integers(tmp_path, monkeypatch):
+    _use_models(monkeypatch, tmp_path / "models", tmp_path / "cache")
+    code, out, err = _rca("train", "--sizes", "20,x")
+    assert code == 2 and "--sizes" in err and "'20,x'" in err
+    assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())  # refused before training
