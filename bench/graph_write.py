@@ -24,10 +24,10 @@ from bench.machine import describe_machine
 from graph_schema import migrations
 from graph_schema.connection import EMBEDDED_USER, embedded_server
 from graph_schema.model import TOPOLOGY_RELATIONS, Label, RelType
-from settings.graph import GraphSettings
 from graph_schema.store import GraphStore
 from ingest.topology.reconcile import reconcile
 from ingest.topology.snapshot import EdgeRecord, EntityRecord, TopologySnapshot
+from settings.graph import GraphSettings
 
 
 def make_estate(n: int, seed: int = 7) -> tuple[list[EntityRecord], list[EdgeRecord]]:

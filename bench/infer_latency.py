@@ -2,14 +2,14 @@
 
 Starts the embedded graph (or uses NEO4J_URI), writes a few simulated incidents per estate size
 (each its own estate, fault and symptoms; calls rotate over them so no answer is ever asked
-twice in a row) through the graph writes, runs `rca serve` as its own process, and calls Infer from this process with 1 and
-with 8 concurrent clients. Prints p50, p99 and throughput per size, the CPU time per call spent by
-the service, the graph server (embedded only) and this client (on 2 cores, together they bound
+twice in a row) through the graph writes, runs `rca serve` as its own process, and calls Infer from
+this process with 1 and with 8 concurrent clients. Prints p50, p99 and throughput per size, the CPU
+time per call spent by the service, the graph server (embedded only) and this client (on 2 cores, together they bound
 the throughput), the server's own stage timings, the share of the machine's CPU time the
 hypervisor took from it meanwhile (steal: on a shared host, rows with a high share ran on a
 slower machine), and the machine. It warms up for --warm-up-s per size first (the graph
-server's JIT compiles for the first few hundred calls). Targets (issue 5): p50 <= 20 ms and p99 <= 80 ms at 300 entities; >= 100 Infer/s
-with 8 clients.
+server's JIT compiles for the first few hundred calls). Targets (issue 5): p50 <= 20 ms and p99 <= 80 ms
+at 300 entities; >= 100 Infer/s with 8 clients.
 
     python bench/infer_latency.py [--calls 200] [--sizes 50 300 2000] [--processes 1 2] [--no-topology-cache]
                                   [--fresh-neighbourhoods]
@@ -34,16 +34,16 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import describe_machine  # noqa: E402
-from graph_schema import migrations  # noqa: E402
+from bench.machine import describe_machine
+from graph_schema import migrations
+from graph_schema.connection import EMBEDDED_USER, embedded_server
+from graph_schema.embedded import free_port
+from graph_schema.store import GraphStore
+from rca.service.client import RootCauseClient
+from rca.service.stubs import pb
+from rca.simulator import simulate
+from settings.graph import GraphSettings
 from tests.support import signal_writes
-from graph_schema.connection import EMBEDDED_USER, embedded_server  # noqa: E402
-from graph_schema.embedded import free_port  # noqa: E402
-from settings.graph import GraphSettings  # noqa: E402
-from graph_schema.store import GraphStore  # noqa: E402
-from rca.service.client import RootCauseClient  # noqa: E402
-from rca.service.stubs import pb  # noqa: E402
-from rca.simulator import simulate  # noqa: E402
 
 PASSWORD = "bench-password-1"
 # the incidents of one size differ in fault (and so in symptoms and evidence), not only in seed
@@ -183,10 +183,12 @@ def run_server(args, incidents: dict, processes: int, env: dict, graph_pid: int 
             )
         )
         print(
-            f"subgraph: {mode}; {processes} serving processes x {args.workers} threads; every call also stores its Incident"
+            f"subgraph: {mode}; {processes} serving processes x {args.workers} threads; "
+            "every call also stores its Incident"
         )
         print(
-            f"{'entities':>8} {'hops':>4} {'procs':>5} {'clients':>7} {'calls':>5} {'p50 ms':>8} {'p99 ms':>8} {'Infer/s':>8}  "
+            f"{'entities':>8} {'hops':>4} {'procs':>5} {'clients':>7} {'calls':>5} "
+            f"{'p50 ms':>8} {'p99 ms':>8} {'Infer/s':>8}  "
             "CPU ms per call: service / graph / bench client;  median stages: subgraph / rank / store ms;  steal"
         )
         pids = ((service.pid, True), (graph_pid, True), (os.getpid(), False))  # the client's children: the others

@@ -28,13 +28,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ingest.metrics.backfill import backfill  # noqa: E402
-from ingest.metrics.poll import MetricsPoller  # noqa: E402
-from tests.support.metrics_synthetic import Fault, SeriesSpec, daily_cycle, write_openmetrics  # noqa: E402
-from ingest.metrics.reader import PrometheusReader  # noqa: E402
-from tests.support.prometheus_server import LocalPrometheus  # noqa: E402
-from ingest.metrics.promql_templates import load_templates  # noqa: E402
-from settings.ingest import MetricsSettings  # noqa: E402
+from ingest.metrics.backfill import backfill
+from ingest.metrics.poll import MetricsPoller
+from ingest.metrics.promql_templates import load_templates
+from ingest.metrics.reader import PrometheusReader
+from settings.ingest import MetricsSettings
+from tests.support.metrics_synthetic import Fault, SeriesSpec, daily_cycle, write_openmetrics
+from tests.support.prometheus_server import LocalPrometheus
 
 # signal: (family, direction, typical level, relative noise)
 SIGNALS = {

@@ -28,14 +28,14 @@ from bench.machine import describe_machine
 from graph_schema import migrations
 from graph_schema.connection import open_graph
 from graph_schema.cypher import events as cypher
-from settings.graph import GraphSettings
-from settings.ingest import SyslogSettings
 from ingest.syslog.classes import SignatureClassifier, load_class_rules
 from ingest.syslog.entities import EntityMapper, load_entity_rules
 from ingest.syslog.listeners import SyslogListeners
 from ingest.syslog.parser import SyslogParser
 from ingest.syslog.pipeline import SyslogPipeline
 from ingest.syslog.templates import LogTemplates, load_masks
+from settings.graph import GraphSettings
+from settings.ingest import SyslogSettings
 
 LOGHUB = Path(__file__).resolve().parents[2] / "shared" / "data" / "loghub"
 APPS = ["checkout", "payments", "cart", "search", "auth", "ledger", "gateway", "inventory"]
@@ -75,11 +75,17 @@ def build_corpus(total: int, seed: int = 7) -> list[bytes]:
         app, host, sec = rng.choice(APPS), f"node-{rng.randint(1, 20)}", i // 1000
         if kind == 0:
             lines.append(
-                f"<{rng.choice((11, 14, 30))}>1 2026-11-23T10:{sec // 60 % 60:02d}:{sec % 60:02d}.{i % 1000:03d}Z {host} {app} {rng.randint(100, 999)} - - {msg}".encode()
+                (
+                    f"<{rng.choice((11, 14, 30))}>1 2026-11-23T10:{sec // 60 % 60:02d}:{sec % 60:02d}.{i % 1000:03d}Z "
+                    f"{host} {app} {rng.randint(100, 999)} - - {msg}"
+                ).encode()
             )
         else:
             lines.append(
-                f"<{rng.choice((11, 14, 30))}>Nov 23 10:{sec // 60 % 60:02d}:{sec % 60:02d} {host} {app}[{rng.randint(100, 999)}]: {msg}".encode()
+                (
+                    f"<{rng.choice((11, 14, 30))}>Nov 23 10:{sec // 60 % 60:02d}:{sec % 60:02d} "
+                    f"{host} {app}[{rng.randint(100, 999)}]: {msg}"
+                ).encode()
             )
     return lines
 
@@ -238,24 +244,29 @@ def main() -> int:
     print(f"parse only:            {cpu:>10,.0f} lines/s per CPU second ({wall:,.0f} per wall second)")
     wall, cpu, count = bench_templates(lines)
     print(
-        f"parse + templates:     {cpu:>10,.0f} lines/s per CPU second ({wall:,.0f} per wall second; with entity mapping and classes; {count} templates)"
+        f"parse + templates:     {cpu:>10,.0f} lines/s per CPU second ({wall:,.0f} per wall second; "
+        f"with entity mapping and classes; {count} templates)"
     )
     if args.skip_graph:
         return 0
     r = bench_end_to_end(lines, args.connections, args.warmup_batches)
     lost = len(lines) - (r["lines_in_graph"] or 0)
     print(
-        f"end to end over TCP:   {r['lines_per_s']:>10,.0f} lines/s (first byte sent -> last aggregate written; {args.connections} connections; graph warmed with {args.warmup_batches * 1000:,} unrelated rows)"
+        f"end to end over TCP:   {r['lines_per_s']:>10,.0f} lines/s (first byte sent -> last aggregate written; "
+        f"{args.connections} connections; graph warmed with {args.warmup_batches * 1000:,} unrelated rows)"
     )
     print(f"  processing only:     {r['processing_lines_per_s']:>10,.0f} lines/s (first byte -> last line aggregated)")
     print(
-        f"  CPU used:            {r['lines_per_worker_cpu_s']:>10,.0f} lines per CPU second of the worker ({r['worker_cpu_s']:.1f} s worker, {r['graph_cpu_s']:.1f} s graph server)"
+        f"  CPU used:            {r['lines_per_worker_cpu_s']:>10,.0f} lines per CPU second of the worker "
+        f"({r['worker_cpu_s']:.1f} s worker, {r['graph_cpu_s']:.1f} s graph server)"
     )
     print(
         f"  lines in graph:      {r['lines_in_graph']:,} of {len(lines):,} (lost: {lost}); {r['events']:,} Event nodes"
     )
     print(
-        f"  memory: start {r['rss_start_mb']:.0f} MiB, peak {r['rss_peak_mb']:.0f} MiB, growth after first quarter {r['rss_growth_after_first_quarter_mb']:.1f} MiB, ru_maxrss {r['maxrss_mb']:.0f} MiB"
+        f"  memory: start {r['rss_start_mb']:.0f} MiB, peak {r['rss_peak_mb']:.0f} MiB, "
+        f"growth after first quarter {r['rss_growth_after_first_quarter_mb']:.1f} MiB, "
+        f"ru_maxrss {r['maxrss_mb']:.0f} MiB"
     )
     return 0 if lost == 0 else 1
 

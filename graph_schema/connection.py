@@ -6,8 +6,8 @@ import contextlib
 from collections.abc import Iterator
 
 from graph_schema.embedded import EmbeddedGraphServer, find_running
-from settings.graph import GraphSettings
 from graph_schema.store import GraphStore
+from settings.graph import GraphSettings
 
 EMBEDDED_USER = "root"
 

@@ -171,7 +171,7 @@ class EmbeddedGraphServer:
             SERVER_MAIN_CLASS,
         ]
 
-    def start(self) -> "EmbeddedGraphServer":
+    def start(self) -> EmbeddedGraphServer:
         """Launch the JVM and return once Bolt accepts connections; raise with the reason if not."""
         if self._process:
             return self
@@ -220,7 +220,8 @@ class EmbeddedGraphServer:
         tail = self._log_tail()
         self.stop()
         raise EmbeddedServerError(
-            f"embedded graph server did not accept Bolt within {self.start_timeout_s:.0f}s (last log line: {tail}); see {self.log_path}"
+            f"embedded graph server did not accept Bolt within {self.start_timeout_s:.0f}s "
+            f"(last log line: {tail}); see {self.log_path}"
         )
 
     def _database_ready(self) -> bool:
@@ -269,7 +270,7 @@ class EmbeddedGraphServer:
         atexit.unregister(self.stop)
         self._process = None
 
-    def __enter__(self) -> "EmbeddedGraphServer":
+    def __enter__(self) -> EmbeddedGraphServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

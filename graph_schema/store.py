@@ -90,7 +90,7 @@ class GraphStore:
         self.batch_size = batch_size
 
     @classmethod
-    def connect(cls, settings: GraphSettings, uri: str | None = None, user: str | None = None) -> "GraphStore":
+    def connect(cls, settings: GraphSettings, uri: str | None = None, user: str | None = None) -> GraphStore:
         """Open a driver to ``uri`` (default: the configured one); does not contact the server yet."""
         target = uri or settings.uri
         if not target:
@@ -116,7 +116,7 @@ class GraphStore:
         """Close the driver and its pooled connections."""
         self._driver.close()
 
-    def __enter__(self) -> "GraphStore":
+    def __enter__(self) -> GraphStore:
         return self
 
     def __exit__(self, *exc) -> None:

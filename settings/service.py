@@ -77,7 +77,7 @@ class ServiceSettings(BaseModel):
     graph_retry_s: float = Field(2.0, ge=0, description="how long a graph read is retried before UNAVAILABLE")
 
     @model_validator(mode="after")
-    def _tls_pair(self) -> "ServiceSettings":
+    def _tls_pair(self) -> ServiceSettings:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert and tls_key go together: set both or neither")
         return self

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -94,7 +94,7 @@ class Schedules:
     def __init__(self, runner: JobRunner, jobs: list[JobSpec]):
         self.runner = runner
         self.jobs = {job.name: job for job in jobs}
-        self.scheduler = BackgroundScheduler(timezone=timezone.utc)
+        self.scheduler = BackgroundScheduler(timezone=UTC)
         for job in jobs:
             self.scheduler.add_job(
                 self._run,
@@ -105,7 +105,7 @@ class Schedules:
                 max_instances=1,  # a run still going when the next is due makes the next one skip
                 coalesce=True,  # runs missed while busy or suspended collapse into one
                 misfire_grace_time=max(int(job.interval_s), 1),
-                next_run_time=datetime.now(timezone.utc),  # first run right away
+                next_run_time=datetime.now(UTC),  # first run right away
             )
 
     def start(self) -> None:
@@ -121,7 +121,7 @@ class Schedules:
         status, ok = self.runner.run(name, job.work)
         if not ok:
             delay = retry_delay(status.consecutive_failures, job.retry_base_s, job.interval_s)
-            when = datetime.now(timezone.utc) + timedelta(seconds=delay)
+            when = datetime.now(UTC) + timedelta(seconds=delay)
             scheduled = self.scheduler.get_job(name)
             if scheduled is not None and scheduled.next_run_time and when < scheduled.next_run_time:
                 self.scheduler.modify_job(name, next_run_time=when)

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from graph_schema.model import topology_relation
 from ingest.jobs.bad_input import BadInput
 from ingest.metrics.mapping import EntityMapper, EntityRef
-from ingest.metrics.reader import PrometheusReader, QueryRejected
 from ingest.metrics.promql_templates import TemplateSet
+from ingest.metrics.reader import PrometheusReader, QueryRejected
 from ingest.topology.snapshot import EdgeRecord, EntityRecord, TopologySnapshot
 
 log = logging.getLogger(__name__)

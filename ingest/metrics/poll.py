@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from graph_schema.model import Label
+from ingest.jobs.bad_input import BadInput
 from ingest.metrics.anomaly_detector import DetectorConfig
 from ingest.metrics.anomaly_tracker import AnomalyChange, OpenAnomaly, SeriesTracker
-from ingest.jobs.bad_input import BadInput
 from ingest.metrics.mapping import EntityMapper
-from ingest.metrics.reader import PrometheusReader, QueryRejected, Series
 from ingest.metrics.promql_templates import SignalTemplate, TemplateSet
+from ingest.metrics.reader import PrometheusReader, QueryRejected, Series
 from settings.ingest import MetricsSettings
 
 log = logging.getLogger(__name__)

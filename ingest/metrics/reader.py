@@ -6,7 +6,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import requests
@@ -107,12 +107,13 @@ class PrometheusReader:
             self._sleep(delay)
             delay = min(delay * 2, self.settings.backoff_max_s)
         raise PrometheusUnavailable(
-            f"Prometheus at {self.settings.prometheus_url} unavailable after {self.settings.retries + 1} attempts: {_short(problem)}"
+            f"Prometheus at {self.settings.prometheus_url} unavailable after {self.settings.retries + 1} attempts: "
+            f"{_short(problem)}"
         )
 
 
 def _dt(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch, tz=UTC)
 
 
 def _is_server_error(text: str) -> bool:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 
+from ingest.jobs.scheduler import JobOutcome, JobRunner, JobSpec, Schedules
 from ingest.metrics.anomaly_writer import AnomalyWriter
 from ingest.metrics.poll import MetricsPoller
-from ingest.metrics.reader import PrometheusReader
 from ingest.metrics.promql_templates import TemplateSet, load_templates
-from ingest.jobs.scheduler import JobOutcome, JobRunner, JobSpec, Schedules
-from settings.ingest import MetricsSettings, SyncSettings
+from ingest.metrics.reader import PrometheusReader
 from ingest.topology.sync import sync_topology
+from settings.ingest import MetricsSettings, SyncSettings
 
 log = logging.getLogger(__name__)
 POLL_JOB = "metrics_poll"

@@ -16,17 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from settings.ingest import SyslogSettings
 from ingest.syslog.aggregator import EventAggregator, merge_batches
 from ingest.syslog.buffer import WriteBuffer
 from ingest.syslog.classes import OTHER, SignatureClassifier, load_class_rules
 from ingest.syslog.dead_letter import DeadLetters
 from ingest.syslog.entities import EntityMapper, load_entity_rules
 from ingest.syslog.framing import Oversize
-from ingest.syslog.worker_metrics import SyslogMetrics
 from ingest.syslog.parser import DEFAULT_PRI, UNPARSED, SyslogParser
 from ingest.syslog.templates import LogTemplates, load_masks
+from ingest.syslog.worker_metrics import SyslogMetrics
 from ingest.syslog.writer import GraphWriter
+from settings.ingest import SyslogSettings
 
 log = logging.getLogger(__name__)
 STOP = object()

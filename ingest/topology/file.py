@@ -150,7 +150,8 @@ def _build_snapshot(data: dict, locator: _Locator) -> TopologySnapshot:
         if relation is None:
             raise fail(
                 ref.path,
-                f"{ref.kind} from {source.label.lower()} '{source.id}' to {target.label.lower()} '{target.id}' is not allowed",
+                f"{ref.kind} from {source.label.lower()} '{source.id}' "
+                f"to {target.label.lower()} '{target.id}' is not allowed",
             )
         edges[(relation, source.id, target.id)] = EdgeRecord(relation, source.id, target.id)
     return TopologySnapshot(entities=list(entities.values()), edges=list(edges.values()))

@@ -72,12 +72,18 @@ class Plan:
     def summary(self) -> list[str]:
         """Readable lines: counts, then the names of what changed."""
         lines = [
-            f"entities: {len(self.created)} created, {len(self.updated)} updated, {len(self.revived)} revived, "
-            f"{self.unchanged} unchanged, {len(self.marked_stale)} marked stale, {len(self.still_stale)} still stale, "
-            f"{len(self.retired)} retired, {len(self.released)} kept by other sources",
-            f"edges:    {len(self.edges_created)} created, {len(self.edges_revived)} revived, {self.edges_unchanged} unchanged, "
-            f"{len(self.edges_marked_stale)} marked stale, {len(self.edges_still_stale)} still stale, "
-            f"{len(self.edges_retired)} retired, {len(self.edges_released)} kept by other sources",
+            (
+                f"entities: {len(self.created)} created, {len(self.updated)} updated, {len(self.revived)} revived, "
+                f"{self.unchanged} unchanged, {len(self.marked_stale)} marked stale, "
+                f"{len(self.still_stale)} still stale, "
+                f"{len(self.retired)} retired, {len(self.released)} kept by other sources"
+            ),
+            (
+                f"edges:    {len(self.edges_created)} created, {len(self.edges_revived)} revived, "
+                f"{self.edges_unchanged} unchanged, "
+                f"{len(self.edges_marked_stale)} marked stale, {len(self.edges_still_stale)} still stale, "
+                f"{len(self.edges_retired)} retired, {len(self.edges_released)} kept by other sources"
+            ),
         ]
         for title, items in (
             ("created", self.created),

@@ -9,10 +9,10 @@ from graph_schema.cypher import discovery as cypher
 from graph_schema.model import ENTITY_LABELS
 from ingest.jobs.bad_input import BadInput
 from ingest.metrics.discovery import discover
-from ingest.metrics.reader import PrometheusReader
 from ingest.metrics.promql_templates import TemplateSet
-from settings.ingest import MetricsSettings, SyncSettings
+from ingest.metrics.reader import PrometheusReader
 from ingest.topology.reconcile import Plan, reconcile
+from settings.ingest import MetricsSettings, SyncSettings
 
 
 class SyncRefused(RuntimeError):

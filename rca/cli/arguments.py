@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _RELATIVE = re.compile(r"^(?:now)?\s*(?:-\s*(\d+(?:\.\d+)?)\s*([smhd]))?$")
@@ -16,7 +16,7 @@ def parse_time(text: str, now: float | None = None) -> float:
     now = time.time() if now is None else now
     value = text.strip()
     match = _RELATIVE.match(value)
-    if value and match and (value.startswith("now") or value.startswith("-")):
+    if value and match and value.startswith(("now", "-")):
         amount, unit = match.groups()
         return now - (float(amount) * _UNITS[unit] if amount else 0.0)
     try:
@@ -30,7 +30,7 @@ def parse_time(text: str, now: float | None = None) -> float:
             f"cannot read time {text!r}: use ISO 8601 (2026-11-23T14:00:00Z), epoch seconds, or now-2h / -90m"
         ) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
 
 

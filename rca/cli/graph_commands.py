@@ -69,7 +69,8 @@ def run_serve(args: argparse.Namespace, settings) -> int:
         signal.signal(signum, lambda *_: stop.set())
     with embedded_server(graph, publish_state=True) as server:
         print(
-            f"embedded graph serving {server.bolt_uri} (database {graph.database}, data {server.data_dir}); Ctrl-C stops it",
+            f"embedded graph serving {server.bolt_uri} (database {graph.database}, data {server.data_dir}); "
+            "Ctrl-C stops it",
             flush=True,
         )
         while not stop.wait(1.0):

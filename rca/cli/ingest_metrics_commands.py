@@ -7,9 +7,9 @@ import signal
 import threading
 import time
 
+from ingest.jobs.scheduler import JobRunner
 from ingest.metrics.backfill import backfill
 from ingest.metrics.worker import MetricsWorker
-from ingest.jobs.scheduler import JobRunner
 from rca.cli.arguments import parse_time, user_error
 from rca.cli.sync_commands import open_metrics_worker
 
@@ -67,7 +67,8 @@ def _backfill(worker: MetricsWorker, start: float, end: float, step_s: float) ->
     per_poll = sum(report.seconds_per_poll) / max(report.polls, 1)
     print(
         f"backfill {start:.0f}..{end:.0f}: {report.polls} polls ({per_poll:.2f} s each), "
-        f"{report.opened} anomalies opened, {report.updated} updated, {report.closed} closed, {report.written} rows written"
+        f"{report.opened} anomalies opened, {report.updated} updated, {report.closed} closed, "
+        f"{report.written} rows written"
     )
     for line in report.bad.problems():
         print(f"  bad input: {line}")

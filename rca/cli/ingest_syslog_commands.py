@@ -10,8 +10,8 @@ from pathlib import Path
 
 from graph_schema.connection import open_graph
 from ingest.syslog.listeners import SyslogListeners, parse_address
-from ingest.syslog.worker_metrics import SyslogMetrics
 from ingest.syslog.pipeline import SyslogPipeline
+from ingest.syslog.worker_metrics import SyslogMetrics
 from rca.cli.errors import UserError
 
 log = logging.getLogger(__name__)

@@ -8,15 +8,15 @@ import json
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from graph_schema.connection import open_graph
-from ingest.metrics.worker import SYNC_JOB, MetricsWorker
-from ingest.metrics.promql_templates import TemplateError
 from ingest.jobs.scheduler import JobRunner
 from ingest.jobs.self_metrics import WorkerMetrics
 from ingest.jobs.status import StatusFile
+from ingest.metrics.promql_templates import TemplateError
+from ingest.metrics.worker import SYNC_JOB, MetricsWorker
 from rca.cli.arguments import parse_time, user_error
 from rca.cli.errors import UserError
 
@@ -63,10 +63,7 @@ def open_metrics_worker(settings, metrics) -> Iterator[tuple[MetricsWorker, JobR
 def _when(epoch: float | None) -> str:
     if epoch is None:
         return "never"
-    return (
-        datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
-        + f" ({time.time() - epoch:.0f}s ago)"
-    )
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ") + f" ({time.time() - epoch:.0f}s ago)"
 
 
 def run_status(args: argparse.Namespace, settings) -> int:

@@ -82,7 +82,8 @@ def run_show(args: argparse.Namespace, settings) -> int:
     for edge in view.edges:
         stale = "  [stale]" if edge.status == "stale" else ""
         print(
-            f"  {edge.source_label:9s} {edge.source_id:28s} -{edge.type}-> {edge.target_label:9s} {edge.target_id}{stale}"
+            f"  {edge.source_label:9s} {edge.source_id:28s} -{edge.type}-> "
+            f"{edge.target_label:9s} {edge.target_id}{stale}"
         )
     return 0
 

@@ -150,7 +150,7 @@ def generate_estate(rng: random.Random, n_entities: int, prefix: str = "") -> Es
         did = f"{prefix}ds-{kind}-{i + 1}"
         estate.add(EntityRow(did, "Datastore", f"{tech}-{kind}-{i + 1}", tech, len(tiers)))
         stores.append(did)
-    popularity = {d: 1.0 for d in stores}
+    popularity = dict.fromkeys(stores, 1.0)
     services = estate.of_label("Service")
     users_of: dict[str, list[str]] = {d: [] for d in stores}
     for sid in services:
@@ -174,7 +174,7 @@ def generate_estate(rng: random.Random, n_entities: int, prefix: str = "") -> Es
     hosts = [f"{prefix}host-{i + 1:03d}" for i in range(n_hosts)]
     for hid in hosts:
         estate.add(EntityRow(hid, "Host", hid.removeprefix(prefix), "linux", len(tiers) + 1))
-    counts = {s: 1 for s in services}
+    counts = dict.fromkeys(services, 1)
     for _ in range(max(0, n_instances - len(services))):
         counts[rng.choice(services)] += 1
     placed = 0

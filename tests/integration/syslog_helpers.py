@@ -7,9 +7,9 @@ from contextlib import contextmanager
 
 from graph_schema.cypher import events as cypher
 from graph_schema.store import GraphStore
-from settings.ingest import SyslogSettings
 from ingest.syslog.listeners import SyslogListeners
 from ingest.syslog.pipeline import SyslogPipeline
+from settings.ingest import SyslogSettings
 
 
 def fast_settings(tmp_path, **overrides) -> SyslogSettings:

@@ -12,14 +12,14 @@ import time
 
 import pytest
 
+from graph_schema import migrations
 from graph_schema.connection import EMBEDDED_USER, embedded_server, open_graph
 from graph_schema.cypher import topology as cypher
 from graph_schema.embedded import EmbeddedGraphServer, find_running
 from graph_schema.errors import EmbeddedServerError
 from graph_schema.model import Label
-from settings.graph import GraphSettings
 from graph_schema.store import GraphStore
-from graph_schema import migrations
+from settings.graph import GraphSettings
 
 from .cli import ROOT, rca
 

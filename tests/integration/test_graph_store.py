@@ -11,8 +11,8 @@ from pydantic import SecretStr
 
 from graph_schema import migrations
 from graph_schema.cypher import topology as cypher
-from graph_schema.errors import GraphAuthFailed, GraphUnreachable, SchemaTooOld
 from graph_schema.embedded import free_port
+from graph_schema.errors import GraphAuthFailed, GraphUnreachable, SchemaTooOld
 from graph_schema.model import Label
 from graph_schema.store import GraphStore
 

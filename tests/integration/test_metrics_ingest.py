@@ -16,12 +16,12 @@ from graph_schema.store import GraphStore
 from ingest.metrics.anomaly_writer import AnomalyWriter
 from ingest.metrics.backfill import backfill
 from ingest.metrics.poll import MetricsPoller
-from ingest.metrics.reader import PrometheusReader, PrometheusUnavailable
 from ingest.metrics.promql_templates import load_templates
-from settings.ingest import MetricsSettings, SyncSettings
-from ingest.topology.sync import SyncRefused, sync_topology
+from ingest.metrics.reader import PrometheusReader, PrometheusUnavailable
 from ingest.topology.reconcile import reconcile
 from ingest.topology.snapshot import EdgeRecord, EntityRecord, TopologySnapshot
+from ingest.topology.sync import SyncRefused, sync_topology
+from settings.ingest import MetricsSettings, SyncSettings
 from tests.integration import metrics_estate
 
 STEP = metrics_estate.STEP
@@ -127,7 +127,8 @@ def test_bad_input_is_counted_and_named(estate_prometheus, tmp_path, unique_pref
         "  - {name: orphan, family: traffic, query: 'orphan_gauge', entity: otel_service}\n"
         "  - {name: broken, family: errors, query: 'sum(rate(raw_requests_total[1m])', entity: otel_service}\n"
         "  - {name: absent, family: errors, query: 'no_such_metric', entity: otel_service}\n"
-        "  - {name: request_rate, family: traffic, query: 'sum by (server) (rate(traces_service_graph_request_total[1m]))', entity: servicegraph_server}\n"
+        "  - {name: request_rate, family: traffic, "
+        "query: 'sum by (server) (rate(traces_service_graph_request_total[1m]))', entity: servicegraph_server}\n"
     )
     templates = load_templates(signals=signals)
     settings = _settings(prometheus.url, unique_prefix)

@@ -29,7 +29,8 @@ def _send_tcp(port: int, lines: list[str]) -> None:
 
 def _lines(app: str, start: int, count: int) -> list[str]:
     return [
-        f"<11>1 2026-11-23T10:00:{i % 60:02d}.{i:06d}Z web-9 {app} 42 - - disk write failed: No space left on device (id {i})"
+        f"<11>1 2026-11-23T10:00:{i % 60:02d}.{i:06d}Z web-9 {app} 42 - - "
+        f"disk write failed: No space left on device (id {i})"
         for i in range(start, start + count)
     ]
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tests.support import signal_writes
 from graph_schema.cypher import topology as cypher
 from ingest.topology.reconcile import reconcile
 from rca.service.topology_cache import TopologyCache
+from tests.support import signal_writes
 
 from .test_topology_reconcile import GRACE, estate
 

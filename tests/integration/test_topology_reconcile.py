@@ -143,7 +143,8 @@ def test_cli_load_prints_changes_and_rejects_bad_files(graph_settings, graph_uri
     env = graph_env(graph_settings, graph_uri, graph_user)
     good = tmp_path / "estate.yaml"
     good.write_text(
-        f"version: 1\nhosts:\n  - id: {p}h\nservices:\n  - id: {p}s\n    instances:\n      - {{id: {p}s-0, runs_on: {p}h}}\n"
+        f"version: 1\nhosts:\n  - id: {p}h\n"
+        f"services:\n  - id: {p}s\n    instances:\n      - {{id: {p}s-0, runs_on: {p}h}}\n"
     )
     result = rca("topology", "load", str(good), "--source", f"{p}file", env=env)
     assert result.returncode == 0, result.stderr

@@ -66,7 +66,7 @@ class LocalPrometheus:
         for block in blocks.iterdir():
             shutil.move(str(block), self.tsdb / block.name)
 
-    def start(self, timeout_s: float = 60.0) -> "LocalPrometheus":
+    def start(self, timeout_s: float = 60.0) -> LocalPrometheus:
         """Start the server and wait until it answers /-/ready."""
         config = self.workdir / "prometheus.yml"
         config.write_text(CONFIG)
@@ -112,7 +112,7 @@ class LocalPrometheus:
             self._log.close()
             self._log = None
 
-    def __enter__(self) -> "LocalPrometheus":
+    def __enter__(self) -> LocalPrometheus:
         return self
 
     def __exit__(self, *exc) -> None:

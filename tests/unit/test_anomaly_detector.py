@@ -123,7 +123,7 @@ def test_counter_to_rate_counts_resets_and_keeps_the_rate():
     ts = np.arange(0, 10 * STEP, STEP)
     counter = np.cumsum(np.full(len(ts), 30.0))
     counter[6:] -= counter[5]  # restart: back near zero
-    rate_ts, rate, resets = counter_to_rate(ts, counter)
+    _rate_ts, rate, resets = counter_to_rate(ts, counter)
     assert resets == 1 and len(rate) == len(ts) - 1
     assert np.allclose(rate, 2.0)
 

@@ -12,7 +12,6 @@ import yaml
 from ingest.syslog.classes import SignatureClassifier, load_class_rules
 from ingest.syslog.entities import EntityMapper, load_entity_rules
 from ingest.syslog.parser import SyslogParser
-from rca.cli.demo_commands import EXAMPLE_INCIDENT
 from rca.cli.demo.incident import (
     IncidentFileError,
     SeriesSpec,
@@ -20,6 +19,7 @@ from rca.cli.demo.incident import (
     metric_series,
     syslog_lines,
 )
+from rca.cli.demo_commands import EXAMPLE_INCIDENT
 
 ALERT = 1_795_446_966.25
 

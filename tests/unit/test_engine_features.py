@@ -5,7 +5,7 @@ import math
 import pytest
 
 from rca.rank.features import BASE_FEATURES, FEATURE_SCHEMA_VERSION, build_features
-from rca.rank.types import EngineInputError, Edge
+from rca.rank.types import Edge, EngineInputError
 from tests.unit.engine_cases import T, bad_deploy, datastore_outage
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from rca.fast.engine_kernels import array_sum
 
-LENGTHS = [*range(0, 40), 127, 128, 129, 135, 136, 255, 256, 257, 263, 1000, 1023, 1024, 1031, 5000]
+LENGTHS = [*range(40), 127, 128, 129, 135, 136, 255, 256, 257, 263, 1000, 1023, 1024, 1031, 5000]
 
 
 @pytest.mark.parametrize("scale", [1.0, 1e-3, 1e8])

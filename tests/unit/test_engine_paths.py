@@ -81,6 +81,7 @@ def test_symptom_as_candidate_has_an_empty_path_and_unreachable_has_none():
 
 def test_walk_ends_on_the_entity_more_anomalous_than_its_causes():
     import numpy as np
+
     from rca.rank.walk import walk_scores
 
     sub = datastore_outage()

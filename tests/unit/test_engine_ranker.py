@@ -8,8 +8,8 @@ from rca.rank.baselines import AnomalyMagnitudeRanker, PageRankRanker
 from rca.rank.combined import RulesRanker, default_engine
 from rca.rank.propagation import PropagationRanker
 from rca.rank.ranker import Ranker
-from rca.rank.types import EngineInputError, Symptom
 from rca.rank.rules.evaluate import default_rule_engine
+from rca.rank.types import EngineInputError, Symptom
 from tests.unit.engine_cases import bad_deploy, datastore_outage, host_exhaustion
 
 ALL = [

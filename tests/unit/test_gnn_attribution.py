@@ -6,8 +6,8 @@ import torch
 
 from rca.rank.gnn.artifact import SHIPPED_DEFAULT, load
 from rca.rank.gnn.attribution import LocalScorer, gradient_attribution
-from rca.rank.gnn.serving import FEATURE_NAMES
 from rca.rank.gnn.model import RcaGnn
+from rca.rank.gnn.serving import FEATURE_NAMES
 
 
 def _autograd_contributions(model, x, messages, rows):

@@ -35,7 +35,7 @@ def test_empty_feedback_set_is_refused_with_a_reason():
 
 def test_same_evidence_confirmed_with_different_root_causes_is_refused():
     rows = [_row("inc-1", "a"), _row("inc-2", "b")]
-    with pytest.raises(FeedbackRefused, match="inc-1 and inc-2 saw the same evidence.*a vs b"):
+    with pytest.raises(FeedbackRefused, match=r"inc-1 and inc-2 saw the same evidence.*a vs b"):
         prepare(rows, FEATURE_NAMES, 0.3, 5.0)
 
 
@@ -50,7 +50,7 @@ def test_root_cause_both_confirmed_and_rejected_is_refused():
 
 def test_unusable_incidents_only_are_refused_naming_why():
     rows = [_row("inc-1", "zz"), {**_row("inc-2", "a", features={"a": {"evidence": 2.0}}), "edges_json": None}]
-    with pytest.raises(FeedbackRefused, match="zz is not in its subgraph.*no structure snapshot"):
+    with pytest.raises(FeedbackRefused, match=r"zz is not in its subgraph.*no structure snapshot"):
         prepare(rows, FEATURE_NAMES, 0.3, 5.0)
 
 

@@ -36,7 +36,7 @@ def test_served_attention_matches_the_torch_operations(entities, edges, seed):
     assert served.dtype == torch.float32 and served.shape == (entities, HIDDEN)
     assert torch.allclose(served, reference, rtol=1e-5, atol=1e-5)
     # entities no edge reaches get the bias alone, on both paths
-    src, dst, rel = _graph(entities, edges, seed)
+    _src, dst, _rel = _graph(entities, edges, seed)
     unreached = sorted(set(range(entities)) - set(dst.tolist()))
     assert torch.equal(served[unreached], layer.bias.detach().expand(len(unreached), HIDDEN))
 

@@ -1,5 +1,7 @@
 """How far the subgraph reaches: it grows when trouble sits at the edge of the default neighbourhood."""
 
+from itertools import pairwise
+
 from rca.rank.reach import edge_in_trouble, grown_radius, hops_from_symptoms
 from rca.rank.types import AnomalySignal, Edge, EntityNode, EventSignal, IncidentSubgraph, Symptom
 from rca.simulator import simulate
@@ -10,7 +12,7 @@ CHAIN = ["web", "api", "cache", "db", "host"]  # web -> api -> cache -> db -> ho
 def _chain(anomalous=(), events=()) -> IncidentSubgraph:
     return IncidentSubgraph(
         nodes={n: EntityNode(n, "Service", n) for n in CHAIN + ["side"]},
-        edges=[Edge(a, b, "CALLS") for a, b in zip(CHAIN, CHAIN[1:])] + [Edge("side", "api", "CALLS")],
+        edges=[Edge(a, b, "CALLS") for a, b in pairwise(CHAIN)] + [Edge("side", "api", "CALLS")],
         anomalies=[AnomalySignal(n, "errors_rate", "errors", 100.0, None, "up", 6.0, 1.0, 0.1) for n in anomalous],
         events=[EventSignal(n, "t", "timeout", severity, 3, 100.0, 110.0, "") for n, severity in events],
         changes=[],

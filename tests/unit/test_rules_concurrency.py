@@ -9,7 +9,7 @@ from tests.unit.test_rules_packs import CASES, QUIET
 def _request(i: int) -> list[dict]:
     # Every request holds a different mix of firing and silent facts, with its own entity ids.
     facts = []
-    for j, (rule, (fires, silent)) in enumerate(sorted(CASES.items())):
+    for j, (_rule, (fires, silent)) in enumerate(sorted(CASES.items())):
         chosen = fires if (i >> (j % 5)) & 1 or j == i % 7 else silent
         facts.append({**QUIET, **chosen, "entity": f"r{i}-e{j}", "name": f"r{i}-e{j}"})
     return facts

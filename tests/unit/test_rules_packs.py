@@ -104,7 +104,7 @@ def test_thresholds_are_data_and_change_the_outcome(tmp_path):
 def test_malformed_thresholds_name_the_entry(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: x\ncrash_loop_or_oom:\n  min_crash_lines: many\n")
-    with pytest.raises(ValueError, match="crash_loop_or_oom.min_crash_lines"):
+    with pytest.raises(ValueError, match=r"crash_loop_or_oom\.min_crash_lines"):
         load_thresholds(bad)
 
 

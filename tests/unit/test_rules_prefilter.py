@@ -2,11 +2,11 @@
 
 import pytest
 
+from rca.fast.rule_prefilter import compile_any, compile_condition
 from rca.rank.features import build_features
 from rca.rank.graph import PropagationGraph
 from rca.rank.rules.evaluate import default_rule_engine
 from rca.rank.rules.facts import build_facts
-from rca.fast.rule_prefilter import compile_any, compile_condition
 from rca.simulator import FAULT_TYPES, simulate
 from tests.unit.test_rules_packs import CASES, QUIET
 

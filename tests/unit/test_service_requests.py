@@ -18,8 +18,8 @@ from rca.rank.types import (
 )
 from rca.service import convert
 from rca.service.requests import InvalidArgument, parse_infer
-from settings.service import ServiceSettings
 from rca.service.stubs import pb
+from settings.service import ServiceSettings
 
 SETTINGS = ServiceSettings()
 NOW = 1_800_000_000.0

@@ -38,7 +38,7 @@ def test_precedence_flag_over_env_over_file(monkeypatch, tmp_path):
 
 def test_bad_values_name_the_field(monkeypatch, tmp_path):
     monkeypatch.setenv("RCA_GRAPH__BATCH_SIZE", "lots")
-    with pytest.raises(SettingsError, match="graph.batch_size"):
+    with pytest.raises(SettingsError, match=r"graph\.batch_size"):
         load_settings()
     bad = tmp_path / "bad.yaml"
     bad.write_text("graph: [1, 2\n")
@@ -49,5 +49,5 @@ def test_bad_values_name_the_field(monkeypatch, tmp_path):
 
 def test_every_setting_is_described_for_help():
     names = dict(describe())
-    assert "RCA_GRAPH__DATA_DIR" in names and names["RCA_GRAPH__DATA_DIR"]
+    assert names.get("RCA_GRAPH__DATA_DIR")
     assert "RCA_TOPOLOGY__GRACE_PERIOD_S" in names

@@ -6,9 +6,9 @@ from graph_schema.model import (
     ANOMALY_PROPERTIES,
     CHANGE_PROPERTIES,
     EVENT_PROPERTIES,
-    topology_relation,
     Label,
     RelType,
+    topology_relation,
 )
 from rca.simulator import FAULT_TYPES, simulate
 from rca.simulator.suite import suite

@@ -21,7 +21,8 @@ def ts(text: str) -> float:
 
 def test_rfc5424_example_1_with_bom_and_nil_procid():
     r = parser.parse(
-        "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - \ufeff'su root' failed for lonvick on /dev/pts/8"
+        "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - "
+        "\ufeff'su root' failed for lonvick on /dev/pts/8"
     )
     assert (r.format, r.facility, r.severity) == (RFC5424, 4, 2)
     assert r.timestamp == ts("2003-10-11T22:14:15.003+00:00")
@@ -41,7 +42,8 @@ def test_rfc5424_example_2_offset_and_microseconds():
 def test_rfc5424_structured_data_with_escapes_and_no_message():
     r = parser.parse(
         "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 "
-        '[exampleSDID@32473 iut="3" eventSource="Appl\\"ic\\]a\\\\tion" eventID="1011"][examplePriority@32473 class="high"]'
+        '[exampleSDID@32473 iut="3" eventSource="Appl\\"ic\\]a\\\\tion" eventID="1011"]'
+        '[examplePriority@32473 class="high"]'
     )
     assert r.format == RFC5424 and r.message == ""
     assert r.structured_data == {

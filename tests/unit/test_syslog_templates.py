@@ -6,9 +6,9 @@ import csv
 
 import pytest
 
-from settings.ingest import SyslogSettings
 from ingest.syslog.parser import SyslogParser
 from ingest.syslog.templates import LogTemplates, grouping_accuracy, load_masks
+from settings.ingest import SyslogSettings
 from tests.unit.loghub_data import LOGHUB
 
 

@@ -26,11 +26,9 @@ def test_a_neighbourhood_holds_the_entities_within_the_radius_and_the_edges_amon
     assert seed in near.nodes and list(near.nodes) == sorted(near.nodes)
     assert set(near.nodes) == {seed} | snapshot.adjacent[seed]
     expected = sorted(
-        (
-            (e["source"], e["target"], e["type"])
-            for e in incident.topology["edges"]
-            if e["source"] in near.nodes and e["target"] in near.nodes
-        )
+        (e["source"], e["target"], e["type"])
+        for e in incident.topology["edges"]
+        if e["source"] in near.nodes and e["target"] in near.nodes
     )
     assert [(e.source, e.target, e.type) for e in near.edges] == expected
     assert len(snapshot.neighbourhood([seed], 3).nodes) > len(near.nodes)

@@ -137,7 +137,7 @@ def _log_spec(entry: dict) -> LogSpec:
         raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")
     vary = {name: (int(lo), int(hi)) for name, (lo, hi) in (entry.get("vary") or {}).items()}
     message = str(entry["message"])
-    message.format(**{name: 0 for name in vary})  # every placeholder needs a `vary` range
+    message.format(**dict.fromkeys(vary, 0))  # every placeholder needs a `vary` range
     return LogSpec(str(entry["host"]), str(entry["app"]), message, start, end, count, fmt, SEVERITIES[severity], vary)
 
 

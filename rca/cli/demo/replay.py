@@ -25,19 +25,19 @@ from ingest.metrics.anomaly_tracker import AnomalyChange
 from ingest.metrics.anomaly_writer import AnomalyWriter
 from ingest.metrics.backfill import backfill
 from ingest.metrics.poll import MetricsPoller
-from ingest.metrics.worker import templates_from
 from ingest.metrics.reader import Series
-from settings.ingest import MetricsSettings, SyslogSettings
+from ingest.metrics.worker import templates_from
 from ingest.syslog.classes import OTHER
 from ingest.syslog.listeners import FILE_BATCH_LINES
-from ingest.syslog.worker_metrics import SyslogMetrics
 from ingest.syslog.pipeline import SyslogPipeline
+from ingest.syslog.worker_metrics import SyslogMetrics
 from rca.cli.demo.incident import (
     IncidentFile,
     IncidentFileError,
     metric_series,
     syslog_lines,
 )
+from settings.ingest import MetricsSettings, SyslogSettings
 
 ANOMALY_SOURCE = "demo"  # not "metrics": a live metrics worker must not resume the demo's open anomalies
 

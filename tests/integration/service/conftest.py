@@ -7,14 +7,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import signal_writes
 from graph_schema.store import GraphStore
 from rca.rank.combined import default_engine
 from rca.service.client import RootCauseClient, open_channel
 from rca.service.server import start_server
-from settings.service import ServiceSettings
 from rca.service.stubs import pb
 from rca.simulator import simulate
+from settings.service import ServiceSettings
+from tests.support import signal_writes
 
 
 @pytest.fixture(scope="session")
