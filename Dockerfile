@@ -10,12 +10,14 @@ ENV NUMBA_CACHE_DIR=/var/cache/rca/numba
 WORKDIR /app
 RUN pip install --no-cache-dir ${PIP_TORCH_ARGS} "torch==2.13.0"
 COPY pyproject.toml README.md ./
+COPY settings ./settings
 COPY graph_schema ./graph_schema
 COPY ingest ./ingest
 COPY rca ./rca
 COPY dashboards ./dashboards
 COPY protos ./protos
 COPY examples ./examples
+# the gRPC stubs (rca/v1) are generated here, at build: rca.service.stubs does not generate them on import
 RUN pip install --no-cache-dir -e . && python -m rca.service.protogen \
     && python -c "import rca.fast.engine_kernels, rca.fast.gnn_attention" \
     && useradd --create-home --uid 10001 rca \

@@ -1,6 +1,8 @@
 """docker-compose.yml and the Dockerfile stay true to the code."""
 
+import re
 import shlex
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -33,3 +35,13 @@ def test_dockerfile_installs_the_torch_pin_before_the_project():
     text = (ROOT / "Dockerfile").read_text()
     assert text.index("torch==2.13.0") < text.index("pip install --no-cache-dir -e .")
     assert 'ENTRYPOINT ["rca"]' in text
+
+
+def test_dockerfile_copies_every_package_and_generates_the_grpc_stubs_at_build():
+    text = (ROOT / "Dockerfile").read_text()
+    copied = set(re.findall(r"^COPY (\S+) \./", text, flags=re.MULTILINE))
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    missing = [p.rstrip("*") for p in packages if p.rstrip("*") not in copied]
+    assert not missing, f"the image lacks packages {missing}"
+    install = text.index("pip install --no-cache-dir -e .")
+    assert text.index("python -m rca.service.protogen", install) > install  # stubs are not generated on import
