@@ -1,23 +1,43 @@
-"""Versioned schema migrations, applied in order and recorded in the graph, idempotently."""
+"""Versioned schema migrations, applied in order and recorded in the graph, idempotently.
+
+A migration adds constraints and indexes, runs statements, and may rewrite stored data into the
+form the code reads (``rewrites``): each rewrite works in batches and changes nothing when run
+again, and the version is recorded only after all of them finished, so an interrupted migration
+is completed by the next ``migrate``.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from graph_schema.cypher import meta
+from graph_schema import incident_snapshots
+from graph_schema.cypher import events, incidents, meta
 from graph_schema.model import ENTITY_LABELS, Label, PropertyIndex, UniqueConstraint
+
+if TYPE_CHECKING:
+    from graph_schema.store import GraphStore
+
+log = logging.getLogger(__name__)
+
+EVENTS_PER_REWRITE = 2000
+INCIDENTS_PER_REWRITE = 100  # each carries ~15 KB of packed snapshots, more as plain JSON
 
 
 @dataclass(frozen=True)
 class Migration:
-    """One schema version: the constraints and indexes it adds."""
+    """One schema version: the constraints and indexes it adds, and the stored data it rewrites."""
 
     version: int
     description: str
     constraints: tuple[UniqueConstraint, ...] = ()
     indexes: tuple[PropertyIndex, ...] = ()
     statements: tuple[str, ...] = field(default=())
+    # Each takes the store, rewrites in batches, returns how many nodes it changed (0 when run again).
+    rewrites: tuple[Callable[[GraphStore], int], ...] = ()
 
     def cypher(self) -> list[str]:
         """The statements that bring a graph to this version; each is safe to run twice."""
@@ -34,6 +54,31 @@ class Migration:
 
 def _unique_id(label: Label) -> UniqueConstraint:
     return UniqueConstraint(f"{label.lower()}_id_unique", label, "id")
+
+
+def move_single_batch_tokens(store: GraphStore) -> int:
+    """Events keeping the one write token of earlier versions (`batch`) keep it in `batches`; how many."""
+    moved = 0
+    while True:
+        rows = store.write(events.MOVE_SINGLE_BATCH_TOKENS, limit=EVENTS_PER_REWRITE, kept=events.TOKENS_KEPT)
+        done = rows[0]["rewritten"] if rows else 0
+        if not done:
+            return moved
+        moved += done
+
+
+def pack_incident_snapshots(store: GraphStore) -> int:
+    """Incidents' snapshots stored plain or nested are stored packed and sparse (incident_snapshots); how many."""
+    rewritten, after = 0, ""
+    while True:
+        page = store.read(incidents.INCIDENT_SNAPSHOTS_AFTER, after=after, limit=INCIDENTS_PER_REWRITE)
+        if not page:
+            return rewritten
+        rows = [row for row in map(incident_snapshots.current_form, page) if row is not None]
+        if rows:
+            store.write_rows(incidents.SET_INCIDENT_SNAPSHOTS, rows, batch_size=INCIDENTS_PER_REWRITE)
+            rewritten += len(rows)
+        after = page[-1]["id"]
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -65,6 +110,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "a topology clock that the topology's writers advance (readers reload their snapshot only when it moved)",
         constraints=(_unique_id(Label.TOPOLOGY_CLOCK),),
     ),
+    Migration(
+        4,
+        "stored data in the one form the code reads: incident snapshots packed and sparse (not plain "
+        "or nested JSON), an event's write tokens in its list `batches` (not the single `batch`)",
+        rewrites=(pack_incident_snapshots, move_single_batch_tokens),
+    ),
 )
 
 LATEST_VERSION: int = MIGRATIONS[-1].version
@@ -85,6 +136,9 @@ def migrate(store, now: float | None = None) -> list[int]:
         # Schema statements cannot share a transaction with data writes in Neo4j, so each runs alone.
         for statement in migration.cypher():
             store.write(statement)
+        for rewrite in migration.rewrites:
+            changed = rewrite(store)
+            log.info("migration %d: %s rewrote %d nodes", migration.version, rewrite.__name__, changed)
         store.write(
             meta.RECORD_MIGRATION,
             version=migration.version,

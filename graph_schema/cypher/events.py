@@ -61,6 +61,19 @@ MERGE (c)-[:CONCERNS]->(n)
 """
 )
 
+# Schema migration 4: earlier versions kept one token per Event (`e.batch`, the batch that last
+# added to it). It becomes the oldest of `e.batches` (dropped if TOKENS_KEPT newer ones are there
+# already) and goes. $limit Events per run; run until it rewrites none.
+MOVE_SINGLE_BATCH_TOKENS = """
+MATCH (e:Event)
+WHERE e.batch IS NOT NULL
+WITH e LIMIT $limit
+SET e.batches = CASE WHEN e.batch IN coalesce(e.batches, []) OR size(coalesce(e.batches, [])) >= $kept
+                     THEN e.batches ELSE [e.batch] + coalesce(e.batches, []) END
+REMOVE e.batch
+RETURN count(e) AS rewritten
+"""
+
 UPSERT_EVENTS: dict[Label, str] = {label: _UPSERT_EVENTS.format(label=label) for label in LOG_ENTITY_LABELS}
 UPSERT_CHANGES: dict[Label, str] = {label: _UPSERT_CHANGES.format(label=label) for label in LOG_ENTITY_LABELS}
 

@@ -8,7 +8,7 @@ symptom and candidate entities are also kept as lists so incidents can be listed
 # meanwhile into one transaction). MERGE on the unique id makes a retried batch harmless when the
 # first attempt's commit landed but its acknowledgement was lost. The model's part (embedding,
 # structure snapshot, model version) is null for an engine without a model. The two snapshots
-# are packed JSON (graph_schema/packed_json.py).
+# are packed JSON (graph_schema/incident_snapshots.py).
 CREATE_INCIDENTS = """
 UNWIND $rows AS row
 MERGE (i:Incident {id: row.id})
@@ -41,4 +41,23 @@ RETURN i.id AS id, i.created_at AS created_at, i.symptoms_json AS symptoms_json,
        i.confirmed_root_cause_id AS confirmed_root_cause_id
 ORDER BY created_at DESC
 LIMIT $limit
+"""
+
+# Schema migration 4: the snapshots as stored, $limit incidents after id $after at a time, for
+# incident_snapshots.current_form (whether they are current can only be told by unpacking them).
+INCIDENT_SNAPSHOTS_AFTER = """
+MATCH (i:Incident)
+WHERE i.id > $after
+RETURN i.id AS id, i.features_packed AS features_packed, i.edges_packed AS edges_packed,
+       i.features_json AS features_json, i.edges_json AS edges_json
+ORDER BY id
+LIMIT $limit
+"""
+
+# Schema migration 4: the snapshots in their current form; the plain JSON of earlier versions goes.
+SET_INCIDENT_SNAPSHOTS = """
+UNWIND $rows AS row
+MATCH (i:Incident {id: row.id})
+SET i.features_packed = row.features_packed, i.edges_packed = row.edges_packed
+REMOVE i.features_json, i.edges_json
 """
