@@ -16,13 +16,11 @@ ORDER BY created_at DESC
 LIMIT $limit
 """
 
-# Confirmed incidents with everything fine-tuning needs (snapshots packed, or plain JSON when
-# stored before packing).
+# Confirmed incidents with everything fine-tuning needs (graph_schema/incident_snapshots.py reads the snapshots).
 CONFIRMED_FOR_TRAINING = """
 MATCH (i:Incident)
 WHERE i.confirmed_root_cause_id <> '' AND i.created_at >= $since
 RETURN i.id AS id, i.created_at AS created_at, i.features_packed AS features_packed, i.edges_packed AS edges_packed,
-       i.features_json AS features_json, i.edges_json AS edges_json,
        i.confirmed_root_cause_id AS root_cause_id, i.feedback_json AS feedback_json
 ORDER BY created_at
 """

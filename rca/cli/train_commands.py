@@ -103,6 +103,7 @@ def _with_feedback(args, settings, registry, train_settings) -> int:
     except ArtifactError as exc:
         raise UserError(f"active model: {exc}") from None
     with open_graph(settings.graph) as store:
+        store.check()  # the stored snapshots in the form read_confirmed reads (schema version 4)
         rows = read_confirmed(store, args.since)
     try:
         feedback = prepare(rows, active.feature_names, args.held_back, args.feedback_weight)

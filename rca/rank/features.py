@@ -15,11 +15,12 @@ from functools import cached_property
 
 import numpy as np
 
-from rca.rank import feature_snapshot
+from graph_schema import incident_snapshots
 from rca.rank.graph import PropagationGraph, propagation_graph
 from rca.rank.types import IncidentSubgraph
 
 FEATURE_SCHEMA_VERSION = "2"
+SNAPSHOT_DECIMALS = 6  # values kept in the feature snapshot stored with an incident
 
 KINDS = ("Service", "Instance", "Host", "Datastore")
 FAMILIES = ("latency", "errors", "saturation", "traffic")
@@ -83,12 +84,19 @@ class FeatureTable:
         return table
 
     def snapshot_json(self) -> str:
-        """The snapshot stored with an incident, as JSON text (rca.rank.feature_snapshot)."""
-        return feature_snapshot.encode_table(self.node_ids, self.names, self.matrix)
+        """The snapshot stored with an incident: the non-zero cells, rounded (graph_schema.incident_snapshots)."""
+        rows, cols = np.nonzero(self.matrix)  # views with strides: orjson writes contiguous arrays only
+        return incident_snapshots.encode_cells(
+            self.node_ids,
+            self.names,
+            np.ascontiguousarray(rows),
+            np.ascontiguousarray(cols),
+            np.round(self.matrix[rows, cols], SNAPSHOT_DECIMALS),
+        )
 
     def as_dict(self) -> dict[str, dict[str, float]]:
         """entity id -> non-zero feature name -> value (what the stored snapshot reads back as)."""
-        return feature_snapshot.decode(self.snapshot_json())
+        return incident_snapshots.decode(self.snapshot_json())
 
 
 def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = None) -> FeatureTable:

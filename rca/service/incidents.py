@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 import orjson
 from google.protobuf import json_format
 
-from graph_schema import packed_json
+from graph_schema import incident_snapshots
 from graph_schema.cypher import incidents as cypher
-from rca.rank import feature_snapshot
 from rca.service.requests import InvalidArgument, NotFound
 from rca.service.stubs import pb
 
@@ -44,7 +43,7 @@ class IncidentRecord:
     """Everything stored about one Infer: its answer, the features used and, with a model, the model's part."""
 
     response: object  # the InferResponse
-    # the feature snapshot's JSON text (rca.rank.feature_snapshot), built when the writer thread stores it
+    # the feature snapshot's JSON text (graph_schema.incident_snapshots), built when the writer thread stores it
     features: Callable[[], str]
     created_at: float = field(default_factory=time.time)
     embedding: Sequence[float] = ()
@@ -63,7 +62,7 @@ class IncidentRecord:
             "window_end": response.window.end,
             "symptoms_json": _to_json(response.symptoms),
             "candidates_json": _to_json(response.candidates),
-            "features_packed": packed_json.pack(features_json),
+            "features_packed": incident_snapshots.pack(features_json),
             "explanation": response.explanation,
             "versions_json": _dumps(dict(response.versions)),
             "symptom_ids": sorted({s.entity_id for s in response.symptoms}),
@@ -71,7 +70,7 @@ class IncidentRecord:
             "top_candidate_id": top.entity_id if top else "",
             "top_score": top.score if top else 0.0,
             "embedding": list(self.embedding) or None,
-            "edges_packed": (packed_json.pack(_dumps([[e.source, e.target, e.type] for e in self.edges]))
+            "edges_packed": (incident_snapshots.pack(_dumps([[e.source, e.target, e.type] for e in self.edges]))
                              if self.embedding else None),
             "model_version": self.model_version or None,
         }
@@ -109,8 +108,7 @@ class IncidentStore:
             versions=json.loads(row.get("versions_json") or "{}"),
             feedback=_from_json(row.get("feedback_json"), pb.FeedbackRecord),
             confirmed_root_cause_id=row.get("confirmed_root_cause_id") or "",
-            feature_snapshot_json=(_dumps(feature_snapshot.decode_stored(row))
-                                   if include_features else ""),
+            feature_snapshot_json=_dumps(incident_snapshots.features_of(row)) if include_features else "",
         )
 
     def feedback(self, request, now: float | None = None):

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from graph_schema import packed_json
+from graph_schema import incident_snapshots
 from graph_schema.cypher import incident_learning as cypher
-from rca.rank import feature_snapshot
 from rca.rank.types import Edge
 from rca.rank.gnn.artifact import Artifact
 from rca.rank.gnn.data import EDGE_TYPES, Sample, typed_edges
@@ -56,9 +55,8 @@ def _contradictions(rows: list[dict]) -> list[str]:
             problems.append(f"incident {row['id']} was confirmed with different root causes: {', '.join(sorted(confirmed))}")
         if confirmed & rejected:
             problems.append(f"incident {row['id']}: {', '.join(sorted(confirmed & rejected))} was both confirmed and rejected")
-        # the parsed snapshots, not their text: older incidents were written with other JSON spacing
-        snapshots = [feature_snapshot.decode_stored(row),
-                     json.loads(packed_json.json_text(row, "edges") or "null")]
+        # the parsed snapshots, not their text: the same features may be written in another order
+        snapshots = [incident_snapshots.features_of(row), incident_snapshots.edges_of(row)]
         key = hashlib.sha256(json.dumps(snapshots, sort_keys=True).encode()).hexdigest()
         if key in by_snapshot and by_snapshot[key][1] != row["root_cause_id"]:
             other, root = by_snapshot[key]
@@ -70,12 +68,12 @@ def _contradictions(rows: list[dict]) -> list[str]:
 
 def sample_from_row(row: dict, names: list[str]) -> Sample:
     """A training sample from a stored incident; ValueError naming what is missing."""
-    features = feature_snapshot.decode_stored(row)
+    features = incident_snapshots.features_of(row)
     if not features:
         raise ValueError("no feature snapshot")
-    edges_json = packed_json.json_text(row, "edges")
-    if not edges_json:
-        raise ValueError("no structure snapshot (stored before the model kept one)")
+    stored_edges = incident_snapshots.edges_of(row)
+    if not stored_edges:
+        raise ValueError("no structure snapshot (stored without a model)")
     ids = list(features)
     if row["root_cause_id"] not in features:
         raise ValueError(f"confirmed root cause {row['root_cause_id']} is not in its subgraph")
@@ -86,7 +84,7 @@ def sample_from_row(row: dict, names: list[str]) -> Sample:
             if name in col:
                 x[i, col[name]] = value
     index = {n: i for i, n in enumerate(ids)}
-    edges = [Edge(s, t, kind) for s, t, kind in json.loads(edges_json) if kind in EDGE_TYPES]
+    edges = [Edge(s, t, kind) for s, t, kind in stored_edges if kind in EDGE_TYPES]
     return Sample(x, typed_edges(edges, index), index[row["root_cause_id"]], fault_type="confirmed",
                   size=len(ids), node_ids=ids)
 

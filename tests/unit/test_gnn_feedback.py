@@ -6,12 +6,15 @@ import json
 
 import pytest
 
-from graph_schema import packed_json
+from graph_schema import incident_snapshots
 from rca.rank.gnn.serving import FEATURE_NAMES
 from rca.training.feedback import FeedbackRefused, prepare, sample_from_row
 
+EDGES = [["b", "a", "CALLS"], ["a", "h", "RUNS_ON"]]
+
 
 def _row(incident_id: str, root: str, *, features=None, verdicts=(("CONFIRMED", None),)):
+    """A confirmed incident as CONFIRMED_FOR_TRAINING reads it."""
     features = (
         features
         if features is not None
@@ -22,8 +25,8 @@ def _row(incident_id: str, root: str, *, features=None, verdicts=(("CONFIRMED", 
         "id": incident_id,
         "created_at": 1.0,
         "root_cause_id": root,
-        "features_json": json.dumps(features),
-        "edges_json": json.dumps([["b", "a", "CALLS"], ["a", "h", "RUNS_ON"]]),
+        "features_packed": incident_snapshots.pack(incident_snapshots.encode_dict(features)),
+        "edges_packed": incident_snapshots.pack(json.dumps(EDGES)),
         "feedback_json": json.dumps(records),
     }
 
@@ -49,7 +52,7 @@ def test_root_cause_both_confirmed_and_rejected_is_refused():
 
 
 def test_unusable_incidents_only_are_refused_naming_why():
-    rows = [_row("inc-1", "zz"), {**_row("inc-2", "a", features={"a": {"evidence": 2.0}}), "edges_json": None}]
+    rows = [_row("inc-1", "zz"), {**_row("inc-2", "a", features={"a": {"evidence": 2.0}}), "edges_packed": None}]
     with pytest.raises(FeedbackRefused, match=r"zz is not in its subgraph.*no structure snapshot"):
         prepare(rows, FEATURE_NAMES, 0.3, 5.0)
 
@@ -69,14 +72,10 @@ def test_snapshot_becomes_a_sample_with_typed_edges_both_ways():
     assert s.edges["RUNS_ON"].tolist() == [[0], [2]]
 
 
-def test_packed_snapshots_read_like_plain_ones():
-    plain = _row("inc-1", "a")
-    packed = {k: v for k, v in plain.items() if k not in ("features_json", "edges_json")}
-    # newer incidents: compact JSON (orjson), packed; older ones: json.dumps spacing, plain
-    packed["features_packed"] = packed_json.pack(json.dumps(json.loads(plain["features_json"]), separators=(",", ":")))
-    packed["edges_packed"] = packed_json.pack(json.dumps(json.loads(plain["edges_json"]), separators=(",", ":")))
-    a, b = sample_from_row(plain, FEATURE_NAMES), sample_from_row(packed, FEATURE_NAMES)
-    assert (a.x == b.x).all() and a.y == b.y and a.node_ids == b.node_ids
-    assert {k: v.tolist() for k, v in a.edges.items()} == {k: v.tolist() for k, v in b.edges.items()}
-    with pytest.raises(FeedbackRefused, match="same evidence"):  # the same snapshot, however written, is one snapshot
-        prepare([plain, {**packed, "id": "inc-2", "root_cause_id": "b"}], FEATURE_NAMES, 0.3, 5.0)
+def test_the_same_features_written_in_another_order_are_the_same_evidence():
+    features = {"a": {"anomaly_latency": 5.0, "rule_max": 0.8}, "b": {"is_symptom": 1.0}, "h": {}}
+    reordered = {"h": {}, "b": {"is_symptom": 1.0}, "a": {"rule_max": 0.8, "anomaly_latency": 5.0}}
+    rows = [_row("inc-1", "a", features=features), _row("inc-2", "b", features=reordered)]
+    assert rows[0]["features_packed"] != rows[1]["features_packed"]
+    with pytest.raises(FeedbackRefused, match="inc-1 and inc-2 saw the same evidence"):
+        prepare(rows, FEATURE_NAMES, 0.3, 5.0)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 
-from graph_schema import packed_json
+from graph_schema import incident_snapshots
 from graph_schema.cypher import incidents as cypher
-from rca.rank import feature_snapshot
 from rca.rank.types import Edge
 from rca.service.incident_writer import IncidentWriter
 from rca.service.incidents import IncidentRecord, IncidentStore
@@ -25,7 +23,7 @@ def _record(incident_id: str, root: str, *, model: bool = True) -> IncidentRecor
     )
 
     def snapshot() -> str:
-        return feature_snapshot.encode_dict({root: {"evidence": 1.0}})
+        return incident_snapshots.encode_dict({root: {"evidence": 1.0}})
 
     if not model:
         return IncidentRecord(response, snapshot)
@@ -65,9 +63,8 @@ def test_incidents_answered_meanwhile_are_stored_together_and_all_readable(servi
     assert [stored[i].candidates[0].entity_id for i in ids] == [f"db-{i}" for i in range(20)]
     row = service_store.read(cypher.GET_INCIDENT, id=ids[3])[0]["incident"]
     assert row["embedding"] == [0.6, 0.8] and row["model_version"] == "m-1"
-    assert json.loads(packed_json.json_text(row, "edges")) == [["db-3", "svc-a", "CALLS"]]
-    assert json.loads(packed_json.json_text(row, "features")) == {"db-3": {"evidence": 1.0}}
-    assert "features_json" not in row or row["features_json"] is None  # stored packed, not as plain JSON
+    assert incident_snapshots.edges_of(row) == [["db-3", "svc-a", "CALLS"]]
+    assert incident_snapshots.features_of(row) == {"db-3": {"evidence": 1.0}}
 
 
 def test_a_batch_written_twice_stores_each_incident_once(service_store, unique_prefix):
