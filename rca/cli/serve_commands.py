@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 import threading
 from pathlib import Path
@@ -100,13 +101,47 @@ def run_serve(args: argparse.Namespace, settings) -> int:
                   "Ctrl-C stops it", flush=True)
 
         if service.processes > 1:
-            from rca.service import supervisor as serve_processes
-
-            code = serve_processes.serve(settings, service, store.uri, store.user, args.verbose, announce)
+            code = _serve_in_processes(settings, service, store, args.verbose, announce)
         else:
             code = _serve_in_this_process(settings, service, store, announce)
     print("RootCause stopped")
     return code
+
+
+def _serve_in_processes(settings, service, store, verbose: int, announce) -> int:
+    from rca.cli.errors import UserError
+    from rca.service import supervisor
+
+    start = functools.partial(start_serving_process, settings, store.uri, store.user, verbose)
+    try:
+        return supervisor.serve(service, start, announce)
+    except supervisor.StartFailed as exc:
+        raise UserError(str(exc)) from None
+
+
+def start_serving_process(settings, uri: str, user: str, verbose: int, service, ledger, slot: int):
+    """One serving process of `rca serve --processes N` (run there by the supervisor): its RootCause
+    server on the shared port; returns the function that stops it. Module-level, so the spawned
+    process can unpickle it."""
+    from graph_schema.store import GraphStore
+    from rca.cli.errors import UserError
+    from rca.cli.main import configure_logging
+    from rca.service.server import start_server
+    from rca.service.supervisor import StartFailed
+
+    configure_logging(verbose)
+    try:
+        store = GraphStore.connect(serving_graph_settings(settings, service), uri=uri, user=user)
+        running = start_server(service, store, default_engine(settings), metrics=False,
+                               similar_count=settings.model.similar_incidents, ledger=ledger, slot=slot)
+    except UserError as exc:
+        raise StartFailed(str(exc)) from None
+
+    def stop() -> None:
+        running.stop()
+        store.close()
+
+    return stop
 
 
 def _serve_in_this_process(settings, service, store, announce) -> int:

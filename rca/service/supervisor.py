@@ -8,6 +8,10 @@ of incidents see every process's pending writes; feedback refreshes every proces
 incidents), and write their Prometheus metrics to a shared directory that the supervisor serves
 combined. When one serving process dies, the supervisor stops the others and exits non-zero,
 so whatever runs `rca serve` (systemd, Kubernetes) restarts the whole service.
+
+What a serving process runs is the caller's (the command line's) ``start_process``: the supervisor
+knows nothing of settings files, engines or models, and says why the service could not start
+with its own StartFailed, which the command line reports to the user.
 """
 
 from __future__ import annotations
@@ -21,16 +25,28 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import wait
-
-from rca.cli.errors import UserError
 
 log = logging.getLogger(__name__)
 START_TIMEOUT_S = 180.0  # each process imports torch and loads the model; on 2 busy cores this takes a while
 
+StopServing = Callable[[], None]
 
-def serve(settings, service, uri: str, user: str, verbose: int, announce) -> int:
-    """Run service.processes serving processes until SIGINT/SIGTERM; announce(port) once all serve."""
+
+class StartFailed(Exception):
+    """The service did not start: its port is taken, or a serving process could not start (the message says why)."""
+
+
+def serve(service, start_process: Callable[..., StopServing], announce: Callable[[int], None]) -> int:
+    """Run service.processes serving processes until SIGINT/SIGTERM; announce(port) once all serve.
+
+    ``start_process(service, ledger, slot)`` runs in each serving process: it starts that process's
+    RootCause server on ``service.port`` with the shared ``ledger`` as ``slot``, and returns the
+    function that stops it; it raises StartFailed (or OSError, ValueError) to say why it could not.
+    The processes are spawned, so it must pickle: a module-level function, or a functools.partial
+    of one over picklable arguments. StartFailed when the service could not start.
+    """
     from rca.service.ledger import WriteLedger
     from rca.service.metrics import serve_metrics
 
@@ -44,9 +60,14 @@ def serve(settings, service, uri: str, user: str, verbose: int, announce) -> int
         signal.signal(signum, lambda *_: stopping.set())
     with tempfile.TemporaryDirectory(prefix="rca-serve-metrics-") as metrics_dir:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # inherited by the serving processes
-        children = [context.Process(target=_serving_process, name=f"rca-serve-{slot}",
-                                    args=(slot, settings, service, uri, user, verbose, ledger, ready, os.getpid()))
-                    for slot in range(service.processes)]
+        children = [
+            context.Process(
+                target=_serving_process,
+                name=f"rca-serve-{slot}",
+                args=(slot, service, start_process, ledger, ready, os.getpid()),
+            )
+            for slot in range(service.processes)
+        ]
         for child in children:
             child.start()
         metrics_http = None
@@ -60,8 +81,9 @@ def serve(settings, service, uri: str, user: str, verbose: int, announce) -> int
                 ended = wait([c.sentinel for c in children], timeout=0.5)
                 if ended:
                     dead = [c for c in children if c.sentinel in ended]
-                    log.error("serving process %s exited with code %s; stopping the service", dead[0].name,
-                              dead[0].exitcode)
+                    log.error(
+                        "serving process %s exited with code %s; stopping the service", dead[0].name, dead[0].exitcode
+                    )
                     return 1
             return 0
         finally:
@@ -84,12 +106,12 @@ def _claim_port(host: str, port: int) -> int:
         try:
             sock.bind((host, port))  # without SO_REUSEPORT: fails while anything is bound there
         except OSError as exc:
-            raise UserError(f"cannot bind the gRPC server to {host}:{port}: {exc.strerror}") from None
+            raise StartFailed(f"cannot bind the gRPC server to {host}:{port}: {exc.strerror}") from None
         return sock.getsockname()[1]
 
 
 def _await_ready(children, ready, stopping: threading.Event) -> bool:
-    """Wait until every serving process serves (True) or a stop is asked (False); UserError naming a failed start."""
+    """Wait until every serving process serves (True) or a stop is asked (False); StartFailed naming a failed start."""
     deadline = time.monotonic() + START_TIMEOUT_S
     waiting = len(children)
     while waiting:
@@ -104,17 +126,17 @@ def _await_ready(children, ready, stopping: threading.Event) -> bool:
                     slot, error = ready.get(timeout=0.5)
                 except queue.Empty:
                     slot, error = dead[0].name, f"exited with code {dead[0].exitcode} while starting"
-                raise UserError(f"serving process {slot}: {error or 'exited while starting'}") from None
+                raise StartFailed(f"serving process {slot}: {error or 'exited while starting'}") from None
             if time.monotonic() > deadline:
-                raise UserError(f"serving processes did not start within {START_TIMEOUT_S:.0f} s") from None
+                raise StartFailed(f"serving processes did not start within {START_TIMEOUT_S:.0f} s") from None
             continue
         if error:
-            raise UserError(f"serving process {slot}: {error}")
+            raise StartFailed(f"serving process {slot}: {error}")
         waiting -= 1
     return True
 
 
-def _serving_process(slot, settings, service, uri, user, verbose, ledger, ready, supervisor: int) -> None:
+def _serving_process(slot, service, start_process, ledger, ready, supervisor: int) -> None:
     """One serving process: a RootCause server on the shared port until the supervisor sends SIGTERM."""
     from graph_schema.embedded import die_with_parent
 
@@ -124,20 +146,11 @@ def _serving_process(slot, settings, service, uri, user, verbose, ledger, ready,
     die_with_parent()  # never outlive the supervisor, even when it is SIGKILLed
     if os.getppid() != supervisor:  # it died before we asked to die with it
         raise SystemExit(1)
-    from graph_schema.store import GraphStore
-    from rca.cli.main import configure_logging
-    from rca.cli.serve_commands import default_engine, serving_graph_settings
-    from rca.service.server import start_server
-
-    configure_logging(verbose)
     try:
-        store = GraphStore.connect(serving_graph_settings(settings, service), uri=uri, user=user)
-        running = start_server(service, store, default_engine(settings), metrics=False,
-                               similar_count=settings.model.similar_incidents, ledger=ledger, slot=slot)
-    except (UserError, OSError, ValueError) as exc:
+        stop_serving = start_process(service, ledger, slot)
+    except (StartFailed, OSError, ValueError) as exc:
         ready.put((slot, str(exc)))
         raise SystemExit(2) from None
     ready.put((slot, ""))
     stop.wait()
-    running.stop()
-    store.close()
+    stop_serving()
