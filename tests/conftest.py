@@ -43,7 +43,8 @@ def pytest_collection_modifyitems(config, items):
             starting_servers.append(item.nodeid)
     if starting_servers:
         raise pytest.UsageError(
-            "unit tests may not start a real server (move them to tests/integration/): " + ", ".join(starting_servers))
+            "unit tests may not start a real server (move them to tests/integration/): " + ", ".join(starting_servers)
+        )
 
 
 @pytest.fixture(scope="session")

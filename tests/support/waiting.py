@@ -31,8 +31,10 @@ def wait_until(predicate: Callable[[], T], timeout: float = 10.0, interval: floa
             return value
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise WaitTimeout(f"not true within {timeout:g} s: {message or getattr(predicate, '__name__', predicate)}"
-                              f" (last value {value!r})")
+            raise WaitTimeout(
+                f"not true within {timeout:g} s: {message or getattr(predicate, '__name__', predicate)}"
+                f" (last value {value!r})"
+            )
         time.sleep(min(interval, remaining))
 
 

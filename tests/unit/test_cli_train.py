@@ -85,13 +85,13 @@ def test_rca_model_activate_switches_to_another_version(trained, models):
 
 def test_rca_model_activate_refuses_an_unknown_version(models):
     before = (models / "ACTIVE").read_text()
-    code, out, err = _rca("model", "activate", "no-such-version")
+    code, _out, err = _rca("model", "activate", "no-such-version")
     assert code == 2 and "rca: error:" in err and "no model version 'no-such-version'" in err
     assert (models / "ACTIVE").read_text() == before
 
 
 def test_rca_train_refuses_sizes_that_are_not_integers(tmp_path, monkeypatch):
     _use_models(monkeypatch, tmp_path / "models", tmp_path / "cache")
-    code, out, err = _rca("train", "--sizes", "20,x")
+    code, _out, err = _rca("train", "--sizes", "20,x")
     assert code == 2 and "--sizes" in err and "'20,x'" in err
     assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())  # refused before training
