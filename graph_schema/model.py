@@ -127,7 +127,6 @@ EVENT_PROPERTIES: dict[str, str] = {
     "signature_class": "timeout, connection, oom, disk_full, crash, auth, change or other",
     "sample": "one raw line",
     "batches": "write tokens of the last 16 syslog batches that added to count (a batch written again adds nothing)",
-    "batch": "the one such token kept by versions before `batches` (read, no longer written)",
 }
 
 ANOMALY_PROPERTIES: dict[str, str] = {

@@ -23,7 +23,6 @@ ON MATCH SET n.last_seen = CASE WHEN n.last_seen IS NULL OR n.last_seen < row.la
 # write token (row.batch): the Event keeps the tokens of the last TOKENS_KEPT batches that added
 # to it (e.batches), so a batch written again after a lost commit acknowledgement finds its own
 # token and adds nothing, even when other workers' batches added to the same Event meanwhile.
-# `e.batch` is the single token kept by earlier versions, still honoured for a batch spooled by one.
 # `added_before` is worked out before any SET, so the order in which a server applies the SET
 # items does not matter. Rows without a token always add.
 TOKENS_KEPT = 16
@@ -37,8 +36,7 @@ ON CREATE SET e.entity_id = row.entity_id, e.entity_label = row.entity_label, e.
               e.count = 0, e.first_ts = row.first_ts, e.last_ts = row.last_ts,
               e.severity = row.severity, e.signature_class = row.signature_class, e.sample = row.sample,
               e.source = 'logs'
-WITH row, n, e, row.batch IS NOT NULL AND (row.batch IN coalesce(e.batches, []) OR coalesce(e.batch = row.batch, false))
-     AS added_before
+WITH row, n, e, row.batch IS NOT NULL AND row.batch IN coalesce(e.batches, []) AS added_before
 SET e.count = CASE WHEN added_before THEN e.count ELSE e.count + row.count END,
     e.batches = CASE WHEN added_before OR row.batch IS NULL THEN e.batches
                      ELSE (coalesce(e.batches, []) + row.batch)[-""" + str(TOKENS_KEPT) + """..] END,

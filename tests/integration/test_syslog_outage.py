@@ -168,15 +168,3 @@ def test_a_batch_written_again_counts_once_even_after_other_workers_added_to_the
     for _ in range(TOKENS_KEPT):  # a token is remembered for the last TOKENS_KEPT batches
         _write(store, _drain(host, 1))
     assert _count(store, host) == 130 + TOKENS_KEPT
-
-
-def test_a_batch_spooled_by_an_earlier_version_still_finds_its_single_token(store, unique_prefix):
-    host = EntityRef(Label.HOST, f"{unique_prefix}h1", f"{unique_prefix}h1")
-    rows = _drain(host, 5)
-    _write(store, rows)
-    # as an earlier version left it: the one token in `batch`, no `batches`
-    store.write(
-        "MATCH (e:Event {id: $id}) SET e.batch = $token, e.batches = null", id=rows[0]["id"], token=rows[0]["batch"]
-    )
-    _write(store, rows)
-    assert _count(store, host) == 5
