@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import io
 import json
 import logging
 import os
@@ -131,7 +132,7 @@ class EmbeddedGraphServer:
         self.publish_state = publish_state
         self.bolt_port = 0
         self._process: subprocess.Popen | None = None
-        self._log_file = None
+        self._log_file: io.BufferedWriter | None = None
 
     @property
     def bolt_uri(self) -> str:
@@ -148,6 +149,7 @@ class EmbeddedGraphServer:
     def command(self) -> list[str]:
         """The java command line that runs the server."""
         home = _arcadedb_home()
+        cpus = os.cpu_count()
         settings = {
             "arcadedb.server.rootPath": str(self.data_dir),
             "arcadedb.server.databaseDirectory": str(self.data_dir / "databases"),
@@ -163,7 +165,7 @@ class EmbeddedGraphServer:
         return [
             str(home / "jre" / "bin" / "java"),
             f"-Xmx{self.heap}",
-            "-XX:+UseSerialGC" if os.cpu_count() and os.cpu_count() <= 2 else "-XX:+UseG1GC",
+            "-XX:+UseSerialGC" if cpus and cpus <= 2 else "-XX:+UseG1GC",
             "-Dpolyglot.engine.WarnInterpreterOnly=false",
             *(f"-D{key}={value}" for key, value in settings.items()),
             "-cp",
@@ -185,7 +187,7 @@ class EmbeddedGraphServer:
         self.requested_bolt_port = self.bolt_port
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log_file = open(self.log_path, "ab")
-        self._process = subprocess.Popen(
+        self._process = process = subprocess.Popen(
             self.command(),
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
@@ -196,21 +198,21 @@ class EmbeddedGraphServer:
             preexec_fn=die_with_parent,  # runs in the child between fork and exec
         )
         atexit.register(self.stop)
-        self._wait_until_ready()
+        self._wait_until_ready(process)
         if self.publish_state:
             self._state_path().write_text(
-                json.dumps({"pid": self._process.pid, "bolt_port": self.bolt_port, "database": self.database})
+                json.dumps({"pid": process.pid, "bolt_port": self.bolt_port, "database": self.database})
             )
-        log.info("embedded graph on %s (pid %s, data %s)", self.bolt_uri, self._process.pid, self.data_dir)
+        log.info("embedded graph on %s (pid %s, data %s)", self.bolt_uri, process.pid, self.data_dir)
         return self
 
     def _state_path(self) -> Path:
         return self.data_dir / STATE_FILE
 
-    def _wait_until_ready(self) -> None:
+    def _wait_until_ready(self, process: subprocess.Popen) -> None:
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
+            if process.poll() is not None:
                 reason = self._log_tail()
                 self._cleanup()
                 raise EmbeddedServerError(f"embedded graph server exited during start-up: {reason}")

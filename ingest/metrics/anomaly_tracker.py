@@ -95,16 +95,21 @@ class SeriesTracker:
         self.max_open_s = max_open_s
         self.gap_s = gap_s
         self.baseline_window_s = baseline_window_s
-        self.state: SeriesState | None = None
+        self._state: SeriesState | None = None
+
+    @property
+    def state(self) -> SeriesState:
+        """What the tracker remembers about its series; there is none before start()."""
+        assert self._state is not None, "start() first"
+        return self._state
 
     def start(self, evaluated_until: float, open_anomaly: OpenAnomaly | None = None) -> None:
         """Begin tracking: points up to ``evaluated_until`` count as judged."""
-        self.state = SeriesState(evaluated_until=evaluated_until, open=open_anomaly)
+        self._state = SeriesState(evaluated_until=evaluated_until, open=open_anomaly)
 
     def update(self, ts: np.ndarray, values: np.ndarray) -> list[AnomalyChange]:
         """Judge the points newer than the last poll; return the anomalies opened/updated/closed."""
         state = self.state
-        assert state is not None, "start() first"
         new = ts > state.evaluated_until
         if not new.any():
             return []
@@ -173,10 +178,11 @@ class SeriesTracker:
                 open_.calm += 1
                 open_.calm_since = open_.calm_since or t
             if open_.calm >= cfg.end_points:
-                return self._close(open_.calm_since)
+                assert open_.calm_since is not None  # set by the first calm point, and end_points >= 1
+                return self._close(open_, open_.calm_since)
             if t - open_.onset > self.max_open_s:
                 self._adapted = True
-                return self._close(t)  # a level that lasts this long is the new normal
+                return self._close(open_, t)  # a level that lasts this long is the new normal
             return self._as_change(open_, "open", None)
         # no open anomaly: grow or reset the pending run
         sign = 1 if z > 0 else -1
@@ -211,8 +217,8 @@ class SeriesTracker:
         state.pending = []
         return self._as_change(state.open, "open", None)
 
-    def _close(self, end: float) -> AnomalyChange:
-        open_ = self.state.open
+    def _close(self, open_: OpenAnomaly, end: float) -> AnomalyChange:
+        """Close ``open_``, the series' open anomaly."""
         self.state.open = None
         self.state.fitted = None
         if not self._adapted:

@@ -50,7 +50,7 @@ def discover(
             src = mapper.map(template.from_rule, series.labels)
             dst = mapper.map(template.to_rule, series.labels)
             relation = topology_relation(template.relation, src.label, dst.label) if src and dst else None
-            if relation is None:
+            if src is None or dst is None or relation is None:
                 bad.add("unmapped", template.name, f"labels {series.labels} make no allowed {template.relation} edge")
                 continue
             entity(src)
@@ -61,17 +61,17 @@ def discover(
                 bad.add("non_finite", template.name, n=series.non_finite)
             if template.value in ("rate", "error_rate") and value is not None:
                 figures[template.value] = figures.get(template.value, 0.0) + value
-    for template in templates.signals:
+    for signal in templates.signals:
         queries += 1
         try:
-            rows = reader.query(template.promql(rate_window), at)
+            rows = reader.query(signal.promql(rate_window), at)
         except QueryRejected as exc:
-            bad.add("rejected_template", template.name, str(exc))
+            bad.add("rejected_template", signal.name, str(exc))
             continue
         for series in rows:
-            ref = mapper.map(template.entity, series.labels)
+            ref = mapper.map(signal.entity, series.labels)
             if ref is None:
-                bad.add("unmapped", template.name, f"labels {series.labels} under rule {template.entity}")
+                bad.add("unmapped", signal.name, f"labels {series.labels} under rule {signal.entity}")
             else:
                 entity(ref)
     snapshot = TopologySnapshot(

@@ -6,6 +6,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -15,11 +16,17 @@ from ingest.metrics.anomaly_detector import DetectorConfig
 from ingest.metrics.anomaly_tracker import AnomalyChange, OpenAnomaly, SeriesTracker
 from ingest.metrics.mapping import EntityMapper
 from ingest.metrics.promql_templates import SignalTemplate, TemplateSet
-from ingest.metrics.reader import PrometheusReader, QueryRejected, Series
+from ingest.metrics.reader import QueryRejected, Series
 from settings.ingest import MetricsSettings
 
 log = logging.getLogger(__name__)
 SeriesKey = tuple[str, str, str]  # entity label, entity id, signal
+
+
+class RangeQueries(Protocol):
+    """What the poll reads series from: a PrometheusReader, or the demo's series held in memory."""
+
+    def query_range(self, promql: str, start: float, end: float, step_s: float) -> list[Series]: ...
 
 
 @dataclass
@@ -57,7 +64,7 @@ def counter_to_rate(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.
 class MetricsPoller:
     """Keeps one tracker per (entity, signal) across polls and turns Prometheus series into anomalies."""
 
-    def __init__(self, reader: PrometheusReader, templates: TemplateSet, settings: MetricsSettings, writer=None):
+    def __init__(self, reader: RangeQueries, templates: TemplateSet, settings: MetricsSettings, writer=None):
         self.reader = reader
         self.templates = templates
         self.settings = settings

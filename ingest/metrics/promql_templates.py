@@ -79,7 +79,7 @@ class TemplateSet:
     datastore_patterns: tuple[re.Pattern, ...]
 
 
-def _read(path: Path) -> dict:
+def _read(path: str | Path) -> dict:
     try:
         data = yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError) as exc:
@@ -103,7 +103,7 @@ def _compile(pattern: str, where: str) -> re.Pattern:
         raise TemplateError(f"{where}: bad regular expression {pattern!r}: {exc}") from exc
 
 
-def load_mapping(path: Path = DEFAULT_MAPPING) -> tuple[dict[str, MappingRule], tuple[re.Pattern, ...]]:
+def load_mapping(path: str | Path = DEFAULT_MAPPING) -> tuple[dict[str, MappingRule], tuple[re.Pattern, ...]]:
     """The label-to-entity rules and the datastore name patterns."""
     data = _read(path)
     patterns = tuple(_compile(p, f"{path}: datastore_patterns") for p in data.get("datastore_patterns") or ())
@@ -112,7 +112,8 @@ def load_mapping(path: Path = DEFAULT_MAPPING) -> tuple[dict[str, MappingRule], 
         where = f"{path}: rule {name}"
         if not isinstance(entry, dict):
             raise TemplateError(f"{where}: must be a mapping")
-        entity = ENTITY_LABEL_NAMES.get(entry.get("entity"))
+        entity_name = entry.get("entity")
+        entity = ENTITY_LABEL_NAMES.get(entity_name) if isinstance(entity_name, str) else None
         if entity is None:
             raise TemplateError(f"{where}: entity must be one of {sorted(ENTITY_LABEL_NAMES)}")
         kind_from = entry.get("kind_from")
@@ -129,7 +130,7 @@ def load_mapping(path: Path = DEFAULT_MAPPING) -> tuple[dict[str, MappingRule], 
     return rules, patterns
 
 
-def load_signals(path: Path, rules: dict[str, MappingRule]) -> tuple[SignalTemplate, ...]:
+def load_signals(path: str | Path, rules: dict[str, MappingRule]) -> tuple[SignalTemplate, ...]:
     """The per-entity signal templates, checked against the mapping rules."""
     out: list[SignalTemplate] = []
     seen: set[str] = set()
@@ -162,7 +163,7 @@ def load_signals(path: Path, rules: dict[str, MappingRule]) -> tuple[SignalTempl
     return tuple(out)
 
 
-def load_edges(path: Path, rules: dict[str, MappingRule]) -> tuple[EdgeTemplate, ...]:
+def load_edges(path: str | Path, rules: dict[str, MappingRule]) -> tuple[EdgeTemplate, ...]:
     """The discovery templates, checked against the mapping rules."""
     out: list[EdgeTemplate] = []
     for i, entry in enumerate(_read(path).get("edges") or ()):
@@ -187,7 +188,7 @@ def load_edges(path: Path, rules: dict[str, MappingRule]) -> tuple[EdgeTemplate,
 
 
 def load_templates(
-    signals: Path | None = None, discovery: Path | None = None, mapping: Path | None = None
+    signals: str | Path | None = None, discovery: str | Path | None = None, mapping: str | Path | None = None
 ) -> TemplateSet:
     """Load the three files (defaults: the shipped ones) into one checked set."""
     rules, patterns = load_mapping(mapping or DEFAULT_MAPPING)

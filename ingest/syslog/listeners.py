@@ -255,7 +255,7 @@ class _Offsets:
         entry = self._data.get(key) or {}
         return entry.get("inode"), int(entry.get("offset", 0))
 
-    def set(self, key: str, inode: int, offset: int) -> None:
+    def set(self, key: str, inode: int | None, offset: int) -> None:
         with self._lock:
             self._data[key] = {"inode": inode, "offset": offset}
             self._dirty = True

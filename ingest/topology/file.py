@@ -8,6 +8,7 @@ references, and the label combinations the graph model allows.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -160,7 +161,11 @@ def _build_snapshot(data: dict, locator: _Locator) -> TopologySnapshot:
 def _error_path(error: jsonschema.ValidationError) -> tuple:
     """Where a schema error points; for an unexpected key, the key itself rather than its parent."""
     path = tuple(error.absolute_path)
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+    if (
+        error.validator == "additionalProperties"
+        and isinstance(error.instance, dict)
+        and isinstance(error.schema, Mapping)
+    ):
         allowed = set(error.schema.get("properties", {}))
         extra = [key for key in error.instance if key not in allowed]
         if extra:

@@ -12,13 +12,14 @@ failure leaves the graph as it was and running the same snapshot twice changes n
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import neo4j
 
 from graph_schema.cypher import topology as cypher
-from graph_schema.model import ENTITY_LABELS, TOPOLOGY_RELATIONS
+from graph_schema.model import ENTITY_LABELS, TOPOLOGY_RELATIONS, Label, Relation
 from graph_schema.store import GraphStore, write_rows_in
 from ingest.topology.snapshot import EdgeRecord, EntityRecord, TopologySnapshot
 
@@ -46,7 +47,7 @@ class Plan:
     edges_still_stale: list[str] = field(default_factory=list)
     edges_retired: list[str] = field(default_factory=list)
     # rows to write, keyed by statement family and label/relation
-    _writes: list[tuple[str, object, list[dict]]] = field(default_factory=list, repr=False)
+    _writes: list[tuple[str, Label | Relation, list[dict]]] = field(default_factory=list, repr=False)
     # seconds spent per statement family when applied (benchmarks and -v output read it)
     write_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -161,7 +162,9 @@ def _plan_edges(
     for relation in TOPOLOGY_RELATIONS:
         desired = {(e.source_id, e.target_id): e.row() for e in edges if e.relation == relation}
         current = {(r["source_id"], r["target_id"]): r for r in run(cypher.EDGES_OF_SOURCE[relation], source=source)}
-        fresh_rows, new_rows, known_rows = [], [], []
+        fresh_rows: list[dict] = []
+        new_rows: list[dict] = []
+        known_rows: list[dict] = []
         for key, row in desired.items():
             name = f"{key[0]} -{relation.type}-> {key[1]}"
             have = current.get(key)
@@ -228,7 +231,8 @@ def _differs(row: dict, have: dict) -> bool:
     return any(row[key] is not None and row[key] != have.get(key) for key in ("name", "technology", "attrs"))
 
 
-_STATEMENTS = {
+# statement family -> its statement per Label (entity families) or per Relation (edge families)
+_STATEMENTS: dict[str, Mapping[Any, str]] = {
     "create_entities": cypher.CREATE_ENTITIES,
     "refresh_entities": cypher.REFRESH_ENTITIES,
     "release_entities": cypher.DROP_ENTITY_SOURCE,

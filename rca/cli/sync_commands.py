@@ -101,18 +101,17 @@ def run_now(args: argparse.Namespace, settings) -> int:
         at = parse_time(args.at) if args.at else None
     except ValueError as exc:
         return user_error(str(exc))
+    changes: int | None  # last_changes is None for a job that never succeeded
     with open_metrics_worker(settings, metrics) as (worker, runner):
         if args.dry_run:
             outcome = worker.sync_once(at, dry_run=True)  # not recorded: nothing was synced
-            status, ok = None, True
+            ok, error, details, changes = True, None, outcome.details, outcome.changes
         else:
             status, ok = runner.run(SYNC_JOB, lambda: worker.sync_once(at))
-            outcome = None
+            error, details, changes = status.last_error, status.details, status.last_changes
     if not ok:
-        print(f"rca: error: topology sync failed: {status.last_error}", file=sys.stderr)
+        print(f"rca: error: topology sync failed: {error}", file=sys.stderr)
         return 1
-    details = outcome.details if outcome else status.details
-    changes = outcome.changes if outcome else status.last_changes
     verb = "would change" if args.dry_run else "changed"
     print(
         f"topology sync from {metrics.prometheus_url}: {details['entities']} entities, {details['edges']} edges; "

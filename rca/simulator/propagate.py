@@ -50,7 +50,7 @@ def spread(estate: Estate, rng: random.Random, root: str, onset: float) -> dict[
     """Every entity the fault on root reaches, first arrival wins."""
     targets = spread_targets(estate)
     affected: dict[str, Affected] = {}
-    queue = [(onset, 0, root, 1.0, None)]
+    queue: list[tuple[float, int, str, float, str | None]] = [(onset, 0, root, 1.0, None)]
     tick = 0
     while queue:
         at, _, eid, strength, parent = heapq.heappop(queue)

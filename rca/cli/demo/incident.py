@@ -166,6 +166,7 @@ def syslog_lines(incident: IncidentFile, alert_at: float, tz: tzinfo = UTC) -> l
     rng = np.random.default_rng(incident.seed)
     stamped: list[tuple[float, bytes]] = []
     for spec in incident.logs:
+        times: list[float] | np.ndarray
         if spec.count == 1:
             times = [alert_at + spec.end]
         else:  # evenly over (from, to]: the last line lands on `to`
