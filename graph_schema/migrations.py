@@ -46,8 +46,7 @@ class Migration:
             for c in self.constraints
         ]
         out += [
-            meta.CREATE_PROPERTY_INDEX.format(name=i.name, label=i.label, property=i.property)
-            for i in self.indexes
+            meta.CREATE_PROPERTY_INDEX.format(name=i.name, label=i.label, property=i.property) for i in self.indexes
         ]
         return out + list(self.statements)
 
@@ -86,8 +85,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         1,
         "entities, signals and incidents keyed by unique id",
         constraints=tuple(
-            _unique_id(label)
-            for label in (*ENTITY_LABELS, Label.EVENT, Label.ANOMALY, Label.CHANGE, Label.INCIDENT)
+            _unique_id(label) for label in (*ENTITY_LABELS, Label.EVENT, Label.ANOMALY, Label.CHANGE, Label.INCIDENT)
         ),
         indexes=(
             *(PropertyIndex(f"{label.lower()}_name", label, "name") for label in ENTITY_LABELS),

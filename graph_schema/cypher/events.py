@@ -39,7 +39,7 @@ ON CREATE SET e.entity_id = row.entity_id, e.entity_label = row.entity_label, e.
 WITH row, n, e, row.batch IS NOT NULL AND row.batch IN coalesce(e.batches, []) AS added_before
 SET e.count = CASE WHEN added_before THEN e.count ELSE e.count + row.count END,
     e.batches = CASE WHEN added_before OR row.batch IS NULL THEN e.batches
-                     ELSE (coalesce(e.batches, []) + row.batch)[-""" + str(TOKENS_KEPT) + """..] END,
+                     ELSE (coalesce(e.batches, []) + row.batch)[-{kept}..] END,
     e.template = row.template,
     e.first_ts = CASE WHEN row.first_ts < e.first_ts THEN row.first_ts ELSE e.first_ts END,
     e.last_ts = CASE WHEN row.last_ts > e.last_ts THEN row.last_ts ELSE e.last_ts END,
@@ -72,7 +72,9 @@ REMOVE e.batch
 RETURN count(e) AS rewritten
 """
 
-UPSERT_EVENTS: dict[Label, str] = {label: _UPSERT_EVENTS.format(label=label) for label in LOG_ENTITY_LABELS}
+UPSERT_EVENTS: dict[Label, str] = {
+    label: _UPSERT_EVENTS.format(label=label, kept=TOKENS_KEPT) for label in LOG_ENTITY_LABELS
+}
 UPSERT_CHANGES: dict[Label, str] = {label: _UPSERT_CHANGES.format(label=label) for label in LOG_ENTITY_LABELS}
 
 FIND_ENTITY_IDS: dict[Label, str] = {

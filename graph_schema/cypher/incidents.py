@@ -13,7 +13,8 @@ CREATE_INCIDENTS = """
 UNWIND $rows AS row
 MERGE (i:Incident {id: row.id})
 ON CREATE SET i.created_at = row.created_at, i.window_start = row.window_start, i.window_end = row.window_end,
-    i.symptoms_json = row.symptoms_json, i.candidates_json = row.candidates_json, i.features_packed = row.features_packed,
+    i.symptoms_json = row.symptoms_json, i.candidates_json = row.candidates_json,
+    i.features_packed = row.features_packed,
     i.explanation = row.explanation, i.versions_json = row.versions_json,
     i.symptom_ids = row.symptom_ids, i.candidate_ids = row.candidate_ids,
     i.top_candidate_id = row.top_candidate_id, i.top_score = row.top_score,
