@@ -24,9 +24,10 @@ from bench.machine import describe_machine  # noqa: E402
 
 from bench.model_rows import model_rankers, print_model_verdicts  # noqa: E402
 from rca.rank.baselines import AnomalyMagnitudeRanker, PageRankRanker  # noqa: E402
-from rca.rank.combined import RulesRanker, default_engine  # noqa: E402
+from rca.rank.engine import engine_without_model  # noqa: E402
 from rca.rank.propagation import PropagationRanker  # noqa: E402
 from rca.rank.rules.evaluate import default_rule_engine  # noqa: E402
+from rca.rank.rules.ranker import RulesRanker  # noqa: E402
 from rca.simulator import simulate  # noqa: E402
 from rca.simulator.suite import suite  # noqa: E402
 
@@ -66,9 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/rca-bench-cache"), help="cached training suites")
     args = parser.parse_args(argv)
     sizes = tuple(int(s) for s in args.sizes.split(","))
-    logit_engine = default_engine()
-    logit_engine.name = "rules+propagation"  # the issue-5 engine: rule findings and propagation, no GNN
-    rankers = [*model_rankers(args.mlp_model, args.cache_dir), logit_engine, RulesRanker(default_rule_engine()),
+    rankers = [*model_rankers(args.mlp_model, args.cache_dir), engine_without_model(), RulesRanker(default_rule_engine()),
                PropagationRanker(), PageRankRanker(), AnomalyMagnitudeRanker()]
     ranks: dict[str, dict[str, list[int]]] = {r.name: defaultdict(list) for r in rankers}
     by_size: dict[str, dict[int, list[int]]] = {r.name: defaultdict(list) for r in rankers}

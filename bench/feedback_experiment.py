@@ -33,7 +33,8 @@ from graph_schema.connection import EMBEDDED_USER, embedded_server
 from settings.graph import GraphSettings
 from graph_schema.store import GraphStore
 from rca.rank.gnn.artifact import Registry
-from rca.rank.gnn.serving import FEATURE_NAMES, GnnEngine, GnnRanker
+from rca.rank.engine import engine_of
+from rca.rank.gnn.serving import FEATURE_NAMES, GnnRanker
 from rca.training.feedback import fine_tune, fine_tune_settings, prepare, read_confirmed
 from rca.training.pipeline import simulator_data, train_artifact
 from rca.training.gnn import TrainSettings
@@ -89,7 +90,7 @@ def main() -> int:
             with GraphStore.connect(graph, uri=server.bolt_uri, user=EMBEDDED_USER) as store:
                 migrations.migrate(store)
                 service = start_server(
-                    ServiceSettings(port=0, metrics_port=0, workers=4), store, GnnEngine(base), metrics=False
+                    ServiceSettings(port=0, metrics_port=0, workers=4), store, engine_of(base), metrics=False
                 )
                 client = RootCauseClient(open_channel(service.target), timeout_s=60)
                 sizes = (20, 100, 300)
@@ -122,13 +123,13 @@ def main() -> int:
                 client.close()
                 service.stop()
                 rows = read_confirmed(store)
-            feedback = prepare(rows, base.feature_names, 0.3, FEEDBACK_WEIGHT)
+            feedback = prepare(rows, names, 0.3, FEEDBACK_WEIGHT)
             print(
                 f"\nfine-tuning on {len(feedback.tune)} confirmed incidents (weight {FEEDBACK_WEIGHT}) "
                 f"+ {len(keep)} simulated; judged on {len(feedback.held_back)} held back"
             )
             t = time.perf_counter()
-            tuned, report, better, reason = fine_tune(base, feedback, keep, val_keep, fine_tune_settings(settings))
+            tuned, report, better, reason = fine_tune(base, feedback, names, keep, val_keep, fine_tune_settings(settings))
             for when in ("before", "after"):
                 for key, title in (
                     ("held_back", "held-back confirmed, GNN"),
@@ -152,7 +153,7 @@ def main() -> int:
     print(f"\njudged on fresh held-out incidents: {len(pattern)} of {args.fault}, {len(rest)} of the other types")
     print(f"{'model':30s} {'AC@1 ' + args.fault:>24s} {'AC@1 rest':>12s}")
     for label, artifact in (("before (base)", base), ("after --with-feedback", after)):
-        for kind, ranker in (("GNN", GnnRanker(artifact)), ("combined", GnnEngine(artifact, attribute=False))):
+        for kind, ranker in (("GNN", GnnRanker(artifact)), ("combined", engine_of(artifact, attribute=False))):
             a, b = accuracy(ranker, pattern), accuracy(ranker, rest)
             print(f"{label + ', ' + kind:30s} {a:>24.3f} {b:>12.3f}", flush=True)
     print(f"active model after the run: {after.version} (base {base.version})")

@@ -1,11 +1,12 @@
-"""The learned rows of bench/accuracy.py: combined engine, GNN alone, DiagMLP ablation, and their verdicts."""
+"""The learned rows of bench/accuracy.py: the engine (composed with the model), GNN alone, DiagMLP ablation, and verdicts."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from rca.rank.gnn.artifact import SHIPPED_DEFAULT, load
-from rca.rank.gnn.serving import FEATURE_NAMES, GnnEngine, GnnRanker
+from rca.rank.engine import model_engine
+from rca.rank.gnn.serving import FEATURE_NAMES, GnnRanker
 
 
 def diag_mlp_artifact(path: Path | None, cache_dir: Path | None):
@@ -23,10 +24,10 @@ def diag_mlp_artifact(path: Path | None, cache_dir: Path | None):
 
 
 def model_rankers(mlp_path: Path | None, cache_dir: Path | None) -> list:
-    """Combined engine with the shipped model, the GNN alone, and DiagMLP."""
+    """The engine with the shipped model, the GNN alone, and DiagMLP."""
     gnn = load(SHIPPED_DEFAULT, FEATURE_NAMES)
     mlp = diag_mlp_artifact(mlp_path, cache_dir)
-    return [GnnEngine(gnn, attribute=False), GnnRanker(gnn), GnnRanker(mlp, name="diag-mlp")]
+    return [model_engine(attribute=False), GnnRanker(gnn), GnnRanker(mlp, name="diag-mlp")]
 
 
 def _ac1(ranks: list[int]) -> float:
@@ -42,11 +43,12 @@ def print_model_verdicts(ranks: dict, overall: dict, best_baseline: float) -> No
         f"{f} {100 * (_ac1(ranks['gnn'][f]) - _ac1(ranks['diag-mlp'][f])):+.0f}" for f in ranks["gnn"]))
     print(f"GNN alone AC@1 {overall['gnn'][0]:.3f} vs DiagMLP {overall['diag-mlp'][0]:.3f}: "
           f"{100 * (overall['gnn'][0] - overall['diag-mlp'][0]):+.1f} points")
-    print(f"combined engine AC@1 {ac1:.3f} (target >= 0.85): {'MET' if ac1 >= 0.85 else 'NOT MET'}; "
+    print(f"engine AC@1 {ac1:.3f} (target >= 0.85): {'MET' if ac1 >= 0.85 else 'NOT MET'}; "
           f"AC@3 {ac3:.3f} (target >= 0.95): {'MET' if ac3 >= 0.95 else 'NOT MET'}")
     print(f"best baseline AC@1 {best_baseline:.3f}, lead {100 * (ac1 - best_baseline):+.1f} points (target >= +15): "
           f"{'MET' if ac1 - best_baseline >= 0.15 else 'NOT MET'}")
     print(f"weakest fault type {worst} AC@1 {per_fault[worst]:.3f} (target >= 0.6): "
           f"{'MET' if per_fault[worst] >= 0.6 else 'NOT MET'}")
-    if "rules+propagation" in overall:
-        print(f"rules+propagation engine (no GNN) AC@1 {overall['rules+propagation'][0]:.3f}")
+    if "engine-no-model" in overall:
+        print(f"engine without the model (rules, propagation, walk, deviation size composed) AC@1 "
+              f"{overall['engine-no-model'][0]:.3f}")

@@ -78,7 +78,8 @@ def _record(result) -> dict:
         "explanation": result.explanation,
         "versions": result.versions,
         "timing_keys": sorted(result.timings_ms),
-        "embedding": list(getattr(result, "embedding", [])),
+        "embedding": list(result.embedding),
+        "breakdowns": [c.breakdown for c in result.candidates],
         "snapshot": result.feature_snapshot() if result.feature_table is not None else None,
     }
 
@@ -86,45 +87,33 @@ def _record(result) -> dict:
 def dump(out: Path, root: Path) -> None:
     """Rank the fixed set with the code under root and pickle the results."""
     sys.path.insert(0, str(root))
-    import rca.rank.gnn.serving as serving
+    import rca.rank.engine as composed
     from rca.rank.baselines import AnomalyMagnitudeRanker, PageRankRanker
-    from rca.rank.combined import RulesRanker, default_engine
+    from rca.rank.gnn.serving import GnnRanker
     from rca.rank.propagation import PropagationRanker
     from rca.rank.rules.evaluate import default_rule_engine
+    from rca.rank.rules.ranker import RulesRanker
     from rca.simulator import FAULT_TYPES, simulate
-
-    if not serving.__file__.startswith(str(root.resolve())):
-        raise SystemExit(f"imported {serving.__file__}, not the tree under {root}")
+    if not composed.__file__.startswith(str(root.resolve())):
+        raise SystemExit(f"imported {composed.__file__}, not the tree under {root}")
     seen: dict = {}
-    finish = serving.finish
+    finish = composed.finish
 
     def keep_scores(subgraph, graph, table, scores, *args, **kwargs):  # the full score vector and table
-        seen.update(
-            scores=np.array(scores, dtype=float),
-            matrix=table.matrix.copy(),
-            names=list(table.names),
-            node_ids=list(table.node_ids),
-            onsets=dict(table.onsets or {}),
-        )
+        seen.update(scores=np.array(scores, dtype=float), matrix=table.matrix.copy(), names=list(table.names),
+                    node_ids=list(table.node_ids), onsets=dict(table.onsets or {}))
         return finish(subgraph, graph, table, scores, *args, **kwargs)
 
-    serving.finish = keep_scores
-    engine = serving.load_engine()
-    others = [
-        serving.GnnRanker(engine.artifact),
-        default_engine(),
-        RulesRanker(default_rule_engine()),
-        PropagationRanker(),
-        PageRankRanker(),
-        AnomalyMagnitudeRanker(),
-    ]
+    composed.finish = keep_scores
+    engine = composed.model_engine()
+    assert engine.model is not None
+    others = [GnnRanker(engine.model.artifact), composed.engine_without_model(), RulesRanker(default_rule_engine()),
+              PropagationRanker(), PageRankRanker(), AnomalyMagnitudeRanker()]
     data = {}
     for name, sub in incidents(simulate, FAULT_TYPES):
         data[(name, "GnnEngine")] = {**_record(engine.rank(sub, 5)), **seen}
         for ranker in others:
             record = _record(ranker.rank(sub, 5))
-            if isinstance(ranker, serving.GnnRanker):
-                record["scores"] = seen["scores"]
             data[(name, f"{type(ranker).__name__}:{ranker.name}")] = record
         if name.startswith(("0-", "latency-bench")):  # caller-supplied features
             sub.extra_features = {next(iter(sub.nodes)): {"evidence": 0.9, "rule_max": 0.5, "unknown": 3.0}}
@@ -155,11 +144,27 @@ def differences(a, b, path: str = "", tolerance: float = TOLERANCE) -> list[str]
     return [] if a == b else [f"{path}: {a!r} vs {b!r}"]
 
 
+def print_same_rankings(a: dict, b: dict) -> None:
+    """Per ranker: on how many incidents both trees give the same candidates in the same order."""
+    rankers = sorted({r for _, r in a} | {r for _, r in b})
+    for ranker in rankers:
+        common = [k for k in a if k[1] == ranker and k in b]
+        if not common:
+            print(f"  {ranker}: only in {'the first' if any(k[1] == ranker for k in a) else 'the second'} dump")
+            continue
+        order_a = {k: [c[0] for c in a[k]["candidates"]] for k in common}
+        order_b = {k: [c[0] for c in b[k]["candidates"]] for k in common}
+        same = sum(order_a[k] == order_b[k] for k in common)
+        top1 = sum(order_a[k][:1] == order_b[k][:1] for k in common)
+        print(f"  {ranker}: same ranking on {same}/{len(common)} incidents, same top candidate on {top1}/{len(common)}")
+
+
 def compare(base: Path, other: Path) -> int:
     """Print the differences; 1 when any exceeds the tolerance."""
     a, b = pickle.loads(base.read_bytes()), pickle.loads(other.read_bytes())
     beyond, inexact = differences(a, b), differences(a, b, tolerance=0.0)
     print(f"{len(a)} results: {len(beyond)} differences beyond {TOLERANCE}, {len(inexact)} not bit-identical")
+    print_same_rankings(a, b)
     for d in beyond[:30]:
         print("  beyond tolerance:", d)
     for d in inexact[:10]:

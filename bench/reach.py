@@ -23,7 +23,7 @@ from tqdm import tqdm  # noqa: E402
 
 from bench.machine import describe_machine  # noqa: E402
 from rca.rank.reach import grown_radius  # noqa: E402
-from rca.rank.gnn.serving import load_engine  # noqa: E402
+from rca.rank.engine import model_engine  # noqa: E402
 from rca.simulator import simulate  # noqa: E402
 from rca.simulator.suite import suite  # noqa: E402
 
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--widest", type=int, default=5, help="the radius it grows to")
     args = parser.parse_args(argv)
 
-    engine = load_engine()
+    engine = model_engine()
     rows: dict[str, list[tuple[bool, int, int]]] = {"fixed": [], "grown": [], "whole estate": []}
     grew = 0
     specs = list(suite(args.suite, args.per_cell, tuple(int(s) for s in args.sizes.split(","))))

@@ -64,18 +64,19 @@ def service_settings(args: argparse.Namespace, settings):
 
 
 def default_engine(settings=None):
-    """The ranking engine the service uses: GNN + rules + propagation with the active model version."""
+    """The ranking engine the service uses: the rankers composed with the active model version, or without
+    a model when model serving is turned off."""
     model = settings.model if settings is not None else None
     if model is not None and not model.enabled:
-        from rca.rank.combined import default_engine as build
+        from rca.rank.engine import engine_without_model
 
-        return build()
+        return engine_without_model()
     from rca.cli.errors import UserError
+    from rca.rank.engine import model_engine
     from rca.rank.gnn.artifact import ArtifactError
-    from rca.rank.gnn.serving import load_engine
 
     try:
-        return load_engine(model.dir if model else None, threads=model.threads if model else 1)
+        return model_engine(model.dir if model else None, threads=model.threads if model else 1)
     except ArtifactError as exc:
         raise UserError(f"model: {exc}") from None
 

@@ -105,15 +105,18 @@ def _with_feedback(args, settings, registry, train_settings) -> int:
     with open_graph(settings.graph) as store:
         store.check()  # the stored snapshots in the form read_confirmed reads (schema version 4)
         rows = read_confirmed(store, args.since)
+    if not rows:
+        raise UserError("fine-tuning refused: no confirmed incidents in the graph: "
+                        "confirm root causes with the Feedback call first")
+    names, train_set, val_set = simulator_data(train_settings, settings.model.cache_dir, not args.no_progress)
     try:
-        feedback = prepare(rows, active.feature_names, args.held_back, args.feedback_weight)
+        feedback = prepare(rows, names, args.held_back, args.feedback_weight)
     except FeedbackRefused as exc:
         raise UserError(f"fine-tuning refused: {exc}") from None
-    _, train_set, val_set = simulator_data(train_settings, settings.model.cache_dir, not args.no_progress)
     for line in feedback.skipped:
         print(f"skipped {line}")
     tune_settings = fine_tune_settings(train_settings)
-    tuned, report, better, reason = fine_tune(active, feedback, train_set, val_set, tune_settings,
+    tuned, report, better, reason = fine_tune(active, feedback, names, train_set, val_set, tune_settings,
                                               progress=not args.no_progress)
     print(f"fine-tuned {active.version} on {len(feedback.tune)} confirmed incidents "
           f"(weight {args.feedback_weight}) + {len(train_set)} simulated; judged on {len(feedback.held_back)} held back")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from rca.rank.ensemble import LABELS, deciding_terms
 from rca.rank.paths import entity_evidence
-from rca.rank.types import IncidentSubgraph, RankingResult
+from rca.rank.types import Candidate, IncidentSubgraph, RankingResult
 
 
 def explain(subgraph: IncidentSubgraph, result: RankingResult) -> str:
@@ -24,7 +25,24 @@ def explain(subgraph: IncidentSubgraph, result: RankingResult) -> str:
         parts.append(f"Fault path to the symptom: {' -> '.join(names)} (path score {paths[0].score:.2f}).")
     elif paths:
         parts.append("It is itself the entity the alert fired on.")
+    if top.breakdown:
+        parts.append(_score_sources(top))
     if len(result.candidates) > 1:
         runner = result.candidates[1]
-        parts.append(f"Next: {subgraph.nodes[runner.entity_id].name} ({runner.score:.2f}).")
+        runner_name = subgraph.nodes[runner.entity_id].name
+        decided = deciding_terms(top.breakdown, runner.breakdown) if runner.breakdown else []
+        if decided:
+            margins = " and ".join(f"{LABELS[n]} ({m:+.1f})" for n, m in decided)
+            parts.append(f"Next: {runner_name} ({runner.score:.2f}); {node.name} ranks above it on {margins}.")
+        else:
+            parts.append(f"Next: {runner_name} ({runner.score:.2f}).")
     return " ".join(parts)
+
+
+def _score_sources(candidate: Candidate) -> str:
+    """Which terms of the composed score raised the candidate most, against the incident's average entity."""
+    raised = sorted((nv for nv in candidate.breakdown if nv[1] > 0.05), key=lambda nv: -nv[1])[:3]
+    if not raised:
+        return "No term of the score sets it apart from the other entities."
+    return "Its score comes from " + ", ".join(f"{LABELS[n]} {v:+.1f}" for n, v in raised) + \
+        " (log-odds against the incident's average entity)."

@@ -11,7 +11,9 @@ arrays, so those stages work on whole columns instead of looping over entities i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping, Sequence
 from functools import cached_property
 from typing import NamedTuple, Protocol
 
@@ -132,9 +134,36 @@ class PropagationGraph:
                                          np.asarray(gap_cost, dtype=np.float64), *self.links_into, self.cause_rows)
 
 
+class NeighbourhoodGraphs:
+    """Propagation views kept by neighbourhood key (IncidentSubgraph.neighbourhood_key), least recently used
+    dropped first: the same neighbourhood asked about again skips building its view. Thread-safe."""
+
+    def __init__(self, kept: int = 64):
+        self.kept = kept
+        self._graphs: OrderedDict[Hashable, PropagationGraph] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, subgraph: IncidentSubgraph) -> PropagationGraph:
+        """The subgraph's propagation view: the kept one for its neighbourhood, else a new one (then kept)."""
+        key = subgraph.neighbourhood_key
+        if key is None or self.kept <= 0:
+            return PropagationGraph(subgraph)
+        with self._lock:
+            graph = self._graphs.get(key)
+            if graph is not None:
+                self._graphs.move_to_end(key)
+                return graph
+        graph = PropagationGraph(subgraph)  # outside the lock: a rare double build is harmless
+        with self._lock:
+            self._graphs[key] = graph
+            while len(self._graphs) > self.kept:
+                self._graphs.popitem(last=False)
+        return graph
+
+
 def propagation_graph(subgraph: IncidentSubgraph) -> PropagationGraph:
-    """The subgraph's propagation view: the one it carries (built once per neighbourhood), else a new one."""
-    return subgraph.graph if subgraph.graph is not None else PropagationGraph(subgraph)
+    """A new propagation view of the subgraph (rankers that keep views use NeighbourhoodGraphs)."""
+    return PropagationGraph(subgraph)
 
 
 def _grouped(rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

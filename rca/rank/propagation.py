@@ -21,9 +21,7 @@ HOP_DECAY = 0.85
 
 def propagation_scores(table: FeatureTable) -> np.ndarray:
     """One consistency score in [0, 1] per entity, in table order."""
-    evidence = table.column("evidence")
-    if "rule_max" in table.columns:  # a rule finding is evidence too (a dead datastore exports no metrics)
-        evidence = np.maximum(evidence, table.column("rule_max"))
+    evidence = table.column("evidence")  # the entity's own metrics and logs: rule findings enter the score apart
     hops = table.column("symptom_hops") * 6.0
     coverage = table.column("symptom_reach") * HOP_DECAY ** hops / (1.0 + table.column("path_gaps"))
     coverage = np.maximum(coverage, table.column("is_symptom"))

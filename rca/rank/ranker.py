@@ -7,6 +7,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from rca.rank.ensemble import Composition
 from rca.rank.explain import explain
 from rca.rank.features import FeatureTable
 from rca.rank.graph import PropagationGraph
@@ -51,11 +52,12 @@ def order(node_ids: list[str], scores: np.ndarray) -> list[int]:
 
 def finish(subgraph: IncidentSubgraph, graph: PropagationGraph, table: FeatureTable, scores: np.ndarray,
            top_k: int, findings: list[Finding], versions: dict[str, str], timings: dict[str, float],
-           started: float, with_features: bool = False) -> RankingResult:
-    """Candidates, paths and explanation from one score per entity (scores already in [0, 1])."""
+           started: float, with_features: bool = False, composition: Composition | None = None) -> RankingResult:
+    """Candidates, paths and explanation from one score per entity (scores already in [0, 1]); with the
+    composition that made the scores, every candidate carries its breakdown."""
     t = time.perf_counter()
     ranked = order(table.node_ids, scores)[:top_k]
-    candidates = [Candidate(table.node_ids[i], round(float(scores[i]), 6), r + 1) for r, i in enumerate(ranked)]
+    candidates = [_candidate(table.node_ids[i], scores[i], r + 1, i, composition) for r, i in enumerate(ranked)]
     context = PathContext.build(subgraph, graph, table)  # shared by every candidate's search
     paths = {c.entity_id: find_paths(subgraph, graph, table, c.entity_id, context) for c in candidates[:PATH_CANDIDATES]}
     timings["paths"] = (time.perf_counter() - t) * 1000
@@ -64,3 +66,11 @@ def finish(subgraph: IncidentSubgraph, graph: PropagationGraph, table: FeatureTa
     result.explanation = explain(subgraph, result)
     timings["total"] = (time.perf_counter() - started) * 1000
     return result
+
+
+def _candidate(entity_id: str, score: float, rank: int, row: int, composition: Composition | None) -> Candidate:
+    if composition is None:
+        return Candidate(entity_id, round(float(score), 6), rank)
+    breakdown = composition.breakdown(row)
+    return Candidate(entity_id, round(float(score), 6), rank, tuple((n, round(v, 6)) for n, v in breakdown),
+                     round(float(composition.logits[row]), 6))

@@ -8,12 +8,9 @@ them the same way. Times are epoch seconds (floats) everywhere, as in the graph.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Hashable
 
-from rca.rank import feature_snapshot
-
-if TYPE_CHECKING:
-    from rca.rank.graph import PropagationGraph
+from graph_schema import incident_snapshots
 
 
 @dataclass(frozen=True)
@@ -98,10 +95,10 @@ class IncidentSubgraph:
     # Caller-supplied per-node features (an InferRequest carrying its own subgraph); merged
     # over the computed features by name, unknown names are ignored by the feature table.
     extra_features: dict[str, dict[str, float]] = field(default_factory=dict)
-    # The propagation view of exactly these nodes and edges, when the caller holds one already (the
-    # service reuses one per neighbourhood of its topology snapshot); None: built per request
-    # (rca.rank.graph.propagation_graph). Such nodes, edges and graph are shared, never modified.
-    graph: PropagationGraph | None = None
+    # Names the neighbourhood these nodes and edges are (the service's topology snapshot gives the same
+    # key, and the same never-modified node and edge objects, to every request for the same seeds and
+    # radius): a ranker may reuse what it derived from them under this key. None: nothing to reuse.
+    neighbourhood_key: Hashable | None = None
     # The radius around the symptoms these entities were cut to (0: the caller gave them whole).
     max_hops: int = 0
 
@@ -118,6 +115,10 @@ class Candidate:
     entity_id: str
     score: float  # in [0, 1]
     rank: int  # 1-based
+    # The composed score's parts (rca.rank.ensemble): (term, contribution to the logit), summing to
+    # `logit`; empty for a ranker that is not a composition (a baseline, one ranker alone).
+    breakdown: tuple[tuple[str, float], ...] = ()
+    logit: float | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,8 @@ class RankingResult:
     explanation: str = ""
     versions: dict[str, str] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # The incident's embedding from the graph model (similar past incidents); empty without a model.
+    embedding: list[float] = field(default_factory=list)
     # Feature snapshot (entity id -> feature name -> value) for the Incident record; may be empty.
     features: dict[str, dict[str, float]] = field(default_factory=dict)
     # The FeatureTable the snapshot comes from: the service leaves turning it into the stored
@@ -173,10 +176,10 @@ class RankingResult:
         return self.features
 
     def feature_snapshot_json(self) -> str:
-        """The feature snapshot as stored with an incident (JSON text; rca.rank.feature_snapshot reads it)."""
+        """The feature snapshot as stored with an incident (JSON text; graph_schema.incident_snapshots reads it)."""
         if not self.features and self.feature_table is not None:
             return self.feature_table.snapshot_json()
-        return feature_snapshot.encode_dict(self.features)
+        return incident_snapshots.encode_dict(self.features)
 
 
 class EngineInputError(ValueError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from rca.rank.ensemble import LABELS
 from rca.rank.types import IncidentSubgraph, RankingResult
 from rca.service.stubs import pb
 
@@ -55,6 +56,8 @@ def candidates(subgraph: IncidentSubgraph, result: RankingResult, evidence: list
             rank=c.rank,
             paths=paths,
             evidence=by_entity.get(c.entity_id, []),
+            breakdown=[pb.Contribution(term=term, label=LABELS.get(term, term), value=value) for term, value in c.breakdown],
+            logit=c.logit if c.logit is not None else 0.0,
         ))
     return out
 

@@ -161,7 +161,7 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
         response = convert.infer_response(new_incident_id(), subgraph, resolved, result, {})
         # the snapshot is built by the writer thread, off the response path
         record = IncidentRecord(response, result.feature_snapshot_json)
-        embedding = getattr(result, "embedding", None)  # only a model-backed engine has one
+        embedding = result.embedding  # empty without a graph model
         if embedding:
             names = {n: node.name for n, node in subgraph.nodes.items()}
             response.similar_incidents.extend(self.memory.similar(embedding, self.similar_count, names))

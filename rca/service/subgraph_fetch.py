@@ -76,25 +76,25 @@ def from_graph(store, query: InferQuery, cache=None) -> tuple[IncidentSubgraph, 
     may grow (its radius was left to the server) and trouble reaches the neighbourhood's edge
     (rca.rank.reach), the wider neighbourhood is walked and only its new entities' signals read.
     """
-    nodes, edges, graph, resolved = _neighbourhood(store, query, cache, query.max_hops)
+    nodes, edges, key, resolved = _neighbourhood(store, query, cache, query.max_hops)
     signals = _read_signals(store, list(nodes), query)
     subgraph = _subgraph(nodes, edges, *signals, resolved, query)
-    subgraph.graph, subgraph.max_hops = graph, query.max_hops
+    subgraph.neighbourhood_key, subgraph.max_hops = key, query.max_hops
     hops = grown_radius(subgraph, query.max_hops, query.grown_max_hops)
     if hops == query.max_hops:
         return subgraph, resolved
-    wider_nodes, wider_edges, wider_graph, resolved = _neighbourhood(store, query, cache, hops)
+    wider_nodes, wider_edges, wider_key, resolved = _neighbourhood(store, query, cache, hops)
     added = _read_signals(store, [n for n in wider_nodes if n not in nodes], query)
     wider = _subgraph(wider_nodes, wider_edges, *(old + new for old, new in zip(signals, added)), resolved, query)
-    wider.graph, wider.max_hops = wider_graph, hops
+    wider.neighbourhood_key, wider.max_hops = wider_key, hops
     return wider, resolved
 
 
 def _neighbourhood(store, query: InferQuery, cache, hops: int):
-    """(nodes, edges, propagation graph or None, resolved symptoms) within `hops` of the symptoms."""
+    """(nodes, edges, neighbourhood key or None, resolved symptoms) within `hops` of the symptoms."""
     if cache is not None:
         neighbourhood, resolved = _walk_snapshot(cache, query, hops)
-        return neighbourhood.nodes, neighbourhood.edges, neighbourhood.graph, resolved
+        return neighbourhood.nodes, neighbourhood.edges, neighbourhood.key, resolved
     nodes, edges, resolved = _walk_graph(store, query, hops)
     return nodes, edges, None, resolved
 

@@ -13,24 +13,25 @@ topology clock (graph_schema.cypher.topology.READ_CLOCK), which every write thro
 changes entities or structural edges advances, and reloads only when it moved. A full reload
 still happens every ``full_refresh_s``, for topology edited in the graph by other means.
 
-A neighbourhood (the entities within k hops of some symptoms, their edges and the engine's
-propagation view of them) depends on the snapshot alone, so each snapshot keeps the ones it was
-asked for lately: an alert that fires again, or a second symptom set on the same entities, skips
-the walk and the graph construction (~1.6 ms of CPU at 300 entities).
+A neighbourhood (the entities within k hops of some symptoms and their edges) depends on the
+snapshot alone, so each snapshot keeps the ones it was asked for lately, each under a key: an alert
+that fires again, or a second symptom set on the same entities, skips the walk, and the engine,
+which keeps its propagation view of a neighbourhood under that key (rca.rank.graph.NeighbourhoodGraphs),
+skips the graph construction (~1.6 ms of CPU at 300 entities together).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
 from graph_schema.cypher import topology as cypher
 from graph_schema.model import ENTITY_LABELS, TOPOLOGY_RELATIONS
-from rca.rank.graph import PropagationGraph
 from rca.rank.reach import hop_counts, neighbours
 from rca.rank.types import Edge, EntityNode
 
@@ -39,22 +40,20 @@ log = logging.getLogger(__name__)
 
 # Neighbourhoods kept per snapshot: a few hundred KB each at 300 entities, rebuilt after every reload.
 NEIGHBOURHOODS_KEPT = 64
+_SNAPSHOT_TOKENS = itertools.count()
 
 
 @dataclass(frozen=True)
 class Neighbourhood:
-    """Entities within some hops of a set of seeds, the edges among them and their propagation view.
+    """Entities within some hops of a set of seeds and the edges among them.
 
-    Shared by every request that asks for the same seeds and radius: never modified.
+    Shared by every request that asks for the same seeds and radius: never modified. `key` names it
+    (snapshot, seeds, radius), so a ranker may keep what it derives from it (IncidentSubgraph.neighbourhood_key).
     """
 
     nodes: dict[str, EntityNode]  # by id, in id order
     edges: list[Edge]  # sorted by (source, target, type)
-
-    @cached_property
-    def graph(self) -> PropagationGraph:
-        """The engine's propagation view of these nodes and edges (built on first use)."""
-        return PropagationGraph(self)
+    key: tuple | None = None
 
 
 @dataclass
@@ -87,6 +86,7 @@ class TopologySnapshot:
     def __post_init__(self) -> None:
         # per snapshot, so a reload drops them all (thread-safe; a rare double build is harmless)
         self._neighbourhoods = lru_cache(maxsize=self.neighbourhoods_kept)(self._build_neighbourhood)
+        self._token = next(_SNAPSHOT_TOKENS)  # tells this snapshot's neighbourhoods from any other's
 
     def neighbourhood(self, seeds: list[str], hops: int) -> Neighbourhood:
         """The entities within ``hops`` of the seeds (see ``within``) and the edges among them."""
@@ -96,7 +96,8 @@ class TopologySnapshot:
         ids = self.within(list(seeds), hops)
         nodes = {i: self.nodes[i] for i in sorted(ids)}
         edges = sorted(self.edges_among(ids), key=lambda e: (e.source, e.target, e.type))
-        return Neighbourhood(nodes, edges)
+        key = (self._token, seeds, hops) if self.neighbourhoods_kept > 0 else None
+        return Neighbourhood(nodes, edges, key)
 
     def lookup(self, key: str) -> list[tuple[str, str, str]]:
         """Entities (id, label, name) whose id or name is ``key``."""

@@ -31,24 +31,3 @@ def suite(name: str, per_cell: int, sizes: tuple[int, ...], fault_types: tuple[s
         for size in sizes:
             for fault in fault_types:
                 yield IncidentSpec(base + k, size, fault)
-
-
-def analysed(specs, rules, max_hops: int | None = None, *, desc: str = "incidents", progress: bool = True,
-             leave: bool = True):
-    """(spec, subgraph, feature table, root cause id) of each simulated incident, analysed by the engine.
-
-    Incidents whose root cause lies outside the subgraph cut to max_hops are skipped (there is
-    nothing to learn or measure on them).
-    """
-    from tqdm import tqdm
-
-    from rca.rank.combined import analyse  # the engine's own analysis: the same features as live data
-    from rca.simulator.incident import simulate
-
-    for spec in tqdm(list(specs), desc=desc, unit="inc", leave=leave, disable=not progress):
-        incident = simulate(spec.seed, spec.size, spec.fault_type)
-        subgraph = incident.to_subgraph(max_hops)
-        if incident.root_cause_id not in subgraph.nodes:
-            continue
-        _, table, _, _ = analyse(subgraph, rules)
-        yield spec, subgraph, table, incident.root_cause_id

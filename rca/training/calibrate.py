@@ -1,11 +1,13 @@
-"""Fit the engine's combination weights on the validation split of simulator incidents.
+"""Fit the composition of the rankers' outputs (rca.rank.ensemble) on the validation split of simulator incidents.
 
     python -m rca.training.calibrate [--per-cell 8] [--sizes 20,100,300] [--out rca/rank/weights.json]
 
 The model is a conditional logit (softmax over an incident's entities, one true root cause per
 incident) with an L2 penalty, then one temperature (a scale of all weights) fitted by maximum
 likelihood to undo the penalty's shrinkage, so the softmax output is a calibrated probability
-on incidents like the validation ones. The held-out benchmark suite uses other seeds.
+on incidents like the validation ones. The held-out benchmark suite uses other seeds. The command
+fits the composition served without a model (weights.json); `rca train` fits the one with the
+graph model's term into the model artifact, with the same functions.
 """
 
 from __future__ import annotations
@@ -18,21 +20,17 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from rca.rank.combined import WEIGHTS_FILE
-from rca.rank.features import FEATURE_SCHEMA_VERSION
+from rca.rank.ensemble import WEIGHTS_FILE, WITHOUT_MODEL, EnsembleWeights, ranker_outputs
 from rca.rank.rules.evaluate import default_rule_engine
-from rca.simulator.suite import analysed, suite
+from rca.simulator.suite import suite
+from rca.training.samples import analysed
 
 L2 = 0.05
 
 
-def collect(specs, rules, max_hops: int | None = None) -> tuple[list[str], list[tuple[np.ndarray, int]]]:
-    """Feature matrices of the incidents and the row of each true root cause (skipped if absent)."""
-    data, names = [], []
-    for _, _, table, root in analysed(specs, rules, max_hops):
-        names = table.names
-        data.append((table.matrix, table.index[root]))
-    return names, data
+def collect(specs, rules, max_hops: int | None = None) -> list[tuple[np.ndarray, int]]:
+    """The composition's inputs without a model (rankers' outputs per entity) and each true root cause's row."""
+    return [(ranker_outputs(table, WITHOUT_MODEL), table.index[root]) for _, _, table, root in analysed(specs, rules, max_hops)]
 
 
 def fit(data: list[tuple[np.ndarray, int]], n_features: int, l2: float = L2) -> np.ndarray:
@@ -71,8 +69,15 @@ def top1(data, w) -> float:
     return float(np.mean([int(np.argmax(x @ w) == y) for x, y in data]))
 
 
+def fit_composition(data: list[tuple[np.ndarray, int]], names: tuple[str, ...], label: str) -> EnsembleWeights:
+    """Weights of the named terms maximising the likelihood of the true root causes, then calibrated."""
+    w = fit(data, len(names))
+    w = w * temperature(data, w)
+    return EnsembleWeights(names, w, f"{label}-{time.strftime('%Y%m%d', time.gmtime())}-v{len(data)}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Fit and write the weights file."""
+    """Fit and write the weights file of the composition without a model."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-cell", type=int, default=8)
     parser.add_argument("--sizes", default="20,100,300")
@@ -81,21 +86,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = tuple(int(s) for s in args.sizes.split(","))
     rules = default_rule_engine()
-    names, data = collect(suite("validation", args.per_cell, sizes), rules, args.max_hops)
-    w = fit(data, len(names))
-    scale = temperature(data, w)
-    w = w * scale
-    version = f"logit-{time.strftime('%Y%m%d', time.gmtime())}-v{len(data)}"
+    data = collect(suite("validation", args.per_cell, sizes), rules, args.max_hops)
+    weights = fit_composition(data, WITHOUT_MODEL, "ensemble")
     args.out.write_text(json.dumps({
-        "version": version, "feature_schema_version": FEATURE_SCHEMA_VERSION, "rules_version": rules.version,
-        "fitted_on": {"suite": "validation", "per_cell": args.per_cell, "sizes": sizes, "incidents": len(data), "l2": L2,
-                      "temperature_scale": round(scale, 4)},
-        "validation_top1": round(top1(data, w), 4),
-        "names": names, "weights": [round(float(v), 6) for v in w],
+        **weights.as_dict(), "rules_version": rules.version,
+        "fitted_on": {"suite": "validation", "per_cell": args.per_cell, "sizes": sizes, "incidents": len(data), "l2": L2},
+        "validation_top1": round(top1(data, weights.values), 4),
     }, indent=1) + "\n")
-    print(f"fitted on {len(data)} validation incidents: top-1 {top1(data, w):.3f}; wrote {args.out}")
-    for name, value in sorted(zip(names, w), key=lambda kv: -abs(kv[1]))[:12]:
-        print(f"  {name:32s} {value:+.3f}")
+    print(f"fitted on {len(data)} validation incidents: top-1 {top1(data, weights.values):.3f}; wrote {args.out}")
+    for name, value in zip(weights.names, weights.values):
+        print(f"  {name:14s} {value:+.3f}")
     return 0
 
 

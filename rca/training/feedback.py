@@ -18,9 +18,10 @@ import numpy as np
 from graph_schema import incident_snapshots
 from graph_schema.cypher import incident_learning as cypher
 from rca.rank.types import Edge
+from rca.rank.ensemble import EnsembleWeights
 from rca.rank.gnn.artifact import Artifact
 from rca.rank.gnn.data import EDGE_TYPES, Sample, typed_edges
-from rca.training.pipeline import combined_metrics, train_artifact
+from rca.training.pipeline import composition_data, composition_metrics, model_view, train_artifact
 from rca.training.gnn import TrainSettings, metrics_of, ranks
 
 FORGETTING_TOLERANCE = 0.02  # simulator validation AC@1 may drop this much, not more
@@ -124,24 +125,33 @@ def fine_tune_settings(settings: TrainSettings) -> TrainSettings:
     return replace(settings, lr=settings.lr / 3, max_epochs=min(settings.max_epochs, 6))
 
 
-def judge(artifact: Artifact, held: list[Sample], val_set: list[Sample]) -> dict:
-    """Held-back confirmed and simulator-validation figures of one artifact (GNN and combined)."""
+def judge(artifact: Artifact, names: list[str], held: list[Sample], val_set: list[Sample]) -> dict:
+    """Held-back confirmed and simulator-validation figures of one artifact (the network alone and composed).
+
+    The samples hold full analysed tables in `names` order; the network reads its own columns of them.
+    """
     model = artifact.model()
-    out = {"held_back": metrics_of(ranks(model, held)), "simulator_validation": metrics_of(ranks(model, val_set))}
+    out = {"held_back": metrics_of(ranks(model, model_view(held, names))),
+           "simulator_validation": metrics_of(ranks(model, model_view(val_set, names)))}
     if artifact.combination:
-        out["held_back_combined"] = combined_metrics(model, artifact.combination, held, artifact.feature_names)
+        out["held_back_combined"] = composition_metrics(composition_data(model, held, names),
+                                                        EnsembleWeights.from_dict(artifact.combination))
     return out
 
 
-def fine_tune(active: Artifact, feedback: FeedbackSet, train_set: list[Sample], val_set: list[Sample],
-              settings: TrainSettings, progress: bool = True) -> tuple[Artifact, dict, bool, str]:
-    """Fine-tune the active model; returns the new artifact, before/after figures, and whether it may replace."""
-    before = judge(active, feedback.held_back, val_set)
-    tuned = train_artifact(settings, active.feature_names, train_set + feedback.tune, val_set, progress=progress,
+def fine_tune(active: Artifact, feedback: FeedbackSet, names: list[str], train_set: list[Sample],
+              val_set: list[Sample], settings: TrainSettings,
+              progress: bool = True) -> tuple[Artifact, dict, bool, str]:
+    """Fine-tune the active model; returns the new artifact, before/after figures, and whether it may replace.
+
+    Every sample holds a full analysed table in `names` order (simulated and confirmed alike).
+    """
+    before = judge(active, names, feedback.held_back, val_set)
+    tuned = train_artifact(settings, names, train_set + feedback.tune, val_set, progress=progress,
                            init=active.model(), parent=active.version,
                            extra_settings={"feedback_incidents": len(feedback.tune),
                                            "feedback_held_back": len(feedback.held_back)})
-    after = judge(tuned, feedback.held_back, val_set)
+    after = judge(tuned, names, feedback.held_back, val_set)
     key = "held_back_combined" if "held_back_combined" in after else "held_back"
     b, a = before[key], after[key]
     if (a["ac1"], a["avg5"]) < (b["ac1"], b["avg5"]):

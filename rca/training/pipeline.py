@@ -5,13 +5,19 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from rca.rank.combined import load_weights
+import numpy as np
+import torch
+
+from rca.rank.ensemble import TERMS, EnsembleWeights, compose, ranker_outputs
+from rca.rank.features import FeatureTable
 from rca.rank.gnn.artifact import Artifact
-from rca.rank.gnn.combine import fit_combination
-from rca.rank.gnn.data import Sample, cached_suite, schema_id
-from rca.training.gnn import TrainSettings, metrics_of, ranks, train
+from rca.rank.gnn.data import Sample, schema_id
+from rca.rank.gnn.serving import FEATURE_NAMES
 from rca.rank.rules.evaluate import default_rule_engine
 from rca.simulator.suite import SUITE_SEED_BASE
+from rca.training.calibrate import fit_composition
+from rca.training.gnn import TrainSettings, metrics_of, ranks, tensors, train
+from rca.training.samples import cached_suite
 
 
 def simulator_data(settings: TrainSettings, cache_dir: Path | None,
@@ -25,34 +31,53 @@ def simulator_data(settings: TrainSettings, cache_dir: Path | None,
     return names, train_set, val_set
 
 
-def combined_metrics(model, combination: dict, samples: list[Sample], names: list[str]) -> dict:
-    """AC@1/AC@3/Avg@5 of the combined score on samples."""
-    import numpy as np
-    import torch
+def model_view(samples: list[Sample], names: list[str]) -> list[Sample]:
+    """The samples with only the columns the network reads (FEATURE_NAMES), in its order."""
+    columns = [names.index(n) for n in FEATURE_NAMES]
+    return [Sample(s.x[:, columns], s.edges, s.y, s.fault_type, s.size, s.node_ids, s.weight) for s in samples]
 
-    from rca.rank.gnn.combine import combined_logits, terms
-    from rca.training.gnn import tensors
-    base, w = load_weights(), np.array(combination["weights"])
-    out = []
-    with torch.inference_mode():
-        for s in samples:
-            z = combined_logits(terms(model(*tensors(s)).numpy().astype(np.float64), s.x.astype(np.float64), names, base), w)
-            out.append(int((z > z[s.y]).sum()) + 1)
-    return metrics_of(out)
+
+@torch.inference_mode()
+def composition_data(model: torch.nn.Module, samples: list[Sample], names: list[str]) -> list[tuple[np.ndarray, int]]:
+    """Every term's output per entity (the network's included) and the true root cause's row, per incident."""
+    model.eval()
+    data = []
+    for full, seen in zip(samples, model_view(samples, names)):
+        table = FeatureTable(list(full.node_ids) or [str(i) for i in range(len(full.x))], names, full.x.astype(np.float64))
+        logits = model(*tensors(seen)).numpy().astype(np.float64)
+        data.append((ranker_outputs(table, TERMS, logits), full.y))
+    return data
+
+
+def composition_metrics(data: list[tuple[np.ndarray, int]], weights: EnsembleWeights) -> dict:
+    """AC@1/AC@3/Avg@5 of the composed score."""
+    ranks_ = []
+    for outputs, y in data:
+        z = compose(outputs, weights).logits
+        ranks_.append(int((z > z[y]).sum()) + 1)
+    return metrics_of(ranks_)
 
 
 def train_artifact(settings: TrainSettings, names: list[str], train_set: list[Sample], val_set: list[Sample],
                    progress: bool = True, init=None, parent: str = "", extra_settings: dict | None = None) -> Artifact:
-    """Train, fit the combination on validation, and package everything as an artifact."""
-    model, history = train(train_set, val_set, settings, init=init, progress=progress)
-    combination = fit_combination(model, val_set, names, load_weights()) if settings.kind == "gnn" else {}
-    metrics = {"validation": metrics_of(ranks(model, val_set)), "best_epoch": history["best_epoch"],
+    """Train the network on its columns, fit the composition on validation, and package both as an artifact.
+
+    train_set and val_set hold the full analysed tables (`names`): the network reads its own columns,
+    the composition the other rankers' outputs next to the network's.
+    """
+    model, history = train(model_view(train_set, names), model_view(val_set, names), settings, init=init,
+                           progress=progress)
+    metrics = {"validation": metrics_of(ranks(model, model_view(val_set, names))), "best_epoch": history["best_epoch"],
                "epochs_run": history["epochs_run"], "history": history["history"]}
-    if combination:
-        metrics["validation_combined"] = combined_metrics(model, combination, val_set, names)
+    combination: dict = {}
+    if settings.kind == "gnn":
+        data = composition_data(model, val_set, names)
+        weights = fit_composition(data, TERMS, "ensemble")
+        combination = {**weights.as_dict(), "incidents": len(data)}
+        metrics["validation_combined"] = composition_metrics(data, weights)
     return Artifact(
         kind=settings.kind, hyper=settings.hyper(), state={k: v.clone() for k, v in model.state_dict().items()},
-        feature_names=list(names), schema_id=schema_id(names),
+        feature_names=list(FEATURE_NAMES), schema_id=schema_id(list(FEATURE_NAMES)),
         settings={**settings.as_dict(), "data_seed_base": {"training": SUITE_SEED_BASE["training"],
                                                             "validation": SUITE_SEED_BASE["validation"]},
                   "training_incidents": len(train_set), "validation_incidents": len(val_set), **(extra_settings or {})},

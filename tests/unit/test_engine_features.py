@@ -68,7 +68,8 @@ def test_edge_to_unknown_entity_is_a_clear_error():
 def test_anomaly_scores_are_capped_at_the_range_the_weights_were_fitted_on():
     from dataclasses import replace
 
-    from rca.rank.combined import default_engine
+    from rca.rank.engine import model_engine
+
     from rca.rank.features import SCORE_CAP
 
     sub = datastore_outage()
@@ -77,4 +78,4 @@ def test_anomaly_scores_are_capped_at_the_range_the_weights_were_fitted_on():
     table = build_features(loud)
     assert table.value("frontend", "anomaly_errors") == SCORE_CAP == table.value("frontend", "anomaly_max")
     assert table.value("db", "anomaly_traffic") == 7.0  # scores below the cap are kept as they are
-    assert default_engine().rank(loud, 3).candidates[0].entity_id == "db"
+    assert model_engine().rank(loud, 3).candidates[0].entity_id == "db"

@@ -3,17 +3,20 @@
 import threading
 
 import pytest
+from rca.rank.engine import engine_without_model, model_engine
 
 from rca.rank.baselines import AnomalyMagnitudeRanker, PageRankRanker
-from rca.rank.combined import RulesRanker, default_engine
 from rca.rank.propagation import PropagationRanker
 from rca.rank.ranker import Ranker
 from rca.rank.rules.evaluate import default_rule_engine
+from rca.rank.rules.ranker import RulesRanker
 from rca.rank.types import EngineInputError, Symptom
 from tests.unit.engine_cases import bad_deploy, datastore_outage, host_exhaustion
 
+ENGINE = model_engine()
 ALL = [
-    default_engine(),
+    ENGINE,
+    engine_without_model(),
     RulesRanker(default_rule_engine()),
     PropagationRanker(),
     PageRankRanker(),
@@ -23,7 +26,7 @@ ALL = [
 
 @pytest.mark.parametrize("case, root", [(datastore_outage, "db"), (host_exhaustion, "h1"), (bad_deploy, "checkout")])
 def test_engine_ranks_the_root_cause_first(case, root):
-    result = default_engine().rank(case(), 3)
+    result = ENGINE.rank(case(), 3)
     assert result.candidates[0].entity_id == root
     assert [c.rank for c in result.candidates] == [1, 2, 3]
     assert all(0.0 <= c.score <= 1.0 for c in result.candidates)
@@ -48,7 +51,7 @@ def test_every_ranker_implements_the_interface(ranker):
 
 
 def test_engine_findings_and_feature_snapshot():
-    result = default_engine().rank(datastore_outage(), 3)
+    result = ENGINE.rank(datastore_outage(), 3)
     rules = {(f.rule, f.entity_id) for f in result.findings}
     assert ("datastore_unreachable_callers_timeout", "db") in rules
     assert result.feature_snapshot()["db"]["rule_datastore_unreachable_callers_timeout"] > 0
@@ -57,31 +60,31 @@ def test_engine_findings_and_feature_snapshot():
 def test_caller_supplied_features_override_computed_ones():
     sub = datastore_outage()
     sub.extra_features = {"cache": {"rule_max": 1.0, "effects_anomalous": 1.0, "evidence": 1.0, "anomaly_max": 12.0}}
-    base = {c.entity_id: c.score for c in default_engine().rank(datastore_outage(), 6).candidates}
-    over = {c.entity_id: c.score for c in default_engine().rank(sub, 6).candidates}
+    base = {c.entity_id: c.score for c in ENGINE.rank(datastore_outage(), 6).candidates}
+    over = {c.entity_id: c.score for c in ENGINE.rank(sub, 6).candidates}
     assert over["cache"] > base["cache"]
 
 
 def test_bad_input_names_the_problem():
     sub = datastore_outage()
     with pytest.raises(EngineInputError, match="top_k"):
-        default_engine().rank(sub, 0)
+        ENGINE.rank(sub, 0)
     sub.symptoms.append(Symptom("nowhere", "errors", 0.0))
     with pytest.raises(EngineInputError, match="nowhere"):
-        default_engine().rank(sub, 3)
+        ENGINE.rank(sub, 3)
     sub = datastore_outage()
     sub.extra_features = {"ghost": {"evidence": 1.0}}
     with pytest.raises(EngineInputError, match="ghost"):
-        default_engine().rank(sub, 3)
+        ENGINE.rank(sub, 3)
 
 
 def test_concurrent_engine_calls_equal_sequential_ones():
     cases = [datastore_outage, host_exhaustion, bad_deploy] * 6
-    expected = [[(c.entity_id, c.score) for c in default_engine().rank(case(), 5).candidates] for case in cases]
+    expected = [[(c.entity_id, c.score) for c in ENGINE.rank(case(), 5).candidates] for case in cases]
     got = [None] * len(cases)
 
     def run(i):
-        got[i] = [(c.entity_id, c.score) for c in default_engine().rank(cases[i](), 5).candidates]
+        got[i] = [(c.entity_id, c.score) for c in ENGINE.rank(cases[i](), 5).candidates]
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(cases))]
     for t in threads:

@@ -10,13 +10,14 @@ import torch
 from rca.rank.baselines import AnomalyMagnitudeRanker, PageRankRanker
 from rca.rank.gnn.artifact import SHIPPED_DEFAULT, ArtifactError, Registry, load
 from rca.rank.gnn.attribution import ATTRIBUTION_RULE
-from rca.rank.gnn.data import simulate_samples
-from rca.rank.gnn.serving import FEATURE_NAMES, GnnEngine, GnnRanker, load_engine
-from rca.training.pipeline import train_artifact
-from rca.training.gnn import TrainSettings
+from rca.rank.engine import engine_of, model_engine
+from rca.rank.gnn.serving import FEATURE_NAMES, GnnRanker
 from rca.rank.rules.evaluate import default_rule_engine
 from rca.simulator import simulate
 from rca.simulator.suite import IncidentSpec, suite
+from rca.training.gnn import TrainSettings
+from rca.training.pipeline import train_artifact
+from rca.training.samples import simulate_samples
 
 TINY = TrainSettings(hidden=8, max_epochs=2, patience=2, batch_incidents=4)
 
@@ -51,16 +52,17 @@ def test_artifact_of_another_feature_schema_is_refused(tiny_data, tmp_path):
     names, train_set, val_set = tiny_data
     artifact = train_artifact(TINY, names, train_set, val_set, progress=False)
     path = artifact.save(tmp_path / "m.pt")
-    assert load(path, names).version == artifact.version
+    assert artifact.feature_names == FEATURE_NAMES  # the network reads the base features only
+    assert load(path, FEATURE_NAMES).version == artifact.version
     data = torch.load(path, weights_only=False)
     data["feature_schema_version"] = "0"
     torch.save(data, tmp_path / "old.pt")
     with pytest.raises(ArtifactError, match="feature schema 0.*retrain"):
-        load(tmp_path / "old.pt", names)
+        load(tmp_path / "old.pt", FEATURE_NAMES)
     with pytest.raises(
-        ArtifactError, match="other feature columns.*missing \\['not_a_feature'\\], unknown \\['walk_score'\\]"
+        ArtifactError, match="other feature columns.*missing \\['not_a_feature'\\], unknown \\['users_logging'\\]"
     ):
-        load(path, names[:-1] + ["not_a_feature"])
+        load(path, FEATURE_NAMES[:-1] + ["not_a_feature"])
 
 
 def test_registry_lists_activates_and_refuses_unknown_versions(tiny_data, tmp_path):
@@ -77,8 +79,9 @@ def test_registry_lists_activates_and_refuses_unknown_versions(tiny_data, tmp_pa
 
 
 def test_shipped_default_model_beats_the_baselines_on_a_small_fixed_suite():
-    engine = load_engine()
-    rankers = [engine, GnnRanker(engine.artifact), PageRankRanker(), AnomalyMagnitudeRanker()]
+    engine = model_engine()
+    assert engine.model is not None
+    rankers = [engine, GnnRanker(engine.model.artifact), PageRankRanker(), AnomalyMagnitudeRanker()]
     hits = {r.name: 0 for r in rankers}
     specs = list(suite("heldout", 1, (20, 100)))
     for spec in specs:
@@ -91,8 +94,9 @@ def test_shipped_default_model_beats_the_baselines_on_a_small_fixed_suite():
     assert engine.versions["model"] == load(SHIPPED_DEFAULT).version
 
 
-def test_combined_engine_explains_with_attribution_and_embeds_the_incident():
-    engine = load_engine()
+def test_engine_explains_with_attribution_and_embeds_the_incident():
+    engine = model_engine()
+    assert engine.model is not None
     incident = simulate(3, 60, "datastore_outage")
     result = engine.rank(incident.to_subgraph(), 5)
     top = result.candidates[0].entity_id
@@ -100,16 +104,16 @@ def test_combined_engine_explains_with_attribution_and_embeds_the_incident():
     assert {f.entity_id for f in attributions} >= {top}
     assert any(word in attributions[0].text for word in ("raised", "lowered"))
     assert "The model ranked" in result.explanation
-    assert len(result.embedding) == 2 * 2 * engine.artifact.hyper["hidden"]
+    assert len(result.embedding) == 2 * 2 * engine.model.artifact.hyper["hidden"]
     assert abs(sum(v * v for v in result.embedding) - 1.0) < 1e-3
     assert result.versions["model"].startswith("gnn-")
     assert abs(sum(c.score for c in engine.rank(incident.to_subgraph(), 1000).candidates) - 1.0) < 1e-3
 
 
-def test_engine_refuses_a_model_without_combination(tiny_data):
+def test_engine_refuses_a_model_without_composition(tiny_data):
     names, train_set, val_set = tiny_data
     mlp = train_artifact(dataclasses.replace(TINY, kind="mlp"), names, train_set, val_set, progress=False)
-    with pytest.raises(ValueError, match="no combination"):
-        GnnEngine(mlp)
+    with pytest.raises(ArtifactError, match="no composition"):
+        engine_of(mlp)
     assert GnnRanker(mlp).name == "diag-mlp"
     assert FEATURE_NAMES == mlp.feature_names

@@ -3,8 +3,8 @@
 import dataclasses
 
 import numpy as np
+from rca.rank.engine import model_engine
 
-from rca.rank.combined import default_engine
 from rca.rank.graph import PropagationGraph
 from rca.service.topology_cache import TopologySnapshot
 from rca.simulator import simulate
@@ -34,32 +34,36 @@ def test_a_neighbourhood_holds_the_entities_within_the_radius_and_the_edges_amon
     assert len(snapshot.neighbourhood([seed], 3).nodes) > len(near.nodes)
 
 
-def test_the_same_seeds_and_radius_reuse_one_neighbourhood_and_its_graph():
+def test_the_same_seeds_and_radius_reuse_one_neighbourhood_under_one_key():
     incident = simulate(4, 60, "errors")
     snapshot = _snapshot(incident)
     a, b = sorted(snapshot.nodes)[:2]
     first = snapshot.neighbourhood([a, b], 2)
     assert snapshot.neighbourhood([b, a, a], 2) is first  # order and repeats do not matter
-    assert first.graph is first.graph
-    assert snapshot.neighbourhood([a, b], 1) is not first
+    assert first.key is not None
+    assert snapshot.neighbourhood([a, b], 1) is not first and snapshot.neighbourhood([a, b], 1).key != first.key
     reloaded = _snapshot(incident)  # a reload starts afresh
-    assert reloaded.neighbourhood([a, b], 2) is not first and reloaded.neighbourhood([a, b], 2).nodes == first.nodes
+    again = reloaded.neighbourhood([a, b], 2)
+    assert again is not first and again.nodes == first.nodes and again.key != first.key
     keeping_none = _snapshot(incident, neighbourhoods_kept=0)
     assert keeping_none.neighbourhood([a, b], 2) is not keeping_none.neighbourhood([a, b], 2)
+    assert keeping_none.neighbourhood([a, b], 2).key is None  # nothing for a ranker to keep either
 
 
-def test_ranking_with_the_neighbourhood_graph_equals_ranking_with_a_fresh_one():
+def test_ranking_a_kept_neighbourhood_equals_ranking_a_fresh_one():
     incident = simulate(5, 120, "datastore_outage")
     snapshot = _snapshot(incident)
     subgraph = incident.to_subgraph(max_hops=3)
     near = snapshot.neighbourhood([s.entity_id for s in subgraph.symptoms], 3)
     assert list(near.nodes) == sorted(subgraph.nodes)
     fresh = dataclasses.replace(subgraph, nodes=dict(near.nodes), edges=list(near.edges))
-    reused = dataclasses.replace(fresh, graph=near.graph)
+    reused = dataclasses.replace(fresh, neighbourhood_key=near.key)
+    engine = model_engine()
+    kept = engine.graphs.of(reused)
+    assert engine.graphs.of(reused) is kept  # the engine keeps the view by the neighbourhood's key
     built = PropagationGraph(fresh)
-    assert np.array_equal(built.cause_rows, near.graph.cause_rows) and built.nodes == near.graph.nodes
-    engine = default_engine()
-    for _ in range(2):  # the second time the shared graph's lazily built parts are in place
+    assert np.array_equal(built.cause_rows, kept.cause_rows) and built.nodes == kept.nodes
+    for _ in range(2):  # the second time the kept graph's lazily built parts are in place
         with_graph, without = engine.rank(reused, 5), engine.rank(fresh, 5)
         assert [(c.entity_id, c.score) for c in with_graph.candidates] == [
             (c.entity_id, c.score) for c in without.candidates

@@ -1,28 +1,19 @@
-"""Training samples for the GNN: one incident's feature matrix, typed edges and true root cause.
+"""The graph model's input: one incident's feature matrix, typed edges and (for training) true root cause.
 
-The features are the engine's full table (base features, rule strengths, propagation and walk
-scores) built by `rca.rank.combined.analyse`, the one code path the service uses too. Suites of
-simulator incidents are built once and cached on disk, so a training run, the calibration of the
-combination and the benchmark never simulate the same incident twice.
+A sample's matrix is the analysed table (rca.rank.analysis: base features and the rankers'
+columns, in `names` order); the network reads its own columns of it (rca.rank.gnn.serving).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
-import torch
 
 from rca.rank.features import FEATURE_SCHEMA_VERSION, FeatureTable
 from rca.rank.graph import PropagationGraph
 from rca.rank.types import IncidentSubgraph
-from rca.rank.rules.evaluate import RuleEngine
-from rca.simulator.suite import IncidentSpec, analysed, suite
-
-log = logging.getLogger(__name__)
 
 EDGE_TYPES = ("CALLS", "INSTANCE_OF", "RUNS_ON", "DEPENDS_ON")
 # Every graph relation carries messages both ways, each direction with its own parameters.
@@ -77,45 +68,3 @@ def sample_from(subgraph: IncidentSubgraph, table: FeatureTable, root: str | Non
     y = table.index.get(root, -1) if root is not None else -1
     return Sample(table.matrix.astype(np.float32), typed_edges(subgraph.edges, table.index), y,
                   node_ids=list(table.node_ids), **extra)
-
-
-def simulate_samples(specs: list[IncidentSpec], rules: RuleEngine, max_hops: int | None = None,
-                     desc: str = "incidents", progress: bool = True) -> tuple[list[str], list[Sample]]:
-    """Simulate and analyse incidents; skips the few whose root cause lies outside the subgraph."""
-    names: list[str] = []
-    out = []
-    for spec, sub, table, root in analysed(specs, rules, max_hops, desc=desc, progress=progress, leave=False):
-        names = table.names
-        out.append(sample_from(sub, table, root, fault_type=spec.fault_type, size=spec.size))
-    return names, out
-
-
-def code_digest() -> str:
-    """A digest of the simulator, feature and rule code and data: cached samples from other code are not reused."""
-    root = Path(__file__).resolve().parents[2]
-    h = hashlib.sha256()
-    for package in ("rank", "simulator"):
-        for path in sorted((root / package).rglob("*")):
-            if path.suffix in (".py", ".yaml", ".json") and path.name != "weights.json":
-                h.update(path.name.encode())
-                h.update(path.read_bytes())
-    return h.hexdigest()[:12]
-
-
-def cached_suite(cache_dir: Path | None, name: str, per_cell: int, sizes: tuple[int, ...], rules: RuleEngine,
-                 max_hops: int | None = None, fault_types: tuple[str, ...] | None = None,
-                 progress: bool = True) -> tuple[list[str], list[Sample]]:
-    """The samples of a named suite, read from cache_dir when built before with the same rules."""
-    kwargs = {"fault_types": fault_types} if fault_types else {}
-    specs = list(suite(name, per_cell, sizes, **kwargs))
-    key = hashlib.sha256(repr((name, per_cell, sizes, max_hops, fault_types, rules.version,
-                               FEATURE_SCHEMA_VERSION, code_digest())).encode()).hexdigest()[:12]
-    path = cache_dir / f"{name}-{key}.pt" if cache_dir else None
-    if path is not None and path.exists():
-        data = torch.load(path, weights_only=False)
-        return data["names"], data["samples"]
-    names, samples = simulate_samples(specs, rules, max_hops, desc=f"{name} incidents", progress=progress)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"names": names, "samples": samples}, path)
-    return names, samples

@@ -6,9 +6,9 @@ import contextlib
 from collections.abc import Iterator
 
 import pytest
+from rca.rank.engine import model_engine
 
 from graph_schema.store import GraphStore
-from rca.rank.combined import default_engine
 from rca.service.client import RootCauseClient, open_channel
 from rca.service.server import start_server
 from rca.service.stubs import pb
@@ -19,7 +19,7 @@ from tests.support import signal_writes
 
 @pytest.fixture(scope="session")
 def engine():
-    return default_engine()
+    return model_engine()
 
 
 @pytest.fixture(scope="session")

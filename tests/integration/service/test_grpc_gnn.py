@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rca.rank.gnn.serving import load_engine
+from rca.rank.engine import model_engine
 from rca.service.stubs import pb
 from tests.integration.service.conftest import client_of, infer_request, serving
 
@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def gnn_engine():
-    return load_engine()
+    return model_engine()
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def _ranking(response):
 def test_response_names_the_model_and_explains_with_attribution(simulated, gnn_client, gnn_engine):
     incident = simulated(101, 40, "datastore_outage")
     response = gnn_client.infer(infer_request(incident))
-    assert response.versions["model"] == gnn_engine.artifact.version
+    assert response.versions["model"] == gnn_engine.model.version
     assert response.candidates[0].entity_id == incident.root_cause_id
     assert any(e.name == "model_attribution" for e in response.candidates[0].evidence)
     assert "The model ranked" in response.explanation

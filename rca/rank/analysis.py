@@ -1,0 +1,77 @@
+"""One incident subgraph analysed once for every ranker: the propagation view, the feature table,
+the rule findings and the outputs of the structural rankers (propagation consistency, random walk).
+
+The table holds the base features (rca.rank.features) followed by the columns the rankers add:
+each rule's finding strength, the strongest one (`rule_max`), `propagation_score` and
+`walk_score`. The structural rankers read base evidence only, never another ranker's output, so
+when rca.rank.ensemble composes the final score every piece of evidence enters it once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from rca.rank.features import FeatureTable, build_features
+from rca.rank.graph import PropagationGraph, propagation_graph
+from rca.rank.propagation import propagation_scores
+from rca.rank.rules.evaluate import RuleEngine
+from rca.rank.rules.facts import build_facts
+from rca.rank.rules.packs import RULES
+from rca.rank.types import EngineInputError, Finding, IncidentSubgraph
+from rca.rank.walk import walk_scores
+
+RULE_COLUMNS = [f"rule_{name}" for name in RULES]
+RANKER_COLUMNS = [*RULE_COLUMNS, "rule_max", "propagation_score", "walk_score"]
+
+
+@dataclass
+class Analysis:
+    """What every ranker reads: the subgraph's propagation view, its full table and the findings."""
+
+    graph: PropagationGraph
+    table: FeatureTable
+    findings: list[Finding]
+    timings_ms: dict[str, float]
+
+
+def analyse(subgraph: IncidentSubgraph, rules: RuleEngine, graph: PropagationGraph | None = None) -> Analysis:
+    """Features, rule findings and structural ranker outputs; caller-supplied features applied last.
+
+    `graph` is the subgraph's propagation view when the caller keeps one (built here otherwise).
+    """
+    t0 = time.perf_counter()
+    graph = graph or propagation_graph(subgraph)
+    table = build_features(subgraph, graph)
+    t1 = time.perf_counter()
+    findings = rules.evaluate(build_facts(subgraph, table, graph, rules.may_fire), subgraph.alert_time, prefiltered=True)
+    t2 = time.perf_counter()
+    strengths = np.zeros((len(table.node_ids), len(RULE_COLUMNS)))
+    for f in findings:
+        j = RULE_COLUMNS.index(f"rule_{f.rule}")
+        i = table.index[f.entity_id]
+        strengths[i, j] = max(strengths[i, j], f.strength)
+    propagation = propagation_scores(table)
+    walk = walk_scores(subgraph, graph, table.node_ids, table.column("evidence"))
+    table = table.with_columns(RANKER_COLUMNS, np.column_stack([strengths, strengths.max(axis=1), propagation, walk]))
+    table = with_caller_features(table, subgraph)
+    timings = {"features": (t1 - t0) * 1000, "rules": (t2 - t1) * 1000, "propagation": (time.perf_counter() - t2) * 1000}
+    return Analysis(graph, table, findings, timings)
+
+
+def with_caller_features(table: FeatureTable, subgraph: IncidentSubgraph) -> FeatureTable:
+    """Caller-supplied feature values replace computed ones by name; unknown feature names are ignored."""
+    extra = subgraph.extra_features
+    if not extra:
+        return table
+    unknown = [n for n in extra if n not in table.index]
+    if unknown:
+        raise EngineInputError(f"extra features name entities not in the subgraph: {', '.join(sorted(unknown)[:5])}")
+    matrix = table.matrix.copy()
+    for entity, values in extra.items():
+        for name, value in values.items():
+            if name in table.columns:
+                matrix[table.index[entity], table.columns[name]] = float(value)
+    return FeatureTable(table.node_ids, table.names, matrix, table.version, table.onsets)

@@ -1,0 +1,125 @@
+"""The final score, composed in one place from the rankers' outputs, with its breakdown by contribution.
+
+Each ranker contributes one output per entity, and each enters the score once:
+
+- `gnn`: the graph network's log-probability of the entity being the root cause (it reads the base
+  evidence and the topology, never another ranker's output), floored at one in ten thousand: below
+  that it says only "not this one", and an unbounded log-probability would let the network's
+  overconfidence on far-away entities swamp every other term of the breakdown;
+- `rules`: the strongest rule finding on the entity (durable-rules packs);
+- `propagation`: propagation consistency (own evidence, effects downstream, onset order);
+- `walk`: where a random walk from the symptoms over evidence-weighted causes ends up;
+- `magnitude`: the size of the entity's largest metric deviation (the N-Sigma / BARO baseline's signal).
+
+The composition is a conditional logit: logit(entity) = sum over terms of weight x output, and the
+score is the softmax of the logits over the incident's entities (the probability that the entity is
+the root cause). The weights are fitted by maximum likelihood on a validation split of simulator
+incidents (rca.training.ensemble_fit), never on a benchmark suite. A breakdown gives every
+term's contribution relative to the incident's average entity, so the contributions of one entity
+sum exactly to its logit, and comparing two candidates' breakdowns says what put one above the other.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rca.rank.features import SCORE_CAP, FeatureTable
+
+TERMS: tuple[str, ...] = ("gnn", "rules", "propagation", "walk", "magnitude")
+WITHOUT_MODEL: tuple[str, ...] = tuple(t for t in TERMS if t != "gnn")
+LABELS = {
+    "gnn": "graph model",
+    "rules": "rule findings",
+    "propagation": "propagation consistency",
+    "walk": "random walk from the symptoms",
+    "magnitude": "deviation size",
+}
+WEIGHTS_FILE = Path(__file__).with_name("weights.json")  # the composition used when no model is served
+GNN_FLOOR = float(np.log(1e-4))
+
+
+@dataclass(frozen=True)
+class EnsembleWeights:
+    """Fitted weight of every term, by name, and the version that names the fit."""
+
+    names: tuple[str, ...]
+    values: np.ndarray
+    version: str
+
+    def __post_init__(self) -> None:
+        unknown = [n for n in self.names if n not in TERMS]
+        if unknown or len(self.names) != len(self.values):
+            raise ValueError(f"ensemble weights name unknown terms {unknown} or do not match their values")
+
+    def as_dict(self) -> dict:
+        """Plain form, as stored in weights.json and in a model artifact."""
+        return {"version": self.version, "names": list(self.names), "weights": [round(float(v), 6) for v in self.values]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> EnsembleWeights:
+        """The weights stored by as_dict (ValueError when they do not fit the terms)."""
+        return cls(tuple(data["names"]), np.array(data["weights"], dtype=float), str(data["version"]))
+
+
+def load_weights(path: Path = WEIGHTS_FILE) -> EnsembleWeights:
+    """The composition without a model (weights.json); ValueError naming the command that refits it."""
+    data = json.loads(path.read_text())
+    if tuple(data.get("names", ())) != WITHOUT_MODEL:
+        raise ValueError(f"{path} composes {data.get('names')}, this code composes {list(WITHOUT_MODEL)}; "
+                         "re-run python -m rca.training.calibrate")
+    return EnsembleWeights.from_dict(data)
+
+
+def ranker_outputs(table: FeatureTable, names: tuple[str, ...], gnn_logits: np.ndarray | None = None) -> np.ndarray:
+    """(entities, len(names)) matrix: each named ranker's output per entity, in table order."""
+    columns = []
+    for name in names:
+        if name == "gnn":
+            if gnn_logits is None:
+                raise ValueError("the composition has a graph-model term but no model output was given")
+            z = gnn_logits - gnn_logits.max()
+            columns.append(np.maximum(z - np.log(np.exp(z).sum()), GNN_FLOOR))
+        elif name == "rules":
+            columns.append(table.column("rule_max"))
+        elif name == "propagation":
+            columns.append(table.column("propagation_score"))
+        elif name == "walk":
+            columns.append(table.column("walk_score"))
+        else:  # magnitude
+            columns.append(np.minimum(table.column("anomaly_max"), SCORE_CAP) / SCORE_CAP)
+    return np.column_stack(columns) if columns else np.zeros((len(table.node_ids), 0))
+
+
+@dataclass(frozen=True)
+class Composition:
+    """Final logits and scores of an incident's entities, and every term's contribution to them."""
+
+    names: tuple[str, ...]
+    contributions: np.ndarray  # (entities, terms): weight x (output - the incident's mean output)
+    logits: np.ndarray  # (entities,): the row sums of contributions
+    scores: np.ndarray  # (entities,): softmax of the logits, summing to 1
+
+    def breakdown(self, row: int) -> tuple[tuple[str, float], ...]:
+        """(term, contribution) of one entity, in term order; the values sum to its logit."""
+        return tuple(zip(self.names, self.contributions[row].tolist()))
+
+
+def compose(outputs: np.ndarray, weights: EnsembleWeights) -> Composition:
+    """The one place the final score is built. Centring each output on the incident's mean changes no
+    score (a softmax ignores a shift shared by all entities) and makes each contribution readable as
+    "how much this term raised or lowered the entity against the average entity of this incident"."""
+    contributions = (outputs - outputs.mean(axis=0)) * weights.values
+    logits = contributions.sum(axis=1)
+    p = np.exp(logits - logits.max())
+    return Composition(weights.names, contributions, logits, p / p.sum())
+
+
+def deciding_terms(first: tuple[tuple[str, float], ...], second: tuple[tuple[str, float], ...],
+                   limit: int = 2) -> list[tuple[str, float]]:
+    """The terms that put the first candidate above the second most: (term, margin), largest first."""
+    margins = [(name, a - b) for (name, a), (_, b) in zip(first, second)]
+    return sorted((m for m in margins if m[1] > 0.05), key=lambda m: -m[1])[:limit]

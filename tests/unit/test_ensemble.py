@@ -1,0 +1,100 @@
+"""The composition of the final score: fitting, the shipped weights, and breakdowns that add up."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rca.rank.engine import engine_without_model, model_engine
+from rca.rank.ensemble import (
+    GNN_FLOOR,
+    TERMS,
+    WEIGHTS_FILE,
+    WITHOUT_MODEL,
+    EnsembleWeights,
+    compose,
+    deciding_terms,
+    load_weights,
+    ranker_outputs,
+)
+from rca.rank.features import FeatureTable
+from rca.simulator import simulate
+from rca.training.calibrate import fit, top1
+
+
+def test_fit_learns_the_term_that_marks_the_root_and_ignores_noise():
+    rng = np.random.default_rng(0)
+    data = []
+    for _ in range(60):
+        x = rng.normal(size=(8, 2))
+        y = int(rng.integers(8))
+        x[y, 0] += 3.0  # term 0 marks the root cause; term 1 is noise
+        data.append((x, y))
+    w = fit(data, 2)
+    assert w[0] > 1.0 and abs(w[1]) < 0.5
+    assert top1(data, w) > 0.9
+
+
+def test_shipped_weights_compose_every_term_but_the_model():
+    weights = load_weights()
+    assert weights.names == WITHOUT_MODEL
+    assert len(weights.values) == len(WITHOUT_MODEL)
+
+
+def test_weights_of_other_terms_are_refused(tmp_path):
+    data = json.loads(WEIGHTS_FILE.read_text())
+    data["names"] = ["rules", "propagation"]
+    data["weights"] = [1.0, 1.0]
+    stale = tmp_path / "w.json"
+    stale.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="re-run python -m rca.training.calibrate"):
+        load_weights(stale)
+    with pytest.raises(ValueError, match="unknown terms"):
+        EnsembleWeights(("rules", "astrology"), np.ones(2), "x")
+
+
+def test_each_term_reads_one_rankers_output_and_the_model_term_is_floored():
+    names = ["anomaly_max", "rule_max", "propagation_score", "walk_score"]
+    table = FeatureTable(["a", "b", "c"], names, np.array([[14.0, 0.9, 0.5, 0.2], [7.0, 0.0, 0.1, 1.0], [0.0, 0.0, 0.0, 0.0]]))
+    outputs = ranker_outputs(table, TERMS, np.array([30.0, 0.0, -5.0]))
+    assert outputs[:, 1].tolist() == [0.9, 0.0, 0.0]  # rules: the strongest finding
+    assert outputs[:, 2].tolist() == [0.5, 0.1, 0.0] and outputs[:, 3].tolist() == [0.2, 1.0, 0.0]
+    assert outputs[:, 4].tolist() == [1.0, 0.5, 0.0]  # deviation size, scaled to the cap
+    assert outputs[0, 0] == pytest.approx(0.0, abs=1e-9) and outputs[1, 0] == outputs[2, 0] == GNN_FLOOR
+    with pytest.raises(ValueError, match="no model output"):
+        ranker_outputs(table, TERMS)
+
+
+def test_contributions_sum_to_the_logit_and_scores_are_its_softmax():
+    rng = np.random.default_rng(1)
+    outputs = rng.normal(size=(12, len(TERMS)))
+    weights = EnsembleWeights(TERMS, rng.normal(size=len(TERMS)), "test")
+    c = compose(outputs, weights)
+    for row in range(12):
+        assert sum(v for _, v in c.breakdown(row)) == pytest.approx(c.logits[row], abs=1e-12)
+    expected = np.exp(outputs @ weights.values)
+    assert np.allclose(c.scores, expected / expected.sum())  # centring changes no score
+
+
+def test_deciding_terms_are_those_where_the_first_leads_most():
+    first = (("gnn", 3.0), ("rules", 1.0), ("walk", 0.5))
+    second = (("gnn", 1.0), ("rules", 1.5), ("walk", 0.1))
+    assert deciding_terms(first, second) == [("gnn", 2.0), ("walk", 0.4)]
+
+
+@pytest.mark.parametrize("make", [model_engine, engine_without_model], ids=["with-model", "without-model"])
+def test_every_candidates_breakdown_sums_to_its_logit(make):
+    engine = make()
+    incident = simulate(3, 60, "datastore_outage")
+    result = engine.rank(incident.to_subgraph(), 8)
+    assert len(result.candidates) == 8
+    logits = []
+    for c in result.candidates:
+        assert [n for n, _ in c.breakdown] == list(engine.weights.names)
+        assert sum(v for _, v in c.breakdown) == pytest.approx(c.logit, abs=1e-5)
+        logits.append(c.logit)
+    assert logits == sorted(logits, reverse=True)  # ranked by the composed logit
+    # score = softmax of the logits: the ratio of two candidates' scores is exp of their logit gap
+    a, b = result.candidates[0], result.candidates[1]
+    assert a.score / b.score == pytest.approx(np.exp(a.logit - b.logit), rel=1e-3)
+    assert "Its score comes from" in result.explanation
