@@ -20,8 +20,8 @@ import pytest
 
 from graph_schema import migrations
 from graph_schema.connection import EMBEDDED_USER, embedded_server
-from settings.graph import GraphSettings
 from graph_schema.store import GraphStore
+from settings.graph import GraphSettings
 
 TEST_PASSWORD = "rca-test-password"
 TESTS_DIR = Path(__file__).resolve().parent

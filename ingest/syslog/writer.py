@@ -27,7 +27,9 @@ class LookupUnavailable(Exception):
 class GraphWriter:
     """A thread that drains the buffer into the graph, one transaction per batch, retrying on outage."""
 
-    def __init__(self, store, buffer: WriteBuffer, metrics: SyslogMetrics, *, rows_per_statement: int, retry_interval_s: float):
+    def __init__(
+        self, store, buffer: WriteBuffer, metrics: SyslogMetrics, *, rows_per_statement: int, retry_interval_s: float
+    ):
         self.store = store
         self.buffer = buffer
         self.metrics = metrics
@@ -99,7 +101,11 @@ class GraphWriter:
             except WRITE_ERRORS as exc:
                 self.healthy = False
                 self.metrics.write_failures.inc()
-                log.warning("graph write failed (%s); %d rows buffered, retrying", str(exc).splitlines()[0] if str(exc) else type(exc).__name__, memory + disk)
+                log.warning(
+                    "graph write failed (%s); %d rows buffered, retrying",
+                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                    memory + disk,
+                )
                 self._stop.wait(self.retry_interval_s)
                 continue
             self.metrics.flush_seconds.observe(time.perf_counter() - started)

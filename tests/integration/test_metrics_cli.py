@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -37,14 +38,16 @@ def cli_env(store, graph_uri, graph_user, graph_settings, tmp_path, unique_prefi
     prometheus, _ = estate_prometheus
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RCA_", "NEO4J_"))}
     env.update(graph_env(graph_settings, graph_uri, graph_user))
-    env.update({
-        "RCA_METRICS__PROMETHEUS_URL": prometheus.url,
-        "RCA_METRICS__ENTITY_PREFIX": unique_prefix,
-        "RCA_METRICS__EXPORTER_PORT": "0",
-        "RCA_SYNC__SOURCE": f"{unique_prefix}metrics",
-        "RCA_SYNC__STATUS_FILE": str(tmp_path / "status.json"),
-        "PYTHONPATH": str(ROOT),
-    })
+    env.update(
+        {
+            "RCA_METRICS__PROMETHEUS_URL": prometheus.url,
+            "RCA_METRICS__ENTITY_PREFIX": unique_prefix,
+            "RCA_METRICS__EXPORTER_PORT": "0",
+            "RCA_SYNC__SOURCE": f"{unique_prefix}metrics",
+            "RCA_SYNC__STATUS_FILE": str(tmp_path / "status.json"),
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     return env
 
 
@@ -60,7 +63,9 @@ def test_backfill_replays_a_window_with_progress(cli_env, estate_prometheus, sto
     assert done.returncode == 0, done.stderr
     assert re.search(r"backfill \d+\.\.\d+: 20 polls .* [1-9]\d* anomalies opened", done.stdout)
     assert "backfill" in done.stderr and "poll" in done.stderr  # the tqdm progress bar
-    rows = store.read(anomaly_cypher.ANOMALIES_OF_ENTITY, entity_id=f"{unique_prefix}orders-db", entity_label=str(Label.DATASTORE))
+    rows = store.read(
+        anomaly_cypher.ANOMALIES_OF_ENTITY, entity_id=f"{unique_prefix}orders-db", entity_label=str(Label.DATASTORE)
+    )
     assert [r["anomaly"]["signal"] for r in rows] == ["latency_p99"]
 
 
@@ -82,10 +87,18 @@ def test_sync_now_then_status_and_a_failing_sync(cli_env, estate_prometheus):
     assert done.returncode == 0, done.stderr
     assert re.search(r"topology sync from .*: 1[0-9] entities, 1[5-9] edges; changed [1-9]", done.stdout)
     status = rca("sync", "status", env=cli_env)
-    assert status.returncode == 0 and "topology_sync: ok" in status.stdout and "runs:         1, failures 0" in status.stdout
+    assert (
+        status.returncode == 0
+        and "topology_sync: ok" in status.stdout
+        and "runs:         1, failures 0" in status.stdout
+    )
 
-    down = dict(cli_env, RCA_METRICS__PROMETHEUS_URL=f"http://127.0.0.1:{_free_port()}", RCA_METRICS__RETRIES="1",
-                RCA_METRICS__BACKOFF_S="0.1")
+    down = dict(
+        cli_env,
+        RCA_METRICS__PROMETHEUS_URL=f"http://127.0.0.1:{_free_port()}",
+        RCA_METRICS__RETRIES="1",
+        RCA_METRICS__BACKOFF_S="0.1",
+    )
     failed = rca("sync", "now", env=down)
     assert failed.returncode == 1 and "PrometheusUnavailable" in failed.stderr
     status = json.loads(rca("sync", "status", "--json", env=cli_env).stdout)["topology_sync"]
@@ -95,10 +108,22 @@ def test_sync_now_then_status_and_a_failing_sync(cli_env, estate_prometheus):
 
 def test_worker_runs_both_jobs_on_schedule_and_exports_its_figures(cli_env, tmp_path):
     port = _free_port()
-    env = dict(cli_env, RCA_METRICS__POLL_INTERVAL_S="2", RCA_METRICS__POLL_JITTER_S="0.5", RCA_SYNC__INTERVAL_S="3",
-               RCA_SYNC__JITTER_S="0.5", RCA_METRICS__EXPORTER_PORT=str(port))
-    worker = subprocess.Popen([sys.executable, "-m", "rca.cli.main", "ingest", "metrics"], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = dict(
+        cli_env,
+        RCA_METRICS__POLL_INTERVAL_S="2",
+        RCA_METRICS__POLL_JITTER_S="0.5",
+        RCA_SYNC__INTERVAL_S="3",
+        RCA_SYNC__JITTER_S="0.5",
+        RCA_METRICS__EXPORTER_PORT=str(port),
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "rca.cli.main", "ingest", "metrics"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline, text = time.monotonic() + 90, ""
         while time.monotonic() < deadline:
@@ -114,7 +139,9 @@ def test_worker_runs_both_jobs_on_schedule_and_exports_its_figures(cli_env, tmp_
         else:
             worker.send_signal(signal.SIGINT)
             out, err = worker.communicate(timeout=60)
-            pytest.fail(f"jobs did not run on schedule; /metrics said:\n{text[-2000:]}\nworker said:\n{out}\n{err[-3000:]}")
+            pytest.fail(
+                f"jobs did not run on schedule; /metrics said:\n{text[-2000:]}\nworker said:\n{out}\n{err[-3000:]}"
+            )
         assert re.search(r'rca_job_last_duration_seconds\{job="metrics_poll"\} [0-9.e-]+', text)
         assert 'rca_job_failures_total{job="topology_sync"} 0.0' in text
         # the first poll read the estate; its history ends a minute before the test, so the next
@@ -151,15 +178,16 @@ def test_runs_never_overlap_and_failures_back_off(tmp_path):
 
     calls_failing: list[float] = []
     runner = JobRunner(StatusFile(tmp_path / "status.json"))
-    schedules = Schedules(runner, [JobSpec("slow", slow, interval_s=0.3),
-                                   JobSpec("failing", failing, interval_s=30.0, retry_base_s=0.5)])
+    schedules = Schedules(
+        runner, [JobSpec("slow", slow, interval_s=0.3), JobSpec("failing", failing, interval_s=30.0, retry_base_s=0.5)]
+    )
     schedules.start()
     time.sleep(4.5)
     schedules.shutdown(wait=True)
     assert overlaps[0] == 1 and len(calls) >= 2
     # failed at start, retried after 0.5 s, then 1 s, then 2 s: well before its 30 s interval
     assert 3 <= len(calls_failing) <= 5
-    gaps = [b - a for a, b in zip(calls_failing, calls_failing[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(calls_failing)]
     assert gaps == sorted(gaps) and gaps[0] >= 0.4
     status = StatusFile(tmp_path / "status.json").load()
     assert status["failing"].consecutive_failures == len(calls_failing)

@@ -17,8 +17,15 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def _rca(*args, env, **kwargs):
-    return subprocess.run([sys.executable, "-m", "rca.cli.main", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=120, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "rca.cli.main", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kwargs,
+    )
 
 
 def test_rca_serve_with_token_answers_rca_infer(graph_settings, graph_uri, graph_user, simulated, tmp_path):
@@ -26,17 +33,35 @@ def test_rca_serve_with_token_answers_rca_infer(graph_settings, graph_uri, graph
     port = free_port()
     token_file = tmp_path / "token"
     token_file.write_text("cli-token-123\n")
-    env = {**os.environ, "NEO4J_URI": graph_uri, "NEO4J_USER": graph_user,
-           "NEO4J_PASSWORD": graph_settings.password.get_secret_value(), "RCA_GRAPH__DATABASE": graph_settings.database,
-           "RCA_SERVICE__METRICS_PORT": "0"}
-    server = subprocess.Popen([sys.executable, "-m", "rca.cli.main", "serve", "--port", str(port), "--token-file",
-                               str(token_file)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "NEO4J_URI": graph_uri,
+        "NEO4J_USER": graph_user,
+        "NEO4J_PASSWORD": graph_settings.password.get_secret_value(),
+        "RCA_GRAPH__DATABASE": graph_settings.database,
+        "RCA_SERVICE__METRICS_PORT": "0",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "rca.cli.main", "serve", "--port", str(port), "--token-file", str(token_file)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         banner = server.stdout.readline()
         assert f"gRPC on 127.0.0.1:{port}" in banner, banner + server.stderr.read()
         symptom = incident.symptoms[0]
-        common = ["infer", "--symptom", f"id={symptom['entity_id']}:{symptom['family']}", "--at", str(symptom["observed_at"]),
-                  "--target", f"127.0.0.1:{port}"]
+        common = [
+            "infer",
+            "--symptom",
+            f"id={symptom['entity_id']}:{symptom['family']}",
+            "--at",
+            str(symptom["observed_at"]),
+            "--target",
+            f"127.0.0.1:{port}",
+        ]
 
         refused = _rca(*common, env=env)
         assert refused.returncode == 2 and "UNAUTHENTICATED" in refused.stderr
@@ -51,8 +76,16 @@ def test_rca_serve_with_token_answers_rca_infer(graph_settings, graph_uri, graph
         answer = json.loads(as_json.stdout)
         assert len(answer["candidates"]) == 2 and answer["symptoms"][0]["entity_id"] == symptom["entity_id"]
 
-        unknown = _rca("infer", "--symptom", "no-such-thing-xyz:errors", "--target", f"127.0.0.1:{port}",
-                       "--token-file", str(token_file), env=env)
+        unknown = _rca(
+            "infer",
+            "--symptom",
+            "no-such-thing-xyz:errors",
+            "--target",
+            f"127.0.0.1:{port}",
+            "--token-file",
+            str(token_file),
+            env=env,
+        )
         assert unknown.returncode == 2 and "NOT_FOUND" in unknown.stderr and "no-such-thing-xyz" in unknown.stderr
 
         bad = _rca("infer", "--symptom", "checkout", "--target", f"127.0.0.1:{port}", env=env)
@@ -73,34 +106,52 @@ def _request_for(incident):
     from rca.service.stubs import pb
 
     symptom = incident.symptoms[0]
-    return pb.InferRequest(symptoms=[pb.Symptom(entity_id=symptom["entity_id"], family=symptom["family"],
-                                                observed_at=symptom["observed_at"])])
+    return pb.InferRequest(
+        symptoms=[
+            pb.Symptom(entity_id=symptom["entity_id"], family=symptom["family"], observed_at=symptom["observed_at"])
+        ]
+    )
 
 
 def _serve_in_two_processes(graph_settings, graph_uri, graph_user):
     """`rca serve --processes 2` on a free port: (port, its environment, the process)."""
     port = free_port()
-    env = {**os.environ, "NEO4J_URI": graph_uri, "NEO4J_USER": graph_user,
-           "NEO4J_PASSWORD": graph_settings.password.get_secret_value(), "RCA_GRAPH__DATABASE": graph_settings.database,
-           "RCA_SERVICE__METRICS_PORT": "0"}
-    server = subprocess.Popen([sys.executable, "-m", "rca.cli.main", "serve", "--port", str(port), "--processes", "2"],
-                              cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "NEO4J_URI": graph_uri,
+        "NEO4J_USER": graph_user,
+        "NEO4J_PASSWORD": graph_settings.password.get_secret_value(),
+        "RCA_GRAPH__DATABASE": graph_settings.database,
+        "RCA_SERVICE__METRICS_PORT": "0",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "rca.cli.main", "serve", "--port", str(port), "--processes", "2"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     return port, env, server
 
 
-def test_rca_serve_in_two_processes_shares_the_port_and_reads_incidents_across_them(graph_settings, graph_uri, graph_user,
-                                                                                   simulated):
+def test_rca_serve_in_two_processes_shares_the_port_and_reads_incidents_across_them(
+    graph_settings, graph_uri, graph_user, simulated
+):
     import psutil
 
     from rca.service.client import RootCauseClient, open_channel
 
     incident = simulated(seed=52, n_entities=40, fault_type="datastore_outage")
-    port, env, server = _serve_in_two_processes(graph_settings, graph_uri, graph_user)
+    port, _env, server = _serve_in_two_processes(graph_settings, graph_uri, graph_user)
     try:
         banner = server.stdout.readline()
         assert f"gRPC on 127.0.0.1:{port} in 2 processes" in banner, banner + server.stderr.read()
-        serving = [p for p in psutil.Process(server.pid).children()
-                   if any(c.laddr.port == port and c.status == psutil.CONN_LISTEN for c in p.net_connections("tcp"))]
+        serving = [
+            p
+            for p in psutil.Process(server.pid).children()
+            if any(c.laddr.port == port and c.status == psutil.CONN_LISTEN for c in p.net_connections("tcp"))
+        ]
         assert len(serving) == 2
         request = _request_for(incident)
         answers = []
@@ -115,7 +166,7 @@ def test_rca_serve_in_two_processes_shares_the_port_and_reads_incidents_across_t
             client.close()
 
         serving[0].kill()  # one serving process dies: the service stops as a whole and says so
-        out, err = server.communicate(timeout=60)
+        _out, err = server.communicate(timeout=60)
         assert server.returncode == 1 and "exited with code" in err
         assert not serving[1].is_running() or serving[1].status() == psutil.STATUS_ZOMBIE
     finally:
@@ -135,14 +186,21 @@ def test_rca_serve_in_two_processes_stops_cleanly_on_sigterm(graph_settings, gra
     assert server.returncode == 0 and "RootCause stopped" in out, err
 
 
-def test_rca_serve_in_two_processes_says_why_a_serving_process_could_not_start(session_store, graph_settings, graph_uri,
-                                                                              graph_user, tmp_path):
+def test_rca_serve_in_two_processes_says_why_a_serving_process_could_not_start(
+    session_store, graph_settings, graph_uri, graph_user, tmp_path
+):
     from rca.rank.gnn.artifact import ACTIVE_FILE
 
     (tmp_path / ACTIVE_FILE).write_text("no-such-version\n")  # the active model pointer names a missing version
-    env = {**os.environ, "NEO4J_URI": graph_uri, "NEO4J_USER": graph_user,
-           "NEO4J_PASSWORD": graph_settings.password.get_secret_value(), "RCA_GRAPH__DATABASE": graph_settings.database,
-           "RCA_SERVICE__METRICS_PORT": "0", "RCA_MODEL__DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "NEO4J_URI": graph_uri,
+        "NEO4J_USER": graph_user,
+        "NEO4J_PASSWORD": graph_settings.password.get_secret_value(),
+        "RCA_GRAPH__DATABASE": graph_settings.database,
+        "RCA_SERVICE__METRICS_PORT": "0",
+        "RCA_MODEL__DIR": str(tmp_path),
+    }
     failed = _rca("serve", "--port", str(free_port()), "--processes", "2", env=env)
     assert failed.returncode == 2
     assert "serving process" in failed.stderr and "no model version 'no-such-version'" in failed.stderr

@@ -15,8 +15,8 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 from graph_schema.embedded import free_port
 from rca.service.client import RootCauseClient, open_channel
 from rca.service.server import start_server
-from settings.service import ServiceSettings
 from rca.service.stubs import SERVICE_NAME, pb
+from settings.service import ServiceSettings
 
 TOKEN = "s3cret-token-for-tests"
 
@@ -25,9 +25,26 @@ def self_signed(directory, name: str):
     """A self-signed certificate for localhost and 127.0.0.1, made by openssl."""
     cert, key = directory / f"{name}.crt", directory / f"{name}.key"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
@@ -120,6 +137,9 @@ def test_metrics_endpoint_counts_calls_errors_and_infer_latency(secure_service, 
     client.close()
     text = urllib.request.urlopen(f"http://127.0.0.1:{settings.metrics_port}/metrics", timeout=5).read().decode()
     assert "rca_infer_latency_seconds_count" in text
-    error_lines = [ln for ln in text.splitlines()
-                   if ln.startswith("rca_rpc_errors_total{") and 'code="INVALID_ARGUMENT"' in ln and 'method="Infer"' in ln]
+    error_lines = [
+        ln
+        for ln in text.splitlines()
+        if ln.startswith("rca_rpc_errors_total{") and 'code="INVALID_ARGUMENT"' in ln and 'method="Infer"' in ln
+    ]
     assert error_lines and float(error_lines[0].rsplit(" ", 1)[1]) >= 1
