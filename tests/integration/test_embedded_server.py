@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
@@ -20,6 +19,7 @@ from graph_schema.errors import EmbeddedServerError
 from graph_schema.model import Label
 from graph_schema.store import GraphStore
 from settings.graph import GraphSettings
+from tests.support.waiting import wait_until
 
 from .cli import ROOT, rca
 
@@ -39,13 +39,8 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _wait_gone(pid: int, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return True
-        time.sleep(0.2)
-    return False
+def _wait_gone(pid: int, what: str, timeout: float = 20.0) -> None:
+    wait_until(lambda: not _alive(pid), timeout=timeout, interval=0.2, message=what)
 
 
 @pytest.fixture
@@ -64,7 +59,7 @@ def test_data_survives_a_restart_and_the_jvm_is_gone_after_stop(settings):
                 source="t",
                 now=1.0,
             )
-    assert _wait_gone(pid), "the JVM outlived the server object"
+    _wait_gone(pid, "the JVM is gone after the server object stopped it")
     with open_graph(settings) as store:
         assert store.read("MATCH (n:Host {id: 'h-persist'}) RETURN n.name AS name") == [{"name": "h"}]
 
@@ -72,12 +67,12 @@ def test_data_survives_a_restart_and_the_jvm_is_gone_after_stop(settings):
 def test_the_jvm_dies_with_a_parent_killed_without_cleanup(settings):
     # A parent process that starts the server and is then SIGKILLed: no atexit, no handlers run.
     script = textwrap.dedent(f"""
-        import sys, time
+        import signal, sys
         sys.path.insert(0, {str(ROOT)!r})
         from graph_schema.embedded import EmbeddedGraphServer
         server = EmbeddedGraphServer({str(settings.data_dir)!r}, {PASSWORD!r}, heap="512m").start()
         print(server.pid, flush=True)
-        time.sleep(600)
+        signal.pause()  # until the test SIGKILLs this process
     """)
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first_line = parent.stdout.readline()
@@ -86,7 +81,7 @@ def test_the_jvm_dies_with_a_parent_killed_without_cleanup(settings):
     assert _alive(jvm_pid)
     parent.send_signal(signal.SIGKILL)
     parent.wait()
-    assert _wait_gone(jvm_pid), "orphan JVM left behind"
+    _wait_gone(jvm_pid, "no orphan JVM left behind by the killed parent")
 
 
 def test_port_in_use_is_refused_clearly(settings):
@@ -145,5 +140,5 @@ def test_graph_serve_is_shared_and_stops_on_ctrl_c(settings):
         out, _ = serve.communicate(timeout=60)
     assert serve.returncode == 0
     assert "embedded graph stopped" in out
-    assert _wait_gone(running.pid)
+    _wait_gone(running.pid, "the shared server's JVM is gone after Ctrl-C")
     assert find_running(settings.data_dir) is None

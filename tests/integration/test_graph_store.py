@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-import time
 
 import pytest
 from pydantic import SecretStr
@@ -15,6 +15,7 @@ from graph_schema.embedded import free_port
 from graph_schema.errors import GraphAuthFailed, GraphUnreachable, SchemaTooOld
 from graph_schema.model import Label
 from graph_schema.store import GraphStore
+from tests.support.waiting import wait_until
 
 from .cli import graph_env, rca
 
@@ -101,27 +102,35 @@ def test_concurrent_writers_do_not_duplicate_entities(store, unique_prefix):
 
 
 @embedded_only
-def test_writes_survive_a_server_killed_and_restarted(graph_server, store, unique_prefix):
+def test_writes_survive_a_server_killed_and_restarted(graph_server, store, unique_prefix, caplog):
     rows = _rows(unique_prefix, 4000)
     outcome: dict = {}
+    first_batches_written, killed = threading.Event(), threading.Event()
 
     def load() -> None:
         try:
-            # Small batches with a pause so the kill lands in the middle of the run.
             for start in range(0, len(rows), 200):
+                if start == 600:  # the kill lands in the middle of the run: the rest is written across it
+                    first_batches_written.set()
+                    killed.wait(60)
                 store.write_rows(
                     cypher.UPSERT_ENTITIES[Label.SERVICE], rows[start : start + 200], source="restart", now=2.0
                 )
-                time.sleep(0.1)
             outcome["ok"] = True
         except Exception as exc:  # asserted below
             outcome["error"] = exc
 
+    caplog.set_level(logging.WARNING, logger="neo4j")
     loader = threading.Thread(target=load)
     loader.start()
-    time.sleep(0.6)
+    assert first_batches_written.wait(60), outcome
     graph_server.kill()
-    time.sleep(2.0)
+    killed.set()
+    wait_until(  # the driver says so when a write transaction failed and is retried
+        lambda: not loader.is_alive() or any("retried" in r.getMessage() for r in caplog.records),
+        timeout=60,
+        message="the loader's next write fails against the dead server and is retried",
+    )
     graph_server.start()
     loader.join(timeout=120)
     assert outcome == {"ok": True}
@@ -164,12 +173,13 @@ def test_read_plain_gives_the_rows_read_gives_for_maps_and_scalars(store, unique
 
 
 @embedded_only
-def test_read_plain_is_retried_across_a_server_restart(graph_server, store, unique_prefix):
+def test_read_plain_is_retried_across_a_server_restart(graph_server, store, unique_prefix, caplog):
     store.write_rows(cypher.UPSERT_ENTITIES[Label.SERVICE], _rows(unique_prefix, 3), source="test", now=1.0)
     ids = [f"{unique_prefix}svc-{i}" for i in range(3)]
     assert len(store.read_plain(MAPS_AND_SCALARS, ids=ids)) == 3  # a pooled connection the kill will break
     graph_server.kill()
     outcome: dict = {}
+    caplog.set_level(logging.DEBUG, logger="graph_schema.store")
 
     def read() -> None:  # fails while the server is down, then lands
         try:
@@ -179,7 +189,11 @@ def test_read_plain_is_retried_across_a_server_restart(graph_server, store, uniq
 
     reader = threading.Thread(target=read)
     reader.start()
-    time.sleep(1.5)
+    wait_until(
+        lambda: not reader.is_alive() or any(r.getMessage().startswith("read failed") for r in caplog.records),
+        timeout=60,
+        message="the read fails against the dead server and is retried",
+    )
     graph_server.start()  # from this thread: the server dies with the thread that started it
     reader.join(timeout=120)
     assert "error" not in outcome, outcome

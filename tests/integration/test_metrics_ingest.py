@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 
 import pytest
 from neo4j.exceptions import ServiceUnavailable
@@ -23,6 +22,7 @@ from ingest.topology.snapshot import EdgeRecord, EntityRecord, TopologySnapshot
 from ingest.topology.sync import SyncRefused, sync_topology
 from settings.ingest import MetricsSettings, SyncSettings
 from tests.integration import metrics_estate
+from tests.support.waiting import wait_until
 
 STEP = metrics_estate.STEP
 
@@ -254,7 +254,11 @@ def test_prometheus_restart_in_the_middle_of_a_sync(estate_prometheus, store, un
             )
         )
         worker.start()
-        time.sleep(1.5)
+        wait_until(
+            lambda: reader.retries_used >= 1 or not worker.is_alive(),
+            timeout=60,
+            message="the sync meets the stopped Prometheus and retries",
+        )
     finally:
         prometheus.start()
     worker.join(120)

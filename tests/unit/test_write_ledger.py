@@ -7,10 +7,11 @@ import multiprocessing
 from rca.service.ledger import WriteLedger
 
 
-def _store_later(ledger: WriteLedger, slot: int, count: int) -> None:
-    import time
+def _store_once_asked(ledger: WriteLedger, slot: int, count: int, asked: int) -> None:
+    """Process `slot` stores its `count` incidents only once a reader has asked for them (it waits meanwhile)."""
+    from tests.support.waiting import wait_until
 
-    time.sleep(0.3)
+    wait_until(lambda: ledger.hurry_generation > asked, timeout=30, message="a reader waits for the pending incidents")
     ledger.stored(slot, count)
 
 
@@ -18,12 +19,14 @@ def test_a_read_waits_until_a_sibling_process_stored_what_it_was_handed():
     ledger = WriteLedger(2)
     ledger.submitted(1, 3)
     assert not ledger.wait_stored(timeout_s=0.05)  # process 1 still has 3 incidents pending
-    sibling = multiprocessing.get_context("spawn").Process(target=_store_later, args=(ledger, 1, 3))
+    asked = ledger.hurry_generation
+    sibling = multiprocessing.get_context("spawn").Process(target=_store_once_asked, args=(ledger, 1, 3, asked))
     sibling.start()
     try:
-        assert ledger.wait_stored(timeout_s=30)
+        assert ledger.wait_stored(timeout_s=30)  # returns once the sibling stored, which it does only after this asked
     finally:
         sibling.join(30)
+    assert sibling.exitcode == 0
     ledger.submitted(0)
     ledger.submitted(1)
     ledger.stored(1)
