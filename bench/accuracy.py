@@ -18,18 +18,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tqdm import tqdm  # noqa: E402
+from tqdm import tqdm
 
-from bench.machine import describe_machine  # noqa: E402
-
-from bench.model_rows import model_rankers, print_model_verdicts  # noqa: E402
-from rca.rank.baselines import AnomalyMagnitudeRanker, PageRankRanker  # noqa: E402
-from rca.rank.engine import engine_without_model  # noqa: E402
-from rca.rank.propagation import PropagationRanker  # noqa: E402
-from rca.rank.rules.evaluate import default_rule_engine  # noqa: E402
-from rca.rank.rules.ranker import RulesRanker  # noqa: E402
-from rca.simulator import simulate  # noqa: E402
-from rca.simulator.suite import suite  # noqa: E402
+from bench.machine import describe_machine
+from bench.model_rows import model_rankers, print_model_verdicts
+from rca.rank.baselines import AnomalyMagnitudeRanker, PageRankRanker
+from rca.rank.engine import engine_without_model
+from rca.rank.propagation import PropagationRanker
+from rca.rank.rules.evaluate import default_rule_engine
+from rca.rank.rules.ranker import RulesRanker
+from rca.simulator import simulate
+from rca.simulator.suite import suite
 
 TOP = 5
 
@@ -60,15 +59,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-cell", type=int, default=10, help="incidents per (size, fault type)")
     parser.add_argument("--sizes", default="20,100,500")
-    parser.add_argument("--suite", default="heldout", choices=("heldout", "final"),
-                        help="heldout (default; read while developing the rules) or final (never looked into)")
+    parser.add_argument(
+        "--suite",
+        default="heldout",
+        choices=("heldout", "final"),
+        help="heldout (default; read while developing the rules) or final (never looked into)",
+    )
     parser.add_argument("--max-hops", type=int, default=None, help="cut the subgraph to N hops around the symptoms")
-    parser.add_argument("--mlp-model", type=Path, help="DiagMLP artifact (default: trained here with the committed settings)")
+    parser.add_argument(
+        "--mlp-model", type=Path, help="DiagMLP artifact (default: trained here with the committed settings)"
+    )
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/rca-bench-cache"), help="cached training suites")
     args = parser.parse_args(argv)
     sizes = tuple(int(s) for s in args.sizes.split(","))
-    rankers = [*model_rankers(args.mlp_model, args.cache_dir), engine_without_model(), RulesRanker(default_rule_engine()),
-               PropagationRanker(), PageRankRanker(), AnomalyMagnitudeRanker()]
+    rankers = [
+        *model_rankers(args.mlp_model, args.cache_dir),
+        engine_without_model(),
+        RulesRanker(default_rule_engine()),
+        PropagationRanker(),
+        PageRankRanker(),
+        AnomalyMagnitudeRanker(),
+    ]
     ranks: dict[str, dict[str, list[int]]] = {r.name: defaultdict(list) for r in rankers}
     by_size: dict[str, dict[int, list[int]]] = {r.name: defaultdict(list) for r in rankers}
     elapsed: dict[str, float] = defaultdict(float)
@@ -90,8 +101,11 @@ def main(argv: list[str] | None = None) -> int:
             by_size[ranker.name][spec.size].append(rank)
 
     print(f"\nmachine: {describe_machine()}")
-    print(f"suite: {args.suite}, {len(specs)} incidents ({args.per_cell} per cell), sizes {sizes}, "
-          f"{len(ranks[rankers[0].name])} fault types, subgraph {'whole estate' if args.max_hops is None else f'{args.max_hops} hops'}")
+    print(
+        f"suite: {args.suite}, {len(specs)} incidents ({args.per_cell} per cell), sizes {sizes}, "
+        f"{len(ranks[rankers[0].name])} fault types, "
+        f"subgraph {'whole estate' if args.max_hops is None else f'{args.max_hops} hops'}"
+    )
     print(f"root cause inside the subgraph: {covered}/{len(specs)} incidents (the ceiling of every ranker)")
     print(f"engine versions: {rankers[0].versions}\n")
     names = [r.name for r in rankers]

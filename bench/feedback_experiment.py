@@ -28,22 +28,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe_machine
 from graph_schema import migrations
-from tests.support import signal_writes
 from graph_schema.connection import EMBEDDED_USER, embedded_server
-from settings.graph import GraphSettings
 from graph_schema.store import GraphStore
-from rca.rank.gnn.artifact import Registry
 from rca.rank.engine import engine_of
+from rca.rank.gnn.artifact import Registry
 from rca.rank.gnn.serving import FEATURE_NAMES, GnnRanker
-from rca.training.feedback import fine_tune, fine_tune_settings, prepare, read_confirmed
-from rca.training.pipeline import simulator_data, train_artifact
-from rca.training.gnn import TrainSettings
 from rca.service.client import RootCauseClient, open_channel
 from rca.service.server import start_server
-from settings.service import ServiceSettings
 from rca.service.stubs import pb
 from rca.simulator import FAULT_TYPES, simulate
 from rca.simulator.suite import suite
+from rca.training.feedback import fine_tune, fine_tune_settings, prepare, read_confirmed
+from rca.training.gnn import TrainSettings
+from rca.training.pipeline import simulator_data, train_artifact
+from settings.graph import GraphSettings
+from settings.service import ServiceSettings
+from tests.support import signal_writes
 
 PASSWORD = "bench-password-1"
 FEEDBACK_WEIGHT = 5.0
@@ -129,7 +129,9 @@ def main() -> int:
                 f"+ {len(keep)} simulated; judged on {len(feedback.held_back)} held back"
             )
             t = time.perf_counter()
-            tuned, report, better, reason = fine_tune(base, feedback, names, keep, val_keep, fine_tune_settings(settings))
+            tuned, report, better, reason = fine_tune(
+                base, feedback, names, keep, val_keep, fine_tune_settings(settings)
+            )
             for when in ("before", "after"):
                 for key, title in (
                     ("held_back", "held-back confirmed, GNN"),

@@ -94,21 +94,33 @@ def dump(out: Path, root: Path) -> None:
     from rca.rank.rules.evaluate import default_rule_engine
     from rca.rank.rules.ranker import RulesRanker
     from rca.simulator import FAULT_TYPES, simulate
+
     if not composed.__file__.startswith(str(root.resolve())):
         raise SystemExit(f"imported {composed.__file__}, not the tree under {root}")
     seen: dict = {}
     finish = composed.finish
 
     def keep_scores(subgraph, graph, table, scores, *args, **kwargs):  # the full score vector and table
-        seen.update(scores=np.array(scores, dtype=float), matrix=table.matrix.copy(), names=list(table.names),
-                    node_ids=list(table.node_ids), onsets=dict(table.onsets or {}))
+        seen.update(
+            scores=np.array(scores, dtype=float),
+            matrix=table.matrix.copy(),
+            names=list(table.names),
+            node_ids=list(table.node_ids),
+            onsets=dict(table.onsets or {}),
+        )
         return finish(subgraph, graph, table, scores, *args, **kwargs)
 
     composed.finish = keep_scores
     engine = composed.model_engine()
     assert engine.model is not None
-    others = [GnnRanker(engine.model.artifact), composed.engine_without_model(), RulesRanker(default_rule_engine()),
-              PropagationRanker(), PageRankRanker(), AnomalyMagnitudeRanker()]
+    others = [
+        GnnRanker(engine.model.artifact),
+        composed.engine_without_model(),
+        RulesRanker(default_rule_engine()),
+        PropagationRanker(),
+        PageRankRanker(),
+        AnomalyMagnitudeRanker(),
+    ]
     data = {}
     for name, sub in incidents(simulate, FAULT_TYPES):
         data[(name, "GnnEngine")] = {**_record(engine.rank(sub, 5)), **seen}

@@ -19,13 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tqdm import tqdm  # noqa: E402
+from tqdm import tqdm
 
-from bench.machine import describe_machine  # noqa: E402
-from rca.rank.reach import grown_radius  # noqa: E402
-from rca.rank.engine import model_engine  # noqa: E402
-from rca.simulator import simulate  # noqa: E402
-from rca.simulator.suite import suite  # noqa: E402
+from bench.machine import describe_machine
+from rca.rank.engine import model_engine
+from rca.rank.reach import grown_radius
+from rca.simulator import simulate
+from rca.simulator.suite import suite
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,11 +23,13 @@ def add_parser(subparsers) -> None:
     serve.add_argument("--port", type=int, help="gRPC port (default 50051; 0 picks a free one)")
     serve.add_argument("--tls-cert", type=Path, help="PEM certificate chain (with --tls-key turns TLS on)")
     serve.add_argument("--tls-key", type=Path, help="PEM private key")
-    serve.add_argument("--token-file", type=Path, help="file holding the bearer token clients must send "
-                       "(or RCA_SERVICE__TOKEN)")
+    serve.add_argument(
+        "--token-file", type=Path, help="file holding the bearer token clients must send (or RCA_SERVICE__TOKEN)"
+    )
     serve.add_argument("--workers", type=int, help="threads serving calls, per process (default 8)")
-    serve.add_argument("--processes", type=int, help="serving processes sharing the port, e.g. one per CPU core "
-                       "(default 1)")
+    serve.add_argument(
+        "--processes", type=int, help="serving processes sharing the port, e.g. one per CPU core (default 1)"
+    )
     serve.add_argument("--metrics-port", type=int, help="Prometheus /metrics port (default 9464, 0 = off)")
     serve.set_defaults(handler=run_serve)
 
@@ -40,8 +42,13 @@ def service_settings(args: argparse.Namespace, settings):
     update = {
         key: value
         for key, value in {
-            "host": args.host, "port": args.port, "tls_cert": args.tls_cert, "tls_key": args.tls_key,
-            "workers": args.workers, "processes": args.processes, "metrics_port": args.metrics_port,
+            "host": args.host,
+            "port": args.port,
+            "tls_cert": args.tls_cert,
+            "tls_key": args.tls_key,
+            "workers": args.workers,
+            "processes": args.processes,
+            "metrics_port": args.metrics_port,
         }.items()
         if value is not None
     }
@@ -66,6 +73,9 @@ def service_settings(args: argparse.Namespace, settings):
 def default_engine(settings=None):
     """The ranking engine the service uses: the rankers composed with the active model version, or without
     a model when model serving is turned off."""
+    from rca import fast
+
+    fast.use(settings.service.fast_paths if settings is not None else True)
     model = settings.model if settings is not None else None
     if model is not None and not model.enabled:
         from rca.rank.engine import engine_without_model
@@ -96,10 +106,15 @@ def run_serve(args: argparse.Namespace, settings) -> int:
 
         def announce(port: int) -> None:
             scheme = "TLS" if service.tls else "plaintext"
-            metrics = f", metrics on http://{service.host}:{service.metrics_port}/metrics" if service.metrics_port else ""
+            metrics = (
+                f", metrics on http://{service.host}:{service.metrics_port}/metrics" if service.metrics_port else ""
+            )
             processes = f" in {service.processes} processes" if service.processes > 1 else ""
-            print(f"RootCause serving {scheme} gRPC on {service.host}:{port}{processes} with graph {store.uri}{metrics}; "
-                  "Ctrl-C stops it", flush=True)
+            print(
+                f"RootCause serving {scheme} gRPC on {service.host}:{port}{processes} with graph {store.uri}{metrics}; "
+                "Ctrl-C stops it",
+                flush=True,
+            )
 
         if service.processes > 1:
             code = _serve_in_processes(settings, service, store, args.verbose, announce)
@@ -133,8 +148,15 @@ def start_serving_process(settings, uri: str, user: str, verbose: int, service, 
     configure_logging(verbose)
     try:
         store = GraphStore.connect(serving_graph_settings(settings, service), uri=uri, user=user)
-        running = start_server(service, store, default_engine(settings), metrics=False,
-                               similar_count=settings.model.similar_incidents, ledger=ledger, slot=slot)
+        running = start_server(
+            service,
+            store,
+            default_engine(settings),
+            metrics=False,
+            similar_count=settings.model.similar_incidents,
+            ledger=ledger,
+            slot=slot,
+        )
     except UserError as exc:
         raise StartFailed(str(exc)) from None
 

@@ -12,11 +12,13 @@ from rca.cli.errors import UserError
 def add_parser(subparsers) -> None:
     """Register `rca train` and `rca model`."""
     train = subparsers.add_parser(
-        "train", help="train the root-cause GNN on simulator incidents (or fine-tune from feedback)",
+        "train",
+        help="train the root-cause GNN on simulator incidents (or fine-tune from feedback)",
         description="Trains on simulated incidents with a validation split and early stopping, prints AC@1, "
-                    "AC@3 and Avg@5 on validation and stores a versioned model. With --with-feedback it fine-tunes "
-                    "the active model on confirmed incidents from the graph and activates the result only when "
-                    "the held-back confirmed incidents are ranked no worse.")
+        "AC@3 and Avg@5 on validation and stores a versioned model. With --with-feedback it fine-tunes "
+        "the active model on confirmed incidents from the graph and activates the result only when "
+        "the held-back confirmed incidents are ranked no worse.",
+    )
     train.add_argument("--seed", type=int, help="training seed (default: the committed settings' seed)")
     train.add_argument("--epochs", type=int, help="maximum epochs (early stopping may end sooner)")
     train.add_argument("--per-cell", type=int, help="training incidents per (size, fault type)")
@@ -26,7 +28,9 @@ def add_parser(subparsers) -> None:
     train.add_argument("--activate", action="store_true", help="make the new version the active one")
     train.add_argument("--with-feedback", action="store_true", help="fine-tune the active model on confirmed incidents")
     train.add_argument("--feedback-weight", type=float, default=5.0, help="loss weight of a confirmed incident")
-    train.add_argument("--since", type=float, default=0.0, help="only confirmed incidents created at or after this epoch time")
+    train.add_argument(
+        "--since", type=float, default=0.0, help="only confirmed incidents created at or after this epoch time"
+    )
     train.add_argument("--held-back", type=float, default=0.3, help="share of confirmed incidents kept for judging")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
     train.set_defaults(handler=run_train)
@@ -42,6 +46,7 @@ def add_parser(subparsers) -> None:
 
 def _settings(args):
     from rca.training.gnn import TrainSettings
+
     s = TrainSettings(kind=args.kind)
     if args.seed is not None:
         s.seed = args.seed
@@ -74,8 +79,10 @@ def run_train(args: argparse.Namespace, settings) -> int:
     path = registry.store(artifact)
     if args.out:
         artifact.save(args.out)
-    print(f"model {artifact.version} ({artifact.kind}), best epoch {artifact.metrics['best_epoch']} "
-          f"of {artifact.metrics['epochs_run']}; stored {path}" + (f" and {args.out}" if args.out else ""))
+    print(
+        f"model {artifact.version} ({artifact.kind}), best epoch {artifact.metrics['best_epoch']} "
+        f"of {artifact.metrics['epochs_run']}; stored {path}" + (f" and {args.out}" if args.out else "")
+    )
     _print_metrics("validation, model alone:", artifact.metrics["validation"])
     if "validation_combined" in artifact.metrics:
         _print_metrics("validation, combined engine:", artifact.metrics["validation_combined"])
@@ -106,8 +113,9 @@ def _with_feedback(args, settings, registry, train_settings) -> int:
         store.check()  # the stored snapshots in the form read_confirmed reads (schema version 4)
         rows = read_confirmed(store, args.since)
     if not rows:
-        raise UserError("fine-tuning refused: no confirmed incidents in the graph: "
-                        "confirm root causes with the Feedback call first")
+        raise UserError(
+            "fine-tuning refused: no confirmed incidents in the graph: confirm root causes with the Feedback call first"
+        )
     names, train_set, val_set = simulator_data(train_settings, settings.model.cache_dir, not args.no_progress)
     try:
         feedback = prepare(rows, names, args.held_back, args.feedback_weight)
@@ -116,10 +124,13 @@ def _with_feedback(args, settings, registry, train_settings) -> int:
     for line in feedback.skipped:
         print(f"skipped {line}")
     tune_settings = fine_tune_settings(train_settings)
-    tuned, report, better, reason = fine_tune(active, feedback, names, train_set, val_set, tune_settings,
-                                              progress=not args.no_progress)
-    print(f"fine-tuned {active.version} on {len(feedback.tune)} confirmed incidents "
-          f"(weight {args.feedback_weight}) + {len(train_set)} simulated; judged on {len(feedback.held_back)} held back")
+    tuned, report, better, reason = fine_tune(
+        active, feedback, names, train_set, val_set, tune_settings, progress=not args.no_progress
+    )
+    print(
+        f"fine-tuned {active.version} on {len(feedback.tune)} confirmed incidents "
+        f"(weight {args.feedback_weight}) + {len(train_set)} simulated; judged on {len(feedback.held_back)} held back"
+    )
     for when in ("before", "after"):
         r = report[when]
         _print_metrics(f"{when}: held-back confirmed, model:", r["held_back"])
@@ -149,7 +160,8 @@ def run_list(args: argparse.Namespace, settings) -> int:
             a.model()
             m = a.metrics.get("validation_combined") or a.metrics.get("validation", {})
             info = f"{a.kind:4s} val AC@1 {m.get('ac1', 0):.3f} AC@3 {m.get('ac3', 0):.3f}" + (
-                f"  (fine-tuned from {a.parent})" if a.parent else "")
+                f"  (fine-tuned from {a.parent})" if a.parent else ""
+            )
         except ArtifactError as exc:
             info = f"unusable: {exc}"
         print(f"{'*' if version == active else ' '} {version:28s} {info}  {path}")

@@ -22,7 +22,9 @@ class IncidentSpec:
     fault_type: str
 
 
-def suite(name: str, per_cell: int, sizes: tuple[int, ...], fault_types: tuple[str, ...] = FAULT_TYPES) -> Iterator[IncidentSpec]:
+def suite(
+    name: str, per_cell: int, sizes: tuple[int, ...], fault_types: tuple[str, ...] = FAULT_TYPES
+) -> Iterator[IncidentSpec]:
     """per_cell incidents for every (size, fault type) cell, with the suite's own seeds."""
     if name not in SUITE_SEED_BASE:
         raise ValueError(f"unknown suite {name!r}; known: {', '.join(SUITE_SEED_BASE)}")

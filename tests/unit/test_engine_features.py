@@ -69,7 +69,6 @@ def test_anomaly_scores_are_capped_at_the_range_the_weights_were_fitted_on():
     from dataclasses import replace
 
     from rca.rank.engine import model_engine
-
     from rca.rank.features import SCORE_CAP
 
     sub = datastore_outage()

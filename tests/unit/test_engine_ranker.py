@@ -3,9 +3,9 @@
 import threading
 
 import pytest
-from rca.rank.engine import engine_without_model, model_engine
 
 from rca.rank.baselines import AnomalyMagnitudeRanker, PageRankRanker
+from rca.rank.engine import engine_without_model, model_engine
 from rca.rank.propagation import PropagationRanker
 from rca.rank.ranker import Ranker
 from rca.rank.rules.evaluate import default_rule_engine

@@ -47,7 +47,7 @@ def test_weights_of_other_terms_are_refused(tmp_path):
     data["weights"] = [1.0, 1.0]
     stale = tmp_path / "w.json"
     stale.write_text(json.dumps(data))
-    with pytest.raises(ValueError, match="re-run python -m rca.training.calibrate"):
+    with pytest.raises(ValueError, match=r"re-run python -m rca\.training\.calibrate"):
         load_weights(stale)
     with pytest.raises(ValueError, match="unknown terms"):
         EnsembleWeights(("rules", "astrology"), np.ones(2), "x")
@@ -55,7 +55,9 @@ def test_weights_of_other_terms_are_refused(tmp_path):
 
 def test_each_term_reads_one_rankers_output_and_the_model_term_is_floored():
     names = ["anomaly_max", "rule_max", "propagation_score", "walk_score"]
-    table = FeatureTable(["a", "b", "c"], names, np.array([[14.0, 0.9, 0.5, 0.2], [7.0, 0.0, 0.1, 1.0], [0.0, 0.0, 0.0, 0.0]]))
+    table = FeatureTable(
+        ["a", "b", "c"], names, np.array([[14.0, 0.9, 0.5, 0.2], [7.0, 0.0, 0.1, 1.0], [0.0, 0.0, 0.0, 0.0]])
+    )
     outputs = ranker_outputs(table, TERMS, np.array([30.0, 0.0, -5.0]))
     assert outputs[:, 1].tolist() == [0.9, 0.0, 0.0]  # rules: the strongest finding
     assert outputs[:, 2].tolist() == [0.5, 0.1, 0.0] and outputs[:, 3].tolist() == [0.2, 1.0, 0.0]

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from rca.rank.baselines import AnomalyMagnitudeRanker, PageRankRanker
+from rca.rank.engine import engine_of, model_engine
 from rca.rank.gnn.artifact import SHIPPED_DEFAULT, ArtifactError, Registry, load
 from rca.rank.gnn.attribution import ATTRIBUTION_RULE
-from rca.rank.engine import engine_of, model_engine
 from rca.rank.gnn.serving import FEATURE_NAMES, GnnRanker
 from rca.rank.rules.evaluate import default_rule_engine
 from rca.simulator import simulate
@@ -57,10 +57,10 @@ def test_artifact_of_another_feature_schema_is_refused(tiny_data, tmp_path):
     data = torch.load(path, weights_only=False)
     data["feature_schema_version"] = "0"
     torch.save(data, tmp_path / "old.pt")
-    with pytest.raises(ArtifactError, match="feature schema 0.*retrain"):
+    with pytest.raises(ArtifactError, match=r"feature schema 0.*retrain"):
         load(tmp_path / "old.pt", FEATURE_NAMES)
     with pytest.raises(
-        ArtifactError, match="other feature columns.*missing \\['not_a_feature'\\], unknown \\['users_logging'\\]"
+        ArtifactError, match=r"other feature columns.*missing \['not_a_feature'\], unknown \['users_logging'\]"
     ):
         load(path, FEATURE_NAMES[:-1] + ["not_a_feature"])
 

@@ -3,8 +3,8 @@
 import dataclasses
 
 import numpy as np
-from rca.rank.engine import model_engine
 
+from rca.rank.engine import model_engine
 from rca.rank.graph import PropagationGraph
 from rca.service.topology_cache import TopologySnapshot
 from rca.simulator import simulate

@@ -6,9 +6,9 @@ import contextlib
 from collections.abc import Iterator
 
 import pytest
-from rca.rank.engine import model_engine
 
 from graph_schema.store import GraphStore
+from rca.rank.engine import model_engine
 from rca.service.client import RootCauseClient, open_channel
 from rca.service.server import start_server
 from rca.service.stubs import pb

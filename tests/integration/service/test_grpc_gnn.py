@@ -49,8 +49,10 @@ def test_response_names_the_model_and_explains_with_attribution(simulated, gnn_c
 
 
 def test_concurrent_calls_with_the_model_answer_as_serial_ones(simulated, gnn_client):
-    requests = [infer_request(simulated(200 + k, 30, f)) for k, f in
-                enumerate(("latency", "crash", "host_failure", "bad_deploy"))] * 6
+    requests = [
+        infer_request(simulated(200 + k, 30, f))
+        for k, f in enumerate(("latency", "crash", "host_failure", "bad_deploy"))
+    ] * 6
     serial = [_ranking(gnn_client.infer(r)) for r in requests]
     with ThreadPoolExecutor(max_workers=12) as pool:
         concurrent = list(pool.map(lambda r: _ranking(gnn_client.infer(r)), requests))
@@ -60,8 +62,14 @@ def test_concurrent_calls_with_the_model_answer_as_serial_ones(simulated, gnn_cl
 def test_confirmed_incident_is_returned_as_similar_with_its_root_cause(simulated, gnn_client):
     first = simulated(301, 40, "host_failure")
     answered = gnn_client.infer(infer_request(first))
-    gnn_client.feedback(pb.FeedbackRequest(incident_id=answered.incident_id, root_cause_entity_id=first.root_cause_id,
-                                           verdict=pb.CONFIRMED, user="sre-ann"))
+    gnn_client.feedback(
+        pb.FeedbackRequest(
+            incident_id=answered.incident_id,
+            root_cause_entity_id=first.root_cause_id,
+            verdict=pb.CONFIRMED,
+            user="sre-ann",
+        )
+    )
     again = gnn_client.infer(infer_request(first))  # the same evidence again: its twin must come first
     assert again.similar_incidents, "no similar incident returned"
     best = again.similar_incidents[0]
@@ -71,16 +79,29 @@ def test_confirmed_incident_is_returned_as_similar_with_its_root_cause(simulated
 
 
 def _rca(*args, env):
-    return subprocess.run([sys.executable, "-m", "rca.cli.main", *args], check=False, cwd=REPO, env=env,
-                          capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "rca.cli.main", *args],
+        check=False,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
-def test_fine_tuning_refuses_empty_and_contradictory_feedback(simulated, gnn_client, graph_settings, graph_uri,
-                                                             graph_user, tmp_path):
-    env = {**os.environ, "NEO4J_URI": graph_uri, "NEO4J_USER": graph_user,
-           "NEO4J_PASSWORD": graph_settings.password.get_secret_value(), "RCA_GRAPH__DATABASE": graph_settings.database,
-           "RCA_MODEL__DIR": str(tmp_path / "models"), "RCA_MODEL__CACHE_DIR": str(tmp_path / "cache")}
+def test_fine_tuning_refuses_empty_and_contradictory_feedback(
+    simulated, gnn_client, graph_settings, graph_uri, graph_user, tmp_path
+):
+    env = {
+        **os.environ,
+        "NEO4J_URI": graph_uri,
+        "NEO4J_USER": graph_user,
+        "NEO4J_PASSWORD": graph_settings.password.get_secret_value(),
+        "RCA_GRAPH__DATABASE": graph_settings.database,
+        "RCA_MODEL__DIR": str(tmp_path / "models"),
+        "RCA_MODEL__CACHE_DIR": str(tmp_path / "cache"),
+    }
     future = str(time.time() + 10 * 365 * 86400)
     empty = _rca("train", "--with-feedback", "--since", future, env=env)
     assert empty.returncode == 2 and "no confirmed incidents" in empty.stderr, empty.stderr
@@ -89,8 +110,14 @@ def test_fine_tuning_refuses_empty_and_contradictory_feedback(simulated, gnn_cli
     incident = simulated(401, 30, "crash")
     response = gnn_client.infer(infer_request(incident))
     for verdict in (pb.CONFIRMED, pb.REJECTED, pb.CONFIRMED):  # the same root cause confirmed and rejected
-        gnn_client.feedback(pb.FeedbackRequest(incident_id=response.incident_id, verdict=verdict, user="bob",
-                                               root_cause_entity_id=incident.root_cause_id))
+        gnn_client.feedback(
+            pb.FeedbackRequest(
+                incident_id=response.incident_id,
+                verdict=verdict,
+                user="bob",
+                root_cause_entity_id=incident.root_cause_id,
+            )
+        )
     contradictory = _rca("train", "--with-feedback", "--since", since, env=env)
     assert contradictory.returncode == 2
     assert f"{response.incident_id}: {incident.root_cause_id} was both confirmed and rejected" in contradictory.stderr
@@ -98,7 +125,8 @@ def test_fine_tuning_refuses_empty_and_contradictory_feedback(simulated, gnn_cli
 
 
 def test_a_confirmed_incident_becomes_a_training_sample_with_the_features_the_engine_saw(
-        simulated, gnn_client, gnn_engine, service_store):
+    simulated, gnn_client, gnn_engine, service_store
+):
     import numpy as np
 
     from rca.rank.gnn.serving import FEATURE_NAMES
@@ -107,8 +135,14 @@ def test_a_confirmed_incident_becomes_a_training_sample_with_the_features_the_en
     since = time.time() - 1
     incident = simulated(501, 40, "datastore_outage")
     response = gnn_client.infer(infer_request(incident))
-    gnn_client.feedback(pb.FeedbackRequest(incident_id=response.incident_id, verdict=pb.CONFIRMED, user="sre-cy",
-                                           root_cause_entity_id=incident.root_cause_id))
+    gnn_client.feedback(
+        pb.FeedbackRequest(
+            incident_id=response.incident_id,
+            verdict=pb.CONFIRMED,
+            user="sre-cy",
+            root_cause_entity_id=incident.root_cause_id,
+        )
+    )
     row = next(r for r in read_confirmed(service_store, since) if r["id"] == response.incident_id)
     sample = sample_from_row(row, FEATURE_NAMES)
     assert sample.node_ids[sample.y] == incident.root_cause_id

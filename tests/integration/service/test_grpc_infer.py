@@ -32,7 +32,8 @@ def _assert_same_ranking(a, b):
 
 @pytest.mark.parametrize("fault_type", FAULT_TYPES)
 def test_simulated_incident_through_the_graph_is_diagnosed_as_the_engine_does_in_memory(
-        fault_type, simulated, client, engine):
+    fault_type, simulated, client, engine
+):
     incident = simulated(seed=11, n_entities=60, fault_type=fault_type)
     response = client.infer(infer_request(incident, top_k=5, max_hops=3))
 
@@ -58,7 +59,9 @@ def test_simulated_root_causes_are_found_through_the_service(simulated, client):
     first = top3 = 0
     cases = [(seed, fault_type) for seed in (0, 1) for fault_type in FAULT_TYPES]
     for seed, fault_type in cases:
-        incident = simulated(seed=100 + seed * 1000 + FAULT_TYPES.index(fault_type), n_entities=40, fault_type=fault_type)
+        incident = simulated(
+            seed=100 + seed * 1000 + FAULT_TYPES.index(fault_type), n_entities=40, fault_type=fault_type
+        )
         ranked = [c.entity_id for c in client.infer(infer_request(incident, top_k=3)).candidates]
         first += ranked[0] == incident.root_cause_id
         top3 += incident.root_cause_id in ranked
@@ -85,8 +88,11 @@ def test_symptom_by_name_resolves_to_the_entity(simulated, client):
     # Names repeat across test estates, so the name is looked up in a caller-supplied subgraph.
     del request.symptoms[:]
     name = next(e["name"] for e in incident.topology["entities"] if e["id"] == symptom_id)
-    request.symptoms.append(pb.Symptom(entity_name=name, family=incident.symptoms[0]["family"],
-                                       observed_at=incident.symptoms[0]["observed_at"]))
+    request.symptoms.append(
+        pb.Symptom(
+            entity_name=name, family=incident.symptoms[0]["family"], observed_at=incident.symptoms[0]["observed_at"]
+        )
+    )
     request.subgraph.CopyFrom(supplied_subgraph(incident))
     by_name = client.infer(request)
     assert by_name.symptoms[0].entity_id == symptom_id
@@ -130,13 +136,26 @@ def test_every_infer_is_stored_and_feedback_is_recorded(simulated, client):
     assert stored.confirmed_root_cause_id == ""
     assert client.get_incident(response.incident_id).feature_snapshot_json == ""
 
-    client.feedback(pb.FeedbackRequest(incident_id=response.incident_id, root_cause_entity_id=incident.root_cause_id,
-                                       verdict=pb.CONFIRMED, user="oncall@example.com", comment="db restarted"))
-    client.feedback(pb.FeedbackRequest(incident_id=response.incident_id, root_cause_entity_id="someone-else",
-                                       verdict=pb.REJECTED, user="sre2"))
+    client.feedback(
+        pb.FeedbackRequest(
+            incident_id=response.incident_id,
+            root_cause_entity_id=incident.root_cause_id,
+            verdict=pb.CONFIRMED,
+            user="oncall@example.com",
+            comment="db restarted",
+        )
+    )
+    client.feedback(
+        pb.FeedbackRequest(
+            incident_id=response.incident_id, root_cause_entity_id="someone-else", verdict=pb.REJECTED, user="sre2"
+        )
+    )
     after = client.get_incident(response.incident_id)
     assert after.confirmed_root_cause_id == incident.root_cause_id
-    assert [(f.user, f.verdict) for f in after.feedback] == [("oncall@example.com", pb.CONFIRMED), ("sre2", pb.REJECTED)]
+    assert [(f.user, f.verdict) for f in after.feedback] == [
+        ("oncall@example.com", pb.CONFIRMED),
+        ("sre2", pb.REJECTED),
+    ]
     assert all(f.at > 0 for f in after.feedback)
 
     listed = client.list_incidents(limit=50, entity_id=incident.symptoms[0]["entity_id"]).incidents
@@ -150,16 +169,21 @@ def test_feedback_and_get_on_unknown_incident_are_not_found(client):
         client.get_incident("inc-does-not-exist")
     assert err.value.code() == grpc.StatusCode.NOT_FOUND and "inc-does-not-exist" in err.value.details()
     with pytest.raises(grpc.RpcError) as err:
-        client.feedback(pb.FeedbackRequest(incident_id="inc-nope", root_cause_entity_id="x", verdict=pb.CONFIRMED, user="me"))
+        client.feedback(
+            pb.FeedbackRequest(incident_id="inc-nope", root_cause_entity_id="x", verdict=pb.CONFIRMED, user="me")
+        )
     assert err.value.code() == grpc.StatusCode.NOT_FOUND and "inc-nope" in err.value.details()
 
 
-@pytest.mark.parametrize("request_fields, field", [
-    ({"root_cause_entity_id": "x", "verdict": pb.CONFIRMED, "user": "me"}, "incident_id"),
-    ({"incident_id": "i", "verdict": pb.CONFIRMED, "user": "me"}, "root_cause_entity_id"),
-    ({"incident_id": "i", "root_cause_entity_id": "x", "user": "me"}, "verdict"),
-    ({"incident_id": "i", "root_cause_entity_id": "x", "verdict": pb.REJECTED}, "user"),
-])
+@pytest.mark.parametrize(
+    "request_fields, field",
+    [
+        ({"root_cause_entity_id": "x", "verdict": pb.CONFIRMED, "user": "me"}, "incident_id"),
+        ({"incident_id": "i", "verdict": pb.CONFIRMED, "user": "me"}, "root_cause_entity_id"),
+        ({"incident_id": "i", "root_cause_entity_id": "x", "user": "me"}, "verdict"),
+        ({"incident_id": "i", "root_cause_entity_id": "x", "verdict": pb.REJECTED}, "user"),
+    ],
+)
 def test_malformed_feedback_names_the_field(client, request_fields, field):
     with pytest.raises(grpc.RpcError) as err:
         client.feedback(pb.FeedbackRequest(**request_fields))
