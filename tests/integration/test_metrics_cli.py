@@ -23,6 +23,7 @@ from ingest.jobs.scheduler import JobOutcome, JobRunner, JobSpec, Schedules
 from ingest.jobs.status import StatusFile
 from tests.integration import metrics_estate
 from tests.integration.cli import ROOT, graph_env, rca
+from tests.support.waiting import WaitTimeout, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -124,24 +125,28 @@ def test_worker_runs_both_jobs_on_schedule_and_exports_its_figures(cli_env, tmp_
         stderr=subprocess.PIPE,
         text=True,
     )
+    scraped = {"text": ""}
+
+    def jobs_ran() -> bool:
+        try:
+            scraped["text"] = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+        except requests.RequestException:
+            scraped["text"] = ""
+        polls = re.search(r'rca_job_runs_total\{job="metrics_poll"\} (\d+)', scraped["text"])
+        syncs = re.search(r'rca_job_runs_total\{job="topology_sync"\} (\d+)', scraped["text"])
+        return bool(polls and syncs and int(float(polls.group(1))) >= 3 and int(float(syncs.group(1))) >= 2)
+
     try:
-        deadline, text = time.monotonic() + 90, ""
-        while time.monotonic() < deadline:
-            try:
-                text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
-            except requests.RequestException:
-                text = ""
-            polls = re.search(r'rca_job_runs_total\{job="metrics_poll"\} (\d+)', text)
-            syncs = re.search(r'rca_job_runs_total\{job="topology_sync"\} (\d+)', text)
-            if polls and syncs and int(float(polls.group(1))) >= 3 and int(float(syncs.group(1))) >= 2:
-                break
-            time.sleep(1)
-        else:
+        try:
+            wait_until(jobs_ran, timeout=90, interval=1, message="3 metrics polls and 2 topology syncs")
+        except WaitTimeout:
             worker.send_signal(signal.SIGINT)
             out, err = worker.communicate(timeout=60)
             pytest.fail(
-                f"jobs did not run on schedule; /metrics said:\n{text[-2000:]}\nworker said:\n{out}\n{err[-3000:]}"
+                f"jobs did not run on schedule; /metrics said:\n{scraped['text'][-2000:]}\n"
+                f"worker said:\n{out}\n{err[-3000:]}"
             )
+        text = scraped["text"]
         assert re.search(r'rca_job_last_duration_seconds\{job="metrics_poll"\} [0-9.e-]+', text)
         assert 'rca_job_failures_total{job="topology_sync"} 0.0' in text
         # the first poll read the estate; its history ends a minute before the test, so the next
@@ -167,7 +172,7 @@ def test_runs_never_overlap_and_failures_back_off(tmp_path):
             running[0] += 1
             overlaps[0] = max(overlaps[0], running[0])
         calls.append(time.monotonic())
-        time.sleep(1.2)  # longer than the interval
+        time.sleep(1.2)  # the job's own work, longer than its interval (not a wait for anything)
         with lock:
             running[0] -= 1
         return JobOutcome(1)
@@ -182,13 +187,14 @@ def test_runs_never_overlap_and_failures_back_off(tmp_path):
         runner, [JobSpec("slow", slow, interval_s=0.3), JobSpec("failing", failing, interval_s=30.0, retry_base_s=0.5)]
     )
     schedules.start()
-    time.sleep(4.5)
-    schedules.shutdown(wait=True)
-    assert overlaps[0] == 1 and len(calls) >= 2
-    # failed at start, retried after 0.5 s, then 1 s, then 2 s: well before its 30 s interval
-    assert 3 <= len(calls_failing) <= 5
+    try:  # until the outcome is there, not for a time: a second slow run, and the failing job retried twice
+        wait_until(lambda: len(calls) >= 2 and len(calls_failing) >= 3, timeout=30, message="2 slow runs, 3 failing")
+    finally:
+        schedules.shutdown(wait=True)
+    assert overlaps[0] == 1  # the second slow run waited for the first, though it was due every 0.3 s
+    # failed at start, retried after 0.5 s, then 1 s (then 2 s): backing off, well before its 30 s interval
     gaps = [b - a for a, b in itertools.pairwise(calls_failing)]
-    assert gaps == sorted(gaps) and gaps[0] >= 0.4
+    assert gaps == sorted(gaps) and gaps[0] >= 0.4 and gaps[-1] < 10
     status = StatusFile(tmp_path / "status.json").load()
     assert status["failing"].consecutive_failures == len(calls_failing)
     assert status["failing"].last_error == "ConnectionError: graph unreachable"
