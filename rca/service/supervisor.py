@@ -88,7 +88,7 @@ def serve(service, start_process: Callable[..., StopServing], announce: Callable
             return 0
         finally:
             for child in children:  # a signal, not a shared Event: a killed process cannot leave it locked
-                if child.is_alive():
+                if child.is_alive() and child.pid is not None:  # (a started process always has its pid)
                     os.kill(child.pid, signal.SIGTERM)
             for child in children:
                 child.join(timeout=30)
