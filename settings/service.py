@@ -61,8 +61,13 @@ class ServiceSettings(BaseModel):
     neighbourhoods_kept: int = Field(
         64,
         ge=0,
-        description="neighbourhoods (entities within max_hops of a symptom set, with their propagation graph) "
-        "each topology snapshot keeps for alerts that fire again; 0 builds them on every Infer",
+        description="neighbourhoods (entities within max_hops of a symptom set; the engine keeps their propagation "
+        "graph) each topology snapshot keeps for alerts that fire again; 0 builds them on every Infer",
+    )
+    fast_paths: bool = Field(
+        True,
+        description="use the compiled copies of the ranking's hot loops (rca/fast); off runs their reference code: "
+        "the same rankings within 1e-5, at more CPU per Infer",
     )
     store_incidents_async: bool = Field(
         True, description="store each Infer's Incident on a writer thread (reads of incidents wait for it)"

@@ -73,6 +73,9 @@ def service_settings(args: argparse.Namespace, settings):
 def default_engine(settings=None):
     """The ranking engine the service uses: the rankers composed with the active model version, or without
     a model when model serving is turned off."""
+    from rca import fast
+
+    fast.use(settings.service.fast_paths if settings is not None else True)
     model = settings.model if settings is not None else None
     if model is not None and not model.enabled:
         from rca.rank.engine import engine_without_model

@@ -1,10 +1,10 @@
 """The engine's hot loops, compiled with numba: symptom distances, the random walk, the paths.
 
 Each is a loop over a few thousand links that Python and numpy pay for per step (a heap pop, a
-numpy call of a few microseconds); compiled they cost a few percent of that. Each is the same
-arithmetic in the same order as the Python and numpy code it replaces, so the floats are equal to
-the last bit: the searches pop the same tuples in the same order, and the walk's sums add in the
-order numpy's do (np.bincount sequentially, ndarray.sum pairwise).
+numpy call of a few microseconds); compiled they cost a few percent of that. Each is plain Python
+and numpy: with the compiled copies off (rca.fast) the same source runs in the interpreter, and
+tests/unit/test_fast_paths.py holds the compiled results to that and to a scipy formulation of the
+walk within a tolerance.
 
 numba (numba.pydata.org) was chosen over Cython or a C extension because it compiles these
 plain-Python loops as they are, needs no build step at install, and caches the machine code
@@ -20,81 +20,13 @@ import heapq
 import numpy as np
 from numba import njit
 
-_PAIRWISE_BLOCK = 128  # numpy's PW_BLOCKSIZE
-
-
-@njit("float64(float64[:], int64, int64)", cache=True)
-def _block_sum(a, start, n):
-    """numpy's pairwise sum of a block of at most _PAIRWISE_BLOCK values: 8 running sums, then the rest in turn."""
-    if n < 8:
-        total = -0.0
-        for i in range(start, start + n):
-            total += a[i]
-        return total
-    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
-    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
-    i = 8
-    while i < n - (n % 8):
-        r0 += a[start + i]
-        r1 += a[start + i + 1]
-        r2 += a[start + i + 2]
-        r3 += a[start + i + 3]
-        r4 += a[start + i + 4]
-        r5 += a[start + i + 5]
-        r6 += a[start + i + 6]
-        r7 += a[start + i + 7]
-        i += 8
-    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < n:
-        total += a[start + i]
-        i += 1
-    return total
-
-
-@njit("float64(float64[:], int64, int64)", cache=True)
-def _pairwise_sum(a, start, n):
-    """numpy's pairwise summation of a[start:start+n] (what ndarray.sum does on contiguous doubles).
-
-    numpy halves a run longer than a block (the first half rounded down to a multiple of 8) and
-    adds the halves' sums. numba cannot cache a recursive function, so the halving runs on a
-    stack of tasks: evaluate a run, or add the two sums on top of the value stack.
-    """
-    if n <= _PAIRWISE_BLOCK:
-        return _block_sum(a, start, n)
-    depth = 192  # three tasks per halving; 2**60 values would need 180
-    task_start, task_size = np.empty(depth, np.int64), np.empty(depth, np.int64)  # size -1: add the top two
-    values = np.empty(depth)
-    tasks, stacked = 1, 0
-    task_start[0], task_size[0] = start, n
-    while tasks:
-        tasks -= 1
-        s, m = task_start[tasks], task_size[tasks]
-        if m < 0:
-            stacked -= 1
-            values[stacked - 1] += values[stacked]
-        elif m <= _PAIRWISE_BLOCK:
-            values[stacked] = _block_sum(a, s, m)
-            stacked += 1
-        else:
-            half = m // 2
-            half -= half % 8
-            task_size[tasks] = -1  # after both halves: add them
-            task_start[tasks + 1], task_size[tasks + 1] = s + half, m - half
-            task_start[tasks + 2], task_size[tasks + 2] = s, half  # the first half is evaluated first
-            tasks += 3
-    return values[0]
-
-
 @njit("float64(float64[:], int64)", cache=True)
 def _sum(a, n):
-    """ndarray.sum() of a[:n] (contiguous float64), to the last bit: the reduction starts from +0.0."""
-    return 0.0 + _pairwise_sum(a, 0, n)
-
-
-@njit("float64(float64[:])", cache=True)
-def array_sum(a):
-    """ndarray.sum() of a contiguous 1-D float64 array, to the last bit."""
-    return _sum(a, a.shape[0])
+    """The sum of a[:n], added in turn."""
+    total = 0.0
+    for i in range(n):
+        total += a[i]
+    return total
 
 
 @njit("float64[:](int64[:], int64[:], float64[:], boolean[:], float64[:], float64[:], float64[:], float64, int64, float64)",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rca import fast
 from rca.rank.features import FeatureTable, build_features
 from rca.rank.graph import PropagationGraph, propagation_graph
 from rca.rank.propagation import propagation_scores
@@ -46,7 +47,9 @@ def analyse(subgraph: IncidentSubgraph, rules: RuleEngine, graph: PropagationGra
     graph = graph or propagation_graph(subgraph)
     table = build_features(subgraph, graph)
     t1 = time.perf_counter()
-    findings = rules.evaluate(build_facts(subgraph, table, graph, rules.may_fire), subgraph.alert_time, prefiltered=True)
+    # the prefilter (rca.fast) keeps facts no rule can fire on out of durable-rules; without it, every fact goes in
+    keep = rules.may_fire if fast.enabled() else None
+    findings = rules.evaluate(build_facts(subgraph, table, graph, keep), subgraph.alert_time, prefiltered=True)
     t2 = time.perf_counter()
     strengths = np.zeros((len(table.node_ids), len(RULE_COLUMNS)))
     for f in findings:

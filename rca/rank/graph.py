@@ -19,6 +19,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from rca import fast
 from rca.fast import engine_kernels as kernels
 from rca.rank.types import Edge, EngineInputError, EntityNode, IncidentSubgraph
 
@@ -130,7 +131,7 @@ class PropagationGraph:
         paths the hops are those of the path Dijkstra settles first. One Dijkstra per target, compiled
         (rca/fast/engine_kernels.py). Unreachable: cost inf, hops -1.
         """
-        return kernels.symptom_distances(len(self.nodes), np.asarray(targets, dtype=np.int64),
+        return fast.choose(kernels.symptom_distances)(len(self.nodes), np.asarray(targets, dtype=np.int64),
                                          np.asarray(gap_cost, dtype=np.float64), *self.links_into, self.cause_rows)
 
 

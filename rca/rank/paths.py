@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rca import fast
 from rca.fast import engine_kernels as kernels
 from rca.rank.features import ONSET_TOLERANCE_S, FeatureTable, onset_array
 from rca.rank.graph import PropagationGraph
@@ -100,7 +101,7 @@ def find_paths(subgraph: IncidentSubgraph, graph: PropagationGraph, table: Featu
                context: PathContext | None = None) -> list[Path]:
     """One path per symptom: the most probable chain of hops (product of hop probabilities)."""
     context = context or PathContext.build(subgraph, graph, table)
-    best, trail_of, trail_parent, trail_link = kernels.cheapest_paths(
+    best, trail_of, trail_parent, trail_link = fast.choose(kernels.cheapest_paths)(
         graph.index[candidate], context.log_p, context.order_key, *graph.links_from, graph.effect_rows, MAX_HOPS)
     paths = []
     for s in subgraph.symptoms:

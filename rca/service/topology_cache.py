@@ -57,8 +57,9 @@ class Neighbourhood:
 
 
 @dataclass
-class TopologySnapshot:
-    """Entities and structural edges at one moment, indexed for lookups and walks."""
+class TopologyIndex:
+    """The graph's entities and structural edges at one moment, indexed for lookups and walks (what ingest's
+    TopologySnapshot is to one source, this is to the whole graph as the service reads it)."""
 
     nodes: dict[str, EntityNode]
     out_edges: dict[str, list[Edge]]
@@ -70,7 +71,7 @@ class TopologySnapshot:
 
     @classmethod
     def build(cls, entity_rows: list[dict], edge_rows: list[dict], loaded_at: float,
-              neighbourhoods_kept: int = NEIGHBOURHOODS_KEPT, generation: int | None = None) -> "TopologySnapshot":
+              neighbourhoods_kept: int = NEIGHBOURHOODS_KEPT, generation: int | None = None) -> "TopologyIndex":
         """Index entity rows (id, label, name, technology) and edge rows (source_id, type, target_id)."""
         nodes = {r["id"]: EntityNode(r["id"], r["label"], r["name"] or r["id"], r["technology"]) for r in entity_rows}
         edges = [Edge(r["source_id"], r["target_id"], r["type"]) for r in edge_rows
@@ -124,12 +125,12 @@ class TopologyCache:
         self.refresh_s = refresh_s
         self.full_refresh_s = full_refresh_s
         self.neighbourhoods_kept = neighbourhoods_kept
-        self._snapshot: TopologySnapshot | None = None
+        self._snapshot: TopologyIndex | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def load(self) -> TopologySnapshot:
+    def load(self) -> TopologyIndex:
         """Read every entity and structural edge in one read transaction and make them current."""
         def read(tx):
             # the clock first: a change landing during the read shows as a newer generation at the next look
@@ -142,12 +143,12 @@ class TopologyCache:
 
         started = time.time()
         generation, entity_rows, edge_rows = self.store.read_transaction(read)
-        snapshot = TopologySnapshot.build(entity_rows, edge_rows, started, self.neighbourhoods_kept, generation)
+        snapshot = TopologyIndex.build(entity_rows, edge_rows, started, self.neighbourhoods_kept, generation)
         self._snapshot = snapshot
         log.debug("topology snapshot: %d entities in %.0f ms", len(snapshot.nodes), (time.time() - started) * 1000)
         return snapshot
 
-    def snapshot(self) -> TopologySnapshot:
+    def snapshot(self) -> TopologyIndex:
         """The current snapshot, loading it first if there is none yet."""
         snapshot = self._snapshot
         if snapshot is None:
@@ -155,7 +156,7 @@ class TopologyCache:
                 snapshot = self._snapshot or self.load()
         return snapshot
 
-    def reload_for_keys(self, keys: list[str]) -> TopologySnapshot:
+    def reload_for_keys(self, keys: list[str]) -> TopologyIndex:
         """A snapshot that knows ``keys`` if the graph does: reload only when the graph has them.
 
         An unknown key costs one indexed lookup, not a reload, so bad requests cannot make the

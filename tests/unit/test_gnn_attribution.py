@@ -1,26 +1,17 @@
-"""The attribution's written-out gradient is the gradient autograd takes of the candidate's local logit."""
+"""The attribution: each feature's contribution is its own-path gradient times its distance from the mean."""
 
 import numpy as np
 import pytest
 import torch
 
 from rca.rank.gnn.artifact import SHIPPED_DEFAULT, load
-from rca.rank.gnn.attribution import LocalScorer, gradient_attribution
+from rca.rank.gnn.attribution import gradient_attribution, own_path_gradient
 from rca.rank.gnn.model import RcaGnn
 from rca.rank.gnn.serving import FEATURE_NAMES
 
 
-def _autograd_contributions(model, x, messages, rows):
-    index = torch.tensor(rows)
-    xs = x.index_select(0, index).clone().requires_grad_(True)
-    with torch.enable_grad():
-        logits = model.local_logits(xs, [m.index_select(0, index) for m in messages])
-        (grad,) = torch.autograd.grad(logits.sum(), xs)
-    return (grad * (x.index_select(0, index) - model.scale.mean)).numpy()
-
-
 def _shipped():
-    return load(SHIPPED_DEFAULT, FEATURE_NAMES).model()
+    return load(SHIPPED_DEFAULT, FEATURE_NAMES).model().double()  # float64: finite differences need the digits
 
 
 def _trained_looking(n_features):
@@ -32,25 +23,53 @@ def _trained_looking(n_features):
             norm.bias.normal_(0.0, 0.3)
         model.scale.mean.normal_()
         model.scale.std.uniform_(0.5, 2.0)
-    return model
+    return model.double()
+
+
+def _local_logits(model, own, messages):
+    dtype = next(model.parameters()).dtype
+    with torch.no_grad():
+        return model.local_logits(
+            torch.from_numpy(own).to(dtype), [torch.from_numpy(m).to(dtype) for m in messages]
+        ).numpy()
 
 
 @pytest.mark.parametrize("make", [_shipped, lambda: _trained_looking(len(FEATURE_NAMES))], ids=["shipped", "random"])
-def test_written_out_gradient_equals_autograd(make):
+def test_own_path_gradient_matches_finite_differences(make):
     model = make()
     rng = np.random.default_rng(11)
-    x = torch.from_numpy(rng.standard_normal((60, len(FEATURE_NAMES))).astype(np.float32) * 2)
+    own = rng.standard_normal((5, len(FEATURE_NAMES))) * 2
+    messages = [rng.standard_normal((5, model.norms[0].weight.shape[0])) for _ in model.norms]
+    grad = own_path_gradient(model, own, messages)
+    step = 1e-3
+    for j in rng.choice(len(FEATURE_NAMES), 8, replace=False):
+        up, down = own.copy(), own.copy()
+        up[:, j] += step
+        down[:, j] -= step
+        numeric = (_local_logits(model, up, messages) - _local_logits(model, down, messages)) / (2 * step)
+        np.testing.assert_allclose(grad[:, j], numeric, rtol=2e-2, atol=2e-3)
+    assert np.abs(grad).max() > 0.01  # the comparison is not between two vectors of zeros
+
+
+def test_contributions_are_gradient_times_distance_from_the_mean_sorted_by_size():
+    model = _shipped()
+    rng = np.random.default_rng(5)
+    x = torch.from_numpy(rng.standard_normal((30, len(FEATURE_NAMES))).astype(np.float32))
     messages = [
-        torch.from_numpy(rng.standard_normal((60, model.norms[0].weight.shape[0])).astype(np.float32))
+        torch.from_numpy(rng.standard_normal((30, model.norms[0].weight.shape[0])).astype(np.float32))
         for _ in model.norms
     ]
-    rows = [0, 7, 31, 59, 12]
-    expected = _autograd_contributions(model, x, messages, rows)
-    got = gradient_attribution(LocalScorer.of(model), x, messages, rows, FEATURE_NAMES)
+    mean = model.scale.mean.numpy().astype(np.float64)
+    rows = [0, 7, 29]
+
+    def gradient(own, msgs):
+        return own_path_gradient(model, own, msgs)
+
+    got = gradient_attribution(gradient, mean, x, messages, rows, FEATURE_NAMES)
+    own = x.numpy()[rows].astype(np.float64)
+    expected = gradient(own, [m.numpy()[rows].astype(np.float64) for m in messages]) * (own - mean)
     assert list(got) == rows
     for k, row in enumerate(rows):
         by_name = dict(got[row])
-        values = np.array([by_name[name] for name in FEATURE_NAMES])
-        np.testing.assert_allclose(values, expected[k], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose([by_name[n] for n in FEATURE_NAMES], expected[k], rtol=1e-9)
         assert [abs(v) for _, v in got[row]] == sorted((abs(v) for _, v in got[row]), reverse=True)
-    assert np.abs(expected).max() > 0.01  # the comparison is not between two vectors of zeros

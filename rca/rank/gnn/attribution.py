@@ -8,7 +8,7 @@ propagation consistency) are added exactly, since they enter the final score lin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -27,68 +27,28 @@ def readable(feature: str) -> str:
             "engine_logit": "rules-and-propagation score"}.get(feature, feature.replace("_", " "))
 
 
-@dataclass(frozen=True)
-class LocalScorer:
-    """A GNN's own-path parameters (what `RcaGnn.local_logits` uses) as float64 arrays, copied once.
-
-    Its `gradient` is that function's gradient written out: torch's autograd took most of a
-    millisecond per Infer for these few (rows, 32) products, on the serving process's
-    interpreter; in numpy they cost tens of microseconds. The test holds it to autograd.
-    """
-
-    mean: np.ndarray
-    std: np.ndarray
-    encoder: tuple[np.ndarray, np.ndarray]  # weight, bias
-    norms: tuple[tuple[np.ndarray, np.ndarray, float], ...]  # gamma, beta, eps per layer
-    hidden: tuple[np.ndarray, np.ndarray]
-    output: np.ndarray  # the last layer's weight (its bias does not move a gradient)
-
-    @classmethod
-    def of(cls, model: torch.nn.Module) -> LocalScorer:
-        """The scorer of a model (copies: later changes to the model's weights do not reach it)."""
-        def array(tensor):
-            return tensor.detach().numpy().astype(np.float64)
-
-        def linear(layer):
-            return array(layer.weight), array(layer.bias)
-        return cls(array(model.scale.mean), array(model.scale.std), linear(model.encode[0]),
-                   tuple((array(n.weight), array(n.bias), n.eps) for n in model.norms),
-                   linear(model.score[0]), array(model.score[2].weight))
-
-    def gradient(self, own: np.ndarray, messages: list[np.ndarray]) -> np.ndarray:
-        """d local logit / d features of each row, with each layer's incoming messages held fixed."""
-        (encoder_w, encoder_b), (hidden_w, hidden_b) = self.encoder, self.hidden
-        pre_encoding = ((own - self.mean) / self.std) @ encoder_w.T + encoder_b
-        h0 = np.maximum(pre_encoding, 0.0)
-        h, normalised = h0, []
-        for message, (gamma, beta, eps) in zip(messages, self.norms):
-            y = h + np.maximum(message, 0.0)
-            centred = y - y.mean(axis=1, keepdims=True)
-            inverse_std = 1.0 / np.sqrt((centred ** 2).mean(axis=1, keepdims=True) + eps)
-            y_hat = centred * inverse_std
-            normalised.append((y_hat, inverse_std, gamma))
-            h = y_hat * gamma + beta
-        pre_score = np.concatenate([h0, h], axis=1) @ hidden_w.T + hidden_b
-        # backwards: the scorer, then each layer norm (the messages are constants), then the encoder
-        grad_states = (self.output * (pre_score > 0)) @ hidden_w
-        width = h0.shape[1]
-        grad_h0, grad_h = grad_states[:, :width], grad_states[:, width:]
-        for y_hat, inverse_std, gamma in reversed(normalised):
-            g = grad_h * gamma
-            grad_h = inverse_std * (g - g.mean(axis=1, keepdims=True) - y_hat * (g * y_hat).mean(axis=1, keepdims=True))
-        return (((grad_h0 + grad_h) * (pre_encoding > 0)) @ encoder_w) / self.std
+def own_path_gradient(network: torch.nn.Module, own: np.ndarray, messages: list[np.ndarray]) -> np.ndarray:
+    """d local logit / d features of each row, with each layer's incoming messages held fixed (autograd)."""
+    dtype = next(network.parameters()).dtype
+    xs = torch.from_numpy(own).to(dtype).requires_grad_(True)
+    with torch.enable_grad():
+        logits = network.local_logits(xs, [torch.from_numpy(m).to(dtype) for m in messages])
+        (grad,) = torch.autograd.grad(logits.sum(), xs)
+    return grad.numpy().astype(np.float64)
 
 
-def gradient_attribution(scorer: LocalScorer, x: torch.Tensor, messages: list[torch.Tensor], rows: list[int],
+def gradient_attribution(gradient: Callable[[np.ndarray, list[np.ndarray]], np.ndarray], mean: np.ndarray,
+                         x: torch.Tensor, messages: list[torch.Tensor], rows: list[int],
                          names: list[str]) -> dict[int, list[tuple[str, float]]]:
     """Per candidate row: (feature, contribution) sorted by absolute size.
 
-    The gradient runs through the candidate's own path (encoder, residuals, scorer) with the
-    messages its neighbours sent held fixed.
+    `gradient` takes the rows' features and incoming messages and returns d logit / d features
+    through the candidate's own path (encoder, residuals, scorer), the messages its neighbours sent
+    held fixed; `mean` is the network's feature mean (the average training entity).
     """
     own = x.numpy()[rows].astype(np.float64)
-    grad = scorer.gradient(own, [m.numpy()[rows].astype(np.float64) for m in messages])
-    contrib = (grad * (own - scorer.mean)).tolist()
+    grad = gradient(own, [m.numpy()[rows].astype(np.float64) for m in messages])
+    contrib = (grad * (own - mean)).tolist()
     return {row: sorted(zip(names, c), key=lambda nc: -abs(nc[1])) for row, c in zip(rows, contrib)}
 
 

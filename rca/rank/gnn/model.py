@@ -19,6 +19,7 @@ from torch import nn
 from torch_geometric.utils import softmax as group_softmax
 
 from rca.rank.gnn.data import RELATIONS
+from rca import fast
 from rca.fast.gnn_attention import NEGATIVE_SLOPE, attention_messages
 
 
@@ -57,7 +58,7 @@ class RelationalAttention(nn.Module):
         # rows of the (entity, relation) projections: plain gathers, cheaper than 2-D fancy indexing
         flat = (n * self.relations, self.heads, self.hidden)
         src_rel, dst_rel = src * self.relations + rel, dst * self.relations + rel
-        if not torch.is_grad_enabled() and h.dtype == torch.float32:
+        if fast.enabled() and not torch.is_grad_enabled() and h.dtype == torch.float32:
             # serving: the same arithmetic in one compiled loop (sums in another order: float32 rounding apart)
             def rows(index: torch.Tensor) -> np.ndarray:
                 return np.ascontiguousarray(index.numpy(), dtype=np.int64)

@@ -4,13 +4,14 @@ The network reads the base features (evidence and structure) and the topology, n
 ranker's output: rule findings, propagation consistency and the random walk enter the final score
 only through rca.rank.ensemble. Inference runs under torch.inference_mode, where the attention layers
 may take their compiled loop (rca.fast); the attribution of a candidate's score to its features
-takes the gradient of its own path only.
+takes the gradient of its own path only, with torch's autograd.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ import torch
 from rca.rank.analysis import Analysis, analyse
 from rca.rank.features import BASE_FEATURES, FEATURE_SCHEMA_VERSION, FeatureTable
 from rca.rank.gnn.artifact import SHIPPED_DEFAULT, Artifact, Registry, load
-from rca.rank.gnn.attribution import LocalScorer, gradient_attribution
+from rca.rank.gnn.attribution import gradient_attribution, own_path_gradient
 from rca.rank.gnn.data import graph_edges
 from rca.rank.gnn.model import embedding
 from rca.rank.graph import PropagationGraph
@@ -49,7 +50,8 @@ class GraphModel:
         self.artifact = artifact
         self.network = artifact.model()
         self.columns: list[int] | None = None
-        self.local_scorer = LocalScorer.of(self.network) if attribute and artifact.kind == "gnn" else None
+        self.attributes = attribute and artifact.kind == "gnn"
+        self.feature_mean = self.network.scale.mean.numpy().astype(np.float64)
 
     @property
     def version(self) -> str:
@@ -80,9 +82,10 @@ class GraphModel:
 
     def drivers(self, run: ModelRun, rows: list[int]) -> dict[int, list[tuple[str, float]]]:
         """Per row: (feature, contribution to the network's logit), largest first; empty without attribution."""
-        if self.local_scorer is None or not rows:
+        if not self.attributes or not rows:
             return {}
-        return gradient_attribution(self.local_scorer, run.x, run.messages, rows, self.artifact.feature_names)
+        return gradient_attribution(partial(own_path_gradient, self.network), self.feature_mean, run.x, run.messages,
+                                    rows, self.artifact.feature_names)
 
 
 class GnnRanker:

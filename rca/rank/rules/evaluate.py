@@ -12,6 +12,7 @@ from durable.lang import assert_fact, assert_facts, delete_state, get_host
 
 from rca.rank.types import Finding
 from rca.rank.rules.packs import RULES, condition_definitions, define_ruleset
+from rca import fast
 from rca.fast.rule_prefilter import Predicate, compile_any
 from rca.rank.rules.thresholds import Thresholds, load_thresholds
 
@@ -68,7 +69,7 @@ class RuleEngine:
 
         prefiltered: the facts already passed may_fire (build_facts(..., keep=may_fire) did it on columns).
         """
-        if not prefiltered:
+        if not prefiltered and fast.enabled():
             facts = [f for f in facts if self.may_fire(f)]
         if not facts:
             return []  # nothing can fire: no need to open a session

@@ -6,16 +6,16 @@ import numpy as np
 
 from rca.rank.engine import model_engine
 from rca.rank.graph import PropagationGraph
-from rca.service.topology_cache import TopologySnapshot
+from rca.service.topology_cache import TopologyIndex
 from rca.simulator import simulate
 
 
-def _snapshot(incident, **kept) -> TopologySnapshot:
+def _snapshot(incident, **kept) -> TopologyIndex:
     entities = [{k: e.get(k) for k in ("id", "label", "name", "technology")} for e in incident.topology["entities"]]
     edges = [
         {"source_id": e["source"], "type": e["type"], "target_id": e["target"]} for e in incident.topology["edges"]
     ]
-    return TopologySnapshot.build(entities, edges, loaded_at=0.0, **kept)
+    return TopologyIndex.build(entities, edges, loaded_at=0.0, **kept)
 
 
 def test_a_neighbourhood_holds_the_entities_within_the_radius_and_the_edges_among_them():
