@@ -20,6 +20,7 @@ import heapq
 import numpy as np
 from numba import njit
 
+
 @njit("float64(float64[:], int64)", cache=True)
 def _sum(a, n):
     """The sum of a[:n], added in turn."""
@@ -29,8 +30,11 @@ def _sum(a, n):
     return total
 
 
-@njit("float64[:](int64[:], int64[:], float64[:], boolean[:], float64[:], float64[:], float64[:], float64, int64, float64)",
-      cache=True)
+@njit(
+    "float64[:](int64[:], int64[:], float64[:], boolean[:], float64[:], float64[:], float64[:],"
+    " float64, int64, float64)",
+    cache=True,
+)
 def walk(to_row, from_col, probability, dangling, personal, restart, rank, damping, iterations, tolerance):
     """Power iteration of the walk: new = damping * (P^T rank + dangling mass * personal) + restart."""
     n = rank.shape[0]
@@ -88,8 +92,11 @@ def symptom_distances(n, targets, gap, into_start, into_links, cause):
     return cost, hops
 
 
-@njit("Tuple((float64[:], int64[:], int64[:], int64[:]))(int64, float64[:], int64[:], int64[:], int64[:], int64[:], int64)",
-      cache=True)
+@njit(
+    "Tuple((float64[:], int64[:], int64[:], int64[:]))"
+    "(int64, float64[:], int64[:], int64[:], int64[:], int64[:], int64)",
+    cache=True,
+)
 def cheapest_paths(start, log_p, order_key, from_start, from_links, effect, max_hops):
     """Dijkstra from `start` forwards over cause links, a link costing -log_p, at most max_hops hops.
 

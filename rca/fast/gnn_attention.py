@@ -22,11 +22,15 @@ NEGATIVE_SLOPE = np.float32(0.2)  # GATv2's leaky ReLU slope (RelationalAttentio
 SOFTMAX_EPSILON = np.float32(1e-16)  # torch_geometric's softmax adds it to every group's sum
 
 
-@njit("float32[:, ::1](float32[:, :, ::1], float32[:, :, ::1], float32[:, :, ::1], float32[::1], int64[::1], int64[::1], "
-      "int64[::1], int64[::1], int64)", cache=True,
-      fastmath={"reassoc", "contract"})
-def attention_messages(source_projection, target_projection, attention, bias, source_rows, target_rows, relations,
-                       targets, entities):
+@njit(
+    "float32[:, ::1](float32[:, :, ::1], float32[:, :, ::1], float32[:, :, ::1], float32[::1], int64[::1], int64[::1], "
+    "int64[::1], int64[::1], int64)",
+    cache=True,
+    fastmath={"reassoc", "contract"},
+)
+def attention_messages(
+    source_projection, target_projection, attention, bias, source_rows, target_rows, relations, targets, entities
+):
     """Each entity's summed incoming attention messages plus the bias: (entities, hidden).
 
     source_projection, target_projection: (entities * relations, heads, hidden), the rows of

@@ -22,7 +22,10 @@ _SLACK = 1e-9  # numbers this close to a threshold pass: the engine's own number
 
 # comparison -> (operator, which way a near miss is let through)
 _COMPARISONS: dict[str, tuple[Callable[[float, float], bool], float]] = {
-    "$gte": (operator.ge, -1.0), "$gt": (operator.gt, -1.0), "$lte": (operator.le, 1.0), "$lt": (operator.lt, 1.0),
+    "$gte": (operator.ge, -1.0),
+    "$gt": (operator.gt, -1.0),
+    "$lte": (operator.le, 1.0),
+    "$lt": (operator.lt, 1.0),
 }
 
 
@@ -38,6 +41,7 @@ def _may(value, threshold, compare: Callable, towards: float):
 def _field(name: str, threshold, compare: Callable, towards: float) -> Predicate:
     def check(fact: dict) -> bool:
         return name not in fact or _may(fact[name], threshold, compare, towards)
+
     return check
 
 
@@ -47,6 +51,7 @@ def _equals(name: str, expected) -> Predicate:
         if isinstance(expected, str) or isinstance(value, str):
             return value == expected
         return True  # numbers: leave equality of floats to the engine
+
     return check
 
 
@@ -58,13 +63,13 @@ def compile_condition(definition: dict) -> Predicate:
     """A predicate that is True for every fact the durable-rules condition `definition` can match."""
     if not isinstance(definition, dict) or len(definition) != 1:
         return _always
-    (key, arg), = definition.items()
+    ((key, arg),) = definition.items()
     if key in ("$and", "$or") and isinstance(arg, list):
         parts = [compile_condition(d) for d in arg]
         combine = operator.and_ if key == "$and" else operator.or_
         return lambda fact: reduce(combine, (p(fact) for p in parts))
     if key in _COMPARISONS and isinstance(arg, dict) and len(arg) == 1:
-        (name, threshold), = arg.items()
+        ((name, threshold),) = arg.items()
         if isinstance(threshold, (int, float)):
             return _field(name, threshold, *_COMPARISONS[key])
         return _always

@@ -60,7 +60,11 @@ def analyse(subgraph: IncidentSubgraph, rules: RuleEngine, graph: PropagationGra
     walk = walk_scores(subgraph, graph, table.node_ids, table.column("evidence"))
     table = table.with_columns(RANKER_COLUMNS, np.column_stack([strengths, strengths.max(axis=1), propagation, walk]))
     table = with_caller_features(table, subgraph)
-    timings = {"features": (t1 - t0) * 1000, "rules": (t2 - t1) * 1000, "propagation": (time.perf_counter() - t2) * 1000}
+    timings = {
+        "features": (t1 - t0) * 1000,
+        "rules": (t2 - t1) * 1000,
+        "propagation": (time.perf_counter() - t2) * 1000,
+    }
     return Analysis(graph, table, findings, timings)
 
 

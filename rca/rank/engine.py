@@ -31,11 +31,14 @@ log = logging.getLogger(__name__)
 class Engine:
     """Rules, propagation, the walk, the deviation size and (when served) the graph model, composed."""
 
-    def __init__(self, rules: RuleEngine, weights: EnsembleWeights, model: GraphModel | None = None,
-                 graphs_kept: int = 64):
+    def __init__(
+        self, rules: RuleEngine, weights: EnsembleWeights, model: GraphModel | None = None, graphs_kept: int = 64
+    ):
         if ("gnn" in weights.names) != (model is not None):
-            raise ValueError(f"ensemble weights {weights.version} compose {list(weights.names)}, "
-                             f"which {'needs' if model is None else 'does not take'} a graph model")
+            raise ValueError(
+                f"ensemble weights {weights.version} compose {list(weights.names)}, "
+                f"which {'needs' if model is None else 'does not take'} a graph model"
+            )
         self.rules, self.weights, self.model = rules, weights, model
         # propagation views of neighbourhoods asked about again (the service's snapshot keys them)
         self.graphs = NeighbourhoodGraphs(graphs_kept)
@@ -44,8 +47,12 @@ class Engine:
     @property
     def versions(self) -> dict[str, str]:
         """Versions of the rules, the model, the composition and the feature schema."""
-        out = {"rules": self.rules.version, "ensemble": self.weights.version, "features": FEATURE_SCHEMA_VERSION,
-               "ranker": self.name}
+        out = {
+            "rules": self.rules.version,
+            "ensemble": self.weights.version,
+            "features": FEATURE_SCHEMA_VERSION,
+            "ranker": self.name,
+        }
         if self.model is not None:
             out["model"] = self.model.version
         return out
@@ -64,15 +71,28 @@ class Engine:
         drivers: dict[str, list[tuple[str, float]]] = {}
         if run is not None and self.model is not None and self.model.attributes:
             a0 = time.perf_counter()
-            rows = order(table.node_ids, composition.scores)[:min(top_k, PATH_CANDIDATES)]
+            rows = order(table.node_ids, composition.scores)[: min(top_k, PATH_CANDIDATES)]
             gnn_weight = float(self.weights.values[self.weights.names.index("gnn")])
             # the network's drivers, scaled by the weight its term has in the composition
-            drivers = {table.node_ids[r]: [(n, v * gnn_weight) for n, v in items]
-                       for r, items in self.model.drivers(run, rows).items()}
+            drivers = {
+                table.node_ids[r]: [(n, v * gnn_weight) for n, v in items]
+                for r, items in self.model.drivers(run, rows).items()
+            }
             findings += attribution_findings(list(drivers), drivers, subgraph.alert_time)
             timings["attribution"] = (time.perf_counter() - a0) * 1000
-        result = finish(subgraph, analysis.graph, table, composition.scores, top_k, findings, self.versions, timings,
-                        started, with_features=True, composition=composition)
+        result = finish(
+            subgraph,
+            analysis.graph,
+            table,
+            composition.scores,
+            top_k,
+            findings,
+            self.versions,
+            timings,
+            started,
+            with_features=True,
+            composition=composition,
+        )
         if drivers and result.candidates:
             top = result.candidates[0].entity_id
             sentence = attribution_sentence(subgraph.nodes[top].name, drivers.get(top, []))
@@ -82,8 +102,9 @@ class Engine:
         return result
 
 
-def model_engine(model_dir: Path | None = None, version: str | None = None, threads: int = 1,
-                 attribute: bool = True) -> Engine:
+def model_engine(
+    model_dir: Path | None = None, version: str | None = None, threads: int = 1, attribute: bool = True
+) -> Engine:
     """The engine with the active (or named) model version; torch threads set for latency."""
     torch.set_num_threads(threads)
     return engine_of(load_artifact(model_dir, version), attribute=attribute)
@@ -92,10 +113,14 @@ def model_engine(model_dir: Path | None = None, version: str | None = None, thre
 def engine_of(artifact: Artifact, attribute: bool = True) -> Engine:
     """The engine with one model artifact and the composition fitted with it."""
     if tuple(artifact.combination.get("names", ())) != TERMS:
-        raise ArtifactError(f"model {artifact.version} carries no composition of the terms {list(TERMS)}; "
-                            "retrain it with `rca train`")
-    return Engine(default_rule_engine(), EnsembleWeights.from_dict(artifact.combination),
-                  GraphModel(artifact, attribute=attribute))
+        raise ArtifactError(
+            f"model {artifact.version} carries no composition of the terms {list(TERMS)}; retrain it with `rca train`"
+        )
+    return Engine(
+        default_rule_engine(),
+        EnsembleWeights.from_dict(artifact.combination),
+        GraphModel(artifact, attribute=attribute),
+    )
 
 
 def engine_without_model() -> Engine:

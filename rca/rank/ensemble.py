@@ -57,7 +57,11 @@ class EnsembleWeights:
 
     def as_dict(self) -> dict:
         """Plain form, as stored in weights.json and in a model artifact."""
-        return {"version": self.version, "names": list(self.names), "weights": [round(float(v), 6) for v in self.values]}
+        return {
+            "version": self.version,
+            "names": list(self.names),
+            "weights": [round(float(v), 6) for v in self.values],
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> EnsembleWeights:
@@ -69,8 +73,10 @@ def load_weights(path: Path = WEIGHTS_FILE) -> EnsembleWeights:
     """The composition without a model (weights.json); ValueError naming the command that refits it."""
     data = json.loads(path.read_text())
     if tuple(data.get("names", ())) != WITHOUT_MODEL:
-        raise ValueError(f"{path} composes {data.get('names')}, this code composes {list(WITHOUT_MODEL)}; "
-                         "re-run python -m rca.training.calibrate")
+        raise ValueError(
+            f"{path} composes {data.get('names')}, this code composes {list(WITHOUT_MODEL)}; "
+            "re-run python -m rca.training.calibrate"
+        )
     return EnsembleWeights.from_dict(data)
 
 
@@ -118,8 +124,9 @@ def compose(outputs: np.ndarray, weights: EnsembleWeights) -> Composition:
     return Composition(weights.names, contributions, logits, p / p.sum())
 
 
-def deciding_terms(first: tuple[tuple[str, float], ...], second: tuple[tuple[str, float], ...],
-                   limit: int = 2) -> list[tuple[str, float]]:
+def deciding_terms(
+    first: tuple[tuple[str, float], ...], second: tuple[tuple[str, float], ...], limit: int = 2
+) -> list[tuple[str, float]]:
     """The terms that put the first candidate above the second most: (term, margin), largest first."""
     margins = [(name, a - b) for (name, a), (_, b) in zip(first, second)]
     return sorted((m for m in margins if m[1] > 0.05), key=lambda m: -m[1])[:limit]

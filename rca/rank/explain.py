@@ -44,5 +44,8 @@ def _score_sources(candidate: Candidate) -> str:
     raised = sorted((nv for nv in candidate.breakdown if nv[1] > 0.05), key=lambda nv: -nv[1])[:3]
     if not raised:
         return "No term of the score sets it apart from the other entities."
-    return "Its score comes from " + ", ".join(f"{LABELS[n]} {v:+.1f}" for n, v in raised) + \
-        " (log-odds against the incident's average entity)."
+    return (
+        "Its score comes from "
+        + ", ".join(f"{LABELS[n]} {v:+.1f}" for n, v in raised)
+        + " (log-odds against the incident's average entity)."
+    )

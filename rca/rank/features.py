@@ -38,12 +38,29 @@ SCORE_CAP = 14.0
 BASE_FEATURES: tuple[str, ...] = (
     *(f"kind_{k.lower()}" for k in KINDS),
     *(f"anomaly_{f}" for f in FAMILIES),
-    "anomaly_max", "anomaly_count", "has_onset", "onset_lead", "onset_rank",
+    "anomaly_max",
+    "anomaly_count",
+    "has_onset",
+    "onset_lead",
+    "onset_rank",
     *(f"log_{c}" for c in LOG_CLASSES),
-    "log_severe", "evidence",
-    "change_recent", "change_deploy", "change_before_onset", "restarts",
-    "out_degree", "in_degree", "is_symptom", "symptom_reach", "symptom_hops", "path_gaps",
-    "effects_anomalous", "effects_later", "causes_earlier", "siblings_anomalous", "users_logging",
+    "log_severe",
+    "evidence",
+    "change_recent",
+    "change_deploy",
+    "change_before_onset",
+    "restarts",
+    "out_degree",
+    "in_degree",
+    "is_symptom",
+    "symptom_reach",
+    "symptom_hops",
+    "path_gaps",
+    "effects_anomalous",
+    "effects_later",
+    "causes_earlier",
+    "siblings_anomalous",
+    "users_logging",
 )
 
 
@@ -78,8 +95,9 @@ class FeatureTable:
 
     def with_columns(self, names: list[str], values: np.ndarray) -> FeatureTable:
         """A new table with extra columns appended (e.g. rule strengths)."""
-        table = FeatureTable(self.node_ids, self.names + list(names), np.hstack([self.matrix, values]),
-                             self.version, self.onsets)
+        table = FeatureTable(
+            self.node_ids, self.names + list(names), np.hstack([self.matrix, values]), self.version, self.onsets
+        )
         table.index = self.index  # the same entities in the same rows
         return table
 
@@ -140,7 +158,9 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
         severe_counts[row[n]] = count
     m[:, col["anomaly_max"]] = m[:, [col[f"anomaly_{f}"] for f in FAMILIES]].max(axis=1)
     m[:, col["log_severe"]] = np.log1p(severe_counts)
-    m[:, col["evidence"]] = np.maximum(1.0 - np.exp(-m[:, col["anomaly_max"]] / 3.0), 1.0 - np.exp(-severe_counts / 10.0))
+    m[:, col["evidence"]] = np.maximum(
+        1.0 - np.exp(-m[:, col["anomaly_max"]] / 3.0), 1.0 - np.exp(-severe_counts / 10.0)
+    )
     for j, name in enumerate(BASE_FEATURES):
         if name.startswith("log_") and name != "log_severe":
             m[:, j] = np.log1p(m[:, j])
@@ -163,6 +183,7 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
 
 def _rank_share(ordered: list[float], t: float) -> float:
     import bisect
+
     if len(ordered) <= 1:
         return 0.0
     return bisect.bisect_left(ordered, t - ONSET_TOLERANCE_S) / (len(ordered) - 1)
@@ -208,7 +229,9 @@ def _structure_features(subgraph, graph, m, col, onsets) -> None:
     evidence = m[:, col["evidence"]]
     rows = [graph.index[s.entity_id] for s in subgraph.symptoms if s.entity_id in graph.index]
     m[rows, col["is_symptom"]] = 1.0
-    log1p = np.array([math.log1p(k) for k in range(int(max(graph.out_degree.max(initial=0), graph.in_degree.max(initial=0))) + 1)])
+    log1p = np.array(
+        [math.log1p(k) for k in range(int(max(graph.out_degree.max(initial=0), graph.in_degree.max(initial=0))) + 1)]
+    )
     m[:, col["out_degree"]] = log1p[graph.out_degree]
     m[:, col["in_degree"]] = log1p[graph.in_degree]
 

@@ -32,8 +32,9 @@ PROPAGATION_RULES: dict[str, tuple[tuple[str, float], ...]] = {
 }
 
 
-RELATION_NAMES: tuple[str, ...] = tuple(f"{rel} (reverse)" if origin == "target" else rel
-                                        for rel, rules in PROPAGATION_RULES.items() for origin, _ in rules)
+RELATION_NAMES: tuple[str, ...] = tuple(
+    f"{rel} (reverse)" if origin == "target" else rel for rel, rules in PROPAGATION_RULES.items() for origin, _ in rules
+)
 _RELATION_CODE = {rel: c for c, rel in enumerate(PROPAGATION_RULES)}
 _NO_LINKS = len(PROPAGATION_RULES)  # code of a relation faults do not travel over
 
@@ -45,11 +46,21 @@ def _link_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     and the code of its name in RELATION_NAMES.
     """
     shape = (_NO_LINKS + 1, max(len(rules) for rules in PROPAGATION_RULES.values()))
-    has, reverse, weight, name = np.zeros(shape, bool), np.zeros(shape, bool), np.zeros(shape), np.zeros(shape, np.int64)
+    has, reverse, weight, name = (
+        np.zeros(shape, bool),
+        np.zeros(shape, bool),
+        np.zeros(shape),
+        np.zeros(shape, np.int64),
+    )
     names = iter(range(len(RELATION_NAMES)))
     for code, rules in enumerate(PROPAGATION_RULES.values()):
         for slot, (origin, w) in enumerate(rules):
-            has[code, slot], reverse[code, slot], weight[code, slot], name[code, slot] = True, origin == "target", w, next(names)
+            has[code, slot], reverse[code, slot], weight[code, slot], name[code, slot] = (
+                True,
+                origin == "target",
+                w,
+                next(names),
+            )
     return has, reverse, weight, name
 
 
@@ -120,8 +131,12 @@ class PropagationGraph:
 
     def link(self, k: int) -> Link:
         """Link number k as a Link tuple."""
-        return Link(self.nodes[self.cause_rows[k]], self.nodes[self.effect_rows[k]], RELATION_NAMES[self.link_names[k]],
-                    float(self.link_weights[k]))
+        return Link(
+            self.nodes[self.cause_rows[k]],
+            self.nodes[self.effect_rows[k]],
+            RELATION_NAMES[self.link_names[k]],
+            float(self.link_weights[k]),
+        )
 
     def symptom_distances(self, targets: list[int], gap_cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For every entity and target row, the cheapest (cost, hops) of a path from it to the target.
@@ -131,8 +146,13 @@ class PropagationGraph:
         paths the hops are those of the path Dijkstra settles first. One Dijkstra per target, compiled
         (rca/fast/engine_kernels.py). Unreachable: cost inf, hops -1.
         """
-        return fast.choose(kernels.symptom_distances)(len(self.nodes), np.asarray(targets, dtype=np.int64),
-                                         np.asarray(gap_cost, dtype=np.float64), *self.links_into, self.cause_rows)
+        return fast.choose(kernels.symptom_distances)(
+            len(self.nodes),
+            np.asarray(targets, dtype=np.int64),
+            np.asarray(gap_cost, dtype=np.float64),
+            *self.links_into,
+            self.cause_rows,
+        )
 
 
 class NeighbourhoodGraphs:

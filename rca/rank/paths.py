@@ -25,8 +25,9 @@ MAX_HOPS = 8
 OUT_OF_ORDER = 0.5  # a hop whose effect started clearly before its cause is half as likely
 
 
-def hop_probability(link_weight: float, effect_evidence: float, cause_onset: float | None,
-                    effect_onset: float | None) -> float:
+def hop_probability(
+    link_weight: float, effect_evidence: float, cause_onset: float | None, effect_onset: float | None
+) -> float:
     """How likely the fault took this hop: the relation's weight, the effect's evidence, onset order."""
     p = link_weight * (0.25 + 0.75 * effect_evidence)
     if cause_onset is not None and effect_onset is not None and effect_onset < cause_onset - ONSET_TOLERANCE_S:
@@ -41,8 +42,11 @@ class Signals:
         self.anomalies: dict[str, list[AnomalySignal]] = {}
         self.events: dict[str, list[EventSignal]] = {}
         self.changes: dict[str, list[ChangeSignal]] = {}
-        for group, signals in ((self.anomalies, subgraph.anomalies), (self.events, subgraph.events),
-                               (self.changes, subgraph.changes)):
+        for group, signals in (
+            (self.anomalies, subgraph.anomalies),
+            (self.events, subgraph.events),
+            (self.changes, subgraph.changes),
+        ):
             for s in signals:
                 group.setdefault(s.entity_id, []).append(s)
         self._lines: dict[str, list[str]] = {}
@@ -91,25 +95,38 @@ class PathContext:
         onset = onset_array(table.onsets or {}, graph)
         p = graph.link_weights * (0.25 + 0.75 * table.column("evidence")[effect])
         p[onset[effect] < onset[cause] - ONSET_TOLERANCE_S] *= OUT_OF_ORDER  # NaN (no onset) compares False
-        log_p = np.array(list(map(math.log, np.maximum(p, 1e-9).tolist())))  # math.log, as the search has always taken it
+        log_p = np.array(
+            list(map(math.log, np.maximum(p, 1e-9).tolist()))
+        )  # math.log, as the search has always taken it
         key = np.zeros(len(graph.nodes), dtype=np.int64)
         key[sorted(range(len(graph.nodes)), key=graph.nodes.__getitem__)] = np.arange(len(graph.nodes))
         return cls(subgraph, graph, table, log_p, key, Signals(subgraph))
 
 
-def find_paths(subgraph: IncidentSubgraph, graph: PropagationGraph, table: FeatureTable, candidate: str,
-               context: PathContext | None = None) -> list[Path]:
+def find_paths(
+    subgraph: IncidentSubgraph,
+    graph: PropagationGraph,
+    table: FeatureTable,
+    candidate: str,
+    context: PathContext | None = None,
+) -> list[Path]:
     """One path per symptom: the most probable chain of hops (product of hop probabilities)."""
     context = context or PathContext.build(subgraph, graph, table)
     best, trail_of, trail_parent, trail_link = fast.choose(kernels.cheapest_paths)(
-        graph.index[candidate], context.log_p, context.order_key, *graph.links_from, graph.effect_rows, MAX_HOPS)
+        graph.index[candidate], context.log_p, context.order_key, *graph.links_from, graph.effect_rows, MAX_HOPS
+    )
     paths = []
     for s in subgraph.symptoms:
         row = graph.index[s.entity_id]
         if best[row] == math.inf:
             continue
-        paths.append(Path(s.entity_id, round(math.exp(-float(best[row])), 6),
-                          tuple(map(context.hop, _trail(trail_of[row], trail_parent, trail_link)))))
+        paths.append(
+            Path(
+                s.entity_id,
+                round(math.exp(-float(best[row])), 6),
+                tuple(map(context.hop, _trail(trail_of[row], trail_parent, trail_link))),
+            )
+        )
     paths.sort(key=lambda p: (-p.score, p.symptom_id))
     return paths
 
@@ -127,13 +144,16 @@ def _clock(ts: float) -> str:
     return time.strftime("%H:%M:%S", time.gmtime(ts))
 
 
-def entity_evidence(subgraph: IncidentSubgraph, entity_id: str, limit: int = 4, signals: Signals | None = None) -> list[str]:
+def entity_evidence(
+    subgraph: IncidentSubgraph, entity_id: str, limit: int = 4, signals: Signals | None = None
+) -> list[str]:
     """Short readable lines about one entity's anomalies, logs and changes, strongest first."""
     return (signals or Signals(subgraph)).lines(entity_id)[:limit]
 
 
-def hop_evidence(subgraph: IncidentSubgraph, table: FeatureTable, cause: str, effect: str,
-                 signals: Signals | None = None) -> list[str]:
+def hop_evidence(
+    subgraph: IncidentSubgraph, table: FeatureTable, cause: str, effect: str, signals: Signals | None = None
+) -> list[str]:
     """What supports one hop: the effect's own evidence and the onset order of the two ends."""
     lines = entity_evidence(subgraph, effect, limit=3, signals=signals)
     onsets = table.onsets or {}

@@ -23,7 +23,7 @@ def propagation_scores(table: FeatureTable) -> np.ndarray:
     """One consistency score in [0, 1] per entity, in table order."""
     evidence = table.column("evidence")  # the entity's own metrics and logs: rule findings enter the score apart
     hops = table.column("symptom_hops") * 6.0
-    coverage = table.column("symptom_reach") * HOP_DECAY ** hops / (1.0 + table.column("path_gaps"))
+    coverage = table.column("symptom_reach") * HOP_DECAY**hops / (1.0 + table.column("path_gaps"))
     coverage = np.maximum(coverage, table.column("is_symptom"))
     spread = np.maximum(table.column("effects_anomalous"), table.column("is_symptom"))
     order = 0.5 + 0.5 * table.column("effects_later")

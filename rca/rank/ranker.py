@@ -50,19 +50,37 @@ def order(node_ids: list[str], scores: np.ndarray) -> list[int]:
     return np.lexsort((np.array(node_ids), -np.asarray(scores, dtype=float))).tolist()
 
 
-def finish(subgraph: IncidentSubgraph, graph: PropagationGraph, table: FeatureTable, scores: np.ndarray,
-           top_k: int, findings: list[Finding], versions: dict[str, str], timings: dict[str, float],
-           started: float, with_features: bool = False, composition: Composition | None = None) -> RankingResult:
+def finish(
+    subgraph: IncidentSubgraph,
+    graph: PropagationGraph,
+    table: FeatureTable,
+    scores: np.ndarray,
+    top_k: int,
+    findings: list[Finding],
+    versions: dict[str, str],
+    timings: dict[str, float],
+    started: float,
+    with_features: bool = False,
+    composition: Composition | None = None,
+) -> RankingResult:
     """Candidates, paths and explanation from one score per entity (scores already in [0, 1]); with the
     composition that made the scores, every candidate carries its breakdown."""
     t = time.perf_counter()
     ranked = order(table.node_ids, scores)[:top_k]
     candidates = [_candidate(table.node_ids[i], scores[i], r + 1, i, composition) for r, i in enumerate(ranked)]
     context = PathContext.build(subgraph, graph, table)  # shared by every candidate's search
-    paths = {c.entity_id: find_paths(subgraph, graph, table, c.entity_id, context) for c in candidates[:PATH_CANDIDATES]}
+    paths = {
+        c.entity_id: find_paths(subgraph, graph, table, c.entity_id, context) for c in candidates[:PATH_CANDIDATES]
+    }
     timings["paths"] = (time.perf_counter() - t) * 1000
-    result = RankingResult(candidates=candidates, findings=findings, paths=paths, versions=versions,
-                           timings_ms=timings, feature_table=table if with_features else None)
+    result = RankingResult(
+        candidates=candidates,
+        findings=findings,
+        paths=paths,
+        versions=versions,
+        timings_ms=timings,
+        feature_table=table if with_features else None,
+    )
     result.explanation = explain(subgraph, result)
     timings["total"] = (time.perf_counter() - started) * 1000
     return result
@@ -72,5 +90,10 @@ def _candidate(entity_id: str, score: float, rank: int, row: int, composition: C
     if composition is None:
         return Candidate(entity_id, round(float(score), 6), rank)
     breakdown = composition.breakdown(row)
-    return Candidate(entity_id, round(float(score), 6), rank, tuple((n, round(v, 6)) for n, v in breakdown),
-                     round(float(composition.logits[row]), 6))
+    return Candidate(
+        entity_id,
+        round(float(score), 6),
+        rank,
+        tuple((n, round(v, 6)) for n, v in breakdown),
+        round(float(composition.logits[row]), 6),
+    )

@@ -7,8 +7,8 @@ them the same way. Times are epoch seconds (floats) everywhere, as in the graph.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Hashable
+from dataclasses import dataclass, field
 
 from graph_schema import incident_snapshots
 

@@ -24,7 +24,9 @@ from rca.rank.types import IncidentSubgraph
 TOLERANCE = 1e-9
 
 
-def _transitions(graph: PropagationGraph, weight: np.ndarray, backward: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _transitions(
+    graph: PropagationGraph, weight: np.ndarray, backward: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The row-normalised transition matrix, transposed, as (rows, columns, values) sorted by row then
     column (zeros left out), and which entities have no way out (dangling)."""
     n = len(graph.nodes)
@@ -50,8 +52,15 @@ def _transitions(graph: PropagationGraph, weight: np.ndarray, backward: float) -
     return cols[order], rows[order], scaled[order], sums == 0
 
 
-def walk_scores(subgraph: IncidentSubgraph, graph: PropagationGraph, node_ids: list[str], weight: np.ndarray,
-                damping: float = 0.85, backward: float = 0.2, iterations: int = 60) -> np.ndarray:
+def walk_scores(
+    subgraph: IncidentSubgraph,
+    graph: PropagationGraph,
+    node_ids: list[str],
+    weight: np.ndarray,
+    damping: float = 0.85,
+    backward: float = 0.2,
+    iterations: int = 60,
+) -> np.ndarray:
     """Stationary probabilities scaled so the largest is 1; weight in [0, 1] is each entity's anomaly.
 
     node_ids must be the graph's entities in its order (the feature table's order).
@@ -66,6 +75,7 @@ def walk_scores(subgraph: IncidentSubgraph, graph: PropagationGraph, node_ids: l
         personal[graph.index[s.entity_id]] += 0.5
     personal = personal / personal.sum() if personal.sum() > 0 else np.full(n, 1.0 / n)
     restart = (1 - damping) * personal
-    rank = fast.choose(kernels.walk)(to_row, from_col, probability, dangling, personal, restart, np.full(n, 1.0 / n),
-                                     damping, iterations, TOLERANCE)
+    rank = fast.choose(kernels.walk)(
+        to_row, from_col, probability, dangling, personal, restart, np.full(n, 1.0 / n), damping, iterations, TOLERANCE
+    )
     return rank / rank.max()

@@ -24,7 +24,9 @@ def open_channel(target: str, *, ca_cert: Path | None = None, server_name: str |
     if ca_cert is None:
         return grpc.insecure_channel(target)
     options = [("grpc.ssl_target_name_override", server_name)] if server_name else []
-    return grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=Path(ca_cert).read_bytes()), options)
+    return grpc.secure_channel(
+        target, grpc.ssl_channel_credentials(root_certificates=Path(ca_cert).read_bytes()), options
+    )
 
 
 class RootCauseClient:

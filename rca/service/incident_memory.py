@@ -57,10 +57,19 @@ class IncidentMemory:
         v = np.asarray(embedding, dtype=np.float64)
         sims = matrix @ v / (np.linalg.norm(matrix, axis=1) * np.linalg.norm(v) + 1e-12)
         best = sorted(range(len(rows)), key=lambda i: (-sims[i], rows[i]["id"]))[:k]
-        return [pb.SimilarIncident(
-            incident_id=rows[i]["id"], similarity=round(float(sims[i]), 6), root_cause_entity_id=rows[i]["root_cause_id"],
-            root_cause_entity_name=names.get(rows[i]["root_cause_id"], rows[i]["root_cause_id"]),
-            created_at=rows[i]["created_at"] or 0.0,
-            symptoms=[pb.ResolvedSymptom(**{k2: s[k2] for k2 in ("entity_id", "entity_name", "family", "observed_at") if k2 in s})
-                      for s in json.loads(rows[i].get("symptoms_json") or "[]")],
-        ) for i in best]
+        return [
+            pb.SimilarIncident(
+                incident_id=rows[i]["id"],
+                similarity=round(float(sims[i]), 6),
+                root_cause_entity_id=rows[i]["root_cause_id"],
+                root_cause_entity_name=names.get(rows[i]["root_cause_id"], rows[i]["root_cause_id"]),
+                created_at=rows[i]["created_at"] or 0.0,
+                symptoms=[
+                    pb.ResolvedSymptom(
+                        **{k2: s[k2] for k2 in ("entity_id", "entity_name", "family", "observed_at") if k2 in s}
+                    )
+                    for s in json.loads(rows[i].get("symptoms_json") or "[]")
+                ],
+            )
+            for i in best
+        ]

@@ -22,7 +22,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import ContextManager
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -30,10 +29,13 @@ from rca.service.incidents import IncidentRecord, IncidentStore
 from rca.service.ledger import WriteLedger
 
 log = logging.getLogger(__name__)
-WRITE_FAILURES = Counter("rca_incident_write_failures_total", "Incidents that could not be stored (logged with their id)")
+WRITE_FAILURES = Counter(
+    "rca_incident_write_failures_total", "Incidents that could not be stored (logged with their id)"
+)
 PENDING = Gauge("rca_incident_writes_pending", "Incidents answered but not yet stored", multiprocess_mode="livesum")
-BATCH_SIZE = Histogram("rca_incident_write_batch_size", "Incidents stored per transaction",
-                       buckets=(1, 2, 4, 8, 16, 32, 64))
+BATCH_SIZE = Histogram(
+    "rca_incident_write_batch_size", "Incidents stored per transaction", buckets=(1, 2, 4, 8, 16, 32, 64)
+)
 MAX_BATCH = 32  # incidents per transaction: each carries ~20 KB of packed snapshots
 LINGER_S = 0.1  # how long the first incident of a batch waits for others to join it
 HURRY_POLL_S = 0.005  # how often a lingering writer looks whether a read is waiting
@@ -42,10 +44,20 @@ HURRY_POLL_S = 0.005  # how often a lingering writer looks whether a read is wai
 class IncidentWriter:
     """One thread storing incidents in submission order, in groups."""
 
-    def __init__(self, incidents: IncidentStore, *, max_pending: int = 1000, retry_s: float = 1.0, retry_for_s: float = 600.0,
-                 transient: tuple[type[BaseException], ...] = (), max_batch: int = MAX_BATCH,
-                 linger_s: float = LINGER_S, ledger: WriteLedger | None = None, slot: int = 0,
-                 turns: Callable[[], ContextManager] = contextlib.nullcontext):
+    def __init__(
+        self,
+        incidents: IncidentStore,
+        *,
+        max_pending: int = 1000,
+        retry_s: float = 1.0,
+        retry_for_s: float = 600.0,
+        transient: tuple[type[BaseException], ...] = (),
+        max_batch: int = MAX_BATCH,
+        linger_s: float = LINGER_S,
+        ledger: WriteLedger | None = None,
+        slot: int = 0,
+        turns: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+    ):
         self.incidents = incidents
         self.ledger, self.slot = ledger, slot  # tells sibling serving processes what is still pending here
         self.retry_s = retry_s

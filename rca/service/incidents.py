@@ -70,8 +70,11 @@ class IncidentRecord:
             "top_candidate_id": top.entity_id if top else "",
             "top_score": top.score if top else 0.0,
             "embedding": list(self.embedding) or None,
-            "edges_packed": (incident_snapshots.pack(_dumps([[e.source, e.target, e.type] for e in self.edges]))
-                             if self.embedding else None),
+            "edges_packed": (
+                incident_snapshots.pack(_dumps([[e.source, e.target, e.type] for e in self.edges]))
+                if self.embedding
+                else None
+            ),
             "model_version": self.model_version or None,
         }
 
@@ -122,8 +125,11 @@ class IncidentStore:
         if not request.user.strip():
             raise InvalidArgument("user: say who gives the feedback")
         record = pb.FeedbackRecord(
-            root_cause_entity_id=request.root_cause_entity_id, verdict=request.verdict, user=request.user.strip(),
-            comment=request.comment, at=now if now is not None else time.time(),
+            root_cause_entity_id=request.root_cause_entity_id,
+            verdict=request.verdict,
+            user=request.user.strip(),
+            comment=request.comment,
+            at=now if now is not None else time.time(),
         )
 
         def append(tx):
@@ -138,8 +144,12 @@ class IncidentStore:
                 confirmed = record.root_cause_entity_id
             elif confirmed == record.root_cause_entity_id:
                 confirmed = ""
-            tx.run(cypher.SET_FEEDBACK, id=request.incident_id, feedback_json=_to_json(records),
-                   confirmed_root_cause_id=confirmed).consume()
+            tx.run(
+                cypher.SET_FEEDBACK,
+                id=request.incident_id,
+                feedback_json=_to_json(records),
+                confirmed_root_cause_id=confirmed,
+            ).consume()
             return True
 
         if not self.store.transaction(append):
@@ -152,13 +162,16 @@ class IncidentStore:
             raise InvalidArgument(f"limit: at most {MAX_LIST_LIMIT}, got {limit}")
         if since < 0:
             raise InvalidArgument(f"since: must be a non-negative epoch time, got {since}")
-        rows = self.store.read(cypher.LIST_INCIDENTS, since=float(since), entity_id=entity_id,
-                               limit=limit or DEFAULT_LIST_LIMIT)
+        rows = self.store.read(
+            cypher.LIST_INCIDENTS, since=float(since), entity_id=entity_id, limit=limit or DEFAULT_LIST_LIMIT
+        )
         return [
             pb.IncidentSummary(
-                incident_id=row["id"], created_at=row["created_at"],
+                incident_id=row["id"],
+                created_at=row["created_at"],
                 symptoms=_from_json(row.get("symptoms_json"), pb.ResolvedSymptom),
-                top_candidate_id=row.get("top_candidate_id") or "", top_score=row.get("top_score") or 0.0,
+                top_candidate_id=row.get("top_candidate_id") or "",
+                top_score=row.get("top_score") or 0.0,
                 confirmed_root_cause_id=row.get("confirmed_root_cause_id") or "",
             )
             for row in rows

@@ -10,13 +10,18 @@ INFER_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24),
 )
 RPC_TOTAL = Counter("rca_rpc_total", "RPCs handled, by method and status code", ["method", "code"])
-RPC_ERRORS = Counter("rca_rpc_errors_total", "RPCs that ended with an error status, by method and code", ["method", "code"])
+RPC_ERRORS = Counter(
+    "rca_rpc_errors_total", "RPCs that ended with an error status, by method and code", ["method", "code"]
+)
 SUBGRAPH_ENTITIES = Histogram(
-    "rca_infer_subgraph_entities", "Entities in the subgraph an Infer ranked",
+    "rca_infer_subgraph_entities",
+    "Entities in the subgraph an Infer ranked",
     buckets=(1, 10, 50, 100, 300, 1000, 2000, 5000, 20000),
 )
 # multiprocess_mode: how several serving processes' values combine (ignored with one process)
-GRAPH_UP = Gauge("rca_graph_up", "1 while the last graph call succeeded, 0 after a failed one", multiprocess_mode="mostrecent")
+GRAPH_UP = Gauge(
+    "rca_graph_up", "1 while the last graph call succeeded, 0 after a failed one", multiprocess_mode="mostrecent"
+)
 
 
 def observe_call(method: str, code_name: str) -> None:

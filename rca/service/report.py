@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def clock(ts: float) -> str:
     """Epoch seconds as a UTC wall-clock time."""
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%H:%M:%S")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%H:%M:%S")
 
 
 def _hop(hop) -> str:
@@ -19,9 +19,13 @@ def format_infer(response, *, evidence_per_candidate: int = 6) -> str:
     total = response.timings_ms.get("total_ms", 0.0)
     radius = f" ({response.max_hops} hops around the symptoms)" if response.max_hops else ""  # 0: the caller's subgraph
     lines = [
-        f"incident {response.incident_id}: {response.subgraph_entities} entities, {response.subgraph_edges} edges "
-        f"in the subgraph{radius}; window {clock(response.window.start)}-{clock(response.window.end)} UTC; {total:.1f} ms",
-        "symptoms: " + ", ".join(f"{s.entity_name or s.entity_id} {s.family} at {clock(s.observed_at)}" for s in response.symptoms),
+        (
+            f"incident {response.incident_id}: {response.subgraph_entities} entities, "
+            f"{response.subgraph_edges} edges in the subgraph{radius}; "
+            f"window {clock(response.window.start)}-{clock(response.window.end)} UTC; {total:.1f} ms"
+        ),
+        "symptoms: "
+        + ", ".join(f"{s.entity_name or s.entity_id} {s.family} at {clock(s.observed_at)}" for s in response.symptoms),
     ]
     if response.explanation:
         lines.append(f"explanation: {response.explanation}")

@@ -82,10 +82,15 @@ def _symptoms(request, now: float) -> list[SymptomKey]:
             raise InvalidArgument(f"{name}: set entity_id or entity_name")
         if symptom.family not in SIGNAL_FAMILIES:
             raise InvalidArgument(
-                f"{name}.family: {symptom.family!r} is not a signal family; expected one of {', '.join(SIGNAL_FAMILIES)}"
+                f"{name}.family: {symptom.family!r} is not a signal family; "
+                f"expected one of {', '.join(SIGNAL_FAMILIES)}"
             )
         observed = _finite(symptom.observed_at, f"{name}.observed_at") or now
-        out.append(SymptomKey(getattr(symptom, which).strip(), which == "entity_name", symptom.family, observed, f"{name}.{which}"))
+        out.append(
+            SymptomKey(
+                getattr(symptom, which).strip(), which == "entity_name", symptom.family, observed, f"{name}.{which}"
+            )
+        )
     return out
 
 
@@ -142,16 +147,39 @@ def _supplied(sub) -> SuppliedSubgraph:
         _check_entity(nodes, a.entity_id, f"{name}.entity_id")
         if a.family not in SIGNAL_FAMILIES:
             raise InvalidArgument(f"{name}.family: {a.family!r} is not one of {', '.join(SIGNAL_FAMILIES)}")
-        anomalies.append(AnomalySignal(a.entity_id, a.signal, a.family, _finite(a.onset, f"{name}.onset"),
-                                       a.end or None, a.direction or "up", a.score, a.value, a.baseline))
+        anomalies.append(
+            AnomalySignal(
+                a.entity_id,
+                a.signal,
+                a.family,
+                _finite(a.onset, f"{name}.onset"),
+                a.end or None,
+                a.direction or "up",
+                a.score,
+                a.value,
+                a.baseline,
+            )
+        )
     events = [
-        EventSignal(_check_entity(nodes, e.entity_id, f"subgraph.events[{i}].entity_id"), e.template,
-                    e.signature_class or "other", e.severity, e.count, e.first_ts, e.last_ts or e.first_ts, e.sample)
+        EventSignal(
+            _check_entity(nodes, e.entity_id, f"subgraph.events[{i}].entity_id"),
+            e.template,
+            e.signature_class or "other",
+            e.severity,
+            e.count,
+            e.first_ts,
+            e.last_ts or e.first_ts,
+            e.sample,
+        )
         for i, e in enumerate(sub.events)
     ]
     changes = [
-        ChangeSignal(_check_entity(nodes, c.entity_id, f"subgraph.changes[{i}].entity_id"), c.at,
-                     c.change_type or "deploy", c.description)
+        ChangeSignal(
+            _check_entity(nodes, c.entity_id, f"subgraph.changes[{i}].entity_id"),
+            c.at,
+            c.change_type or "deploy",
+            c.description,
+        )
         for i, c in enumerate(sub.changes)
     ]
     return SuppliedSubgraph(nodes, edges, anomalies, events, changes, features)

@@ -15,9 +15,9 @@ from rca.service.auth import BearerTokenInterceptor
 from rca.service.ledger import WriteLedger
 from rca.service.metrics import serve_metrics
 from rca.service.servicer import RootCauseServicer
-from settings.service import ServiceSettings
 from rca.service.stubs import SERVICE_NAME, pb_grpc
 from rca.service.topology_cache import TopologyCache
+from settings.service import ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +50,16 @@ class RunningService:
             self.metrics_http.server_close()
 
 
-def start_server(settings: ServiceSettings, store, engine, *, metrics: bool = True, similar_count: int = 3,
-                 ledger: WriteLedger | None = None, slot: int = 0) -> RunningService:
+def start_server(
+    settings: ServiceSettings,
+    store,
+    engine,
+    *,
+    metrics: bool = True,
+    similar_count: int = 3,
+    ledger: WriteLedger | None = None,
+    slot: int = 0,
+) -> RunningService:
     """Build and start the server on settings.host:settings.port (0 = a free port).
 
     With a ledger of several processes this is serving process number `slot` of one `rca serve`:
@@ -71,11 +79,23 @@ def start_server(settings: ServiceSettings, store, engine, *, metrics: bool = Tr
         status = health_pb2.HealthCheckResponse.SERVING if up else health_pb2.HealthCheckResponse.NOT_SERVING
         health_servicer.set(SERVICE_NAME, status)
 
-    topology = (TopologyCache(store, settings.topology_refresh_s, settings.neighbourhoods_kept,
-                               settings.topology_full_refresh_s).start()
-                if settings.topology_refresh_s else None)
-    servicer = RootCauseServicer(store, engine, settings, topology=topology, on_graph_state=on_graph_state,
-                                 similar_count=similar_count, ledger=ledger, slot=slot)
+    topology = (
+        TopologyCache(
+            store, settings.topology_refresh_s, settings.neighbourhoods_kept, settings.topology_full_refresh_s
+        ).start()
+        if settings.topology_refresh_s
+        else None
+    )
+    servicer = RootCauseServicer(
+        store,
+        engine,
+        settings,
+        topology=topology,
+        on_graph_state=on_graph_state,
+        similar_count=similar_count,
+        ledger=ledger,
+        slot=slot,
+    )
     pb_grpc.add_RootCauseServicer_to_server(servicer, server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)

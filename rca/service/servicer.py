@@ -24,8 +24,8 @@ from rca.service.incidents import IncidentRecord, IncidentStore, new_incident_id
 from rca.service.ledger import WriteLedger
 from rca.service.rank_slots import DeadlinePassed, RankSlots, check_deadline
 from rca.service.requests import InvalidArgument, NotFound, parse_infer
-from settings.service import ServiceSettings
 from rca.service.stubs import pb, pb_grpc
+from settings.service import ServiceSettings
 
 log = logging.getLogger(__name__)
 GRAPH_DOWN_ERRORS = (ServiceUnavailable, SessionExpired, GraphUnreachable, TransientError, ConnectionError)
@@ -62,8 +62,18 @@ def _status(method: str):
 class RootCauseServicer(pb_grpc.RootCauseServicer):
     """Answers the RootCause service over one graph store and one ranking engine."""
 
-    def __init__(self, store, engine, settings: ServiceSettings, *, topology=None, on_graph_state=None,
-                 similar_count: int = 3, ledger: WriteLedger | None = None, slot: int = 0):
+    def __init__(
+        self,
+        store,
+        engine,
+        settings: ServiceSettings,
+        *,
+        topology=None,
+        on_graph_state=None,
+        similar_count: int = 3,
+        ledger: WriteLedger | None = None,
+        slot: int = 0,
+    ):
         self.store = store
         self.topology = topology
         self.engine = engine
@@ -74,9 +84,18 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
         self.similar_count = similar_count
         self.incidents = IncidentStore(store)
         self._rank_slots = RankSlots(settings.concurrent_ranks)
-        self.writer = (IncidentWriter(self.incidents, transient=GRAPH_DOWN_ERRORS, ledger=self.ledger, slot=slot,
-                                      linger_s=settings.store_incidents_linger_s, turns=self._rank_slots.background)
-                       if settings.store_incidents_async else None)
+        self.writer = (
+            IncidentWriter(
+                self.incidents,
+                transient=GRAPH_DOWN_ERRORS,
+                ledger=self.ledger,
+                slot=slot,
+                linger_s=settings.store_incidents_linger_s,
+                turns=self._rank_slots.background,
+            )
+            if settings.store_incidents_async
+            else None
+        )
         self._on_graph_state = on_graph_state or (lambda up: None)
 
     def _run(self, method: str, context, work):
@@ -127,7 +146,9 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
     def ListIncidents(self, request, context):
         def work():
             self._read_own_writes()
-            return pb.ListIncidentsResponse(incidents=self.incidents.list(request.limit, request.since, request.entity_id))
+            return pb.ListIncidentsResponse(
+                incidents=self.incidents.list(request.limit, request.since, request.entity_id)
+            )
 
         return self._run("ListIncidents", context, work)
 
@@ -165,7 +186,11 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
         if embedding:
             names = {n: node.name for n, node in subgraph.nodes.items()}
             response.similar_incidents.extend(self.memory.similar(embedding, self.similar_count, names))
-            record.embedding, record.edges, record.model_version = embedding, subgraph.edges, result.versions.get("model", "")
+            record.embedding, record.edges, record.model_version = (
+                embedding,
+                subgraph.edges,
+                result.versions.get("model", ""),
+            )
         if self.writer is not None:
             self.writer.submit(record)
         else:

@@ -29,7 +29,9 @@ def _resolve(symptom: SymptomKey, entities: list[tuple[str, str, str]]) -> tuple
     """Pick the entity (id, label, name) a symptom key means; raise NotFound or InvalidArgument."""
     best: list = []
     if symptom.by_name:
-        matches = sorted({e for e in entities if e[2] == symptom.key}, key=lambda e: (_LABEL_PREFERENCE.get(e[1], 9), e[0]))
+        matches = sorted(
+            {e for e in entities if e[2] == symptom.key}, key=lambda e: (_LABEL_PREFERENCE.get(e[1], 9), e[0])
+        )
         best = [e for e in matches if matches and _LABEL_PREFERENCE.get(e[1]) == _LABEL_PREFERENCE.get(matches[0][1])]
         if len(best) > 1:
             ids = ", ".join(e[0] for e in best[:5])
@@ -45,18 +47,40 @@ def _resolve(symptom: SymptomKey, entities: list[tuple[str, str, str]]) -> tuple
 
 def _signals(rows: list[dict]) -> tuple[list[AnomalySignal], list[EventSignal], list[ChangeSignal]]:
     anomalies, events, changes = [], [], []
-    for row, p in ((row, p) for row in rows for p in row["items"]):
+    for row, p in ((r, p) for r in rows for p in r["items"]):
         if row["kind"] == "anomaly":
-            anomalies.append(AnomalySignal(
-                p["entity_id"], p.get("signal") or "", p.get("family") or "", float(p["onset"]), p.get("end"),
-                p.get("direction") or "up", float(p.get("score") or 0.0), float(p.get("value") or 0.0),
-                float(p.get("baseline") or 0.0)))
+            anomalies.append(
+                AnomalySignal(
+                    p["entity_id"],
+                    p.get("signal") or "",
+                    p.get("family") or "",
+                    float(p["onset"]),
+                    p.get("end"),
+                    p.get("direction") or "up",
+                    float(p.get("score") or 0.0),
+                    float(p.get("value") or 0.0),
+                    float(p.get("baseline") or 0.0),
+                )
+            )
         elif row["kind"] == "event":
-            events.append(EventSignal(
-                p["entity_id"], p.get("template") or "", p.get("signature_class") or "other", int(p.get("severity") or 6),
-                int(p.get("count") or 1), float(p["first_ts"]), float(p.get("last_ts") or p["first_ts"]), p.get("sample") or ""))
+            events.append(
+                EventSignal(
+                    p["entity_id"],
+                    p.get("template") or "",
+                    p.get("signature_class") or "other",
+                    int(p.get("severity") or 6),
+                    int(p.get("count") or 1),
+                    float(p["first_ts"]),
+                    float(p.get("last_ts") or p["first_ts"]),
+                    p.get("sample") or "",
+                )
+            )
         else:
-            changes.append(ChangeSignal(p["entity_id"], float(p["at"]), p.get("change_type") or "deploy", p.get("description") or ""))
+            changes.append(
+                ChangeSignal(
+                    p["entity_id"], float(p["at"]), p.get("change_type") or "deploy", p.get("description") or ""
+                )
+            )
     return anomalies, events, changes
 
 
@@ -127,12 +151,15 @@ def _walk_graph(store, query: InferQuery, hops: int):
         if row["seed"] in chosen and row["id"] not in nodes:
             nodes[row["id"]] = EntityNode(row["id"], row["label"], row["name"] or row["id"], row["technology"])
             out_edges[row["id"]] = row["out"]
-    edges = sorted({
-        Edge(source, target, rel_type)
-        for source, pairs in out_edges.items()
-        for rel_type, target in pairs
-        if rel_type is not None and target in nodes
-    }, key=lambda e: (e.source, e.target, e.type))
+    edges = sorted(
+        {
+            Edge(source, target, rel_type)
+            for source, pairs in out_edges.items()
+            for rel_type, target in pairs
+            if rel_type is not None and target in nodes
+        },
+        key=lambda e: (e.source, e.target, e.type),
+    )
     return dict(sorted(nodes.items())), edges, resolved
 
 

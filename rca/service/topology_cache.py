@@ -70,19 +70,30 @@ class TopologyIndex:
     neighbourhoods_kept: int = NEIGHBOURHOODS_KEPT  # 0: every request walks afresh
 
     @classmethod
-    def build(cls, entity_rows: list[dict], edge_rows: list[dict], loaded_at: float,
-              neighbourhoods_kept: int = NEIGHBOURHOODS_KEPT, generation: int | None = None) -> "TopologyIndex":
+    def build(
+        cls,
+        entity_rows: list[dict],
+        edge_rows: list[dict],
+        loaded_at: float,
+        neighbourhoods_kept: int = NEIGHBOURHOODS_KEPT,
+        generation: int | None = None,
+    ) -> TopologyIndex:
         """Index entity rows (id, label, name, technology) and edge rows (source_id, type, target_id)."""
         nodes = {r["id"]: EntityNode(r["id"], r["label"], r["name"] or r["id"], r["technology"]) for r in entity_rows}
-        edges = [Edge(r["source_id"], r["target_id"], r["type"]) for r in edge_rows
-                 if r["source_id"] in nodes and r["target_id"] in nodes]
+        edges = [
+            Edge(r["source_id"], r["target_id"], r["type"])
+            for r in edge_rows
+            if r["source_id"] in nodes and r["target_id"] in nodes
+        ]
         out_edges: dict[str, list[Edge]] = defaultdict(list)
         for edge in edges:
             out_edges[edge.source].append(edge)
         by_name: dict[str, list[str]] = defaultdict(list)
         for node in nodes.values():
             by_name[node.name].append(node.id)
-        return cls(nodes, dict(out_edges), loaded_at, generation, dict(neighbours(edges)), dict(by_name), neighbourhoods_kept)
+        return cls(
+            nodes, dict(out_edges), loaded_at, generation, dict(neighbours(edges)), dict(by_name), neighbourhoods_kept
+        )
 
     def __post_init__(self) -> None:
         # per snapshot, so a reload drops them all (thread-safe; a rare double build is harmless)
@@ -119,8 +130,13 @@ class TopologyIndex:
 class TopologyCache:
     """Holds the current snapshot; reloads it in the background and on unknown symptom keys."""
 
-    def __init__(self, store, refresh_s: float = 30.0, neighbourhoods_kept: int = NEIGHBOURHOODS_KEPT,
-                 full_refresh_s: float = 600.0):
+    def __init__(
+        self,
+        store,
+        refresh_s: float = 30.0,
+        neighbourhoods_kept: int = NEIGHBOURHOODS_KEPT,
+        full_refresh_s: float = 600.0,
+    ):
         self.store = store
         self.refresh_s = refresh_s
         self.full_refresh_s = full_refresh_s
@@ -132,13 +148,20 @@ class TopologyCache:
 
     def load(self) -> TopologyIndex:
         """Read every entity and structural edge in one read transaction and make them current."""
+
         def read(tx):
             # the clock first: a change landing during the read shows as a newer generation at the next look
             generation = _generation(tx.run(cypher.READ_CLOCK).data())
-            entities = [{**row, "label": str(label)} for label in ENTITY_LABELS
-                        for row in tx.run(cypher.ALL_ENTITIES[label]).data()]
-            edges = [{**row, "type": str(rel.type)} for rel in TOPOLOGY_RELATIONS
-                     for row in tx.run(cypher.ALL_EDGES[rel]).data()]
+            entities = [
+                {**row, "label": str(label)}
+                for label in ENTITY_LABELS
+                for row in tx.run(cypher.ALL_ENTITIES[label]).data()
+            ]
+            edges = [
+                {**row, "type": str(rel.type)}
+                for rel in TOPOLOGY_RELATIONS
+                for row in tx.run(cypher.ALL_EDGES[rel]).data()
+            ]
             return generation, entities, edges
 
         started = time.time()
@@ -165,8 +188,9 @@ class TopologyCache:
         with self._lock:
             snapshot = self._snapshot or self.load()
             missing = [key for key in keys if not snapshot.lookup(key)]
-            if missing and any(self.store.read(cypher.FIND_ENTITY[label], key=key)
-                               for key in missing for label in ENTITY_LABELS):
+            if missing and any(
+                self.store.read(cypher.FIND_ENTITY[label], key=key) for key in missing for label in ENTITY_LABELS
+            ):
                 snapshot = self.load()
             return snapshot
 
@@ -174,21 +198,28 @@ class TopologyCache:
         """Reload when the topology clock moved or the snapshot is older than full_refresh_s; True if it did."""
         with self._lock:
             snapshot = self._snapshot
-            if (snapshot is None or time.time() - snapshot.loaded_at >= self.full_refresh_s
-                    or _generation(self.store.read(cypher.READ_CLOCK)) != snapshot.generation):
+            if (
+                snapshot is None
+                or time.time() - snapshot.loaded_at >= self.full_refresh_s
+                or _generation(self.store.read(cypher.READ_CLOCK)) != snapshot.generation
+            ):
                 self.load()
                 return True
             return False
 
-    def start(self) -> "TopologyCache":
+    def start(self) -> TopologyCache:
         """Refresh every refresh_s seconds on a daemon thread (failures keep the old snapshot)."""
+
         def loop():
             while not self._stop.wait(self.refresh_s):
                 try:
                     self.refresh()
                 except Exception as exc:  # the graph may be down; Infer reports that itself
-                    log.warning("topology refresh failed, keeping the snapshot from %.0f: %s",
-                                self._snapshot.loaded_at if self._snapshot else 0, exc)
+                    log.warning(
+                        "topology refresh failed, keeping the snapshot from %.0f: %s",
+                        self._snapshot.loaded_at if self._snapshot else 0,
+                        exc,
+                    )
 
         self._thread = threading.Thread(target=loop, name="rca-topology-refresh", daemon=True)
         self._thread.start()

@@ -30,11 +30,15 @@ L2 = 0.05
 
 def collect(specs, rules, max_hops: int | None = None) -> list[tuple[np.ndarray, int]]:
     """The composition's inputs without a model (rankers' outputs per entity) and each true root cause's row."""
-    return [(ranker_outputs(table, WITHOUT_MODEL), table.index[root]) for _, _, table, root in analysed(specs, rules, max_hops)]
+    return [
+        (ranker_outputs(table, WITHOUT_MODEL), table.index[root])
+        for _, _, table, root in analysed(specs, rules, max_hops)
+    ]
 
 
 def fit(data: list[tuple[np.ndarray, int]], n_features: int, l2: float = L2) -> np.ndarray:
     """Weights maximising the mean log-probability of the true root causes."""
+
     def loss(w):
         total, grad = 0.0, np.zeros_like(w)
         for x, y in data:
@@ -46,6 +50,7 @@ def fit(data: list[tuple[np.ndarray, int]], n_features: int, l2: float = L2) -> 
             grad -= x[y] - p @ x
         n = len(data)
         return total / n + l2 * w @ w, grad / n + 2 * l2 * w
+
     result = minimize(loss, np.zeros(n_features), jac=True, method="L-BFGS-B", options={"maxiter": 500})
     return result.x
 
@@ -61,6 +66,7 @@ def temperature(data: list[tuple[np.ndarray, int]], w: np.ndarray) -> float:
             z -= z.max()
             total -= z[y] - np.log(np.exp(z).sum())
         return total / len(data)
+
     return float(minimize_scalar(nll, bounds=(0.1, 20.0), method="bounded").x)
 
 
@@ -88,11 +94,24 @@ def main(argv: list[str] | None = None) -> int:
     rules = default_rule_engine()
     data = collect(suite("validation", args.per_cell, sizes), rules, args.max_hops)
     weights = fit_composition(data, WITHOUT_MODEL, "ensemble")
-    args.out.write_text(json.dumps({
-        **weights.as_dict(), "rules_version": rules.version,
-        "fitted_on": {"suite": "validation", "per_cell": args.per_cell, "sizes": sizes, "incidents": len(data), "l2": L2},
-        "validation_top1": round(top1(data, weights.values), 4),
-    }, indent=1) + "\n")
+    args.out.write_text(
+        json.dumps(
+            {
+                **weights.as_dict(),
+                "rules_version": rules.version,
+                "fitted_on": {
+                    "suite": "validation",
+                    "per_cell": args.per_cell,
+                    "sizes": sizes,
+                    "incidents": len(data),
+                    "l2": L2,
+                },
+                "validation_top1": round(top1(data, weights.values), 4),
+            },
+            indent=1,
+        )
+        + "\n"
+    )
     print(f"fitted on {len(data)} validation incidents: top-1 {top1(data, weights.values):.3f}; wrote {args.out}")
     for name, value in zip(weights.names, weights.values):
         print(f"  {name:14s} {value:+.3f}")

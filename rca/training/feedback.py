@@ -17,12 +17,12 @@ import numpy as np
 
 from graph_schema import incident_snapshots
 from graph_schema.cypher import incident_learning as cypher
-from rca.rank.types import Edge
 from rca.rank.ensemble import EnsembleWeights
 from rca.rank.gnn.artifact import Artifact
 from rca.rank.gnn.data import EDGE_TYPES, Sample, typed_edges
-from rca.training.pipeline import composition_data, composition_metrics, model_view, train_artifact
+from rca.rank.types import Edge
 from rca.training.gnn import TrainSettings, metrics_of, ranks
+from rca.training.pipeline import composition_data, composition_metrics, model_view, train_artifact
 
 FORGETTING_TOLERANCE = 0.02  # simulator validation AC@1 may drop this much, not more
 
@@ -53,16 +53,22 @@ def _contradictions(rows: list[dict]) -> list[str]:
         confirmed = {r.get("root_cause_entity_id") for r in records if r.get("verdict") == "CONFIRMED"}
         rejected = {r.get("root_cause_entity_id") for r in records if r.get("verdict") == "REJECTED"}
         if len(confirmed) > 1:
-            problems.append(f"incident {row['id']} was confirmed with different root causes: {', '.join(sorted(confirmed))}")
+            problems.append(
+                f"incident {row['id']} was confirmed with different root causes: {', '.join(sorted(confirmed))}"
+            )
         if confirmed & rejected:
-            problems.append(f"incident {row['id']}: {', '.join(sorted(confirmed & rejected))} was both confirmed and rejected")
+            problems.append(
+                f"incident {row['id']}: {', '.join(sorted(confirmed & rejected))} was both confirmed and rejected"
+            )
         # the parsed snapshots, not their text: the same features may be written in another order
         snapshots = [incident_snapshots.features_of(row), incident_snapshots.edges_of(row)]
         key = hashlib.sha256(json.dumps(snapshots, sort_keys=True).encode()).hexdigest()
         if key in by_snapshot and by_snapshot[key][1] != row["root_cause_id"]:
             other, root = by_snapshot[key]
-            problems.append(f"incidents {other} and {row['id']} saw the same evidence but confirm different root causes "
-                            f"({root} vs {row['root_cause_id']})")
+            problems.append(
+                f"incidents {other} and {row['id']} saw the same evidence but confirm different root causes "
+                f"({root} vs {row['root_cause_id']})"
+            )
         by_snapshot.setdefault(key, (row["id"], row["root_cause_id"]))
     return problems
 
@@ -86,8 +92,9 @@ def sample_from_row(row: dict, names: list[str]) -> Sample:
                 x[i, col[name]] = value
     index = {n: i for i, n in enumerate(ids)}
     edges = [Edge(s, t, kind) for s, t, kind in stored_edges if kind in EDGE_TYPES]
-    return Sample(x, typed_edges(edges, index), index[row["root_cause_id"]], fault_type="confirmed",
-                  size=len(ids), node_ids=ids)
+    return Sample(
+        x, typed_edges(edges, index), index[row["root_cause_id"]], fault_type="confirmed", size=len(ids), node_ids=ids
+    )
 
 
 def _held_back(incident_id: str, share: float) -> bool:
@@ -115,8 +122,10 @@ def prepare(rows: list[dict], names: list[str], held_back_share: float, weight: 
         held.append(tune.pop())
     if not tune or not held:
         reason = "; ".join(skipped[:5]) or "too few incidents"
-        raise FeedbackRefused(f"need at least 2 usable confirmed incidents (one to learn from, one to judge by); "
-                              f"usable: {len(tune) + len(held)}; {reason}")
+        raise FeedbackRefused(
+            f"need at least 2 usable confirmed incidents (one to learn from, one to judge by); "
+            f"usable: {len(tune) + len(held)}; {reason}"
+        )
     return FeedbackSet(tune, held, skipped)
 
 
@@ -131,35 +140,60 @@ def judge(artifact: Artifact, names: list[str], held: list[Sample], val_set: lis
     The samples hold full analysed tables in `names` order; the network reads its own columns of them.
     """
     model = artifact.model()
-    out = {"held_back": metrics_of(ranks(model, model_view(held, names))),
-           "simulator_validation": metrics_of(ranks(model, model_view(val_set, names)))}
+    out = {
+        "held_back": metrics_of(ranks(model, model_view(held, names))),
+        "simulator_validation": metrics_of(ranks(model, model_view(val_set, names))),
+    }
     if artifact.combination:
-        out["held_back_combined"] = composition_metrics(composition_data(model, held, names),
-                                                        EnsembleWeights.from_dict(artifact.combination))
+        out["held_back_combined"] = composition_metrics(
+            composition_data(model, held, names), EnsembleWeights.from_dict(artifact.combination)
+        )
     return out
 
 
-def fine_tune(active: Artifact, feedback: FeedbackSet, names: list[str], train_set: list[Sample],
-              val_set: list[Sample], settings: TrainSettings,
-              progress: bool = True) -> tuple[Artifact, dict, bool, str]:
+def fine_tune(
+    active: Artifact,
+    feedback: FeedbackSet,
+    names: list[str],
+    train_set: list[Sample],
+    val_set: list[Sample],
+    settings: TrainSettings,
+    progress: bool = True,
+) -> tuple[Artifact, dict, bool, str]:
     """Fine-tune the active model; returns the new artifact, before/after figures, and whether it may replace.
 
     Every sample holds a full analysed table in `names` order (simulated and confirmed alike).
     """
     before = judge(active, names, feedback.held_back, val_set)
-    tuned = train_artifact(settings, names, train_set + feedback.tune, val_set, progress=progress,
-                           init=active.model(), parent=active.version,
-                           extra_settings={"feedback_incidents": len(feedback.tune),
-                                           "feedback_held_back": len(feedback.held_back)})
+    tuned = train_artifact(
+        settings,
+        names,
+        train_set + feedback.tune,
+        val_set,
+        progress=progress,
+        init=active.model(),
+        parent=active.version,
+        extra_settings={"feedback_incidents": len(feedback.tune), "feedback_held_back": len(feedback.held_back)},
+    )
     after = judge(tuned, names, feedback.held_back, val_set)
     key = "held_back_combined" if "held_back_combined" in after else "held_back"
     b, a = before[key], after[key]
     if (a["ac1"], a["avg5"]) < (b["ac1"], b["avg5"]):
-        return tuned, {"before": before, "after": after}, False, (
-            f"held-back confirmed incidents got worse (AC@1 {b['ac1']:.3f} -> {a['ac1']:.3f}, "
-            f"Avg@5 {b['avg5']:.3f} -> {a['avg5']:.3f})")
+        return (
+            tuned,
+            {"before": before, "after": after},
+            False,
+            (
+                f"held-back confirmed incidents got worse (AC@1 {b['ac1']:.3f} -> {a['ac1']:.3f}, "
+                f"Avg@5 {b['avg5']:.3f} -> {a['avg5']:.3f})"
+            ),
+        )
     sim_b, sim_a = before["simulator_validation"]["ac1"], after["simulator_validation"]["ac1"]
     if sim_a < sim_b - FORGETTING_TOLERANCE:
-        return tuned, {"before": before, "after": after}, False, (
-            f"simulator validation AC@1 dropped {sim_b:.3f} -> {sim_a:.3f} (forgetting)")
+        return (
+            tuned,
+            {"before": before, "after": after},
+            False,
+            (f"simulator validation AC@1 dropped {sim_b:.3f} -> {sim_a:.3f} (forgetting)"),
+        )
     return tuned, {"before": before, "after": after}, True, "no worse on the held-back confirmed incidents"

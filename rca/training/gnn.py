@@ -77,10 +77,16 @@ def collate(samples: list[Sample]) -> Batch:
             if s.edges[r].shape[1]:
                 edges[r].append(s.edges[r] + offset)
         offset += len(s.x)
-    return Batch(torch.from_numpy(np.concatenate(xs)).float(),
-                 {r: torch.from_numpy(np.concatenate(e, axis=1)) if e else torch.zeros((2, 0), dtype=torch.long)
-                  for r, e in edges.items()},
-                 torch.from_numpy(np.concatenate(batch)), torch.tensor(targets), torch.tensor(weights, dtype=torch.float32))
+    return Batch(
+        torch.from_numpy(np.concatenate(xs)).float(),
+        {
+            r: torch.from_numpy(np.concatenate(e, axis=1)) if e else torch.zeros((2, 0), dtype=torch.long)
+            for r, e in edges.items()
+        },
+        torch.from_numpy(np.concatenate(batch)),
+        torch.tensor(targets),
+        torch.tensor(weights, dtype=torch.float32),
+    )
 
 
 def loss_of(model: torch.nn.Module, b: Batch) -> torch.Tensor:
@@ -109,7 +115,12 @@ def metrics_of(rank_list: list[int]) -> dict[str, float]:
     """AC@1, AC@3 and Avg@5 of 1-based ranks."""
     n = len(rank_list) or 1
     ac = [sum(1 for r in rank_list if r <= k) / n for k in range(1, TOP + 1)]
-    return {"ac1": round(ac[0], 4), "ac3": round(ac[2], 4), "avg5": round(sum(ac) / TOP, 4), "incidents": len(rank_list)}
+    return {
+        "ac1": round(ac[0], 4),
+        "ac3": round(ac[2], 4),
+        "avg5": round(sum(ac) / TOP, 4),
+        "incidents": len(rank_list),
+    }
 
 
 def fit_scaler(model: torch.nn.Module, samples: list[Sample]) -> None:
@@ -128,8 +139,13 @@ def seed_everything(seed: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def train(train_set: list[Sample], val_set: list[Sample], settings: TrainSettings,
-          init: torch.nn.Module | None = None, progress: bool = True) -> tuple[torch.nn.Module, dict]:
+def train(
+    train_set: list[Sample],
+    val_set: list[Sample],
+    settings: TrainSettings,
+    init: torch.nn.Module | None = None,
+    progress: bool = True,
+) -> tuple[torch.nn.Module, dict]:
     """Train (or fine-tune `init`) with early stopping on validation AC@1 then loss; returns model and history."""
     seed_everything(settings.seed)
     n_features = train_set[0].x.shape[1]
@@ -149,7 +165,7 @@ def train(train_set: list[Sample], val_set: list[Sample], settings: TrainSetting
         order_rng.shuffle(order)
         total = 0.0
         for i in range(0, len(order), settings.batch_incidents):
-            b = collate([train_set[j] for j in order[i:i + settings.batch_incidents]])
+            b = collate([train_set[j] for j in order[i : i + settings.batch_incidents]])
             optimiser.zero_grad()
             loss = loss_of(model, b)
             loss.backward()
@@ -159,7 +175,9 @@ def train(train_set: list[Sample], val_set: list[Sample], settings: TrainSetting
         with torch.inference_mode():
             model.eval()
             val_loss = float(loss_of(model, collate(val_set)))
-        history.append({"epoch": epoch, "train_loss": round(total / len(train_set), 5), "val_loss": round(val_loss, 5), **val})
+        history.append(
+            {"epoch": epoch, "train_loss": round(total / len(train_set), 5), "val_loss": round(val_loss, 5), **val}
+        )
         bar.set_postfix(loss=f"{total / len(train_set):.3f}", val_ac1=f"{val['ac1']:.3f}", val_ac3=f"{val['ac3']:.3f}")
         key = (val["avg5"], -val_loss)
         if key > best:

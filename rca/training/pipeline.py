@@ -20,14 +20,17 @@ from rca.training.gnn import TrainSettings, metrics_of, ranks, tensors, train
 from rca.training.samples import cached_suite
 
 
-def simulator_data(settings: TrainSettings, cache_dir: Path | None,
-                   progress: bool = True) -> tuple[list[str], list[Sample], list[Sample]]:
+def simulator_data(
+    settings: TrainSettings, cache_dir: Path | None, progress: bool = True
+) -> tuple[list[str], list[Sample], list[Sample]]:
     """Feature names, training and validation samples (cached on disk between runs)."""
     rules = default_rule_engine()
-    names, train_set = cached_suite(cache_dir, "training", settings.train_per_cell, tuple(settings.train_sizes), rules,
-                                    progress=progress)
-    _, val_set = cached_suite(cache_dir, "validation", settings.val_per_cell, tuple(settings.val_sizes), rules,
-                              progress=progress)
+    names, train_set = cached_suite(
+        cache_dir, "training", settings.train_per_cell, tuple(settings.train_sizes), rules, progress=progress
+    )
+    _, val_set = cached_suite(
+        cache_dir, "validation", settings.val_per_cell, tuple(settings.val_sizes), rules, progress=progress
+    )
     return names, train_set, val_set
 
 
@@ -43,7 +46,9 @@ def composition_data(model: torch.nn.Module, samples: list[Sample], names: list[
     model.eval()
     data = []
     for full, seen in zip(samples, model_view(samples, names)):
-        table = FeatureTable(list(full.node_ids) or [str(i) for i in range(len(full.x))], names, full.x.astype(np.float64))
+        table = FeatureTable(
+            list(full.node_ids) or [str(i) for i in range(len(full.x))], names, full.x.astype(np.float64)
+        )
         logits = model(*tensors(seen)).numpy().astype(np.float64)
         data.append((ranker_outputs(table, TERMS, logits), full.y))
     return data
@@ -58,17 +63,30 @@ def composition_metrics(data: list[tuple[np.ndarray, int]], weights: EnsembleWei
     return metrics_of(ranks_)
 
 
-def train_artifact(settings: TrainSettings, names: list[str], train_set: list[Sample], val_set: list[Sample],
-                   progress: bool = True, init=None, parent: str = "", extra_settings: dict | None = None) -> Artifact:
+def train_artifact(
+    settings: TrainSettings,
+    names: list[str],
+    train_set: list[Sample],
+    val_set: list[Sample],
+    progress: bool = True,
+    init=None,
+    parent: str = "",
+    extra_settings: dict | None = None,
+) -> Artifact:
     """Train the network on its columns, fit the composition on validation, and package both as an artifact.
 
     train_set and val_set hold the full analysed tables (`names`): the network reads its own columns,
     the composition the other rankers' outputs next to the network's.
     """
-    model, history = train(model_view(train_set, names), model_view(val_set, names), settings, init=init,
-                           progress=progress)
-    metrics = {"validation": metrics_of(ranks(model, model_view(val_set, names))), "best_epoch": history["best_epoch"],
-               "epochs_run": history["epochs_run"], "history": history["history"]}
+    model, history = train(
+        model_view(train_set, names), model_view(val_set, names), settings, init=init, progress=progress
+    )
+    metrics = {
+        "validation": metrics_of(ranks(model, model_view(val_set, names))),
+        "best_epoch": history["best_epoch"],
+        "epochs_run": history["epochs_run"],
+        "history": history["history"],
+    }
     combination: dict = {}
     if settings.kind == "gnn":
         data = composition_data(model, val_set, names)
@@ -76,9 +94,20 @@ def train_artifact(settings: TrainSettings, names: list[str], train_set: list[Sa
         combination = {**weights.as_dict(), "incidents": len(data)}
         metrics["validation_combined"] = composition_metrics(data, weights)
     return Artifact(
-        kind=settings.kind, hyper=settings.hyper(), state={k: v.clone() for k, v in model.state_dict().items()},
-        feature_names=list(FEATURE_NAMES), schema_id=schema_id(list(FEATURE_NAMES)),
-        settings={**settings.as_dict(), "data_seed_base": {"training": SUITE_SEED_BASE["training"],
-                                                            "validation": SUITE_SEED_BASE["validation"]},
-                  "training_incidents": len(train_set), "validation_incidents": len(val_set), **(extra_settings or {})},
-        metrics=metrics, combination=combination, parent=parent, created_at=time.time())
+        kind=settings.kind,
+        hyper=settings.hyper(),
+        state={k: v.clone() for k, v in model.state_dict().items()},
+        feature_names=list(FEATURE_NAMES),
+        schema_id=schema_id(list(FEATURE_NAMES)),
+        settings={
+            **settings.as_dict(),
+            "data_seed_base": {"training": SUITE_SEED_BASE["training"], "validation": SUITE_SEED_BASE["validation"]},
+            "training_incidents": len(train_set),
+            "validation_incidents": len(val_set),
+            **(extra_settings or {}),
+        },
+        metrics=metrics,
+        combination=combination,
+        parent=parent,
+        created_at=time.time(),
+    )

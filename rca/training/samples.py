@@ -19,8 +19,9 @@ from rca.simulator.incident import simulate
 from rca.simulator.suite import IncidentSpec, suite
 
 
-def analysed(specs, rules, max_hops: int | None = None, *, desc: str = "incidents", progress: bool = True,
-             leave: bool = True):
+def analysed(
+    specs, rules, max_hops: int | None = None, *, desc: str = "incidents", progress: bool = True, leave: bool = True
+):
     """(spec, subgraph, feature table, root cause id) of each simulated incident, analysed by the engine.
 
     Incidents whose root cause lies outside the subgraph cut to max_hops are skipped (there is
@@ -35,8 +36,13 @@ def analysed(specs, rules, max_hops: int | None = None, *, desc: str = "incident
         yield spec, subgraph, table, incident.root_cause_id
 
 
-def simulate_samples(specs: list[IncidentSpec], rules: RuleEngine, max_hops: int | None = None,
-                     desc: str = "incidents", progress: bool = True) -> tuple[list[str], list[Sample]]:
+def simulate_samples(
+    specs: list[IncidentSpec],
+    rules: RuleEngine,
+    max_hops: int | None = None,
+    desc: str = "incidents",
+    progress: bool = True,
+) -> tuple[list[str], list[Sample]]:
     """Simulate and analyse incidents; skips the few whose root cause lies outside the subgraph."""
     names: list[str] = []
     out = []
@@ -58,14 +64,24 @@ def code_digest() -> str:
     return h.hexdigest()[:12]
 
 
-def cached_suite(cache_dir: Path | None, name: str, per_cell: int, sizes: tuple[int, ...], rules: RuleEngine,
-                 max_hops: int | None = None, fault_types: tuple[str, ...] | None = None,
-                 progress: bool = True) -> tuple[list[str], list[Sample]]:
+def cached_suite(
+    cache_dir: Path | None,
+    name: str,
+    per_cell: int,
+    sizes: tuple[int, ...],
+    rules: RuleEngine,
+    max_hops: int | None = None,
+    fault_types: tuple[str, ...] | None = None,
+    progress: bool = True,
+) -> tuple[list[str], list[Sample]]:
     """The samples of a named suite, read from cache_dir when built before with the same rules."""
     kwargs = {"fault_types": fault_types} if fault_types else {}
     specs = list(suite(name, per_cell, sizes, **kwargs))
-    key = hashlib.sha256(repr((name, per_cell, sizes, max_hops, fault_types, rules.version,
-                               FEATURE_SCHEMA_VERSION, code_digest())).encode()).hexdigest()[:12]
+    key = hashlib.sha256(
+        repr(
+            (name, per_cell, sizes, max_hops, fault_types, rules.version, FEATURE_SCHEMA_VERSION, code_digest())
+        ).encode()
+    ).hexdigest()[:12]
     path = cache_dir / f"{name}-{key}.pt" if cache_dir else None
     if path is not None and path.exists():
         data = torch.load(path, weights_only=False)

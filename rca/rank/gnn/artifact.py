@@ -55,8 +55,10 @@ class Artifact:
         try:
             net.load_state_dict(self.state)
         except RuntimeError as exc:
-            raise ArtifactError(f"model {self.version} was saved by another network architecture; retrain it with "
-                                f"`rca train` ({str(exc).splitlines()[0]})") from None
+            raise ArtifactError(
+                f"model {self.version} was saved by another network architecture; retrain it with "
+                f"`rca train` ({str(exc).splitlines()[0]})"
+            ) from None
         return net.eval()
 
     def save(self, path: Path) -> Path:
@@ -89,13 +91,15 @@ def load(path: Path, expected_names: list[str] | None = None) -> Artifact:
     if data["feature_schema_version"] != FEATURE_SCHEMA_VERSION:
         raise ArtifactError(
             f"model {data.get('version', path.name)} was trained on feature schema {data['feature_schema_version']}, "
-            f"this code builds feature schema {FEATURE_SCHEMA_VERSION}; retrain it with `rca train`")
+            f"this code builds feature schema {FEATURE_SCHEMA_VERSION}; retrain it with `rca train`"
+        )
     if expected_names is not None and list(data["feature_names"]) != list(expected_names):
         missing = sorted(set(expected_names) - set(data["feature_names"]))
         extra = sorted(set(data["feature_names"]) - set(expected_names))
         raise ArtifactError(
             f"model {data.get('version', path.name)} was trained on other feature columns than this code builds "
-            f"(schema {data['schema_id']}; missing {missing[:5]}, unknown {extra[:5]}); retrain it with `rca train`")
+            f"(schema {data['schema_id']}; missing {missing[:5]}, unknown {extra[:5]}); retrain it with `rca train`"
+        )
     fields = {k: data[k] for k in Artifact.__dataclass_fields__ if k in data}
     return Artifact(**fields)
 
@@ -123,8 +127,11 @@ class Registry:
 
     def versions(self) -> list[tuple[str, Path]]:
         """(version, file) of the shipped default and of every stored version, oldest first."""
-        stored = sorted(((p.stem, p) for p in self.dir.glob("*.pt")), key=lambda vp: vp[1].stat().st_mtime) \
-            if self.dir.exists() else []
+        stored = (
+            sorted(((p.stem, p) for p in self.dir.glob("*.pt")), key=lambda vp: vp[1].stat().st_mtime)
+            if self.dir.exists()
+            else []
+        )
         shipped = [(self.shipped_version(), SHIPPED_DEFAULT)] if SHIPPED_DEFAULT.exists() else []
         return [vp for vp in shipped if vp[0] not in {v for v, _ in stored}] + stored
 

@@ -23,8 +23,11 @@ def readable(feature: str) -> str:
     """A feature column as words ("rule_crash_loop_or_oom" -> "rule finding: crash loop or oom")."""
     if feature.startswith("rule_") and feature != "rule_max":
         return "rule finding: " + feature[5:].replace("_", " ")
-    return {"rule_max": "strongest rule finding", "gnn": "graph model score",
-            "engine_logit": "rules-and-propagation score"}.get(feature, feature.replace("_", " "))
+    return {
+        "rule_max": "strongest rule finding",
+        "gnn": "graph model score",
+        "engine_logit": "rules-and-propagation score",
+    }.get(feature, feature.replace("_", " "))
 
 
 def own_path_gradient(network: torch.nn.Module, own: np.ndarray, messages: list[np.ndarray]) -> np.ndarray:
@@ -37,9 +40,14 @@ def own_path_gradient(network: torch.nn.Module, own: np.ndarray, messages: list[
     return grad.numpy().astype(np.float64)
 
 
-def gradient_attribution(gradient: Callable[[np.ndarray, list[np.ndarray]], np.ndarray], mean: np.ndarray,
-                         x: torch.Tensor, messages: list[torch.Tensor], rows: list[int],
-                         names: list[str]) -> dict[int, list[tuple[str, float]]]:
+def gradient_attribution(
+    gradient: Callable[[np.ndarray, list[np.ndarray]], np.ndarray],
+    mean: np.ndarray,
+    x: torch.Tensor,
+    messages: list[torch.Tensor],
+    rows: list[int],
+    names: list[str],
+) -> dict[int, list[tuple[str, float]]]:
     """Per candidate row: (feature, contribution) sorted by absolute size.
 
     `gradient` takes the rows' features and incoming messages and returns d logit / d features
@@ -52,16 +60,18 @@ def gradient_attribution(gradient: Callable[[np.ndarray, list[np.ndarray]], np.n
     return {row: sorted(zip(names, c), key=lambda nc: -abs(nc[1])) for row, c in zip(rows, contrib)}
 
 
-def attribution_findings(entity_ids: list[str], contributions: dict[str, list[tuple[str, float]]],
-                         at: float) -> list[Finding]:
+def attribution_findings(
+    entity_ids: list[str], contributions: dict[str, list[tuple[str, float]]], at: float
+) -> list[Finding]:
     """One evidence item per candidate naming what raised and what lowered its score most."""
     findings = []
     for entity in entity_ids:
         items = [(n, v) for n, v in contributions.get(entity, []) if abs(v) >= 0.05][:SHOWN]
         if not items:
             continue
-        text = "model: " + "; ".join(f"{readable(n)} {'raised' if v > 0 else 'lowered'} the score ({v:+.2f})"
-                                     for n, v in items)
+        text = "model: " + "; ".join(
+            f"{readable(n)} {'raised' if v > 0 else 'lowered'} the score ({v:+.2f})" for n, v in items
+        )
         strength = min(1.0, sum(abs(v) for _, v in items) / 5.0)
         findings.append(Finding(ATTRIBUTION_RULE, entity, round(strength, 4), text, at))
     return findings

@@ -66,5 +66,10 @@ def _both_ways(rows_by_type: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def sample_from(subgraph: IncidentSubgraph, table: FeatureTable, root: str | None = None, **extra) -> Sample:
     """A sample from an analysed subgraph (root may be None when unknown)."""
     y = table.index.get(root, -1) if root is not None else -1
-    return Sample(table.matrix.astype(np.float32), typed_edges(subgraph.edges, table.index), y,
-                  node_ids=list(table.node_ids), **extra)
+    return Sample(
+        table.matrix.astype(np.float32),
+        typed_edges(subgraph.edges, table.index),
+        y,
+        node_ids=list(table.node_ids),
+        **extra,
+    )

@@ -2,9 +2,10 @@
 
 RcaGnn: standardised features -> linear encoder -> two layers of attention message passing over
 the typed, directed subgraph (GATv2-style attention with its own parameters per relation and per
-direction, summed per layer, with a residual) -> one logit per entity. A softmax over the entities of one incident gives the
-probability of each being the root cause. The incident embedding is the probability-weighted mean
-of the final entity states next to their plain mean: what the model looked at, and the context.
+direction, summed per layer, with a residual) -> one logit per entity. A softmax over the entities
+of one incident gives the probability of each being the root cause. The incident embedding is the
+probability-weighted mean of the final entity states next to their plain mean: what the model
+looked at, and the context.
 
 DiagMLP (Gao et al. 2025): the same features through an MLP of similar size that never sees an
 edge, so the benchmark can tell what message passing adds.
@@ -18,9 +19,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch_geometric.utils import softmax as group_softmax
 
-from rca.rank.gnn.data import RELATIONS
 from rca import fast
 from rca.fast.gnn_attention import NEGATIVE_SLOPE, attention_messages
+from rca.rank.gnn.data import RELATIONS
 
 
 class _Standardise(nn.Module):
@@ -62,9 +63,20 @@ class RelationalAttention(nn.Module):
             # serving: the same arithmetic in one compiled loop (sums in another order: float32 rounding apart)
             def rows(index: torch.Tensor) -> np.ndarray:
                 return np.ascontiguousarray(index.numpy(), dtype=np.int64)
-            return torch.from_numpy(attention_messages(
-                self.lin_src(h).view(flat).numpy(), self.lin_dst(h).view(flat).numpy(), self.att.detach().numpy(),
-                self.bias.detach().numpy(), rows(src_rel), rows(dst_rel), rows(rel), rows(dst), n))
+
+            return torch.from_numpy(
+                attention_messages(
+                    self.lin_src(h).view(flat).numpy(),
+                    self.lin_dst(h).view(flat).numpy(),
+                    self.att.detach().numpy(),
+                    self.bias.detach().numpy(),
+                    rows(src_rel),
+                    rows(dst_rel),
+                    rows(rel),
+                    rows(dst),
+                    n,
+                )
+            )
         xj = self.lin_src(h).view(flat).index_select(0, src_rel)  # (edges, heads, hidden)
         xi = self.lin_dst(h).view(flat).index_select(0, dst_rel)
         score = (F.leaky_relu(xj + xi, float(NEGATIVE_SLOPE)) * self.att.index_select(0, rel)).sum(-1)  # (edges, heads)

@@ -76,16 +76,26 @@ class GraphModel:
                 states = self.network.states(x)
             logits = self.network.readout(states)
             vector = embedding(states, logits)
-        return ModelRun(logits.numpy().astype(np.float64), x, messages,
-                        [round(v, 6) for v in vector.tolist()],  # tolist: no per-element tensors
-                        (time.perf_counter() - started) * 1000)
+        return ModelRun(
+            logits.numpy().astype(np.float64),
+            x,
+            messages,
+            [round(v, 6) for v in vector.tolist()],  # tolist: no per-element tensors
+            (time.perf_counter() - started) * 1000,
+        )
 
     def drivers(self, run: ModelRun, rows: list[int]) -> dict[int, list[tuple[str, float]]]:
         """Per row: (feature, contribution to the network's logit), largest first; empty without attribution."""
         if not self.attributes or not rows:
             return {}
-        return gradient_attribution(partial(own_path_gradient, self.network), self.feature_mean, run.x, run.messages,
-                                    rows, self.artifact.feature_names)
+        return gradient_attribution(
+            partial(own_path_gradient, self.network),
+            self.feature_mean,
+            run.x,
+            run.messages,
+            rows,
+            self.artifact.feature_names,
+        )
 
 
 class GnnRanker:
@@ -99,8 +109,12 @@ class GnnRanker:
     @property
     def versions(self) -> dict[str, str]:
         """Versions of the rules, the model and the feature schema."""
-        return {"rules": self.rules.version, "model": self.model.version, "features": FEATURE_SCHEMA_VERSION,
-                "ranker": self.name}
+        return {
+            "rules": self.rules.version,
+            "model": self.model.version,
+            "features": FEATURE_SCHEMA_VERSION,
+            "ranker": self.name,
+        }
 
     def rank(self, subgraph: IncidentSubgraph, top_k: int) -> RankingResult:
         """Candidates by the network's softmax over the incident's entities."""
@@ -110,8 +124,17 @@ class GnnRanker:
         run = self.model.run(analysis.table, analysis.graph)
         analysis.timings_ms["gnn"] = run.ms
         p = np.exp(run.logits - run.logits.max())
-        result = finish(subgraph, analysis.graph, analysis.table, p / p.sum(), top_k, analysis.findings, self.versions,
-                        analysis.timings_ms, started)
+        result = finish(
+            subgraph,
+            analysis.graph,
+            analysis.table,
+            p / p.sum(),
+            top_k,
+            analysis.findings,
+            self.versions,
+            analysis.timings_ms,
+            started,
+        )
         result.embedding = run.embedding
         return result
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from durable.engine import MessageNotHandledException
 from durable.lang import assert_fact, assert_facts, delete_state, get_host
 
-from rca.rank.types import Finding
-from rca.rank.rules.packs import RULES, condition_definitions, define_ruleset
 from rca import fast
 from rca.fast.rule_prefilter import Predicate, compile_any
+from rca.rank.rules.packs import RULES, condition_definitions, define_ruleset
 from rca.rank.rules.thresholds import Thresholds, load_thresholds
+from rca.rank.types import Finding
 
 # durable-rules keeps rulesets and their sessions in one process-wide host whose Python glue is
 # not written for threads; each request gets its own session id and the engine calls are
@@ -86,7 +86,9 @@ class RuleEngine:
         for rule_name, fact in fired:  # an OR condition fires once per matching branch: keep one
             rule = RULES[rule_name]
             strength = rule.strength(fact, self.thresholds[rule_name])
-            findings[(rule_name, fact["entity"])] = Finding(rule_name, fact["entity"], round(strength, 4), rule.text(fact), at)
+            findings[(rule_name, fact["entity"])] = Finding(
+                rule_name, fact["entity"], round(strength, 4), rule.text(fact), at
+            )
         findings = list(findings.values())
         findings.sort(key=lambda f: (-f.strength, f.rule, f.entity_id))
         return findings

@@ -16,8 +16,12 @@ DEGRADED = 0.3  # evidence level from which an entity counts as degraded
 PEER_TOKEN = re.compile(r"[A-Za-z0-9_.\-]+")  # how entity names appear inside log lines
 
 
-def build_facts(subgraph: IncidentSubgraph, table: FeatureTable, graph: PropagationGraph,
-                keep: Callable[[dict], object] | None = None) -> list[dict]:
+def build_facts(
+    subgraph: IncidentSubgraph,
+    table: FeatureTable,
+    graph: PropagationGraph,
+    keep: Callable[[dict], object] | None = None,
+) -> list[dict]:
     """Facts for every entity that has evidence itself or around it (the rest cannot fire a rule).
 
     The counts over each entity's effects are taken for all entities at once over the graph's link
@@ -65,7 +69,9 @@ def build_facts(subgraph: IncidentSubgraph, table: FeatureTable, graph: Propagat
     after = degraded[effect] & has[cause] & (~has[effect] | (onset[effect] >= onset[cause] - ONSET_TOLERANCE_S))
     in_failing = _flags(n, [graph.index[u] for u in failing_peers if u in graph.index])[effect]
     # (only the chosen entities' counts are kept: their users' lines are all that need reading)
-    failing = user & (_named_by(failing_peers, graph, cause, effect, names, among=user & chosen[cause]) | (~in_failing & after))
+    failing = user & (
+        _named_by(failing_peers, graph, cause, effect, names, among=user & chosen[cause]) | (~in_failing & after)
+    )
     resident = (labels[cause] == "Host") & ((labels[effect] == "Instance") | (labels[effect] == "Datastore"))
     crashing = table.column("log_crash") > 0
     later = degraded[effect] & has[effect]
@@ -86,19 +92,29 @@ def build_facts(subgraph: IncidentSubgraph, table: FeatureTable, graph: Propagat
     users, failing_n, auth_n = count(user), count(failing), count(auth)
     residents, residents_bad = count(resident), count(resident & (degraded[effect] | crashing[effect]))
     facts = {  # one column per fact field, one entry per chosen entity (field order as the dicts')
-        "entity": np.array(graph.nodes, dtype=object)[rows], "kind": labels[rows], "name": np.array(names, dtype=object)[rows],
+        "entity": np.array(graph.nodes, dtype=object)[rows],
+        "kind": labels[rows],
+        "name": np.array(names, dtype=object)[rows],
         "evidence": np.array([round(v, 4) for v in ev[rows].tolist()]),
-        "errors": column("anomaly_errors"), "latency": column("anomaly_latency"),
-        "saturation": column("anomaly_saturation"), "traffic": column("anomaly_traffic"),
-        "crash_lines": _counts(column("log_crash")), "oom_lines": _counts(column("log_oom")),
-        "auth_lines": _counts(column("log_auth")), "restarts": column("restarts").astype(np.int64),
-        "users_total": users, "users_failing": failing_n,
-        "users_failing_share": share(failing_n, users), "users_auth_share": share(auth_n, users),
-        "residents_total": residents, "residents_degraded": residents_bad,
+        "errors": column("anomaly_errors"),
+        "latency": column("anomaly_latency"),
+        "saturation": column("anomaly_saturation"),
+        "traffic": column("anomaly_traffic"),
+        "crash_lines": _counts(column("log_crash")),
+        "oom_lines": _counts(column("log_oom")),
+        "auth_lines": _counts(column("log_auth")),
+        "restarts": column("restarts").astype(np.int64),
+        "users_total": users,
+        "users_failing": failing_n,
+        "users_failing_share": share(failing_n, users),
+        "users_auth_share": share(auth_n, users),
+        "residents_total": residents,
+        "residents_degraded": residents_bad,
         "residents_share": share(residents_bad, residents),
         "change_gap_s": np.array([alert - changes[i] if i in changes else -1.0 for i in rows.tolist()]),
         "change_evidence": np.maximum(ev, near)[rows],
-        "lead_s": lead[rows], "later_share": column("effects_later"),
+        "lead_s": lead[rows],
+        "later_share": column("effects_later"),
         "degraded_later": count(degraded_later),
     }
     if keep is not None:
@@ -120,8 +136,14 @@ def _flags(n: int, rows: list[int]) -> np.ndarray:
     return out
 
 
-def _named_by(peers: dict[str, set[str] | None], graph: PropagationGraph, cause: np.ndarray, effect: np.ndarray,
-              names: list[str], among: np.ndarray | None = None) -> np.ndarray:
+def _named_by(
+    peers: dict[str, set[str] | None],
+    graph: PropagationGraph,
+    cause: np.ndarray,
+    effect: np.ndarray,
+    names: list[str],
+    among: np.ndarray | None = None,
+) -> np.ndarray:
     """Per link: the effect's lines point at the cause (see _against); checked only for effects in
     peers, and only on the links `among` (where given; the rest stay False)."""
     out = np.zeros(len(cause), dtype=bool)

@@ -26,7 +26,19 @@ class RulesRanker:
         check_subgraph(subgraph, top_k)
         analysis = analyse(subgraph, self.rules)
         table = analysis.table
-        scores = np.clip(table.matrix[:, [table.columns[c] for c in RULE_COLUMNS]].max(axis=1)
-                         + 0.01 * table.column("evidence"), 0.0, 1.0)
-        return finish(subgraph, analysis.graph, table, scores, top_k, analysis.findings,
-                      {"rules": self.rules.version, "ranker": self.name}, analysis.timings_ms, started)
+        scores = np.clip(
+            table.matrix[:, [table.columns[c] for c in RULE_COLUMNS]].max(axis=1) + 0.01 * table.column("evidence"),
+            0.0,
+            1.0,
+        )
+        return finish(
+            subgraph,
+            analysis.graph,
+            table,
+            scores,
+            top_k,
+            analysis.findings,
+            {"rules": self.rules.version, "ranker": self.name},
+            analysis.timings_ms,
+            started,
+        )
