@@ -6,7 +6,9 @@ import time
 from contextlib import contextmanager
 
 from graph_schema.cypher import events as cypher
+from graph_schema.model import Label
 from graph_schema.store import GraphStore
+from ingest.syslog.aggregator import EntityRef, EventAggregator
 from ingest.syslog.listeners import SyslogListeners
 from ingest.syslog.pipeline import SyslogPipeline
 from settings.ingest import SyslogSettings
@@ -62,3 +64,16 @@ def events_of(store, entity_id: str) -> list[dict]:
 def total_count(store, entity_id: str) -> int:
     """Lines counted in all Events of one entity."""
     return sum(row["count"] for row in events_of(store, entity_id))
+
+
+def drained_event_rows(host: EntityRef, lines: int) -> list[dict]:
+    """One worker's drain: the event rows (one fresh write token) of `lines` lines of one template in one bucket."""
+    aggregator = EventAggregator(60)
+    for i in range(lines):
+        aggregator.add(host, "tpl-disk", 1_000_000 + i * 0.1, 3, "disk_full", "No space left on device")
+    return aggregator.drain(lambda template_id: "No space left on device")["events"]
+
+
+def write_event_rows(store, rows: list[dict]) -> None:
+    """Write drained event rows as the syslog writer does (one upsert of a host's events)."""
+    store.transaction(lambda tx: tx.run(cypher.UPSERT_EVENTS[Label.HOST], rows=rows).consume())

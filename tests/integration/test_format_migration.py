@@ -13,12 +13,13 @@ import pytest
 
 from graph_schema import incident_snapshots as snapshots
 from graph_schema import migrations
-from graph_schema.cypher.events import TOKENS_KEPT, UPSERT_EVENTS
+from graph_schema.cypher.events import TOKENS_KEPT
 from graph_schema.model import Label
-from ingest.syslog.aggregator import EntityRef, EventAggregator
+from ingest.syslog.aggregator import EntityRef
 from rca.service.incidents import IncidentRecord, IncidentStore
 from rca.service.stubs import pb
 from rca.training.feedback import read_confirmed
+from tests.integration.syslog_helpers import drained_event_rows, total_count, write_event_rows
 
 VERSION = 4
 NESTED = {"db": {"evidence": 0.9, "rule_datastore_unreachable_callers_timeout": 1.0}, "svc": {}, "h": {"evidence": 0.5}}
@@ -53,22 +54,6 @@ def _old_incidents(prefix: str) -> dict[str, dict]:
     }
 
 
-def _drain(host: EntityRef, lines: int) -> list[dict]:
-    """One syslog worker's drain: event rows of one template in one bucket, under one fresh write token."""
-    aggregator = EventAggregator(60)
-    for i in range(lines):
-        aggregator.add(host, "tpl-disk", 1_000_000 + i * 0.1, 3, "disk_full", "No space left on device")
-    return aggregator.drain(lambda template_id: "No space left on device")["events"]
-
-
-def _write(store, rows: list[dict]) -> None:
-    store.transaction(lambda tx: tx.run(UPSERT_EVENTS[Label.HOST], rows=rows).consume())
-
-
-def _count(store, host: EntityRef) -> int:
-    return store.read("MATCH (e:Event) WHERE e.entity_id = $id RETURN sum(e.count) AS n", id=host.id)[0]["n"]
-
-
 def _as_version_3(store) -> None:
     store.write("MATCH (m:SchemaMigration) WHERE m.version >= $version DETACH DELETE m", version=VERSION)
     assert migrations.current_version(store) == VERSION - 1
@@ -94,13 +79,13 @@ def old_graph(store, unique_prefix):
     spooled: dict[str, list[dict]] = {}
     for name, newer in (("alone", 0), ("beside", 2), ("full", TOKENS_KEPT)):
         host = EntityRef(Label.HOST, f"{unique_prefix}{name}", f"{unique_prefix}{name}")
-        rows = _drain(host, 5)
-        _write(store, rows)
+        rows = drained_event_rows(host, 5)
+        write_event_rows(store, rows)
         store.write(
             "MATCH (e:Event {id: $id}) SET e.batch = $token, e.batches = null", id=rows[0]["id"], token=rows[0]["batch"]
         )
         for _ in range(newer):
-            _write(store, _drain(host, 1))
+            write_event_rows(store, drained_event_rows(host, 1))
         spooled[name] = rows
     return old, spooled
 
@@ -135,9 +120,9 @@ def test_data_of_earlier_versions_reads_through_the_current_readers_after_migrat
         assert len(event["batches"]) == {"alone": 1, "beside": 3, "full": TOKENS_KEPT}[name]
         if name != "full":  # the oldest token, kept while fewer than TOKENS_KEPT newer ones are
             assert event["batches"][0] == rows[0]["batch"]
-            before = _count(store, host)
-            _write(store, rows)  # the batch spooled by an earlier version, written again
-            assert _count(store, host) == before
+            before = total_count(store, host.id)
+            write_event_rows(store, rows)  # the batch spooled by an earlier version, written again
+            assert total_count(store, host.id) == before
 
 
 def test_migrating_again_changes_nothing(store, unique_prefix, old_graph):

@@ -7,17 +7,19 @@ import threading
 
 from neo4j.exceptions import ServiceUnavailable
 
-from graph_schema.cypher.events import TOKENS_KEPT, UPSERT_EVENTS
+from graph_schema.cypher.events import TOKENS_KEPT
 from graph_schema.model import Label
-from ingest.syslog.aggregator import EntityRef, EventAggregator
+from ingest.syslog.aggregator import EntityRef
 from ingest.syslog.pipeline import SyslogPipeline
 from tests.integration.syslog_helpers import (
+    drained_event_rows,
     events_of,
     fast_settings,
     running_worker,
     short_retry_store,
     total_count,
     wait_for,
+    write_event_rows,
 )
 
 
@@ -138,33 +140,17 @@ def test_a_batch_written_again_after_a_lost_commit_counts_its_lines_once(store, 
     assert total_count(store, app) == 120
 
 
-def _drain(host: EntityRef, lines: int) -> list[dict]:
-    """One worker's drain: the event rows (one fresh write token) of `lines` lines of one template in one bucket."""
-    aggregator = EventAggregator(60)
-    for i in range(lines):
-        aggregator.add(host, "tpl-disk", 1_000_000 + i * 0.1, 3, "disk_full", "No space left on device")
-    return aggregator.drain(lambda template_id: "No space left on device")["events"]
-
-
-def _write(store, rows: list[dict]) -> None:
-    store.transaction(lambda tx: tx.run(UPSERT_EVENTS[Label.HOST], rows=rows).consume())
-
-
-def _count(store, host: EntityRef) -> int:
-    return store.read("MATCH (e:Event) WHERE e.entity_id = $id RETURN sum(e.count) AS n", id=host.id)[0]["n"]
-
-
 def test_a_batch_written_again_counts_once_even_after_other_workers_added_to_the_same_event(store, unique_prefix):
     host = EntityRef(Label.HOST, f"{unique_prefix}h1", f"{unique_prefix}h1")
-    lost = _drain(host, 100)  # its commit landed but the worker never heard: it will write it again
-    _write(store, lost)
-    others = [_drain(host, 10) for _ in range(3)]  # meanwhile other workers add to the same Event
+    lost = drained_event_rows(host, 100)  # its commit landed but the worker never heard: it will write it again
+    write_event_rows(store, lost)
+    others = [drained_event_rows(host, 10) for _ in range(3)]  # meanwhile other workers add to the same Event
     for rows in others:
-        _write(store, rows)
-    _write(store, lost)
-    assert _count(store, host) == 130
-    _write(store, others[1])
-    assert _count(store, host) == 130
+        write_event_rows(store, rows)
+    write_event_rows(store, lost)
+    assert total_count(store, host.id) == 130
+    write_event_rows(store, others[1])
+    assert total_count(store, host.id) == 130
     for _ in range(TOKENS_KEPT):  # a token is remembered for the last TOKENS_KEPT batches
-        _write(store, _drain(host, 1))
-    assert _count(store, host) == 130 + TOKENS_KEPT
+        write_event_rows(store, drained_event_rows(host, 1))
+    assert total_count(store, host.id) == 130 + TOKENS_KEPT
