@@ -79,8 +79,12 @@ class Link(NamedTuple):  # a tuple: built by the thousand per request
 class Structure(Protocol):
     """What a propagation graph is built from: an IncidentSubgraph, or a neighbourhood of the topology."""
 
-    nodes: Mapping[str, EntityNode]
-    edges: Sequence[Edge]
+    # read-only members: a dataclass's dict and list fields match them
+    @property
+    def nodes(self) -> Mapping[str, EntityNode]: ...
+
+    @property
+    def edges(self) -> Sequence[Edge]: ...
 
 
 class PropagationGraph:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -35,20 +37,24 @@ def hop_probability(
     return p
 
 
+_Signal = TypeVar("_Signal", AnomalySignal, EventSignal, ChangeSignal)
+
+
+def _by_entity(signals: Iterable[_Signal]) -> dict[str, list[_Signal]]:
+    """Signals grouped by entity id, each group in the given order."""
+    groups: dict[str, list[_Signal]] = {}
+    for s in signals:
+        groups.setdefault(s.entity_id, []).append(s)
+    return groups
+
+
 class Signals:
     """The subgraph's anomalies, log events and changes grouped by entity (in subgraph order)."""
 
     def __init__(self, subgraph: IncidentSubgraph):
-        self.anomalies: dict[str, list[AnomalySignal]] = {}
-        self.events: dict[str, list[EventSignal]] = {}
-        self.changes: dict[str, list[ChangeSignal]] = {}
-        for group, signals in (
-            (self.anomalies, subgraph.anomalies),
-            (self.events, subgraph.events),
-            (self.changes, subgraph.changes),
-        ):
-            for s in signals:
-                group.setdefault(s.entity_id, []).append(s)
+        self.anomalies: dict[str, list[AnomalySignal]] = _by_entity(subgraph.anomalies)
+        self.events: dict[str, list[EventSignal]] = _by_entity(subgraph.events)
+        self.changes: dict[str, list[ChangeSignal]] = _by_entity(subgraph.changes)
         self._lines: dict[str, list[str]] = {}
 
     def lines(self, entity_id: str) -> list[str]:

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from graph_schema import incident_snapshots
+
+if TYPE_CHECKING:  # rca.rank.features imports this module
+    from rca.rank.features import FeatureTable
 
 
 @dataclass(frozen=True)
@@ -167,7 +171,7 @@ class RankingResult:
     features: dict[str, dict[str, float]] = field(default_factory=dict)
     # The FeatureTable the snapshot comes from: the service leaves turning it into the stored
     # snapshot to its incident writer thread, off the response path (feature_snapshot_json()).
-    feature_table: object | None = field(default=None, repr=False, compare=False)
+    feature_table: FeatureTable | None = field(default=None, repr=False, compare=False)
 
     def feature_snapshot(self) -> dict[str, dict[str, float]]:
         """The feature snapshot, built from feature_table on first use."""

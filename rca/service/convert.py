@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from rca.rank.ensemble import LABELS
 from rca.rank.types import IncidentSubgraph, RankingResult
@@ -82,7 +83,7 @@ def candidates(subgraph: IncidentSubgraph, result: RankingResult, evidence: list
 
 def infer_response(
     incident_id: str, subgraph: IncidentSubgraph, resolved, result: RankingResult, timings_ms: dict
-) -> object:
+) -> Any:  # a pb.InferResponse: the generated rca.v1 messages are not type-checked
     """The InferResponse for one ranking."""
     evidence = evidence_items(subgraph, result)
     return pb.InferResponse(

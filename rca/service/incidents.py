@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from google.protobuf import json_format
@@ -42,7 +43,7 @@ def _from_json(text: str | None, message_type) -> list:
 class IncidentRecord:
     """Everything stored about one Infer: its answer, the features used and, with a model, the model's part."""
 
-    response: object  # the InferResponse
+    response: Any  # the InferResponse (the generated rca.v1 messages are not type-checked)
     # the feature snapshot's JSON text (graph_schema.incident_snapshots), built when the writer thread stores it
     features: Callable[[], str]
     created_at: float = field(default_factory=time.time)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from wsgiref.simple_server import WSGIServer
+
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 INFER_LATENCY = Histogram(
@@ -31,17 +33,18 @@ def observe_call(method: str, code_name: str) -> None:
         RPC_ERRORS.labels(method, code_name).inc()
 
 
-def serve_metrics(host: str, port: int, processes_dir: str | None = None):
+def serve_metrics(host: str, port: int, processes_dir: str | None = None) -> WSGIServer:
     """Start the /metrics HTTP endpoint on a daemon thread; returns the HTTP server (shutdown() stops it).
 
     With processes_dir (PROMETHEUS_MULTIPROC_DIR of the serving processes) the endpoint serves
     their metrics combined, the way prometheus_client's multiprocess mode does.
     """
-    registry = None
-    if processes_dir is not None:
-        from prometheus_client import CollectorRegistry, multiprocess
+    if processes_dir is None:
+        server, _thread = start_http_server(port, addr=host)
+        return server
+    from prometheus_client import CollectorRegistry, multiprocess
 
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=processes_dir)
-    server, _thread = start_http_server(port, addr=host, **({"registry": registry} if registry else {}))
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=processes_dir)
+    server, _thread = start_http_server(port, addr=host, registry=registry)
     return server

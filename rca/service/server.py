@@ -6,6 +6,7 @@ import gc
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from wsgiref.simple_server import WSGIServer
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -29,7 +30,7 @@ class RunningService:
     server: grpc.Server
     port: int
     health: health.HealthServicer
-    metrics_http: object | None = None
+    metrics_http: WSGIServer | None = None
     topology: TopologyCache | None = None
     servicer: RootCauseServicer | None = None
 
@@ -65,7 +66,9 @@ def start_server(
     With a ledger of several processes this is serving process number `slot` of one `rca serve`:
     it shares the port with its siblings (SO_REUSEPORT, the kernel spreads connections over them).
     """
-    interceptors = [BearerTokenInterceptor(settings.token.get_secret_value())] if settings.token else []
+    interceptors: list[grpc.ServerInterceptor] = (
+        [BearerTokenInterceptor(settings.token.get_secret_value())] if settings.token else []
+    )
     siblings = ledger is not None and ledger.processes > 1
     server = grpc.server(
         ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="rca-grpc"),
@@ -101,7 +104,9 @@ def start_server(
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     address = f"{settings.host}:{settings.port}"
     if settings.tls:
-        credentials = grpc.ssl_server_credentials([(settings.tls_key.read_bytes(), settings.tls_cert.read_bytes())])
+        key, cert = settings.tls_key, settings.tls_cert
+        assert key is not None and cert is not None, "ServiceSettings sets tls_cert and tls_key together"
+        credentials = grpc.ssl_server_credentials([(key.read_bytes(), cert.read_bytes())])
         port = server.add_secure_port(address, credentials)
     else:
         port = server.add_insecure_port(address)

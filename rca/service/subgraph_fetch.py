@@ -12,7 +12,7 @@ from rca.rank.types import AnomalySignal, ChangeSignal, Edge, EntityNode, EventS
 from rca.service.requests import InferQuery, InvalidArgument, NotFound, SymptomKey
 
 # When a name fits several entities, a service is what an alert most likely means.
-_LABEL_PREFERENCE = {Label.SERVICE: 0, Label.DATASTORE: 1, Label.HOST: 2, Label.INSTANCE: 3}
+_LABEL_PREFERENCE: dict[str, int] = {Label.SERVICE: 0, Label.DATASTORE: 1, Label.HOST: 2, Label.INSTANCE: 3}
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,13 @@ def _resolve(symptom: SymptomKey, entities: list[tuple[str, str, str]]) -> tuple
     return best[0][0], best[0][2]
 
 
-def _signals(rows: list[dict]) -> tuple[list[AnomalySignal], list[EventSignal], list[ChangeSignal]]:
-    anomalies, events, changes = [], [], []
+Signals = tuple[list[AnomalySignal], list[EventSignal], list[ChangeSignal]]
+
+
+def _signals(rows: list[dict]) -> Signals:
+    anomalies: list[AnomalySignal] = []
+    events: list[EventSignal] = []
+    changes: list[ChangeSignal] = []
     for row, p in ((r, p) for r in rows for p in r["items"]):
         if row["kind"] == "anomaly":
             anomalies.append(
@@ -108,8 +113,17 @@ def from_graph(store, query: InferQuery, cache=None) -> tuple[IncidentSubgraph, 
     if hops == query.max_hops:
         return subgraph, resolved
     wider_nodes, wider_edges, wider_key, resolved = _neighbourhood(store, query, cache, hops)
-    added = _read_signals(store, [n for n in wider_nodes if n not in nodes], query)
-    wider = _subgraph(wider_nodes, wider_edges, *(old + new for old, new in zip(signals, added)), resolved, query)
+    anomalies, events, changes = signals
+    more_anomalies, more_events, more_changes = _read_signals(store, [n for n in wider_nodes if n not in nodes], query)
+    wider = _subgraph(
+        wider_nodes,
+        wider_edges,
+        anomalies + more_anomalies,
+        events + more_events,
+        changes + more_changes,
+        resolved,
+        query,
+    )
     wider.neighbourhood_key, wider.max_hops = wider_key, hops
     return wider, resolved
 
@@ -123,7 +137,7 @@ def _neighbourhood(store, query: InferQuery, cache, hops: int):
     return nodes, edges, None, resolved
 
 
-def _read_signals(store, ids: list[str], query: InferQuery):
+def _read_signals(store, ids: list[str], query: InferQuery) -> Signals:
     """(anomalies, events, changes) of these entities in the query's window: one graph read."""
     if not ids:
         return [], [], []
@@ -166,6 +180,7 @@ def _walk_graph(store, query: InferQuery, hops: int):
 def from_request(query: InferQuery) -> tuple[IncidentSubgraph, list[ResolvedSymptom]]:
     """The caller-supplied subgraph, with symptoms resolved among its nodes and signals windowed."""
     supplied = query.subgraph
+    assert supplied is not None, "from_request: the query carries no subgraph (from_graph reads it from the graph)"
     entities = [(n.id, n.label, n.name) for n in supplied.nodes.values()]
     try:
         resolved = _resolve_all(query, entities)

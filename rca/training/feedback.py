@@ -108,7 +108,9 @@ def prepare(rows: list[dict], names: list[str], held_back_share: float, weight: 
     problems = _contradictions(rows)
     if problems:
         raise FeedbackRefused("contradictory feedback: " + "; ".join(problems[:5]))
-    tune, held, skipped = [], [], []
+    tune: list[Sample] = []
+    held: list[Sample] = []
+    skipped: list[str] = []
     for row in rows:
         try:
             sample = replace(sample_from_row(row, names), weight=weight)

@@ -16,7 +16,7 @@ import torch
 from tqdm import tqdm
 
 from rca.rank.gnn.data import RELATIONS, Sample
-from rca.rank.gnn.model import build_model, incident_log_softmax
+from rca.rank.gnn.model import Network, build_model, incident_log_softmax
 
 TOP = 5
 
@@ -123,7 +123,7 @@ def metrics_of(rank_list: list[int]) -> dict[str, float]:
     }
 
 
-def fit_scaler(model: torch.nn.Module, samples: list[Sample]) -> None:
+def fit_scaler(model: Network, samples: list[Sample]) -> None:
     """Set the model's standardisation from the training features."""
     x = np.concatenate([s.x for s in samples])
     model.scale.mean.copy_(torch.from_numpy(x.mean(0)).float())
@@ -143,9 +143,9 @@ def train(
     train_set: list[Sample],
     val_set: list[Sample],
     settings: TrainSettings,
-    init: torch.nn.Module | None = None,
+    init: Network | None = None,
     progress: bool = True,
-) -> tuple[torch.nn.Module, dict]:
+) -> tuple[Network, dict]:
     """Train (or fine-tune `init`) with early stopping on validation AC@1 then loss; returns model and history."""
     seed_everything(settings.seed)
     n_features = train_set[0].x.shape[1]

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from rca.rank.features import FEATURE_SCHEMA_VERSION
-from rca.rank.gnn.model import build_model
+from rca.rank.gnn.model import Network, build_model
 
 FORMAT = 1
 SHIPPED_DIR = Path(__file__).with_name("models")
@@ -49,7 +49,7 @@ class Artifact:
         if not self.version:
             self.version = f"{self.kind}-s{FEATURE_SCHEMA_VERSION}-{weights_digest(self.state)}"
 
-    def model(self) -> torch.nn.Module:
+    def model(self) -> Network:
         """The network with these weights, in eval mode."""
         net = build_model(self.kind, len(self.feature_names), **self.hyper)
         try:

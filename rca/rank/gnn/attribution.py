@@ -9,11 +9,15 @@ propagation consistency) are added exactly, since they enter the final score lin
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from rca.rank.types import Finding
+
+if TYPE_CHECKING:
+    from rca.rank.gnn.model import RcaGnn
 
 ATTRIBUTION_RULE = "model_attribution"
 SHOWN = 3
@@ -30,7 +34,7 @@ def readable(feature: str) -> str:
     }.get(feature, feature.replace("_", " "))
 
 
-def own_path_gradient(network: torch.nn.Module, own: np.ndarray, messages: list[np.ndarray]) -> np.ndarray:
+def own_path_gradient(network: RcaGnn, own: np.ndarray, messages: list[np.ndarray]) -> np.ndarray:
     """d local logit / d features of each row, with each layer's incoming messages held fixed (autograd)."""
     dtype = next(network.parameters()).dtype
     xs = torch.from_numpy(own).to(dtype).requires_grad_(True)

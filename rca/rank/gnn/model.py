@@ -27,6 +27,10 @@ from rca.rank.gnn.data import RELATIONS
 class _Standardise(nn.Module):
     """Feature standardisation with statistics fixed at training time (saved with the weights)."""
 
+    # buffers (register_buffer), declared so that type checkers know them as tensors
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, n_features: int):
         super().__init__()
         self.register_buffer("mean", torch.zeros(n_features))
@@ -172,10 +176,12 @@ class DiagMLP(nn.Module):
         return self.readout(self.states(x))
 
 
-MODEL_KINDS = {"gnn": RcaGnn, "mlp": DiagMLP}
+# What build_model makes: an RcaGnn for kind "gnn", a DiagMLP for "mlp".
+Network = RcaGnn | DiagMLP
+MODEL_KINDS: dict[str, type[Network]] = {"gnn": RcaGnn, "mlp": DiagMLP}
 
 
-def build_model(kind: str, n_features: int, **hyper) -> nn.Module:
+def build_model(kind: str, n_features: int, **hyper) -> Network:
     """A fresh model of the named kind."""
     if kind not in MODEL_KINDS:
         raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(MODEL_KINDS)}")

@@ -22,7 +22,7 @@ from rca.rank.features import BASE_FEATURES, FEATURE_SCHEMA_VERSION, FeatureTabl
 from rca.rank.gnn.artifact import SHIPPED_DEFAULT, Artifact, Registry, load
 from rca.rank.gnn.attribution import gradient_attribution, own_path_gradient
 from rca.rank.gnn.data import graph_edges
-from rca.rank.gnn.model import embedding
+from rca.rank.gnn.model import DiagMLP, RcaGnn, embedding
 from rca.rank.graph import PropagationGraph
 from rca.rank.ranker import check_subgraph, finish
 from rca.rank.rules.evaluate import RuleEngine, default_rule_engine
@@ -70,9 +70,11 @@ class GraphModel:
         messages: list[torch.Tensor] = []
         with torch.inference_mode():
             if self.artifact.kind == "gnn":
+                assert isinstance(self.network, RcaGnn), "build_model makes an RcaGnn for kind gnn"
                 edges = {r: torch.from_numpy(e) for r, e in graph_edges(graph).items()}
                 states = self.network.states(x, edges, messages)
             else:
+                assert isinstance(self.network, DiagMLP), "build_model makes a DiagMLP for kind mlp"
                 states = self.network.states(x)
             logits = self.network.readout(states)
             vector = embedding(states, logits)
@@ -88,6 +90,7 @@ class GraphModel:
         """Per row: (feature, contribution to the network's logit), largest first; empty without attribution."""
         if not self.attributes or not rows:
             return {}
+        assert isinstance(self.network, RcaGnn), "attribution is on for kind gnn only"
         return gradient_attribution(
             partial(own_path_gradient, self.network),
             self.feature_mean,

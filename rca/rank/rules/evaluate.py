@@ -82,14 +82,14 @@ class RuleEngine:
                 # durable-rules refuses a batch holding a fact no rule looks at (may_fire keeps those out,
                 # but prefiltered=True takes the caller's word): a fresh session, one fact at a time
                 fired = _fire(name, plain, batch=False)
-        findings: dict[tuple[str, str], Finding] = {}
+        kept: dict[tuple[str, str], Finding] = {}
         for rule_name, fact in fired:  # an OR condition fires once per matching branch: keep one
             rule = RULES[rule_name]
             strength = rule.strength(fact, self.thresholds[rule_name])
-            findings[(rule_name, fact["entity"])] = Finding(
+            kept[(rule_name, fact["entity"])] = Finding(
                 rule_name, fact["entity"], round(strength, 4), rule.text(fact), at
             )
-        findings = list(findings.values())
+        findings = list(kept.values())
         findings.sort(key=lambda f: (-f.strength, f.rule, f.entity_id))
         return findings
 
