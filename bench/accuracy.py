@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -24,6 +24,7 @@ from bench.machine import describe_machine
 from bench.model_rows import model_rankers, print_model_verdicts
 from rca.rank.baselines import AnomalyMagnitudeRanker, PageRankRanker
 from rca.rank.engine import engine_without_model
+from rca.rank.ensemble import LABELS, deciding_terms
 from rca.rank.propagation import PropagationRanker
 from rca.rank.rules.evaluate import default_rule_engine
 from rca.rank.rules.ranker import RulesRanker
@@ -38,6 +39,17 @@ def summarise(ranks: list[int]) -> tuple[float, float, float]:
     n = len(ranks) or 1
     ac = [sum(1 for r in ranks if 0 < r <= k) / n for k in range(1, TOP + 1)]
     return ac[0], ac[2], sum(ac) / TOP
+
+
+def print_deciding_terms(decided: list[str]) -> None:
+    """How often each term of the composed score put the engine's first candidate above its second."""
+    if not decided:
+        return
+    counts = Counter(decided)
+    print(
+        "term that put the engine's #1 above its #2 most (share of incidents): "
+        + ", ".join(f"{LABELS.get(term, term)} {counts[term] / len(decided):.0%}" for term, _ in counts.most_common())
+    )
 
 
 def print_calibration(confidence: list[tuple[float, bool]]) -> None:
@@ -86,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     specs = list(suite(args.suite, args.per_cell, sizes))
     covered = 0  # incidents whose root cause lies inside the subgraph at all
     confidence: list[tuple[float, bool]] = []  # engine's top-1 score and whether it was right
+    decided: list[str] = []  # per incident, the term with the largest margin of the engine's #1 over its #2
     for spec in tqdm(specs, desc="incidents", unit="inc"):
         incident = simulate(spec.seed, spec.size, spec.fault_type)
         sub = incident.to_subgraph(args.max_hops)
@@ -97,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
             rank = next((c.rank for c in result.candidates if c.entity_id == incident.root_cause_id), 0)
             if ranker.name == "engine":
                 confidence.append((result.candidates[0].score, rank == 1))
+                first, second = result.candidates[0], result.candidates[1]
+                margins = deciding_terms(first.breakdown, second.breakdown, limit=1)
+                decided.append(margins[0][0] if margins else "none")
             ranks[ranker.name][spec.fault_type].append(rank)
             by_size[ranker.name][spec.size].append(rank)
 
@@ -122,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'OVERALL':18s} " + " ".join(f"{' / '.join(f'{v:.2f}' for v in overall[n]):>24s}" for n in names))
     print(f"{'ms per incident':18s} " + " ".join(f"{elapsed[n] / len(specs) * 1000:>24.1f}" for n in names))
     print_calibration(confidence)
+    print_deciding_terms(decided)
     best_baseline = max(overall[n][0] for n in ("pagerank", "anomaly-magnitude"))
     print_model_verdicts(ranks, overall, best_baseline)
     return 0
