@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite from nothing: Debian packages, virtual environment, project, then pytest.
+# The whole test suite from nothing: Debian packages, virtual environment, project, lint and type
+# check (scripts/lint.sh: ruff, mypy; any finding fails the run), then pytest.
 # Extra arguments go to pytest (e.g. scripts/test.sh tests/unit -x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,5 +13,6 @@ command -v npm >/dev/null || packages="$packages npm"
 export RCA_TEST_DEB_PACKAGES="${RCA_TEST_DEB_PACKAGES:-$packages}"
 bash scripts/system-packages.sh
 bash scripts/setup.sh
+bash scripts/lint.sh
 
 exec .venv/bin/python -m pytest -q "$@"
