@@ -69,7 +69,8 @@ class Engine:
         composition = compose(ranker_outputs(table, self.weights.names, run.logits if run else None), self.weights)
         findings = list(analysis.findings)
         drivers: dict[str, list[tuple[str, float]]] = {}
-        if run is not None and self.model is not None and self.model.attributes:
+        # one entity alone was not ranked against anything: no drivers to explain
+        if run is not None and self.model is not None and self.model.attributes and len(table.node_ids) > 1:
             a0 = time.perf_counter()
             rows = order(table.node_ids, composition.scores)[: min(top_k, PATH_CANDIDATES)]
             gnn_weight = float(self.weights.values[self.weights.names.index("gnn")])
