@@ -35,14 +35,31 @@ class MetricsSettings(BaseModel):
     )
     step_s: float = Field(15.0, gt=0, description="resolution of the range queries")
     rate_window: str = Field("1m", description="window of rate() in the signal templates")
-    baseline_window_s: float = Field(3600.0, gt=0, description="reference window the baseline is fitted on")
+    baseline_window_s: float = Field(
+        3600.0, gt=0, description="reference window the baseline is fitted on (widened for coarse data, see below)"
+    )
+    min_baseline_points: int = Field(
+        20, ge=3, description="fewest points a baseline is fitted on; coarser series get a wider window to reach it"
+    )
+    max_baseline_window_s: float = Field(
+        6 * 3600.0,
+        gt=0,
+        description="widest the baseline window grows for coarse data; a series whose step needs more is unjudged",
+    )
     gap_s: float = Field(
         300.0, ge=0, description="recent time kept out of the baseline so a fresh anomaly does not bias it"
     )
     threshold: float = Field(6.0, gt=0, description="robust z-score that opens an anomaly")
     end_threshold: float = Field(3.0, gt=0, description="robust z-score below which a point counts as calm")
-    min_points: int = Field(3, ge=1, description="consecutive anomalous points that open an anomaly")
-    end_points: int = Field(4, ge=1, description="consecutive calm points that close an anomaly")
+    open_after_s: float = Field(
+        45.0, ge=0, description="how long a run of anomalous points lasts before it opens an anomaly (3 points at 15 s)"
+    )
+    close_after_s: float = Field(
+        60.0, ge=0, description="how long a run of calm points lasts before it closes an anomaly (4 points at 15 s)"
+    )
+    min_points: int = Field(2, ge=1, description="fewest consecutive anomalous points that open an anomaly, any step")
+    end_points: int = Field(2, ge=1, description="fewest consecutive calm points that close an anomaly, any step")
+    onset_lookback_s: float = Field(600.0, gt=0, description="judged history the onset search looks at")
     max_open_s: float = Field(
         6 * 3600.0, gt=0, description="an anomaly open this long is closed and its level becomes the baseline"
     )
@@ -113,3 +130,14 @@ class SyslogSettings(BaseModel):
     dead_letter_max_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="dead-letter file size before rotation")
     dead_letter_backups: int = Field(5, ge=1, description="rotated dead-letter files kept")
     file_poll_interval_s: float = Field(0.2, gt=0, description="how often a followed file is checked for growth")
+    # TCP limits: what keeps silent or abusive connections from taking the worker down
+    tcp_idle_timeout_s: float = Field(300.0, gt=0, description="a TCP connection silent this long is closed")
+    tcp_max_connections: int = Field(
+        4096,
+        ge=1,
+        description="open TCP connections at most (lowered to the open-file limit less 64); at the cap the "
+        "connection quiet the longest is closed for the new one",
+    )
+    error_log_interval_s: float = Field(
+        10.0, gt=0, description="repeated warnings (accept errors, shed connections) are logged at most this often"
+    )

@@ -16,23 +16,14 @@ import sys
 import threading
 from pathlib import Path
 
-from ingest.syslog.framing import Deframer
+from ingest.syslog.addresses import parse_address
 from ingest.syslog.pipeline import SyslogPipeline
+from ingest.syslog.tcp import TcpServer
 
 log = logging.getLogger(__name__)
+__all__ = ["SyslogListeners", "parse_address"]
 READ_CHUNK = 256 * 1024
 FILE_BATCH_LINES = 2000
-
-
-def parse_address(text: str, default_port: int = 514) -> tuple[str, int]:
-    """'HOST:PORT', ':PORT' or 'HOST' -> (host, port); raises ValueError naming the bad part."""
-    host, sep, port = text.rpartition(":")
-    if not sep:
-        host, port = text, str(default_port)
-    host = host.strip("[]") or "0.0.0.0"
-    if not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"bad port in address {text!r}")
-    return host, int(port)
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):
@@ -66,6 +57,7 @@ class SyslogListeners:
         self.loop = asyncio.new_event_loop()
         self._loop_thread = threading.Thread(target=self.loop.run_forever, name="syslog-net", daemon=True)
         self._servers: list = []
+        self._tcp_servers: list[TcpServer] = []
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
         self.udp_addresses: list[tuple[str, int]] = []
@@ -103,36 +95,21 @@ class SyslogListeners:
     def add_tcp(self, host: str, port: int) -> tuple[str, int]:
         """Accept TCP connections (octet-counted or LF framing); returns the bound address."""
         self._ensure_loop()
+        settings = self.pipeline.settings
+        server = TcpServer(
+            self.pipeline,
+            max_connections=settings.tcp_max_connections,
+            idle_timeout_s=settings.tcp_idle_timeout_s,
+            log_interval_s=settings.error_log_interval_s,
+        )
 
         async def start():
-            return await asyncio.start_server(self._handle_tcp, host, port, backlog=1024, limit=READ_CHUNK)
+            return await server.start(host, port)
 
-        server = asyncio.run_coroutine_threadsafe(start(), self.loop).result()
-        self._servers.append(server)
-        address = server.sockets[0].getsockname()[:2]
+        address = asyncio.run_coroutine_threadsafe(start(), self.loop).result()
+        self._tcp_servers.append(server)
         self.tcp_addresses.append(address)
         return address
-
-    async def _handle_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername") or ("?", 0)
-        source = f"tcp:{peer[0]}:{peer[1]}"
-        deframer = Deframer(self.pipeline.settings.max_line_bytes)
-        submit = self.pipeline.submit
-        self.pipeline.metrics.connections.inc()
-        try:
-            while True:
-                data = await reader.read(READ_CHUNK)
-                frames = deframer.feed(data) if data else deframer.finish()
-                if frames:
-                    while not submit("tcp", source, frames, block=False):
-                        await asyncio.sleep(0.005)  # queue full: stop reading, the sender waits
-                if not data:
-                    break
-        except (ConnectionError, OSError) as exc:
-            log.info("TCP connection from %s ended: %s", source, exc)
-        finally:
-            self.pipeline.metrics.connections.dec()
-            writer.close()
 
     # -- files and stdin ----------------------------------------------------------------------
 
@@ -226,11 +203,14 @@ class SyslogListeners:
             async def close_all():
                 for server in self._servers:
                     server.close()
-                for task in [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
+                # TCP connections submit what they have read before they close.
+                await asyncio.gather(*(tcp.close() for tcp in self._tcp_servers))
+                others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                for task in others:
                     task.cancel()
-                await asyncio.sleep(0)
+                await asyncio.gather(*others, return_exceptions=True)
 
-            asyncio.run_coroutine_threadsafe(close_all(), self.loop).result(timeout=10)
+            asyncio.run_coroutine_threadsafe(close_all(), self.loop).result(timeout=30)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._loop_thread.join(timeout=10)
         for thread in self._threads:

@@ -32,6 +32,21 @@ class SyslogMetrics:
         self.buffered_rows = Gauge("rca_syslog_buffered_rows", "rows waiting for the graph", ["where"], registry=r)
         self.templates = Gauge("rca_syslog_templates", "templates mined so far", registry=r)
         self.connections = Gauge("rca_syslog_tcp_connections", "open TCP connections", registry=r)
+        self.tcp_accepted = Counter("rca_syslog_tcp_accepted_connections", "TCP connections accepted", registry=r)
+        self.tcp_shed = Counter(
+            "rca_syslog_tcp_shed_connections",
+            "TCP connections closed to make room (at the cap or out of descriptors), quietest first",
+            registry=r,
+        )
+        self.tcp_timed_out = Counter(
+            "rca_syslog_tcp_timed_out_connections", "TCP connections closed after the idle timeout", registry=r
+        )
+        self.tcp_accept_errors = Counter(
+            "rca_syslog_tcp_accept_errors",
+            "failed accept() calls, by errno (EMFILE: out of descriptors)",
+            ["errno"],
+            registry=r,
+        )
         self.flush_seconds = Histogram(
             "rca_syslog_flush_seconds",
             "time to write one flush to the graph",

@@ -9,7 +9,8 @@ import threading
 from pathlib import Path
 
 from graph_schema.connection import open_graph
-from ingest.syslog.listeners import SyslogListeners, parse_address
+from ingest.syslog.addresses import DEFAULT_HOST, format_address, parse_address
+from ingest.syslog.listeners import SyslogListeners
 from ingest.syslog.pipeline import SyslogPipeline
 from ingest.syslog.worker_metrics import SyslogMetrics
 from rca.cli.errors import UserError
@@ -25,13 +26,23 @@ def add_parser(group) -> None:
         description="Parse syslog lines, mine templates, classify and aggregate them into :Event and "
         ":Change nodes. Runs until Ctrl-C or SIGTERM (or, with only '-', until stdin ends), then flushes.",
     )
-    parser.add_argument("--udp", action="append", default=[], metavar="HOST:PORT", help="listen for UDP datagrams")
+    where = f"HOST:PORT, PORT or [IPv6]:PORT; no host means {DEFAULT_HOST}, all interfaces is 0.0.0.0:PORT or [::]:PORT"
     parser.add_argument(
-        "--tcp", action="append", default=[], metavar="HOST:PORT", help="accept TCP (octet-counted or LF)"
+        "--udp", action="append", default=[], metavar="HOST:PORT", help=f"listen for UDP datagrams ({where})"
+    )
+    parser.add_argument(
+        "--tcp",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="accept TCP, octet-counted or LF (same address forms; idle connections are closed after "
+        "RCA_SYSLOG__TCP_IDLE_TIMEOUT_S, at most RCA_SYSLOG__TCP_MAX_CONNECTIONS open)",
     )
     parser.add_argument("--file", action="append", default=[], type=Path, metavar="PATH", help="follow a file")
     parser.add_argument("stdin", nargs="?", choices=["-"], help="'-' reads lines from stdin")
-    parser.add_argument("--metrics", metavar="HOST:PORT", help="serve Prometheus self metrics here")
+    parser.add_argument(
+        "--metrics", metavar="HOST:PORT", help=f"serve Prometheus self metrics here (port alone: {DEFAULT_HOST})"
+    )
     parser.add_argument("--state-dir", type=Path, help="state directory (default: RCA_SYSLOG__STATE_DIR)")
     parser.set_defaults(handler=run_syslog)
 
@@ -39,12 +50,9 @@ def add_parser(group) -> None:
 def run_syslog(args: argparse.Namespace, settings) -> int:
     if not (args.udp or args.tcp or args.file or args.stdin):
         raise UserError("give at least one input: --udp, --tcp, --file or '-'")
-    try:
-        udp = [parse_address(a) for a in args.udp]
-        tcp = [parse_address(a) for a in args.tcp]
-        metrics_address = parse_address(args.metrics, 9514) if args.metrics else None
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    udp = [_address("--udp", a) for a in args.udp]
+    tcp = [_address("--tcp", a) for a in args.tcp]
+    metrics_address = _address("--metrics", args.metrics, 9514) if args.metrics else None
     syslog = settings.syslog.model_copy(update={"state_dir": args.state_dir}) if args.state_dir else settings.syslog
     # Writes give up sooner than the default so that an outage fills the buffer instead of stalling.
     graph = settings.graph.model_copy(update={"max_retry_time_s": syslog.write_retry_time_s})
@@ -59,9 +67,9 @@ def run_syslog(args: argparse.Namespace, settings) -> int:
         listeners = SyslogListeners(pipeline, syslog.file_poll_interval_s)
         try:
             for host, port in udp:
-                print(f"listening on udp {':'.join(map(str, listeners.add_udp(host, port)))}", flush=True)
+                print(f"listening on udp {format_address(listeners.add_udp(host, port))}", flush=True)
             for host, port in tcp:
-                print(f"listening on tcp {':'.join(map(str, listeners.add_tcp(host, port)))}", flush=True)
+                print(f"listening on tcp {format_address(listeners.add_tcp(host, port))}", flush=True)
         except OSError as exc:
             listeners.stop()
             pipeline.stop()
@@ -79,3 +87,10 @@ def run_syslog(args: argparse.Namespace, settings) -> int:
         + ("all written" if complete else f"unwritten batches kept in {pipeline.paths.spool}")
     )
     return 0 if complete else 1
+
+
+def _address(flag: str, text: str, default_port: int = 514) -> tuple[str, int]:
+    try:
+        return parse_address(text, default_port)
+    except ValueError as exc:
+        raise UserError(f"bad {flag} address {exc}") from None
