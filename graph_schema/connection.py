@@ -16,7 +16,7 @@ def embedded_server(settings: GraphSettings, *, publish_state: bool = False) -> 
     """An (unstarted) embedded server configured from the settings."""
     return EmbeddedGraphServer(
         settings.data_dir,
-        settings.password.get_secret_value(),
+        settings.password.get_secret_value() if settings.password else None,
         database=settings.database,
         bolt_port=settings.bolt_port,
         heap=settings.heap,

@@ -5,6 +5,10 @@ separate process (not in-process through JPype) so that the driver code path is 
 path as production, and so that several of our processes can share one server
 (``rca graph serve``). The child dies with us: it is stopped on exit and on SIGINT/SIGTERM,
 and the kernel sends it SIGTERM if we die without cleaning up (PR_SET_PDEATHSIG).
+
+The root password reaches the server as the path of a 0600 file (``graph_schema.credentials``),
+never on its command line; the data directory is 0700 and the server creates its files with
+umask 077, so nothing in it is readable by other local users.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import io
 import json
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -22,6 +27,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from graph_schema.credentials import (
+    PRIVATE_FILE,
+    USERS_FILE,
+    password_path,
+    private_dir,
+    server_password,
+    write_private,
+)
 from graph_schema.errors import EmbeddedServerError
 
 log = logging.getLogger(__name__)
@@ -82,6 +95,12 @@ def die_with_parent() -> None:
         pass
 
 
+def _prepare_server_process() -> None:
+    # Runs in the child between fork and exec: die with the parent; files the JVM creates are ours alone.
+    die_with_parent()
+    os.umask(0o077)
+
+
 @dataclass(frozen=True)
 class RunningServer:
     """How to reach a running embedded server, as written to its state file."""
@@ -89,6 +108,7 @@ class RunningServer:
     pid: int
     bolt_port: int
     database: str
+    password_file: str = ""  # where its root password is kept (the password itself is never in the state file)
 
     @property
     def bolt_uri(self) -> str:
@@ -100,11 +120,51 @@ def find_running(data_dir: Path) -> RunningServer | None:
     state_path = Path(data_dir) / STATE_FILE
     try:
         state = json.loads(state_path.read_text())
-        running = RunningServer(int(state["pid"]), int(state["bolt_port"]), str(state["database"]))
+        running = RunningServer(
+            int(state["pid"]), int(state["bolt_port"]), str(state["database"]), str(state.get("password_file", ""))
+        )
         os.kill(running.pid, 0)
     except (OSError, ValueError, KeyError, json.JSONDecodeError):
         return None
     return running if port_accepts(running.bolt_port) else None
+
+
+def server_pids(data_dir: Path) -> list[int]:
+    """Processes running an ArcadeDB server on ``data_dir`` (standalone or another process's child)."""
+    root_arg = f"-Darcadedb.server.rootPath={Path(data_dir).expanduser().resolve()}".encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if root_arg in args:
+            pids.append(int(entry.name))
+    return pids
+
+
+def rotate_password(data_dir: Path, new_password: str | None = None) -> Path:
+    """Give root on ``data_dir`` a new password (random unless given), taking effect at the next start.
+
+    The server must be stopped: ArcadeDB fixes root's password when it creates its users file, so the
+    file is removed and the next start creates root again from the password file. Returns that file.
+    """
+    data_dir = Path(data_dir).expanduser().resolve()
+    running = server_pids(data_dir)
+    if running:
+        raise EmbeddedServerError(
+            f"an embedded server runs on {data_dir} (pid {', '.join(map(str, running))}); stop it first"
+        )
+    password = new_password or secrets.token_urlsafe(24)
+    if len(password) < 8:
+        raise EmbeddedServerError("the embedded server needs a password of at least 8 characters (NEO4J_PASSWORD)")
+    private_dir(data_dir)
+    # Users first: interrupted in between, the next start creates root from the old, still recorded password.
+    (data_dir / USERS_FILE).unlink(missing_ok=True)
+    write_private(password_path(data_dir), password)
+    return password_path(data_dir)
 
 
 class EmbeddedGraphServer:
@@ -113,7 +173,7 @@ class EmbeddedGraphServer:
     def __init__(
         self,
         data_dir: Path,
-        password: str,
+        password: str | None = None,
         *,
         database: str = "rca",
         bolt_port: int = 0,
@@ -121,10 +181,11 @@ class EmbeddedGraphServer:
         start_timeout_s: float = 90.0,
         publish_state: bool = False,
     ):
-        if len(password) < 8:
+        if password is not None and len(password) < 8:
             raise EmbeddedServerError("the embedded server needs a password of at least 8 characters (NEO4J_PASSWORD)")
         self.data_dir = Path(data_dir).expanduser().resolve()
-        self.password = password
+        # None: the one recorded for the data directory, or a new random one (graph_schema.credentials).
+        self.explicit_password = password
         self.database = database
         self.requested_bolt_port = bolt_port
         self.heap = heap
@@ -153,7 +214,9 @@ class EmbeddedGraphServer:
         settings = {
             "arcadedb.server.rootPath": str(self.data_dir),
             "arcadedb.server.databaseDirectory": str(self.data_dir / "databases"),
-            "arcadedb.server.rootPassword": self.password,
+            # Read by the server only to create root on a fresh directory; a path, so the password
+            # itself stays out of the process list.
+            "arcadedb.server.rootPasswordPath": str(password_path(self.data_dir)),
             "arcadedb.server.defaultDatabases": f"{self.database}[root]",
             "arcadedb.server.plugins": BOLT_PLUGIN,
             "arcadedb.server.mode": "production",
@@ -183,10 +246,11 @@ class EmbeddedGraphServer:
             )
         self.bolt_port = self.requested_bolt_port or free_port()
         _ensure_port_free(self.bolt_port)
+        server_password(self.data_dir, self.explicit_password)  # records it for the server; makes the dir 0700
         # A restart of this object comes back on the same port, so open drivers reconnect.
         self.requested_bolt_port = self.bolt_port
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log_file = open(self.log_path, "ab")
+        private_dir(self.log_path.parent)
+        self._log_file = os.fdopen(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE), "ab")
         self._process = process = subprocess.Popen(
             self.command(),
             stdout=self._log_file,
@@ -195,14 +259,18 @@ class EmbeddedGraphServer:
             cwd=self.data_dir,
             # Own session: Ctrl-C reaches us, and we stop the server cleanly ourselves.
             start_new_session=True,
-            preexec_fn=die_with_parent,  # runs in the child between fork and exec
+            preexec_fn=_prepare_server_process,
         )
         atexit.register(self.stop)
         self._wait_until_ready(process)
         if self.publish_state:
-            self._state_path().write_text(
-                json.dumps({"pid": process.pid, "bolt_port": self.bolt_port, "database": self.database})
-            )
+            state = {
+                "pid": process.pid,
+                "bolt_port": self.bolt_port,
+                "database": self.database,
+                "password_file": str(password_path(self.data_dir)),
+            }
+            write_private(self._state_path(), json.dumps(state))
         log.info("embedded graph on %s (pid %s, data %s)", self.bolt_uri, process.pid, self.data_dir)
         return self
 

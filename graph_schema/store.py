@@ -27,6 +27,7 @@ from neo4j.exceptions import (
 )
 
 from graph_schema import migrations
+from graph_schema.credentials import graph_password
 from graph_schema.cypher import meta
 from graph_schema.errors import GraphAuthFailed, GraphUnreachable, SchemaTooOld
 from graph_schema.model import Label
@@ -97,7 +98,7 @@ class GraphStore:
             raise ValueError("no graph URI: start the embedded server first or set NEO4J_URI")
         driver = GraphDatabase.driver(
             target,
-            auth=(user or settings.user, settings.password.get_secret_value()),
+            auth=(user or settings.user, graph_password(settings)),
             connection_timeout=settings.connect_timeout_s,
             max_transaction_retry_time=settings.max_retry_time_s,
             # ArcadeDB and Neo4j both accept keep-alive; stale pooled connections are retried anyway.

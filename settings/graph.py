@@ -18,8 +18,10 @@ class GraphSettings(BaseModel):
 
     uri: str | None = Field(None, description="Bolt URI of a Neo4j server; unset means the embedded default")
     user: str = Field("neo4j", description="user name (the embedded server always uses 'root')")
-    password: SecretStr = Field(
-        SecretStr("rca-embedded"), description="password; at least 8 characters for the embedded server"
+    password: SecretStr | None = Field(
+        None,
+        description="password; unset for the embedded server means the one kept in its data directory "
+        "(root.password, 0600; a random one for a new directory); at least 8 characters when set",
     )
     database: str = Field("rca", description="database named in every session")
     data_dir: Path = Field(default_factory=default_data_dir, description="embedded server's data directory")

@@ -8,6 +8,7 @@ import threading
 
 from graph_schema import migrations
 from graph_schema.connection import embedded_server, open_graph
+from graph_schema.embedded import rotate_password
 from graph_schema.model import ENTITY_LABELS, SIGNAL_LABELS, Label
 
 
@@ -30,6 +31,15 @@ def add_parser(subparsers) -> None:
     )
     serve.add_argument("--bolt-port", type=int, help="Bolt port (default: RCA_GRAPH__BOLT_PORT, 0 = a free one)")
     serve.set_defaults(handler=run_serve)
+
+    rotate = commands.add_parser(
+        "rotate-password",
+        help="give the embedded server's root a new password (the server must be stopped)",
+        description="Replace the root password of the embedded graph in the data directory: the configured "
+        "one (NEO4J_PASSWORD / RCA_GRAPH__PASSWORD) if set, otherwise a new random one, kept in "
+        "root.password (0600) in the data directory. Takes effect at the next start; the data stays.",
+    )
+    rotate.set_defaults(handler=run_rotate_password)
 
 
 def run_migrate(args: argparse.Namespace, settings) -> int:
@@ -77,4 +87,14 @@ def run_serve(args: argparse.Namespace, settings) -> int:
             if server.pid is None:
                 break
     print("embedded graph stopped")
+    return 0
+
+
+def run_rotate_password(args: argparse.Namespace, settings) -> int:
+    graph = settings.graph
+    if not graph.embedded:
+        print(f"NEO4J_URI is set ({graph.uri}); change that server's password there")
+        return 2
+    path = rotate_password(graph.data_dir, graph.password.get_secret_value() if graph.password else None)
+    print(f"new root password for the embedded graph in {path.parent} kept in {path} (0600); used from its next start")
     return 0
