@@ -24,6 +24,14 @@ class WorkerMetrics:
         self.failing = Gauge("rca_job_consecutive_failures", "Failed runs in a row", ["job"], registry=r)
         self.bad_input = Counter("rca_metrics_bad_input", "Bad input met by polls and syncs", ["kind"], registry=r)
         self.series = Gauge("rca_metrics_poll_series", "Series judged by the latest poll", registry=r)
+        self.unjudged = Gauge(
+            "rca_metrics_poll_unjudged_series",
+            "Series of the latest poll that could not be judged (too little history for their step): not observed",
+            registry=r,
+        )
+        self.unjudged_total = Counter(
+            "rca_metrics_unjudged_series", "Series left unjudged, summed over polls", registry=r
+        )
         self.pending = Gauge("rca_metrics_pending_anomaly_writes", "Anomaly rows waiting for the graph", registry=r)
 
     def record(self, status: JobStatus, succeeded: bool) -> None:

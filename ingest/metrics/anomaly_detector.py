@@ -13,11 +13,16 @@ Method (see docs/metrics.md):
 - Onset: the change point that best explains the recent z-scores as either a step or a ramp
   (least squares over candidate change points), so ramps are dated to where they started,
   not to where they crossed the threshold.
+- Any sampling interval: the windows are set in time; ``DetectorConfig.for_step`` turns them
+  into point counts for a series' step (estimated from its timestamps, ``estimate_step``), with
+  floors, and widens the baseline window of coarse data (within ``max_baseline_window_s``) so it
+  holds ``min_baseline_points``. The same defaults then hold at 15 s, 1 min and 5 min.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -26,16 +31,66 @@ MAD_TO_SIGMA = 1.4826
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    """Thresholds of the detector (settings-driven)."""
+    """Thresholds of the detector (settings-driven): windows in seconds, point counts as floors.
+
+    ``for_step`` gives the config for one series' step: its point counts cover the windows
+    (``open_after_s`` -> ``min_points``, ``close_after_s`` -> ``end_points``, ``onset_lookback_s``
+    -> ``onset_lookback_points``) and never fall below the floors set here.
+    """
 
     threshold: float = 6.0
     end_threshold: float = 3.0
-    min_points: int = 3
-    end_points: int = 4
+    min_points: int = 2  # floor: consecutive anomalous points that open an anomaly
+    end_points: int = 2  # floor: consecutive calm points that close one
     min_baseline_points: int = 20
     relative_scale_floor: float = 0.01
     trend_horizon_s: float = 1800.0
-    onset_lookback_points: int = 40
+    onset_lookback_points: int = 8  # floor: judged points before a run the onset search looks at
+    open_after_s: float = 45.0
+    close_after_s: float = 60.0
+    onset_lookback_s: float = 600.0
+    baseline_window_s: float = 3600.0
+    max_baseline_window_s: float = 6 * 3600.0
+    step_s: float | None = None  # the step this config was derived for (None: not derived)
+
+    def baseline_window_for(self, step_s: float) -> float:
+        """The reference window at this step: the nominal one, widened to hold min_baseline_points."""
+        return max(self.baseline_window_s, (self.min_baseline_points + 1) * step_s)
+
+    def judgeable(self, step_s: float) -> bool:
+        """False when even the widest allowed window cannot hold enough points at this step."""
+        return self.baseline_window_for(step_s) <= self.max_baseline_window_s
+
+    def for_step(self, step_s: float) -> DetectorConfig:
+        """This config with point counts derived for a series sampled every ``step_s`` seconds."""
+        window = min(self.baseline_window_for(step_s), self.max_baseline_window_s)
+        return replace(
+            self,
+            min_points=max(self.min_points, _points(self.open_after_s, step_s)),
+            end_points=max(self.end_points, _points(self.close_after_s, step_s)),
+            onset_lookback_points=max(self.onset_lookback_points, _points(self.onset_lookback_s, step_s)),
+            baseline_window_s=window,
+            trend_horizon_s=window / 2,
+            step_s=step_s,
+        )
+
+
+def _points(seconds: float, step_s: float) -> int:
+    return math.ceil(seconds / step_s - 1e-9)
+
+
+def estimate_step(ts: np.ndarray, last: int = 64) -> float | None:
+    """A series' sampling step: the median spacing of its latest timestamps (None below two points).
+
+    The median ignores the odd missed scrape or duplicate grid point; only the latest ``last``
+    points are looked at, so a changed scrape interval is picked up within a few polls.
+    """
+    recent = np.asarray(ts[-last:], dtype=float)
+    if len(recent) < 2:
+        return None
+    spacing = np.diff(recent)
+    spacing = spacing[spacing > 0]
+    return _median(spacing) if len(spacing) else None
 
 
 @dataclass(frozen=True)

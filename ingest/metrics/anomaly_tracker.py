@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ingest.metrics.anomaly_detector import Baseline, DetectorConfig, estimate_onset, fit_baseline
+from ingest.metrics.anomaly_detector import Baseline, DetectorConfig, estimate_onset, estimate_step, fit_baseline
 
 
 @dataclass
@@ -71,6 +71,7 @@ def anomaly_id(entity_label: str, entity_id: str, signal: str, onset: float) -> 
 
 
 REFIT_EVERY_S = 60.0
+STEP_CHANGE = 0.1  # a step estimate that moved by more than this share derives the config again
 
 
 class SeriesTracker:
@@ -88,13 +89,17 @@ class SeriesTracker:
         baseline_window_s: float,
     ):
         self.key = key  # (entity_label, entity_id, signal)
-        self.cfg = cfg
+        self.base_cfg = replace(cfg, baseline_window_s=baseline_window_s)
+        self.cfg = self.base_cfg  # derived for the series' step once it is known (_follow_step)
+        self.step_s: float | None = None
+        # Why the latest update that brought new points judged none of them; None when it judged them.
+        self.unjudged: str | None = None
         self.direction = direction
         self.min_scale = min_scale
         self.min_delta = min_delta
         self.max_open_s = max_open_s
         self.gap_s = gap_s
-        self.baseline_window_s = baseline_window_s
+        self._window_points = 0
         self._state: SeriesState | None = None
 
     @property
@@ -115,10 +120,21 @@ class SeriesTracker:
             return []
         first_new = float(ts[new][0])
         changes: dict[str, AnomalyChange] = {}
-        baseline = state.open.baseline if state.open else self._fit(ts, values, first_new)
+        self.unjudged = self._follow_step(ts)
+        baseline = None
+        if state.open:
+            baseline = state.open.baseline
+        elif self.unjudged is None:
+            baseline = self._fit(ts, values, first_new)
+            if baseline is None:
+                self.unjudged = (
+                    f"too little history: {self._window_points} points in the {self.cfg.baseline_window_s:g} s "
+                    f"baseline window at a {self.step_s:g} s step, needs {self.cfg.min_baseline_points}"
+                )
         if baseline is None:
             state.evaluated_until = float(ts[-1])  # not enough history yet: judge nothing, learn
             return []
+        self.unjudged = None
         self._current_baseline = baseline
         self._adapted = False
         for t, v in zip(ts[new], values[new]):
@@ -140,6 +156,22 @@ class SeriesTracker:
             state.evaluated_until = t
         return list(changes.values())
 
+    def _follow_step(self, ts: np.ndarray) -> str | None:
+        """Derive the config for the series' current step; the reason it cannot be judged, else None."""
+        step = estimate_step(ts)
+        if step is None:
+            return "too little history: fewer than two samples"
+        if self.step_s is None or abs(step - self.step_s) > STEP_CHANGE * self.step_s:
+            self.step_s = step
+            self.cfg = self.base_cfg.for_step(step)
+            self.state.fitted = None
+        if not self.base_cfg.judgeable(self.step_s):
+            return (
+                f"step {self.step_s:g} s too coarse: {self.cfg.min_baseline_points} baseline points need more than "
+                f"max_baseline_window_s ({self.base_cfg.max_baseline_window_s:g} s)"
+            )
+        return None
+
     def _fit(self, ts: np.ndarray, values: np.ndarray, first_new: float) -> Baseline | None:
         state = self.state
         end = first_new - self.gap_s
@@ -152,12 +184,13 @@ class SeriesTracker:
 
     def _fit_window(self, ts: np.ndarray, values: np.ndarray, end: float) -> Baseline | None:
         state = self.state
-        width = min(self.baseline_window_s, end - state.level_since)
+        width = min(self.cfg.baseline_window_s, end - state.level_since)
         state.excluded = [(a, b) for a, b in state.excluded if b > end - width]
         w_ts, w_values = _window(ts, values, end, width)
         for a, b in state.excluded:
             keep = (w_ts < a) | (w_ts > b)
             w_ts, w_values = w_ts[keep], w_values[keep]
+        self._window_points = len(w_ts)
         return fit_baseline(w_ts, w_values, self.min_scale, self.cfg) or state.adapted or state.fallback
 
     def _is_anomalous(self, z: float, v: float, e: float, threshold: float) -> bool:

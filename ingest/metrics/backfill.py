@@ -21,6 +21,8 @@ class BackfillReport:
     written: int = 0
     seconds_per_poll: list[float] = field(default_factory=list)
     bad: BadInput = field(default_factory=BadInput)
+    # Series some poll could not judge (too little history for their step), with the latest reason.
+    unjudged: dict[str, str] = field(default_factory=dict)
 
 
 def backfill(
@@ -45,6 +47,9 @@ def backfill(
         report.written += polled.written
         report.seconds_per_poll.append(polled.duration_s)
         report.bad.counts.update(polled.bad.counts)
+        for line in polled.unjudged_series:
+            name, _, reason = line.partition(": ")
+            report.unjudged[name] = reason
         for key, text in polled.bad.examples.items():
             report.bad.examples.setdefault(key, text)
     return report

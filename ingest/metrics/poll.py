@@ -12,8 +12,8 @@ import numpy as np
 
 from graph_schema.model import Label
 from ingest.jobs.bad_input import BadInput
-from ingest.metrics.anomaly_detector import DetectorConfig
-from ingest.metrics.anomaly_tracker import AnomalyChange, OpenAnomaly, SeriesTracker
+from ingest.metrics.anomaly_detector import DetectorConfig, estimate_step
+from ingest.metrics.anomaly_tracker import STEP_CHANGE, AnomalyChange, OpenAnomaly, SeriesTracker
 from ingest.metrics.mapping import EntityMapper
 from ingest.metrics.promql_templates import SignalTemplate, TemplateSet
 from ingest.metrics.reader import QueryRejected, Series
@@ -21,6 +21,8 @@ from settings.ingest import MetricsSettings
 
 log = logging.getLogger(__name__)
 SeriesKey = tuple[str, str, str]  # entity label, entity id, signal
+CoverageKey = tuple[str, str, str]  # entity label, entity id, signal family
+STEP_SAMPLES = 8  # samples a read must hold for its step to widen how far back the next read goes
 
 
 class RangeQueries(Protocol):
@@ -44,11 +46,34 @@ class PollReport:
     bad: BadInput = field(default_factory=BadInput)
     duration_s: float = 0.0
     changes: list[tuple[SeriesKey, AnomalyChange]] = field(default_factory=list)
+    # Series that brought new points this poll but could not be judged (too little history for
+    # their step): their entity is not observed for that family (not in `coverage`).
+    unjudged: int = 0
+    unjudged_series: list[str] = field(default_factory=list)  # `template{entity}: reason`, the first 50
+    # What was judged: (entity label, entity id, family) -> (first, last) judged sample time.
+    coverage: dict[CoverageKey, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def changed(self) -> int:
         """Anomalies opened, updated or closed."""
         return self.opened + self.updated + self.closed
+
+
+def detector_config(settings: MetricsSettings) -> DetectorConfig:
+    """The detector's thresholds and windows (in time) from the settings; point counts follow each series' step."""
+    return DetectorConfig(
+        threshold=settings.threshold,
+        end_threshold=settings.end_threshold,
+        min_points=settings.min_points,
+        end_points=settings.end_points,
+        min_baseline_points=settings.min_baseline_points,
+        open_after_s=settings.open_after_s,
+        close_after_s=settings.close_after_s,
+        onset_lookback_s=settings.onset_lookback_s,
+        baseline_window_s=settings.baseline_window_s,
+        max_baseline_window_s=settings.max_baseline_window_s,
+        trend_horizon_s=settings.baseline_window_s / 2,
+    )
 
 
 def counter_to_rate(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -70,19 +95,18 @@ class MetricsPoller:
         self.settings = settings
         self.writer = writer
         self.mapper = EntityMapper(templates, settings.entity_prefix)
-        self.cfg = DetectorConfig(
-            threshold=settings.threshold,
-            end_threshold=settings.end_threshold,
-            min_points=settings.min_points,
-            end_points=settings.end_points,
-            trend_horizon_s=settings.baseline_window_s / 2,
-        )
+        self.cfg = detector_config(settings)
         self.trackers: dict[SeriesKey, SeriesTracker] = {}
         self._restored: dict[SeriesKey, OpenAnomaly] = {}
         self._seen_last: dict[str, set[SeriesKey]] = {}
         # Recent samples per series, so a poll asks Prometheus only for what is new since the last one.
         self._history: dict[SeriesKey, tuple[np.ndarray, np.ndarray]] = {}
         self._fetched_until: dict[str, float] = {}
+        # Per template: the coarsest step its series showed (their baseline window, hence how far
+        # back a poll reads, follows it) and the reach of the last read.
+        self._steps: dict[str, float] = {}
+        self._fetched_reach: dict[str, float] = {}
+        self._unjudged_logged: set[SeriesKey] = set()  # told once per series, again after it recovered
 
     def restore_open(self) -> int:
         """Pick up the anomalies left open in the graph by an earlier run (continued, not duplicated)."""
@@ -125,20 +149,27 @@ class MetricsPoller:
     def _template(self, name: str) -> SignalTemplate:
         return next(t for t in self.templates.signals if t.name == name)
 
+    def _reach(self, template: SignalTemplate) -> float:
+        """How far before the oldest point to judge a read must go: the gap and the baseline window at the step."""
+        step = self._steps.get(template.name, self.settings.step_s)
+        return self.settings.gap_s + self.cfg.for_step(step).baseline_window_s + step
+
     def _query_start(self, template: SignalTemplate, now: float, fresh_from: float) -> float:
         judged_from = [t.state.evaluated_until for k, t in self.trackers.items() if k[2] == template.name]
         earliest = min(judged_from + [fresh_from, now - self.settings.step_s])
-        reach = self.settings.gap_s + self.settings.baseline_window_s + self.settings.step_s
+        reach = self._reach(template)
         # after a long outage do not read days of history: judge the recent past only
         return max(
             earliest - reach, now - reach - max(self.settings.backfill_step_s, self.settings.first_poll_lookback_s) * 4
         )
 
-    def _run_template(self, template: SignalTemplate, now: float, fresh_from: float, report: PollReport) -> None:
+    def _read(self, template: SignalTemplate, now: float, fresh_from: float) -> tuple[list[Series], float]:
+        """The template's series since the last read, or over its whole reach when that grew."""
         keep_from = self._query_start(template, now, fresh_from)
+        reach = self._reach(template)
         start = keep_from
         fetched = self._fetched_until.get(template.name)
-        if fetched is not None and keep_from < fetched <= now:
+        if fetched is not None and keep_from < fetched <= now and reach <= self._fetched_reach.get(template.name, 0):
             # one step of overlap picks up a sample that was still being ingested last time
             start = fetched - self.settings.step_s
         # on a fixed grid (multiples of the step) successive polls see the same timestamps, whatever the jitter
@@ -147,8 +178,21 @@ class MetricsPoller:
         end = max(math.floor(now / step) * step, start)
         series_list = self.reader.query_range(template.promql(self.settings.rate_window), start, end, step)
         self._fetched_until[template.name] = end
+        self._fetched_reach[template.name] = reach
         for series in series_list:
             series.history_from, series.keep_from = start, keep_from
+        return series_list, keep_from
+
+    def _run_template(self, template: SignalTemplate, now: float, fresh_from: float, report: PollReport) -> None:
+        series_list, keep_from = self._read(template, now, fresh_from)
+        known = self._steps.get(template.name, self.settings.step_s)
+        # a short incremental read says little about the step (one missed sample doubles it)
+        read_steps = (estimate_step(x.ts) for x in series_list if len(x.ts) >= STEP_SAMPLES)
+        coarsest = max((s for s in read_steps if s is not None), default=known)
+        if coarsest > known * (1 + STEP_CHANGE):
+            # coarser data than the read reached back for: read again, as far back as its baseline needs
+            self._steps[template.name] = coarsest
+            series_list, keep_from = self._read(template, now, fresh_from)
         if not series_list:
             report.bad.add("empty_template", template.name)
         seen: set[SeriesKey] = set()  # series with new points in this poll
@@ -167,6 +211,9 @@ class MetricsPoller:
         for key in self._seen_last.get(template.name, set()) - seen:
             report.bad.add("missing_series", f"{template.name}{{{key[1]}}}")
         self._seen_last[template.name] = seen
+        judged_steps = [t.step_s for k, t in self.trackers.items() if k[2] == template.name and t.step_s is not None]
+        if judged_steps:
+            self._steps[template.name] = max(judged_steps)
         for key in [
             k for k, (ts, _) in self._history.items() if k[2] == template.name and (not len(ts) or ts[-1] < keep_from)
         ]:
@@ -219,9 +266,13 @@ class MetricsPoller:
             self.trackers[key] = tracker
         report.series += 1
         report.points += len(ts)
-        fresh = bool(len(ts)) and ts[-1] > tracker.state.evaluated_until
+        judged_until = tracker.state.evaluated_until
+        fresh = bool(len(ts)) and ts[-1] > judged_until
         was_open = tracker.state.open.id if tracker.state.open else None
-        for change in tracker.update(ts, values):
+        changes = tracker.update(ts, values)
+        if fresh:
+            self._account(template, key, name, tracker, (float(ts[ts > judged_until][0]), float(ts[-1])), report)
+        for change in changes:
             report.changes.append((key, change))
             if change.state == "closed":
                 report.closed += 1
@@ -230,3 +281,28 @@ class MetricsPoller:
             else:
                 report.opened += 1
         return fresh
+
+    def _account(
+        self,
+        template: SignalTemplate,
+        key: SeriesKey,
+        name: str,
+        tracker: SeriesTracker,
+        judged: tuple[float, float],
+        report: PollReport,
+    ) -> None:
+        """Record what the tracker's update judged (coverage) or could not judge (counted, told once)."""
+        if tracker.unjudged is not None:
+            report.unjudged += 1
+            if len(report.unjudged_series) < 50:
+                report.unjudged_series.append(f"{name}: {tracker.unjudged}")
+            if key not in self._unjudged_logged:
+                self._unjudged_logged.add(key)
+                log.warning("series %s not judged (its entity counts as not observed): %s", name, tracker.unjudged)
+            return
+        if key in self._unjudged_logged:
+            self._unjudged_logged.discard(key)
+            log.info("series %s judged again", name)
+        cover = (key[0], key[1], template.family)
+        first, last = report.coverage.get(cover, judged)
+        report.coverage[cover] = (min(first, judged[0]), max(last, judged[1]))

@@ -56,6 +56,8 @@ class MetricsWorker:
         finally:
             self.runner.metrics.pending.set(self.writer.pending)
         self.runner.metrics.series.set(report.series)
+        self.runner.metrics.unjudged.set(report.unjudged)
+        self.runner.metrics.unjudged_total.inc(report.unjudged)
         self.runner.metrics.count_bad_input(report.bad.by_kind())
         return JobOutcome(
             report.changed,
@@ -65,6 +67,8 @@ class MetricsWorker:
                 "opened": report.opened,
                 "updated": report.updated,
                 "closed": report.closed,
+                "unjudged": report.unjudged,
+                "unjudged_series": report.unjudged_series,
                 "bad_input": report.bad.problems()[:50],
                 "empty_templates": sorted(name for (kind, name) in report.bad.counts if kind == "empty_template"),
             },

@@ -72,6 +72,10 @@ def _backfill(worker: MetricsWorker, start: float, end: float, step_s: float) ->
     )
     for line in report.bad.problems():
         print(f"  bad input: {line}")
+    if report.unjudged:
+        print(f"  {len(report.unjudged)} series not judged (too little history for their step; not observed):")
+        for name, reason in sorted(report.unjudged.items())[:20]:
+            print(f"    {name}: {reason}")
     return 0
 
 
