@@ -31,6 +31,19 @@ class ServiceSettings(BaseModel):
         "one thread at a time, and rankings interleaved in one process cost more CPU each, so by default they take "
         "turns while the other workers fetch subgraphs and answer",
     )
+    max_request_bytes: int = Field(
+        4 * 1024 * 1024,
+        ge=64 * 1024,
+        le=256 * 1024 * 1024,
+        description="largest request message accepted (gRPC's max receive message length; larger ones get "
+        "RESOURCE_EXHAUSTED before any work); 4 MiB holds a supplied subgraph of several thousand entities",
+    )
+    health_probe_s: float = Field(
+        5.0,
+        ge=0,
+        description="probe the graph this often and set health NOT_SERVING while it is unreachable, SERVING "
+        "once it answers again (0: health follows only the outcome of calls)",
+    )
     metrics_port: int = Field(9464, ge=0, le=65535, description="Prometheus metrics HTTP port (0 turns it off)")
     default_top_k: int = Field(5, ge=1, le=100, description="candidates returned when a request says 0")
     max_top_k: int = Field(50, ge=1, le=1000, description="largest top_k accepted")

@@ -14,7 +14,7 @@ from google.protobuf import json_format
 
 from graph_schema import incident_snapshots
 from graph_schema.cypher import incidents as cypher
-from rca.service.requests import InvalidArgument, NotFound
+from rca.service.requests import InvalidArgument, NotFound, clip
 from rca.service.stubs import pb
 
 DEFAULT_LIST_LIMIT = 20
@@ -100,7 +100,7 @@ class IncidentStore:
             raise InvalidArgument("incident_id: required")
         rows = self.store.read(cypher.GET_INCIDENT, id=incident_id)
         if not rows:
-            raise NotFound(f"incident_id: no incident {incident_id!r}")
+            raise NotFound(f"incident_id: no incident {clip(incident_id)}")
         row = rows[0]["incident"]
         return pb.Incident(
             incident_id=row["id"],
@@ -154,7 +154,7 @@ class IncidentStore:
             return True
 
         if not self.store.transaction(append):
-            raise NotFound(f"incident_id: no incident {request.incident_id!r}")
+            raise NotFound(f"incident_id: no incident {clip(request.incident_id)}")
         return record
 
     def list(self, limit: int = 0, since: float = 0.0, entity_id: str = "") -> list:

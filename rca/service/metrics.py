@@ -15,6 +15,11 @@ RPC_TOTAL = Counter("rca_rpc_total", "RPCs handled, by method and status code", 
 RPC_ERRORS = Counter(
     "rca_rpc_errors_total", "RPCs that ended with an error status, by method and code", ["method", "code"]
 )
+UNDECODABLE = Counter(
+    "rca_rpc_undecodable_total",
+    "Requests whose bytes were not a valid message of the method's request type (answered INVALID_ARGUMENT)",
+    ["method"],
+)
 SUBGRAPH_ENTITIES = Histogram(
     "rca_infer_subgraph_entities",
     "Entities in the subgraph an Infer ranked",

@@ -15,6 +15,15 @@ ENTITY_LABEL_NAMES = tuple(str(label) for label in ENTITY_LABELS)
 EDGE_TYPES = tuple(sorted({str(rel.type) for rel in TOPOLOGY_RELATIONS}))
 MAX_SYMPTOMS = 100
 MAX_SUPPLIED_NODES = 20000
+# Ids, names, labels, families and types: far above any real one, far below what would make an error
+# message (gRPC status details travel in a header of at most 16 KB) or a graph key unwieldy.
+MAX_KEY_CHARS = 512
+ECHO_CHARS = 64  # of a value the caller sent, quoted back in an error message
+# Epoch times accepted (seconds): 2000-01-01 to 2100-01-01 UTC. Fixed rather than relative to the server's
+# clock, so replayed and simulated incidents stay valid; it refuses milli-, micro- and nanosecond timestamps,
+# negative and non-finite times, and times so large that subtracting the default window changes nothing.
+EARLIEST_TIME = 946_684_800.0
+LATEST_TIME = 4_102_444_800.0
 
 
 class InvalidArgument(ValueError):
@@ -63,9 +72,40 @@ class InferQuery:
     grown_max_hops: int = 0
 
 
-def _finite(value: float, name: str) -> float:
-    if not math.isfinite(value) or value < 0:
-        raise InvalidArgument(f"{name} must be a finite, non-negative epoch time in seconds, got {value}")
+def clip(value: str, limit: int = ECHO_CHARS) -> str:
+    """``value`` quoted for an error message: its repr, cut after ``limit`` characters with its length."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value)} chars)"
+
+
+def _key(value: str, name: str) -> str:
+    if len(value) > MAX_KEY_CHARS:
+        raise InvalidArgument(f"{name}: at most {MAX_KEY_CHARS} characters, got {len(value)}")
+    return value
+
+
+def _epoch(value: float, name: str, *, optional: bool = False) -> float:
+    """An epoch time in [EARLIEST_TIME, LATEST_TIME); 0 passes when the field is optional (unset)."""
+    if optional and value == 0:
+        return 0.0
+    if not (math.isfinite(value) and EARLIEST_TIME <= value < LATEST_TIME):
+        raise InvalidArgument(
+            f"{name}: must be an epoch time in seconds from 2000-01-01 to 2100-01-01 UTC "
+            f"({EARLIEST_TIME:.0f} to {LATEST_TIME:.0f}){', or 0' if optional else ''}, got {value!r}"
+        )
+    return value
+
+
+def _number(value: float, name: str) -> float:
+    if not math.isfinite(value):
+        raise InvalidArgument(f"{name}: must be a finite number, got {value!r}")
+    return value
+
+
+def _one_of(value: str, allowed, name: str, what: str) -> str:
+    if value not in allowed:
+        raise InvalidArgument(f"{name}: {clip(value)} is not {what}; expected one of {', '.join(allowed)}")
     return value
 
 
@@ -80,24 +120,17 @@ def _symptoms(request, now: float) -> list[SymptomKey]:
         name = f"symptoms[{i}]"
         if which is None or not getattr(symptom, which).strip():
             raise InvalidArgument(f"{name}: set entity_id or entity_name")
-        if symptom.family not in SIGNAL_FAMILIES:
-            raise InvalidArgument(
-                f"{name}.family: {symptom.family!r} is not a signal family; "
-                f"expected one of {', '.join(SIGNAL_FAMILIES)}"
-            )
-        observed = _finite(symptom.observed_at, f"{name}.observed_at") or now
-        out.append(
-            SymptomKey(
-                getattr(symptom, which).strip(), which == "entity_name", symptom.family, observed, f"{name}.{which}"
-            )
-        )
+        key = _key(getattr(symptom, which), f"{name}.{which}").strip()
+        _one_of(symptom.family, SIGNAL_FAMILIES, f"{name}.family", "a signal family")
+        observed = _epoch(symptom.observed_at, f"{name}.observed_at", optional=True) or now
+        out.append(SymptomKey(key, which == "entity_name", symptom.family, observed, f"{name}.{which}"))
     return out
 
 
 def _window(request, symptoms: list[SymptomKey], settings: ServiceSettings) -> tuple[float, float]:
     if request.HasField("window"):
-        start = _finite(request.window.start, "window.start")
-        end = _finite(request.window.end, "window.end")
+        start = _epoch(request.window.start, "window.start")
+        end = _epoch(request.window.end, "window.end")
         if end <= start:
             raise InvalidArgument(f"window: end ({end}) must be after start ({start})")
     else:
@@ -110,34 +143,40 @@ def _window(request, symptoms: list[SymptomKey], settings: ServiceSettings) -> t
 
 def _check_entity(ids: dict, entity_id: str, name: str) -> str:
     if entity_id not in ids:
-        raise InvalidArgument(f"{name}: {entity_id!r} is not a node of subgraph.nodes")
+        raise InvalidArgument(f"{name}: {clip(entity_id)} is not a node of subgraph.nodes")
     return entity_id
+
+
+def _nodes(sub) -> tuple[dict[str, EntityNode], dict[str, dict[str, float]]]:
+    nodes: dict[str, EntityNode] = {}
+    features: dict[str, dict[str, float]] = {}
+    for i, node in enumerate(sub.nodes):
+        name = f"subgraph.nodes[{i}]"
+        if not node.id:
+            raise InvalidArgument(f"{name}.id: required")
+        _key(node.id, f"{name}.id")
+        if node.id in nodes:
+            raise InvalidArgument(f"{name}.id: duplicate id {clip(node.id)}")
+        _one_of(node.label, ENTITY_LABEL_NAMES, f"{name}.label", "an entity label")
+        _key(node.name, f"{name}.name")
+        _key(node.technology, f"{name}.technology")
+        for feature, value in node.features.items():
+            _key(feature, f"{name}.features")
+            if not math.isfinite(value):
+                raise InvalidArgument(f"{name}.features[{clip(feature)}]: must be a finite number")
+        nodes[node.id] = EntityNode(node.id, node.label, node.name or node.id, node.technology or None)
+        if node.features:
+            features[node.id] = dict(node.features)
+    return nodes, features
 
 
 def _supplied(sub) -> SuppliedSubgraph:
     if len(sub.nodes) > MAX_SUPPLIED_NODES:
         raise InvalidArgument(f"subgraph.nodes: at most {MAX_SUPPLIED_NODES} nodes, got {len(sub.nodes)}")
-    nodes: dict[str, EntityNode] = {}
-    features: dict[str, dict[str, float]] = {}
-    for i, node in enumerate(sub.nodes):
-        if not node.id:
-            raise InvalidArgument(f"subgraph.nodes[{i}].id: required")
-        if node.id in nodes:
-            raise InvalidArgument(f"subgraph.nodes[{i}].id: duplicate id {node.id!r}")
-        if node.label not in ENTITY_LABEL_NAMES:
-            raise InvalidArgument(
-                f"subgraph.nodes[{i}].label: {node.label!r} is not one of {', '.join(ENTITY_LABEL_NAMES)}"
-            )
-        bad = [k for k, v in node.features.items() if not math.isfinite(v)]
-        if bad:
-            raise InvalidArgument(f"subgraph.nodes[{i}].features[{bad[0]!r}]: must be a finite number")
-        nodes[node.id] = EntityNode(node.id, node.label, node.name or node.id, node.technology or None)
-        if node.features:
-            features[node.id] = dict(node.features)
+    nodes, features = _nodes(sub)
     edges = []
     for i, edge in enumerate(sub.edges):
-        if edge.type not in EDGE_TYPES:
-            raise InvalidArgument(f"subgraph.edges[{i}].type: {edge.type!r} is not one of {', '.join(EDGE_TYPES)}")
+        _one_of(edge.type, EDGE_TYPES, f"subgraph.edges[{i}].type", "an edge type")
         _check_entity(nodes, edge.source, f"subgraph.edges[{i}].source")
         _check_entity(nodes, edge.target, f"subgraph.edges[{i}].target")
         edges.append(Edge(edge.source, edge.target, edge.type))
@@ -145,39 +184,45 @@ def _supplied(sub) -> SuppliedSubgraph:
     for i, a in enumerate(sub.anomalies):
         name = f"subgraph.anomalies[{i}]"
         _check_entity(nodes, a.entity_id, f"{name}.entity_id")
-        if a.family not in SIGNAL_FAMILIES:
-            raise InvalidArgument(f"{name}.family: {a.family!r} is not one of {', '.join(SIGNAL_FAMILIES)}")
+        _one_of(a.family, SIGNAL_FAMILIES, f"{name}.family", "a signal family")
         anomalies.append(
             AnomalySignal(
                 a.entity_id,
-                a.signal,
+                _key(a.signal, f"{name}.signal"),
                 a.family,
-                _finite(a.onset, f"{name}.onset"),
-                a.end or None,
-                a.direction or "up",
-                a.score,
-                a.value,
-                a.baseline,
+                _epoch(a.onset, f"{name}.onset"),
+                _epoch(a.end, f"{name}.end", optional=True) or None,
+                _key(a.direction, f"{name}.direction") or "up",
+                _number(a.score, f"{name}.score"),
+                _number(a.value, f"{name}.value"),
+                _number(a.baseline, f"{name}.baseline"),
             )
         )
-    events = [
-        EventSignal(
-            _check_entity(nodes, e.entity_id, f"subgraph.events[{i}].entity_id"),
-            e.template,
-            e.signature_class or "other",
-            e.severity,
-            e.count,
-            e.first_ts,
-            e.last_ts or e.first_ts,
-            e.sample,
+    events = []
+    for i, e in enumerate(sub.events):
+        name = f"subgraph.events[{i}]"
+        if not 0 <= e.severity <= 7:
+            raise InvalidArgument(f"{name}.severity: a syslog severity 0 (emergency) to 7 (debug), got {e.severity}")
+        if e.count < 0:
+            raise InvalidArgument(f"{name}.count: must not be negative, got {e.count}")
+        first = _epoch(e.first_ts, f"{name}.first_ts")
+        events.append(
+            EventSignal(
+                _check_entity(nodes, e.entity_id, f"{name}.entity_id"),
+                e.template,
+                _key(e.signature_class, f"{name}.signature_class") or "other",
+                e.severity,
+                e.count,
+                first,
+                _epoch(e.last_ts, f"{name}.last_ts", optional=True) or first,
+                e.sample,
+            )
         )
-        for i, e in enumerate(sub.events)
-    ]
     changes = [
         ChangeSignal(
             _check_entity(nodes, c.entity_id, f"subgraph.changes[{i}].entity_id"),
-            c.at,
-            c.change_type or "deploy",
+            _epoch(c.at, f"subgraph.changes[{i}].at"),
+            _key(c.change_type, f"subgraph.changes[{i}].change_type") or "deploy",
             c.description,
         )
         for i, c in enumerate(sub.changes)
@@ -200,6 +245,6 @@ def parse_infer(request, settings: ServiceSettings, now: float | None = None) ->
     if supplied is not None:
         for symptom in symptoms:
             if not symptom.by_name and symptom.key not in supplied.nodes:
-                raise InvalidArgument(f"{symptom.field}: {symptom.key!r} is not a node of subgraph.nodes")
+                raise InvalidArgument(f"{symptom.field}: {clip(symptom.key)} is not a node of subgraph.nodes")
     grown = max_hops if request.max_hops else max(max_hops, settings.grown_max_hops)
     return InferQuery(symptoms, start, end, top_k, max_hops, supplied, grown)

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from wsgiref.simple_server import WSGIServer
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from rca.service.auth import BearerTokenInterceptor
+from rca.service.decoding import DecodeGuardInterceptor
+from rca.service.graph_health import GraphHealth
 from rca.service.ledger import WriteLedger
 from rca.service.metrics import serve_metrics
 from rca.service.servicer import RootCauseServicer
@@ -33,6 +35,7 @@ class RunningService:
     metrics_http: WSGIServer | None = None
     topology: TopologyCache | None = None
     servicer: RootCauseServicer | None = None
+    graph_health: GraphHealth | None = None
 
     @property
     def target(self) -> str:
@@ -41,6 +44,8 @@ class RunningService:
     def stop(self, grace_s: float = 2.0) -> None:
         """Stop accepting calls, let running ones finish for grace_s, then stop."""
         self.health.enter_graceful_shutdown()
+        if self.graph_health is not None:
+            self.graph_health.stop()
         self.server.stop(grace_s).wait()
         if self.servicer is not None:
             self.servicer.close()
@@ -66,21 +71,23 @@ def start_server(
     With a ledger of several processes this is serving process number `slot` of one `rca serve`:
     it shares the port with its siblings (SO_REUSEPORT, the kernel spreads connections over them).
     """
-    interceptors: list[grpc.ServerInterceptor] = (
-        [BearerTokenInterceptor(settings.token.get_secret_value())] if settings.token else []
-    )
+    # the token is checked first: a caller without it gets UNAUTHENTICATED, whatever its bytes
+    interceptors: list[grpc.ServerInterceptor] = [
+        *([BearerTokenInterceptor(settings.token.get_secret_value())] if settings.token else []),
+        DecodeGuardInterceptor(),
+    ]
     siblings = ledger is not None and ledger.processes > 1
     server = grpc.server(
         ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="rca-grpc"),
         interceptors=interceptors,
         # Only the sibling processes of one `rca serve` share a port; any other server must fail to bind.
-        options=[("grpc.so_reuseport", 1 if siblings else 0)],
+        options=[
+            ("grpc.so_reuseport", 1 if siblings else 0),
+            ("grpc.max_receive_message_length", settings.max_request_bytes),
+        ],
     )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
-
-    def on_graph_state(up: bool) -> None:
-        status = health_pb2.HealthCheckResponse.SERVING if up else health_pb2.HealthCheckResponse.NOT_SERVING
-        health_servicer.set(SERVICE_NAME, status)
+    graph_health = GraphHealth(health_servicer, lambda: store.check(required_version=None), settings.health_probe_s)
 
     topology = (
         TopologyCache(
@@ -94,7 +101,7 @@ def start_server(
         engine,
         settings,
         topology=topology,
-        on_graph_state=on_graph_state,
+        on_graph_state=graph_health.set,
         similar_count=similar_count,
         ledger=ledger,
         slot=slot,
@@ -118,8 +125,8 @@ def start_server(
     # trigger do not traverse it again and again (about half the collector's time per call).
     gc.collect()
     gc.freeze()
-    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+    graph_health.set(True)  # `rca serve` checked the graph before starting; the probe keeps it true
+    graph_health.start()
     metrics_http = serve_metrics(settings.host, settings.metrics_port) if metrics and settings.metrics_port else None
     log.info("RootCause serving on %s:%s (tls %s, token %s)", settings.host, port, settings.tls, bool(settings.token))
-    return RunningService(server, port, health_servicer, metrics_http, topology, servicer)
+    return RunningService(server, port, health_servicer, metrics_http, topology, servicer, graph_health)

@@ -29,11 +29,21 @@ from settings.service import ServiceSettings
 
 log = logging.getLogger(__name__)
 GRAPH_DOWN_ERRORS = (ServiceUnavailable, SessionExpired, GraphUnreachable, TransientError, ConnectionError)
+# Status details travel in a response header, which clients refuse above 16 KB (RESOURCE_EXHAUSTED instead of
+# the real answer). The layers quote what the caller sent clipped (requests.clip); this bounds the rest too.
+MAX_STATUS_CHARS = 1000
+
+
+def bounded(message: str, limit: int = MAX_STATUS_CHARS) -> str:
+    """A status message cut to ``limit`` characters, saying how long it was."""
+    if len(message) <= limit:
+        return message
+    return f"{message[: limit - 40]}... (message of {len(message)} chars cut)"
 
 
 class _Abort(Exception):
     def __init__(self, code: grpc.StatusCode, message: str):
-        super().__init__(message)
+        super().__init__(bounded(message))
         self.code = code
 
 

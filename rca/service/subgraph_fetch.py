@@ -9,7 +9,7 @@ from graph_schema.cypher import subgraph as cypher
 from graph_schema.model import Label
 from rca.rank.reach import grown_radius
 from rca.rank.types import AnomalySignal, ChangeSignal, Edge, EntityNode, EventSignal, IncidentSubgraph, Symptom
-from rca.service.requests import InferQuery, InvalidArgument, NotFound, SymptomKey
+from rca.service.requests import InferQuery, InvalidArgument, NotFound, SymptomKey, clip
 
 # When a name fits several entities, a service is what an alert most likely means.
 _LABEL_PREFERENCE: dict[str, int] = {Label.SERVICE: 0, Label.DATASTORE: 1, Label.HOST: 2, Label.INSTANCE: 3}
@@ -35,13 +35,15 @@ def _resolve(symptom: SymptomKey, entities: list[tuple[str, str, str]]) -> tuple
         best = [e for e in matches if matches and _LABEL_PREFERENCE.get(e[1]) == _LABEL_PREFERENCE.get(matches[0][1])]
         if len(best) > 1:
             ids = ", ".join(e[0] for e in best[:5])
-            raise InvalidArgument(f"{symptom.field}: {symptom.key!r} names {len(best)} entities ({ids}); use entity_id")
+            raise InvalidArgument(
+                f"{symptom.field}: {clip(symptom.key)} names {len(best)} entities ({ids}); use entity_id"
+            )
     if not symptom.by_name or not best:
         # A name that fits no entity may still be an id (`rca infer --symptom svc-42:errors`).
         best = [e for e in entities if e[0] == symptom.key]
     if not best:
         what = "named" if symptom.by_name else "with id"
-        raise NotFound(f"{symptom.field}: no entity {what} {symptom.key!r} in the graph")
+        raise NotFound(f"{symptom.field}: no entity {what} {clip(symptom.key)} in the graph")
     return best[0][0], best[0][2]
 
 

@@ -17,7 +17,7 @@ from rca.rank.types import (
     RankingResult,
 )
 from rca.service import convert
-from rca.service.requests import InvalidArgument, parse_infer
+from rca.service.requests import MAX_KEY_CHARS, InvalidArgument, clip, parse_infer
 from rca.service.stubs import pb
 from settings.service import ServiceSettings
 
@@ -83,6 +83,99 @@ def test_anomaly_with_unknown_family_names_the_field():
     )
     with pytest.raises(InvalidArgument, match=r"^subgraph.anomalies\[0\].family"):
         parse_infer(request, SETTINGS)
+
+
+LONG = "x" * 17_000
+
+
+def _symptom(**fields):
+    return pb.Symptom(**{"entity_id": "a", "family": "errors", "observed_at": NOW, **fields})
+
+
+def _with_node(**fields):
+    return pb.InferRequest(
+        symptoms=[_symptom()], subgraph=pb.Subgraph(nodes=[pb.Node(**{"id": "a", "label": "Service", **fields})])
+    )
+
+
+@pytest.mark.parametrize(
+    "request_message, field",
+    [
+        (pb.InferRequest(symptoms=[pb.Symptom(entity_name=LONG, family="errors")]), "symptoms[0].entity_name"),
+        (pb.InferRequest(symptoms=[_symptom(entity_id=LONG)]), "symptoms[0].entity_id"),
+        (_with_node(name=LONG), "subgraph.nodes[0].name"),
+        (_with_node(features={LONG: 1.0}), "subgraph.nodes[0].features"),
+    ],
+)
+def test_overlong_ids_and_names_are_refused_naming_field_and_limit(request_message, field):
+    with pytest.raises(InvalidArgument) as err:
+        parse_infer(request_message, SETTINGS)
+    message = str(err.value)
+    assert message == f"{field}: at most {MAX_KEY_CHARS} characters, got 17000"
+
+
+@pytest.mark.parametrize(
+    "request_message, field",
+    [
+        (pb.InferRequest(symptoms=[_symptom(family=LONG)]), "symptoms[0].family"),
+        (_with_node(label=LONG), "subgraph.nodes[0].label"),
+        (pb.InferRequest(symptoms=[_symptom(entity_id="b" * 500)], subgraph=_with_node().subgraph), "symptoms[0]"),
+    ],
+)
+def test_a_long_value_is_quoted_clipped_with_its_length(request_message, field):
+    with pytest.raises(InvalidArgument) as err:
+        parse_infer(request_message, SETTINGS)
+    message = str(err.value)
+    assert message.startswith(field) and len(message) < 250, message
+    assert "... (17000 chars)" in message or "... (500 chars)" in message
+
+
+def test_clip_keeps_short_values_and_escapes_control_characters():
+    assert clip("checkout") == "'checkout'"
+    assert clip("a\nb\x00") == "'a\\nb\\x00'"
+    assert clip("y" * 100, 10) == "'yyyyyyyyyy'... (100 chars)"
+
+
+@pytest.mark.parametrize(
+    "request_message, field",
+    [
+        (pb.InferRequest(symptoms=[_symptom(observed_at=1e300)]), "symptoms[0].observed_at"),
+        (pb.InferRequest(symptoms=[_symptom(observed_at=5e-324)]), "symptoms[0].observed_at"),
+        (pb.InferRequest(symptoms=[_symptom(observed_at=NOW * 1000)]), "symptoms[0].observed_at"),  # milliseconds
+        (pb.InferRequest(symptoms=[_symptom(observed_at=float("inf"))]), "symptoms[0].observed_at"),
+        (pb.InferRequest(symptoms=[_symptom()], window=pb.TimeWindow(start=5e-324, end=NOW)), "window.start"),
+        (pb.InferRequest(symptoms=[_symptom()], window=pb.TimeWindow(start=NOW, end=1e300)), "window.end"),
+        (
+            pb.InferRequest(
+                symptoms=[_symptom()],
+                subgraph=pb.Subgraph(
+                    nodes=[pb.Node(id="a", label="Service")],
+                    events=[pb.LogEventSignal(entity_id="a", first_ts=float("nan"), severity=3)],
+                ),
+            ),
+            "subgraph.events[0].first_ts",
+        ),
+        (
+            pb.InferRequest(
+                symptoms=[_symptom()],
+                subgraph=pb.Subgraph(
+                    nodes=[pb.Node(id="a", label="Service")],
+                    anomalies=[pb.AnomalySignal(entity_id="a", family="errors", onset=NOW, score=float("nan"))],
+                ),
+            ),
+            "subgraph.anomalies[0].score",
+        ),
+    ],
+)
+def test_absurd_times_and_numbers_are_refused_naming_the_field(request_message, field):
+    with pytest.raises(InvalidArgument) as err:
+        parse_infer(request_message, SETTINGS)
+    assert str(err.value).startswith(f"{field}: must be"), str(err.value)
+
+
+def test_times_at_the_edges_of_the_accepted_range_give_a_sane_default_window():
+    query = parse_infer(pb.InferRequest(symptoms=[_symptom(observed_at=946_684_800.0)]), SETTINGS)
+    assert query.window_end - query.window_start == SETTINGS.window_before_s + SETTINGS.window_after_s
 
 
 def test_evidence_is_ordered_by_time_and_attached_to_its_candidate():

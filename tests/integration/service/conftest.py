@@ -33,8 +33,9 @@ def service_store(graph_settings, graph_uri, graph_user, session_store):
 
 @contextlib.contextmanager
 def serving(store, engine) -> Iterator:
-    """A RootCause server (plaintext, no token) on a free port, stopped at the end."""
-    running = start_server(ServiceSettings(port=0, metrics_port=0, workers=8), store, engine)
+    """A RootCause server (plaintext, no token) on a free port, stopped at the end; health probes the graph
+    every second."""
+    running = start_server(ServiceSettings(port=0, metrics_port=0, workers=8, health_probe_s=1.0), store, engine)
     try:
         yield running
     finally:

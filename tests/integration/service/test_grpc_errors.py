@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 
@@ -94,6 +95,62 @@ def test_unknown_entity_is_not_found_naming_it(client, unique_prefix):
     assert missing in err.value.details() and "symptoms[0].entity_name" in err.value.details()
 
 
+LONG = "n" * 17_000
+
+
+@pytest.mark.parametrize(
+    "symptom, field",
+    [
+        (pb.Symptom(entity_name=LONG, family="latency", observed_at=NOW), "symptoms[0].entity_name"),
+        (pb.Symptom(entity_name="checkout", family=LONG, observed_at=NOW), "symptoms[0].family"),
+    ],
+    ids=["entity_name", "family"],
+)
+def test_long_input_gets_a_short_invalid_argument_not_resource_exhausted(client, symptom, field):
+    with pytest.raises(grpc.RpcError) as err:
+        client.infer(pb.InferRequest(symptoms=[symptom]))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, err.value.details()
+    assert err.value.details().startswith(field) and len(err.value.details()) < 200, err.value.details()
+
+
+def test_unknown_long_names_and_ids_are_quoted_clipped(client):
+    name = "m" * 500  # under the length limit: looked up, not found
+    with pytest.raises(grpc.RpcError) as err:
+        client.infer(pb.InferRequest(symptoms=[pb.Symptom(entity_name=name, family="latency", observed_at=NOW)]))
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    assert err.value.details().startswith("symptoms[0].entity_name") and "... (500 chars)" in err.value.details()
+    with pytest.raises(grpc.RpcError) as err:
+        client.get_incident(LONG)
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    assert "... (17000 chars)" in err.value.details() and len(err.value.details()) < 200
+
+
+def _undecodable_counted(method: str) -> float:
+    return metrics.UNDECODABLE.labels(method)._value.get()
+
+
+@pytest.mark.parametrize(
+    "method, type_name",
+    [
+        ("/rca.v1.RootCause/Infer", "rca.v1.InferRequest"),
+        ("/grpc.health.v1.Health/Check", "grpc.health.v1.HealthCheckRequest"),
+    ],
+)
+def test_undecodable_bytes_are_invalid_argument_counted_and_logged_once(service, caplog, method, type_name):
+    counted = _undecodable_counted(method)
+    with grpc.insecure_channel(service.target) as channel, caplog.at_level(logging.WARNING):
+        raw = channel.unary_unary(method, request_serializer=None, response_deserializer=None)
+        for junk in [b"\xff\xff\xff\xff", b"junk bytes", b"\x0a\xff"] * 10:
+            with pytest.raises(grpc.RpcError) as err:
+                raw(junk, timeout=10)
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert err.value.details() == f"request is not a valid {type_name}"
+    assert _undecodable_counted(method) == counted + 30
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], "a traceback was logged"
+    lines = [r.getMessage() for r in caplog.records if "undecodable request" in r.getMessage()]
+    assert len(lines) == 1 and method in lines[0] and "\n" not in lines[0], lines
+
+
 def test_entity_created_after_the_snapshot_is_found_on_its_first_infer(client, store, unique_prefix):
     entity = f"{unique_prefix}fresh"
     signal_writes.write_entities(store, [{"id": entity, "label": "Service", "name": entity}])
@@ -137,36 +194,53 @@ def test_expired_deadline_is_deadline_exceeded_and_stores_nothing(client, simula
     assert client.infer(infer_request(incident)).candidates  # the same call with time to spare works
 
 
-def _health(service) -> int:
+def _health(service, name: str = SERVICE_NAME) -> int:
     with grpc.insecure_channel(service.target) as channel:
-        return (
-            health_pb2_grpc.HealthStub(channel)
-            .Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME), timeout=5)
-            .status
-        )
+        return health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=name), timeout=5).status
+
+
+def _health_is(service, status: int) -> bool:
+    """Both the overall ("") and the RootCause status are ``status``."""
+    return _health(service, "") == status and _health(service) == status
 
 
 @pytest.mark.skipif(
     bool(os.environ.get("NEO4J_URI")), reason="NEO4J_URI points at an external server this test cannot stop"
 )
-def test_graph_outage_is_unavailable_and_the_service_recovers(graph_server, service, client, simulated):
+def test_graph_outage_is_unavailable_and_not_serving_and_the_service_recovers(graph_server, service, client, simulated):
     incident = simulated(seed=8, n_entities=40, fault_type="errors")
     before = client.infer(infer_request(incident))
+    assert _health_is(service, health_pb2.HealthCheckResponse.SERVING)
     graph_server.kill()
     try:
+        # no call needed: the service's own probe notices
+        wait_until(
+            lambda: _health_is(service, health_pb2.HealthCheckResponse.NOT_SERVING),
+            timeout=30,
+            interval=0.2,
+            message="health NOT_SERVING while the graph is down",
+        )
         started = time.monotonic()
         with pytest.raises(grpc.RpcError) as err:
             client.infer(infer_request(incident))
         assert err.value.code() == grpc.StatusCode.UNAVAILABLE
         assert "graph unavailable" in err.value.details()
         assert time.monotonic() - started < 20
-        assert _health(service) == health_pb2.HealthCheckResponse.NOT_SERVING
         # A caller-supplied subgraph needs no graph read: answered now, its incident stored later.
         supplied = infer_request(incident)
         supplied.subgraph.CopyFrom(supplied_subgraph(incident))
         buffered = client.infer(supplied)
+        assert _health_is(service, health_pb2.HealthCheckResponse.NOT_SERVING)
     finally:
         graph_server.start()
+
+    # no call needed either: a balancer that stopped sending calls on NOT_SERVING must see SERVING again
+    wait_until(
+        lambda: _health_is(service, health_pb2.HealthCheckResponse.SERVING),
+        timeout=60,
+        interval=0.2,
+        message="health SERVING again once the graph is back",
+    )
 
     def answered():
         try:
@@ -177,6 +251,5 @@ def test_graph_outage_is_unavailable_and_the_service_recovers(graph_server, serv
 
     after = wait_until(answered, timeout=60, interval=0.5, message="Infer answers again once the graph is back")
     assert [c.entity_id for c in after.candidates] == [c.entity_id for c in before.candidates]
-    assert _health(service) == health_pb2.HealthCheckResponse.SERVING
     stored = client.get_incident(buffered.incident_id)
     assert [c.entity_id for c in stored.candidates] == [c.entity_id for c in buffered.candidates]
