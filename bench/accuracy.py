@@ -28,17 +28,9 @@ from rca.rank.ensemble import LABELS, deciding_terms
 from rca.rank.propagation import PropagationRanker
 from rca.rank.rules.evaluate import default_rule_engine
 from rca.rank.rules.ranker import RulesRanker
+from rca.rank.scoring import TOP, summarise
 from rca.simulator import simulate
 from rca.simulator.suite import suite
-
-TOP = 5
-
-
-def summarise(ranks: list[int]) -> tuple[float, float, float]:
-    """AC@1, AC@3, Avg@5 of a list of 1-based ranks (0 = not in the top 5)."""
-    n = len(ranks) or 1
-    ac = [sum(1 for r in ranks if 0 < r <= k) / n for k in range(1, TOP + 1)]
-    return ac[0], ac[2], sum(ac) / TOP
 
 
 def print_deciding_terms(decided: list[str]) -> None:

@@ -17,3 +17,7 @@ ON CREATE SET m.description = $description, m.applied_at = $applied_at
 COUNT_LABEL = "MATCH (n:{label}) RETURN count(n) AS count"
 
 SERVER_COMPONENTS = "CALL dbms.components() YIELD name, versions RETURN name, versions"
+
+# Empties one label of a throwaway graph (`rca diagnose --all` between cases); the label comes from
+# graph_schema.model.Label, never from input.
+DELETE_LABEL = "MATCH (n:{label}) DETACH DELETE n"

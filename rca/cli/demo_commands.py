@@ -53,10 +53,8 @@ def add_parser(subparsers) -> None:
 def run_demo(args: argparse.Namespace, settings) -> int:
     from rca.cli.demo import incident as demo_incident
     from rca.cli.demo import replay as demo_replay
-    from rca.cli.serve_commands import default_engine
-    from rca.service.client import RootCauseClient, open_channel
+    from rca.cli.local_service import local_root_cause
     from rca.service.report import format_infer
-    from rca.service.server import start_server
     from rca.service.stubs import pb
 
     started = time.monotonic()
@@ -89,23 +87,13 @@ def run_demo(args: argparse.Namespace, settings) -> int:
         except (demo_incident.IncidentFileError, demo_replay.ReplayFailed) as exc:
             raise UserError(str(exc)) from None
 
-        service = settings.service.model_copy(
-            update={"host": "127.0.0.1", "port": 0, "metrics_port": 0, "token": None, "tls_cert": None, "tls_key": None}
-        )
-        running = start_server(
-            service, store, default_engine(settings), metrics=False, similar_count=settings.model.similar_incidents
-        )
-        try:
-            print(f"\nRootCause service on {running.target}; calling Infer over gRPC ...\n", flush=True)
-            client = RootCauseClient(open_channel(running.target), timeout_s=60.0)
+        with local_root_cause(settings, store) as (client, target):
+            print(f"\nRootCause service on {target}; calling Infer over gRPC ...\n", flush=True)
             symptoms = [
                 pb.Symptom(entity_name=s["entity"], family=s["family"], observed_at=alert_at + float(s.get("at", 0)))
                 for s in incident.symptoms
             ]
             response = client.infer(pb.InferRequest(symptoms=symptoms, top_k=args.top_k))
-            client.close()
-        finally:
-            running.stop()
     print(format_infer(response))
     if incident.root_cause:
         ranks = [c.rank for c in response.candidates if c.entity_id == incident.root_cause]

@@ -15,6 +15,7 @@ from pathlib import Path
 from graph_schema.errors import GraphError
 from rca.cli import (
     demo_commands,
+    diagnose_commands,
     graph_commands,
     infer_commands,
     ingest_commands,
@@ -28,6 +29,7 @@ from settings.root import SettingsError, describe, load_settings
 
 COMMAND_MODULES = (
     demo_commands,
+    diagnose_commands,
     graph_commands,
     topology_commands,
     ingest_commands,

@@ -1,61 +1,30 @@
 """Replay of a bundled incident through the real ingest code, anchored at the alert time.
 
-Logs: the incident's raw syslog lines go through the syslog pipeline the way `rca ingest syslog -`
-feeds it from stdin (parse, Drain3 templates, signature classes, entity mapping, aggregation,
-graph writer). Its state lives in a temporary directory so the demo leaves the worker's template
-state alone.
-
-Metrics: the incident's series answer the metrics poll's range queries in place of Prometheus,
-and the poll runs as `rca ingest metrics --from/--to` runs it (one poll per poll interval over the
-judged span), so every :Anomaly comes out of the detector, the tracker and the anomaly writer.
+The incident file's raw syslog lines and metric series are generated here (rca/cli/demo/incident.py)
+and sent through the real syslog pipeline and metrics poll by rca/cli/replay.py, the machinery
+`rca diagnose` uses as well.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import numpy as np
-
-from graph_schema.model import Label
 from ingest.metrics.anomaly_tracker import AnomalyChange
-from ingest.metrics.anomaly_writer import AnomalyWriter
-from ingest.metrics.backfill import backfill
-from ingest.metrics.poll import MetricsPoller
-from ingest.metrics.reader import Series
 from ingest.metrics.worker import templates_from
-from ingest.syslog.classes import OTHER
-from ingest.syslog.listeners import FILE_BATCH_LINES
-from ingest.syslog.pipeline import SyslogPipeline
-from ingest.syslog.worker_metrics import SyslogMetrics
 from rca.cli.demo.incident import (
     IncidentFile,
     IncidentFileError,
     metric_series,
     syslog_lines,
 )
+from rca.cli.replay import LogReplay, ReplayFailed, judge_series, replay_syslog
 from settings.ingest import MetricsSettings, SyslogSettings
 
+__all__ = ["DetectedAnomaly", "LogReplay", "MetricReplay", "ReplayFailed", "replay_logs", "replay_metrics"]
+
 ANOMALY_SOURCE = "demo"  # not "metrics": a live metrics worker must not resume the demo's open anomalies
-
-
-class ReplayFailed(RuntimeError):
-    """The graph did not take what the replay produced."""
-
-
-@dataclass
-class LogReplay:
-    """What the syslog stages did with the incident's lines."""
-
-    lines: int
-    parsed: dict[str, int]
-    dead_lettered: int
-    templates: list[tuple[str, str]]  # (signature class or class/change type, template text)
-    events_written: int
-    changes_written: int
 
 
 @dataclass
@@ -84,66 +53,7 @@ class MetricReplay:
 
 def replay_logs(store, incident: IncidentFile, alert_at: float, settings: SyslogSettings) -> LogReplay:
     """Send the incident's syslog lines through the syslog pipeline into the graph."""
-    lines = syslog_lines(incident, alert_at, ZoneInfo(settings.default_timezone))
-    metrics = SyslogMetrics()
-    with tempfile.TemporaryDirectory(prefix="rca-demo-syslog-") as state_dir:
-        pipeline = SyslogPipeline(settings.model_copy(update={"state_dir": Path(state_dir)}), store, metrics).start()
-        for i in range(0, len(lines), FILE_BATCH_LINES):
-            pipeline.submit("stdin", "demo", lines[i : i + FILE_BATCH_LINES])
-        if not pipeline.stop():
-            raise ReplayFailed("the graph did not take the replayed log events in time")
-        templates = []
-        for template_id in range(1, len(pipeline.templates) + 1):  # Drain numbers templates 1, 2, ...
-            text = pipeline.templates.template(template_id)
-            rule = pipeline.classifier.for_template(template_id, text)
-            kind = (
-                OTHER if rule is None else rule.signature_class + (f"/{rule.change_type}" if rule.change_type else "")
-            )
-            templates.append((kind, text))
-
-    def sample(name: str, **labels) -> int:
-        return int(metrics.registry.get_sample_value(name, labels) or 0)
-
-    parsed = {fmt: sample("rca_syslog_parsed_lines_total", format=fmt) for fmt in ("rfc5424", "rfc3164", "unparsed")}
-    dead = sum(int(s.value) for m in metrics.dead_lettered.collect() for s in m.samples if s.name.endswith("_total"))
-    return LogReplay(
-        len(lines),
-        {k: v for k, v in parsed.items() if v},
-        dead,
-        templates,
-        sample("rca_syslog_written_rows_total", kind="events"),
-        sample("rca_syslog_written_rows_total", kind="changes"),
-    )
-
-
-class SeriesAnswers:
-    """Answers the poll's range queries from series held in memory, as Prometheus would from its TSDB."""
-
-    def __init__(self, by_query: dict[str, list[tuple[dict[str, str], np.ndarray, np.ndarray]]]):
-        self._by_query = by_query
-
-    def query_range(self, promql: str, start: float, end: float, step_s: float) -> list[Series]:
-        """The series of ``promql`` between start and end (they are already on the poll's step grid)."""
-        out = []
-        for labels, ts, values in self._by_query.get(promql, ()):
-            keep = (ts >= start) & (ts <= end)
-            out.append(Series(dict(labels), ts[keep], values[keep]))
-        return out
-
-
-class _RecordingWriter(AnomalyWriter):
-    """The anomaly writer, also keeping the last state of every anomaly it was given."""
-
-    def __init__(self, store, source: str):
-        super().__init__(store, source)
-        self.latest: dict[str, tuple[str, str, str, str, AnomalyChange]] = {}
-
-    def add(
-        self, change: AnomalyChange, *, label: Label, entity_id: str, signal: str, family: str, seen: float
-    ) -> None:
-        """Queue the change for the graph and remember it."""
-        super().add(change, label=label, entity_id=entity_id, signal=signal, family=family, seen=seen)
-        self.latest[change.id] = (str(label), entity_id, signal, family, change)
+    return replay_syslog(store, syslog_lines(incident, alert_at, ZoneInfo(settings.default_timezone)), settings)
 
 
 def replay_metrics(store, incident: IncidentFile, alert_at: float, settings: MetricsSettings) -> MetricReplay:
@@ -164,11 +74,17 @@ def replay_metrics(store, incident: IncidentFile, alert_at: float, settings: Met
     generated = metric_series(incident, alert_at, history_s, settings.step_s)
     for spec, ts, values in generated:
         by_query.setdefault(by_name[spec.signal].promql(settings.rate_window), []).append((spec.labels, ts, values))
-    writer = _RecordingWriter(store, ANOMALY_SOURCE)
-    poller = MetricsPoller(SeriesAnswers(by_query), dataclasses.replace(all_templates, signals=used), settings, writer)
-    report = backfill(poller, judge_from, alert_at, settings.poll_interval_s, progress=False)
-    if writer.pending:
-        raise ReplayFailed(f"{writer.pending} anomalies were not written to the graph")
+    judged = judge_series(
+        store,
+        by_query,
+        dataclasses.replace(all_templates, signals=used),
+        settings,
+        judge_from=judge_from,
+        until=alert_at,
+        poll_every_s=settings.poll_interval_s,
+        source=ANOMALY_SOURCE,
+    )
+    poller, writer, report = judged.poller, judged.writer, judged.report
     injected = {}
     for spec, *_ in generated:
         key = poller.mapper.map(by_name[spec.signal].entity, spec.labels)

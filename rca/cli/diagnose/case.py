@@ -1,0 +1,156 @@
+"""A case folder (`rca diagnose` format) read and checked in full before anything reaches the graph.
+
+    CASE_DIR/
+      case.yaml      alert (at, symptoms), optional signals (name -> family), optional root_causes
+      topology.yaml  the project's topology format (ingest/data/topology.schema.json)
+      metrics.csv    `time` (unix seconds or ISO 8601), then one column per `entity/signal`
+      logs/          optional: raw syslog lines, or `TIME<TAB>ENTITY<TAB>MESSAGE` lines
+
+Every error names the file and the line (and the column or field where there is one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from graph_schema.model import SIGNAL_FAMILIES, Label
+from ingest.topology.file import TopologyFileError, load_topology_file
+from ingest.topology.snapshot import TopologySnapshot
+from ingest.topology.yaml_lines import line_of, load_with_lines
+from rca.cli.diagnose.case_logs import read_logs
+from rca.cli.diagnose.case_metrics import MetricColumn, read_metrics
+from rca.cli.diagnose.errors import CaseError, parse_time
+
+CASE_FILE = "case.yaml"
+TOPOLOGY_FILE = "topology.yaml"
+METRICS_FILE = "metrics.csv"
+LOGS_DIR = "logs"
+CASE_KEYS = ("alert", "signals", "root_causes", "description", "source", "fault")
+
+
+@dataclass(frozen=True)
+class Symptom:
+    """What the alert fired on."""
+
+    entity: str
+    family: str
+    at: float
+
+
+@dataclass
+class Case:
+    """A checked case folder."""
+
+    path: Path
+    name: str
+    topology: TopologySnapshot
+    labels: dict[str, Label]  # entity id -> label
+    alert_at: float
+    symptoms: list[Symptom]
+    signals: dict[str, str]  # signal names the case maps to a family
+    root_causes: list[str]
+    metrics: list[MetricColumn]
+    step_s: float
+    log_lines: list[bytes] = field(default_factory=list)
+
+
+def load_case(path: Path, known_signals: dict[str, str]) -> Case:
+    """Read and check the case folder at ``path``; ``known_signals`` maps the project's signal names to families."""
+    path = Path(path)
+    if not path.is_dir():
+        raise CaseError(f"{path}: not a case folder (expected a directory with {CASE_FILE}, {TOPOLOGY_FILE}, ...)")
+    for required in (CASE_FILE, TOPOLOGY_FILE, METRICS_FILE):
+        if not (path / required).is_file():
+            needs = f"{CASE_FILE}, {TOPOLOGY_FILE}, {METRICS_FILE}"
+            raise CaseError(f"{path / required}: missing (a case folder needs {needs})")
+    try:
+        topology = load_topology_file(path / TOPOLOGY_FILE)
+    except TopologyFileError as exc:
+        raise CaseError(str(exc)) from None
+    labels = {e.id: e.label for e in topology.entities}
+    spec = _read_case_yaml(path / CASE_FILE, labels)
+    families = {**known_signals, **spec["signals"]}
+    metrics, step_s = read_metrics(path / METRICS_FILE, labels, families)
+    log_lines = read_logs(path / LOGS_DIR, labels) if (path / LOGS_DIR).is_dir() else []
+    return Case(
+        path,
+        path.name,
+        topology,
+        labels,
+        spec["at"],
+        spec["symptoms"],
+        spec["signals"],
+        spec["root_causes"],
+        metrics,
+        step_s,
+        log_lines,
+    )
+
+
+def _read_case_yaml(file: Path, labels: dict[str, Label]) -> dict:
+    try:
+        text = file.read_text(encoding="utf-8")
+        data, lines = load_with_lines(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaseError(f"{file}: cannot read: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else str(file)
+        raise CaseError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+
+    def at(*path) -> str:
+        line = line_of(lines, path)
+        name = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[")
+        return f"{file}:{line}: {name}" if line else f"{file}: {name}"
+
+    if not isinstance(data, dict):
+        raise CaseError(f"{file}:1: expected a mapping with 'alert' (at, symptoms)")
+    for key in data:
+        if key not in CASE_KEYS:
+            raise CaseError(f"{at(key)}: unknown key (known: {', '.join(CASE_KEYS)})")
+    alert = data.get("alert")
+    if not isinstance(alert, dict):
+        raise CaseError(f"{at('alert')}: required: a mapping with 'at' and 'symptoms'")
+    if "at" not in alert:
+        raise CaseError(f"{at('alert')}.at: required (unix seconds or ISO 8601)")
+    alert_at = parse_time(alert["at"], at("alert", "at"))
+    raw_symptoms = alert.get("symptoms")
+    if not isinstance(raw_symptoms, list) or not raw_symptoms:
+        raise CaseError(f"{at('alert', 'symptoms')}: required: a list of {{entity: ..., family: ...}}")
+    symptoms = []
+    for i, item in enumerate(raw_symptoms):
+        if not isinstance(item, dict):
+            raise CaseError(f"{at('alert', 'symptoms', i)}: expected {{entity: ..., family: ...}}")
+        entity, family = item.get("entity"), item.get("family")
+        if entity not in labels:
+            raise CaseError(f"{at('alert', 'symptoms', i, 'entity')}: {entity!r} is not an entity of {TOPOLOGY_FILE}")
+        if family not in SIGNAL_FAMILIES:
+            raise CaseError(
+                f"{at('alert', 'symptoms', i, 'family')}: {family!r} is not a signal family "
+                f"(one of {', '.join(SIGNAL_FAMILIES)})"
+            )
+        when = parse_time(item["at"], at("alert", "symptoms", i, "at")) if "at" in item else alert_at
+        symptoms.append(Symptom(str(entity), str(family), when))
+    signals = data.get("signals") or {}
+    if not isinstance(signals, dict):
+        raise CaseError(f"{at('signals')}: expected a mapping of signal name to family, e.g. {{p90_s: latency}}")
+    for name, family in signals.items():
+        if family not in SIGNAL_FAMILIES:
+            raise CaseError(
+                f"{at('signals', name)}: {family!r} is not a signal family (one of {', '.join(SIGNAL_FAMILIES)})"
+            )
+    roots = data.get("root_causes") or []
+    if not isinstance(roots, list):
+        raise CaseError(f"{at('root_causes')}: expected a list of entity ids")
+    for i, root in enumerate(roots):
+        if root not in labels:
+            raise CaseError(f"{at('root_causes', i)}: {root!r} is not an entity of {TOPOLOGY_FILE}")
+    return {
+        "at": alert_at,
+        "symptoms": symptoms,
+        "signals": {str(k): str(v) for k, v in signals.items()},
+        "root_causes": [str(r) for r in roots],
+    }

@@ -1,0 +1,118 @@
+"""metrics.csv of a case folder: `time`, then one column per `entity/signal`, checked cell by cell."""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from graph_schema.model import Label
+from rca.cli.diagnose.errors import CaseError, parse_time
+
+MISSING = {"", "nan", "NaN", "NA", "null"}
+
+
+@dataclass
+class MetricColumn:
+    """One series of the case: its entity, signal, family, and the samples that are present."""
+
+    entity: str
+    label: Label
+    signal: str
+    family: str
+    ts: np.ndarray
+    values: np.ndarray
+    missing: int  # empty cells, not samples
+
+
+def read_metrics(file: Path, labels: dict[str, Label], families: dict[str, str]) -> tuple[list[MetricColumn], float]:
+    """The columns of ``file`` and the sampling step; ``families`` maps every accepted signal name to its family."""
+    try:
+        handle = file.open(newline="", encoding="utf-8")
+    except OSError as exc:
+        raise CaseError(f"{file}: cannot read: {exc}") from None
+    with handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader, None)
+            if not header:
+                raise CaseError(f"{file}:1: empty file (expected a header: time,entity/signal,...)")
+            columns = _columns(file, header, labels, families)
+            times: list[float] = []
+            cells: list[list[str]] = []
+            for row in reader:
+                line = reader.line_num
+                if not row or all(not c.strip() for c in row):
+                    continue
+                if len(row) != len(header):
+                    raise CaseError(f"{file}:{line}: {len(row)} cells, the header has {len(header)}")
+                times.append(parse_time(row[0], f"{file}:{line}:1: time"))
+                if len(times) > 1 and times[-1] <= times[-2]:
+                    raise CaseError(f"{file}:{line}:1: time {row[0]!r} is not after the previous row's")
+                cells.append(row)
+                _check_numbers(file, line, row)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise CaseError(f"{file}:{reader.line_num}: not valid CSV: {exc}") from None
+    if len(times) < 2:
+        raise CaseError(f"{file}: needs at least two rows of samples, has {len(times)}")
+    ts = np.asarray(times, dtype=float)
+    step = float(np.median(np.diff(ts)))
+    out = []
+    for index, (entity, signal) in columns.items():
+        raw = [row[index].strip() for row in cells]
+        present = np.array([c not in MISSING for c in raw])
+        values = np.array([float(c) if ok else math.nan for c, ok in zip(raw, present)], dtype=float)
+        out.append(
+            MetricColumn(
+                entity,
+                labels[entity],
+                signal,
+                families[signal],
+                ts[present],
+                values[present],
+                int((~present).sum()),
+            )
+        )
+    return out, step
+
+
+def _columns(
+    file: Path, header: list[str], labels: dict[str, Label], families: dict[str, str]
+) -> dict[int, tuple[str, str]]:
+    if header[0].strip().lower() != "time":
+        raise CaseError(f"{file}:1:1: the first column must be 'time', not {header[0]!r}")
+    seen: dict[tuple[str, str], int] = {}
+    columns = {}
+    for index, name in enumerate(header[1:], start=1):
+        where = f"{file}:1:{index + 1}: column {name!r}"
+        entity, slash, signal = name.strip().rpartition("/")
+        if not slash or not entity or not signal:
+            raise CaseError(f"{where}: expected 'entity/signal', e.g. checkout/latency_p99")
+        if entity not in labels:
+            raise CaseError(f"{where}: entity {entity!r} is not in topology.yaml")
+        if signal not in families:
+            raise CaseError(
+                f"{where}: signal {signal!r} is neither one of the project's signal names nor mapped to a family "
+                "under 'signals:' in case.yaml (e.g. signals: {" + signal + ": latency})"
+            )
+        if (entity, signal) in seen:
+            raise CaseError(f"{where}: the same series as column {seen[(entity, signal)] + 1}")
+        seen[(entity, signal)] = index
+        columns[index] = (entity, signal)
+    return columns
+
+
+def _check_numbers(file: Path, line: int, row: list[str]) -> None:
+    for index, cell in enumerate(row[1:], start=2):
+        text = cell.strip()
+        if text in MISSING:
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            raise CaseError(f"{file}:{line}:{index}: {cell!r} is not a number") from None
+        if not math.isfinite(value):
+            raise CaseError(f"{file}:{line}:{index}: {cell!r} is not a finite number")

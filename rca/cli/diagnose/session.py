@@ -1,0 +1,217 @@
+"""One throwaway graph and one RootCause service that diagnose case folders one after another.
+
+Per case: the graph is emptied (entities, signals, incidents), the case's topology is reconciled
+into it, its log lines go through the syslog pipeline and its series through the metrics poll's
+detector (rca/cli/replay.py, the machinery `rca demo` uses), and Infer is called over a real gRPC
+channel. The graph is always an embedded one in a temporary directory, never a configured server:
+emptying it between cases must not touch anybody's data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graph_schema import migrations
+from graph_schema.connection import open_graph
+from graph_schema.cypher import meta
+from graph_schema.model import ENTITY_LABELS, SIGNAL_LABELS, Label
+from ingest.metrics.mapping import EntityRef
+from ingest.metrics.promql_templates import SignalTemplate, TemplateSet
+from ingest.metrics.worker import templates_from
+from ingest.topology.reconcile import reconcile
+from rca.cli.diagnose.case import Case
+from rca.cli.diagnose.case_logs import entity_rules
+from rca.cli.local_service import local_root_cause
+from rca.cli.replay import LogReplay, judge_series, replay_syslog
+
+SOURCE = "diagnose"  # on entities and anomalies; never "metrics", so no live worker picks them up
+ENTITY_LABEL = "entity"  # the series label that names a case series' entity
+QUERY_PREFIX = "case:"
+MAX_TOP_K = 1000  # the service settings' ceiling: a case ranks every entity up to it
+MIN_BASELINE_POINTS = 20  # the detector's (ingest.metrics.anomaly_detector.DetectorConfig)
+
+
+def project_signals(metrics_settings) -> dict[str, SignalTemplate]:
+    """The project's signal templates by name (the signal names a case may use unmapped)."""
+    return {t.name: t for t in templates_from(metrics_settings).signals}
+
+
+@dataclass
+class Ranked:
+    """One entity of the case's topology with its score (0 and no rank for those Infer did not reach)."""
+
+    entity: str
+    score: float
+    reached: bool
+
+
+@dataclass
+class CaseResult:
+    """What diagnosing one case gave."""
+
+    case: Case
+    response: Any  # rca.v1 InferResponse
+    ranking: list[Ranked]
+    logs: LogReplay | None
+    series: int
+    anomalies: int
+    metric_problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def rank_of_truth(self) -> int | None:
+        """1-based rank of the best-ranked true root cause; None without truth, 0 when none is ranked."""
+        if not self.case.root_causes:
+            return None
+        truth = set(self.case.root_causes)
+        return next((i for i, r in enumerate(self.ranking, start=1) if r.entity in truth and r.reached), 0)
+
+
+class CaseMapper:
+    """The poll's label-to-entity mapping for case series: the `entity` label names an entity of the topology."""
+
+    def __init__(self, labels: dict[str, Label]):
+        self._labels = labels
+
+    def map(self, rule_name: str, labels: dict[str, str]) -> EntityRef | None:
+        """The entity the series names, or None when it names none."""
+        entity = labels.get(ENTITY_LABEL, "")
+        label = self._labels.get(entity)
+        return EntityRef(label, entity) if label is not None else None
+
+
+def case_templates(case: Case, known: dict[str, SignalTemplate]) -> TemplateSet:
+    """One template per signal of the case: the project's own (thresholds, direction) or one for a mapped name."""
+    templates = []
+    for name in sorted({c.signal for c in case.metrics}):
+        if name in case.signals or name not in known:
+            family = case.signals[name]
+            # a mapped name has no thresholds of its own: deviations count up, traffic both ways
+            base = SignalTemplate(name, family, "", ENTITY_LABEL, "both" if family == "traffic" else "up")
+        else:
+            base = known[name]
+        templates.append(
+            SignalTemplate(
+                name,
+                base.family,
+                QUERY_PREFIX + name,
+                ENTITY_LABEL,
+                base.direction,
+                base.min_scale,
+                base.min_delta,
+                base.kind,
+            )
+        )
+    return TemplateSet(signals=tuple(templates), edges=(), rules={}, datastore_patterns=())
+
+
+class DiagnoseSession:
+    """Diagnoses cases on one graph with one service."""
+
+    def __init__(self, settings, store, client):
+        self.settings = settings
+        self.store = store
+        self.client = client
+        self.known = project_signals(settings.metrics)
+        self.last_request = None  # the Infer request of the last case (the benchmark re-fetches its subgraph)
+
+    def run(self, case: Case) -> CaseResult:
+        """Diagnose one case: fresh graph content, topology, logs, metrics, Infer."""
+        from rca.service.stubs import pb
+
+        started = time.monotonic()
+        for label in (*SIGNAL_LABELS, Label.INCIDENT, *ENTITY_LABELS):
+            self.store.write(meta.DELETE_LABEL.format(label=label))
+        reconcile(self.store, case.topology, source=SOURCE, now=time.time(), grace_period_s=0.0)
+        notes: list[str] = []
+        logs = None
+        if case.log_lines:
+            syslog = self.settings.syslog.model_copy(
+                update={"extra_entity_rules": entity_rules(case.labels) + list(self.settings.syslog.extra_entity_rules)}
+            )
+            logs = replay_syslog(self.store, case.log_lines, syslog)
+        anomalies, problems = self._metrics(case, notes)
+        symptoms = [pb.Symptom(entity_id=s.entity, family=s.family, observed_at=s.at) for s in case.symptoms]
+        response = self.client.infer(pb.InferRequest(symptoms=symptoms, top_k=min(len(case.labels), MAX_TOP_K)))
+        self.last_request = pb.InferRequest(symptoms=symptoms, top_k=min(len(case.labels), MAX_TOP_K))
+        ranking = [Ranked(c.entity_id, c.score, True) for c in response.candidates]
+        ranked = {r.entity for r in ranking}
+        ranking += [Ranked(e.id, 0.0, False) for e in case.topology.entities if e.id not in ranked]
+        return CaseResult(
+            case,
+            response,
+            ranking,
+            logs,
+            len(case.metrics),
+            anomalies,
+            problems,
+            notes,
+            time.monotonic() - started,
+        )
+
+    def _metrics(self, case: Case, notes: list[str]) -> tuple[int, list[str]]:
+        if not case.metrics:
+            return 0, []
+        step = case.step_s
+        settings = self.settings.metrics.model_copy(update={"step_s": step})
+        first = min(float(c.ts[0]) for c in case.metrics if len(c.ts))
+        last = max(float(c.ts[-1]) for c in case.metrics if len(c.ts))
+        # judge from where the detector has a baseline (gap + its minimum points) or the Infer window's start
+        can_judge_from = first + settings.gap_s + MIN_BASELINE_POINTS * step
+        window_start = min(s.at for s in case.symptoms) - self.settings.service.window_before_s
+        judge_from = max(can_judge_from, window_start) - step
+        if judge_from >= last:
+            notes.append(
+                f"metrics: too little history to judge any point: the detector needs {settings.gap_s:.0f} s of gap "
+                f"and {MIN_BASELINE_POINTS} baseline points ({step:.0f} s apart) before what it judges"
+            )
+            return 0, []
+        if can_judge_from > window_start:
+            notes.append(
+                f"metrics: points before {time.strftime('%H:%M:%S', time.gmtime(can_judge_from))} UTC not judged "
+                "(no baseline before them)"
+            )
+        by_query: dict[str, list] = {}
+        for column in case.metrics:
+            by_query.setdefault(QUERY_PREFIX + column.signal, []).append(
+                ({ENTITY_LABEL: column.entity}, column.ts, column.values)
+            )
+        judged = judge_series(
+            self.store,
+            by_query,
+            case_templates(case, self.known),
+            settings,
+            judge_from=judge_from,
+            until=last,
+            poll_every_s=max(settings.backfill_step_s, step),
+            source=SOURCE,
+            mapper=CaseMapper(case.labels),
+        )
+        missing = sum(c.missing for c in case.metrics)
+        if missing:
+            notes.append(f"metrics: {missing} empty cells (no sample) in metrics.csv")
+        return len(judged.writer.latest), judged.report.bad.problems()
+
+
+@contextlib.contextmanager
+def open_session(settings) -> Iterator[DiagnoseSession]:
+    """A throwaway embedded graph (temporary directory) and a RootCause service on it."""
+    with tempfile.TemporaryDirectory(prefix="rca-diagnose-graph-") as data_dir:
+        graph = settings.graph.model_copy(update={"uri": None, "data_dir": Path(data_dir), "bolt_port": 0})
+        with open_graph(graph) as store:
+            store.check(required_version=None)
+            migrations.migrate(store)
+            # the walk reads the graph itself (no topology cache): the graph changes under it between cases
+            with local_root_cause(
+                settings,
+                store,
+                max_top_k=MAX_TOP_K,
+                topology_refresh_s=0.0,
+            ) as (client, _):
+                yield DiagnoseSession(settings, store, client)
