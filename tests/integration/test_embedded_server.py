@@ -301,8 +301,16 @@ def test_graph_serve_state_and_password_are_private_under_umask_022(tmp_path):
 def test_a_data_dir_from_before_keeps_its_old_default_until_rotated(tmp_path, caplog):
     data_dir = tmp_path / "graph"
     # A directory as earlier versions left it: created with the built-in default, no password file.
-    with EmbeddedGraphServer(data_dir, "rca-embedded", heap="512m"):
-        pass
+    with EmbeddedGraphServer(data_dir, "rca-embedded", heap="512m") as server:
+        old = GraphSettings(data_dir=data_dir, password="rca-embedded")
+        with GraphStore.connect(old, uri=server.bolt_uri, user=EMBEDDED_USER) as store:
+            migrations.migrate(store)
+            store.write_rows(
+                cypher.UPSERT_ENTITIES[Label.HOST],
+                [{"id": "h-kept", "name": "kept", "kind": "host", "technology": None, "attrs": None}],
+                source="t",
+                now=1.0,
+            )
     (data_dir / "root.password").unlink()
     os.chmod(data_dir, 0o755)
     settings = GraphSettings(data_dir=data_dir, heap="512m")
@@ -330,7 +338,7 @@ def test_a_data_dir_from_before_keeps_its_old_default_until_rotated(tmp_path, ca
     assert rotated != "rca-embedded" and rotated not in result.stdout + result.stderr
     assert _mode(data_dir / "root.password") == 0o600
     with open_graph(settings) as store:
-        store.check(required_version=None)
+        assert store.read("MATCH (n:Host {id: 'h-kept'}) RETURN n.name AS name") == [{"name": "kept"}]
     with open_graph(settings.model_copy(update={"password": SecretStr("rca-embedded")})) as store:
         with pytest.raises(GraphAuthFailed):
             store.check(required_version=None)
