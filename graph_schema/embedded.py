@@ -43,6 +43,8 @@ BOLT_PLUGIN = "Bolt:com.arcadedb.bolt.BoltProtocolPlugin"
 SERVER_MAIN_CLASS = "com.arcadedb.server.ArcadeDBServer"
 STATE_FILE = "server.json"  # where a running standalone server says how to reach it
 LOOPBACK = "127.0.0.1"
+# The server reads its password from a file; these are not its business (and /proc/PID/environ shows them).
+PASSWORD_VARIABLES = ("NEO4J_PASSWORD", "RCA_GRAPH__PASSWORD")
 _PR_SET_PDEATHSIG = 1
 
 
@@ -257,6 +259,7 @@ class EmbeddedGraphServer:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=self.data_dir,
+            env={name: value for name, value in os.environ.items() if name not in PASSWORD_VARIABLES},
             # Own session: Ctrl-C reaches us, and we stop the server cleanly ourselves.
             start_new_session=True,
             preexec_fn=_prepare_server_process,

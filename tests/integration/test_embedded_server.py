@@ -187,10 +187,11 @@ def _env_without_password(**extra: str) -> dict:
     return {**env, "PYTHONPATH": str(ROOT), **extra}
 
 
-def test_the_password_is_in_no_command_line_and_no_log(tmp_path, caplog):
+def test_the_password_is_in_no_command_line_and_no_log(tmp_path, caplog, monkeypatch):
     custom = "Custom-Secret-4711-pw"
     data_dir = tmp_path / "graph"
     caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("NEO4J_PASSWORD", custom)  # as a user would configure it
     with EmbeddedGraphServer(data_dir, custom, heap="512m") as server:
         jvm = _descendants(server.pid)
         assert server.pid in jvm
@@ -198,6 +199,9 @@ def test_the_password_is_in_no_command_line_and_no_log(tmp_path, caplog):
             cmdline = _cmdline(pid)
             assert custom.encode() not in cmdline, f"the password is on the command line of pid {pid}"
             assert b"rootPassword=" not in cmdline
+        for pid in jvm:  # nor in the server's environment: it reads the password file
+            with open(f"/proc/{pid}/environ", "rb") as environ:
+                assert custom.encode() not in environ.read()
         # Nobody else's command line holds it either (ps -eo args for any local user).
         assert not [pid for pid in os.listdir("/proc") if pid.isdigit() and custom.encode() in _cmdline(int(pid))]
         logged_in = GraphSettings(password=custom, data_dir=data_dir)
