@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import threading
 from collections import deque
 from pathlib import Path
+
+from ingest.syslog.private_files import private_dir, write_private
 
 Batch = dict[str, list[dict]]
 
@@ -31,7 +32,7 @@ class WriteBuffer:
         self._merge = merge
         self._merge_limit = merge_limit
         self._in_flight = False
-        spool_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(spool_dir)
         self.memory_rows = memory_rows
         self._memory: deque[Batch] = deque()
         self._memory_count = 0
@@ -118,9 +119,7 @@ class WriteBuffer:
 
     def _spill(self, batch: Batch) -> None:
         path = self.spool_dir / f"{next(self._seq):012d}.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(batch))
-        os.replace(tmp, path)  # atomic: a crash leaves either no file or a whole one
+        write_private(path, json.dumps(batch))  # atomic: a crash leaves either no file or a whole one
         self._disk.append(path)
         self._disk_rows += batch_rows(batch)
 

@@ -10,17 +10,24 @@ import threading
 import time
 from pathlib import Path
 
+from ingest.syslog.private_files import open_private, private_dir
+
+
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Size-rotated file whose every generation is created 0600 (the lines are raw log bytes)."""
+
+    def _open(self):
+        return open(self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors, opener=open_private)
+
 
 class DeadLetters:
     """Appends rejected lines to ``path`` (rotated by size), keeping the raw bytes recoverable."""
 
     def __init__(self, path: Path, max_bytes: int, backups: int, on_write=None):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         self.path = path
         # RotatingFileHandler gives size-based rotation and thread safety without our own code.
-        self._handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
-        )
+        self._handler = _PrivateRotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
         self._handler.setFormatter(logging.Formatter("%(message)s"))
         self._lock = threading.Lock()
         self._on_write = on_write

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ingest.syslog.addresses import parse_address
 from ingest.syslog.pipeline import SyslogPipeline
+from ingest.syslog.private_files import write_private
 from ingest.syslog.tcp import TcpServer
 
 log = logging.getLogger(__name__)
@@ -244,7 +245,5 @@ class _Offsets:
         with self._lock:
             if not self._dirty:
                 return
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self._data))
-            os.replace(tmp, self.path)
+            write_private(self.path, json.dumps(self._data))
             self._dirty = False

@@ -23,6 +23,7 @@ from ingest.syslog.dead_letter import DeadLetters
 from ingest.syslog.entities import EntityMapper, load_entity_rules
 from ingest.syslog.framing import Oversize
 from ingest.syslog.parser import DEFAULT_PRI, UNPARSED, SyslogParser
+from ingest.syslog.private_files import private_dir, write_private
 from ingest.syslog.templates import LogTemplates, load_masks
 from ingest.syslog.worker_metrics import SyslogMetrics
 from ingest.syslog.writer import GraphWriter
@@ -65,7 +66,7 @@ class SyslogPipeline:
     def __init__(self, settings: SyslogSettings, store, metrics: SyslogMetrics | None = None):
         self.settings = settings
         self.paths = Paths(settings.state_dir)
-        self.paths.root.mkdir(parents=True, exist_ok=True)
+        private_dir(self.paths.root)
         self.metrics = metrics or SyslogMetrics()
         self.queue: queue.Queue = queue.Queue(maxsize=settings.queue_batches)
         self.parser = SyslogParser(default_tz=ZoneInfo(settings.default_timezone))
@@ -216,7 +217,7 @@ class SyslogPipeline:
         if path.exists() and self.paths.templates.exists():
             return path.read_text().strip()
         uid = uuid.uuid4().hex[:8]
-        path.write_text(uid)
+        write_private(path, uid)
         return uid
 
 

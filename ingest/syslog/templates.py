@@ -20,6 +20,8 @@ from drain3.file_persistence import FilePersistence
 from drain3.masking import MaskingInstruction
 from drain3.template_miner_config import TemplateMinerConfig
 
+from ingest.syslog.private_files import private_dir, warn_if_open, write_private
+
 log = logging.getLogger(__name__)
 
 MASKING_FILE = Path(__file__).parents[1] / "data" / "syslog_masking.yaml"
@@ -59,8 +61,9 @@ class LogTemplates:
         config.snapshot_interval_minutes = 10**6  # we save on flush, not on Drain's schedule
         persistence = None
         if state_file is not None:
-            state_file.parent.mkdir(parents=True, exist_ok=True)
-            persistence = FilePersistence(str(state_file))
+            private_dir(state_file.parent)
+            warn_if_open(state_file)
+            persistence = _PrivateFilePersistence(str(state_file))
         self._miner = TemplateMiner(persistence, config)
         # A mask with `needs` runs only on text holding one of those substrings: ~20 regexes over
         # every line would otherwise dominate the cost of mining.
@@ -117,6 +120,13 @@ class LogTemplates:
         if self._persistence is not None and self._dirty:
             self._miner.save_state("flush")
             self._dirty = False
+
+
+class _PrivateFilePersistence(FilePersistence):
+    """Drain3's file persistence, saving atomically to a 0600 file."""
+
+    def save_state(self, state: bytes) -> None:
+        write_private(Path(self.file_path), state)
 
 
 def grouping_accuracy(truth: Sequence[str], predicted: Sequence[object]) -> float:
