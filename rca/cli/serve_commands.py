@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import functools
+import logging
 import signal
+import stat
 import threading
 from pathlib import Path
 
 from graph_schema.connection import open_graph
+
+log = logging.getLogger(__name__)
 
 
 def add_parser(subparsers) -> None:
@@ -57,6 +61,7 @@ def service_settings(args: argparse.Namespace, settings):
             update["token"] = args.token_file.read_text().strip()
         except OSError as exc:
             raise UserError(f"--token-file: cannot read {args.token_file}: {exc.strerror}") from None
+        warn_if_others_can_read(args.token_file, "--token-file")
     merged = {**settings.service.model_dump(), **update}
     if merged.get("token") is not None and not isinstance(merged["token"], str):
         merged["token"] = merged["token"].get_secret_value()
@@ -67,7 +72,24 @@ def service_settings(args: argparse.Namespace, settings):
     for path in (service.tls_cert, service.tls_key):
         if path is not None and not path.is_file():
             raise UserError(f"TLS file {path} does not exist")
+    if service.tls_key is not None:
+        warn_if_others_can_read(service.tls_key, "TLS key")
     return service
+
+
+def warn_if_others_can_read(path: Path, what: str) -> bool:
+    """Log a warning when a secret's file is open to its group or to others; True when it is."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if not mode & 0o077:
+        return False
+    log.warning(
+        "%s %s is open to other users (mode %04o): whoever reads it can call the service as you; chmod 600 %s",
+        what,
+        path,
+        mode,
+        path,
+    )
+    return True
 
 
 def default_engine(settings=None):

@@ -128,5 +128,12 @@ def start_server(
     graph_health.set(True)  # `rca serve` checked the graph before starting; the probe keeps it true
     graph_health.start()
     metrics_http = serve_metrics(settings.host, settings.metrics_port) if metrics and settings.metrics_port else None
+    if settings.token and not settings.tls and slot == 0:  # once per `rca serve`, not once per serving process
+        log.warning(
+            "a bearer token is set but gRPC on %s:%s is plaintext: the token crosses the network readable by "
+            "anyone on the path; turn on TLS (--tls-cert/--tls-key or RCA_SERVICE__TLS_CERT/RCA_SERVICE__TLS_KEY)",
+            settings.host,
+            port,
+        )
     log.info("RootCause serving on %s:%s (tls %s, token %s)", settings.host, port, settings.tls, bool(settings.token))
     return RunningService(server, port, health_servicer, metrics_http, topology, servicer, graph_health)

@@ -33,6 +33,7 @@ def test_rca_serve_with_token_answers_rca_infer(graph_settings, graph_uri, graph
     port = free_port()
     token_file = tmp_path / "token"
     token_file.write_text("cli-token-123\n")
+    token_file.chmod(0o644)  # readable by every local user: served, with a warning
     env = {
         **os.environ,
         "NEO4J_URI": graph_uri,
@@ -100,6 +101,9 @@ def test_rca_serve_with_token_answers_rca_infer(graph_settings, graph_uri, graph
             pytest.fail(f"rca serve did not stop within 90 s of SIGTERM: {err[-2000:]}")
     assert server.returncode == 0, err
     assert "RootCause stopped" in out
+    # warned once each: the token file is open to other users, the token travels over plaintext gRPC
+    assert err.count(f"--token-file {token_file} is open to other users (mode 0644)") == 1, err
+    assert err.count("a bearer token is set but gRPC on 127.0.0.1") == 1 and "is plaintext" in err, err
 
 
 def _request_for(incident):
