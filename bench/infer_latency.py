@@ -65,6 +65,7 @@ def write_incident(store: GraphStore, seed: int, n: int, fault: str):
     signal_writes.write_anomalies(store, incident.anomalies)
     signal_writes.write_events(store, incident.events)
     signal_writes.write_changes(store, incident.changes)
+    signal_writes.write_coverage(store, incident.coverage_rows())
     return incident
 
 

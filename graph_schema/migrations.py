@@ -114,6 +114,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "or nested JSON), an event's write tokens in its list `batches` (not the single `batch`)",
         rewrites=(pack_incident_snapshots, move_single_batch_tokens),
     ),
+    Migration(
+        5,
+        "what is monitored: :Coverage per entity and signal family (or logs), keyed by id, read per entity",
+        constraints=(_unique_id(Label.COVERAGE),),
+        indexes=(PropertyIndex("coverage_entity", Label.COVERAGE, "entity_id"),),
+    ),
 )
 
 LATEST_VERSION: int = MIGRATIONS[-1].version

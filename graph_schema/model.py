@@ -23,6 +23,7 @@ class Label(StrEnum):
     INCIDENT = "Incident"
     SCHEMA_MIGRATION = "SchemaMigration"
     TOPOLOGY_CLOCK = "TopologyClock"  # one node, advanced by every topology write through rca (see cypher.topology)
+    COVERAGE = "Coverage"  # what is monitored: one node per entity and signal family with series (or logs)
 
 
 ENTITY_LABELS: tuple[Label, ...] = (Label.SERVICE, Label.INSTANCE, Label.HOST, Label.DATASTORE)
@@ -157,4 +158,22 @@ CHANGE_PROPERTIES: dict[str, str] = {
 }
 
 SIGNAL_FAMILIES: tuple[str, ...] = ("latency", "errors", "saturation", "traffic")
+LOGS = "logs"  # the coverage family of an entity whose log lines reach the graph
+COVERAGE_FAMILIES: tuple[str, ...] = (*SIGNAL_FAMILIES, LOGS)
+
+# What is monitored, so that "no anomaly" can mean "observed and normal" rather than "unknown".
+# (:Coverage)-[:CONCERNS]->(entity), one per entity and family, refreshed by every metrics poll
+# (the families of the series it judged) and every syslog batch (logs). An entity counts as
+# observed for a family over [first_seen, last_seen + holds_s]; a family seen again after a
+# longer pause starts a new span. Not a signal: it says what could have been seen, not what was.
+COVERAGE_PROPERTIES: dict[str, str] = {
+    "id": "deterministic: entity label, entity id and family",
+    "entity_id": "id of the entity it concerns",
+    "entity_label": "label of that entity",
+    "family": "latency, errors, saturation, traffic (metric series judged) or logs (log lines written)",
+    "first_seen": "start of the current span (epoch s of the first judged sample or logged line)",
+    "last_seen": "latest judged sample or logged line (epoch s)",
+    "holds_s": "how long after last_seen it still counts as observed (the writer's expected silence)",
+    "source": "who recorded it (metrics, logs, simulator, ...)",
+}
 SIGNATURE_CLASSES: tuple[str, ...] = ("timeout", "connection", "oom", "disk_full", "crash", "auth", "change", "other")

@@ -1,9 +1,11 @@
-"""Writes anomaly changes to the graph, keeping unwritten ones for the next try on an outage."""
+"""Writes anomaly changes and coverage to the graph, keeping unwritten ones for the next try on an outage."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
+from graph_schema.coverage import CoverageSpan, coverage_rows, merge_spans, write_coverage_in
 from graph_schema.cypher import anomalies as cypher
 from graph_schema.model import Label
 from graph_schema.store import write_rows_in
@@ -20,6 +22,7 @@ class AnomalyWriter:
         self.store = store
         self.source = source
         self._pending: dict[str, tuple[Label, dict]] = {}
+        self._coverage: list[CoverageSpan] = []  # merged per entity and family
 
     @property
     def pending(self) -> int:
@@ -57,8 +60,20 @@ class AnomalyWriter:
             },
         )
 
+    def add_coverage(self, spans: Iterable[CoverageSpan]) -> None:
+        """Queue what a poll judged (entity, family, span); spans of one entity and family merge."""
+        self._coverage = merge_spans([*self._coverage, *spans])
+
+    @property
+    def pending_coverage(self) -> int:
+        """Coverage rows waiting for the graph."""
+        return len(self._coverage)
+
     def flush(self) -> int:
-        """Write every queued row; on failure the rows stay queued and the error propagates."""
+        """Write every queued row (anomalies, then coverage); on failure they stay queued and the error propagates.
+
+        Returns the anomaly rows written.
+        """
         by_label: dict[Label, list[dict]] = {}
         for label, row in self._pending.values():
             by_label.setdefault(label, []).append(row)
@@ -67,6 +82,11 @@ class AnomalyWriter:
             written += _write(self.store, cypher.UPSERT_ANOMALIES[label], rows, self.source)
             for row in rows:
                 self._pending.pop(row["id"], None)
+        if self._coverage:
+            rows_by_label = coverage_rows(self._coverage)
+            store = self.store
+            store.transaction(lambda tx: write_coverage_in(tx, rows_by_label, store.batch_size, self.source))
+            self._coverage = []
         return written
 
     def open_anomalies(self) -> list[tuple[tuple[str, str, str], OpenAnomaly]]:

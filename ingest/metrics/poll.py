@@ -10,6 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
+from graph_schema.coverage import CoverageSpan
 from graph_schema.model import Label
 from ingest.jobs.bad_input import BadInput
 from ingest.metrics.anomaly_detector import DetectorConfig, estimate_step
@@ -50,8 +51,9 @@ class PollReport:
     # their step): their entity is not observed for that family (not in `coverage`).
     unjudged: int = 0
     unjudged_series: list[str] = field(default_factory=list)  # `template{entity}: reason`, the first 50
-    # What was judged: (entity label, entity id, family) -> (first, last) judged sample time.
-    coverage: dict[CoverageKey, tuple[float, float]] = field(default_factory=dict)
+    # What was judged: (entity label, entity id, family) -> (first, last) judged sample time and how
+    # long silence after the last is expected (two steps or two polls, whichever is longer).
+    coverage: dict[CoverageKey, tuple[float, float, float]] = field(default_factory=dict)
 
     @property
     def changed(self) -> int:
@@ -145,6 +147,7 @@ class MetricsPoller:
             self.writer.add(
                 change, label=Label(key[0]), entity_id=key[1], signal=key[2], family=template.family, seen=now
             )
+        self.writer.add_coverage(CoverageSpan(*key, *span) for key, span in report.coverage.items())
 
     def _template(self, name: str) -> SignalTemplate:
         return next(t for t in self.templates.signals if t.name == name)
@@ -304,5 +307,6 @@ class MetricsPoller:
             self._unjudged_logged.discard(key)
             log.info("series %s judged again", name)
         cover = (key[0], key[1], template.family)
-        first, last = report.coverage.get(cover, judged)
-        report.coverage[cover] = (min(first, judged[0]), max(last, judged[1]))
+        holds = 2 * max(tracker.step_s or self.settings.step_s, self.settings.poll_interval_s)
+        first, last, held = report.coverage.get(cover, (*judged, holds))
+        report.coverage[cover] = (min(first, judged[0]), max(last, judged[1]), max(held, holds))

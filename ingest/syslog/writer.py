@@ -9,15 +9,19 @@ from collections import defaultdict
 
 from neo4j.exceptions import DriverError, Neo4jError
 
+from graph_schema.coverage import CoverageSpan, coverage_rows, write_coverage_in
 from graph_schema.cypher import events as cypher
 from graph_schema.errors import GraphError
-from graph_schema.model import Label
+from graph_schema.model import LOGS, Label
 from ingest.syslog.buffer import Batch, WriteBuffer
 from ingest.syslog.worker_metrics import SyslogMetrics
 
 log = logging.getLogger(__name__)
 # What a failed write can raise: driver and server errors, our own wrappers, and socket errors.
 WRITE_ERRORS = (DriverError, Neo4jError, GraphError, OSError)
+# An entity that logged counts as observed for logs this long after its latest line: silence in
+# logs is normal, so it takes hours without a line before its logs count as not observed.
+LOGS_HOLD_S = 6 * 3600.0
 
 
 class LookupUnavailable(Exception):
@@ -61,6 +65,7 @@ class GraphWriter:
             for row in batch.get(kind, ()):
                 by_label[(kind, row["entity_label"])].append(row)
         step = self.rows_per_statement
+        coverage = coverage_rows(_logged(batch))
 
         def work(tx):
             for (kind, label), rows in by_label.items():
@@ -68,6 +73,7 @@ class GraphWriter:
                 statement = statements[Label(label)]
                 for i in range(0, len(rows), step):
                     tx.run(statement, rows=rows[i : i + step]).consume()
+            write_coverage_in(tx, coverage, step, "logs")  # after the events, which create unknown entities
 
         self.store.transaction(work)
         for kind in ("events", "changes"):
@@ -111,3 +117,16 @@ class GraphWriter:
             self.metrics.flush_seconds.observe(time.perf_counter() - started)
             self.healthy = True
             self.buffer.ack(token)
+
+
+def _logged(batch: Batch) -> list[CoverageSpan]:
+    """Coverage of the batch: every entity it has lines of is observed for logs over their times."""
+    spans = [
+        CoverageSpan(row["entity_label"], row["entity_id"], LOGS, row["first_ts"], row["last_ts"], LOGS_HOLD_S)
+        for row in batch.get("events", ())
+    ]
+    spans += [
+        CoverageSpan(row["entity_label"], row["entity_id"], LOGS, row["at"], row["at"], LOGS_HOLD_S)
+        for row in batch.get("changes", ())
+    ]
+    return spans

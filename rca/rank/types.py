@@ -7,7 +7,7 @@ them the same way. Times are epoch seconds (floats) everywhere, as in the graph.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -105,11 +105,39 @@ class IncidentSubgraph:
     neighbourhood_key: Hashable | None = None
     # The radius around the symptoms these entities were cut to (0: the caller gave them whole).
     max_hops: int = 0
+    # What is monitored: entity id -> the signal families it had series judged for in the window
+    # ("latency", "errors", "saturation", "traffic") plus "logs" when its log lines reach the graph
+    # (graph_schema.model.COVERAGE_FAMILIES). With `anomalies`, each (entity, family) is in one of
+    # three states: deviating (an anomaly), observed and normal (here, no anomaly), or not observed
+    # (absent here: unknown, not evidence of health). Filled from the graph's :Coverage by the
+    # service, from the simulator's coverage, or from a request's Node.observed_families; always
+    # includes the families of the entity's own anomalies (and "logs" for its events), since a
+    # deviation was observed. An entity absent from the dict is observed for nothing.
+    observed: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def alert_time(self) -> float:
         """The earliest symptom time (the window end when there are no symptoms)."""
         return min((s.observed_at for s in self.symptoms), default=self.window_end)
+
+
+OBSERVED_LOGS = "logs"  # the `observed` family of an entity whose logs reach the graph
+
+
+def observed_families(
+    coverage: Iterable[tuple[str, str]],
+    nodes: Mapping[str, object],
+    anomalies: Iterable[AnomalySignal] = (),
+    events: Iterable[EventSignal] = (),
+) -> dict[str, frozenset[str]]:
+    """IncidentSubgraph.observed from (entity id, family) pairs, plus what the signals show was observed."""
+    found: dict[str, set[str]] = {}
+    pairs = [*coverage, *((a.entity_id, a.family) for a in anomalies if a.family)]
+    pairs += [(e.entity_id, OBSERVED_LOGS) for e in events]
+    for entity_id, family in pairs:
+        if entity_id in nodes:
+            found.setdefault(entity_id, set()).add(family)
+    return {entity_id: frozenset(families) for entity_id, families in sorted(found.items())}
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from graph_schema.cypher.subgraph import MAX_HOPS
-from graph_schema.model import ENTITY_LABELS, SIGNAL_FAMILIES, TOPOLOGY_RELATIONS
+from graph_schema.model import COVERAGE_FAMILIES, ENTITY_LABELS, SIGNAL_FAMILIES, TOPOLOGY_RELATIONS
 from rca.rank.types import AnomalySignal, ChangeSignal, Edge, EntityNode, EventSignal
 from settings.service import ServiceSettings
 
@@ -55,6 +55,7 @@ class SuppliedSubgraph:
     events: list[EventSignal]
     changes: list[ChangeSignal]
     features: dict[str, dict[str, float]] = field(default_factory=dict)
+    observed: dict[str, frozenset[str]] = field(default_factory=dict)  # Node.observed_families by node id
 
 
 @dataclass
@@ -227,7 +228,19 @@ def _supplied(sub) -> SuppliedSubgraph:
         )
         for i, c in enumerate(sub.changes)
     ]
-    return SuppliedSubgraph(nodes, edges, anomalies, events, changes, features)
+    return SuppliedSubgraph(nodes, edges, anomalies, events, changes, features, _observed(sub))
+
+
+def _observed(sub) -> dict[str, frozenset[str]]:
+    """Each node's observed_families, checked against the coverage families."""
+    observed = {}
+    for i, node in enumerate(sub.nodes):
+        for j, family in enumerate(node.observed_families):
+            what = "a signal family or logs"
+            _one_of(family, COVERAGE_FAMILIES, f"subgraph.nodes[{i}].observed_families[{j}]", what)
+        if node.observed_families:
+            observed[node.id] = frozenset(node.observed_families)
+    return observed
 
 
 def parse_infer(request, settings: ServiceSettings, now: float | None = None) -> InferQuery:

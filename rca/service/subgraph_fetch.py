@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from graph_schema.cypher import subgraph as cypher
 from graph_schema.model import Label
 from rca.rank.reach import grown_radius
-from rca.rank.types import AnomalySignal, ChangeSignal, Edge, EntityNode, EventSignal, IncidentSubgraph, Symptom
+from rca.rank.types import (
+    AnomalySignal,
+    ChangeSignal,
+    Edge,
+    EntityNode,
+    EventSignal,
+    IncidentSubgraph,
+    Symptom,
+    observed_families,
+)
 from rca.service.requests import InferQuery, InvalidArgument, NotFound, SymptomKey, clip
 
 # When a name fits several entities, a service is what an alert most likely means.
@@ -47,15 +56,19 @@ def _resolve(symptom: SymptomKey, entities: list[tuple[str, str, str]]) -> tuple
     return best[0][0], best[0][2]
 
 
-Signals = tuple[list[AnomalySignal], list[EventSignal], list[ChangeSignal]]
+# anomalies, events, changes, and coverage as (entity id, family) pairs
+Signals = tuple[list[AnomalySignal], list[EventSignal], list[ChangeSignal], list[tuple[str, str]]]
 
 
 def _signals(rows: list[dict]) -> Signals:
     anomalies: list[AnomalySignal] = []
     events: list[EventSignal] = []
     changes: list[ChangeSignal] = []
+    coverage: list[tuple[str, str]] = []
     for row, p in ((r, p) for r in rows for p in r["items"]):
-        if row["kind"] == "anomaly":
+        if row["kind"] == "coverage":
+            coverage.append((p["entity_id"], p["family"]))
+        elif row["kind"] == "anomaly":
             anomalies.append(
                 AnomalySignal(
                     p["entity_id"],
@@ -88,7 +101,7 @@ def _signals(rows: list[dict]) -> Signals:
                     p["entity_id"], float(p["at"]), p.get("change_type") or "deploy", p.get("description") or ""
                 )
             )
-    return anomalies, events, changes
+    return anomalies, events, changes, coverage
 
 
 def _resolve_all(query: InferQuery, entities: list[tuple[str, str, str]]) -> list[ResolvedSymptom]:
@@ -115,14 +128,15 @@ def from_graph(store, query: InferQuery, cache=None) -> tuple[IncidentSubgraph, 
     if hops == query.max_hops:
         return subgraph, resolved
     wider_nodes, wider_edges, wider_key, resolved = _neighbourhood(store, query, cache, hops)
-    anomalies, events, changes = signals
-    more_anomalies, more_events, more_changes = _read_signals(store, [n for n in wider_nodes if n not in nodes], query)
+    anomalies, events, changes, coverage = signals
+    more = _read_signals(store, [n for n in wider_nodes if n not in nodes], query)
     wider = _subgraph(
         wider_nodes,
         wider_edges,
-        anomalies + more_anomalies,
-        events + more_events,
-        changes + more_changes,
+        anomalies + more[0],
+        events + more[1],
+        changes + more[2],
+        coverage + more[3],
         resolved,
         query,
     )
@@ -140,9 +154,9 @@ def _neighbourhood(store, query: InferQuery, cache, hops: int):
 
 
 def _read_signals(store, ids: list[str], query: InferQuery) -> Signals:
-    """(anomalies, events, changes) of these entities in the query's window: one graph read."""
+    """(anomalies, events, changes, coverage) of these entities in the query's window: one graph read."""
     if not ids:
-        return [], [], []
+        return [], [], [], []
     return _signals(store.read_plain(cypher.SIGNALS_IN_WINDOW, ids=ids, start=query.window_start, end=query.window_end))
 
 
@@ -192,12 +206,13 @@ def from_request(query: InferQuery) -> tuple[IncidentSubgraph, list[ResolvedSymp
     anomalies = [a for a in supplied.anomalies if a.onset <= end and (a.end is None or a.end >= start)]
     events = [e for e in supplied.events if e.last_ts >= start and e.first_ts <= end]
     changes = [c for c in supplied.changes if start <= c.at <= end]
-    subgraph = _subgraph(supplied.nodes, supplied.edges, anomalies, events, changes, resolved, query)
+    coverage = [(entity_id, family) for entity_id, families in supplied.observed.items() for family in families]
+    subgraph = _subgraph(supplied.nodes, supplied.edges, anomalies, events, changes, coverage, resolved, query)
     subgraph.extra_features = supplied.features
     return subgraph, resolved
 
 
-def _subgraph(nodes, edges, anomalies, events, changes, resolved, query: InferQuery) -> IncidentSubgraph:
+def _subgraph(nodes, edges, anomalies, events, changes, coverage, resolved, query: InferQuery) -> IncidentSubgraph:
     return IncidentSubgraph(
         nodes=dict(nodes),
         edges=list(edges),
@@ -207,4 +222,5 @@ def _subgraph(nodes, edges, anomalies, events, changes, resolved, query: InferQu
         symptoms=[Symptom(s.entity_id, s.family, s.observed_at) for s in resolved],
         window_start=query.window_start,
         window_end=query.window_end,
+        observed=observed_families(coverage, nodes, anomalies, events),
     )

@@ -6,11 +6,21 @@ import random
 from dataclasses import dataclass, field
 
 from rca.rank.reach import hop_counts, neighbours
-from rca.rank.types import AnomalySignal, ChangeSignal, Edge, EntityNode, EventSignal, IncidentSubgraph, Symptom
+from rca.rank.types import (
+    OBSERVED_LOGS,
+    AnomalySignal,
+    ChangeSignal,
+    Edge,
+    EntityNode,
+    EventSignal,
+    IncidentSubgraph,
+    Symptom,
+    observed_families,
+)
 from rca.simulator.estate import Estate, generate_estate
 from rca.simulator.faults import FaultProfile, load_profiles
 from rca.simulator.propagate import Affected, reach_a_service, spread, spread_targets
-from rca.simulator.signals import anomaly_row, change_row, event_row, family_anomaly, noise_rows
+from rca.simulator.signals import FAMILY_SIGNALS, anomaly_row, change_row, event_row, family_anomaly, noise_rows
 
 FAULT_TYPES: tuple[str, ...] = tuple(load_profiles())
 WINDOW_BEFORE_S = 1800.0
@@ -32,6 +42,11 @@ class SimulatedIncident:
     symptoms: list[dict]  # {"entity_id", "family", "observed_at"}
     window: tuple[float, float]
     affected: list[str] = field(default_factory=list)  # entities the fault reached (truth, for tests)
+    # What is monitored: entity id -> families it has series for, and "logs". Every entity is
+    # monitored for the families the simulator models and logs, except where the "missing signals"
+    # noise struck (a root whose own metrics are absent, a reached entity whose anomaly went
+    # unnoticed): there the family is not observed, so training sees all three states.
+    observed: dict[str, list[str]] = field(default_factory=dict)
 
     def to_subgraph(self, max_hops: int | None = None) -> IncidentSubgraph:
         """The engine's input straight from the rows, optionally cut to max_hops around the symptoms."""
@@ -44,7 +59,7 @@ class SimulatedIncident:
             nodes = {k: v for k, v in nodes.items() if k in keep}
             edges = [e for e in edges if e.source in keep and e.target in keep]
         start, end = self.window
-        return IncidentSubgraph(
+        subgraph = IncidentSubgraph(
             nodes=nodes,
             edges=edges,
             anomalies=[
@@ -85,6 +100,29 @@ class SimulatedIncident:
             window_start=start,
             window_end=end,
         )
+        subgraph.observed = observed_families(
+            ((eid, family) for eid, families in self.observed.items() for family in families),
+            nodes,
+            subgraph.anomalies,
+            subgraph.events,
+        )
+        return subgraph
+
+    def coverage_rows(self) -> list[dict]:
+        """The coverage as rows for the graph (entity_id, entity_label, family, first_seen, last_seen)."""
+        labels = {e["id"]: e["label"] for e in self.topology["entities"]}
+        start, end = self.window
+        return [
+            {
+                "entity_id": eid,
+                "entity_label": labels[eid],
+                "family": family,
+                "first_seen": start - 3600.0,
+                "last_seen": end,
+            }
+            for eid, families in sorted(self.observed.items())
+            for family in families
+        ]
 
 
 def _within_hops(nodes, edges, seeds, max_hops: int) -> set[str]:
@@ -134,7 +172,10 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
     anomalies: list[dict] = []
     events: list[dict] = []
     changes: list[dict] = []
-    if rng.random() >= profile.missing:
+    unobserved: set[tuple[str, str]] = set()  # (entity, family) the missing-signals noise struck
+    if rng.random() < profile.missing:
+        unobserved |= {(root, own.family) for own in profile.own}
+    else:
         for own in profile.own:
             score = rng.uniform(*own.score)
             _, baseline = _signal_baseline(estate, root, own.family)
@@ -171,6 +212,8 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
             anomalies.append(family_anomaly(estate, eid, family, hit.onset + rng.uniform(-15, 15), score))
             if family == "latency" and rng.random() < 0.3:  # timeouts surface as errors too
                 anomalies.append(family_anomaly(estate, eid, "errors", hit.onset + rng.uniform(0, 40), score * 0.7))
+        else:
+            unobserved.add((eid, family))
         classes = profile.caller_logs if eid in direct_users else profile.victim_logs
         # A line names the peer the entity talks to (the one the fault came from), not the root cause.
         parent = hit.parent if hit.parent and estate.entities[hit.parent].label != "Host" else None
@@ -210,6 +253,10 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
         symptoms=symptoms,
         window=(start, end),
         affected=sorted(affected),
+        observed={
+            eid: [f for f in (*FAMILY_SIGNALS, OBSERVED_LOGS) if (eid, f) not in unobserved]
+            for eid in sorted(estate.entities)
+        },
     )
 
 

@@ -1,4 +1,4 @@
-"""Batched writes of estates (entities, edges) and signals (Anomaly, Event, Change) as plain rows.
+"""Batched writes of estates (entities, edges), signals (Anomaly, Event, Change) and coverage as plain rows.
 
 Entities and edges use the topology upserts (``graph_schema.cypher.topology``), tagged with the
 source that asserts them (simulator, replay), so a later topology sync treats them like any other.
@@ -15,6 +15,8 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 
+from graph_schema.coverage import CoverageSpan
+from graph_schema.coverage import write_coverage as write_coverage_spans
 from graph_schema.cypher import signals as cypher
 from graph_schema.cypher import topology
 from graph_schema.model import ENTITY_LABELS, Label, RelType, topology_relation
@@ -123,3 +125,19 @@ def write_events(store, rows: Iterable[dict]) -> int:
 def write_changes(store, rows: Iterable[dict]) -> int:
     """Upsert :Change rows with their CONCERNS link; ids default to entity+type+time."""
     return _write_signals(store, cypher.UPSERT_CHANGE, rows, _CHANGE_DEFAULTS, ("entity_id", "change_type", "at"))
+
+
+def write_coverage(store, rows: Iterable[dict], *, source: str = "simulator") -> int:
+    """Upsert :Coverage rows (entity_id, entity_label, family, first_seen, last_seen, holds_s?) with their link."""
+    spans = [
+        CoverageSpan(
+            _entity_label(row["entity_label"]),
+            row["entity_id"],
+            row["family"],
+            row["first_seen"],
+            row["last_seen"],
+            row.get("holds_s", 0.0),
+        )
+        for row in rows
+    ]
+    return write_coverage_spans(store, spans, source=source)

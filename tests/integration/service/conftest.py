@@ -72,6 +72,7 @@ def write_simulated(store, incident) -> None:
     signal_writes.write_anomalies(store, incident.anomalies)
     signal_writes.write_events(store, incident.events)
     signal_writes.write_changes(store, incident.changes)
+    signal_writes.write_coverage(store, incident.coverage_rows())
 
 
 def infer_request(incident, top_k: int = 5, max_hops: int = 3):
