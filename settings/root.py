@@ -20,6 +20,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from settings.bridge import BridgeSettings
 from settings.graph import GraphSettings
 from settings.ingest import (
     MetricsSettings,
@@ -82,6 +83,7 @@ class Settings(BaseSettings):
     syslog: SyslogSettings = Field(default_factory=SyslogSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     model: ModelSettings = Field(default_factory=ModelSettings)
+    bridge: BridgeSettings = Field(default_factory=BridgeSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from graph_schema.errors import GraphError
 from rca.cli import (
+    bridge_commands,
     demo_commands,
     diagnose_commands,
     graph_commands,
@@ -36,6 +37,7 @@ COMMAND_MODULES = (
     sync_commands,
     serve_commands,
     infer_commands,
+    bridge_commands,
     train_commands,
 )
 

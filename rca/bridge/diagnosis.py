@@ -1,0 +1,134 @@
+"""From a notification's firing alerts to a diagnosis: symptoms mapped, Infer called, the answer summarised.
+
+Alerts whose labels name no entity, and entities the graph does not know, do not stop the
+diagnosis: they are kept as unresolved symptoms and every message says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import grpc
+
+from rca.bridge.mapping import AlertMapping, MappedSymptom
+from rca.bridge.payload import Notification
+from rca.service.client import RootCauseClient
+from rca.service.stubs import pb
+
+WINDOW_BEFORE_S = 1800.0  # the window reaches this far before the first alert (the service's default too)
+SHOWN_CANDIDATES = 3
+_UNKNOWN_SYMPTOM = re.compile(r"^symptoms\[(\d+)\]")
+
+
+@dataclass
+class Diagnosis:
+    """What the receivers are told about one alert group."""
+
+    group_key: str
+    status: str  # "firing" | "resolved"
+    alerts: int
+    incident_id: str = ""
+    candidates: list[dict] = field(default_factory=list)  # name, id, label, score, path, evidence
+    explanation: str = ""
+    unresolved: list[str] = field(default_factory=list)
+    reason: str = ""  # why the bridge diagnosed (new group, changed alerts, ...)
+    link: str = ""  # the incident in the dashboard, when its address is configured
+
+    def as_json(self) -> dict:
+        """The generic webhook body."""
+        return {
+            "group_key": self.group_key,
+            "status": self.status,
+            "alerts": self.alerts,
+            "incident_id": self.incident_id,
+            "candidates": self.candidates,
+            "explanation": self.explanation,
+            "unresolved_symptoms": self.unresolved,
+            "reason": self.reason,
+            "link": self.link,
+        }
+
+
+def symptoms_of(notification: Notification, mapping: AlertMapping) -> tuple[list[MappedSymptom], list[str]]:
+    """The firing alerts' symptoms (one per entity and family, the earliest time) and the alerts naming no entity."""
+    seen: dict[tuple[str, str], MappedSymptom] = {}
+    unnamed = []
+    for alert in notification.alerts:
+        if alert.status != "firing":
+            continue
+        symptom = mapping.symptom(alert)
+        if symptom is None:
+            unnamed.append(f"{alert.labels.get('alertname', 'alert')} (no label names an entity)")
+            continue
+        key = (symptom.entity, symptom.family)
+        if key not in seen or symptom.observed_at < seen[key].observed_at:
+            seen[key] = symptom
+    return list(seen.values()), unnamed
+
+
+def diagnose(
+    client: RootCauseClient,
+    notification: Notification,
+    mapping: AlertMapping,
+    reason: str,
+    top_k: int = 5,
+    timeout_s: float = 10.0,
+    dashboard_url: str = "",
+) -> Diagnosis:
+    """Call Infer on the group's symptoms; entities the graph does not know are dropped and named.
+
+    Raises grpc.RpcError when the service fails for another reason than an unknown symptom.
+    """
+    symptoms, unresolved = symptoms_of(notification, mapping)
+    result = Diagnosis(notification.groupKey, "firing", len(notification.alerts), reason=reason)
+    while symptoms:
+        request = pb.InferRequest(
+            symptoms=[pb.Symptom(entity_name=s.entity, family=s.family, observed_at=s.observed_at) for s in symptoms],
+            window=pb.TimeWindow(
+                start=min(s.observed_at for s in symptoms) - WINDOW_BEFORE_S, end=max(s.observed_at for s in symptoms)
+            ),
+            top_k=top_k,
+        )
+        try:
+            response = client.infer(request, timeout_s=timeout_s)
+        except grpc.RpcError as exc:
+            unknown = _unknown_symptom(exc)
+            if unknown is None or unknown >= len(symptoms):
+                raise
+            dropped = symptoms.pop(unknown)
+            unresolved.append(f"{dropped.entity} (not in the graph)")
+            continue
+        result.incident_id = response.incident_id
+        result.explanation = response.explanation
+        result.candidates = [_candidate(c) for c in response.candidates[:SHOWN_CANDIDATES]]
+        break
+    result.unresolved = unresolved
+    if dashboard_url and result.incident_id:
+        result.link = f"{dashboard_url.rstrip('/')}/?incident={result.incident_id}"
+    return result
+
+
+def _unknown_symptom(exc: grpc.RpcError) -> int | None:
+    """The index of the symptom a NOT_FOUND names (the service's details start 'symptoms[i]')."""
+    code = exc.code() if hasattr(exc, "code") else None
+    details = exc.details() if hasattr(exc, "details") else ""
+    if code != grpc.StatusCode.NOT_FOUND:
+        return None
+    match = _UNKNOWN_SYMPTOM.match(details or "")
+    return int(match.group(1)) if match else None
+
+
+def _candidate(candidate) -> dict:
+    path = ""
+    if candidate.paths and candidate.paths[0].hops:
+        hops = candidate.paths[0].hops
+        path = " -> ".join([hops[0].from_entity_id, *(h.to_entity_id for h in hops)])
+    return {
+        "name": candidate.entity_name,
+        "id": candidate.entity_id,
+        "label": candidate.label,
+        "score": round(candidate.score, 4),
+        "path": path,
+        "evidence": [e.text for e in candidate.evidence[:2]],
+    }

@@ -1,0 +1,216 @@
+"""The Alertmanager bridge over real HTTP, against the real service and graph, delivering to a real receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+from aiohttp import web
+
+from rca.bridge.app import Bridge
+from rca.bridge.mapping import load_mapping
+from rca.service.client import RootCauseClient, open_channel
+from settings.bridge import BridgeSettings, ReceiverSettings
+from tests.support.waiting import wait_until
+
+
+class Receiver:
+    """A webhook receiver that keeps what it is sent (or refuses everything while `down`)."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+        self.down = False
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if outer.down:
+                    self.send_response(500)
+                else:
+                    outer.bodies.append(json.loads(body))
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@contextlib.contextmanager
+def running_bridge(target: str, receivers: list[ReceiverSettings], **overrides) -> Iterator[str]:
+    """The bridge's aiohttp app on a free loopback port, on an event loop of its own; yields its base URL."""
+    token = overrides.pop("token", None)
+    settings = BridgeSettings(target=target, receivers=receivers, **overrides)
+    client = RootCauseClient(open_channel(target), timeout_s=settings.infer_timeout_s)
+    bridge = Bridge(settings, load_mapping(), client, token=token)
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(bridge.app())
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site.start())
+    port = runner.addresses[0][1]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        client.close()
+
+
+def notify(url: str, alerts: list[dict], key: str, status: str = "firing", **kw) -> requests.Response:
+    body = {"version": "4", "groupKey": key, "status": status, "receiver": "rca", "alerts": alerts}
+    return requests.post(f"{url}/alerts", data=json.dumps(body), timeout=10, **kw)
+
+
+def alert_on(name: str, at: float, alertname: str = "HighErrorRate", status: str = "firing") -> dict:
+    stamp = datetime.fromtimestamp(at, UTC).isoformat()
+    return {
+        "status": status,
+        "labels": {"alertname": alertname, "service": name},
+        "startsAt": stamp,
+        "fingerprint": f"{alertname}-{name}",
+    }
+
+
+def group_status(url: str, key: str) -> dict:
+    groups = requests.get(f"{url}/status", timeout=10).json()["groups"]
+    return next(g for g in groups if g["group_key"] == key)
+
+
+def metric(url: str, name: str) -> float:
+    text = requests.get(f"{url}/metrics", timeout=10).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith((name + " ", name + "{")))
+
+
+def test_a_notification_is_diagnosed_once_delivered_and_closed_when_resolved(service, simulated, engine):
+    incident = simulated(seed=31, n_entities=60, fault_type="datastore_outage")
+    symptom = incident.symptoms[0]
+    name = next(e["name"] for e in incident.topology["entities"] if e["id"] == symptom["entity_id"])
+    receiver = Receiver()
+    key = f'{{}}:{{alertname="HighErrorRate", service="{name}"}}'
+    with running_bridge(
+        service.target, [ReceiverSettings(kind="webhook", url=receiver.url), ReceiverSettings(kind="log")]
+    ) as url:
+        firing = [alert_on(name, symptom["observed_at"])]
+        assert notify(url, firing, key).json()["action"] == "diagnose"
+        wait_until(lambda: receiver.bodies, timeout=60, message="no diagnosis delivered")
+        delivered = receiver.bodies[0]
+        assert delivered["status"] == "firing" and delivered["incident_id"].startswith("inc-")
+        # the same answer the service gives for the same symptom (the bridge adds nothing of its own)
+        expected = engine.rank(incident.to_subgraph(max_hops=3), 5).candidates[0].entity_id
+        assert delivered["candidates"][0]["id"] == expected
+        assert notify(url, firing, key).json()["action"] == "repeat"  # Alertmanager's repeat_interval
+        assert group_status(url, key)["diagnoses"] == 1
+        assert metric(url, "rca_bridge_notifications_total") == 2
+
+        resolved = [alert_on(name, symptom["observed_at"], status="resolved")]
+        assert notify(url, resolved, key, status="resolved").json()["action"] == "close"
+        wait_until(lambda: len(receiver.bodies) == 2, timeout=30, message="no resolution delivered")
+        assert receiver.bodies[1] | {} == receiver.bodies[1] and receiver.bodies[1]["status"] == "resolved"
+        assert receiver.bodies[1]["incident_id"] == delivered["incident_id"]
+        assert group_status(url, key)["state"] == "resolved"
+    receiver.close()
+
+
+def test_a_changed_alert_set_diagnoses_again_and_unknown_entities_are_named(service, simulated):
+    incident = simulated(seed=32, n_entities=40, fault_type="latency")
+    symptom = incident.symptoms[0]
+    name = next(e["name"] for e in incident.topology["entities"] if e["id"] == symptom["entity_id"])
+    receiver = Receiver()
+    key = '{}:{alertname="Mixed"}'
+    with running_bridge(service.target, [ReceiverSettings(kind="webhook", url=receiver.url)]) as url:
+        notify(url, [alert_on(name, symptom["observed_at"], "CheckoutLatencyP99")], key)
+        wait_until(lambda: receiver.bodies, timeout=60, message="no first diagnosis")
+        both = [
+            alert_on(name, symptom["observed_at"], "CheckoutLatencyP99"),
+            alert_on("no-such-service", symptom["observed_at"]),
+        ]
+        assert notify(url, both, key).json()["reason"] == "the firing alerts changed"
+        wait_until(lambda: len(receiver.bodies) == 2, timeout=60, message="no second diagnosis")
+        second = receiver.bodies[1]
+        assert second["unresolved_symptoms"] == ["no-such-service (not in the graph)"]
+        assert second["candidates"], "the known symptom is still diagnosed"
+        assert group_status(url, key)["diagnoses"] == 2
+    receiver.close()
+
+
+def test_malformed_and_unauthorised_notifications_are_refused_and_the_bridge_keeps_working(service, tmp_path):
+    with running_bridge(service.target, [ReceiverSettings(kind="log")], token="s3cret-token") as url:
+        good = {"headers": {"Authorization": "Bearer s3cret-token"}}
+        assert notify(url, [], "k").status_code == 401
+        assert notify(url, [], "k", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        for body in (
+            b"\xff\xfe junk",
+            b"{",
+            json.dumps({"version": "4"}).encode(),
+            b"x" * (1 << 20) + b"x",
+            json.dumps({"version": "4", "groupKey": "k", "status": "firing", "alerts": "many"}).encode(),
+        ):
+            answer = requests.post(f"{url}/alerts", data=body, timeout=10, **good)
+            assert answer.status_code == 400, (body[:40], answer.text)
+            assert answer.json()["error"]
+        resolved_unknown = notify(url, [alert_on("x", 1.8e9, status="resolved")], "k", status="resolved", **good)
+        assert resolved_unknown.json()["action"] == "ignore"
+        assert requests.get(f"{url}/healthz", timeout=10).json() == {"ok": True}
+
+
+def test_a_full_queue_answers_503_and_a_failed_diagnosis_is_counted():
+    # a service that accepts connections and never answers keeps the one worker busy
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    target = f"127.0.0.1:{silent.getsockname()[1]}"
+    with running_bridge(target, [ReceiverSettings(kind="log")], queue_size=1, infer_timeout_s=3) as url:
+        codes = [notify(url, [alert_on(f"svc-{k}", 1.8e9)], f"group-{k}").status_code for k in range(3)]
+        assert codes == [200, 200, 503]  # one being diagnosed, one queued, the third refused
+        assert metric(url, "rca_bridge_queue_depth") == 1
+        assert group_status(url, "group-2")["error"].startswith("queue full")
+        wait_until(
+            lambda: metric(url, "rca_bridge_diagnosis_failures_total") == 2,
+            timeout=30,
+            message="the unanswered Infer calls were not counted as failed diagnoses",
+        )
+        assert group_status(url, "group-0")["error"].startswith("Infer failed: DEADLINE_EXCEEDED")
+    silent.close()
+
+
+def test_a_receiver_outage_is_retried_then_counted(service, simulated):
+    incident = simulated(seed=33, n_entities=30, fault_type="errors")
+    symptom = incident.symptoms[0]
+    name = next(e["name"] for e in incident.topology["entities"] if e["id"] == symptom["entity_id"])
+    receiver = Receiver()
+    receiver.down = True
+    with running_bridge(
+        service.target,
+        [ReceiverSettings(kind="webhook", url=receiver.url)],
+        delivery_attempts=3,
+        delivery_backoff_s=0.05,
+    ) as url:
+        notify(url, [alert_on(name, symptom["observed_at"])], "g")
+        wait_until(
+            lambda: metric(url, "rca_bridge_delivery_failures_total") == 1,
+            timeout=60,
+            message="the failed delivery was not counted",
+        )
+        assert metric(url, "rca_bridge_deliveries_total") == 0
+        receiver.down = False
+        notify(url, [alert_on(name, symptom["observed_at"]), alert_on(name, symptom["observed_at"], "Slow")], "g")
+        wait_until(lambda: receiver.bodies, timeout=60, message="no delivery once the receiver was back")
+    receiver.close()
