@@ -66,9 +66,14 @@ class Deframer:
             nl = buf.find(b"\n", pos)
             if nl < 0:
                 if n - pos > self.max_frame:
-                    out.append(Oversize(bytes(buf[pos : pos + 256]), n - pos))
-                    self._discarding_line = True
-                    pos = n
+                    # Trailing CRs are stripped if LF comes next, so they alone do not make a line too long.
+                    content = len(bytes(buf[pos:n]).rstrip(b"\r"))
+                    if content > self.max_frame:
+                        out.append(Oversize(bytes(buf[pos : pos + 256]), n - pos))
+                        self._discarding_line = True
+                        pos = n
+                    else:  # keep one CR past the limit: enough to tell if anything but LF follows
+                        del buf[pos + self.max_frame + 1 :]
                 break
             frame = bytes(buf[pos:nl]).rstrip(b"\r")
             if len(frame) > self.max_frame:
