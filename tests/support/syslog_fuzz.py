@@ -84,8 +84,8 @@ def frames_for_pipeline() -> st.SearchStrategy[list]:
     )
 
 
-def _lf_message_ok(message: bytes) -> bool:
-    # An LF frame holds no LF, loses trailing CRs, and must not read as an octet count.
+def lf_message_ok(message: bytes) -> bool:
+    """Whether ``message`` can travel LF-framed: no LF, no trailing CR (stripped), not read as an octet count."""
     return b"\n" not in message and not message.endswith(b"\r") and not _COUNT_PREFIX.match(message)
 
 
@@ -108,7 +108,7 @@ def any_stream() -> st.SearchStrategy[bytes]:
 def valid_messages() -> st.SearchStrategy[list[tuple[bytes, str]]]:
     """Messages of at most MAX_FRAME bytes, each with the framing it is sent in ('octet' or 'lf')."""
     octet = st.tuples(st.binary(min_size=1, max_size=MAX_FRAME), st.just("octet"))
-    lf = st.tuples(st.binary(min_size=1, max_size=MAX_FRAME).filter(_lf_message_ok), st.just("lf"))
+    lf = st.tuples(st.binary(min_size=1, max_size=MAX_FRAME).filter(lf_message_ok), st.just("lf"))
     return st.lists(st.one_of(octet, lf), max_size=12)
 
 
