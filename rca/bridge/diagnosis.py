@@ -18,7 +18,8 @@ from rca.service.stubs import pb
 
 WINDOW_BEFORE_S = 1800.0  # the window reaches this far before the first alert (the service's default too)
 SHOWN_CANDIDATES = 3
-_UNKNOWN_SYMPTOM = re.compile(r"^symptoms\[(\d+)\]")
+_SYMPTOM_FIELD = re.compile(r"^symptoms\[(\d+)\]")
+_AMBIGUOUS = re.compile(r"names (\d+) entities")
 
 
 @dataclass
@@ -93,11 +94,11 @@ def diagnose(
         try:
             response = client.infer(request, timeout_s=timeout_s)
         except grpc.RpcError as exc:
-            unknown = _unknown_symptom(exc)
-            if unknown is None or unknown >= len(symptoms):
+            unusable = _unusable_symptom(exc)
+            if unusable is None or unusable[0] >= len(symptoms):
                 raise
-            dropped = symptoms.pop(unknown)
-            unresolved.append(f"{dropped.entity} (not in the graph)")
+            dropped = symptoms.pop(unusable[0])
+            unresolved.append(f"{dropped.entity} ({unusable[1]})")
             continue
         result.incident_id = response.incident_id
         result.explanation = response.explanation
@@ -109,14 +110,20 @@ def diagnose(
     return result
 
 
-def _unknown_symptom(exc: grpc.RpcError) -> int | None:
-    """The index of the symptom a NOT_FOUND names (the service's details start 'symptoms[i]')."""
+def _unusable_symptom(exc: grpc.RpcError) -> tuple[int, str] | None:
+    """(index, why) of the symptom the service could not resolve: an entity it does not know (NOT_FOUND) or a
+    name several entities share (INVALID_ARGUMENT ... names N entities); None for any other failure."""
     code = exc.code() if hasattr(exc, "code") else None
-    details = exc.details() if hasattr(exc, "details") else ""
-    if code != grpc.StatusCode.NOT_FOUND:
+    details = (exc.details() if hasattr(exc, "details") else "") or ""
+    match = _SYMPTOM_FIELD.match(details)
+    if match is None:
         return None
-    match = _UNKNOWN_SYMPTOM.match(details or "")
-    return int(match.group(1)) if match else None
+    if code == grpc.StatusCode.NOT_FOUND:
+        return int(match.group(1)), "not in the graph"
+    ambiguous = _AMBIGUOUS.search(details)
+    if code == grpc.StatusCode.INVALID_ARGUMENT and ambiguous:
+        return int(match.group(1)), f"names {ambiguous.group(1)} entities"
+    return None
 
 
 def _candidate(candidate) -> dict:

@@ -38,8 +38,9 @@ def _binary(name: str) -> str:
 class LocalPrometheus:
     """One Prometheus process over one storage directory; restartable on the same port."""
 
-    def __init__(self, workdir: Path, port: int = 0, retention: str = "3650d"):
+    def __init__(self, workdir: Path, port: int = 0, retention: str = "3650d", config: str = CONFIG):
         self.workdir = Path(workdir)
+        self.config = config  # prometheus.yml's text: no scrape targets unless a test gives some
         self.tsdb = self.workdir / "tsdb"
         self.port = port or _free_port()
         self.retention = retention
@@ -69,7 +70,7 @@ class LocalPrometheus:
     def start(self, timeout_s: float = 60.0) -> LocalPrometheus:
         """Start the server and wait until it answers /-/ready."""
         config = self.workdir / "prometheus.yml"
-        config.write_text(CONFIG)
+        config.write_text(self.config)
         self._log = open(self.workdir / "prometheus.log", "ab")
         self._proc = subprocess.Popen(
             [

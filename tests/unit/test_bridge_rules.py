@@ -2,6 +2,7 @@
 
 import json
 
+import grpc
 import pytest
 
 from rca.bridge.groups import AlertGroups
@@ -80,3 +81,26 @@ def test_a_failed_diagnosis_is_tried_again_on_the_next_notification():
     groups.decide(parse(notification(a)))
     groups.failed('{}:{alertname="X"}', "Infer failed: UNAVAILABLE")
     assert groups.decide(parse(notification(a))).action == "diagnose"
+
+
+class _Status(grpc.RpcError):
+    def __init__(self, code, details):
+        self._code, self._details = code, details
+
+    def code(self):
+        return self._code
+
+    def details(self):
+        return self._details
+
+
+def test_symptoms_the_service_cannot_resolve_are_told_apart_from_other_failures():
+    from rca.bridge.diagnosis import _unusable_symptom
+
+    unknown = _Status(grpc.StatusCode.NOT_FOUND, "symptoms[1].entity_name: no entity named 'x' in the graph")
+    shared = _Status(grpc.StatusCode.INVALID_ARGUMENT, "symptoms[0].entity_name: 'users' names 2 entities (a, b)")
+    other = _Status(grpc.StatusCode.INVALID_ARGUMENT, "window.start: must be before window.end")
+    down = _Status(grpc.StatusCode.UNAVAILABLE, "graph unreachable")
+    assert _unusable_symptom(unknown) == (1, "not in the graph")
+    assert _unusable_symptom(shared) == (0, "names 2 entities")
+    assert _unusable_symptom(other) is None and _unusable_symptom(down) is None
