@@ -72,7 +72,7 @@ class TcpServer:
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         """Bind and start accepting; returns the bound address (port 0 picks a free one)."""
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
         self._sock = socket.create_server((host, port), family=family, backlog=1024)
         self._sock.setblocking(False)
         loop = asyncio.get_running_loop()
