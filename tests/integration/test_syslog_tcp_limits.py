@@ -95,11 +95,11 @@ def _server(pipeline, **limits) -> TcpServer:
 def test_a_silent_connection_is_closed_after_the_idle_timeout_and_a_talking_one_is_not():
     async def scenario():
         pipeline = _sink()
-        server = _server(pipeline, idle_timeout_s=0.4)
+        server = _server(pipeline, idle_timeout_s=1.0)
         host, port = await server.start("127.0.0.1", 0)
         silent_reader, _silent = await asyncio.open_connection(host, port)
         talking_reader, talking = await asyncio.open_connection(host, port)
-        for i in range(10):
+        for i in range(15):  # 1.5 s of a line every 0.1 s: never silent for the 1 s timeout
             talking.write(f"tick {i}\n".encode())
             await talking.drain()
             await asyncio.sleep(0.1)
@@ -110,7 +110,7 @@ def test_a_silent_connection_is_closed_after_the_idle_timeout_and_a_talking_one_
         return pipeline
 
     pipeline = asyncio.run(scenario())
-    assert pipeline.frames == [f"tick {i}".encode() for i in range(10)]
+    assert pipeline.frames == [f"tick {i}".encode() for i in range(15)]
 
 
 def test_at_the_cap_the_quietest_connection_is_shed_for_the_new_one():
