@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 
 
 class ReceiverSettings(BaseModel):
@@ -29,6 +29,7 @@ class BridgeSettings(BaseModel):
     token_file: Path | None = Field(
         None, description="file holding the bearer token Alertmanager must send (http_config.authorization)"
     )
+    token: SecretStr | None = Field(None, description="the bearer token itself, when no token_file is given")
     tls_cert: Path | None = Field(None, description="PEM certificate chain; with tls_key the receiver speaks HTTPS")
     tls_key: Path | None = Field(None, description="PEM private key of tls_cert")
     service_token_file: Path | None = Field(None, description="bearer token file for the RootCause service")

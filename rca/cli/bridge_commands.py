@@ -62,6 +62,8 @@ def run_alertmanager(args: argparse.Namespace, settings) -> int:
     except MappingError as exc:
         raise UserError(str(exc)) from None
     token = _read_token(bridge_settings.token_file, "token_file")
+    if token is None and bridge_settings.token is not None:
+        token = bridge_settings.token.get_secret_value() or None
     service_token = _read_token(bridge_settings.service_token_file, "service_token_file")
     client = RootCauseClient(
         open_channel(bridge_settings.target, ca_cert=bridge_settings.service_ca_cert),

@@ -45,3 +45,19 @@ def test_dockerfile_copies_every_package_and_generates_the_grpc_stubs_at_build()
     assert not missing, f"the image lacks packages {missing}"
     install = text.index("pip install --no-cache-dir -e .")
     assert text.index("python -m rca.service.protogen", install) > install  # stubs are not generated on import
+
+
+def test_the_alerting_chain_is_wired_prometheus_to_alertmanager_to_the_bridge():
+    services = COMPOSE["services"]
+    bridge_command = services["rca-bridge"]["command"]
+    listen = bridge_command[bridge_command.index("--listen") + 1]
+    assert bridge_command[bridge_command.index("--target") + 1] == "rca-service:50051"
+    alertmanager = yaml.safe_load((ROOT / "examples" / "alerting" / "alertmanager.yml").read_text())
+    (hook,) = alertmanager["receivers"][0]["webhook_configs"]
+    assert hook["url"] == f"http://rca-bridge:{listen.rsplit(':', 1)[1]}/alerts" and hook["send_resolved"]
+    prometheus = yaml.safe_load((ROOT / "examples" / "alerting" / "prometheus.yml").read_text())
+    assert prometheus["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["alertmanager:9093"]
+    mounted = {v.split(":")[1] for v in services["prometheus"]["volumes"] if v.startswith("./")}
+    assert set(prometheus["rule_files"]) <= mounted
+    rules = yaml.safe_load((ROOT / "examples" / "alerting" / "alert-rules.yml").read_text())
+    assert all("service" in r["expr"] for g in rules["groups"] for r in g["rules"])  # the label the bridge reads
