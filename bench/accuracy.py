@@ -1,6 +1,7 @@
 """Root-cause accuracy on a held-out simulator suite: engine vs baselines on the same incidents.
 
     python bench/accuracy.py [--suite heldout|final] [--per-cell 10] [--sizes 20,100,500] [--max-hops N]
+    python bench/accuracy.py --cases DIR     (case folders in `rca diagnose` format; bench/case_accuracy.py)
 
 Prints AC@1, AC@3 and Avg@5 (AC@k = share of incidents whose true root cause is in the top k;
 Avg@5 = mean of AC@1..AC@5) per fault type and overall for every ranker, and the machine.
@@ -74,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         "--mlp-model", type=Path, help="DiagMLP artifact (default: trained here with the committed settings)"
     )
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/rca-bench-cache"), help="cached training suites")
+    parser.add_argument(
+        "--cases", type=Path, help="a folder of case folders (`rca diagnose` format) instead of the simulator suite"
+    )
     args = parser.parse_args(argv)
     sizes = tuple(int(s) for s in args.sizes.split(","))
     rankers = [
@@ -84,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         PageRankRanker(),
         AnomalyMagnitudeRanker(),
     ]
+    if args.cases is not None:
+        from bench.case_accuracy import run_cases
+
+        return run_cases(args.cases, rankers)
     ranks: dict[str, dict[str, list[int]]] = {r.name: defaultdict(list) for r in rankers}
     by_size: dict[str, dict[int, list[int]]] = {r.name: defaultdict(list) for r in rankers}
     elapsed: dict[str, float] = defaultdict(float)

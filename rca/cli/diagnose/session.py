@@ -25,6 +25,7 @@ from ingest.metrics.mapping import EntityRef
 from ingest.metrics.promql_templates import SignalTemplate, TemplateSet
 from ingest.metrics.worker import templates_from
 from ingest.topology.reconcile import reconcile
+from ingest.topology.snapshot import TopologySnapshot
 from rca.cli.diagnose.case import Case
 from rca.cli.diagnose.case_logs import entity_rules
 from rca.cli.local_service import local_root_cause
@@ -34,6 +35,7 @@ SOURCE = "diagnose"  # on entities and anomalies; never "metrics", so no live wo
 ENTITY_LABEL = "entity"  # the series label that names a case series' entity
 QUERY_PREFIX = "case:"
 MAX_TOP_K = 1000  # the service settings' ceiling: a case ranks every entity up to it
+
 MIN_BASELINE_POINTS = 20  # the detector's (ingest.metrics.anomaly_detector.DetectorConfig)
 
 
@@ -119,6 +121,7 @@ class DiagnoseSession:
         self.store = store
         self.client = client
         self.known = project_signals(settings.metrics)
+        self._topology: TopologySnapshot | None = None  # what the graph holds
         self.last_request = None  # the Infer request of the last case (the benchmark re-fetches its subgraph)
 
     def run(self, case: Case) -> CaseResult:
@@ -126,9 +129,14 @@ class DiagnoseSession:
         from rca.service.stubs import pb
 
         started = time.monotonic()
-        for label in (*SIGNAL_LABELS, Label.INCIDENT, *ENTITY_LABELS):
+        # the last case's signals and incidents go; its entities and edges stay when this case has the same
+        # topology (a dataset's cases usually share one estate), otherwise they go too and this one's come in
+        same_topology = self._topology is not None and self._topology == case.topology
+        for label in (*SIGNAL_LABELS, Label.INCIDENT, *(() if same_topology else ENTITY_LABELS)):
             self.store.write(meta.DELETE_LABEL.format(label=label))
-        reconcile(self.store, case.topology, source=SOURCE, now=time.time(), grace_period_s=0.0)
+        if not same_topology:
+            reconcile(self.store, case.topology, source=SOURCE, now=time.time(), grace_period_s=0.0)
+            self._topology = case.topology
         notes: list[str] = []
         logs = None
         if case.log_lines:
@@ -189,7 +197,7 @@ class DiagnoseSession:
             settings,
             judge_from=judge_from,
             until=last,
-            poll_every_s=max(settings.backfill_step_s, step),
+            poll_every_s=max(settings.backfill_step_s, step),  # as `rca ingest metrics --from/--to` polls
             source=SOURCE,
             mapper=CaseMapper(case.labels),
         )

@@ -1,0 +1,211 @@
+"""Nezha's layout (github.com/IntelligentDDS/Nezha, e.g. shared/data/real/nezha-trainticket/) as case folders.
+
+    DIR/call_graph_from_traces.json            caller_to_callee: [[caller, callee, spans], ...]
+    DIR/rca_data/<day>/<day>-fault_list.json   per hour: inject_time (UTC), inject_pod, inject_type
+    DIR/rca_data/<day>/metric/<pod>_metric.csv.gz   one row a minute per pod
+    DIR/rca_data/<day>/log/HH_MM_log.csv.gz    the application log lines of every pod, per minute
+
+One case per fault. Topology: one service per pod (the pod name without its ReplicaSet hash and
+pod suffix), `calls` from the traces' call graph. Metrics: each pod's columns from 70 minutes before
+the injection to 5 minutes after, on the minute grid, under signal names mapped to families in
+case.yaml; PodSuccessRate (0 throughout in this data) and the three Node* columns (the node's, not
+the pod's) are left out. Logs: the minute files from 10 minutes before the injection to 5 minutes
+after, as TIME<TAB>SERVICE<TAB>LINE (rows whose CSV quoting broke are kept aside in
+damaged-log-rows.txt beside logs/, and counted). Alert: 2 minutes after the injection (on the minute), on the
+trace entry service's latency. Root cause: the injected pod's service.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import io
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from rca.cli.errors import UserError
+
+POD_SUFFIX = re.compile(r"-[a-z0-9]+-[a-z0-9]{5}$")
+BEFORE_S = 70 * 60
+AFTER_S = 5 * 60
+LOGS_BEFORE_S = 10 * 60
+ALERT_AFTER_S = 120
+DAMAGED_LOG_ROWS = "damaged-log-rows.txt"  # beside logs/, not in it: kept aside, not diagnosed
+# column -> (signal name, family)
+COLUMNS = {
+    "CpuUsage(m)": ("cpu_millicores", "saturation"),
+    "CpuUsageRate(%)": ("cpu_usage_pct", "saturation"),
+    "MemoryUsage(Mi)": ("memory_mib", "saturation"),
+    "MemoryUsageRate(%)": ("memory_usage_pct", "saturation"),
+    "SyscallRead": ("syscall_read", "traffic"),
+    "SyscallWrite": ("syscall_write", "traffic"),
+    "NetworkReceiveBytes": ("network_receive_bytes", "traffic"),
+    "NetworkTransmitBytes": ("network_transmit_bytes", "traffic"),
+    "PodClientLatencyP90(s)": ("client_latency_p90_s", "latency"),
+    "PodServerLatencyP90(s)": ("server_latency_p90_s", "latency"),
+    "PodClientLatencyP95(s)": ("client_latency_p95_s", "latency"),
+    "PodServerLatencyP95(s)": ("server_latency_p95_s", "latency"),
+    "PodClientLatencyP99(s)": ("client_latency_p99_s", "latency"),
+    "PodServerLatencyP99(s)": ("server_latency_p99_s", "latency"),
+    "PodWorkload(Ops)": ("workload_ops", "traffic"),
+}
+LEFT_OUT = ("PodSuccessRate(%)", "NodeCpuUsageRate(%)", "NodeMemoryUsageRate(%)", "NodeNetworkReceiveBytes")
+
+
+def service_of(pod: str) -> str:
+    """The service a pod belongs to: its name without the ReplicaSet hash and pod suffix."""
+    return POD_SUFFIX.sub("", pod)
+
+
+def import_nezha(root: Path, out: Path) -> list[Path]:
+    """Write one case folder per fault of every day under ``root``/rca_data into ``out``; return them."""
+    graph_file = root / "call_graph_from_traces.json"
+    days = sorted(p for p in (root / "rca_data").glob("*") if p.is_dir()) if (root / "rca_data").is_dir() else []
+    if not days:
+        raise UserError(f"{root}: no rca_data/<day>/ folders (expected Nezha's layout)")
+    calls, entry = _call_graph(graph_file)
+    written = []
+    for day in days:
+        faults = _faults(day)
+        pods = {
+            service_of(p.name[: -len("_metric.csv.gz")]): p for p in sorted((day / "metric").glob("*_metric.csv.gz"))
+        }
+        if not pods:
+            raise UserError(f"{day / 'metric'}: no <pod>_metric.csv.gz files")
+        services = sorted(set(pods) | {s for pair in calls for s in pair})
+        rows = {service: _metric_rows(file) for service, file in pods.items()}
+        topology = _topology(services, calls, f"Nezha {root.name} {day.name}")
+        for inject_at, pod, kind in faults:
+            root_cause = service_of(pod)
+            if root_cause not in services:
+                raise UserError(f"{day}: fault at {_iso(inject_at)} names pod {pod!r} of no known service")
+            name = f"{_iso(inject_at).replace(':', '-').rstrip('Z')}_{root_cause}_{kind}"
+            folder = out / name
+            (folder / "logs").mkdir(parents=True, exist_ok=True)
+            (folder / "topology.yaml").write_text(topology)
+            _write_metrics(folder / "metrics.csv", rows, inject_at)
+            damaged = _write_logs(folder / "logs" / "app.log.gz", day / "log", inject_at)
+            if damaged:
+                print(f"{name}: {damaged} log rows not well formed, kept aside in {folder / DAMAGED_LOG_ROWS}")
+            alert_at = (inject_at + ALERT_AFTER_S) // 60 * 60
+            case = {
+                "description": f"{kind} injected into {pod} at {_iso(inject_at)}",
+                "source": f"Nezha {root.name}, rca_data/{day.name} (imported by `rca diagnose import nezha`)",
+                "fault": kind,
+                "alert": {"at": _iso(alert_at), "symptoms": [{"entity": entry, "family": "latency"}]},
+                "signals": dict(COLUMNS.values()),
+                "root_causes": [root_cause],
+            }
+            (folder / "case.yaml").write_text(yaml.safe_dump(case, sort_keys=False))
+            written.append(folder)
+    return written
+
+
+def _iso(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _call_graph(file: Path) -> tuple[list[tuple[str, str]], str]:
+    try:
+        data = json.loads(file.read_text())
+        pairs = [(str(a), str(b)) for a, b, *_ in data["caller_to_callee"]]
+        roots = data.get("root_span_services") or {}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"{file}: cannot read the call graph (caller_to_callee): {exc}") from None
+    counts: dict[str, int] = {}
+    for caller, _ in pairs:
+        counts[caller] = counts.get(caller, 0) + 1
+    entry = max(roots, key=lambda s: roots[s]) if roots else max(counts, key=lambda s: counts[s])
+    return sorted(set(pairs)), entry
+
+
+def _faults(day: Path) -> list[tuple[int, str, str]]:
+    file = day / f"{day.name}-fault_list.json"
+    try:
+        data = json.loads(file.read_text())
+        faults = []
+        for items in data.values():
+            for item in items:
+                when = dt.datetime.strptime(item["inject_time"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
+                faults.append((int(when.timestamp()), str(item["inject_pod"]), str(item["inject_type"])))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"{file}: cannot read the fault list: {exc}") from None
+    return sorted(faults)
+
+
+def _metric_rows(file: Path) -> dict[int, dict[str, str]]:
+    """Rows by minute (the pod's sample in that minute; the last when there are two)."""
+    out: dict[int, dict[str, str]] = {}
+    with gzip.open(file, "rt", newline="") as handle:
+        for row in csv.DictReader(handle):
+            try:
+                minute = int(float(row["TimeStamp"])) // 60 * 60
+            except (KeyError, ValueError):
+                raise UserError(f"{file}: a row without a valid TimeStamp: {row}") from None
+            out[minute] = row
+    return out
+
+
+def _topology(services: list[str], calls: list[tuple[str, str]], estate: str) -> str:
+    callees: dict[str, list[str]] = {}
+    for caller, callee in calls:
+        if caller != callee:
+            callees.setdefault(caller, []).append(callee)
+    doc = {
+        "version": 1,
+        "estate": estate,
+        "services": [{"id": s, **({"calls": sorted(set(callees[s]))} if s in callees else {})} for s in services],
+    }
+    return "# services from the pods, calls from the traces' call graph\n" + yaml.safe_dump(doc, sort_keys=False)
+
+
+def _write_metrics(file: Path, rows: dict[str, dict[int, dict[str, str]]], inject_at: int) -> None:
+    first = (inject_at - BEFORE_S) // 60 * 60
+    minutes = range(first, inject_at + AFTER_S + 1, 60)
+    header = ["time"] + [f"{s}/{signal}" for s in sorted(rows) for signal, _ in COLUMNS.values()]
+    with file.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for minute in minutes:
+            cells = [str(minute)]
+            for service in sorted(rows):
+                row = rows[service].get(minute)
+                cells += [(row.get(column) or "") if row else "" for column in COLUMNS]
+            writer.writerow(cells)
+
+
+def _write_logs(file: Path, log_dir: Path, inject_at: int) -> int:
+    """Write the log lines around the fault; rows that are not well formed are kept aside beside logs/."""
+    lines, damaged = [], []
+    start, end = inject_at - LOGS_BEFORE_S, inject_at + AFTER_S
+    for minute in range(start // 60 * 60, end + 1, 60):
+        source = log_dir / dt.datetime.fromtimestamp(minute, dt.UTC).strftime("%H_%M_log.csv.gz")
+        if not source.is_file():
+            continue
+        with gzip.open(source, "rt", newline="") as handle:
+            reader = csv.DictReader(handle)
+            for row in reader:
+                try:
+                    if None in row:  # more cells than the header: the quoting broke inside the row
+                        raise ValueError("extra cells")
+                    when = int(row["TimeUnixNano"]) / 1e9
+                    text = json.loads(row["Log"])["log"]
+                    service = service_of(row["PodName"])
+                except (KeyError, ValueError, TypeError, AttributeError):
+                    damaged.append(f"{source.name}:{reader.line_num}\t{row}")
+                    continue
+                message = " ".join(str(text).split("\n")).strip()
+                if message:
+                    lines.append((when, f"{when:.6f}\t{service}\t{message}"))
+    lines.sort(key=lambda pair: pair[0])
+    buffer = io.StringIO()
+    for _, line in lines:
+        buffer.write(line + "\n")
+    file.write_bytes(gzip.compress(buffer.getvalue().encode(), mtime=0))
+    if damaged:
+        (file.parent.parent / DAMAGED_LOG_ROWS).write_text("\n".join(damaged) + "\n")
+    return len(damaged)
