@@ -1,0 +1,164 @@
+"""Inputs and the property for fuzzing the topology file loader, shared by tests/unit and bench/fuzz.py.
+
+The property: ``parse_topology`` either returns a consistent snapshot or raises TopologyFileError
+whose message starts with the file name and says what is wrong; no other exception escapes.
+"""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+from hypothesis import strategies as st
+
+from graph_schema.model import topology_relation
+from ingest.topology.file import RELATION_KINDS, TopologyFileError, parse_topology
+
+FILENAME = "fuzz.yaml"
+MAX_MESSAGE_CHARS = 2000
+
+_ID_POOL = ["h1", "h2", "db", "web", "api", "web-0", "api-0"]
+_TEXT = st.one_of(
+    st.text(max_size=10),
+    st.text(st.characters(max_codepoint=0x1F), max_size=4),
+    st.sampled_from(["", " ", "-", "a" * 201, "x:y/z", "ünï", "null", "true", "1", "~", "&a", "*a", "!!python/none"]),
+)
+_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), _TEXT)
+
+
+def _mostly(good: st.SearchStrategy, bad: st.SearchStrategy) -> st.SearchStrategy:
+    """Usually a valid value, one time in eight a hostile one."""
+    return st.integers(0, 7).flatmap(lambda i: bad if i == 7 else good)
+
+
+_ID = _mostly(st.sampled_from(_ID_POOL), _SCALAR)
+_IDS = _mostly(st.lists(st.sampled_from(_ID_POOL), max_size=3, unique=True), st.lists(_SCALAR, max_size=3))
+_ATTRS = _mostly(st.dictionaries(st.sampled_from(["zone", "team"]), _SCALAR, max_size=2), _SCALAR)
+
+
+def _item(fields: dict[str, st.SearchStrategy]) -> st.SearchStrategy[dict]:
+    """A mapping with ``id`` and some of ``fields``, now and then an unknown key or a missing id."""
+
+    @st.composite
+    def build(draw):
+        item = {"id": draw(_ID)}
+        for key, strategy in fields.items():
+            if draw(st.booleans()):
+                item[key] = draw(strategy)
+        if draw(st.integers(0, 9)) == 0:
+            item[draw(_TEXT)] = draw(_SCALAR)
+        if draw(st.integers(0, 9)) == 0:
+            del item["id"]
+        return item
+
+    return build()
+
+
+_INSTANCE = _item({"name": _TEXT, "runs_on": _ID, "attrs": _ATTRS})
+_HOST = _item({"name": _TEXT, "technology": _TEXT, "attrs": _ATTRS})
+_DATASTORE = _item({"name": _TEXT, "technology": _TEXT, "runs_on": _ID, "attrs": _ATTRS})
+_SERVICE = _item(
+    {
+        "name": _TEXT,
+        "technology": _TEXT,
+        "calls": _IDS,
+        "depends_on": _IDS,
+        "instances": _mostly(st.lists(_INSTANCE, max_size=2), _SCALAR),
+        "attrs": _ATTRS,
+    }
+)
+_RELATION = st.fixed_dictionaries(
+    {"from": _ID, "kind": _mostly(st.sampled_from([*RELATION_KINDS, "owns"]), _SCALAR), "to": _ID}
+)
+
+
+@st.composite
+def topology_documents(draw) -> dict:
+    """Topology documents as data: mostly the file's shape, with wrong types, unknown keys, dangling or
+    duplicate ids, relations the model does not allow."""
+    doc: dict = {"version": draw(_mostly(st.just(1), _SCALAR))}
+    for section, item in (("hosts", _HOST), ("datastores", _DATASTORE), ("services", _SERVICE)):
+        if draw(st.booleans()):
+            doc[section] = draw(_mostly(st.lists(item, max_size=3), _SCALAR))
+    if draw(st.booleans()):
+        doc["relations"] = draw(_mostly(st.lists(_RELATION, max_size=3), _SCALAR))
+    if draw(st.integers(0, 9)) == 0:
+        doc[draw(_TEXT)] = draw(_SCALAR)
+    return doc
+
+
+_YAML_PIECES = st.sampled_from(
+    [
+        "version: 1\n",
+        "hosts:\n",
+        "  - id: h1\n",
+        "  - {id: h1, runs_on: h1}\n",
+        "services:\n",
+        "  - id: web\n    calls: [api]\n",
+        "- id: x\n",
+        "&a [*a]\n",
+        "x: &a [1, 2]\ny: *a\n",
+        "*nope\n",
+        "? [a, b]\n: c\n",
+        "{a: 1, a: 2}\n",
+        "!!python/object:os.system x\n",
+        "!!binary AAAA\n",
+        "!!set {a, b}\n",
+        "version: !!int 1\n",
+        "%YAML 1.1\n---\n",
+        "---\n...\n",
+        "\t- tab\n",
+        "'unterminated\n",
+        "key: [1, 2\n",
+        "\x00\x07\ufeff\n",
+        "2001-01-01: x\n",
+        "1: one\n",
+        "null: x\n",
+        "[[[[[[[[[[]]]]]]]]]]\n",
+    ]
+)
+
+
+def topology_texts() -> st.SearchStrategy[str]:
+    """Text a topology file might hold: documents dumped as YAML or JSON, YAML-ish pieces, any text,
+    deep nesting and alias bombs."""
+    dumped = topology_documents().map(lambda doc: yaml.safe_dump(doc, allow_unicode=True, sort_keys=False))
+    as_json = topology_documents().map(lambda doc: json.dumps(doc))
+    pieces = st.lists(st.one_of(_YAML_PIECES, st.text(max_size=20)), max_size=6).map("".join)
+    deep = st.integers(1, 1200).map(lambda n: "[" * n + "]" * n)
+    deep_maps = st.integers(1, 400).map(lambda n: "".join(f"{'  ' * i}k{i}:\n" for i in range(n)) + "  " * n + "v\n")
+    bomb = st.integers(1, 12).map(_alias_bomb)
+    return st.one_of(dumped, as_json, pieces, st.text(max_size=200), deep, deep_maps, bomb)
+
+
+def _alias_bomb(levels: int) -> str:
+    """A document whose aliases expand to 10**levels values ("billion laughs")."""
+    lines = ["version: 1", 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]")
+    return "\n".join(lines) + "\n"
+
+
+def check_topology_text(text: str) -> str:
+    """The property for one text: 'loaded' or 'rejected'; AssertionError when it does not hold."""
+    try:
+        snapshot = parse_topology(text, FILENAME)
+    except TopologyFileError as exc:
+        message = str(exc)
+        head, _, reason = message.partition(": ")
+        assert head == FILENAME or head.startswith(f"{FILENAME}:"), f"no file name first: {message[:300]!r}"
+        assert reason.strip(), f"no reason: {message[:300]!r}"
+        assert len(message) <= MAX_MESSAGE_CHARS, f"a {len(message)}-character message: {message[:300]!r}"
+        return "rejected"
+    ids = [e.id for e in snapshot.entities]
+    assert len(ids) == len(set(ids)), "duplicate entity ids"
+    labels = {e.id: e.label for e in snapshot.entities}
+    for edge in snapshot.edges:
+        assert edge.source_id in labels and edge.target_id in labels, edge
+        assert topology_relation(edge.relation.type, labels[edge.source_id], labels[edge.target_id]) is not None
+    return "loaded"
+
+
+def check_topology_document(doc) -> str:
+    """The property for a document given as data (dumped to YAML first)."""
+    return check_topology_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False))
