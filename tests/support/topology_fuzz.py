@@ -125,13 +125,13 @@ def topology_texts() -> st.SearchStrategy[str]:
     dumped = topology_documents().map(lambda doc: yaml.safe_dump(doc, allow_unicode=True, sort_keys=False))
     as_json = topology_documents().map(lambda doc: json.dumps(doc))
     pieces = st.lists(st.one_of(_YAML_PIECES, st.text(max_size=20)), max_size=6).map("".join)
-    deep = st.integers(1, 1200).map(lambda n: "[" * n + "]" * n)
-    deep_maps = st.integers(1, 400).map(lambda n: "".join(f"{'  ' * i}k{i}:\n" for i in range(n)) + "  " * n + "v\n")
-    bomb = st.integers(1, 12).map(_alias_bomb)
+    deep = st.integers(1, 600).map(lambda n: "[" * n + "]" * n)
+    deep_maps = st.integers(1, 150).map(lambda n: "".join(f"{'  ' * i}k{i}:\n" for i in range(n)) + "  " * n + "v\n")
+    bomb = st.integers(1, 12).map(alias_bomb)
     return st.one_of(dumped, as_json, pieces, st.text(max_size=200), deep, deep_maps, bomb)
 
 
-def _alias_bomb(levels: int) -> str:
+def alias_bomb(levels: int) -> str:
     """A document whose aliases expand to 10**levels values ("billion laughs")."""
     lines = ["version: 1", 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for i in range(1, levels):
