@@ -32,6 +32,15 @@ SET i.feedback_json = $feedback_json, i.confirmed_root_cause_id = $confirmed_roo
 RETURN i.id AS id
 """
 
+# The first closure stays: closing a closed incident again changes nothing.
+CLOSE_INCIDENT = """
+MATCH (i:Incident {id: $id})
+SET i.closed_at = coalesce(i.closed_at, $closed_at),
+    i.closed_by = coalesce(i.closed_by, $closed_by),
+    i.close_reason = coalesce(i.close_reason, $reason)
+RETURN i.id AS id
+"""
+
 # Newest first; the entity filter matches symptoms or candidates ('' means any).
 LIST_INCIDENTS = """
 MATCH (i:Incident)

@@ -35,6 +35,7 @@ from rca.service.client import RootCauseClient
 from settings.bridge import BridgeSettings
 
 log = logging.getLogger(__name__)
+CLOSED_BY = "alertmanager-bridge"  # who closes an incident whose alert group resolved
 
 
 class BridgeMetrics:
@@ -190,6 +191,17 @@ class Bridge:
         notification = job.notification
         if job.action == "close":
             incident = self.groups.incident_of(notification.groupKey)
+            if incident:
+                try:  # recorded on the incident, so the dashboard and later questions see it closed
+                    await asyncio.to_thread(self.client.close_incident, incident, CLOSED_BY, job.reason)
+                except grpc.RpcError as exc:
+                    self.metrics.diagnosis_failures.inc()
+                    log.error(
+                        "alert group %s: closing incident %s failed: %s",
+                        notification.groupKey,
+                        incident,
+                        exc.details() if hasattr(exc, "details") else exc,
+                    )
             return Diagnosis(
                 notification.groupKey, "resolved", len(notification.alerts), incident_id=incident, reason=job.reason
             )

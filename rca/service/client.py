@@ -56,6 +56,11 @@ class RootCauseClient:
         request = pb.ListIncidentsRequest(limit=limit, entity_id=entity_id)
         return self.stub.ListIncidents(request, timeout=self.timeout_s, metadata=self.metadata)
 
+    def close_incident(self, incident_id: str, closed_by: str, reason: str = ""):
+        """Call CloseIncident; returns the incident as stored."""
+        request = pb.CloseIncidentRequest(incident_id=incident_id, closed_by=closed_by, reason=reason)
+        return self.stub.CloseIncident(request, timeout=self.timeout_s, metadata=self.metadata)
+
     def close(self) -> None:
         """Close the channel."""
         self.channel.close()

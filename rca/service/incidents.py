@@ -19,6 +19,7 @@ from rca.service.stubs import pb
 
 DEFAULT_LIST_LIMIT = 20
 MAX_LIST_LIMIT = 500
+MAX_CLOSE_TEXT = 1000  # who closed an incident and why: a name and a sentence, not a document
 
 
 def new_incident_id() -> str:
@@ -113,6 +114,9 @@ class IncidentStore:
             feedback=_from_json(row.get("feedback_json"), pb.FeedbackRecord),
             confirmed_root_cause_id=row.get("confirmed_root_cause_id") or "",
             feature_snapshot_json=_dumps(incident_snapshots.features_of(row)) if include_features else "",
+            closed_at=row.get("closed_at") or 0.0,
+            closed_by=row.get("closed_by") or "",
+            close_reason=row.get("close_reason") or "",
         )
 
     def feedback(self, request, now: float | None = None):
@@ -156,6 +160,25 @@ class IncidentStore:
         if not self.store.transaction(append):
             raise NotFound(f"incident_id: no incident {clip(request.incident_id)}")
         return record
+
+    def close(self, request, now: float | None = None) -> None:
+        """Record that an incident was closed, by whom and why (the first closure stays); NotFound if unknown."""
+        if not request.incident_id:
+            raise InvalidArgument("incident_id: required")
+        if not request.closed_by.strip():
+            raise InvalidArgument("closed_by: say who closes the incident")
+        for name, value in (("closed_by", request.closed_by), ("reason", request.reason)):
+            if len(value) > MAX_CLOSE_TEXT:
+                raise InvalidArgument(f"{name}: at most {MAX_CLOSE_TEXT} characters, got {len(value)}")
+        closed = self.store.write(
+            cypher.CLOSE_INCIDENT,
+            id=request.incident_id,
+            closed_at=now if now is not None else time.time(),
+            closed_by=request.closed_by.strip(),
+            reason=request.reason,
+        )
+        if not closed:
+            raise NotFound(f"incident_id: no incident {clip(request.incident_id)}")
 
     def list(self, limit: int = 0, since: float = 0.0, entity_id: str = "") -> list:
         """Summaries of the newest incidents, optionally only those touching one entity."""

@@ -153,6 +153,14 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
 
         return self._run("GetIncident", context, work)
 
+    def CloseIncident(self, request, context):
+        def work():
+            self._read_own_writes()
+            self.incidents.close(request)
+            return self.incidents.get(request.incident_id)
+
+        return self._run("CloseIncident", context, work)
+
     def ListIncidents(self, request, context):
         def work():
             self._read_own_writes()

@@ -10,6 +10,7 @@ import requests
 
 from settings.bridge import ReceiverSettings
 from tests.integration.service.bridge_helpers import Receiver, running_bridge
+from tests.integration.service.conftest import client_of
 from tests.support.waiting import wait_until
 
 
@@ -65,6 +66,10 @@ def test_a_notification_is_diagnosed_once_delivered_and_closed_when_resolved(ser
         assert receiver.bodies[1] | {} == receiver.bodies[1] and receiver.bodies[1]["status"] == "resolved"
         assert receiver.bodies[1]["incident_id"] == delivered["incident_id"]
         assert group_status(url, key)["state"] == "resolved"
+    with client_of(service) as client:  # the closure is recorded on the incident
+        closed = client.get_incident(delivered["incident_id"])
+    assert closed.closed_at > 0 and closed.closed_by == "alertmanager-bridge"
+    assert closed.close_reason == "every alert of the group resolved"
     receiver.close()
 
 
