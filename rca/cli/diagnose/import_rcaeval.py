@@ -124,7 +124,7 @@ def _write_metrics(source: Path, target: Path) -> tuple[set[str], dict[str, str]
             when = float(row[0])
         except ValueError:
             raise UserError(f"{source}:{number}:1: time {row[0]!r} is not unix seconds") from None
-        cells = [f"{when:g}"]
+        cells = [f"{when:.3f}".rstrip("0").rstrip(".")]
         for index, _, counter in keep:
             text = row[index].strip() if index < len(row) else ""
             if counter and text:

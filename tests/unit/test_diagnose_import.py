@@ -1,0 +1,96 @@
+"""`rca diagnose import`: Nezha's layout (a trimmed copy of the shared TrainTicket data) and RCAEval's (synthetic)."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rca.cli.diagnose.case import load_case
+from rca.cli.diagnose.import_nezha import import_nezha
+from rca.cli.diagnose.import_rcaeval import import_rcaeval
+from settings.ingest import MetricsSettings
+from tests.support import rcaeval_fixture
+
+NEZHA = Path("/work/shared/data/real/nezha-trainticket")
+DAY = "2023-01-29"
+PODS = (
+    "ts-travel-service-64469b5b48-25zj6",
+    "ts-basic-service-5dc8d4f9fd-46997",
+    "ts-gateway-service-6f6cfc45b-h5m2n",
+)
+
+
+def known() -> dict[str, str]:
+    from rca.cli.diagnose.session import project_signals
+
+    return {name: t.family for name, t in project_signals(MetricsSettings()).items()}
+
+
+def test_rcaeval_cases_become_case_folders_with_a_star_topology_and_the_folder_truth(tmp_path):
+    rcaeval_fixture.write_case(tmp_path / "src", "cartservice", "cpu", 1)
+    rcaeval_fixture.write_case(tmp_path / "src", "currencyservice", "mem", 2)
+    written = import_rcaeval(tmp_path / "src", tmp_path / "out")
+    assert [p.name for p in written] == ["RE1-OB_cartservice_cpu_1", "RE1-OB_currencyservice_mem_2"]
+    case = load_case(written[0], known())
+    assert case.root_causes == ["cartservice"]
+    assert [(s.entity, s.family) for s in case.symptoms] == [("frontend", "latency")]
+    assert case.alert_at == rcaeval_fixture.INJECT_AT + 60
+    assert case.step_s == 1.0
+    assert {(e.source_id, e.target_id) for e in case.topology.edges} == {
+        ("frontend", s) for s in rcaeval_fixture.SERVICES if s != "frontend"
+    }
+    assert len(case.metrics) == 16  # 4 services x 4 metrics; the mystery column is left out
+    assert {c.signal: c.family for c in case.metrics} == {
+        "cpu": "saturation",
+        "mem": "saturation",
+        "latency-90": "latency",
+        "workload": "traffic",
+    }
+    assert yaml.safe_load((written[1] / "case.yaml").read_text())["fault"] == "mem"
+
+
+def _trimmed_nezha(target: Path) -> None:
+    """Two faults of one day, three pods' metrics and two log minutes, cut down from the shared data."""
+    day_in, day_out = NEZHA / "rca_data" / DAY, target / "rca_data" / DAY
+    (day_out / "metric").mkdir(parents=True)
+    (day_out / "log").mkdir()
+    shutil.copy(NEZHA / "call_graph_from_traces.json", target)
+    faults = json.loads((day_in / f"{DAY}-fault_list.json").read_text())
+    (day_out / f"{DAY}-fault_list.json").write_text(json.dumps({"10": faults["10"][:2]}))
+    for pod in PODS:
+        with gzip.open(day_in / "metric" / f"{pod}_metric.csv.gz", "rt") as handle:
+            rows = list(csv.reader(handle))
+        kept = [rows[0]] + [r for r in rows[1:] if "09:0" <= r[0][11:16] <= "10:20"]
+        with gzip.open(day_out / "metric" / f"{pod}_metric.csv.gz", "wt", newline="") as handle:
+            csv.writer(handle).writerows(kept)
+    for minute in ("10_04", "10_05"):
+        with gzip.open(day_in / "log" / f"{minute}_log.csv.gz", "rt") as handle:
+            lines = handle.read().splitlines()[:40]
+        (day_out / "log" / f"{minute}_log.csv.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+
+
+@pytest.mark.skipif(not NEZHA.is_dir(), reason="shared Nezha TrainTicket data not present")
+def test_nezha_faults_become_case_folders_with_the_call_graph_metrics_and_logs(tmp_path):
+    _trimmed_nezha(tmp_path / "nezha")
+    written = import_nezha(tmp_path / "nezha", tmp_path / "out")
+    assert [p.name for p in written] == [
+        "2023-01-29T10-04-34_ts-travel-service_exception",
+        "2023-01-29T10-12-48_ts-travel-service_exception",
+    ]
+    case = load_case(written[0], known())
+    assert case.root_causes == ["ts-travel-service"]
+    assert [(s.entity, s.family) for s in case.symptoms] == [("ts-gateway-service", "latency")]
+    assert case.alert_at == 1674986760  # 10:06:00, two minutes after the injection on the minute
+    assert ("ts-basic-service", "ts-price-service") in {(e.source_id, e.target_id) for e in case.topology.edges}
+    assert case.step_s == 60.0
+    assert {c.entity for c in case.metrics} == {"ts-travel-service", "ts-basic-service", "ts-gateway-service"}
+    latency = next(c for c in case.metrics if c.entity == "ts-travel-service" and c.signal == "server_latency_p99_s")
+    assert latency.family == "latency" and len(latency.ts) >= 60  # an hour of history before the fault
+    assert len(case.log_lines) == 78  # 2 x 39 rows of the two minutes around the fault
+    assert all(b" case ts-" in line for line in case.log_lines)
