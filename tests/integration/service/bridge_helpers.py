@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiohttp import web
 
-from rca.bridge.app import Bridge
+from rca.bridge.app import Bridge, ssl_context
 from rca.bridge.mapping import load_mapping
 from rca.service.client import RootCauseClient, open_channel
 from settings.bridge import BridgeSettings, ReceiverSettings
@@ -56,13 +56,13 @@ def running_bridge(target: str, receivers: list[ReceiverSettings], **overrides) 
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(bridge.app())
     loop.run_until_complete(runner.setup())
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context(settings))
     loop.run_until_complete(site.start())
     port = runner.addresses[0][1]
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if settings.tls_cert else 'http'}://127.0.0.1:{port}"
     finally:
         asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
         loop.call_soon_threadsafe(loop.stop)

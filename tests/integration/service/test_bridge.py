@@ -6,11 +6,13 @@ import json
 import socket
 from datetime import UTC, datetime
 
+import pytest
 import requests
 
 from settings.bridge import ReceiverSettings
 from tests.integration.service.bridge_helpers import Receiver, running_bridge
 from tests.integration.service.conftest import client_of
+from tests.support.tls import self_signed
 from tests.support.waiting import wait_until
 
 
@@ -158,3 +160,15 @@ def test_a_receiver_outage_is_retried_then_counted(service, simulated):
         notify(url, [alert_on(name, symptom["observed_at"]), alert_on(name, symptom["observed_at"], "Slow")], "g")
         wait_until(lambda: receiver.bodies, timeout=60, message="no delivery once the receiver was back")
     receiver.close()
+
+
+def test_with_a_certificate_the_webhook_is_served_over_https_only(service, tmp_path):
+    cert, key = self_signed(tmp_path, "bridge")
+    with running_bridge(service.target, [ReceiverSettings(kind="log")], tls_cert=cert, tls_key=key) as url:
+        assert url.startswith("https://")
+        answer = notify(url, [alert_on("x", 1.8e9, status="resolved")], "k", status="resolved", verify=str(cert))
+        assert answer.status_code == 200 and answer.json()["action"] == "ignore"
+        with pytest.raises(requests.exceptions.SSLError):
+            notify(url, [], "k")  # a client that does not trust the certificate is refused
+        with pytest.raises(requests.exceptions.ConnectionError):
+            notify(url.replace("https://", "http://"), [], "k")  # no plaintext beside it

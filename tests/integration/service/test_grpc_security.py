@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import urllib.request
 
 import grpc
@@ -17,36 +16,9 @@ from rca.service.client import RootCauseClient, open_channel
 from rca.service.server import start_server
 from rca.service.stubs import SERVICE_NAME, pb
 from settings.service import ServiceSettings
+from tests.support.tls import self_signed
 
 TOKEN = "s3cret-token-for-tests"
-
-
-def self_signed(directory, name: str):
-    """A self-signed certificate for localhost and 127.0.0.1, made by openssl."""
-    cert, key = directory / f"{name}.crt", directory / f"{name}.key"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
 
 
 @pytest.fixture(scope="module")
