@@ -19,6 +19,7 @@ ON CREATE SET i.created_at = row.created_at, i.window_start = row.window_start, 
     i.symptom_ids = row.symptom_ids, i.candidate_ids = row.candidate_ids,
     i.top_candidate_id = row.top_candidate_id, i.top_score = row.top_score,
     i.embedding = row.embedding, i.edges_packed = row.edges_packed, i.model_version = row.model_version,
+    i.unresolved_symptoms = row.unresolved_symptoms,
     i.feedback_json = '[]', i.confirmed_root_cause_id = ''
 """
 

@@ -90,6 +90,7 @@ def diagnose(
                 start=min(s.observed_at for s in symptoms) - WINDOW_BEFORE_S, end=max(s.observed_at for s in symptoms)
             ),
             top_k=top_k,
+            unresolved_symptoms=unresolved,  # recorded on the incident too
         )
         try:
             response = client.infer(request, timeout_s=timeout_s)

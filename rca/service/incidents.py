@@ -78,6 +78,7 @@ class IncidentRecord:
                 else None
             ),
             "model_version": self.model_version or None,
+            "unresolved_symptoms": list(response.unresolved_symptoms),
         }
 
 
@@ -117,6 +118,7 @@ class IncidentStore:
             closed_at=row.get("closed_at") or 0.0,
             closed_by=row.get("closed_by") or "",
             close_reason=row.get("close_reason") or "",
+            unresolved_symptoms=row.get("unresolved_symptoms") or [],
         )
 
     def feedback(self, request, now: float | None = None):

@@ -71,6 +71,7 @@ class InferQuery:
     # the radius max_hops may grow to when trouble reaches the neighbourhood's edge (rca.rank.reach);
     # max_hops itself when the request chose its radius
     grown_max_hops: int = 0
+    unresolved: list[str] = field(default_factory=list)  # symptoms the caller could not name as entities
 
 
 def clip(value: str, limit: int = ECHO_CHARS) -> str:
@@ -260,4 +261,15 @@ def parse_infer(request, settings: ServiceSettings, now: float | None = None) ->
             if not symptom.by_name and symptom.key not in supplied.nodes:
                 raise InvalidArgument(f"{symptom.field}: {clip(symptom.key)} is not a node of subgraph.nodes")
     grown = max_hops if request.max_hops else max(max_hops, settings.grown_max_hops)
-    return InferQuery(symptoms, start, end, top_k, max_hops, supplied, grown)
+    return InferQuery(symptoms, start, end, top_k, max_hops, supplied, grown, _unresolved(request))
+
+
+def _unresolved(request) -> list[str]:
+    """The caller's unresolved symptoms: at most MAX_SYMPTOMS texts of at most MAX_KEY_CHARS each."""
+    texts = list(request.unresolved_symptoms)
+    if len(texts) > MAX_SYMPTOMS:
+        raise InvalidArgument(f"unresolved_symptoms: at most {MAX_SYMPTOMS}, got {len(texts)}")
+    for i, text in enumerate(texts):
+        if not text.strip() or len(text) > MAX_KEY_CHARS:
+            raise InvalidArgument(f"unresolved_symptoms[{i}]: 1 to {MAX_KEY_CHARS} characters, got {len(text)}")
+    return texts

@@ -198,6 +198,7 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
         lap("rank_ms")
         check_deadline(context, "storing the incident")
         response = convert.infer_response(new_incident_id(), subgraph, resolved, result, {})
+        response.unresolved_symptoms.extend(query.unresolved)
         # the snapshot is built by the writer thread, off the response path
         record = IncidentRecord(response, result.feature_snapshot_json)
         embedding = result.embedding  # empty without a graph model

@@ -201,3 +201,19 @@ def test_evidence_is_ordered_by_time_and_attached_to_its_candidate():
     assert [e.kind for e in ranked[0].evidence] == ["change", "log", "finding"]
     assert ranked[0].paths[0].hops[0].evidence == ["error_ratio up"]
     assert ranked[1].paths == []
+
+
+@pytest.mark.parametrize(
+    "texts, field",
+    [
+        (["   "], "unresolved_symptoms[0]"),
+        (["ok", "x" * (MAX_KEY_CHARS + 1)], "unresolved_symptoms[1]"),
+        ([f"s{k}" for k in range(101)], "unresolved_symptoms: at most"),
+    ],
+)
+def test_unresolved_symptoms_are_kept_and_bounded(texts, field):
+    symptom = pb.Symptom(entity_name="checkout", family="errors", observed_at=NOW)
+    kept = parse_infer(pb.InferRequest(symptoms=[symptom], unresolved_symptoms=["ghost (not in the graph)"]), SETTINGS)
+    assert kept.unresolved == ["ghost (not in the graph)"]
+    with pytest.raises(InvalidArgument, match=field.replace("[", r"\[").replace("]", r"\]")):
+        parse_infer(pb.InferRequest(symptoms=[symptom], unresolved_symptoms=texts), SETTINGS)

@@ -93,6 +93,9 @@ def test_a_changed_alert_set_diagnoses_again_and_unknown_entities_are_named(serv
         second = receiver.bodies[1]
         assert second["unresolved_symptoms"] == ["no-such-service (not in the graph)"]
         assert second["candidates"], "the known symptom is still diagnosed"
+        with client_of(service) as client:
+            stored = client.get_incident(second["incident_id"])
+        assert list(stored.unresolved_symptoms) == ["no-such-service (not in the graph)"]
         assert group_status(url, key)["diagnoses"] == 2
     receiver.close()
 
