@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import socket
 from datetime import UTC, datetime
 
@@ -115,6 +116,10 @@ def test_malformed_and_unauthorised_notifications_are_refused_and_the_bridge_kee
             answer = requests.post(f"{url}/alerts", data=body, timeout=10, **good)
             assert answer.status_code == 400, (body[:40], answer.text)
             assert answer.json()["error"]
+        rng = random.Random(7)  # fuzzed bodies over the wire: every one refused or accepted, the bridge alive
+        for _ in range(100):
+            junk = rng.choice([rng.randbytes(rng.randint(0, 300)), json.dumps(_random_json(rng)).encode()])
+            assert requests.post(f"{url}/alerts", data=junk, timeout=10, **good).status_code in (200, 400)
         resolved_unknown = notify(url, [alert_on("x", 1.8e9, status="resolved")], "k", status="resolved", **good)
         assert resolved_unknown.json()["action"] == "ignore"
         assert requests.get(f"{url}/healthz", timeout=10).json() == {"ok": True}
@@ -175,3 +180,13 @@ def test_with_a_certificate_the_webhook_is_served_over_https_only(service, tmp_p
             notify(url, [], "k")  # a client that does not trust the certificate is refused
         with pytest.raises(requests.exceptions.ConnectionError):
             notify(url.replace("https://", "http://"), [], "k")  # no plaintext beside it
+
+
+def _random_json(rng: random.Random, depth: int = 0):
+    """A random JSON value, notification-shaped more often than not."""
+    if depth > 3 or rng.random() < 0.3:
+        return rng.choice([None, True, 1, -2.5, "4", "firing", "x" * rng.randint(0, 40)])
+    if rng.random() < 0.5:
+        keys = ["version", "groupKey", "status", "alerts", "labels", "startsAt", "fingerprint", "junk"]
+        return {rng.choice(keys): _random_json(rng, depth + 1) for _ in range(rng.randint(0, 6))}
+    return [_random_json(rng, depth + 1) for _ in range(rng.randint(0, 4))]
