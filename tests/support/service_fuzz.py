@@ -13,7 +13,7 @@ from google.protobuf.message import DecodeError
 from hypothesis import strategies as st
 
 from graph_schema.cypher.subgraph import MAX_HOPS
-from graph_schema.model import SIGNAL_FAMILIES
+from graph_schema.model import COVERAGE_FAMILIES, SIGNAL_FAMILIES
 from rca.service.requests import (
     EARLIEST_TIME,
     EDGE_TYPES,
@@ -29,7 +29,9 @@ from settings.service import ServiceSettings
 SETTINGS = ServiceSettings()
 NOW = 1_800_000_000.0
 # the field the message starts with: symptoms[0].observed_at, window.start, subgraph.nodes[2].features['x'], ...
-FIELD = re.compile(r"^(symptoms|window|top_k|max_hops|subgraph)(\.[a-z_]+|\[\d+\])*(\[.+\])?: \S", re.DOTALL)
+FIELD = re.compile(
+    r"^(symptoms|window|top_k|max_hops|subgraph|unresolved_symptoms)(\.[a-z_]+|\[\d+\])*(\[.+\])?: \S", re.DOTALL
+)
 MAX_MESSAGE_CHARS = 1000  # what the servicer lets through (servicer.MAX_STATUS_CHARS); the parser stays well under
 
 _TEXT = st.one_of(
@@ -76,6 +78,9 @@ _NODE = st.builds(
     label=_mostly(st.sampled_from(ENTITY_LABEL_NAMES), _TEXT),
     name=_mostly(st.sampled_from(["", "alpha"]), _TEXT),
     technology=_mostly(st.sampled_from(["", "postgres"]), _TEXT),
+    observed_families=_mostly(
+        st.lists(st.sampled_from(COVERAGE_FAMILIES), max_size=3, unique=True), st.lists(_TEXT, max_size=2)
+    ),
     features=_mostly(
         st.dictionaries(st.sampled_from(["x", "rule_max"]), _FINITE, max_size=2),
         st.dictionaries(_TEXT, _NUMBER, max_size=2),
@@ -130,6 +135,9 @@ def infer_requests(draw) -> pb.InferRequest:
         ),
         top_k=draw(_mostly(st.integers(0, 50), _UINT32)),
         max_hops=draw(_mostly(st.integers(0, 6), _UINT32)),
+        unresolved_symptoms=draw(
+            _mostly(st.lists(st.just("checkout: 5xx above 5%"), max_size=2), st.lists(_TEXT, max_size=3))
+        ),
     )
     if draw(st.booleans()):
         start = draw(_TIME)
@@ -191,6 +199,7 @@ def _check_query(query: InferQuery) -> None:
     assert query.window_start < query.window_end <= query.window_start + SETTINGS.max_window_s
     assert 1 <= query.top_k <= SETTINGS.max_top_k and 1 <= query.max_hops <= MAX_HOPS
     assert query.max_hops <= query.grown_max_hops <= MAX_HOPS
+    assert len(query.unresolved) <= 100 and all(0 < len(text) <= 512 for text in query.unresolved)
     sub = query.subgraph
     if sub is None:
         return
@@ -204,5 +213,7 @@ def _check_query(query: InferQuery) -> None:
         assert 0 <= e.severity <= 7 and e.count >= 0
     for c in sub.changes:
         assert c.entity_id in sub.nodes and _in_range(c.at)
+    for families in sub.observed.values():
+        assert families <= set(COVERAGE_FAMILIES), families
     for values in sub.features.values():
         assert all(math.isfinite(v) for v in values.values())
