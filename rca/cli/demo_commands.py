@@ -87,8 +87,8 @@ def run_demo(args: argparse.Namespace, settings) -> int:
         except (demo_incident.IncidentFileError, demo_replay.ReplayFailed) as exc:
             raise UserError(str(exc)) from None
 
-        with local_root_cause(settings, store) as (client, target):
-            print(f"\nRootCause service on {target}; calling Infer over gRPC ...\n", flush=True)
+        with local_root_cause(settings, store) as (client, running):
+            print(f"\nRootCause service on {running.target}; calling Infer over gRPC ...\n", flush=True)
             symptoms = [
                 pb.Symptom(entity_name=s["entity"], family=s["family"], observed_at=alert_at + float(s.get("at", 0)))
                 for s in incident.symptoms

@@ -33,14 +33,17 @@ entity of the topology (those outside the neighbourhood Infer walked come last w
 with --all one {"case": NAME, "ranking": [...]} line per case, then {"summary": {...}} when the
 cases name their root causes. Errors name the file, line and column or field.
 
-Importers: nezha takes rca_data/<day>/ (fault_list.json, metric/, log/) and
-call_graph_from_traces.json: one case per fault, services from the pods (the pod's hash suffix
-dropped) with `calls` from the traces' call graph, the pods' 1-minute metrics from 70 minutes
-before the fault to 5 minutes after, the log minutes around it, the alert 2 minutes after the
-injection on the trace entry service's latency. rcaeval takes folders <service>_<fault>/<n>/
-with data.csv and inject_time.txt: RCAEval ships no topology, so every service of the case gets
-`calls` to every other service it shares the case with is NOT assumed; instead the topology is
-the services alone plus calls derived from the frontend naming (see `rca diagnose import rcaeval --help`).
+Importers (details: docs/diagnose.md):
+  nezha    DIR holds rca_data/<day>/ (fault_list.json, metric/, log/) and call_graph_from_traces.json;
+           one case per fault: a service per pod (hash suffix dropped) with `calls` from the traces'
+           call graph; 14 pod metric kinds from 70 min before the injection to 5 min after; the log
+           minutes from 10 min before to 5 min after; alert 2 min after the injection on the trace
+           entry service's latency; root cause the injected pod's service.
+  rcaeval  folders <service>_<fault>/<n>/ with data.csv (or metrics.csv) and inject_time.txt; root
+           cause and fault from the folder name; families from metric names (others left out and
+           counted). RCAEval ships no topology: the entry service (frontend, gateway, ui-dashboard;
+           else the first by name) `calls` every other service. Alert 60 s after the injection on
+           the entry service's latency.
 """
 
 

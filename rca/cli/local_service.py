@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 @contextlib.contextmanager
 def local_root_cause(settings, store, **service_updates) -> Iterator:
-    """Yield (client, target) of a RootCause service started on ``store``; stopped when the block ends.
+    """Yield (client, running service) of a RootCause service started on ``store``; stopped when the block ends.
 
     ``service_updates`` override fields of the service settings (e.g. max_top_k).
     """
@@ -33,7 +33,7 @@ def local_root_cause(settings, store, **service_updates) -> Iterator:
     client = None
     try:
         client = RootCauseClient(open_channel(running.target), timeout_s=60.0)
-        yield client, running.target
+        yield client, running
     finally:
         if client is not None:
             client.close()

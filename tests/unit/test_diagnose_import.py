@@ -94,3 +94,10 @@ def test_nezha_faults_become_case_folders_with_the_call_graph_metrics_and_logs(t
     assert latency.family == "latency" and len(latency.ts) >= 60  # an hour of history before the fault
     assert len(case.log_lines) == 78  # 2 x 39 rows of the two minutes around the fault
     assert all(b" case ts-" in line for line in case.log_lines)
+
+
+def test_a_nezha_log_row_whose_unix_nanoseconds_overflowed_is_timed_by_its_timestamp():
+    from rca.cli.diagnose.import_nezha import _row_time
+
+    assert _row_time({"TimeUnixNano": "1674981742383150913", "Timestamp": "x"}) == 1674981742.383150913
+    assert _row_time({"TimeUnixNano": "-6795364578871345152", "Timestamp": "2023-01-29T09:20:29.295"}) == 1674984029.295

@@ -10,8 +10,9 @@ pod suffix), `calls` from the traces' call graph. Metrics: each pod's columns fr
 the injection to 5 minutes after, on the minute grid, under signal names mapped to families in
 case.yaml; PodSuccessRate (0 throughout in this data) and the three Node* columns (the node's, not
 the pod's) are left out. Logs: the minute files from 10 minutes before the injection to 5 minutes
-after, as TIME<TAB>SERVICE<TAB>LINE (rows whose CSV quoting broke are kept aside in
-damaged-log-rows.txt beside logs/, and counted). Alert: 2 minutes after the injection (on the minute), on the
+after, as TIME<TAB>SERVICE<TAB>LINE, timed by TimeUnixNano or, where that overflowed (negative in
+some rows), by the Timestamp column; rows whose CSV quoting broke are kept aside in
+damaged-log-rows.txt beside logs/, and counted. Alert: 2 minutes after the injection (on the minute), on the
 trace entry service's latency. Root cause: the injected pod's service.
 """
 
@@ -178,6 +179,16 @@ def _write_metrics(file: Path, rows: dict[str, dict[int, dict[str, str]]], injec
             writer.writerow(cells)
 
 
+def _row_time(row: dict) -> float:
+    """The row's time: TimeUnixNano, or the ISO Timestamp where TimeUnixNano overflowed (negative in some rows)."""
+    nanos = int(row["TimeUnixNano"])
+    if nanos > 0:
+        return nanos / 1e9
+    stamp = re.sub(r"(\.\d{6})\d+", r"\1", row["Timestamp"].strip()).replace("Z", "+00:00")
+    when = dt.datetime.fromisoformat(stamp)
+    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
+
+
 def _write_logs(file: Path, log_dir: Path, inject_at: int) -> int:
     """Write the log lines around the fault; rows that are not well formed are kept aside beside logs/."""
     lines, damaged = [], []
@@ -192,7 +203,7 @@ def _write_logs(file: Path, log_dir: Path, inject_at: int) -> int:
                 try:
                     if None in row:  # more cells than the header: the quoting broke inside the row
                         raise ValueError("extra cells")
-                    when = int(row["TimeUnixNano"]) / 1e9
+                    when = _row_time(row)
                     text = json.loads(row["Log"])["log"]
                     service = service_of(row["PodName"])
                 except (KeyError, ValueError, TypeError, AttributeError):

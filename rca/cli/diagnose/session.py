@@ -36,6 +36,7 @@ ENTITY_LABEL = "entity"  # the series label that names a case series' entity
 QUERY_PREFIX = "case:"
 MAX_TOP_K = 1000  # the service settings' ceiling: a case ranks every entity up to it
 
+SNAPSHOT_REFRESH_S = 3600.0  # background refreshes are not needed: the session refreshes after each reconcile
 MIN_BASELINE_POINTS = 20  # the detector's (ingest.metrics.anomaly_detector.DetectorConfig)
 
 
@@ -116,10 +117,11 @@ def case_templates(case: Case, known: dict[str, SignalTemplate]) -> TemplateSet:
 class DiagnoseSession:
     """Diagnoses cases on one graph with one service."""
 
-    def __init__(self, settings, store, client):
+    def __init__(self, settings, store, client, topology_cache=None):
         self.settings = settings
         self.store = store
         self.client = client
+        self.topology_cache = topology_cache  # the service's; told at once when a case brings another topology
         self.known = project_signals(settings.metrics)
         self._topology: TopologySnapshot | None = None  # what the graph holds
         self.last_request = None  # the Infer request of the last case (the benchmark re-fetches its subgraph)
@@ -132,11 +134,18 @@ class DiagnoseSession:
         # the last case's signals and incidents go; its entities and edges stay when this case has the same
         # topology (a dataset's cases usually share one estate), otherwise they go too and this one's come in
         same_topology = self._topology is not None and self._topology == case.topology
-        for label in (*SIGNAL_LABELS, Label.INCIDENT, *(() if same_topology else ENTITY_LABELS)):
-            self.store.write(meta.DELETE_LABEL.format(label=label))
+        labels = (*SIGNAL_LABELS, Label.INCIDENT, *(() if same_topology else ENTITY_LABELS))
+
+        def empty(tx) -> None:
+            for label in labels:
+                tx.run(meta.DELETE_LABEL.format(label=label)).consume()
+
+        self.store.transaction(empty)
         if not same_topology:
             reconcile(self.store, case.topology, source=SOURCE, now=time.time(), grace_period_s=0.0)
             self._topology = case.topology
+            if self.topology_cache is not None:
+                self.topology_cache.refresh()  # the reconcile moved the topology clock: reload now
         notes: list[str] = []
         logs = None
         if case.log_lines:
@@ -215,11 +224,9 @@ def open_session(settings) -> Iterator[DiagnoseSession]:
         with open_graph(graph) as store:
             store.check(required_version=None)
             migrations.migrate(store)
-            # the walk reads the graph itself (no topology cache): the graph changes under it between cases
-            with local_root_cause(
-                settings,
-                store,
-                max_top_k=MAX_TOP_K,
-                topology_refresh_s=0.0,
-            ) as (client, _):
-                yield DiagnoseSession(settings, store, client)
+            # the service walks a topology snapshot; the session reloads it whenever a case changes the topology
+            with local_root_cause(settings, store, max_top_k=MAX_TOP_K, topology_refresh_s=SNAPSHOT_REFRESH_S) as (
+                client,
+                running,
+            ):
+                yield DiagnoseSession(settings, store, client, running.topology)
