@@ -26,8 +26,15 @@ MERGE (c)-[:CONCERNS]->(e)
 
 UPSERT_COVERAGE: dict[Label, str] = {label: _UPSERT_COVERAGE.format(label=label) for label in ENTITY_LABELS}
 
-# What the subgraph fetch reads is a branch of subgraph.SIGNALS_IN_WINDOW (one round trip);
-# this one is for tools and tests: every coverage span of some entities.
+# Every coverage span, for the service's in-memory copy (rca.service.topology_cache); without one
+# the subgraph fetch reads the window's coverage with the signals (subgraph.SIGNALS_AND_COVERAGE_IN_WINDOW).
+ALL_COVERAGE = """
+MATCH (c:Coverage)
+RETURN c.entity_id AS entity_id, c.family AS family, c.first_seen AS first_seen, c.last_seen AS last_seen,
+       c.holds_s AS holds_s
+"""
+
+# For tools and tests: every coverage span of some entities.
 COVERAGE_OF_ENTITIES = """
 MATCH (c:Coverage) WHERE c.entity_id IN $ids
 RETURN c.entity_id AS entity_id, c.entity_label AS entity_label, c.family AS family,

@@ -121,7 +121,7 @@ def from_graph(store, query: InferQuery, cache=None) -> tuple[IncidentSubgraph, 
     (rca.rank.reach), the wider neighbourhood is walked and only its new entities' signals read.
     """
     nodes, edges, key, resolved = _neighbourhood(store, query, cache, query.max_hops)
-    signals = _read_signals(store, list(nodes), query)
+    signals = _read_signals(store, list(nodes), query, cache)
     subgraph = _subgraph(nodes, edges, *signals, resolved, query)
     subgraph.neighbourhood_key, subgraph.max_hops = key, query.max_hops
     hops = grown_radius(subgraph, query.max_hops, query.grown_max_hops)
@@ -129,7 +129,7 @@ def from_graph(store, query: InferQuery, cache=None) -> tuple[IncidentSubgraph, 
         return subgraph, resolved
     wider_nodes, wider_edges, wider_key, resolved = _neighbourhood(store, query, cache, hops)
     anomalies, events, changes, coverage = signals
-    more = _read_signals(store, [n for n in wider_nodes if n not in nodes], query)
+    more = _read_signals(store, [n for n in wider_nodes if n not in nodes], query, cache)
     wider = _subgraph(
         wider_nodes,
         wider_edges,
@@ -153,11 +153,18 @@ def _neighbourhood(store, query: InferQuery, cache, hops: int):
     return nodes, edges, None, resolved
 
 
-def _read_signals(store, ids: list[str], query: InferQuery) -> Signals:
-    """(anomalies, events, changes, coverage) of these entities in the query's window: one graph read."""
+def _read_signals(store, ids: list[str], query: InferQuery, cache=None) -> Signals:
+    """(anomalies, events, changes, coverage) of these entities in the query's window: one graph read.
+
+    With a TopologyCache the coverage comes from its in-memory copy, else from the same read.
+    """
     if not ids:
         return [], [], [], []
-    return _signals(store.read_plain(cypher.SIGNALS_IN_WINDOW, ids=ids, start=query.window_start, end=query.window_end))
+    start, end = query.window_start, query.window_end
+    if cache is None:
+        return _signals(store.read_plain(cypher.SIGNALS_AND_COVERAGE_IN_WINDOW, ids=ids, start=start, end=end))
+    anomalies, events, changes, _ = _signals(store.read_plain(cypher.SIGNALS_IN_WINDOW, ids=ids, start=start, end=end))
+    return anomalies, events, changes, cache.coverage().observed(ids, start, end)
 
 
 def _walk_snapshot(cache, query: InferQuery, hops: int):

@@ -16,6 +16,7 @@ from ingest.topology.sync import sync_topology
 from rca.service import subgraph_fetch
 from rca.service.requests import parse_infer
 from rca.service.stubs import pb
+from rca.service.topology_cache import TopologyCache
 from rca.simulator import simulate
 from settings.ingest import MetricsSettings, SyncSettings
 from settings.service import ServiceSettings
@@ -142,7 +143,10 @@ def test_infer_subgraph_from_the_graph_matches_the_simulator(store, unique_prefi
         window=pb.TimeWindow(start=start, end=end),
         max_hops=6,
     )
-    served, _ = subgraph_fetch.from_graph(store, parse_infer(request, ServiceSettings(), now=end))
+    query = parse_infer(request, ServiceSettings(), now=end)
+    served, _ = subgraph_fetch.from_graph(store, query)  # coverage read with the signals
+    cached, _ = subgraph_fetch.from_graph(store, query, TopologyCache(store))  # coverage from the service's copy
     simulated = incident.to_subgraph()
     assert served.observed == {k: v for k, v in simulated.observed.items() if k in served.nodes}
     assert len(served.observed) == len(served.nodes)  # every entity of the simulator is monitored for something
+    assert cached.nodes.keys() == served.nodes.keys() and cached.observed == served.observed
