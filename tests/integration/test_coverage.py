@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from graph_schema.coverage import CoverageSpan
 from graph_schema.cypher import coverage as coverage_cypher
-from ingest.metrics.anomaly_writer import AnomalyWriter
+from ingest.metrics.anomaly_writer import COVERAGE_WRITE_EVERY_S, AnomalyWriter
 from ingest.metrics.poll import MetricsPoller
 from ingest.metrics.promql_templates import load_templates
 from ingest.metrics.reader import PrometheusReader
@@ -71,7 +72,8 @@ def test_a_poll_records_what_it_judged_and_infer_sees_it(estate_prometheus, stor
     # the span is the judged samples' times (the first poll judges the last 10 minutes), in the graph's own record
     assert latency["last_seen"] == pytest.approx(estate.end, abs=STEP)
     assert latency["first_seen"] == pytest.approx(estate.end - settings.first_poll_lookback_s, abs=2 * STEP)
-    assert latency["holds_s"] == 2 * settings.poll_interval_s and latency["source"] == f"{p}metrics"
+    assert latency["holds_s"] == 2 * settings.poll_interval_s + COVERAGE_WRITE_EVERY_S
+    assert latency["source"] == f"{p}metrics"
     assert "latency" in found[f"{p}orders-db"]
     # legacy's series stopped 50 minutes ago: nothing of it was judged, so it is not observed
     assert f"{p}legacy" not in found
@@ -150,3 +152,22 @@ def test_infer_subgraph_from_the_graph_matches_the_simulator(store, unique_prefi
     assert served.observed == {k: v for k, v in simulated.observed.items() if k in served.nodes}
     assert len(served.observed) == len(served.nodes)  # every entity of the simulator is monitored for something
     assert cached.nodes.keys() == served.nodes.keys() and cached.observed == served.observed
+
+
+def test_the_metrics_writer_sends_a_span_again_only_when_the_graph_needs_it(store, unique_prefix):
+    entity = f"{unique_prefix}api"
+    signal_writes.write_entities(store, [{"id": entity, "label": "Service", "name": entity}])
+    writer = AnomalyWriter(store)
+
+    def poll(first: float, last: float) -> tuple[float, float, float]:
+        writer.add_coverage([CoverageSpan("Service", entity, "latency", first, last, 60.0)])
+        writer.flush()
+        (row,) = store.read(coverage_cypher.COVERAGE_OF_ENTITIES, ids=[entity])
+        return row["first_seen"], row["last_seen"], row["holds_s"]
+
+    hold = 60.0 + COVERAGE_WRITE_EVERY_S  # the span counts until the next write is due
+    assert poll(1000.0, 1030.0) == (1000.0, 1030.0, hold)  # new
+    assert poll(1045.0, 1060.0) == (1000.0, 1030.0, hold)  # moved on less than COVERAGE_WRITE_EVERY_S: not sent
+    assert poll(1075.0, 1030.0 + COVERAGE_WRITE_EVERY_S) == (1000.0, 1330.0, hold)
+    assert poll(900.0, 1340.0) == (900.0, 1340.0, hold)  # begun earlier than the graph knows
+    assert poll(5000.0, 5030.0) == (5000.0, 5030.0, hold)  # after a pause longer than its holds: a new span
