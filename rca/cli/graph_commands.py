@@ -57,7 +57,7 @@ def run_migrate(args: argparse.Namespace, settings) -> int:
 def run_status(args: argparse.Namespace, settings) -> int:
     with open_graph(settings.graph) as store:
         info = store.check(required_version=None)
-        counts = store.counts_by_label((*ENTITY_LABELS, *SIGNAL_LABELS, Label.INCIDENT))
+        counts = store.counts_by_label((*ENTITY_LABELS, *SIGNAL_LABELS, Label.COVERAGE, Label.INCIDENT))
     latest = migrations.LATEST_VERSION
     state = "current" if info.schema_version >= latest else f"behind: run `rca graph migrate` (code needs {latest})"
     print(f"server:         {info.agent} at {info.address}")

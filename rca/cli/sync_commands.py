@@ -90,6 +90,10 @@ def run_status(args: argparse.Namespace, settings) -> int:
             print(f"  {line}")
         for line in job.details.get("bad_input", [])[:10]:
             print(f"  bad input: {line}")
+        if job.details.get("unjudged"):
+            print(f"  not judged:   {job.details['unjudged']} series (too little history for their step: not observed)")
+            for line in job.details.get("unjudged_series", [])[:10]:
+                print(f"    {line}")
     return 0
 
 

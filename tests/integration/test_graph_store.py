@@ -159,7 +159,7 @@ def test_status_prints_server_version_and_counts(graph_settings, graph_uri, grap
     result = rca("graph", "status", env=graph_env(graph_settings, graph_uri, graph_user))
     assert result.returncode == 0, result.stderr
     assert f"schema version: {migrations.LATEST_VERSION} (current)" in result.stdout
-    assert "Service" in result.stdout and "Incident" in result.stdout
+    assert "Service" in result.stdout and "Incident" in result.stdout and "Coverage" in result.stdout
 
 
 def test_read_plain_gives_the_rows_read_gives_for_maps_and_scalars(store, unique_prefix):
