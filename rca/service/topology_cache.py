@@ -20,10 +20,11 @@ which keeps its propagation view of a neighbourhood under that key (rca.rank.gra
 skips the graph construction (~1.6 ms of CPU at 300 entities together).
 
 What is monitored (:Coverage, graph_schema.cypher.coverage) is kept here too, as a CoverageIndex
-reloaded with every topology load and on every refresh tick (it moves with every metrics poll):
-reading it per Infer costs ArcadeDB ~30 ms at 300 entities (five indexed lookups per entity),
-filtering it in memory ~0.3 ms. It is at most ``refresh_s`` old, well inside the holds of the
-coverage spans and the window before an alert.
+reloaded with every topology load and otherwise every COVERAGE_RELOAD_S (the metrics worker
+rewrites a span every five minutes; syslog with every batch): reading it per Infer costs ArcadeDB
+~30 ms at 300 entities (five indexed lookups per entity), filtering it in memory ~0.3 ms, and a
+reload ~0.3 s for 4500 spans. Its age stays well inside the spans' holds and the window before
+an alert.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from rca.rank.types import Edge, EntityNode
 log = logging.getLogger(__name__)
 
 
+COVERAGE_RELOAD_S = 120.0
 # Neighbourhoods kept per snapshot: a few hundred KB each at 300 entities, rebuilt after every reload.
 NEIGHBOURHOODS_KEPT = 64
 _SNAPSHOT_TOKENS = itertools.count()
@@ -252,7 +254,9 @@ class TopologyCache:
             ):
                 self.load()
                 return True
-            self.load_coverage()
+            coverage = self._coverage
+            if coverage is None or time.time() - coverage.loaded_at >= COVERAGE_RELOAD_S:
+                self.load_coverage()
             return False
 
     def start(self) -> TopologyCache:
