@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from graph_schema.coverage import CoverageSpan
@@ -25,6 +27,7 @@ from tests.integration import metrics_estate
 from tests.support import signal_writes
 
 STEP = metrics_estate.STEP
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +174,21 @@ def test_the_metrics_writer_sends_a_span_again_only_when_the_graph_needs_it(stor
     assert poll(1075.0, 1030.0 + COVERAGE_WRITE_EVERY_S) == (1000.0, 1330.0, hold)
     assert poll(900.0, 1340.0) == (900.0, 1340.0, hold)  # begun earlier than the graph knows
     assert poll(5000.0, 5030.0) == (5000.0, 5030.0, hold)  # after a pause longer than its holds: a new span
+
+
+def test_rca_diagnose_ranks_a_case_with_its_coverage():
+    """The offline path: a case's metrics and logs record coverage, and the Infer subgraph sees it."""
+    from rca.cli.diagnose.case import load_case
+    from rca.cli.diagnose.session import open_session, project_signals
+    from settings.root import Settings
+
+    settings = Settings()
+    known = project_signals(settings.metrics)
+    case = load_case(ROOT / "examples" / "cases" / "payments-db-config-change", {n: t.family for n, t in known.items()})
+    with open_session(settings) as session:
+        session.run(case)
+        query = parse_infer(session.last_request, ServiceSettings(max_top_k=1000), now=case.alert_at)
+        subgraph, _ = subgraph_fetch.from_graph(session.store, query, session.topology_cache)
+    with_series = {c.entity for c in case.metrics}
+    assert with_series and with_series <= set(subgraph.observed)
+    assert "latency" in subgraph.observed["payment"] and "saturation" in subgraph.observed["postgres-payments"]

@@ -134,7 +134,7 @@ class DiagnoseSession:
         # the last case's signals and incidents go; its entities and edges stay when this case has the same
         # topology (a dataset's cases usually share one estate), otherwise they go too and this one's come in
         same_topology = self._topology is not None and self._topology == case.topology
-        labels = (*SIGNAL_LABELS, Label.INCIDENT, *(() if same_topology else ENTITY_LABELS))
+        labels = (*SIGNAL_LABELS, Label.COVERAGE, Label.INCIDENT, *(() if same_topology else ENTITY_LABELS))
 
         def empty(tx) -> None:
             for label in labels:
@@ -154,6 +154,8 @@ class DiagnoseSession:
             )
             logs = replay_syslog(self.store, case.log_lines, syslog)
         anomalies, problems = self._metrics(case, notes)
+        if self.topology_cache is not None:
+            self.topology_cache.load_coverage()  # what this case's logs and metrics showed is monitored
         symptoms = [pb.Symptom(entity_id=s.entity, family=s.family, observed_at=s.at) for s in case.symptoms]
         response = self.client.infer(pb.InferRequest(symptoms=symptoms, top_k=min(len(case.labels), MAX_TOP_K)))
         self.last_request = pb.InferRequest(symptoms=symptoms, top_k=min(len(case.labels), MAX_TOP_K))
