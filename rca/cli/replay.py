@@ -100,9 +100,14 @@ class SeriesAnswers:
 class RecordingWriter(AnomalyWriter):
     """The anomaly writer, also keeping the last state of every anomaly it was given."""
 
-    def __init__(self, store, source: str):
+    def __init__(self, store, source: str, *, hold: bool = False):
         super().__init__(store, source)
         self.latest: dict[str, tuple[str, str, str, str, AnomalyChange]] = {}
+        self.hold = hold  # while set, flush() keeps the rows queued (latest state per anomaly wins)
+
+    def flush(self) -> int:
+        """Write what is queued, unless held."""
+        return 0 if self.hold else super().flush()
 
     def add(
         self, change: AnomalyChange, *, label: Label, entity_id: str, signal: str, family: str, seen: float
@@ -132,18 +137,23 @@ def judge_series(
     poll_every_s: float,
     source: str,
     mapper=None,
+    one_write: bool = False,
 ) -> JudgedSeries:
     """Judge recorded series with the metrics poll's detector over (judge_from, until] and write the anomalies.
 
     ``source`` is written on the anomalies; it must not be "metrics", so a live metrics worker does not
     resume a replay's open anomalies. ``mapper`` replaces the poll's label-to-entity mapping when the
-    recorded series name their entities directly.
+    recorded series name their entities directly. With ``one_write`` the polls' rows are written once at
+    the end (the writer keeps the latest state of each anomaly, so the graph ends the same) instead of
+    one transaction per poll.
     """
-    writer = RecordingWriter(store, source)
+    writer = RecordingWriter(store, source, hold=one_write)
     poller = MetricsPoller(SeriesAnswers(by_query), templates, settings, writer)
     if mapper is not None:
         poller.mapper = mapper
     report = backfill(poller, judge_from, until, poll_every_s, progress=False)
+    writer.hold = False
+    writer.flush()
     if writer.pending:
         raise ReplayFailed(f"{writer.pending} anomalies were not written to the graph")
     return JudgedSeries(poller, writer, report)

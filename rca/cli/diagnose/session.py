@@ -211,6 +211,7 @@ class DiagnoseSession:
             poll_every_s=max(settings.backfill_step_s, step),  # as `rca ingest metrics --from/--to` polls
             source=SOURCE,
             mapper=CaseMapper(case.labels),
+            one_write=True,
         )
         missing = sum(c.missing for c in case.metrics)
         if missing:
