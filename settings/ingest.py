@@ -126,6 +126,20 @@ class SyslogSettings(BaseModel):
     buffer_memory_rows: int = Field(100_000, ge=1, description="unwritten rows kept in memory before spilling to disk")
     retry_interval_s: float = Field(2.0, gt=0, description="pause between write attempts while the graph is down")
     write_retry_time_s: float = Field(10.0, ge=0, description="driver retry time of one write before buffering it")
+    # the journal: accepted lines on disk before they are processed, replayed after a crash
+    journal: bool = Field(True, description="journal accepted lines (TCP, UDP, files, stdin) and replay them on start")
+    journal_sync_lines: int = Field(
+        1000, ge=1, description="fdatasync the journal after this many lines at most (a power loss loses fewer)"
+    )
+    journal_sync_interval_s: float = Field(
+        0.05, gt=0, description="fdatasync the journal at least this often while lines arrive"
+    )
+    journal_max_bytes: int = Field(
+        256 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="journal size at most; when full TCP and files wait (back-pressure) and UDP datagrams are dropped",
+    )
+    journal_segment_bytes: int = Field(16 * 1024 * 1024, ge=4096, description="size of one journal segment file")
     # dead letters and self metrics
     dead_letter_max_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="dead-letter file size before rotation")
     dead_letter_backups: int = Field(5, ge=1, description="rotated dead-letter files kept")

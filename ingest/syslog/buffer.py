@@ -2,6 +2,12 @@
 
 Each flush is one self-contained batch (entities, events, changes), so batches can be written in
 any order and a batch spilled to disk survives a restart of the worker.
+
+With ``durable`` (the worker journals its lines) every batch is also written to the spool, synced,
+when it is put, with the number of the last journal line it covers (``JOURNAL_KEY``): the journal
+may then drop those lines. A batch merged into the newest waiting one rewrites that one's file in
+one atomic rename, so a crash leaves either the old file and the new lines still in the journal,
+or the merged file; the file goes when the batch is in the graph.
 """
 
 from __future__ import annotations
@@ -14,19 +20,21 @@ from pathlib import Path
 
 from ingest.syslog.private_files import private_dir, write_private
 
-Batch = dict[str, list[dict]]
+Batch = dict
+JOURNAL_KEY = "journal"
 
 
 def batch_rows(batch: Batch) -> int:
     """Rows in a batch, all kinds together."""
-    return sum(len(rows) for rows in batch.values())
+    return sum(len(rows) for rows in batch.values() if isinstance(rows, list))
 
 
 class WriteBuffer:
     """A FIFO of batches; memory holds up to ``memory_rows`` rows, the rest goes to ``spool_dir``."""
 
-    def __init__(self, spool_dir: Path, memory_rows: int, merge=None, merge_limit: int = 20_000):
+    def __init__(self, spool_dir: Path, memory_rows: int, merge=None, merge_limit: int = 20_000, durable: bool = False):
         self.spool_dir = spool_dir
+        self.durable = durable
         # While the writer is behind, a new batch is folded into the newest waiting one, so
         # the graph gets each (entity, template, bucket) once rather than once per flush.
         self._merge = merge
@@ -35,18 +43,24 @@ class WriteBuffer:
         private_dir(spool_dir)
         self.memory_rows = memory_rows
         self._memory: deque[Batch] = deque()
+        self._memory_files: deque[Path | None] = deque()  # each memory batch's spool file (durable mode)
         self._memory_count = 0
         self._lock = threading.Condition()
         existing = sorted(spool_dir.glob("*.json"))
         start = int(existing[-1].stem) + 1 if existing else 0
         self._disk: deque[Path] = deque(existing)
         self._seq = itertools.count(start)
-        self._disk_rows = sum(self._rows_in(path) for path in existing)
+        self._disk_rows = 0
+        self.journal_covered = 0  # the last journal line any spooled batch covers
+        for path in existing:
+            batch = self._read(path)
+            self._disk_rows += batch_rows(batch)
+            self.journal_covered = max(self.journal_covered, int(batch.get(JOURNAL_KEY) or 0))
 
     # -- producer side ------------------------------------------------------------------------
 
     def put(self, batch: Batch) -> None:
-        """Queue a batch; it spills to disk when memory is at its bound."""
+        """Queue a batch; it spills to disk when memory is at its bound (durable: it is on disk at return)."""
         rows = batch_rows(batch)
         if not rows:
             return
@@ -56,11 +70,17 @@ class WriteBuffer:
                 tail = self._memory[-1]
                 before = batch_rows(tail)
                 self._merge(tail, batch)
+                if JOURNAL_KEY in batch:
+                    tail[JOURNAL_KEY] = max(int(tail.get(JOURNAL_KEY) or 0), batch[JOURNAL_KEY])
+                path = self._memory_files[-1]
+                if path is not None:
+                    write_private(path, json.dumps(tail), sync=True)
                 self._memory_count += batch_rows(tail) - before
             elif self._memory_count + rows > self.memory_rows and self._memory:
                 self._spill(batch)
             else:
                 self._memory.append(batch)
+                self._memory_files.append(self._write(batch) if self.durable else None)
                 self._memory_count += rows
             self._lock.notify_all()
 
@@ -85,6 +105,9 @@ class WriteBuffer:
             if token == "memory":
                 self._in_flight = False
                 batch = self._memory.popleft()
+                path = self._memory_files.popleft()
+                if path is not None:
+                    path.unlink(missing_ok=True)
                 self._memory_count -= batch_rows(batch)
             else:
                 path = self._disk.popleft()
@@ -100,8 +123,13 @@ class WriteBuffer:
             moved = 0
             while self._memory:
                 batch = self._memory.popleft()
+                path = self._memory_files.popleft()
                 self._memory_count -= batch_rows(batch)
-                self._spill(batch)
+                if path is None:
+                    self._spill(batch)
+                else:  # already on disk
+                    self._disk.append(path)
+                    self._disk_rows += batch_rows(batch)
                 moved += 1
             return moved
 
@@ -118,14 +146,22 @@ class WriteBuffer:
     # -- internals ----------------------------------------------------------------------------
 
     def _spill(self, batch: Batch) -> None:
-        path = self.spool_dir / f"{next(self._seq):012d}.json"
-        write_private(path, json.dumps(batch))  # atomic: a crash leaves either no file or a whole one
-        self._disk.append(path)
+        self._disk.append(self._write(batch))
         self._disk_rows += batch_rows(batch)
 
+    def _write(self, batch: Batch) -> Path:
+        path = self.spool_dir / f"{next(self._seq):012d}.json"
+        # atomic: a crash leaves either no file or a whole one; synced when the journal relies on it
+        write_private(path, json.dumps(batch), sync=self.durable)
+        return path
+
     @staticmethod
-    def _rows_in(path: Path) -> int:
+    def _read(path: Path) -> Batch:
         try:
-            return batch_rows(json.loads(path.read_text()))
+            return json.loads(path.read_text())
         except (OSError, ValueError):
-            return 0
+            return {}
+
+    @classmethod
+    def _rows_in(cls, path: Path) -> int:
+        return batch_rows(cls._read(path))

@@ -64,6 +64,12 @@ class SyslogListeners:
         self.udp_addresses: list[tuple[str, int]] = []
         self.tcp_addresses: list[tuple[str, int]] = []
         self._offsets = _Offsets(pipeline.paths.offsets)
+        if pipeline.journal is not None:
+            # The journal holds lines read after the offsets were last saved: resume after those.
+            for source, cursor in pipeline.journal.cursors.items():
+                if source.startswith("file:"):
+                    entry = json.loads(cursor)
+                    self._offsets.set(entry["key"], entry["inode"], entry["offset"])
 
     # -- network ------------------------------------------------------------------------------
 
@@ -164,9 +170,10 @@ class SyslogListeners:
                 lines = (partial + data).split(b"\n")
                 partial = lines.pop()
                 frames = [line.rstrip(b"\r") for line in lines if line.strip()]
-                for i in range(0, len(frames), FILE_BATCH_LINES):
-                    self.pipeline.submit("file", f"file:{path}", frames[i : i + FILE_BATCH_LINES])
                 offset = handle.tell() - len(partial)
+                # One batch per read (at most READ_CHUNK bytes), journaled with the offset after it.
+                cursor = json.dumps({"key": key, "inode": inode, "offset": offset})
+                self.pipeline.submit("file", f"file:{path}", frames, cursor=cursor)
                 self._offsets.set(key, inode, offset)
                 continue
             # At the end: check for truncation and rotation before waiting for growth.

@@ -2,6 +2,8 @@
 
 Listeners put ``(transport, source, frames)`` tuples on one bounded queue; one thread here
 does the per-line work and flushes aggregates on a timer, so the graph sees batches, never lines.
+With the journal on, ``submit`` journals a batch and queues it under one lock, so the queue holds
+batches in journal order and a flush covers every line up to the last one it processed.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ingest.syslog.aggregator import EventAggregator, merge_batches
-from ingest.syslog.buffer import WriteBuffer
+from ingest.syslog.buffer import JOURNAL_KEY, WriteBuffer
 from ingest.syslog.classes import OTHER, SignatureClassifier, load_class_rules
 from ingest.syslog.dead_letter import DeadLetters
 from ingest.syslog.entities import EntityMapper, load_entity_rules
 from ingest.syslog.framing import Oversize
+from ingest.syslog.journal import Journal
 from ingest.syslog.parser import DEFAULT_PRI, UNPARSED, SyslogParser
 from ingest.syslog.private_files import private_dir, write_private
 from ingest.syslog.templates import LogTemplates, load_masks
@@ -59,6 +62,10 @@ class Paths:
     def offsets(self) -> Path:
         return self.root / "file_offsets.json"
 
+    @property
+    def journal(self) -> Path:
+        return self.root / "journal"
+
 
 class SyslogPipeline:
     """Owns the queue, the processing thread, the aggregator, the buffer and the graph writer."""
@@ -87,8 +94,29 @@ class SyslogPipeline:
         )
         self.aggregator = EventAggregator(settings.bucket_seconds)
         self.buffer = WriteBuffer(
-            self.paths.spool, settings.buffer_memory_rows, merge=merge_batches, merge_limit=settings.max_aggregates
+            self.paths.spool,
+            settings.buffer_memory_rows,
+            merge=merge_batches,
+            merge_limit=settings.max_aggregates,
+            durable=settings.journal,
         )
+        self.journal: Journal | None = None
+        if settings.journal:
+            self.journal = Journal(
+                self.paths.journal,
+                segment_bytes=settings.journal_segment_bytes,
+                max_bytes=settings.journal_max_bytes,
+                sync_lines=settings.journal_sync_lines,
+                sync_interval_s=settings.journal_sync_interval_s,
+                covered=self.buffer.journal_covered,
+            )
+            journal = self.journal
+            self.metrics.journal_lines.set_function(lambda: journal.position)
+            self.metrics.journal_synced_lines.set_function(lambda: journal.synced)
+            self.metrics.journal_released_lines.set_function(lambda: journal.released)
+            self.metrics.journal_bytes.set_function(lambda: journal.size)
+        self._submit_lock = threading.Lock()
+        self._processed = self.journal.released if self.journal else 0  # the last journal line processed
         self.writer = GraphWriter(
             store,
             self.buffer,
@@ -100,12 +128,21 @@ class SyslogPipeline:
         self._thread = threading.Thread(target=self._run, name="syslog-processor", daemon=True)
         self._next_flush = time.monotonic() + settings.flush_interval_s
         self.lines_processed = 0
+        self.lines_replayed = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> SyslogPipeline:
-        """Start the writer and the processing thread."""
+        """Replay what the journal holds past its checkpoint, then start the writer and the processing thread."""
         self.writer.start()
+        if self.journal is not None and self.journal.pending:
+            records, self.journal.pending = self.journal.pending, []
+            for record in records:
+                self.process(record.transport, record.source, record.frames, record.received_at)
+                self._processed = record.end
+                self.lines_replayed += len(record.frames)
+            self.flush()
+            log.info("replayed %d lines from the journal in %s", self.lines_replayed, self.paths.journal)
         self._thread.start()
         return self
 
@@ -117,15 +154,34 @@ class SyslogPipeline:
         done = self.writer.stop(timeout)
         self.templates.save()
         self.dead_letters.close()
+        if self.journal is not None:
+            self.journal.close()
         return done
 
-    def submit(self, transport: str, source: str, frames: list, block: bool = True) -> bool:
-        """Queue frames from a listener; False when the queue is full and ``block`` is False."""
-        try:
-            self.queue.put((transport, source, frames), block=block)
-        except queue.Full:
-            return False
-        return True
+    def submit(self, transport: str, source: str, frames: list, block: bool = True, cursor: str = "") -> bool:
+        """Journal and queue frames from a listener; False when the queue or journal is full and ``block`` is False.
+
+        ``cursor`` is where the source stands after these frames (a followed file's offset), kept with
+        them in the journal so that a restart resumes the source after what the journal holds.
+        """
+        journal = self.journal
+        if journal is None:
+            try:
+                self.queue.put((transport, source, frames, None, 0), block=block)
+            except queue.Full:
+                return False
+            return True
+        while True:
+            with self._submit_lock:
+                if not self.queue.full():
+                    received_at = time.time()
+                    end = journal.append(transport, source, frames, received_at, cursor)
+                    if end is not None:
+                        self.queue.put_nowait((transport, source, frames, received_at, end))
+                        return True
+            if not block:
+                return False
+            time.sleep(0.005)
 
     # -- processing ---------------------------------------------------------------------------
 
@@ -140,19 +196,26 @@ class SyslogPipeline:
             if item is STOP:
                 return
             if item is not None:
+                transport, source, frames, received_at, end = item
                 try:
-                    self.process(*item)
+                    self.process(transport, source, frames, received_at)
                 except Exception:
-                    log.exception("processing a batch from %s failed; its lines are dead-lettered", item[1])
-                    for frame in item[2]:
+                    log.exception("processing a batch from %s failed; its lines are dead-lettered", source)
+                    for frame in frames:
                         if isinstance(frame, bytes):
-                            self.dead_letters.put("processing error", frame, item[1])
+                            self.dead_letters.put("processing error", frame, source)
+                if end:
+                    self._processed = end
             self.metrics.queue_depth.set(self.queue.qsize())
-            if time.monotonic() >= self._next_flush or len(self.aggregator) >= self.settings.max_aggregates:
+            if (
+                time.monotonic() >= self._next_flush
+                or len(self.aggregator) >= self.settings.max_aggregates
+                or (self.journal is not None and self.journal.wants_release())
+            ):
                 self.flush()
 
-    def process(self, transport: str, source: str, frames: list) -> None:
-        """Turn frames into aggregate counts (the per-line hot path)."""
+    def process(self, transport: str, source: str, frames: list, received_at: float | None = None) -> None:
+        """Turn frames into aggregate counts (the per-line hot path); ``received_at`` times lines that carry none."""
         max_len = self.settings.max_line_bytes
         parse = self.parser.parse
         add_template = self.templates.add
@@ -161,7 +224,7 @@ class SyslogPipeline:
         aggregate = self.aggregator.add
         prefix = self._template_prefix
         parsed_counts: dict[str, int] = {}
-        now = time.time()
+        now = received_at if received_at is not None else time.time()
         for frame in frames:
             if isinstance(frame, Oversize):
                 self.dead_letters.put("oversize", frame.head, source, frame.length)
@@ -198,15 +261,20 @@ class SyslogPipeline:
             self.lines_processed += count
 
     def flush(self) -> None:
-        """Hand the open aggregates to the buffer as one batch."""
+        """Hand the open aggregates to the buffer as one batch; the journal drops the lines it covers."""
         self._next_flush = time.monotonic() + self.settings.flush_interval_s
-        if not self.aggregator.has_pending():
-            return
-        prefix_len = len(self._template_prefix) + 1
-        batch = self.aggregator.drain(lambda tid: self.templates.template(int(tid[prefix_len:])))
-        self.buffer.put(batch)
-        self.templates.save()
-        self.metrics.templates.set(len(self.templates))
+        covered = self._processed
+        if self.aggregator.has_pending():
+            prefix_len = len(self._template_prefix) + 1
+            batch = self.aggregator.drain(lambda tid: self.templates.template(int(tid[prefix_len:])))
+            # Templates first: a batch on disk never names a template id the saved state lacks.
+            self.templates.save()
+            if self.journal is not None:
+                batch[JOURNAL_KEY] = covered
+            self.buffer.put(batch)  # durable (spooled and synced) when journaling
+            self.metrics.templates.set(len(self.templates))
+        if self.journal is not None:
+            self.journal.release(covered)
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -53,8 +53,8 @@ def open_private(path: str | os.PathLike[str], flags: int) -> int:
     return fd
 
 
-def write_private(path: Path, data: bytes | str) -> None:
-    """Replace ``path`` atomically with ``data``, the new file 0600."""
+def write_private(path: Path, data: bytes | str, sync: bool = False) -> None:
+    """Replace ``path`` atomically with ``data``, the new file 0600; ``sync`` makes it durable before returning."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     payload = data.encode() if isinstance(data, str) else data
@@ -64,9 +64,17 @@ def write_private(path: Path, data: bytes | str) -> None:
         view = memoryview(payload)
         while view:
             view = view[os.write(fd, view) :]
+        if sync:
+            os.fdatasync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)  # atomic: a crash leaves the old file or the whole new one
+    if sync:  # the rename itself survives a power loss only once the directory is synced
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
 
 def warn_if_open(path: Path) -> bool:

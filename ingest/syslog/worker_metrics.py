@@ -47,6 +47,18 @@ class SyslogMetrics:
             ["errno"],
             registry=r,
         )
+        self.journal_lines = Gauge(
+            "rca_syslog_journal_lines", "lines journaled since the state directory was made", registry=r
+        )
+        self.journal_synced_lines = Gauge(
+            "rca_syslog_journal_synced_lines", "of those, lines the journal has fdatasync'ed", registry=r
+        )
+        self.journal_released_lines = Gauge(
+            "rca_syslog_journal_released_lines",
+            "of those, lines in durable batches (dropped from the journal)",
+            registry=r,
+        )
+        self.journal_bytes = Gauge("rca_syslog_journal_bytes", "bytes held by the journal's segments", registry=r)
         self.flush_seconds = Histogram(
             "rca_syslog_flush_seconds",
             "time to write one flush to the graph",
