@@ -34,8 +34,16 @@ def test_all_cases_in_one_run_print_one_json_line_each_then_the_summary(tmp_path
     shutil.copytree(EXAMPLE, cases / "payments-db-config-change")
     rcaeval_fixture.write_case(tmp_path / "rcaeval")
     import_rcaeval(tmp_path / "rcaeval", cases)
+    broken = cases / "zz-broken"
+    shutil.copytree(EXAMPLE, broken)
+    rows = (broken / "metrics.csv").read_text().splitlines()
+    rows[4] = ",".join([*rows[4].split(",")[:3], "5x", *rows[4].split(",")[4:]])
+    (broken / "metrics.csv").write_text("\n".join(rows) + "\n")
     done = rca("diagnose", "--all", str(cases), "--json", env=ENV, timeout=300)
-    assert done.returncode == 0, done.stderr
+    # the unreadable case is named with its file, line and column; the others are still diagnosed
+    assert done.returncode == 2, done.stderr
+    assert "zz-broken/metrics.csv:5:4: '5x' is not a number" in done.stderr
+    assert "1 of 3 case folders could not be read" in done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [line.get("case") for line in lines[:2]] == ["RE1-OB_cartservice_cpu_1", "payments-db-config-change"]
     synthetic, example = lines[0]["ranking"], lines[1]["ranking"]

@@ -179,16 +179,24 @@ class DiagnoseSession:
             return 0, []
         step = case.step_s
         settings = self.settings.metrics.model_copy(update={"step_s": step})
-        first = min(float(c.ts[0]) for c in case.metrics if len(c.ts))
-        last = max(float(c.ts[-1]) for c in case.metrics if len(c.ts))
+        present = [c for c in case.metrics if len(c.ts)]
+        if not present:
+            notes.append("metrics: every cell of metrics.csv is empty: nothing to judge")
+            return 0, []
+        first = min(float(c.ts[0]) for c in present)
+        # nothing after the Infer window's end can be evidence: judging stops there
+        window_end = max(s.at for s in case.symptoms) + self.settings.service.window_after_s
+        last = min(max(float(c.ts[-1]) for c in present), window_end)
         # judge from where the detector has a baseline (gap + its minimum points) or the Infer window's start
         can_judge_from = first + settings.gap_s + MIN_BASELINE_POINTS * step
         window_start = min(s.at for s in case.symptoms) - self.settings.service.window_before_s
         judge_from = max(can_judge_from, window_start) - step
         if judge_from >= last:
             notes.append(
-                f"metrics: too little history to judge any point: the detector needs {settings.gap_s:.0f} s of gap "
-                f"and {MIN_BASELINE_POINTS} baseline points ({step:.0f} s apart) before what it judges"
+                "metrics: no point to judge: the detector needs "
+                f"{settings.gap_s:.0f} s of gap and {MIN_BASELINE_POINTS} baseline points ({step:.0f} s apart) "
+                "before what it judges, and judges only up to the end of the Infer window "
+                f"({time.strftime('%H:%M:%S', time.gmtime(window_end))} UTC)"
             )
             return 0, []
         if can_judge_from > window_start:
