@@ -5,10 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Real peers the integration tests talk to: logger and rsyslog (syslog), Prometheus and promtool
+# Real peers the integration tests talk to: logger, rsyslog and rsyslog-relp (syslog, RELP), Prometheus and promtool
 # (metrics), prometheus-alertmanager (the bridge's alerting chain), openssl (TLS certificates),
 # Node.js and npm (the second-language gRPC client).
-packages="bsdutils rsyslog prometheus prometheus-alertmanager openssl"
+packages="bsdutils rsyslog rsyslog-relp prometheus prometheus-alertmanager openssl"
 command -v node >/dev/null || packages="$packages nodejs"
 command -v npm >/dev/null || packages="$packages npm"
 export RCA_TEST_DEB_PACKAGES="${RCA_TEST_DEB_PACKAGES:-$packages}"

@@ -160,6 +160,7 @@ class Journal:
         self._fd: int | None = None
         self._retired: list[int] = []  # descriptors of rolled segments, to sync once more and close
         self._closed = False
+        self._sync_wanted = False
         checkpoint, cursors = read_checkpoint(self.directory)
         self.released = max(checkpoint, covered)
         self.pending: list[Record] = []  # records past the checkpoint, for the pipeline to replay
@@ -240,6 +241,12 @@ class Journal:
                 self.synced = max(self.synced, target)
                 self._lock.notify_all()
 
+    def request_sync(self) -> None:
+        """Sync now rather than at the next group (someone waits for an acknowledgement)."""
+        with self._lock:
+            self._sync_wanted = True
+            self._lock.notify_all()
+
     def wait_synced(self, line: int, timeout: float | None = None) -> bool:
         """Block until line ``line`` is durable; True when it is."""
         with self._lock:
@@ -249,10 +256,12 @@ class Journal:
         while True:
             with self._lock:
                 self._lock.wait_for(
-                    lambda: self._closed or self.position - self.synced >= self.sync_lines, self.sync_interval_s
+                    lambda: self._closed or self._sync_wanted or self.position - self.synced >= self.sync_lines,
+                    self.sync_interval_s,
                 )
                 if self._closed:
                     return
+                self._sync_wanted = False
                 due = self.position > self.synced or self._retired
             if due:
                 self.sync()

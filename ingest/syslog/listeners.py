@@ -19,6 +19,7 @@ from pathlib import Path
 from ingest.syslog.addresses import parse_address
 from ingest.syslog.pipeline import SyslogPipeline
 from ingest.syslog.private_files import write_private
+from ingest.syslog.relp import RelpServer
 from ingest.syslog.tcp import TcpServer
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class SyslogListeners:
         self._stopping = threading.Event()
         self.udp_addresses: list[tuple[str, int]] = []
         self.tcp_addresses: list[tuple[str, int]] = []
+        self.relp_addresses: list[tuple[str, int]] = []
         self._offsets = _Offsets(pipeline.paths.offsets)
         if pipeline.journal is not None:
             # The journal holds lines read after the offsets were last saved: resume after those.
@@ -116,6 +118,25 @@ class SyslogListeners:
         address = asyncio.run_coroutine_threadsafe(start(), self.loop).result()
         self._tcp_servers.append(server)
         self.tcp_addresses.append(address)
+        return address
+
+    def add_relp(self, host: str, port: int) -> tuple[str, int]:
+        """Accept RELP (acknowledged syslog, rsyslog's omrelp); returns the bound address."""
+        self._ensure_loop()
+        settings = self.pipeline.settings
+        server = RelpServer(
+            self.pipeline,
+            max_connections=settings.tcp_max_connections,
+            idle_timeout_s=settings.tcp_idle_timeout_s,
+            log_interval_s=settings.error_log_interval_s,
+        )
+
+        async def start():
+            return await server.start(host, port)
+
+        address = asyncio.run_coroutine_threadsafe(start(), self.loop).result()
+        self._tcp_servers.append(server)
+        self.relp_addresses.append(address)
         return address
 
     # -- files and stdin ----------------------------------------------------------------------

@@ -183,6 +183,27 @@ class SyslogPipeline:
                 return False
             time.sleep(0.005)
 
+    def submit_acknowledged(self, transport: str, source: str, frames: list) -> int | None:
+        """Journal and queue frames without waiting; the journal's number of their last line, None when full.
+
+        Without the journal the frames are only queued (and 0 is returned): an acknowledgement then
+        promises less, since a crash loses what is queued.
+        """
+        if self.journal is None:
+            try:
+                self.queue.put_nowait((transport, source, frames, time.time(), 0))
+            except queue.Full:
+                return None
+            return 0
+        with self._submit_lock:
+            if self.queue.full():
+                return None
+            received_at = time.time()
+            end = self.journal.append(transport, source, frames, received_at)
+            if end is not None:
+                self.queue.put_nowait((transport, source, frames, received_at, end))
+            return end
+
     # -- processing ---------------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -292,7 +313,7 @@ class SyslogPipeline:
 def _host_of(source: str) -> str:
     """The sender of a line without hostname: the peer address for network sources, else this host."""
     transport, _, rest = source.partition(":")
-    if transport in ("udp", "tcp") and rest:
+    if transport in ("udp", "tcp", "relp") and rest:
         return rest.rsplit(":", 1)[0]
     return _LOCAL_HOST
 

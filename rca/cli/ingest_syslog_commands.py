@@ -38,6 +38,14 @@ def add_parser(group) -> None:
         help="accept TCP, octet-counted or LF (same address forms; idle connections are closed after "
         "RCA_SYSLOG__TCP_IDLE_TIMEOUT_S, at most RCA_SYSLOG__TCP_MAX_CONNECTIONS open)",
     )
+    parser.add_argument(
+        "--relp",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="accept RELP (acknowledged syslog, rsyslog's omrelp; same address forms): a message is "
+        "answered 200 OK only once it is journaled and synced",
+    )
     parser.add_argument("--file", action="append", default=[], type=Path, metavar="PATH", help="follow a file")
     parser.add_argument("stdin", nargs="?", choices=["-"], help="'-' reads lines from stdin")
     parser.add_argument(
@@ -48,10 +56,11 @@ def add_parser(group) -> None:
 
 
 def run_syslog(args: argparse.Namespace, settings) -> int:
-    if not (args.udp or args.tcp or args.file or args.stdin):
-        raise UserError("give at least one input: --udp, --tcp, --file or '-'")
+    if not (args.udp or args.tcp or args.relp or args.file or args.stdin):
+        raise UserError("give at least one input: --udp, --tcp, --relp, --file or '-'")
     udp = [_address("--udp", a) for a in args.udp]
     tcp = [_address("--tcp", a) for a in args.tcp]
+    relp = [_address("--relp", a, 2514) for a in args.relp]
     metrics_address = _address("--metrics", args.metrics, 9514) if args.metrics else None
     syslog = settings.syslog.model_copy(update={"state_dir": args.state_dir}) if args.state_dir else settings.syslog
     # Writes give up sooner than the default so that an outage fills the buffer instead of stalling.
@@ -70,6 +79,8 @@ def run_syslog(args: argparse.Namespace, settings) -> int:
                 print(f"listening on udp {format_address(listeners.add_udp(host, port))}", flush=True)
             for host, port in tcp:
                 print(f"listening on tcp {format_address(listeners.add_tcp(host, port))}", flush=True)
+            for host, port in relp:
+                print(f"listening on relp {format_address(listeners.add_relp(host, port))}", flush=True)
         except OSError as exc:
             listeners.stop()
             pipeline.stop()
@@ -77,7 +88,7 @@ def run_syslog(args: argparse.Namespace, settings) -> int:
         for path in args.file:
             listeners.add_file(path)
         if args.stdin:
-            only_stdin = not (udp or tcp or args.file)
+            only_stdin = not (udp or tcp or relp or args.file)
             listeners.add_stdin(on_eof=stop.set if only_stdin else None)
         stop.wait()
         listeners.stop()
