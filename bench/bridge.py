@@ -27,7 +27,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -36,49 +35,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.infer_latency import PASSWORD, percentile, write_incident
 from bench.machine import describe_machine
+from bench.processes import start_rca
 from graph_schema import migrations
 from graph_schema.connection import EMBEDDED_USER, embedded_server
 from graph_schema.store import GraphStore
 from settings.graph import GraphSettings
+from tests.support.http_receiver import Receiver
+from tests.support.local_server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 FAULTS = ("datastore_outage", "latency", "errors", "cpu_exhaustion")
-
-
-class Receiver:
-    """Records when each group's diagnosis arrived."""
-
-    def __init__(self) -> None:
-        self.arrived: dict[str, float] = {}
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                outer.arrived.setdefault(body["group_key"], time.perf_counter())
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-def start(args: list[str], env: dict, prefix: str) -> tuple[subprocess.Popen, str]:
-    """An `rca` subcommand as its own process, once it announced itself (the announcement returned)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rca.cli.main", *args], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True
-    )
-    assert process.stdout is not None
-    while True:
-        line = process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"rca {' '.join(args)} exited ({process.wait()}) before announcing itself")
-        if line.startswith(prefix):
-            return process, line.strip()
 
 
 def body(key: str, entity: str, at: float) -> bytes:
@@ -119,11 +85,11 @@ def main() -> int:
                 "RCA_SERVICE__PROCESSES": "1",
                 "RCA_BRIDGE__RECEIVERS": json.dumps([{"kind": "webhook", "url": receiver.url}]),
             }
-            service, announced = start(["serve", "--port", "0"], env, "RootCause serving")
+            service, announced = start_rca(["serve", "--port", "0"], env, "RootCause serving")
             processes.append(service)
             target = announced.split(" on ", 1)[1].split(" ", 1)[0]
-            bridge_port = _free_port()
-            bridge, _ = start(
+            bridge_port = free_port()
+            bridge, _ = start_rca(
                 ["bridge", "alertmanager", "--listen", f"127.0.0.1:{bridge_port}", "--target", target],
                 env,
                 "Alertmanager bridge",
@@ -137,7 +103,7 @@ def main() -> int:
             repeat = body("repeat-group", first["entity_id"], first["observed_at"])
             session = requests.Session()
             session.post(url, data=repeat, timeout=30)
-            _wait(lambda: "repeat-group" in receiver.arrived, 60)
+            _wait(lambda: "repeat-group" in arrived(receiver), 60)
             local = threading.local()
 
             def post(_: int) -> int:
@@ -166,8 +132,9 @@ def main() -> int:
                 if answer.status_code != 200:
                     print(f"  {key}: HTTP {answer.status_code} {answer.text[:200]}")
                 time.sleep(max(0.0, due + 1.0 / args.rate - time.perf_counter()))
-            _wait(lambda: all(k in receiver.arrived for k in sent), 120)
-            delays = [(receiver.arrived[k] - t) * 1000 for k, t in sent.items() if k in receiver.arrived]
+            _wait(lambda: all(k in arrived(receiver) for k in sent), 120)
+            first = arrived(receiver)
+            delays = [(first[k] - t) * 1000 for k, t in sent.items() if k in first]
             print(
                 f"diagnosis: {len(delays)}/{args.groups} new groups at {args.rate:g}/s delivered; notification to "
                 f"delivered diagnosis p50 {statistics.median(delays):.0f} ms, p99 {percentile(delays, 99):.0f} ms "
@@ -181,12 +148,12 @@ def main() -> int:
     return 0
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def arrived(receiver: Receiver) -> dict[str, float]:
+    """When each alert group's first diagnosis reached the receiver."""
+    out: dict[str, float] = {}
+    for at, body in zip(list(receiver.arrivals), list(receiver.bodies)):
+        out.setdefault(body["group_key"], at)
+    return out
 
 
 def _wait(predicate, timeout: float) -> None:

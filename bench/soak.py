@@ -21,7 +21,6 @@ import os
 import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.infer_latency import PASSWORD, hops_for, percentile, request_for, write_incident
 from bench.machine import describe_machine
+from bench.processes import start_rca
 from graph_schema import migrations
 from graph_schema.connection import EMBEDDED_USER, embedded_server
 from graph_schema.cypher import events as cypher
@@ -43,7 +43,6 @@ from graph_schema.store import GraphStore
 from rca.service.client import RootCauseClient, open_channel
 from settings.graph import GraphSettings
 
-ROOT = Path(__file__).resolve().parents[1]
 HOSTS = [f"soak-host-{i}" for i in range(8)]
 MESSAGES = [
     "GET /api/v1/items/{n} 200 {n}ms",
@@ -146,20 +145,6 @@ def footprint(pid: int) -> tuple[float, int]:
     return rss / 2**20, fds
 
 
-def start_process(args: list[str], env: dict, first_line_prefix: str) -> tuple[subprocess.Popen, str]:
-    """Start an `rca` subcommand and wait for its announcement line (returned)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rca.cli.main", *args], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True
-    )
-    assert process.stdout is not None
-    while True:
-        line = process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"rca {' '.join(args)} exited before announcing itself (status {process.wait()})")
-        if line.startswith(first_line_prefix):
-            return process, line.strip()
-
-
 def lines_in_graph(store: GraphStore) -> int:
     """All lines counted in :Event nodes."""
     return store.read(cypher.EVENT_TOTALS)[0]["lines"] or 0
@@ -196,9 +181,9 @@ def main() -> int:
                     "RCA_SERVICE__PROCESSES": "1",
                     "RCA_SYSLOG__STATE_DIR": str(Path(tmp) / "syslog-state"),
                 }
-                worker, announced = start_process(["ingest", "syslog", "--tcp", "127.0.0.1:0"], env, "listening on tcp")
+                worker, announced = start_rca(["ingest", "syslog", "--tcp", "127.0.0.1:0"], env, "listening on tcp")
                 port = int(announced.rsplit(":", 1)[1])
-                service, announced = start_process(["serve", "--port", "0"], env, "RootCause serving")
+                service, announced = start_rca(["serve", "--port", "0"], env, "RootCause serving")
                 target = announced.split(" on ", 1)[1].split(" ", 1)[0]
                 print(f"worker pid {worker.pid} on tcp {port}; service pid {service.pid} at {target}")
                 print(f"{args.rate} lines/s and {args.infer_rate:g} Infer/s for {args.minutes:g} min")

@@ -3,36 +3,21 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import time
 from pathlib import Path
 
-import requests
+from tests.support.local_server import LocalServer
 
 BINARIES = ("prometheus-alertmanager", "alertmanager")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class LocalAlertmanager:
+class LocalAlertmanager(LocalServer):
     """One Alertmanager process whose single route posts every group to `webhook_url` (send_resolved on)."""
 
-    def __init__(self, workdir: Path, webhook_url: str, token: str | None = None):
-        self.workdir = Path(workdir)
-        self.webhook_url, self.token = webhook_url, token
-        self.port = _free_port()
-        self._proc: subprocess.Popen | None = None
-        self._log = None
+    name = "alertmanager"
 
-    @property
-    def url(self) -> str:
-        """Base URL of the HTTP API."""
-        return f"http://127.0.0.1:{self.port}"
+    def __init__(self, workdir: Path, webhook_url: str, token: str | None = None):
+        super().__init__(workdir)
+        self.webhook_url, self.token = webhook_url, token
 
     def start(self, timeout_s: float = 60.0) -> LocalAlertmanager:
         """Write the configuration, start the server, wait until it answers /-/ready."""
@@ -51,8 +36,7 @@ class LocalAlertmanager:
             "  repeat_interval: 1h\nreceivers:\n  - name: rca\n    webhook_configs:\n"
             f"      - url: {self.webhook_url}\n        send_resolved: true{auth}\n"
         )
-        self._log = log = open(self.workdir / "alertmanager.log", "ab")  # noqa: SIM115 - closed by stop()
-        self._proc = subprocess.Popen(
+        self.launch(
             [
                 binary,
                 f"--config.file={config}",
@@ -61,34 +45,6 @@ class LocalAlertmanager:
                 "--cluster.listen-address=",
                 "--log.level=warn",
             ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            timeout_s,
         )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise RuntimeError(
-                    f"alertmanager exited with {self._proc.returncode}; see {self.workdir}/alertmanager.log"
-                )
-            try:
-                if requests.get(f"{self.url}/-/ready", timeout=1).ok:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"alertmanager not ready on {self.url} after {timeout_s:.0f}s")
-
-    def stop(self) -> None:
-        """Stop the server."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        self._proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        return self

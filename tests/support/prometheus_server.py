@@ -8,24 +8,16 @@ storage directory, and Prometheus is started on a loopback port with no scrape t
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
 
-import requests
+from tests.support.local_server import LocalServer
 
 CONFIG = "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\nscrape_configs: []\n"
 
 
 class PrometheusServerError(RuntimeError):
     """The binaries are missing, the backfill failed, or the server did not become ready."""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _binary(name: str) -> str:
@@ -35,22 +27,16 @@ def _binary(name: str) -> str:
     return path
 
 
-class LocalPrometheus:
+class LocalPrometheus(LocalServer):
     """One Prometheus process over one storage directory; restartable on the same port."""
 
+    name = "prometheus"
+
     def __init__(self, workdir: Path, port: int = 0, retention: str = "3650d", config: str = CONFIG):
-        self.workdir = Path(workdir)
+        super().__init__(workdir, port)
         self.config = config  # prometheus.yml's text: no scrape targets unless a test gives some
         self.tsdb = self.workdir / "tsdb"
-        self.port = port or _free_port()
         self.retention = retention
-        self._proc: subprocess.Popen | None = None
-        self._log = None
-
-    @property
-    def url(self) -> str:
-        """Base URL of the HTTP API."""
-        return f"http://127.0.0.1:{self.port}"
 
     def backfill(self, openmetrics: Path) -> None:
         """Turn an OpenMetrics file (ending in '# EOF') into blocks in the storage directory."""
@@ -71,8 +57,7 @@ class LocalPrometheus:
         """Start the server and wait until it answers /-/ready."""
         config = self.workdir / "prometheus.yml"
         config.write_text(self.config)
-        self._log = open(self.workdir / "prometheus.log", "ab")
-        self._proc = subprocess.Popen(
+        self.launch(
             [
                 _binary("prometheus"),
                 f"--config.file={config}",
@@ -81,37 +66,10 @@ class LocalPrometheus:
                 f"--web.listen-address=127.0.0.1:{self.port}",
                 "--log.level=warn",
             ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
+            timeout_s,
+            PrometheusServerError,
         )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise PrometheusServerError(
-                    f"prometheus exited with {self._proc.returncode}; see {self.workdir / 'prometheus.log'}"
-                )
-            try:
-                if requests.get(f"{self.url}/-/ready", timeout=1).ok:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise PrometheusServerError(f"prometheus not ready on {self.url} after {timeout_s:.0f}s")
-
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after 20 s)."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        self._proc = None
-        if self._log:
-            self._log.close()
-            self._log = None
+        return self
 
     def __enter__(self) -> LocalPrometheus:
         return self

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiohttp import web
 
@@ -15,35 +13,9 @@ from rca.bridge.app import Bridge, ssl_context
 from rca.bridge.mapping import load_mapping
 from rca.service.client import RootCauseClient, open_channel
 from settings.bridge import BridgeSettings, ReceiverSettings
+from tests.support.http_receiver import Receiver
 
-
-class Receiver:
-    """A webhook receiver that keeps what it is sent (or refuses everything while `down`)."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict] = []
-        self.down = False
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if outer.down:
-                    self.send_response(500)
-                else:
-                    outer.bodies.append(json.loads(body))
-                    self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
+__all__ = ["Receiver", "running_bridge"]
 
 
 @contextlib.contextmanager

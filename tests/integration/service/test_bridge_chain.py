@@ -13,7 +13,8 @@ from settings.bridge import ReceiverSettings
 from tests.integration.service.bridge_helpers import Receiver, running_bridge
 from tests.integration.service.conftest import write_simulated
 from tests.support.alertmanager_server import LocalAlertmanager
-from tests.support.prometheus_server import LocalPrometheus, _free_port
+from tests.support.local_server import free_port
+from tests.support.prometheus_server import LocalPrometheus
 from tests.support.waiting import wait_until
 
 RULES = """groups:
@@ -50,7 +51,7 @@ def test_prometheus_alert_through_alertmanager_and_the_bridge_names_the_root_cau
 
     registry = CollectorRegistry()
     Gauge("app_error_ratio", "errors per request", ["service"], registry=registry).labels(name).set(0.5)
-    exporter_port = _free_port()
+    exporter_port = free_port()
     exporter, _ = start_http_server(exporter_port, addr="127.0.0.1", registry=registry)
     receiver = Receiver()
     with running_bridge(
