@@ -168,3 +168,49 @@ def test_graph_server_killed_mid_stream_loses_and_doubles_nothing(
         code = worker.terminate()
     assert code == 0, worker.stderr()[-2000:]
     assert total_count(store, app) == 40_000
+
+
+def test_worker_killed_while_following_a_growing_file_counts_each_line_once(
+    store, graph_settings, graph_uri, graph_user, tmp_path, unique_prefix
+):
+    # The file is the sender's own record: after the restart every line of it must be counted once,
+    # neither skipped nor read again, although the offsets file lags behind what the journal holds.
+    app = f"{unique_prefix}followed"
+    source = tmp_path / "app.log"
+    source.write_text("")
+    state = tmp_path / "state"
+    args = ["--file", str(source)]
+    env = {"RCA_SYSLOG__FLUSH_INTERVAL_S": "0.5", "RCA_SYSLOG__FILE_POLL_INTERVAL_S": "0.05"}
+    total = 0
+    worker = WorkerProcess(graph_settings, graph_uri, graph_user, state, env=env, args=args)
+    try:
+        with source.open("a") as out:
+            while total < 60_000 and not (total >= 20_000 and total_count(store, app) > 0):
+                out.write(
+                    "".join(
+                        f"<11>Nov 23 10:00:00 web-5 {app}[7]: order {i} failed: disk full\n"
+                        for i in range(total, total + 500)
+                    )
+                )
+                out.flush()
+                total += 500
+                time.sleep(0.005)
+            os.kill(worker.proc.pid, signal.SIGSTOP)
+            for _ in range(10):  # lines written while it is frozen: the next worker reads them
+                out.write(
+                    "".join(
+                        f"<11>Nov 23 10:00:00 web-5 {app}[7]: order {i} failed: disk full\n"
+                        for i in range(total, total + 500)
+                    )
+                )
+                total += 500
+        journaled = journaled_lines(state)
+        assert 0 < total_count(store, app) < journaled < total, (journaled, total)
+    finally:
+        _kill(worker)
+    worker = WorkerProcess(graph_settings, graph_uri, graph_user, state, env=env, args=args)
+    try:
+        assert _counted_stays(store, app, total), (total, journaled, worker.stderr()[-2000:])
+    finally:
+        assert worker.terminate() == 0, worker.stderr()[-2000:]
+    assert total_count(store, app) == total
