@@ -96,11 +96,7 @@ def main() -> int:
                 sizes = (20, 100, 300)
                 for k in tqdm(range(args.confirmed), desc="confirmed incidents"):
                     incident = simulate(CONFIRMED_SEED_BASE + k, sizes[k % len(sizes)], args.fault, id_prefix=f"fb{k}-")
-                    signal_writes.write_entities(store, incident.topology["entities"])
-                    signal_writes.write_edges(store, incident.topology["edges"])
-                    signal_writes.write_anomalies(store, incident.anomalies)
-                    signal_writes.write_events(store, incident.events)
-                    signal_writes.write_changes(store, incident.changes)
+                    signal_writes.write_simulated(store, incident)
                     response = client.infer(
                         pb.InferRequest(
                             symptoms=[

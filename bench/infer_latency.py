@@ -60,12 +60,7 @@ def machine(store: GraphStore) -> str:
 def write_incident(store: GraphStore, seed: int, n: int, fault: str):
     """One simulated incident in its own estate of n entities, written through the graph writes."""
     incident = simulate(7 + seed, n, fault, id_prefix=f"lat{n}-{seed}-")
-    signal_writes.write_entities(store, incident.topology["entities"])
-    signal_writes.write_edges(store, incident.topology["edges"])
-    signal_writes.write_anomalies(store, incident.anomalies)
-    signal_writes.write_events(store, incident.events)
-    signal_writes.write_changes(store, incident.changes)
-    signal_writes.write_coverage(store, incident.coverage_rows())
+    signal_writes.write_simulated(store, incident)
     return incident
 
 

@@ -135,12 +135,7 @@ def test_a_syslog_batch_records_which_entities_log(store, unique_prefix):
 
 def test_infer_subgraph_from_the_graph_matches_the_simulator(store, unique_prefix):
     incident = simulate(3, 40, "latency", id_prefix=unique_prefix)
-    signal_writes.write_entities(store, incident.topology["entities"])
-    signal_writes.write_edges(store, incident.topology["edges"])
-    signal_writes.write_anomalies(store, incident.anomalies)
-    signal_writes.write_events(store, incident.events)
-    signal_writes.write_changes(store, incident.changes)
-    signal_writes.write_coverage(store, incident.coverage_rows())
+    signal_writes.write_simulated(store, incident)
     symptom = incident.symptoms[0]
     start, end = incident.window
     request = pb.InferRequest(

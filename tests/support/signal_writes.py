@@ -141,3 +141,13 @@ def write_coverage(store, rows: Iterable[dict], *, source: str = "simulator") ->
         for row in rows
     ]
     return write_coverage_spans(store, spans, source=source)
+
+
+def write_simulated(store, incident) -> None:
+    """A simulated incident's estate, signals and monitoring coverage, through the writes above."""
+    write_entities(store, incident.topology["entities"])
+    write_edges(store, incident.topology["edges"])
+    write_anomalies(store, incident.anomalies)
+    write_events(store, incident.events)
+    write_changes(store, incident.changes)
+    write_coverage(store, incident.coverage_rows())

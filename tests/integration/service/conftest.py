@@ -65,16 +65,6 @@ def client(service):
         yield client
 
 
-def write_simulated(store, incident) -> None:
-    """Write a simulated incident's estate and signals through the graph writes."""
-    signal_writes.write_entities(store, incident.topology["entities"])
-    signal_writes.write_edges(store, incident.topology["edges"])
-    signal_writes.write_anomalies(store, incident.anomalies)
-    signal_writes.write_events(store, incident.events)
-    signal_writes.write_changes(store, incident.changes)
-    signal_writes.write_coverage(store, incident.coverage_rows())
-
-
 def infer_request(incident, top_k: int = 5, max_hops: int = 3):
     """The InferRequest an alert on the incident's symptoms would send."""
     return pb.InferRequest(
@@ -138,7 +128,7 @@ def simulated(store, unique_prefix):
         made.append(seed)
         incident = simulate(seed, n_entities, fault_type, id_prefix=f"{unique_prefix}{len(made)}-")
         if write:
-            write_simulated(store, incident)
+            signal_writes.write_simulated(store, incident)
         return incident
 
     return make

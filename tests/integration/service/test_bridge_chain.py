@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
 from settings.bridge import ReceiverSettings
 from tests.integration.service.bridge_helpers import Receiver, running_bridge
-from tests.integration.service.conftest import write_simulated
+from tests.support import signal_writes
 from tests.support.alertmanager_server import LocalAlertmanager
 from tests.support.local_server import free_port
 from tests.support.prometheus_server import LocalPrometheus
@@ -46,7 +46,7 @@ def test_prometheus_alert_through_alertmanager_and_the_bridge_names_the_root_cau
 ):
     incident = simulated(seed=31, n_entities=60, fault_type="datastore_outage", write=False)
     symptom = incident.symptoms[0]
-    write_simulated(service_store, shifted(incident, time.time() - symptom["observed_at"]))
+    signal_writes.write_simulated(service_store, shifted(incident, time.time() - symptom["observed_at"]))
     name = symptom["entity_id"]  # the alert's service label: ids are unique across the tests' estates
 
     registry = CollectorRegistry()

@@ -13,8 +13,8 @@ from rca.simulator import FAULT_TYPES
 from tests.integration.service.conftest import (
     infer_request,
     supplied_subgraph,
-    write_simulated,
 )
+from tests.support import signal_writes
 
 
 def _ranking(response):
@@ -107,7 +107,7 @@ def test_caller_supplied_subgraph_ranks_like_the_graph(simulated, client, store)
     request.subgraph.CopyFrom(supplied_subgraph(incident))
     supplied = client.infer(request)
     assert supplied.subgraph_entities == len(incident.to_subgraph(max_hops=3).nodes)
-    write_simulated(store, incident)
+    signal_writes.write_simulated(store, incident)
     from_graph = client.infer(infer_request(incident))
     _assert_same_ranking(supplied, from_graph)
 
