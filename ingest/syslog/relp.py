@@ -47,6 +47,7 @@ class RelpParser:
             if self._skip is not None:
                 txnr, head, length, left = self._skip
                 cut = min(left, len(buf))
+                head += bytes(buf[: max(0, min(cut, 256 - len(head), left - 1))])
                 del buf[:cut]
                 left -= cut
                 if left:
@@ -60,8 +61,7 @@ class RelpParser:
                 return out
             txnr, command, length, start = header
             if length > self.max_data:
-                head = bytes(buf[start : start + 256])
-                self._skip = (txnr, head, length, length + 1)  # the data and its trailer LF
+                self._skip = (txnr, b"", length, length + 1)  # the data and its trailer LF
                 del buf[:start]
                 continue
             end = start + length
