@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -13,8 +14,13 @@ from ingest.syslog.journal import Journal
 from ingest.syslog.relp import RelpError, RelpParser, response
 
 
-def _journal(path, **overrides) -> Journal:
-    values = {"segment_bytes": 1 << 20, "max_bytes": 1 << 22, "sync_lines": 100, "sync_interval_s": 0.01}
+def _journal(path, **overrides: Any) -> Journal:
+    values: dict[str, Any] = {
+        "segment_bytes": 1 << 20,
+        "max_bytes": 1 << 22,
+        "sync_lines": 100,
+        "sync_interval_s": 0.01,
+    }
     values.update(overrides)
     return Journal(path, **values)
 
