@@ -138,9 +138,10 @@ class SyslogPipeline:
         if self.journal is not None and self.journal.pending:
             records, self.journal.pending = self.journal.pending, []
             for record in records:
-                self.process(record.transport, record.source, record.frames, record.received_at)
-                self._processed = record.end
+                self._process_item(record.transport, record.source, record.frames, record.received_at, record.end)
                 self.lines_replayed += len(record.frames)
+                if len(self.aggregator) >= self.settings.max_aggregates:
+                    self.flush()
             self.flush()
             log.info("replayed %d lines from the journal in %s", self.lines_replayed, self.paths.journal)
         self._thread.start()
@@ -217,16 +218,7 @@ class SyslogPipeline:
             if item is STOP:
                 return
             if item is not None:
-                transport, source, frames, received_at, end = item
-                try:
-                    self.process(transport, source, frames, received_at)
-                except Exception:
-                    log.exception("processing a batch from %s failed; its lines are dead-lettered", source)
-                    for frame in frames:
-                        if isinstance(frame, bytes):
-                            self.dead_letters.put("processing error", frame, source)
-                if end:
-                    self._processed = end
+                self._process_item(*item)
             self.metrics.queue_depth.set(self.queue.qsize())
             if (
                 time.monotonic() >= self._next_flush
@@ -234,6 +226,17 @@ class SyslogPipeline:
                 or (self.journal is not None and self.journal.wants_release())
             ):
                 self.flush()
+
+    def _process_item(self, transport: str, source: str, frames: list, received_at: float | None, end: int) -> None:
+        try:
+            self.process(transport, source, frames, received_at)
+        except Exception:
+            log.exception("processing a batch from %s failed; its lines are dead-lettered", source)
+            for frame in frames:
+                if isinstance(frame, bytes):
+                    self.dead_letters.put("processing error", frame, source)
+        if end:
+            self._processed = end
 
     def process(self, transport: str, source: str, frames: list, received_at: float | None = None) -> None:
         """Turn frames into aggregate counts (the per-line hot path); ``received_at`` times lines that carry none."""

@@ -150,7 +150,11 @@ def test_graph_server_killed_mid_stream_loses_and_doubles_nothing(
 ):
     assert graph_server is not None, "this test kills and restarts the embedded graph server"
     app = f"{unique_prefix}graphkill"
-    env = {"RCA_SYSLOG__FLUSH_INTERVAL_S": "0.3", "RCA_SYSLOG__RETRY_INTERVAL_S": "0.3"}
+    env = {
+        "RCA_SYSLOG__FLUSH_INTERVAL_S": "0.3",
+        "RCA_SYSLOG__RETRY_INTERVAL_S": "0.3",
+        "RCA_SYSLOG__WRITE_RETRY_TIME_S": "1",  # give a write up after a second, as the outage test's store does
+    }
     worker = WorkerProcess(graph_settings, graph_uri, graph_user, tmp_path / "state", env=env)
     stream = _Stream(worker.port, app, total=40_000)
     try:
