@@ -103,28 +103,21 @@ class SyslogListeners:
 
     def add_tcp(self, host: str, port: int) -> tuple[str, int]:
         """Accept TCP connections (octet-counted or LF framing); returns the bound address."""
-        self._ensure_loop()
-        settings = self.pipeline.settings
-        server = TcpServer(
-            self.pipeline,
-            max_connections=settings.tcp_max_connections,
-            idle_timeout_s=settings.tcp_idle_timeout_s,
-            log_interval_s=settings.error_log_interval_s,
-        )
-
-        async def start():
-            return await server.start(host, port)
-
-        address = asyncio.run_coroutine_threadsafe(start(), self.loop).result()
-        self._tcp_servers.append(server)
+        address = self._serve(TcpServer, host, port)
         self.tcp_addresses.append(address)
         return address
 
     def add_relp(self, host: str, port: int) -> tuple[str, int]:
         """Accept RELP (acknowledged syslog, rsyslog's omrelp); returns the bound address."""
+        address = self._serve(RelpServer, host, port)
+        self.relp_addresses.append(address)
+        return address
+
+    def _serve(self, kind: type[TcpServer], host: str, port: int) -> tuple[str, int]:
+        """Start a stream server of `kind` with the worker's connection limits; its bound address."""
         self._ensure_loop()
         settings = self.pipeline.settings
-        server = RelpServer(
+        server = kind(
             self.pipeline,
             max_connections=settings.tcp_max_connections,
             idle_timeout_s=settings.tcp_idle_timeout_s,
@@ -136,7 +129,6 @@ class SyslogListeners:
 
         address = asyncio.run_coroutine_threadsafe(start(), self.loop).result()
         self._tcp_servers.append(server)
-        self.relp_addresses.append(address)
         return address
 
     # -- files and stdin ----------------------------------------------------------------------
