@@ -68,19 +68,25 @@ class WriteBuffer:
             tail_free = self._memory and not (self._in_flight and len(self._memory) == 1)
             if self._merge and tail_free and batch_rows(self._memory[-1]) + rows <= self._merge_limit:
                 tail = self._memory[-1]
-                before = batch_rows(tail)
-                self._merge(tail, batch)
-                if JOURNAL_KEY in batch:
-                    tail[JOURNAL_KEY] = max(int(tail.get(JOURNAL_KEY) or 0), batch[JOURNAL_KEY])
                 path = self._memory_files[-1]
+                before = batch_rows(tail)
+                # On disk, merge into a copy: if its file cannot be written, nothing has changed.
+                merged: Batch = (
+                    {k: [dict(r) for r in v] if isinstance(v, list) else v for k, v in tail.items()} if path else tail
+                )
+                self._merge(merged, batch)
+                if JOURNAL_KEY in batch:
+                    merged[JOURNAL_KEY] = max(int(merged.get(JOURNAL_KEY) or 0), batch[JOURNAL_KEY])
                 if path is not None:
-                    write_private(path, json.dumps(tail), sync=True)
-                self._memory_count += batch_rows(tail) - before
+                    write_private(path, json.dumps(merged), sync=True)
+                self._memory[-1] = merged
+                self._memory_count += batch_rows(merged) - before
             elif self._memory_count + rows > self.memory_rows and self._memory:
                 self._spill(batch)
             else:
+                path = self._write(batch) if self.durable else None
                 self._memory.append(batch)
-                self._memory_files.append(self._write(batch) if self.durable else None)
+                self._memory_files.append(path)
                 self._memory_count += rows
             self._lock.notify_all()
 

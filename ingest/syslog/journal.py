@@ -35,6 +35,7 @@ from pathlib import Path
 
 from ingest.syslog.framing import Oversize
 from ingest.syslog.private_files import FILE_MODE, private_dir, write_private
+from ingest.syslog.rate_limited_log import RateLimitedLog
 
 log = logging.getLogger(__name__)
 MAGIC = b"RJ"
@@ -160,6 +161,7 @@ class Journal:
         self._fd: int | None = None
         self._retired: list[int] = []  # descriptors of rolled segments, to sync once more and close
         self._closed = False
+        self._error_log = RateLimitedLog(log, 10.0)
         self._sync_wanted = False
         checkpoint, cursors = read_checkpoint(self.directory)
         self.released = max(checkpoint, covered)
@@ -194,12 +196,16 @@ class Journal:
             record = encode(self.position, received_at, transport, source, cursor, frames)
             if self._segments and self.size + len(record) > self.max_bytes:
                 return None
-            if self._fd is None or self._segments[-1].size >= self.segment_bytes:
-                self._roll()
-            assert self._fd is not None
-            view = memoryview(record)
-            while view:
-                view = view[os.write(self._fd, view) :]
+            try:
+                if self._fd is None or self._segments[-1].size >= self.segment_bytes:
+                    self._roll()
+                assert self._fd is not None
+                view = memoryview(record)
+                while view:
+                    view = view[os.write(self._fd, view) :]
+            except OSError as exc:
+                self._failed(exc)
+                return None
             self.position += len(frames)
             if cursor:
                 self._cursor_log.append((self.position, source, cursor))
@@ -215,13 +221,25 @@ class Journal:
         return sum(s.size for s in self._segments)
 
     def _roll(self) -> None:
-        if self._fd is not None:
-            self._retired.append(self._fd)
         path = self.directory / f"{self._seq:012d}.seg"
         self._seq += 1
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
-        os.fchmod(self._fd, FILE_MODE)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        os.fchmod(fd, FILE_MODE)
+        if self._fd is not None:
+            self._retired.append(self._fd)
+        self._fd = fd
         self._segments.append(_Segment(path, self.position, 0))
+
+    def _failed(self, exc: OSError) -> None:
+        # Out of descriptors or disk space: the batch is refused (the caller waits or, for UDP,
+        # counts it dropped), a partly written record is cut off, and the next append starts a new
+        # segment, so no record ever follows a torn one.
+        self._error_log.warning("journal write failed (%s); input waits until it succeeds", exc)
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._segments[-1].size)
+            self._retired.append(self._fd)
+            self._fd = None
 
     # -- syncing ------------------------------------------------------------------------------
 

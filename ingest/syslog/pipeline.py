@@ -27,6 +27,7 @@ from ingest.syslog.framing import Oversize
 from ingest.syslog.journal import Journal
 from ingest.syslog.parser import DEFAULT_PRI, UNPARSED, SyslogParser
 from ingest.syslog.private_files import private_dir, write_private
+from ingest.syslog.rate_limited_log import RateLimitedLog
 from ingest.syslog.templates import LogTemplates, load_masks
 from ingest.syslog.worker_metrics import SyslogMetrics
 from ingest.syslog.writer import GraphWriter
@@ -129,6 +130,7 @@ class SyslogPipeline:
         self._next_flush = time.monotonic() + settings.flush_interval_s
         self.lines_processed = 0
         self.lines_replayed = 0
+        self._state_log = RateLimitedLog(log, settings.error_log_interval_s)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -292,13 +294,30 @@ class SyslogPipeline:
             prefix_len = len(self._template_prefix) + 1
             batch = self.aggregator.drain(lambda tid: self.templates.template(int(tid[prefix_len:])))
             # Templates first: a batch on disk never names a template id the saved state lacks.
-            self.templates.save()
+            self._until_done(self.templates.save)
             if self.journal is not None:
                 batch[JOURNAL_KEY] = covered
-            self.buffer.put(batch)  # durable (spooled and synced) when journaling
+            self._until_done(lambda: self.buffer.put(batch))  # durable (spooled and synced) when journaling
             self.metrics.templates.set(len(self.templates))
         if self.journal is not None:
-            self.journal.release(covered)
+            journal = self.journal
+            self._until_done(lambda: journal.release(covered))
+
+    def _until_done(self, step) -> None:
+        """Run a step that writes state files, retrying while the disk or descriptors run out.
+
+        Meanwhile the processor waits and input backs up (TCP senders wait, UDP is counted
+        dropped): a batch or checkpoint skipped here would lose lines or count them twice.
+        """
+        backoff = 0.05
+        while True:
+            try:
+                step()
+                return
+            except OSError as exc:
+                self._state_log.warning("writing the syslog state failed (%s); retrying", exc)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
 
     # -- helpers ------------------------------------------------------------------------------
 
