@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
 
 from ingest.syslog.framing import Oversize
@@ -109,40 +108,27 @@ def response(txnr: int, data: bytes) -> bytes:
 class RelpServer(TcpServer):
     """A RELP listener: the TCP server's connection handling, RELP commands per connection."""
 
-    async def _serve(self, conn: socket.socket, record: _Connection) -> None:
-        writer = None
-        record.source = "relp:" + record.source.partition(":")[2]
-        try:
-            reader, writer = await asyncio.open_connection(sock=conn, limit=READ_CHUNK)
-            record.reader, record.transport = reader, writer.transport
-            if self._closing or record.closed_by_us:
-                self._close_connection(record)
-            parser = RelpParser(self.pipeline.settings.max_line_bytes)
-            while True:
-                try:
-                    data = await reader.read(READ_CHUNK)
-                except (ConnectionError, OSError) as exc:
-                    log.debug("RELP connection from %s ended: %s", record.source, exc)
-                    data = b""
-                record.last_active = time.monotonic()
-                if not data:
-                    break
-                try:
-                    commands = parser.feed(data)
-                except RelpError as exc:
-                    log.warning("closing RELP connection from %s: %s", record.source, exc)
-                    break
-                if not await self._answer(commands, record, writer):
-                    break
-        except OSError as exc:
-            log.debug("RELP connection from %s failed: %s", record.source, exc)
-            conn.close()
-        finally:
-            task = asyncio.current_task()
-            self._connections.pop(task, None)  # type: ignore[arg-type]
-            self.metrics.connections.set(len(self._connections))
-            if writer is not None:
-                writer.transport.abort()
+    protocol = "relp"
+
+    async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, record: _Connection) -> None:
+        """RELP commands until the client closes the session, an error, or we close the connection."""
+        parser = RelpParser(self.pipeline.settings.max_line_bytes)
+        while True:
+            try:
+                data = await reader.read(READ_CHUNK)
+            except (ConnectionError, OSError) as exc:
+                log.debug("RELP connection from %s ended: %s", record.source, exc)
+                data = b""
+            record.last_active = time.monotonic()
+            if not data:
+                break
+            try:
+                commands = parser.feed(data)
+            except RelpError as exc:
+                log.warning("closing RELP connection from %s: %s", record.source, exc)
+                break
+            if not await self._answer(commands, record, writer):
+                break
 
     async def _answer(self, commands: list, record: _Connection, writer: asyncio.StreamWriter) -> bool:
         """Handle one read's commands in order; False once the client closed the session."""

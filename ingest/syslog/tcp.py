@@ -42,6 +42,7 @@ def connection_cap(configured: int) -> int:
 @dataclass(eq=False)
 class _Connection:
     source: str
+    sock: socket.socket | None = None  # the accepted socket, until its handler takes it over
     transport: asyncio.BaseTransport | None = None
     reader: asyncio.StreamReader | None = None
     last_active: float = field(default_factory=time.monotonic)
@@ -50,6 +51,8 @@ class _Connection:
 
 class TcpServer:
     """One listening socket feeding ``pipeline``; runs on the listeners' event loop."""
+
+    protocol = "tcp"  # names the connections' sources; a subclass speaking another protocol renames it
 
     def __init__(
         self,
@@ -106,17 +109,19 @@ class TcpServer:
                     await asyncio.sleep(BACKOFF_FIRST_S)
                 continue
             backoff = BACKOFF_FIRST_S
-            if len(self._connections) >= self.max_connections:
+            # Connections already shed count no more, even before their handlers ran: a burst of
+            # accepts can get ahead of the handlers, and the cap must hold through it.
+            if sum(1 for c in self._connections.values() if c.closed_by_us is None) >= self.max_connections:
                 self._shed_quietest(f"at the cap of {self.max_connections} connections")
             conn.setblocking(False)
-            record = _Connection(source=f"tcp:{addr[0]}:{addr[1]}")
+            record = _Connection(source=f"{self.protocol}:{addr[0]}:{addr[1]}", sock=conn)
             task = loop.create_task(self._serve(conn, record))
             self._connections[task] = record
             self.metrics.tcp_accepted.inc()
             self.metrics.connections.set(len(self._connections))
 
     def _shed_quietest(self, why: str) -> None:
-        candidates = [c for c in self._connections.values() if c.closed_by_us is None and c.transport is not None]
+        candidates = [c for c in self._connections.values() if c.closed_by_us is None]
         if not candidates:
             return
         victim = min(candidates, key=lambda c: c.last_active)
@@ -144,38 +149,28 @@ class TcpServer:
     @staticmethod
     def _close_connection(record: _Connection) -> None:
         # The reader keeps what it already holds and then sees end of stream, so the handler
-        # submits every complete frame and returns; abort frees the descriptor at once.
+        # submits every complete frame and returns; abort frees the descriptor at once. A connection
+        # whose handler has not started yet is closed here, and its handler returns at once.
         if record.transport is not None:
             record.transport.abort()  # type: ignore[attr-defined]
+        elif record.sock is not None:
+            record.sock.close()
 
     # -- one connection -----------------------------------------------------------------------
 
     async def _serve(self, conn: socket.socket, record: _Connection) -> None:
-        """Read frames until end of stream, an error, or we close it; every complete frame is submitted."""
+        """One connection's life: take the socket over, converse until the end, always leave the books right."""
         writer = None
         try:
+            if record.closed_by_us:  # shed before its handler ran: its socket is closed already
+                return
             reader, writer = await asyncio.open_connection(sock=conn, limit=READ_CHUNK)
             record.reader, record.transport = reader, writer.transport
             if self._closing or record.closed_by_us:
                 self._close_connection(record)
-            deframer = Deframer(self.pipeline.settings.max_line_bytes)
-            submit = self.pipeline.submit
-            while True:
-                try:
-                    data = await reader.read(READ_CHUNK)
-                except (ConnectionError, OSError) as exc:
-                    log.debug("TCP connection from %s ended: %s", record.source, exc)
-                    data = b""
-                record.last_active = time.monotonic()
-                frames = deframer.feed(data) if data else deframer.finish()
-                if frames:
-                    while not submit("tcp", record.source, frames, block=False):
-                        await asyncio.sleep(0.005)  # queue full: stop reading, the sender waits
-                        record.last_active = time.monotonic()
-                if not data:
-                    break
+            await self._converse(reader, writer, record)
         except OSError as exc:
-            log.debug("TCP connection from %s failed: %s", record.source, exc)
+            log.debug("%s connection from %s failed: %s", self.protocol.upper(), record.source, exc)
             conn.close()
         finally:
             task = asyncio.current_task()
@@ -183,6 +178,25 @@ class TcpServer:
             self.metrics.connections.set(len(self._connections))
             if writer is not None:
                 writer.transport.abort()
+
+    async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, record: _Connection) -> None:
+        """Read frames until end of stream, an error, or we close it; every complete frame is submitted."""
+        deframer = Deframer(self.pipeline.settings.max_line_bytes)
+        submit = self.pipeline.submit
+        while True:
+            try:
+                data = await reader.read(READ_CHUNK)
+            except (ConnectionError, OSError) as exc:
+                log.debug("TCP connection from %s ended: %s", record.source, exc)
+                data = b""
+            record.last_active = time.monotonic()
+            frames = deframer.feed(data) if data else deframer.finish()
+            if frames:
+                while not submit("tcp", record.source, frames, block=False):
+                    await asyncio.sleep(0.005)  # queue full: stop reading, the sender waits
+                    record.last_active = time.monotonic()
+            if not data:
+                break
 
     # -- lifecycle ----------------------------------------------------------------------------
 
