@@ -139,6 +139,11 @@ class WriteBuffer:
                 moved += 1
             return moved
 
+    def wake(self) -> None:
+        """Wake every thread waiting in peek (the writer at stop, rather than after its timeout)."""
+        with self._lock:
+            self._lock.notify_all()
+
     def wait_empty(self, timeout: float) -> bool:
         """Block until every batch is acknowledged or ``timeout`` passes; True when empty."""
         with self._lock:

@@ -52,8 +52,7 @@ class GraphWriter:
         """Try to write what is buffered within ``timeout``, then stop; True when nothing is left."""
         emptied = self.buffer.wait_empty(timeout)
         self._stop.set()
-        with self.buffer._lock:  # wake the writer from its wait for a batch now, not after its timeout
-            self.buffer._lock.notify_all()
+        self.buffer.wake()  # the writer leaves its wait for a batch now, not after its timeout
         self._thread.join(timeout=max(self.retry_interval_s, 1.0) + 30)
         if not emptied:
             moved = self.buffer.spill_all()
