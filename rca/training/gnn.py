@@ -17,8 +17,7 @@ from tqdm import tqdm
 
 from rca.rank.gnn.data import RELATIONS, Sample
 from rca.rank.gnn.model import Network, build_model, incident_log_softmax
-
-TOP = 5
+from rca.rank.scoring import summarise
 
 
 @dataclass
@@ -112,15 +111,9 @@ def ranks(model: torch.nn.Module, samples: list[Sample]) -> list[int]:
 
 
 def metrics_of(rank_list: list[int]) -> dict[str, float]:
-    """AC@1, AC@3 and Avg@5 of 1-based ranks."""
-    n = len(rank_list) or 1
-    ac = [sum(1 for r in rank_list if r <= k) / n for k in range(1, TOP + 1)]
-    return {
-        "ac1": round(ac[0], 4),
-        "ac3": round(ac[2], 4),
-        "avg5": round(sum(ac) / TOP, 4),
-        "incidents": len(rank_list),
-    }
+    """AC@1, AC@3 and Avg@5 of 1-based ranks (rca.rank.scoring), as stored in an artifact."""
+    ac1, ac3, avg5 = summarise(rank_list)
+    return {"ac1": round(ac1, 4), "ac3": round(ac3, 4), "avg5": round(avg5, 4), "incidents": len(rank_list)}
 
 
 def fit_scaler(model: Network, samples: list[Sample]) -> None:
