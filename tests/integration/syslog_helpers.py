@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from contextlib import contextmanager
 
@@ -77,3 +78,21 @@ def drained_event_rows(host: EntityRef, lines: int) -> list[dict]:
 def write_event_rows(store, rows: list[dict]) -> None:
     """Write drained event rows as the syslog writer does (one upsert of a host's events)."""
     store.transaction(lambda tx: tx.run(cypher.UPSERT_EVENTS[Label.HOST], rows=rows).consume())
+
+
+@contextmanager
+def running_rsyslog(tmp_path, conf_text: str):
+    """Debian's rsyslogd in the foreground with this configuration (its work directory made); yields the process."""
+    (tmp_path / "rsyslog").mkdir(exist_ok=True)
+    conf = tmp_path / "rsyslog.conf"
+    conf.write_text(conf_text)
+    proc = subprocess.Popen(
+        ["rsyslogd", "-n", "-f", str(conf), "-i", str(tmp_path / "rsyslog.pid")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -6,11 +6,17 @@ import re
 import shutil
 import signal
 import socket
-import subprocess
 import threading
 from pathlib import Path
 
-from tests.integration.syslog_helpers import events_of, fast_settings, running_worker, total_count, wait_for
+from tests.integration.syslog_helpers import (
+    events_of,
+    fast_settings,
+    running_rsyslog,
+    running_worker,
+    total_count,
+    wait_for,
+)
 from tests.integration.syslog_process import WorkerProcess
 
 RSYSLOG_CONF = """
@@ -149,22 +155,11 @@ def test_rsyslog_omrelp_forwards_a_file(store, tmp_path, unique_prefix):
     source.write_text("")
     with running_worker(fast_settings(tmp_path), store) as (pipeline, listeners):
         _, port = listeners.add_relp("127.0.0.1", 0)
-        work = tmp_path / "rsyslog"
-        work.mkdir()
-        conf = tmp_path / "rsyslog.conf"
-        conf.write_text(RSYSLOG_CONF.format(work=work, source=source, tag=tag, port=port))
-        proc = subprocess.Popen(
-            ["rsyslogd", "-n", "-f", str(conf), "-i", str(tmp_path / "rsyslog.pid")],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        try:
+        conf = RSYSLOG_CONF.format(work=tmp_path / "rsyslog", source=source, tag=tag, port=port)
+        with running_rsyslog(tmp_path, conf) as proc:
             with source.open("a") as out:
                 for i in range(30):
                     out.write(f"refund {i} failed: connection refused by ledger\n")
             assert wait_for(lambda: total_count(store, tag) == 30, timeout=60), (events_of(store, tag), proc.poll())
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
         assert pipeline.metrics.received.labels("relp")._value.get() == 30
     assert all(row["severity"] == 3 for row in events_of(store, tag))

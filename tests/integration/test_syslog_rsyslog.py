@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 from graph_schema.cypher import events as cypher
 from tests.integration.syslog_helpers import (
     events_of,
     fast_settings,
+    running_rsyslog,
     running_worker,
     total_count,
     wait_for,
@@ -31,25 +31,14 @@ def test_rsyslog_forwards_a_file(store, tmp_path, unique_prefix):
     settings = fast_settings(tmp_path)
     with running_worker(settings, store) as (_pipeline, listeners):
         _, port = listeners.add_tcp("127.0.0.1", 0)
-        work = tmp_path / "rsyslog"
-        work.mkdir()
-        conf = tmp_path / "rsyslog.conf"
-        conf.write_text(RSYSLOG_CONF.format(work=work, source=source, tag=tag, port=port))
-        proc = subprocess.Popen(
-            ["rsyslogd", "-n", "-f", str(conf), "-i", str(tmp_path / "rsyslog.pid")],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        try:
+        conf = RSYSLOG_CONF.format(work=tmp_path / "rsyslog", source=source, tag=tag, port=port)
+        with running_rsyslog(tmp_path, conf) as proc:
             with source.open("a") as out:
                 for i in range(20):
                     out.write(f"payment {i} failed: upstream timed out after {100 + i}ms\n")
                 for i in range(10):
                     out.write(f"deployed version 1.4.{i} of payments\n")
             assert wait_for(lambda: total_count(store, tag) == 30, timeout=60), (events_of(store, tag), proc.poll())
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
     rows = events_of(store, tag)
     by_class = {}
     for row in rows:
