@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from graph_schema.embedded import free_port
+from tests.integration.cli import graph_env
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -36,10 +37,7 @@ def test_rca_serve_with_token_answers_rca_infer(graph_settings, graph_uri, graph
     token_file.chmod(0o644)  # readable by every local user: served, with a warning
     env = {
         **os.environ,
-        "NEO4J_URI": graph_uri,
-        "NEO4J_USER": graph_user,
-        "NEO4J_PASSWORD": graph_settings.password.get_secret_value(),
-        "RCA_GRAPH__DATABASE": graph_settings.database,
+        **graph_env(graph_settings, graph_uri, graph_user),
         "RCA_SERVICE__METRICS_PORT": "0",
     }
     server = subprocess.Popen(
@@ -122,10 +120,7 @@ def _serve_in_two_processes(graph_settings, graph_uri, graph_user):
     port = free_port()
     env = {
         **os.environ,
-        "NEO4J_URI": graph_uri,
-        "NEO4J_USER": graph_user,
-        "NEO4J_PASSWORD": graph_settings.password.get_secret_value(),
-        "RCA_GRAPH__DATABASE": graph_settings.database,
+        **graph_env(graph_settings, graph_uri, graph_user),
         "RCA_SERVICE__METRICS_PORT": "0",
     }
     server = subprocess.Popen(
@@ -198,10 +193,7 @@ def test_rca_serve_in_two_processes_says_why_a_serving_process_could_not_start(
     (tmp_path / ACTIVE_FILE).write_text("no-such-version\n")  # the active model pointer names a missing version
     env = {
         **os.environ,
-        "NEO4J_URI": graph_uri,
-        "NEO4J_USER": graph_user,
-        "NEO4J_PASSWORD": graph_settings.password.get_secret_value(),
-        "RCA_GRAPH__DATABASE": graph_settings.database,
+        **graph_env(graph_settings, graph_uri, graph_user),
         "RCA_SERVICE__METRICS_PORT": "0",
         "RCA_MODEL__DIR": str(tmp_path),
     }
