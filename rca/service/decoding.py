@@ -113,24 +113,18 @@ class DecodeGuardInterceptor(grpc.ServerInterceptor):
                     refuse(request, context)
                 yield request
 
+        def guarded(behaviour):
+            def call(request, context):
+                if isinstance(request, _Undecodable):
+                    refuse(request, context)
+                return behaviour(request, context)
+
+            return call
+
         if handler.unary_unary is not None:
-            unary_unary = handler.unary_unary
-
-            def guarded_unary_unary(request, context):
-                if isinstance(request, _Undecodable):
-                    refuse(request, context)
-                return unary_unary(request, context)
-
-            return handler._replace(request_deserializer=safe_decode, unary_unary=guarded_unary_unary)
+            return handler._replace(request_deserializer=safe_decode, unary_unary=guarded(handler.unary_unary))
         if handler.unary_stream is not None:
-            unary_stream = handler.unary_stream
-
-            def guarded_unary_stream(request, context):
-                if isinstance(request, _Undecodable):
-                    refuse(request, context)
-                return unary_stream(request, context)
-
-            return handler._replace(request_deserializer=safe_decode, unary_stream=guarded_unary_stream)
+            return handler._replace(request_deserializer=safe_decode, unary_stream=guarded(handler.unary_stream))
         if handler.stream_unary is not None:
             stream_unary = handler.stream_unary
             return handler._replace(
