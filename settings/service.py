@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
+from settings.ask import AskSettings
+
 
 class ServiceSettings(BaseModel):
     """Where and how `rca serve` listens, and the defaults of an Infer call."""
@@ -93,6 +95,7 @@ class ServiceSettings(BaseModel):
         "the same transaction (a read of incidents ends the wait at once)",
     )
     graph_retry_s: float = Field(2.0, ge=0, description="how long a graph read is retried before UNAVAILABLE")
+    ask: AskSettings = Field(default_factory=AskSettings, description="natural-language questions (Ask)")
 
     @model_validator(mode="after")
     def _tls_pair(self) -> ServiceSettings:

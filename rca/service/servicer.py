@@ -18,6 +18,7 @@ from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
 from graph_schema.errors import GraphUnreachable
 from rca.rank.types import EngineInputError
 from rca.service import convert, metrics, subgraph_fetch
+from rca.service.ask import AskService
 from rca.service.incident_memory import IncidentMemory
 from rca.service.incident_writer import IncidentWriter
 from rca.service.incidents import IncidentRecord, IncidentStore, new_incident_id
@@ -107,6 +108,7 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
             else None
         )
         self._on_graph_state = on_graph_state or (lambda up: None)
+        self.ask = AskService(store, settings, self.infer, self.memory)
 
     def _run(self, method: str, context, work):
         code = grpc.StatusCode.OK
@@ -169,6 +171,13 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
             )
 
         return self._run("ListIncidents", context, work)
+
+    def Ask(self, request, context):
+        def work():
+            self._read_own_writes()  # "has this happened before" reads the incidents answered a moment ago
+            return self.ask.answer(request, context)
+
+        return self._run("Ask", context, work)
 
     # -- Infer's stages ----------------------------------------------------------------------
 

@@ -1,0 +1,173 @@
+"""The question parser: screen, tokens, time window, entities, intent; never raises on any text.
+
+``QuestionParser.parse`` returns a ``Parsed``: the intent, the linked entities, the window read from
+the question (or none), and, when the question cannot be answered as asked, a clarification (words
+that could be several entities, or none) or a refusal with its reason. Intent comes from the rules
+first, then the classifier; an optional language model is asked only when neither is sure.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import tzinfo
+
+from rapidfuzz import fuzz, process
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from rca.nlq import intent_model, intent_rules
+from rca.nlq.entities import Entity, EntityCatalog, Link, Unresolved
+from rca.nlq.screen import screen
+from rca.nlq.time_grammar import STARTERS, TimeSpan, find_window
+from rca.nlq.tokens import tokenize
+
+log = logging.getLogger(__name__)
+CONFIDENT = 0.5  # the classifier's probability from which its intent is taken without asking further
+TYPO_SCORE = 80.0  # an unknown word this close to a known one is that word with a typo
+# Words of questions about operations that the paraphrase set may not hold; with the stop words, the
+# time words and the paraphrase set's words they are the vocabulary: any other word may be a name.
+OPS_WORDS = frozenset(
+    """
+    service services host hosts node nodes instance instances pod pods server servers database databases db dbs cache
+    caches queue datastore datastores store system systems app application cluster estate team prod production
+    failing failed fail failure failures fails broken broke break breaking down outage outages crash crashed
+    slow slowness latency timeout timeouts errors error erroring 500s 5xx 503 502 500 alert alerts alerting
+    please show me list give tell us any anything something happen happening happened today right now recently
+    lately currently latest last past recent both also just still ok okay fine healthy up
+    """.split()
+)
+
+
+@dataclass
+class Parsed:
+    """A question as understood."""
+
+    intent: str
+    links: list[Link] = field(default_factory=list)
+    window: TimeSpan | None = None
+    unresolved: list[Unresolved] = field(default_factory=list)
+    refusal: str = ""
+    understood_by: str = "rules"
+    confidence: float = 1.0
+    sentence: str = ""  # tokens with ENT and TIME placeholders, as the rules and the classifier read them
+    family: str = "errors"  # root_cause: the symptoms' signal family
+    hypotheses: list[Entity] = field(default_factory=list)  # root_cause: "did Y cause X" -> Y
+    status: str = ""  # incidents: open, closed, confirmed or ''
+    similar: bool = False  # incidents: "has this happened before"
+    clarify_text: str = ""  # what the clarification asks about
+
+    @property
+    def entities(self) -> list[Entity]:
+        """The linked entities in question order."""
+        return [link.entity for link in self.links]
+
+
+LlmFallback = Callable[[str, "Parsed"], "Parsed | None"]
+
+
+class QuestionParser:
+    """Understands questions against one entity catalog, offline."""
+
+    def __init__(self, catalog: EntityCatalog, model: intent_model.IntentModel | None = None):
+        self.catalog = catalog
+        self.model = model or intent_model.load()
+        self.vocabulary = frozenset(intent_model.vocabulary() | ENGLISH_STOP_WORDS | OPS_WORDS | STARTERS)
+        self._typo_words = sorted(w for w in self.vocabulary if len(w) >= 4)
+
+    def parse(self, question: str, now: float, tz: tzinfo, llm: LlmFallback | None = None) -> Parsed:
+        """Understand ``question`` at ``now`` in ``tz``; refusals and clarifications are results, not errors."""
+        screened = screen(question)
+        if screened.refusal:
+            return Parsed("refused", refusal=screened.refusal)
+        tokens = tokenize(screened.text)
+        window = find_window(tokens, now, tz)
+        skip = set(range(window.first_token, window.end_token)) if window else set()
+        linking = self.catalog.link(tokens, skip, self.vocabulary)
+        sentence = self._sentence(tokens, window, linking.links, linking.unresolved)
+        parsed = Parsed("refused", linking.links, window, linking.unresolved, sentence=sentence)
+        intent = intent_rules.rule_intent(sentence)
+        if intent is not None:
+            parsed.intent = intent
+        else:
+            prediction = self.model.predict(sentence)
+            parsed.intent, parsed.understood_by, parsed.confidence = (
+                prediction.intent,
+                "classifier",
+                round(prediction.probability, 3),
+            )
+            if prediction.probability < CONFIDENT:
+                asked = llm(screened.text, parsed) if llm is not None else None
+                if asked is not None:
+                    parsed = asked
+                else:
+                    parsed.intent = "clarify" if parsed.links else "refused"
+        return self._finish(parsed, tokens)
+
+    def _sentence(self, tokens: list[str], window: TimeSpan | None, links, unresolved) -> str:
+        """The tokens with ENT for entity words, TIME for the time expression, typos of known words mended."""
+        marks: dict[int, str] = {}
+        for span in (*links, *unresolved):
+            marks[span.first] = "ENT"
+            marks.update(dict.fromkeys(range(span.first + 1, span.end), ""))
+        if window is not None:
+            marks[window.first_token] = "TIME"
+            marks.update(dict.fromkeys(range(window.first_token + 1, window.end_token), ""))
+        words: list[str] = []
+        for i, token in enumerate(tokens):
+            word = marks.get(i, self._mend(token))
+            if word and not (word == "ENT" and words[-2:] == ["ENT", "and"]):
+                words.append(word)
+        return " ".join(words)
+
+    def _mend(self, token: str) -> str:
+        if token in self.vocabulary or len(token) < 4 or not token.isalpha():
+            return token
+        match = process.extractOne(token, self._typo_words, scorer=fuzz.ratio, score_cutoff=TYPO_SCORE)
+        return match[0] if match else token
+
+    def _unknown_words(self, tokens: list[str], parsed: Parsed) -> list[str]:
+        """Words that are neither known words nor part of a name or the time: maybe names we do not know."""
+        used = {i for link in parsed.links for i in range(link.first, link.end)}
+        used |= {i for u in parsed.unresolved for i in range(u.first, u.end)}
+        if parsed.window is not None:
+            used |= set(range(parsed.window.first_token, parsed.window.end_token))
+        return [
+            t
+            for i, t in enumerate(tokens)
+            if i not in used and t.isalpha() and len(t) >= 3 and self._mend(t) not in self.vocabulary
+        ]
+
+    def _finish(self, parsed: Parsed, tokens: list[str]) -> Parsed:
+        sentence = parsed.sentence
+        if parsed.intent == "refused":
+            parsed.refusal = parsed.refusal or _refusal_reason(sentence)
+            parsed.links, parsed.window, parsed.unresolved = [], None, []
+            return parsed
+        if parsed.unresolved:
+            first = parsed.unresolved[0]
+            parsed.intent, parsed.clarify_text = "clarify", first.text
+            return parsed
+        unknown = self._unknown_words(tokens, parsed)
+        if (parsed.intent in intent_rules.NEEDS_ENTITY and not parsed.links) or unknown:
+            text = " ".join(unknown)
+            candidates = tuple(self.catalog.closest(text)) if text else ()
+            parsed.unresolved = [Unresolved(text, candidates, 0, 0)]
+            parsed.intent, parsed.clarify_text = "clarify", text
+            return parsed
+        if parsed.intent in ("dependencies", "dependents"):
+            parsed.window = None  # the structure as it is now
+        if parsed.intent == "root_cause":
+            parsed.family = intent_rules.symptom_family(sentence)
+            if len(parsed.links) > 1 and intent_rules.hypothesis_first(sentence):
+                parsed.hypotheses = [parsed.links[0].entity]
+        if parsed.intent == "incidents":
+            parsed.status = intent_rules.incident_status(sentence)
+            parsed.similar = intent_rules.asks_for_similar(sentence)
+        return parsed
+
+
+def _refusal_reason(sentence: str) -> str:
+    if intent_rules.rule_intent(sentence) == "refused":
+        return "this only reads the graph: it cannot change, restart or delete anything"
+    return "the question is not about the estate's services, changes, signals or incidents"
