@@ -4,13 +4,15 @@ Starts the embedded graph (or uses the configured one), applies migrations, load
 estate, replays a bundled incident anchored at now (its syslog lines through the syslog ingest,
 its metric series through the metrics poll's anomaly detector; rca/cli/demo/replay.py), starts
 the RootCause service in-process on a free port, calls Infer over a real gRPC channel and prints
-the ranked root-cause paths with their evidence.
+the ranked root-cause paths with their evidence; then asks the service one question about the
+incident in plain English (Ask) and prints the answer.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from datetime import UTC
 from pathlib import Path
 
 from graph_schema import migrations
@@ -25,6 +27,8 @@ from rca.service.report import clock
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLE_ESTATE = EXAMPLES / "online-boutique.yaml"
 EXAMPLE_INCIDENT = EXAMPLES / "incidents" / "payments-db-config-change.yaml"
+# Asked over gRPC (Ask) once the incident is diagnosed, about the moment of its alert.
+DEMO_QUESTION = "what changed in the last hour"
 
 
 def add_parser(subparsers) -> None:
@@ -35,7 +39,8 @@ def add_parser(subparsers) -> None:
         description="Start the embedded graph (unless NEO4J_URI is set), migrate it, load the example estate, "
         "replay a bundled incident (syslog lines through the syslog ingest, metric series through the anomaly "
         "detector), call Infer over gRPC on an in-process RootCause "
-        "service and print the ranked root-cause paths with their evidence.",
+        "service and print the ranked root-cause paths with their evidence; then ask the service one question "
+        f'about the incident in plain English ("{DEMO_QUESTION}") and print the answer.',
     )
     demo.add_argument(
         "--estate", type=Path, default=EXAMPLE_ESTATE, help="topology file to load (default: the example shop)"
@@ -54,6 +59,7 @@ def run_demo(args: argparse.Namespace, settings) -> int:
     from rca.cli.demo import incident as demo_incident
     from rca.cli.demo import replay as demo_replay
     from rca.cli.local_service import local_root_cause
+    from rca.service.ask_report import format_ask
     from rca.service.report import format_infer
     from rca.service.stubs import pb
 
@@ -94,12 +100,16 @@ def run_demo(args: argparse.Namespace, settings) -> int:
                 for s in incident.symptoms
             ]
             response = client.infer(pb.InferRequest(symptoms=symptoms, top_k=args.top_k))
+            question = pb.AskRequest(question=DEMO_QUESTION, now=alert_at, time_zone="UTC")
+            answer = client.stub.Ask(question, timeout=client.timeout_s, metadata=client.metadata)
     print(format_infer(response))
     if incident.root_cause:
         ranks = [c.rank for c in response.candidates if c.entity_id == incident.root_cause]
         verdict = f"ranked #{ranks[0]}" if ranks else f"not in the top {len(response.candidates)}"
         print(f"\nthe incident file's true root cause {incident.root_cause} is {verdict}")
-    print(f"stored as incident {response.incident_id}; done in {time.monotonic() - started:.1f}s")
+    print(f"stored as incident {response.incident_id}")
+    print(f'\nasking the service (Ask): "{DEMO_QUESTION}"\n{format_ask(answer, UTC)}')
+    print(f"done in {time.monotonic() - started:.1f}s")
     return 0
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from graph_schema.errors import GraphError
 from rca.cli import (
+    ask_commands,
     bridge_commands,
     demo_commands,
     diagnose_commands,
@@ -37,6 +38,7 @@ COMMAND_MODULES = (
     sync_commands,
     serve_commands,
     infer_commands,
+    ask_commands,
     bridge_commands,
     train_commands,
 )

@@ -36,6 +36,15 @@ def test_demo_replays_the_incident_through_ingest_and_prints_the_root_cause_path
     assert 'config: LOG:  parameter "max_connections" changed to "20"' in out  # the change shows up as evidence
     assert "ads 3.2.0" not in out  # a change outside the window is not evidence
     assert "true root cause postgres-payments is ranked #1" in out
+    # the question asked at the end, over gRPC (Ask), about the moment of the alert
+    assert 'asking the service (Ask): "what changed in the last hour"' in out
+    answer = out.split("asking the service (Ask)")[1]
+    assert re.search(
+        r"1 change between \d\d:\d\d and \d\d:\d\d UTC, newest first: config on postgres-payments at \d\d:\d\d", answer
+    )
+    assert 'max_connections" changed to "20"' in answer and '("in the last hour")' in answer
+    assert not re.search(r"\bads\b", answer)  # the ads deploy, 90 minutes before the alert, is outside the hour
+    assert "(changes, understood by rules;" in answer
 
     graph = GraphSettings(password=PASSWORD, data_dir=tmp_path / "graph", heap="1g")
     with open_graph(graph) as store:
