@@ -33,7 +33,7 @@ from ingest.syslog.entities import EntityMapper, load_entity_rules
 from ingest.syslog.listeners import SyslogListeners
 from ingest.syslog.parser import SyslogParser
 from ingest.syslog.pipeline import SyslogPipeline
-from ingest.syslog.templates import LogTemplates, load_masks
+from ingest.syslog.templates import LogTemplates
 from settings.graph import GraphSettings
 from settings.ingest import SyslogSettings
 
@@ -110,11 +110,8 @@ def bench_parse(lines: list[bytes]) -> tuple[float, float]:
 
 
 def bench_templates(lines: list[bytes]) -> tuple[float, float, int]:
-    s = SyslogSettings()
     parser = SyslogParser()
-    templates = LogTemplates(
-        load_masks(), sim_th=s.drain_sim_th, depth=s.drain_depth, max_clusters=s.drain_max_clusters
-    )
+    templates = LogTemplates(max_templates=SyslogSettings().max_templates)
     classifier = SignatureClassifier(load_class_rules())
     mapper = EntityMapper(load_entity_rules())
     texts = [line.decode() for line in lines]
@@ -124,7 +121,7 @@ def bench_templates(lines: list[bytes]) -> tuple[float, float, int]:
             record = parser.parse(text)
             mapper.map(record.hostname, record.app_name)
             tid = templates.add(record.message)
-            classifier.for_template(tid, record.message)
+            classifier.for_template(templates.template(tid))
 
     return (*_rates(len(texts), work), len(templates))
 

@@ -108,10 +108,8 @@ class SyslogSettings(BaseModel):
         128, ge=1, description="bound of the listener->processor queue, in batches (a TCP batch is at most 256 KiB)"
     )
     default_timezone: str = Field("UTC", description="zone of BSD timestamps that carry none")
-    # template mining (Drain3)
-    drain_sim_th: float = Field(0.9, gt=0, le=1, description="Drain similarity threshold")
-    drain_depth: int = Field(5, ge=3, description="Drain prefix-tree depth")
-    drain_max_clusters: int = Field(20000, ge=100, description="templates kept (least recently used go)")
+    # template mining (ingest/syslog/miner.py: one configuration for every input, nothing to tune)
+    max_templates: int = Field(20000, ge=100, description="templates kept (least recently used go)")
     extra_masks: list[SyslogMask] = Field(default_factory=list, description="masks run before the built-in ones")
     # classification and entity mapping: extra rules run before the built-in data files
     extra_classes: list[dict] = Field(

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from graph_schema.model import SIGNATURE_CLASSES
+from ingest.syslog.miner import WILDCARD
 
 CLASSES_FILE = Path(__file__).parents[1] / "data" / "syslog_classes.yaml"
 CHANGE_TYPES = ("deploy", "config", "restart")
@@ -51,7 +52,7 @@ class SignatureClassifier:
 
     def __init__(self, rules: list[ClassRule]):
         self.rules = rules
-        self._by_template: dict[int, ClassRule | None] = {}
+        self._by_template: dict[str, ClassRule | None] = {}
 
     def classify(self, text: str) -> ClassRule | None:
         """The first rule matching ``text``, or None for the class 'other'."""
@@ -60,13 +61,14 @@ class SignatureClassifier:
                 return rule
         return None
 
-    def for_template(self, template_id: int, message: str) -> ClassRule | None:
-        """The rule for a template, decided by the first message seen for it."""
+    def for_template(self, template: str) -> ClassRule | None:
+        """The rule for a template's text, each ``<*>`` read as the value 0: the class never depends
+        on which values the template's lines held (a path that says "timeout" is no timeout)."""
         try:
-            return self._by_template[template_id]
+            return self._by_template[template]
         except KeyError:
-            rule = self.classify(message)
+            rule = self.classify(template.replace(WILDCARD, "0"))
             if len(self._by_template) > 100_000:
                 self._by_template.clear()
-            self._by_template[template_id] = rule
+            self._by_template[template] = rule
             return rule

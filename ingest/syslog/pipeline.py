@@ -45,10 +45,19 @@ class Paths:
 
     @property
     def templates(self) -> Path:
-        return self.root / "drain3_state.bin"
+        return self.root / "templates.json"
 
     @property
     def templates_uid(self) -> Path:
+        return self.root / "templates.uid"
+
+    @property
+    def drain3_templates(self) -> Path:
+        """Where versions before the shape miner kept their Drain3 state (taken over once)."""
+        return self.root / "drain3_state.bin"
+
+    @property
+    def drain3_templates_uid(self) -> Path:
         return self.root / "drain3_state.uid"
 
     @property
@@ -80,10 +89,9 @@ class SyslogPipeline:
         self.parser = SyslogParser(default_tz=ZoneInfo(settings.default_timezone))
         self.templates = LogTemplates(
             load_masks(extra=[m.model_dump() for m in settings.extra_masks]),
-            sim_th=settings.drain_sim_th,
-            depth=settings.drain_depth,
-            max_clusters=settings.drain_max_clusters,
+            max_templates=settings.max_templates,
             state_file=self.paths.templates,
+            legacy_state_file=self.paths.drain3_templates,
         )
         self._template_prefix = self._templates_uid()
         self.classifier = SignatureClassifier(load_class_rules(extra=settings.extra_classes))
@@ -245,6 +253,7 @@ class SyslogPipeline:
         max_len = self.settings.max_line_bytes
         parse = self.parser.parse
         add_template = self.templates.add
+        template_text = self.templates.template
         classify = self.classifier.for_template
         mapper = self.mapper.map
         aggregate = self.aggregator.add
@@ -267,7 +276,7 @@ class SyslogPipeline:
             parsed_counts[record.format] = parsed_counts.get(record.format, 0) + 1
             entity = mapper(record.hostname or _host_of(source), record.app_name)
             template_id = add_template(record.message)
-            rule = classify(template_id, record.message)
+            rule = classify(template_text(template_id))
             severity = record.severity if record.severity is not None else DEFAULT_PRI & 7
             aggregate(
                 entity,
@@ -322,12 +331,17 @@ class SyslogPipeline:
     # -- helpers ------------------------------------------------------------------------------
 
     def _templates_uid(self) -> str:
-        # Drain numbers templates 1, 2, ...; a uid kept with its state keeps ids from two
+        # The miner numbers templates 1, 2, ...; a uid kept with its state keeps ids from two
         # different states (say, after the state file was deleted) from colliding in the graph.
+        # Templates taken over from a Drain3 state keep that state's uid, so their ids go on.
         path = self.paths.templates_uid
         if path.exists() and self.paths.templates.exists():
             return path.read_text().strip()
-        uid = uuid.uuid4().hex[:8]
+        legacy = self.paths.drain3_templates_uid
+        if legacy.exists() and self.paths.drain3_templates.exists():
+            uid = legacy.read_text().strip()
+        else:
+            uid = uuid.uuid4().hex[:8]
         write_private(path, uid)
         return uid
 

@@ -1,43 +1,44 @@
-"""Log template mining: Drain3 with tuned masking, persisted state and a cache for repeats.
+"""Log templates for the syslog pipeline: the miner (``miner.py``), its state file and a cache.
 
-Masks come from ``ingest/data/syslog_masking.yaml`` (plus user masks from settings). Most lines
-repeat a form already seen, so two bounded caches (digit-blind raw text, then masked text) map
-it to its cluster and skip masking and Drain's tree search; Drain only generalises templates,
-so a cached answer stays right.
+Most lines repeat a form already seen with other digits. Masking reads every digit as a value
+(``Masker.digit_blind``), so a line with its digits read as 0 is a cache key that skips masking
+and the miner's search; it is only kept for forms the miner itself remembers, so the cache never
+changes a grouping. The state file keeps template ids stable across restarts; a state left by the
+Drain3 miner of earlier versions is taken over once, ids kept.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import yaml
-from drain3 import TemplateMiner
-from drain3.file_persistence import FilePersistence
-from drain3.masking import MaskingInstruction
-from drain3.template_miner_config import TemplateMinerConfig
-
+from ingest.syslog.miner import WILDCARD, Masker, TemplateMiner
 from ingest.syslog.private_files import private_dir, warn_if_open, write_private
 
 log = logging.getLogger(__name__)
 
-MASKING_FILE = Path(__file__).parents[1] / "data" / "syslog_masking.yaml"
+STATE_FORMAT = "rca-log-templates/1"
 _CACHE_LIMIT = 100_000
 _DIGITS_TO_ZERO = str.maketrans("123456789", "000000000")
+# Drain3-era templates named their masks (<NUM>, <HOST>, <ORDER>...): each was a value.
+_OLD_MASK = re.compile(r"<[A-Z][A-Z0-9_]*>")
 
 
-def load_masks(path: Path = MASKING_FILE, extra: Iterable[dict] = ()) -> list[tuple]:
-    """(name, pattern, needs) triples: the user's extra masks first, then the data file's."""
-    data = yaml.safe_load(path.read_text()) or {}
-    entries = [*extra, *data.get("masks", [])]
+def load_masks(extra: Iterable[dict] = ()) -> list[tuple[str, str]]:
+    """The user's extra masks as (name, pattern) pairs, each checked here."""
     masks = []
-    for i, entry in enumerate(entries):
+    for i, entry in enumerate(extra):
         if not isinstance(entry, dict) or not entry.get("name") or not entry.get("pattern"):
-            raise ValueError(f"mask #{i + 1} in {path} needs a name and a pattern")
-        masks.append((str(entry["name"]), str(entry["pattern"]), tuple(entry.get("needs") or ())))
+            raise ValueError(f"extra mask #{i + 1} needs a name and a pattern")
+        try:
+            re.compile(str(entry["pattern"]))
+        except re.error as exc:
+            raise ValueError(f"extra mask #{i + 1} ({entry['name']}): bad pattern: {exc}") from None
+        masks.append((str(entry["name"]), str(entry["pattern"])))
     return masks
 
 
@@ -46,87 +47,91 @@ class LogTemplates:
 
     def __init__(
         self,
-        masks: Sequence[tuple[str, str]],
+        extra_masks: Sequence[tuple[str, str]] = (),
         *,
-        sim_th: float = 0.9,
-        depth: int = 5,
-        max_clusters: int | None = 20000,
+        max_templates: int = 20000,
         state_file: Path | None = None,
+        legacy_state_file: Path | None = None,
+        cache: bool = True,
     ):
-        config = TemplateMinerConfig()
-        config.drain_sim_th = sim_th
-        config.drain_depth = depth
-        config.drain_max_clusters = max_clusters
-        config.masking_instructions = [MaskingInstruction(m[1], m[0]) for m in masks]
-        config.snapshot_interval_minutes = 10**6  # we save on flush, not on Drain's schedule
-        persistence = None
+        self._masker = Masker(extra_masks)
+        self._miner = TemplateMiner(max_templates)
+        self._state_file = state_file
+        self._cache: dict[str, int] | None = {} if cache else None
+        # Without user masks, lines differing only in their digits mask alike; with them the
+        # raw text is the key (a user mask may tell one digit from another).
+        self._digit_blind = self._masker.digit_blind
+        self._dirty = False
         if state_file is not None:
             private_dir(state_file.parent)
             warn_if_open(state_file)
-            persistence = _PrivateFilePersistence(str(state_file))
-        self._miner = TemplateMiner(persistence, config)
-        # A mask with `needs` runs only on text holding one of those substrings: ~20 regexes over
-        # every line would otherwise dominate the cost of mining.
-        self._masks = [(re.compile(m[1]), f"<{m[0]}>", tuple(m[2]) if len(m) > 2 and m[2] else None) for m in masks]
-        self._persistence = persistence
-        self._cache: dict[str, int] = {}  # masked text -> template id
-        self._shapes: dict[str, int] = {}  # digit-blind raw text -> template id
-        self._dirty = False
+            if state_file.exists():
+                self._load(state_file)
+            elif legacy_state_file is not None and legacy_state_file.exists():
+                self._migrate(legacy_state_file)
+                self._dirty = True
+                self.save()  # the new state exists from now on; the old file is left as it was
 
     def add(self, message: str) -> int:
         """The template id of ``message``, mining a new template when none fits."""
         message = message.strip()
-        # Every mask treats all digits alike, so lines differing only in their digits mask alike:
-        # the digit-blind shape is a cache key that skips masking for most repeated lines.
-        shape = message.translate(_DIGITS_TO_ZERO)
-        clusters = self._miner.drain.id_to_cluster
-        cluster_id = self._shapes.get(shape)
-        if cluster_id is not None and cluster_id in clusters:
-            clusters[cluster_id].size += 1
-            return cluster_id
-        masked = self.mask(message)
-        cluster_id = self._cache.get(masked)
-        if cluster_id is None or cluster_id not in clusters:
-            cluster, change = self._miner.drain.add_log_message(masked)
-            if change != "none":
-                self._dirty = True
-            cluster_id = cluster.cluster_id
-        else:
-            clusters[cluster_id].size += 1
-        if len(self._cache) >= _CACHE_LIMIT:
-            self._cache.clear()
-            self._shapes.clear()
-        self._cache[masked] = cluster_id
-        self._shapes[shape] = cluster_id
-        return cluster_id
+        cache = self._cache
+        key = message.translate(_DIGITS_TO_ZERO) if self._digit_blind else message
+        if cache is not None:
+            template_id = cache.get(key)
+            if template_id is not None and template_id in self._miner.templates:
+                self._miner.touch(template_id)
+                return template_id
+        tokens = self._masker.tokens(message)
+        changes = self._miner.changes
+        template_id = self._miner.add(tokens)
+        self._dirty = self._dirty or self._miner.changes != changes
+        if cache is not None and self._miner.remembers(tokens):
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[key] = template_id
+        return template_id
 
-    def mask(self, text: str) -> str:
-        """Apply the masks in order; a mask whose required characters are absent is skipped."""
-        for regex, replacement, hints in self._masks:
-            if hints is None or (hints[0] in text if len(hints) == 1 else any(h in text for h in hints)):
-                text = regex.sub(replacement, text)
-        return text
+    def mask(self, message: str) -> str:
+        """The message as the miner sees it: values replaced by ``<*>``."""
+        return " ".join(self._masker.tokens(message.strip()))
 
     def template(self, template_id: int) -> str:
         """The current text of a template (it generalises as lines arrive)."""
-        cluster = self._miner.drain.id_to_cluster.get(template_id)
-        return cluster.get_template() if cluster is not None else ""
+        template = self._miner.templates.get(template_id)
+        return template.text if template is not None else ""
 
     def __len__(self) -> int:
-        return len(self._miner.drain.id_to_cluster)
+        return len(self._miner.templates)
 
     def save(self) -> None:
-        """Persist the miner's state if it changed since the last save."""
-        if self._persistence is not None and self._dirty:
-            self._miner.save_state("flush")
+        """Persist the templates if they changed since the last save (atomically, 0600)."""
+        if self._state_file is not None and self._dirty:
+            state = {"format": STATE_FORMAT, **self._miner.state()}
+            write_private(self._state_file, json.dumps(state, separators=(",", ":")).encode())
             self._dirty = False
 
+    def _load(self, path: Path) -> None:
+        try:
+            state = json.loads(path.read_bytes())
+            if state.get("format") != STATE_FORMAT:
+                raise ValueError(f"format {state.get('format')!r}, expected {STATE_FORMAT!r}")
+            self._miner.load(state)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"template state {path} cannot be read: {exc}") from None
 
-class _PrivateFilePersistence(FilePersistence):
-    """Drain3's file persistence, saving atomically to a 0600 file."""
+    def _migrate(self, legacy: Path) -> int:
+        """Take over the templates of a Drain3 state file under their ids; how many."""
+        from drain3 import TemplateMiner as Drain3Miner  # only needed once, for old state
+        from drain3.file_persistence import FilePersistence
 
-    def save_state(self, state: bytes) -> None:
-        write_private(Path(self.file_path), state)
+        old = Drain3Miner(FilePersistence(str(legacy)))
+        adopted = 0
+        for cluster in sorted(old.drain.id_to_cluster.values(), key=lambda c: c.cluster_id):
+            text = _OLD_MASK.sub("0", cluster.get_template())
+            adopted += self._miner.adopt(cluster.cluster_id, self._masker.tokens(text))
+        log.info("took over %d templates of the Drain3 state %s", adopted, legacy)
+        return adopted
 
 
 def grouping_accuracy(truth: Sequence[str], predicted: Sequence[object]) -> float:
@@ -140,3 +145,6 @@ def grouping_accuracy(truth: Sequence[str], predicted: Sequence[object]) -> floa
         len(members) for members in mined_groups.values() if true_groups[truth[next(iter(members))]] == members
     )
     return correct / len(truth) if truth else 1.0
+
+
+__all__ = ["WILDCARD", "LogTemplates", "grouping_accuracy", "load_masks"]

@@ -5,15 +5,21 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sys
 import threading
 from pathlib import Path
+from typing import BinaryIO, TextIO
+from zoneinfo import ZoneInfo
 
 from graph_schema.connection import open_graph
 from ingest.syslog.addresses import DEFAULT_HOST, format_address, parse_address
 from ingest.syslog.listeners import SyslogListeners
+from ingest.syslog.parser import SyslogParser
 from ingest.syslog.pipeline import SyslogPipeline
+from ingest.syslog.templates import LogTemplates, load_masks
 from ingest.syslog.worker_metrics import SyslogMetrics
 from rca.cli.errors import UserError
+from settings.ingest import SyslogSettings
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +30,9 @@ def add_parser(group) -> None:
         "syslog",
         help="ingest syslog (RFC 5424/3164) over UDP, TCP, files or stdin",
         description="Parse syslog lines, mine templates, classify and aggregate them into :Event and "
-        ":Change nodes. Runs until Ctrl-C or SIGTERM (or, with only '-', until stdin ends), then flushes.",
+        ":Change nodes. Runs until Ctrl-C or SIGTERM (or, with only '-', until stdin ends), then flushes. "
+        "'rca ingest syslog templates' only mines: it prints TEMPLATE_ID<TAB>TEMPLATE for each line on "
+        "stdin, in order, as the worker with these settings would assign them (no graph, no state).",
     )
     where = f"HOST:PORT, PORT or [IPv6]:PORT; no host means {DEFAULT_HOST}, all interfaces is 0.0.0.0:PORT or [::]:PORT"
     parser.add_argument(
@@ -47,7 +55,19 @@ def add_parser(group) -> None:
         "answered 200 OK only once it is journaled and synced",
     )
     parser.add_argument("--file", action="append", default=[], type=Path, metavar="PATH", help="follow a file")
-    parser.add_argument("stdin", nargs="?", choices=["-"], help="'-' reads lines from stdin")
+    parser.add_argument(
+        "stdin",
+        nargs="?",
+        choices=["-", "templates"],
+        help="'-' reads lines from stdin; 'templates' prints each stdin line's template id and template instead "
+        "of ingesting (ids are the miner's numbers; the worker prefixes them with its state's uid; the "
+        "template is its text once all lines were read)",
+    )
+    parser.add_argument(
+        "--bodies",
+        action="store_true",
+        help="with 'templates': stdin holds message bodies, not syslog lines (no header is parsed off)",
+    )
     parser.add_argument(
         "--metrics", metavar="HOST:PORT", help=f"serve Prometheus self metrics here (port alone: {DEFAULT_HOST})"
     )
@@ -56,6 +76,13 @@ def add_parser(group) -> None:
 
 
 def run_syslog(args: argparse.Namespace, settings) -> int:
+    if args.stdin == "templates":
+        if args.udp or args.tcp or args.relp or args.file or args.metrics or args.state_dir:
+            raise UserError("'templates' reads stdin only: it takes no listeners, --metrics or --state-dir")
+        print_templates(sys.stdin.buffer, sys.stdout, settings.syslog, bodies=args.bodies)
+        return 0
+    if args.bodies:
+        raise UserError("--bodies goes with 'templates' only")
     if not (args.udp or args.tcp or args.relp or args.file or args.stdin):
         raise UserError("give at least one input: --udp, --tcp, --relp, --file or '-'")
     udp = [_address("--udp", a) for a in args.udp]
@@ -98,6 +125,20 @@ def run_syslog(args: argparse.Namespace, settings) -> int:
         + ("all written" if complete else f"unwritten batches kept in {pipeline.paths.spool}")
     )
     return 0 if complete else 1
+
+
+def print_templates(lines: BinaryIO, out: TextIO, syslog: SyslogSettings, *, bodies: bool = False) -> None:
+    """TEMPLATE_ID<TAB>TEMPLATE per input line, mined as the worker does: its parser, its masks."""
+    templates = LogTemplates(
+        load_masks(extra=[m.model_dump() for m in syslog.extra_masks]), max_templates=syslog.max_templates
+    )
+    parser = SyslogParser(default_tz=ZoneInfo(syslog.default_timezone))
+    ids = []
+    for raw in lines:
+        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        ids.append(templates.add(line if bodies else parser.parse(line).message))
+    for template_id in ids:
+        out.write(f"{template_id}\t{templates.template(template_id)}\n")
 
 
 def _address(flag: str, text: str, default_port: int = 514) -> tuple[str, int]:

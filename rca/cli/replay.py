@@ -62,9 +62,9 @@ def replay_syslog(store, lines: list[bytes], settings: SyslogSettings) -> LogRep
         if not pipeline.stop():
             raise ReplayFailed("the graph did not take the replayed log events in time")
         templates = []
-        for template_id in range(1, len(pipeline.templates) + 1):  # Drain numbers templates 1, 2, ...
+        for template_id in range(1, len(pipeline.templates) + 1):  # the miner numbers templates 1, 2, ...
             text = pipeline.templates.template(template_id)
-            rule = pipeline.classifier.for_template(template_id, text)
+            rule = pipeline.classifier.for_template(text)
             kind = (
                 OTHER if rule is None else rule.signature_class + (f"/{rule.change_type}" if rule.change_type else "")
             )

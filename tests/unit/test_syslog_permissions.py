@@ -50,7 +50,7 @@ def test_state_directories_are_0700_and_files_0600_under_umask_022(tmp_path, uma
     assert _mode(tmp_path / "var") == 0o700 and _mode(state) == 0o700 and _mode(state / "spool") == 0o700
     files = [p for p in state.rglob("*") if p.is_file()]
     names = {p.name for p in files}
-    assert {"dead_letters.jsonl", "drain3_state.bin", "drain3_state.uid", "file_offsets.json"} <= names
+    assert {"dead_letters.jsonl", "templates.json", "templates.uid", "file_offsets.json"} <= names
     assert any(p.parent.name == "spool" for p in files), names
     assert {p.name: oct(_mode(p)) for p in files} == {p.name: oct(0o600) for p in files}
 
