@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from settings.bridge import BridgeSettings
+from settings.dashboard import DashboardSettings
 from settings.graph import GraphSettings
 from settings.ingest import (
     MetricsSettings,
@@ -84,6 +85,7 @@ class Settings(BaseSettings):
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     model: ModelSettings = Field(default_factory=ModelSettings)
     bridge: BridgeSettings = Field(default_factory=BridgeSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -19,7 +19,7 @@ ON CREATE SET i.created_at = row.created_at, i.window_start = row.window_start, 
     i.symptom_ids = row.symptom_ids, i.candidate_ids = row.candidate_ids,
     i.top_candidate_id = row.top_candidate_id, i.top_score = row.top_score,
     i.embedding = row.embedding, i.edges_packed = row.edges_packed, i.model_version = row.model_version,
-    i.unresolved_symptoms = row.unresolved_symptoms,
+    i.unresolved_symptoms = row.unresolved_symptoms, i.similar_json = row.similar_json,
     i.feedback_json = '[]', i.confirmed_root_cause_id = ''
 """
 
@@ -49,7 +49,7 @@ WHERE i.created_at >= $since
   AND ($entity_id = '' OR $entity_id IN i.symptom_ids OR $entity_id IN i.candidate_ids)
 RETURN i.id AS id, i.created_at AS created_at, i.symptoms_json AS symptoms_json,
        i.top_candidate_id AS top_candidate_id, i.top_score AS top_score,
-       i.confirmed_root_cause_id AS confirmed_root_cause_id
+       i.confirmed_root_cause_id AS confirmed_root_cause_id, i.closed_at AS closed_at
 ORDER BY created_at DESC
 LIMIT $limit
 """

@@ -16,6 +16,7 @@ from graph_schema.errors import GraphError
 from rca.cli import (
     ask_commands,
     bridge_commands,
+    dashboard_commands,
     demo_commands,
     diagnose_commands,
     graph_commands,
@@ -40,6 +41,7 @@ COMMAND_MODULES = (
     infer_commands,
     ask_commands,
     bridge_commands,
+    dashboard_commands,
     train_commands,
 )
 

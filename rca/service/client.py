@@ -19,11 +19,14 @@ def parse_symptom(text: str, observed_at: float = 0.0):
     return pb.Symptom(entity_name=entity, family=family, observed_at=observed_at)
 
 
-def open_channel(target: str, *, ca_cert: Path | None = None, server_name: str | None = None) -> grpc.Channel:
-    """A channel to target: TLS when a CA certificate is given, plaintext otherwise."""
+def open_channel(
+    target: str, *, ca_cert: Path | None = None, server_name: str | None = None, options: list | None = None
+) -> grpc.Channel:
+    """A channel to target: TLS when a CA certificate is given, plaintext otherwise; ``options`` are gRPC's."""
+    options = list(options or [])
     if ca_cert is None:
-        return grpc.insecure_channel(target)
-    options = [("grpc.ssl_target_name_override", server_name)] if server_name else []
+        return grpc.insecure_channel(target, options)
+    options += [("grpc.ssl_target_name_override", server_name)] if server_name else []
     return grpc.secure_channel(
         target, grpc.ssl_channel_credentials(root_certificates=Path(ca_cert).read_bytes()), options
     )
@@ -51,9 +54,9 @@ class RootCauseClient:
         request = pb.GetIncidentRequest(incident_id=incident_id, include_features=include_features)
         return self.stub.GetIncident(request, timeout=self.timeout_s, metadata=self.metadata)
 
-    def list_incidents(self, limit: int = 20, entity_id: str = ""):
-        """Call ListIncidents."""
-        request = pb.ListIncidentsRequest(limit=limit, entity_id=entity_id)
+    def list_incidents(self, limit: int = 20, entity_id: str = "", since: float = 0.0):
+        """Call ListIncidents (newest first; since: only those created then or later)."""
+        request = pb.ListIncidentsRequest(limit=limit, entity_id=entity_id, since=since)
         return self.stub.ListIncidents(request, timeout=self.timeout_s, metadata=self.metadata)
 
     def close_incident(self, incident_id: str, closed_by: str, reason: str = ""):

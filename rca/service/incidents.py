@@ -79,6 +79,7 @@ class IncidentRecord:
             ),
             "model_version": self.model_version or None,
             "unresolved_symptoms": list(response.unresolved_symptoms),
+            "similar_json": _to_json(response.similar_incidents),
         }
 
 
@@ -119,6 +120,7 @@ class IncidentStore:
             closed_by=row.get("closed_by") or "",
             close_reason=row.get("close_reason") or "",
             unresolved_symptoms=row.get("unresolved_symptoms") or [],
+            similar_incidents=_from_json(row.get("similar_json"), pb.SimilarIncident),
         )
 
     def feedback(self, request, now: float | None = None):
@@ -199,6 +201,7 @@ class IncidentStore:
                 top_candidate_id=row.get("top_candidate_id") or "",
                 top_score=row.get("top_score") or 0.0,
                 confirmed_root_cause_id=row.get("confirmed_root_cause_id") or "",
+                closed_at=row.get("closed_at") or 0.0,
             )
             for row in rows
         ]

@@ -1,0 +1,93 @@
+"""Health: the graph (server, schema version, counts), ingest over the last hour and last syncs, the
+service (reachable, active model version, its own metrics). Each part says on its own when it is down."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboards import graph_reads, service_metrics, ui
+from dashboards.backend import Outage
+
+backend = ui.backend()
+settings = backend.settings.dashboard
+
+
+def graph_part() -> None:
+    st.subheader("Graph")
+    try:
+        with backend.graph() as store:
+            health = graph_reads.graph_health(store)
+    except Outage as outage:
+        ui.outage_banner(outage)
+        return
+    behind = health.schema_version < health.latest_version
+    st.markdown(
+        f"**up** · {health.agent} at `{health.address}` · schema version **{health.schema_version}** "
+        f"(this code: {health.latest_version}{', run `rca graph migrate`' if behind else ''})"
+    )
+    st.dataframe([{"label": k, "nodes": v} for k, v in health.counts.items()], hide_index=True, width="stretch")
+    st.markdown("**Ingest, last hour**")
+    st.dataframe(
+        [{"what": r["what"], "count": r["count"] or 0, "latest": ui.ago(r["latest"])} for r in health.ingest_last_hour],
+        hide_index=True,
+        width="stretch",
+    )
+    st.markdown("**Last sync per source** (when it last asserted an entity)")
+    st.dataframe(
+        [
+            {
+                "source": s["source"],
+                "last sync": ui.clock(s["last_seen"]),
+                "age": ui.ago(s["last_seen"]),
+                "entities": s["entities"],
+            }
+            for s in health.last_syncs
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    if health.topology_changed_at:
+        st.caption(
+            f"Topology last changed {ui.ago(health.topology_changed_at)} ({ui.clock(health.topology_changed_at)})."
+        )
+
+
+def service_part() -> None:
+    st.subheader("RootCause service")
+    try:
+        with backend.service() as client:
+            latest = client.list_incidents(limit=1).incidents
+            versions = dict(client.get_incident(latest[0].incident_id).versions) if latest else {}
+    except Outage as outage:
+        ui.outage_banner(outage)
+        return
+    st.markdown(f"**up** at `{backend.target}`")
+    if versions:
+        st.markdown(
+            "Versions of the latest incident's ranking: "
+            + " · ".join(f"{k} **{v}**" for k, v in sorted(versions.items()))
+        )
+    else:
+        st.caption("No incident yet: the model version shows once the service has ranked one.")
+    if not settings.service_metrics_url:
+        st.caption("No service metrics URL configured (RCA_DASHBOARD__SERVICE_METRICS_URL).")
+        return
+    try:
+        metrics = service_metrics.read(settings.service_metrics_url, settings.timeout_s)
+    except Exception as exc:  # noqa: BLE001 - the metrics endpoint is optional; say why it is missing
+        st.warning(f"The service's metrics at {settings.service_metrics_url} cannot be read: {exc}")
+        return
+    mean = metrics["infer_mean_s"]
+    st.markdown(
+        f"Graph seen by the service: **{'up' if metrics['graph_up'] else 'down'}** · "
+        f"Infer calls **{metrics['infer_count']}**" + (f", mean **{mean * 1000:.0f} ms**" if mean is not None else "")
+    )
+    st.dataframe(metrics["calls"], hide_index=True, width="stretch")
+
+
+st.title("Health")
+graph_col, service_col = st.columns(2)
+with graph_col:
+    graph_part()
+with service_col:
+    service_part()

@@ -1,0 +1,179 @@
+"""Every page of the dashboard run by Streamlit's AppTest against the real service and graph, with the
+demo incident replayed (tests/integration/dashboard/conftest.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboards import ui
+from rca.rank.engine import engine_without_model
+from rca.service.server import start_server
+from rca.service.stubs import pb
+from settings.service import ServiceSettings
+from tests.integration.dashboard.conftest import ROOT_CAUSE
+from tests.support.local_server import free_port
+from tests.support.waiting import wait_until
+
+APP = str(Path(__file__).resolve().parents[3] / "dashboards" / "app.py")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def environment(demo_stack):
+    """The dashboard reads its settings from the environment, as `rca dashboard` passes them."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in demo_stack.env.items():
+            patch.setenv(name, value)
+        ui.backend.clear()
+        yield
+    ui.backend.clear()
+
+
+def page(path: str, **params: str) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.switch_page(path)
+    for name, value in params.items():
+        app.query_params[name] = value
+    return app.run()
+
+
+def texts(app: AppTest) -> str:
+    parts = [m.value for m in app.markdown] + [t.value for t in app.title] + [h.value for h in app.subheader]
+    parts += [c.value for c in app.caption] + [i.value for i in app.info] + [e.value for e in app.error]
+    parts += [s.value for s in app.success] + [w.value for w in app.warning]
+    return "\n".join(str(p) for p in parts)
+
+
+def no_exception(app: AppTest) -> None:
+    assert not app.exception, [e.value for e in app.exception]
+
+
+def test_incidents_page_lists_the_demo_incident_with_its_top_candidate(demo_stack):
+    app = page("pages/incidents.py")
+    no_exception(app)
+    frame = app.dataframe[0].value
+    row = frame[frame["incident"] == demo_stack.incident_id]
+    assert len(row) == 1
+    assert row["top candidate"].iloc[0] == demo_stack.response.candidates[0].entity_name
+    assert row["status"].iloc[0] in ("open", "confirmed")
+    assert "checkout errors" in row["symptoms"].iloc[0]
+
+
+def test_incident_page_shows_candidates_in_rank_order_and_the_path(demo_stack):
+    app = page("pages/incident.py", id=demo_stack.incident_id)
+    no_exception(app)
+    candidates = app.dataframe[0].value
+    expected = [c.entity_name for c in demo_stack.response.candidates]
+    assert list(candidates["entity"]) == expected and ROOT_CAUSE in expected
+    assert list(candidates["rank"]) == list(range(1, len(expected) + 1))
+    [root_cause] = [c for c in demo_stack.response.candidates if c.entity_id == ROOT_CAUSE]
+    app.radio(key="candidate").set_value(f"#{root_cause.rank} {ROOT_CAUSE}").run()
+    no_exception(app)
+    shown = texts(app)
+    assert f"Path from {ROOT_CAUSE}" in shown
+    assert "path to **checkout**" in shown and "postgres-payments → payment → checkout" in shown
+    [chart] = list(app.get("graphviz_chart"))
+    dot = chart.proto.spec
+    assert '"postgres-payments" -> "payment"' in dot and "DEPENDS_ON (reverse)" in dot
+    [timeline] = [c for c in app.get("vega_lite_chart") if '"log signatures"' in c.proto.spec]
+    assert '"anomalies"' in timeline.proto.spec and "mark" in timeline.proto.spec
+    assert demo_stack.response.explanation.splitlines()[0][:40] in shown
+
+
+def test_confirm_records_feedback_readable_through_get_incident(demo_stack):
+    app = page("pages/incident.py", id=demo_stack.incident_id)
+    no_exception(app)
+    app.text_input(key=f"user-{ROOT_CAUSE}").input("alice")
+    app.text_input(key=f"comment-{ROOT_CAUSE}").input("max_connections lowered to 20")
+    app.button(key=f"confirm-{ROOT_CAUSE}").click().run()
+    no_exception(app)
+    incident = demo_stack.client.get_incident(demo_stack.incident_id)
+    assert incident.confirmed_root_cause_id == ROOT_CAUSE
+    [record] = [f for f in incident.feedback if f.user == "alice"]
+    assert record.verdict == pb.CONFIRMED and record.comment == "max_connections lowered to 20"
+    [feedback] = [d.value for d in app.dataframe if "by" in d.value.columns]
+    assert "alice" in list(feedback["by"])
+    assert f"Confirmed root cause: **{ROOT_CAUSE}**" in texts(app)
+
+
+def test_topology_page_finds_an_entity_by_a_misspelt_name_and_draws_its_neighbourhood(demo_stack):
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.switch_page("pages/topology.py").run()
+    no_exception(app)
+    app.text_input[0].input("postgres-paymnts").run()  # a typo still finds it
+    no_exception(app)
+    assert app.selectbox(key="topology_entity").value.startswith(f"{ROOT_CAUSE} (Datastore")
+    [chart] = list(app.get("graphviz_chart"))
+    assert '"payment" -> "postgres-payments"' in chart.proto.spec  # its one neighbour, one hop away
+    [anomalies] = [d.value for d in app.dataframe if "signal" in d.value.columns]
+    assert "db_connections_used" in list(anomalies["signal"])
+    [incidents] = [d.value for d in app.dataframe if "incident" in d.value.columns]
+    assert demo_stack.incident_id in list(incidents["incident"])
+
+
+def test_health_page_shows_the_graph_schema_ingest_and_the_service_metrics(demo_stack):
+    app = page("pages/health.py")
+    no_exception(app)
+    shown = texts(app)
+    assert "schema version **" in shown and "up** at `" + demo_stack.target in shown
+    frames = [d.value for d in app.dataframe]
+    [ingest] = [f for f in frames if "what" in f.columns]
+    # the demo's 894 lines counted into events, less the ads deploy 90 min before the alert
+    assert dict(zip(ingest["what"], ingest["count"]))["log lines"] >= 893
+    [syncs] = [f for f in frames if "source" in f.columns]
+    assert "topology-file" in list(syncs["source"])
+    [calls] = [f for f in frames if "method" in f.columns]
+    assert "Infer" in list(calls["method"])
+    assert "Infer calls **" in shown
+
+
+def test_ask_page_says_whether_asking_is_available(demo_stack):
+    app = page("pages/ask.py")
+    no_exception(app)
+    if not hasattr(pb, "AskRequest"):
+        assert "not available yet" in texts(app)
+
+
+def test_a_service_outage_shows_a_banner_and_the_page_recovers_when_it_returns(demo_stack, session_store, monkeypatch):
+    port = free_port()
+    settings = ServiceSettings(port=port, metrics_port=0)
+    engine = engine_without_model()
+    monkeypatch.setenv("RCA_DASHBOARD__TARGET", f"127.0.0.1:{port}")
+    ui.backend.clear()
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.switch_page("pages/incidents.py").run()  # nothing listens there yet
+    no_exception(app)
+    [banner] = app.error
+    assert "RootCause service is not reachable" in banner.value and f"127.0.0.1:{port}" in banner.value
+    running = start_server(settings, session_store, engine, metrics=False)
+    try:
+
+        def recovered() -> bool:
+            app.run()  # the same session, the same channel: it reconnects within its (short) backoff
+            no_exception(app)
+            return not app.error
+
+        wait_until(recovered, timeout=20, interval=0.5, message="the incidents page answers again")
+        assert demo_stack.incident_id in list(app.dataframe[0].value["incident"])
+    finally:
+        running.stop()
+        ui.backend.clear()
+
+
+def test_a_graph_outage_shows_a_banner_not_a_stack_trace(demo_stack, monkeypatch):
+    monkeypatch.setenv("RCA_DASHBOARD__GRAPH_URI", f"bolt://127.0.0.1:{free_port()}")
+    ui.backend.clear()
+    ui._entity_index.clear()  # the search reads the entities first
+    try:
+        app = page("pages/topology.py")
+        no_exception(app)
+        [banner] = app.error
+        assert "graph is not reachable" in banner.value
+        incident = page("pages/incident.py", id=demo_stack.incident_id)  # needs the graph for its picture
+        no_exception(incident)
+        assert "graph is not reachable" in incident.error[0].value
+    finally:
+        ui._entity_index.clear()
+        ui.backend.clear()

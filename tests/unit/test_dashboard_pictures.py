@@ -1,0 +1,177 @@
+"""Pure parts of the dashboard: the path picture, the timeline's data, the incident rows, metric parsing."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from dashboards.incident_table import incident_rows, status_of
+from dashboards.metric_charts import chart_queries, promql_regex_literal
+from dashboards.path_graph import EVIDENCE_COLOURS, PATH_COLOUR, Hop, evidence_kinds, path_dot
+from dashboards.service_metrics import summarise
+from dashboards.timeline import timeline_chart, timeline_data
+
+ENTITIES = {
+    "pg": ("postgres-payments", "Datastore"),
+    "pay": ("payment", "Service"),
+    "co": ("checkout", "Service"),
+    "cart": ("cart", "Service"),
+}
+EDGES = [("pay", "DEPENDS_ON", "pg"), ("co", "CALLS", "pay"), ("co", "CALLS", "cart")]
+PATH = [Hop("pg", "DEPENDS_ON", "pay"), Hop("pay", "CALLS", "co")]
+
+
+def line_of(dot: str, start: str) -> str:
+    [line] = [line for line in dot.splitlines() if line.strip().startswith(start)]
+    return line
+
+
+def test_path_hops_are_drawn_in_the_fault_direction_numbered_and_marked_reverse():
+    dot = path_dot(ENTITIES, EDGES, [PATH], "pg", ["co"], {})
+    first = line_of(dot, '"pg" -> "pay"')
+    assert 'label="1. DEPENDS_ON (reverse)"' in first and f'color="{PATH_COLOUR}"' in first and 'penwidth="3"' in first
+    assert 'label="2. CALLS (reverse)"' in line_of(dot, '"pay" -> "co"')
+    # the structural edges the hops stand for are not drawn twice; the others stay, grey, with their relation
+    assert '"pay" -> "pg"' not in dot and '"co" -> "pay"' not in dot
+    assert 'label="CALLS"' in line_of(dot, '"co" -> "cart"')
+
+
+def test_candidate_symptom_and_evidence_are_told_apart():
+    evidence = {"pg": {"anomaly", "change"}, "pay": {"log"}}
+    dot = path_dot(ENTITIES, EDGES, [PATH], "pg", ["co"], evidence)
+    candidate = line_of(dot, '"pg" [')
+    assert 'peripheries="2"' in candidate and 'penwidth="3"' in candidate
+    assert f'fillcolor="{EVIDENCE_COLOURS["anomaly"]}:{EVIDENCE_COLOURS["change"]}"' in candidate
+    assert "striped" in candidate and 'label="postgres-payments\\nDatastore"' in candidate
+    assert f'fillcolor="{EVIDENCE_COLOURS["log"]}"' in line_of(dot, '"pay" [')
+    assert 'shape="octagon"' in line_of(dot, '"co" [')
+    assert "peripheries" not in line_of(dot, '"cart" [')
+
+
+def test_a_hop_two_paths_share_is_drawn_once_and_quotes_are_escaped():
+    other = [Hop("pg", "DEPENDS_ON", "pay"), Hop("pay", "CALLS", 'we"ird')]
+    dot = path_dot(ENTITIES, EDGES, [PATH, other], "pg", ["co", 'we"ird'], {})
+    assert dot.count('"pg" -> "pay"') == 1
+    assert '"we\\"ird" [' in dot and '"pay" -> "we\\"ird"' in dot
+
+
+def test_evidence_kinds_count_warning_or_worse_logs_only():
+    kinds = evidence_kinds(
+        [{"entity_id": "a"}],
+        [{"entity_id": "b", "severity": 3}, {"entity_id": "c", "severity": 6}],
+        [{"entity_id": "a"}],
+    )
+    assert kinds == {"a": {"anomaly", "change"}, "b": {"log"}}
+
+
+def test_timeline_data_buckets_log_counts_per_minute_and_class_and_clips_to_the_window():
+    alert = 1_800_000_000.0
+    window = (alert - 600, alert + 60)
+    data = timeline_data(
+        anomalies=[
+            {
+                "entity_id": "pg",
+                "signal": "db_connections_used",
+                "family": "saturation",
+                "onset": alert - 400,
+                "score": 9.1234,
+                "direction": "up",
+                "value": 1.0,
+                "baseline": 0.3,
+            }
+        ],
+        events=[
+            {
+                "entity_id": "pg",
+                "signature_class": "connection",
+                "count": 30,
+                "first_ts": alert - 390,
+                "last_ts": alert - 340,
+            },
+            {
+                "entity_id": "pg",
+                "signature_class": "connection",
+                "count": 12,
+                "first_ts": alert - 380,
+                "last_ts": alert - 330,
+            },
+            {
+                "entity_id": "pay",
+                "signature_class": "timeout",
+                "count": 5,
+                "first_ts": alert - 900,
+                "last_ts": alert - 500,
+            },
+        ],
+        changes=[{"entity_id": "pg", "at": alert - 420, "change_type": "config", "description": "max_connections 20"}],
+        names={"pg": "postgres-payments", "pay": "payment"},
+        alert_at=alert,
+        window=window,
+    )
+    assert list(data.anomalies["series"]) == ["postgres-payments · db_connections_used"]
+    assert data.anomalies["score"].iloc[0] == 9.12
+    logs = {(r.entity, r._3, r.count) for r in data.logs.itertuples()}
+    assert logs == {("postgres-payments", "connection", 42), ("payment", "timeout", 5)}
+    # an event begun before the window is drawn at the window's start
+    assert data.logs[data.logs.entity == "payment"].time.iloc[0].timestamp() == window[0] - window[0] % 60
+    assert data.changes["change"].iloc[0] == "config" and data.alert["time"].iloc[0].timestamp() == alert
+    spec = timeline_chart(data).to_dict()
+    assert [layer["mark"]["type"] for layer in spec["vconcat"][0]["layer"]] == ["circle", "rule", "rule"]
+    assert [layer["mark"]["type"] for layer in spec["vconcat"][1]["layer"]] == ["bar", "rule", "rule"]
+
+
+def test_timeline_of_no_signals_still_draws():
+    data = timeline_data([], [], [], {}, 100.0, (0.0, 200.0))
+    assert data.anomalies.empty and data.logs.empty and data.changes.empty
+    assert timeline_chart(data).to_dict()["vconcat"]
+
+
+def summary(incident_id, created_at, top="pg", confirmed="", closed_at=0.0):
+    symptom = SimpleNamespace(entity_id="co", entity_name="checkout", family="errors")
+    return SimpleNamespace(
+        incident_id=incident_id,
+        created_at=created_at,
+        symptoms=[symptom],
+        top_candidate_id=top,
+        top_score=0.87654,
+        confirmed_root_cause_id=confirmed,
+        closed_at=closed_at,
+    )
+
+
+def test_incident_rows_say_status_names_and_filter_by_status():
+    rows = incident_rows(
+        [summary("i3", 300.0, closed_at=310.0), summary("i2", 200.0, confirmed="pg"), summary("i1", 100.0)],
+        {"pg": "postgres-payments"},
+        statuses=("open", "confirmed"),
+    )
+    assert [(r["incident"], r["status"]) for r in rows] == [("i2", "confirmed"), ("i1", "open")]
+    assert rows[0]["top candidate"] == "postgres-payments" and rows[0]["confirmed root cause"] == "postgres-payments"
+    assert rows[0]["symptoms"] == "checkout errors" and rows[0]["open"] == "incident?id=i2"
+    assert status_of(summary("x", 1.0, confirmed="pg", closed_at=2.0)) == "closed"
+
+
+def test_promql_regex_literal_escapes_metacharacters_and_quotes():
+    assert promql_regex_literal("a.b") == "a\\\\.b"
+    assert promql_regex_literal('x"y') == 'x\\"y'
+    queries = chart_queries(
+        [
+            {"entity_id": "payment", "signal": "latency_p99", "onset": 2.0},
+            {"entity_id": "payment", "signal": "latency_p99", "onset": 3.0},
+            {"entity_id": "payment", "signal": "no_chart_for_this", "onset": 1.0},
+        ]
+    )
+    assert len(queries) == 1 and 'server=~"payment"' in queries[0].promql and "[1m]" in queries[0].promql
+
+
+def test_service_metrics_summary():
+    text = (
+        'rca_rpc_total{method="Infer",code="OK"} 3.0\n'
+        'rca_rpc_total{method="GetIncident",code="NOT_FOUND"} 1.0\n'
+        "rca_infer_latency_seconds_count 3.0\nrca_infer_latency_seconds_sum 0.6\nrca_graph_up 1.0\n"
+    )
+    out = summarise(text)
+    assert out["calls"] == [
+        {"method": "GetIncident", "code": "NOT_FOUND", "calls": 1},
+        {"method": "Infer", "code": "OK", "calls": 3},
+    ]
+    assert out["infer_count"] == 3 and abs(out["infer_mean_s"] - 0.2) < 1e-9 and out["graph_up"] is True
