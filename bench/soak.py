@@ -27,13 +27,13 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.infer_latency import PASSWORD, hops_for, percentile, request_for, write_incident
+from bench.infer_latency import PASSWORD, cpu_seconds, hops_for, percentile, request_for, write_incident
 from bench.machine import describe_machine
 from bench.processes import start_rca
 from graph_schema import migrations
@@ -85,9 +85,10 @@ def send(port: int, rate: int, seconds: float, sent: Any) -> None:
 class Caller:
     """Infer calls at a steady rate on two threads; latencies collected per interval."""
 
-    def __init__(self, target: str, requests: list, rate: float):
-        self.target, self.requests, self.rate = target, requests, rate
+    def __init__(self, target: str, requests: list, rate: float, trace: TextIO | None = None):
+        self.target, self.requests, self.rate, self.trace = target, requests, rate, trace
         self.latencies: list[float] = []
+        self.stages: list[dict[str, float]] = []  # the service's own stage timings (InferResponse.timings_ms)
         self.failures = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -109,9 +110,14 @@ class Caller:
             time.sleep(max(0.0, next_at - time.monotonic()))
             started = time.perf_counter()
             try:
-                client.infer(self.requests[n % len(self.requests)], timeout_s=30)
+                response = client.infer(self.requests[n % len(self.requests)], timeout_s=30)
+                elapsed = (time.perf_counter() - started) * 1000
                 with self._lock:
-                    self.latencies.append((time.perf_counter() - started) * 1000)
+                    self.latencies.append(elapsed)
+                    self.stages.append(dict(response.timings_ms))
+                    if self.trace is not None:  # one line per call, to set the tail beside the service's log
+                        stages = " ".join(f"{k}={v:.1f}" for k, v in sorted(response.timings_ms.items()))
+                        self.trace.write(f"{time.time():.3f} {elapsed:.1f} {stages}\n")
             except Exception:  # counted and reported: a soak must survive what it measures
                 with self._lock:
                     self.failures += 1
@@ -119,11 +125,12 @@ class Caller:
             next_at += interval
         client.close()
 
-    def take(self) -> list[float]:
-        """The latencies since the last take."""
+    def take(self) -> tuple[list[float], list[dict[str, float]]]:
+        """The latencies and the service's stage timings since the last take."""
         with self._lock:
             out, self.latencies = self.latencies, []
-        return out
+            stages, self.stages = self.stages, []
+        return out, stages
 
     def stop(self) -> None:
         """Stop calling."""
@@ -145,6 +152,14 @@ def footprint(pid: int) -> tuple[float, int]:
     return rss / 2**20, fds
 
 
+def stage_tails(stages: list[dict[str, float]]) -> str:
+    """The 99th percentile of each stage the service timed (subgraph, rank wait, rank, store, total)."""
+    names = sorted({name for timings in stages for name in timings if not name.startswith("engine_")})
+    return " ".join(
+        f"{name.removesuffix('_ms')} {percentile([t.get(name, 0.0) for t in stages], 99):.1f}" for name in names
+    )
+
+
 def lines_in_graph(store: GraphStore) -> int:
     """All lines counted in :Event nodes."""
     return store.read(cypher.EVENT_TOTALS)[0]["lines"] or 0
@@ -157,6 +172,7 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=5000, help="syslog lines per second")
     parser.add_argument("--infer-rate", type=float, default=20.0, help="Infer calls per second")
     parser.add_argument("--sample-s", type=float, default=30.0, help="seconds between printed samples")
+    parser.add_argument("--trace", type=Path, help="write each Infer call's time, latency and stage timings here")
     args = parser.parse_args()
     seconds = args.minutes * 60
 
@@ -189,23 +205,33 @@ def main() -> int:
                 print(f"{args.rate} lines/s and {args.infer_rate:g} Infer/s for {args.minutes:g} min")
                 print(
                     f"{'t s':>6} {'worker MiB':>10} {'fds':>5} {'service MiB':>11} {'fds':>5} "
-                    f"{'Infer p50':>9} {'p99 ms':>7} {'calls':>6} {'lines sent':>11}"
+                    f"{'Infer p50':>9} {'p99 ms':>7} {'calls':>6} {'lines sent':>11}  "
+                    "CPU % graph/worker/service  service's p99 per stage, ms"
                 )
 
                 sent = multiprocessing.Value("q", 0)
                 sender = multiprocessing.Process(target=send, args=(port, args.rate, seconds, sent))
-                caller = Caller(target, requests, args.infer_rate)
+                trace = args.trace.open("w") if args.trace else None
+                caller = Caller(target, requests, args.infer_rate, trace)
+                pids = {"graph": server.pid, "worker": worker.pid, "service": service.pid}
+                cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
                 started = time.monotonic()
                 sender.start()
                 caller.start()
                 samples = []
-                last_sample = started
+                last_sample = interval_start = started
                 while sender.is_alive():
                     sender.join(timeout=args.sample_s)
                     if time.monotonic() - last_sample < args.sample_s / 2:
                         break  # the sender's last partial interval: too short to compare
                     last_sample = time.monotonic()
-                    latencies = caller.take()
+                    latencies, stages = caller.take()
+                    cpu_now = {name: cpu_seconds(pid) for name, pid in pids.items()}
+                    cpu = "/".join(
+                        f"{100 * (cpu_now[name] - cpu_before[name]) / (time.monotonic() - interval_start):.0f}"
+                        for name in cpu_now
+                    )
+                    cpu_before, interval_start = cpu_now, time.monotonic()
                     worker_mb, worker_fds = footprint(worker.pid)
                     service_mb, service_fds = footprint(service.pid)
                     p50 = statistics.median(latencies) if latencies else float("nan")
@@ -214,10 +240,12 @@ def main() -> int:
                     samples.append((t, worker_mb, worker_fds, service_mb, service_fds, p50))
                     print(
                         f"{t:6.0f} {worker_mb:10.1f} {worker_fds:5d} {service_mb:11.1f} {service_fds:5d} "
-                        f"{p50:9.1f} {p99:7.1f} {len(latencies):6d} {sent.value:11d}",
+                        f"{p50:9.1f} {p99:7.1f} {len(latencies):6d} {sent.value:11d}  {cpu:>26}  {stage_tails(stages)}",
                         flush=True,
                     )
                 caller.stop()
+                if trace is not None:
+                    trace.close()
                 total_sent = sent.value
                 worker.send_signal(signal.SIGTERM)  # the worker flushes what it holds, then exits
                 worker_status = worker.wait(timeout=120)
