@@ -1,7 +1,7 @@
 """Template miner: masks values by their shape, then groups the masked token sequences.
 
 One configuration for every input. Masking replaces what *looks* like a value, whatever the
-system: URLs, quoted values, absolute paths, IPv6 addresses, mail addresses, dotted host names
+system: URLs, quoted text, absolute paths, IPv6 addresses, mail addresses, dotted host names
 (with a port), dates written with a month's name, numbers with their units, and every run of word
 characters (joined by single ``. / : @ + - # % $ ~``) that holds a digit -- identifiers with
 numbers inside, hex of any form, UUIDs, addresses with ports, times, versions. Each becomes
@@ -52,8 +52,9 @@ _TOKEN_SHAPES = (
     rf"(?:[<>]=?|[-+~](?<![\w][-+~]))?(?:\w+{_SEP}(?=\w))*\w*\d(?:\w|{_SEP}(?=\w))*",  # anything with a digit
 )
 _TOKEN_MASK = re.compile("|".join(f"(?:{p})" for p in _TOKEN_SHAPES))
-# Values that may hold spaces: quoted text.
-_QUOTED = re.compile(r"'(?<!\w')[^'\n]*'(?!\w)|\"(?<!\w\")[^\"\n]*\"(?!\w)")
+# Quoted text with spaces is one value whose words would change the token count; the quotes stay
+# ('<*>'). A quoted single word is a token like any other (a parameter's name stays readable).
+_QUOTED = re.compile(r"(')(?<!\w')[^'\n]*\s[^'\n]*'(?!\w)|(\")(?<!\w\")[^\"\n]*\s[^\"\n]*\"(?!\w)")
 # Words that belong to the value before them: units ("1190 bytes", "(1.16 KB)", "<1 sec") and,
 # before a day, a month's or weekday's name ("Sun Jul 10 03:55:21").
 _UNITS = frozenset(
@@ -87,7 +88,7 @@ class Masker:
         # as 0 gives the same tokens, and per-token answers repeat across lines.
         text = text.translate(_DIGITS_TO_ZERO)
         if "'" in text or '"' in text:
-            text = _QUOTED.sub(WILDCARD, text)
+            text = _QUOTED.sub(_quoted_value, text)
         cache = self._tokens
         if len(cache) > _TOKEN_CACHE_LIMIT:
             cache.clear()
@@ -113,6 +114,11 @@ class Masker:
                         continue
             out.append(masked)
         return tuple(out)
+
+
+def _quoted_value(match: re.Match) -> str:
+    quote = match.group(1) or match.group(2)
+    return f"{quote}{WILDCARD}{quote}"
 
 
 @dataclass(slots=True)
