@@ -9,7 +9,7 @@ entity (then ``$ids`` is ignored).
 
 from __future__ import annotations
 
-from graph_schema.model import ENTITY_LABELS, Label
+from graph_schema.model import ENTITY_LABELS
 
 # The names the entity linker matches words against: every entity with its label, technology and
 # free-form attributes (a topology file may list `aliases` there).
@@ -78,50 +78,10 @@ ORDER BY created_at DESC
 LIMIT 1
 """
 
-# Downstream: what the entity calls, depends on and runs on, up to four hops (a service runs on the
-# hosts of its instances). One statement per label so the lookup uses the label's id index.
-_DEPENDENCIES = """
-MATCH (x:{label} {{id: $id}})
-OPTIONAL MATCH (x)<-[:INSTANCE_OF]-(:Instance)-[:RUNS_ON]->(h:Host)
-WITH x, collect(DISTINCT h) AS hosts
-MATCH (x)-[:CALLS|DEPENDS_ON|RUNS_ON|INSTANCE_OF*1..4]->(m)
-WITH hosts, collect(DISTINCT m) AS reached
-UNWIND reached + hosts AS m
-RETURN DISTINCT m.id AS id, m.name AS name, labels(m)[0] AS label
-LIMIT $limit
+# The structural edges, read with the entity names and kept as long as they are (the Ask layer walks
+# them in memory: one variable-length pattern per question cost ArcadeDB tens of milliseconds on a
+# 66-entity estate, this read a few milliseconds once per refresh).
+STRUCTURE_EDGES = """
+MATCH (a)-[r:CALLS|DEPENDS_ON|RUNS_ON|INSTANCE_OF]->(b)
+RETURN a.id AS source, type(r) AS relation, b.id AS target
 """
-DEPENDENCIES: dict[Label, str] = {label: _DEPENDENCIES.format(label=label) for label in ENTITY_LABELS}
-
-# The direct downstream relations (for "calls X", "depends on X", "runs on X" in the answer).
-_DIRECT_DEPENDENCIES = """
-MATCH (x:{label} {{id: $id}})-[r:CALLS|DEPENDS_ON|RUNS_ON|INSTANCE_OF]->(m)
-RETURN m.id AS id, type(r) AS relation
-"""
-DIRECT_DEPENDENCIES: dict[Label, str] = {label: _DIRECT_DEPENDENCIES.format(label=label) for label in ENTITY_LABELS}
-
-# Upstream, the blast radius: who calls or uses the entity, transitively. A fault travels from
-# callee to caller, from host to what runs on it and from instance to its service: the seeds are
-# the entity, what runs on it (a host's instances and datastores) and those instances' services;
-# everything that calls or depends on a seed, up to six hops, is affected.
-_DEPENDENTS = """
-MATCH (x:{label} {{id: $id}})
-OPTIONAL MATCH (x)<-[:RUNS_ON]-(on)
-OPTIONAL MATCH (on)-[:INSTANCE_OF]->(of_host:Service)
-OPTIONAL MATCH (x)-[:INSTANCE_OF]->(of_instance:Service)
-WITH x, collect(DISTINCT on) + collect(DISTINCT of_host) + collect(DISTINCT of_instance) AS seeds
-UNWIND [x] + seeds AS seed
-OPTIONAL MATCH (seed)<-[:CALLS|DEPENDS_ON*1..6]-(u)
-WITH x, seeds, collect(DISTINCT u) AS callers
-UNWIND seeds + callers AS m
-WITH DISTINCT m, x WHERE m IS NOT NULL AND m <> x
-RETURN m.id AS id, m.name AS name, labels(m)[0] AS label
-LIMIT $limit
-"""
-DEPENDENTS: dict[Label, str] = {label: _DEPENDENTS.format(label=label) for label in ENTITY_LABELS}
-
-# The direct upstream relations (who calls or uses the entity, what runs on it).
-_DIRECT_DEPENDENTS = """
-MATCH (x:{label} {{id: $id}})<-[r:CALLS|DEPENDS_ON|RUNS_ON|INSTANCE_OF]-(m)
-RETURN m.id AS id, type(r) AS relation
-"""
-DIRECT_DEPENDENTS: dict[Label, str] = {label: _DIRECT_DEPENDENTS.format(label=label) for label in ENTITY_LABELS}

@@ -7,16 +7,15 @@ statements take only parameters. Root-cause questions go through the service's o
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import tzinfo
 
 from graph_schema.cypher import ask as cypher
-from graph_schema.model import Label
 from rca.nlq import wording as w
-from rca.nlq.entities import Entity
+from rca.nlq.entities import Entity, EntityCatalog
 from rca.nlq.parser import Parsed
+from rca.nlq.structure import Reached, Structure
 
 # The window an intent covers when the question says no time (seconds back from now).
 DEFAULT_WINDOW_S = {
@@ -95,8 +94,10 @@ SimilarPort = Callable[[list[float]], list[SimilarCase]]
 class Answerer:
     """Answers parsed questions from one graph store and the service's Infer."""
 
-    def __init__(self, store, infer: InferPort, similar: SimilarPort):
+    def __init__(self, store, catalog: EntityCatalog, structure: Structure, infer: InferPort, similar: SimilarPort):
         self.store = store
+        self.catalog = catalog
+        self.structure = structure
         self.infer = infer
         self.similar = similar
 
@@ -246,35 +247,16 @@ class Answerer:
         return self._structure(parsed, max_rows, downstream=False)
 
     def _structure(self, parsed: Parsed, max_rows: int, *, downstream: bool) -> Answer:
-        reach, direct = (
-            (cypher.DEPENDENCIES, cypher.DIRECT_DEPENDENCIES)
-            if downstream
-            else (cypher.DEPENDENTS, cypher.DIRECT_DEPENDENTS)
-        )
         table: list[list[str]] = []
         sentences, evidence = [], []
         for entity in parsed.entities:
-            label = Label(entity.label)
-
-            def work(tx, label=label, entity=entity):
-                near = [r.data() for r in tx.run(direct[label], {"id": entity.id})]
-                far = [r.data() for r in tx.run(reach[label], {"id": entity.id, "limit": max_rows})]
-                return near, far
-
-            near, far = self.store.read_transaction(work)
-            relation = {r["id"]: r["relation"] for r in near}
-            for r in far:
-                hop = relation.get(r["id"])
-                table.append(
-                    [
-                        entity.name,
-                        r["name"] or r["id"],
-                        r["label"],
-                        _relation_words(hop, downstream) if hop else "further",
-                    ]
-                )
-            evidence += [("entity", entity.id)] + [("entity", r["id"]) for r in far]
-            sentences.append(_structure_sentence(entity, far, relation, downstream))
+            reached = self.structure.downstream(entity.id) if downstream else self.structure.upstream(entity.id)
+            for r in reached:
+                known = self.catalog.by_id.get(r.id)
+                how = _relation_words(r.relation, downstream) if r.depth == 1 else f"{r.depth} hops away"
+                table.append([entity.name, known.name if known else r.id, known.label if known else "", how])
+            evidence += [("entity", entity.id)] + [("entity", r.id) for r in reached]
+            sentences.append(_structure_sentence(entity, reached, downstream))
         return Answer(" ".join(sentences), ["of", "entity", "label", "how"], table[:max_rows], evidence)
 
     # -- incidents -------------------------------------------------------------------------------
@@ -435,44 +417,33 @@ def _incident_row(r: dict, tz: tzinfo, now: float) -> list[str]:
     ]
 
 
-_DOWN = {"CALLS": "calls it", "DEPENDS_ON": "depends on it", "RUNS_ON": "runs on it", "INSTANCE_OF": "is its service"}
-_UP = {"CALLS": "calls it", "DEPENDS_ON": "depends on it", "RUNS_ON": "runs on it", "INSTANCE_OF": "is its instance"}
+_UP = {"CALLS": "calls it", "DEPENDS_ON": "depends on it", "RUNS_ON": "runs on it", "INSTANCE_OF": "is its service"}
+_DOWN = {"CALLS": "called directly", "DEPENDS_ON": "used directly", "RUNS_ON": "runs on", "INSTANCE_OF": "its service"}
 
 
 def _relation_words(relation: str, downstream: bool) -> str:
-    return (
-        {"CALLS": "called directly", "DEPENDS_ON": "used directly", "RUNS_ON": "runs on", "INSTANCE_OF": "its service"}[
-            relation
-        ]
-        if downstream
-        else _UP[relation]
-    )
+    return (_DOWN if downstream else _UP)[relation]
 
 
-def _structure_sentence(entity: Entity, reached: list[dict], relation: dict[str, str], downstream: bool) -> str:
-    direct = [r["id"] for r in reached if r["id"] in relation]
-    further = [r["id"] for r in reached if r["id"] not in relation]
+def _structure_sentence(entity: Entity, reached: list[Reached], downstream: bool) -> str:
+    direct = [r for r in reached if r.depth == 1]
+    further = [r.id for r in reached if r.depth > 1]
     if downstream:
         if not reached:
             return f"{entity.name} calls, uses and runs on nothing the graph knows of."
-        by = {k: [i for i in direct if relation[i] == k] for k in ("CALLS", "DEPENDS_ON", "RUNS_ON", "INSTANCE_OF")}
+        verbs = (
+            ("CALLS", "calls"),
+            ("DEPENDS_ON", "depends on"),
+            ("INSTANCE_OF", "is an instance of"),
+            ("RUNS_ON", "runs on"),
+        )
         said = [
-            f"{verb} {w.listing(by[k], 6)}"
-            for k, verb in (
-                ("CALLS", "calls"),
-                ("DEPENDS_ON", "depends on"),
-                ("INSTANCE_OF", "is an instance of"),
-                ("RUNS_ON", "runs on"),
-            )
-            if by[k]
+            f"{verb} {w.listing(ids, 6)}" for key, verb in verbs if (ids := [r.id for r in direct if r.relation == key])
         ]
         text = f"{entity.name} {'; '.join(said)}" if said else f"{entity.name} has no direct dependency"
         return text + (f"; further downstream: {w.listing(further, 6)}." if further else ".")
     if not reached:
         return f"Nothing the graph knows of calls, uses or runs on {entity.name}: its blast radius is empty."
     text = f"If {entity.name} fails, {w.plural(len(reached), 'entity', 'entities')} can be affected"
-    text += f": directly {w.listing(direct, 6)}" if direct else ""
+    text += f": directly {w.listing([r.id for r in direct], 6)}" if direct else ""
     return text + (f"; further upstream {w.listing(further, 6)}." if further else ".")
-
-
-__all__ = ["DEFAULT_WINDOW_S", "Answer", "Answerer", "RankedCause", "RootCauseReport", "SimilarCase", "Window", "json"]

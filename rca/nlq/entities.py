@@ -21,6 +21,7 @@ from rca.nlq.tokens import tokenize
 
 MAX_SPAN = 4
 LINK_SCORE = 85.0  # a typo this close or closer to one name is that entity
+SPAN_SCORE = 88.0  # several words this close to one multi-word name are that entity
 ASK_SCORE = 70.0  # closer than this but not linked: ask back
 MIN_FUZZY_CHARS = 4
 CANDIDATES = 3
@@ -159,7 +160,20 @@ class EntityCatalog:
                 if entities:
                     self._add(found, entities, " ".join(words), score, first, first + size)
                     taken.update(span)
-        # 2. a distinctive part of names ("kafka", "postgres"), then 3. typos
+        # 2. several words with a typo ("postgres paymnets")
+        for size in range(MAX_SPAN, 1, -1):
+            for first in range(len(tokens) - size + 1):
+                span = range(first, first + size)
+                words = tokens[first : first + size]
+                if taken.intersection(span) or all(word in vocabulary for word in words):
+                    continue
+                match = process.extractOne(" ".join(words), self.keys, scorer=fuzz.ratio, score_cutoff=SPAN_SCORE)
+                if match and len(self.by_key[match[0]]) == 1:
+                    self._add(
+                        found, self.by_key[match[0]], " ".join(words), round(float(match[1]), 1), first, first + size
+                    )
+                    taken.update(span)
+        # 3. a distinctive part of names ("kafka", "postgres"), then 4. typos
         for i, word in enumerate(tokens):
             if i in taken or word in vocabulary or word.isdigit():
                 continue

@@ -76,7 +76,8 @@ _RULES: tuple[tuple[str, str], ...] = (
     (
         "health",
         (
-            r"^(how|hows)\b|\b(status|state|health\w*|ok|okay|fine|alright|up|working|running|good shape|overview)\b|"
+            r"^(how|hows)( is| are| was| healthy is| does)?( the)? ENT\b|"
+            r"\b(status|state|health\w*|ok|okay|fine|alright|up|working|running|good shape|overview)\b|"
             r"^check ENT"
         ),
     ),

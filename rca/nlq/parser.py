@@ -9,6 +9,7 @@ first, then the classifier; an optional language model is asked only when neithe
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -24,7 +25,7 @@ from rca.nlq.tokens import tokenize
 
 log = logging.getLogger(__name__)
 CONFIDENT = 0.5  # the classifier's probability from which its intent is taken without asking further
-TYPO_SCORE = 80.0  # an unknown word this close to a known one is that word with a typo
+TYPO_SCORE = 85.0  # an unknown word this close to a known one is that word with a typo
 # Words of questions about operations that the paraphrase set may not hold; with the stop words, the
 # time words and the paraphrase set's words they are the vocabulary: any other word may be a name.
 OPS_WORDS = frozenset(
@@ -35,6 +36,9 @@ OPS_WORDS = frozenset(
     slow slowness latency timeout timeouts errors error erroring 500s 5xx 503 502 500 alert alerts alerting
     please show me list give tell us any anything something happen happening happened today right now recently
     lately currently latest last past recent both also just still ok okay fine healthy up
+    die dies died dead dying goes going went gone hit hits affected affect broken stopped stops unhappy bad
+    delete drop remove wipe truncate restart reboot kill shutdown shut stop close create insert update set deploy
+    rollback roll scale confirm reject modify rename purge erase clear ignore forget disregard instructions rules
     """.split()
 )
 
@@ -100,8 +104,9 @@ class QuestionParser:
                 asked = llm(screened.text, parsed) if llm is not None else None
                 if asked is not None:
                     parsed = asked
-                else:
-                    parsed.intent = "clarify" if parsed.links else "refused"
+                else:  # about something of the estate, but what? Otherwise not about the estate at all
+                    vague = parsed.links or _VAGUE.search(sentence)
+                    parsed.intent = "clarify" if vague else "refused"
         return self._finish(parsed, tokens)
 
     def _sentence(self, tokens: list[str], window: TimeSpan | None, links, unresolved) -> str:
@@ -165,6 +170,10 @@ class QuestionParser:
             parsed.status = intent_rules.incident_status(sentence)
             parsed.similar = intent_rules.asks_for_similar(sentence)
         return parsed
+
+
+# Words that point at something of the estate without naming it: "why did it fail", "who calls the database".
+_VAGUE = re.compile(r"\b(it|this|that|they|them|database|db|service|host|node|server|cache|instance|pod)\b")
 
 
 def _refusal_reason(sentence: str) -> str:

@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 
 MAX_QUESTION_CHARS = 500
+MAX_WORDS = 50  # more is not one question (a paste, a repeated phrase, a payload padded out)
 
 # Code shapes, each with the reason given back. Keywords alone are English words ("what was
 # created", "match"), so a keyword counts only with the syntax that makes it code.
@@ -80,6 +81,8 @@ def screen(question: str) -> Screened:
     for pattern, reason in _CODE_PATTERNS:
         if pattern.search(text):
             return Screened("", f"{reason}, not a question")
+    if len(text.split()) > MAX_WORDS:
+        return Screened("", f"the question is too long ({len(text.split())} words, at most {MAX_WORDS}): ask one thing")
     if not re.search(r"[a-zA-Z]{2,}", text):
         return Screened("", "the question has no words")
     return Screened(text)

@@ -20,6 +20,7 @@ from rca.nlq.entities import Entity, EntityCatalog
 from rca.nlq.llm import LanguageModel
 from rca.nlq.parser import Parsed, QuestionParser
 from rca.nlq.screen import MAX_QUESTION_CHARS
+from rca.nlq.structure import Structure
 from rca.service.incident_memory import IncidentMemory
 from rca.service.requests import EARLIEST_TIME, LATEST_TIME, InvalidArgument, clip
 from rca.service.stubs import pb
@@ -69,22 +70,26 @@ def validate(request, settings: ServiceSettings) -> tuple[str, float, ZoneInfo, 
 class AskService:
     """Answers Ask calls for one servicer."""
 
-    def __init__(self, store, settings: ServiceSettings, infer: Callable, memory: IncidentMemory):
+    def __init__(
+        self, store, settings: ServiceSettings, infer: Callable, memory: IncidentMemory, read_own_writes: Callable
+    ):
         self.store = store
+        self._read_own_writes = read_own_writes  # incidents answered a moment ago must be listed
         self.settings = settings
         self._infer = infer  # (InferRequest, context) -> InferResponse
         self.memory = memory
         self._lock = threading.Lock()
         self._parser: QuestionParser | None = None
+        self._structure = Structure([])
         self._loaded_at = -math.inf
 
     def parser(self) -> QuestionParser:
         """The parser over a catalog at most catalog_refresh_s old."""
         with self._lock:
             if self._parser is None or time.monotonic() - self._loaded_at >= self.settings.ask.catalog_refresh_s:
-                rows = self.store.read_transaction(lambda tx: [r.data() for r in tx.run(ask_cypher.ENTITY_NAMES)])
-                catalog = EntityCatalog(rows)
-                self._parser = QuestionParser(catalog, self._parser.model if self._parser else None)
+                names, edges = self.store.read_transaction(_names_and_edges)
+                self._parser = QuestionParser(EntityCatalog(names), self._parser.model if self._parser else None)
+                self._structure = Structure(edges)
                 self._loaded_at = time.monotonic()
             return self._parser
 
@@ -105,7 +110,11 @@ class AskService:
         elif parsed.intent == "clarify":
             _clarify(parsed, response)
         else:
-            answerer = Answerer(self.store, self._root_cause_port(context), self._similar)
+            if parsed.intent in ("incidents", "health"):
+                self._read_own_writes()
+            answerer = Answerer(
+                self.store, parser.catalog, self._structure, self._root_cause_port(context), self._similar
+            )
             _fill(response, answerer.answer(parsed, now, zone, max_rows))
         done = time.perf_counter()
         infer_ms = response.timings_ms.get("infer_ms", 0.0)
@@ -138,6 +147,12 @@ class AskService:
         ]
 
 
+def _names_and_edges(tx) -> tuple[list[dict], list[dict]]:
+    """The entity names and the structural edges, read together (one read transaction)."""
+    names = [r.data() for r in tx.run(ask_cypher.ENTITY_NAMES)]
+    return names, [r.data() for r in tx.run(ask_cypher.STRUCTURE_EDGES)]
+
+
 def _report(response, infer_ms: float) -> RootCauseReport:
     names = {c.entity_id: c.entity_name for c in response.candidates}
     names.update({s.entity_id: s.entity_name for s in response.symptoms})
@@ -146,7 +161,9 @@ def _report(response, infer_ms: float) -> RootCauseReport:
         path = (c.entity_name,)
         if c.paths and c.paths[0].hops:
             path += tuple(names.get(h.to_entity_id, h.to_entity_id) for h in c.paths[0].hops)
-        strongest = max(c.evidence, key=lambda e: e.strength, default=None)
+        # an observed signal says more to a reader than the model's own account of its score
+        observed = [e for e in c.evidence if e.kind in ("anomaly", "log", "change")] or list(c.evidence)
+        strongest = max(observed, key=lambda e: e.strength, default=None)
         candidates.append(
             RankedCause(c.entity_id, c.entity_name, c.label, c.score, c.rank, path, strongest.text if strongest else "")
         )

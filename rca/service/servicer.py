@@ -108,7 +108,7 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
             else None
         )
         self._on_graph_state = on_graph_state or (lambda up: None)
-        self.ask = AskService(store, settings, self.infer, self.memory)
+        self.ask = AskService(store, settings, self.infer, self.memory, self._read_own_writes)
 
     def _run(self, method: str, context, work):
         code = grpc.StatusCode.OK
@@ -173,11 +173,7 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
         return self._run("ListIncidents", context, work)
 
     def Ask(self, request, context):
-        def work():
-            self._read_own_writes()  # "has this happened before" reads the incidents answered a moment ago
-            return self.ask.answer(request, context)
-
-        return self._run("Ask", context, work)
+        return self._run("Ask", context, lambda: self.ask.answer(request, context))
 
     # -- Infer's stages ----------------------------------------------------------------------
 
