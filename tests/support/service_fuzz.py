@@ -34,18 +34,24 @@ FIELD = re.compile(
 )
 MAX_MESSAGE_CHARS = 1000  # what the servicer lets through (servicer.MAX_STATUS_CHARS); the parser stays well under
 
+# Values kept apart as lists so that bench/fuzz_service.py's byte-driven builder draws from the same ones.
+HOSTILE_TEXTS = ("", " ", "\x00", "a" * 512, "a" * 513, "é" * 600, "n" * 17_000)
+CONTROL = (0, 0x1F)  # control characters
+UNPRINTABLE = (0xE0000, 0xE007F)  # unprintable tag characters, long reprs
+HOSTILE_NUMBERS = (0.0, -0.0, 1.0, -1.0, 1e300, -1e300, 5e-324)
+BAD_TIMES = (-1.0, 5e-324, 1e300, NOW * 1000, EARLIEST_TIME - 1e-6, LATEST_TIME, float("nan"), float("inf"))
+GOOD_TIMES = (NOW, NOW - 600.0)
+IDS = ("a", "b", "c")  # a small pool, so references often resolve
+
 _TEXT = st.one_of(
     st.text(max_size=12),
-    st.text(st.characters(max_codepoint=0x1F), max_size=6),  # control characters
-    st.text(st.characters(min_codepoint=0xE0000, max_codepoint=0xE007F), max_size=4),  # unprintable, long reprs
-    st.sampled_from(["", " ", "\x00", "a" * 512, "a" * 513, "é" * 600, "n" * 17_000]),
+    st.text(st.characters(min_codepoint=CONTROL[0], max_codepoint=CONTROL[1]), max_size=6),
+    st.text(st.characters(min_codepoint=UNPRINTABLE[0], max_codepoint=UNPRINTABLE[1]), max_size=4),
+    st.sampled_from(HOSTILE_TEXTS),
 )
-_NUMBER = st.one_of(st.floats(), st.sampled_from([0.0, -0.0, 1.0, -1.0, 1e300, -1e300, 5e-324]))
-_BAD_TIME = st.one_of(
-    st.floats(),
-    st.sampled_from([-1.0, 5e-324, 1e300, NOW * 1000, EARLIEST_TIME - 1e-6, LATEST_TIME, float("nan"), float("inf")]),
-)
-_GOOD_TIME = st.one_of(st.floats(EARLIEST_TIME, LATEST_TIME, exclude_max=True), st.sampled_from([NOW, NOW - 600.0]))
+_NUMBER = st.one_of(st.floats(), st.sampled_from(HOSTILE_NUMBERS))
+_BAD_TIME = st.one_of(st.floats(), st.sampled_from(BAD_TIMES))
+_GOOD_TIME = st.one_of(st.floats(EARLIEST_TIME, LATEST_TIME, exclude_max=True), st.sampled_from(GOOD_TIMES))
 _UINT32 = st.one_of(st.integers(0, 10), st.integers(0, 2**32 - 1))
 _INT32 = st.one_of(st.integers(-1, 8), st.integers(-(2**31), 2**31 - 1))
 _INT64 = st.one_of(st.integers(-1, 100), st.integers(-(2**63), 2**63 - 1))
@@ -56,7 +62,7 @@ def _mostly(good: st.SearchStrategy, bad: st.SearchStrategy) -> st.SearchStrateg
     return st.integers(0, 7).flatmap(lambda i: bad if i == 7 else good)
 
 
-_ID = _mostly(st.sampled_from(["a", "b", "c"]), _TEXT)  # a small pool, so references often resolve
+_ID = _mostly(st.sampled_from(IDS), _TEXT)
 _TIME = _mostly(_GOOD_TIME, _BAD_TIME)
 _OPTIONAL_TIME = _mostly(st.one_of(st.just(0.0), _GOOD_TIME), _BAD_TIME)
 _FAMILY = _mostly(st.sampled_from(SIGNAL_FAMILIES), _TEXT)

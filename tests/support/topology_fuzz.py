@@ -17,11 +17,20 @@ from ingest.topology.file import RELATION_KINDS, TopologyFileError, parse_topolo
 FILENAME = "fuzz.yaml"
 MAX_MESSAGE_CHARS = 2000
 
-_ID_POOL = ["h1", "h2", "db", "web", "api", "web-0", "api-0"]
+# Values kept apart as lists so that bench/fuzz_service.py's byte-driven builder draws from the same ones.
+ID_POOL = ("h1", "h2", "db", "web", "api", "web-0", "api-0")
+HOSTILE_TEXTS = ("", " ", "-", "a" * 201, "x:y/z", "ünï", "null", "true", "1", "~", "&a", "*a", "!!python/none")
+SECTIONS = ("hosts", "datastores", "services")
+ITEM_FIELDS = {  # the optional fields of each section's items, and of a service's instances
+    "hosts": ("name", "technology", "attrs"),
+    "datastores": ("name", "technology", "runs_on", "attrs"),
+    "services": ("name", "technology", "calls", "depends_on", "instances", "attrs"),
+    "instances": ("name", "runs_on", "attrs"),
+}
 _TEXT = st.one_of(
     st.text(max_size=10),
     st.text(st.characters(max_codepoint=0x1F), max_size=4),
-    st.sampled_from(["", " ", "-", "a" * 201, "x:y/z", "ünï", "null", "true", "1", "~", "&a", "*a", "!!python/none"]),
+    st.sampled_from(HOSTILE_TEXTS),
 )
 _SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), _TEXT)
 
@@ -31,8 +40,8 @@ def _mostly(good: st.SearchStrategy, bad: st.SearchStrategy) -> st.SearchStrateg
     return st.integers(0, 7).flatmap(lambda i: bad if i == 7 else good)
 
 
-_ID = _mostly(st.sampled_from(_ID_POOL), _SCALAR)
-_IDS = _mostly(st.lists(st.sampled_from(_ID_POOL), max_size=3, unique=True), st.lists(_SCALAR, max_size=3))
+_ID = _mostly(st.sampled_from(ID_POOL), _SCALAR)
+_IDS = _mostly(st.lists(st.sampled_from(ID_POOL), max_size=3, unique=True), st.lists(_SCALAR, max_size=3))
 _ATTRS = _mostly(st.dictionaries(st.sampled_from(["zone", "team"]), _SCALAR, max_size=2), _SCALAR)
 
 
@@ -54,19 +63,10 @@ def _item(fields: dict[str, st.SearchStrategy]) -> st.SearchStrategy[dict]:
     return build()
 
 
-_INSTANCE = _item({"name": _TEXT, "runs_on": _ID, "attrs": _ATTRS})
-_HOST = _item({"name": _TEXT, "technology": _TEXT, "attrs": _ATTRS})
-_DATASTORE = _item({"name": _TEXT, "technology": _TEXT, "runs_on": _ID, "attrs": _ATTRS})
-_SERVICE = _item(
-    {
-        "name": _TEXT,
-        "technology": _TEXT,
-        "calls": _IDS,
-        "depends_on": _IDS,
-        "instances": _mostly(st.lists(_INSTANCE, max_size=2), _SCALAR),
-        "attrs": _ATTRS,
-    }
-)
+_FIELD = {"name": _TEXT, "technology": _TEXT, "runs_on": _ID, "calls": _IDS, "depends_on": _IDS, "attrs": _ATTRS}
+_INSTANCE = _item({key: _FIELD[key] for key in ITEM_FIELDS["instances"]})
+_FIELD["instances"] = _mostly(st.lists(_INSTANCE, max_size=2), _SCALAR)
+_HOST, _DATASTORE, _SERVICE = (_item({key: _FIELD[key] for key in ITEM_FIELDS[section]}) for section in SECTIONS)
 _RELATION = st.fixed_dictionaries(
     {"from": _ID, "kind": _mostly(st.sampled_from([*RELATION_KINDS, "owns"]), _SCALAR), "to": _ID}
 )
@@ -77,7 +77,7 @@ def topology_documents(draw) -> dict:
     """Topology documents as data: mostly the file's shape, with wrong types, unknown keys, dangling or
     duplicate ids, relations the model does not allow."""
     doc: dict = {"version": draw(_mostly(st.just(1), _SCALAR))}
-    for section, item in (("hosts", _HOST), ("datastores", _DATASTORE), ("services", _SERVICE)):
+    for section, item in zip(SECTIONS, (_HOST, _DATASTORE, _SERVICE), strict=True):
         if draw(st.booleans()):
             doc[section] = draw(_mostly(st.lists(item, max_size=3), _SCALAR))
     if draw(st.booleans()):
@@ -87,35 +87,33 @@ def topology_documents(draw) -> dict:
     return doc
 
 
-_YAML_PIECES = st.sampled_from(
-    [
-        "version: 1\n",
-        "hosts:\n",
-        "  - id: h1\n",
-        "  - {id: h1, runs_on: h1}\n",
-        "services:\n",
-        "  - id: web\n    calls: [api]\n",
-        "- id: x\n",
-        "&a [*a]\n",
-        "x: &a [1, 2]\ny: *a\n",
-        "*nope\n",
-        "? [a, b]\n: c\n",
-        "{a: 1, a: 2}\n",
-        "!!python/object:os.system x\n",
-        "!!binary AAAA\n",
-        "!!set {a, b}\n",
-        "version: !!int 1\n",
-        "%YAML 1.1\n---\n",
-        "---\n...\n",
-        "\t- tab\n",
-        "'unterminated\n",
-        "key: [1, 2\n",
-        "\x00\x07\ufeff\n",
-        "2001-01-01: x\n",
-        "1: one\n",
-        "null: x\n",
-        "[[[[[[[[[[]]]]]]]]]]\n",
-    ]
+YAML_PIECES = (
+    "version: 1\n",
+    "hosts:\n",
+    "  - id: h1\n",
+    "  - {id: h1, runs_on: h1}\n",
+    "services:\n",
+    "  - id: web\n    calls: [api]\n",
+    "- id: x\n",
+    "&a [*a]\n",
+    "x: &a [1, 2]\ny: *a\n",
+    "*nope\n",
+    "? [a, b]\n: c\n",
+    "{a: 1, a: 2}\n",
+    "!!python/object:os.system x\n",
+    "!!binary AAAA\n",
+    "!!set {a, b}\n",
+    "version: !!int 1\n",
+    "%YAML 1.1\n---\n",
+    "---\n...\n",
+    "\t- tab\n",
+    "'unterminated\n",
+    "key: [1, 2\n",
+    "\x00\x07\ufeff\n",
+    "2001-01-01: x\n",
+    "1: one\n",
+    "null: x\n",
+    "[[[[[[[[[[]]]]]]]]]]\n",
 )
 
 
@@ -124,7 +122,7 @@ def topology_texts() -> st.SearchStrategy[str]:
     deep nesting and alias bombs."""
     dumped = topology_documents().map(lambda doc: yaml.safe_dump(doc, allow_unicode=True, sort_keys=False))
     as_json = topology_documents().map(lambda doc: json.dumps(doc))
-    pieces = st.lists(st.one_of(_YAML_PIECES, st.text(max_size=20)), max_size=6).map("".join)
+    pieces = st.lists(st.one_of(st.sampled_from(YAML_PIECES), st.text(max_size=20)), max_size=6).map("".join)
     deep = st.integers(1, 600).map(lambda n: "[" * n + "]" * n)
     deep_maps = st.integers(1, 150).map(lambda n: "".join(f"{'  ' * i}k{i}:\n" for i in range(n)) + "  " * n + "v\n")
     bomb = st.integers(1, 12).map(alias_bomb)
