@@ -45,10 +45,17 @@ def _background_reads_done() -> None:
             thread.join(timeout=30)
 
 
-def test_a_stale_memory_answers_from_the_last_read_while_reading_again_in_the_background():
+def _after_first_read(refresh_s: float) -> tuple[GateStore, IncidentMemory, list[int]]:
+    """A memory that has read once (root cause "db"), and its feedback generation to bump."""
+    generation = [0]
     store = GateStore([_row("i1", "db")])
-    memory = IncidentMemory(store, refresh_s=0.0)
-    assert _roots(memory) == ["db"]  # the first call reads
+    memory = IncidentMemory(store, refresh_s=refresh_s, generation=lambda: generation[0])
+    assert _roots(memory) == ["db"]
+    return store, memory, generation
+
+
+def test_a_stale_memory_answers_from_the_last_read_while_reading_again_in_the_background():
+    store, memory, _ = _after_first_read(refresh_s=0.0)
     store.rows = [_row("i2", "cache")]
     assert _roots(memory) == ["db"], "the Infer waited for the re-read"
     assert store.reads == 2
@@ -59,10 +66,7 @@ def test_a_stale_memory_answers_from_the_last_read_while_reading_again_in_the_ba
 
 
 def test_feedback_is_seen_by_the_next_call():
-    generation = [0]
-    store = GateStore([_row("i1", "db")])
-    memory = IncidentMemory(store, refresh_s=3600.0, generation=lambda: generation[0])
-    assert _roots(memory) == ["db"]
+    store, memory, generation = _after_first_read(refresh_s=3600.0)
     store.rows = [_row("i2", "cache")]
     assert _roots(memory) == ["db"]  # fresh enough: not read again
     generation[0] += 1  # feedback given through some serving process
@@ -71,10 +75,7 @@ def test_feedback_is_seen_by_the_next_call():
 
 
 def test_a_background_read_overtaken_by_feedback_is_dropped():
-    generation = [0]
-    store = GateStore([_row("i1", "db")])
-    memory = IncidentMemory(store, refresh_s=0.0, generation=lambda: generation[0])
-    assert _roots(memory) == ["db"]
+    store, memory, generation = _after_first_read(refresh_s=0.0)
     store.rows = [_row("old", "stale")]
     _roots(memory)  # a background read begins with the stale rows and waits at the gate
     store.rows = [_row("i2", "cache")]
