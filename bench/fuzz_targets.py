@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-TARGET_MODULES = ["bench.fuzz_syslog", "bench.fuzz_service"]
+TARGET_MODULES = ["bench.fuzz_syslog", "bench.fuzz_service", "bench.fuzz_ask"]
 
 
 @dataclass(frozen=True)

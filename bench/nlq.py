@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
@@ -70,7 +71,7 @@ def load_questions(path: Path = QUESTIONS) -> list[Question]:
     return out
 
 
-def expected_window(q: Question) -> tuple[str, float, float] | None:
+def expected_window(q: Question) -> tuple[str, float, float]:
     """('none'|'default'|'exact', start, end) for the question at NOW."""
     if q.window == "-":
         return ("none", 0.0, 0.0)
@@ -87,7 +88,7 @@ def expected_window(q: Question) -> tuple[str, float, float] | None:
     )
 
 
-def window_ok(q: Question, response) -> bool:
+def window_ok(q: Question, response: Any) -> bool:
     kind, start, end = expected_window(q)
     has = response.HasField("window")
     if kind == "none":
@@ -107,7 +108,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
-def score(results: list[tuple[Question, object, float]], show_misses: bool) -> list[str]:
+def score(results: list[tuple[Question, Any, float]], show_misses: bool) -> list[str]:
     """The figures of one part."""
     tp = fp = fn = 0
     intent_ok = window_hits = refused_ok = answerable = answerable_ok = hostile = hostile_ok = 0

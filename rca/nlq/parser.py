@@ -154,7 +154,7 @@ class QuestionParser:
             parsed.intent, parsed.clarify_text = "clarify", first.text
             return parsed
         unknown = self._unknown_words(tokens, parsed)
-        if (parsed.intent in intent_rules.NEEDS_ENTITY and not parsed.links) or unknown:
+        if (parsed.intent in intent_rules.NEEDS_ENTITY and not parsed.links) or unknown or parsed.intent == "clarify":
             text = " ".join(unknown)
             candidates = tuple(self.catalog.closest(text)) if text else ()
             parsed.unresolved = [Unresolved(text, candidates, 0, 0)]
