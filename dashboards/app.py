@@ -1,4 +1,8 @@
-"""The incident dashboard (Streamlit): `rca dashboard` runs this script; each page is a file in pages/."""
+"""The incident dashboard (Streamlit): `rca dashboard` runs this script; each page is a file in views/.
+
+Not `pages/`: Streamlit would take a folder of that name for its older automatic navigation and run a
+page without this script (its layout and navigation) when the page's URL is opened directly.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,11 @@ import streamlit as st
 st.set_page_config(page_title="rca incidents", page_icon="🔎", layout="wide")
 
 PAGES = [
-    st.Page("pages/incidents.py", title="Incidents", url_path="incidents", default=True),
-    st.Page("pages/incident.py", title="Incident", url_path="incident"),
-    st.Page("pages/ask.py", title="Ask", url_path="ask"),
-    st.Page("pages/topology.py", title="Topology", url_path="topology"),
-    st.Page("pages/health.py", title="Health", url_path="health"),
+    st.Page("views/incidents.py", title="Incidents", url_path="incidents", default=True),
+    st.Page("views/incident.py", title="Incident", url_path="incident"),
+    st.Page("views/ask.py", title="Ask", url_path="ask"),
+    st.Page("views/topology.py", title="Topology", url_path="topology"),
+    st.Page("views/health.py", title="Health", url_path="health"),
 ]
 
 st.navigation(PAGES).run()

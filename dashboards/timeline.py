@@ -111,7 +111,7 @@ def timeline_chart(data: TimelineData) -> alt.VConcatChart:
         .mark_circle(opacity=0.85)
         .encode(
             x=x,
-            y=alt.Y("series:N", title=None, sort=alt.SortField("time")),
+            y=alt.Y("series:N", title=None, sort=alt.SortField("time"), axis=alt.Axis(labelLimit=320)),
             size=alt.Size("score:Q", legend=None, scale=alt.Scale(range=[60, 400])),
             color=alt.Color("family:N", title="anomaly family"),
             tooltip=[

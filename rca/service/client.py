@@ -59,6 +59,10 @@ class RootCauseClient:
         request = pb.ListIncidentsRequest(limit=limit, entity_id=entity_id, since=since)
         return self.stub.ListIncidents(request, timeout=self.timeout_s, metadata=self.metadata)
 
+    def ask(self, request):
+        """Call Ask (a question in plain English); returns the AskResponse."""
+        return self.stub.Ask(request, timeout=self.timeout_s, metadata=self.metadata)
+
     def close_incident(self, incident_id: str, closed_by: str, reason: str = ""):
         """Call CloseIncident; returns the incident as stored."""
         request = pb.CloseIncidentRequest(incident_id=incident_id, closed_by=closed_by, reason=reason)

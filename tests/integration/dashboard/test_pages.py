@@ -51,7 +51,7 @@ def no_exception(app: AppTest) -> None:
 
 
 def test_incidents_page_lists_the_demo_incident_with_its_top_candidate(demo_stack):
-    app = page("pages/incidents.py")
+    app = page("views/incidents.py")
     no_exception(app)
     frame = app.dataframe[0].value
     row = frame[frame["incident"] == demo_stack.incident_id]
@@ -62,7 +62,7 @@ def test_incidents_page_lists_the_demo_incident_with_its_top_candidate(demo_stac
 
 
 def test_incident_page_shows_candidates_in_rank_order_and_the_path(demo_stack):
-    app = page("pages/incident.py", id=demo_stack.incident_id)
+    app = page("views/incident.py", id=demo_stack.incident_id)
     no_exception(app)
     candidates = app.dataframe[0].value
     expected = [c.entity_name for c in demo_stack.response.candidates]
@@ -83,7 +83,7 @@ def test_incident_page_shows_candidates_in_rank_order_and_the_path(demo_stack):
 
 
 def test_confirm_records_feedback_readable_through_get_incident(demo_stack):
-    app = page("pages/incident.py", id=demo_stack.incident_id)
+    app = page("views/incident.py", id=demo_stack.incident_id)
     no_exception(app)
     app.text_input(key=f"user-{ROOT_CAUSE}").input("alice")
     app.text_input(key=f"comment-{ROOT_CAUSE}").input("max_connections lowered to 20")
@@ -100,7 +100,7 @@ def test_confirm_records_feedback_readable_through_get_incident(demo_stack):
 
 def test_topology_page_finds_an_entity_by_a_misspelt_name_and_draws_its_neighbourhood(demo_stack):
     app = AppTest.from_file(APP, default_timeout=60)
-    app.switch_page("pages/topology.py").run()
+    app.switch_page("views/topology.py").run()
     no_exception(app)
     app.text_input[0].input("postgres-paymnts").run()  # a typo still finds it
     no_exception(app)
@@ -114,7 +114,7 @@ def test_topology_page_finds_an_entity_by_a_misspelt_name_and_draws_its_neighbou
 
 
 def test_health_page_shows_the_graph_schema_ingest_and_the_service_metrics(demo_stack):
-    app = page("pages/health.py")
+    app = page("views/health.py")
     no_exception(app)
     shown = texts(app)
     assert "schema version **" in shown and "up** at `" + demo_stack.target in shown
@@ -129,11 +129,20 @@ def test_health_page_shows_the_graph_schema_ingest_and_the_service_metrics(demo_
     assert "Infer calls **" in shown
 
 
-def test_ask_page_says_whether_asking_is_available(demo_stack):
-    app = page("pages/ask.py")
+def test_ask_page_answers_with_a_table_and_links_to_the_incident_and_entities(demo_stack):
+    app = page("views/ask.py")
     no_exception(app)
-    if not hasattr(pb, "AskRequest"):
-        assert "not available yet" in texts(app)
+    app.chat_input(key="ask_question").set_value("what changed on postgres-payments in the last hour").run()
+    no_exception(app)
+    shown = texts(app)
+    assert "intent **changes**" in shown and "(topology?entity=postgres-payments)" in shown
+    [table] = [d.value for d in app.dataframe]
+    assert any("max_connections" in str(v) for v in table.to_numpy().ravel())
+    app.chat_input(key="ask_question").set_value("why did checkout fail").run()
+    no_exception(app)
+    shown = texts(app)
+    assert "intent **root_cause**" in shown and "(incident?id=inc-" in shown
+    assert "what changed on postgres-payments" in shown  # the conversation stays on the page
 
 
 def test_a_service_outage_shows_a_banner_and_the_page_recovers_when_it_returns(demo_stack, session_store, monkeypatch):
@@ -143,7 +152,7 @@ def test_a_service_outage_shows_a_banner_and_the_page_recovers_when_it_returns(d
     monkeypatch.setenv("RCA_DASHBOARD__TARGET", f"127.0.0.1:{port}")
     ui.backend.clear()
     app = AppTest.from_file(APP, default_timeout=60)
-    app.switch_page("pages/incidents.py").run()  # nothing listens there yet
+    app.switch_page("views/incidents.py").run()  # nothing listens there yet
     no_exception(app)
     [banner] = app.error
     assert "RootCause service is not reachable" in banner.value and f"127.0.0.1:{port}" in banner.value
@@ -167,11 +176,11 @@ def test_a_graph_outage_shows_a_banner_not_a_stack_trace(demo_stack, monkeypatch
     ui.backend.clear()
     ui._entity_index.clear()  # the search reads the entities first
     try:
-        app = page("pages/topology.py")
+        app = page("views/topology.py")
         no_exception(app)
         [banner] = app.error
         assert "graph is not reachable" in banner.value
-        incident = page("pages/incident.py", id=demo_stack.incident_id)  # needs the graph for its picture
+        incident = page("views/incident.py", id=demo_stack.incident_id)  # needs the graph for its picture
         no_exception(incident)
         assert "graph is not reachable" in incident.error[0].value
     finally:

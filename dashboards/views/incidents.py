@@ -62,7 +62,7 @@ def incident_list() -> None:
     )
     chosen = picked.selection.rows if picked else []
     if chosen:
-        st.switch_page("pages/incident.py", query_params={"id": rows[chosen[0]]["incident"]})
+        st.switch_page("views/incident.py", query_params={"id": rows[chosen[0]]["incident"]})
 
 
 incident_list()

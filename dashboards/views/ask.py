@@ -1,0 +1,100 @@
+"""Ask: questions in plain language, answered by the service's Ask call; answers link their incidents and entities."""
+
+from __future__ import annotations
+
+import grpc
+import streamlit as st
+
+from dashboards import ui
+from rca.service.stubs import pb
+
+EXAMPLES = ("why did checkout fail", "what changed on payment in the last hour", "what does checkout depend on")
+MAX_ROWS = 50
+
+backend = ui.backend()
+st.title("Ask")
+
+
+def unavailable(detail: str) -> None:
+    st.info(
+        f"Asking questions is not available: {detail} "
+        "Meanwhile the Incidents, Topology and Health pages answer the usual questions."
+    )
+    st.stop()
+
+
+if not hasattr(pb, "AskRequest"):
+    unavailable("this version of the RootCause client has no `Ask` call.")
+
+
+def entity_link(entity_id: str, name: str = "") -> str:
+    return f"[{name or entity_id}](topology?entity={entity_id})"
+
+
+def evidence_link(kind: str, item_id: str) -> str:
+    if kind == "incident":
+        return f"[incident {item_id}](incident?id={item_id})"
+    if kind == "entity":
+        return entity_link(item_id)
+    return f"{kind} `{item_id}`"
+
+
+def show_answer(response) -> None:
+    """One answer: its text, what it understood, its table and the links to what it cites."""
+    if response.intent == "refused":
+        st.warning(response.refusal.reason or "The question was not answered.")
+        if response.refusal.suggestions:
+            st.markdown("Try: " + " · ".join(f"*{s}*" for s in response.refusal.suggestions))
+        return
+    if response.intent == "clarify":
+        st.info(response.answer or f"Which do you mean by “{response.clarification.text}”?")
+        st.markdown(" · ".join(entity_link(c.id, f"{c.name} ({c.label})") for c in response.clarification.candidates))
+        return
+    st.markdown(response.answer)
+    facts = [f"intent **{response.intent}**"]
+    if response.entities:
+        facts.append("about " + ", ".join(entity_link(e.id, e.name) for e in response.entities))
+    if response.HasField("window") and response.window.end:
+        facts.append(f"window {ui.clock(response.window.start)} → {ui.clock(response.window.end)}")
+    facts.append(f"understood by {response.understood_by} ({response.confidence:.0%})")
+    st.caption(" · ".join(facts))
+    if response.table.rows:
+        st.dataframe(
+            [dict(zip(response.table.columns, row.values)) for row in response.table.rows],
+            hide_index=True,
+            width="stretch",
+        )
+    cited = [evidence_link(e.kind, e.id) for e in response.evidence if e.kind in ("incident", "entity")]
+    if response.incident_id and f"incident?id={response.incident_id}" not in " ".join(cited):
+        cited.insert(0, evidence_link("incident", response.incident_id))
+    if cited:
+        st.markdown("Evidence: " + " · ".join(cited))
+
+
+history: list = st.session_state.setdefault("ask_history", [])
+st.caption(
+    "Ask about root causes, changes, dependencies, anomalies, errors, incidents or health, e.g. "
+    + " · ".join(f"*{e}*" for e in EXAMPLES)
+)
+question = st.chat_input("Ask a question", key="ask_question")
+if question:
+    request = pb.AskRequest(question=question, time_zone=st.context.timezone or "", max_rows=MAX_ROWS)
+
+    def ask():
+        with backend.service() as client:
+            return client.ask(request)
+
+    try:
+        history.append((question, ui.guarded(ask), ""))
+    except grpc.RpcError as exc:
+        if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
+            unavailable(f"the service at {backend.target} has no `Ask` call (an older version).")
+        history.append((question, None, f"{exc.code().name}: {exc.details()}"))
+for asked, answer, error in history:
+    with st.chat_message("user"):
+        st.markdown(asked)
+    with st.chat_message("assistant"):
+        if answer is None:
+            st.error(f"The service could not answer: {error}")
+        else:
+            show_answer(answer)
