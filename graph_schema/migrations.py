@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from graph_schema import incident_snapshots
+from graph_schema import event_templates, incident_snapshots
 from graph_schema.cypher import events, incidents, meta
 from graph_schema.model import ENTITY_LABELS, Label, PropertyIndex, UniqueConstraint
 
@@ -64,6 +64,24 @@ def move_single_batch_tokens(store: GraphStore) -> int:
         if not done:
             return moved
         moved += done
+
+
+def wildcard_event_templates(store: GraphStore) -> int:
+    """Event templates naming the Drain3 miner's masks (<NUM>, <HOST>) are written with <*>; how many."""
+    rewritten, after = 0, ""
+    while True:
+        page = store.read(events.EVENT_TEMPLATES_AFTER, after=after, limit=EVENTS_PER_REWRITE)
+        if not page:
+            return rewritten
+        rows = [
+            {"id": row["id"], "template": event_templates.in_current_form(row["template"])}
+            for row in page
+            if row["template"] and event_templates.in_current_form(row["template"]) != row["template"]
+        ]
+        if rows:
+            store.write_rows(events.SET_EVENT_TEMPLATES, rows, batch_size=EVENTS_PER_REWRITE)
+            rewritten += len(rows)
+        after = page[-1]["id"]
 
 
 def pack_incident_snapshots(store: GraphStore) -> int:
@@ -119,6 +137,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "what is monitored: :Coverage per entity and signal family (or logs), keyed by id, read per entity",
         constraints=(_unique_id(Label.COVERAGE),),
         indexes=(PropertyIndex("coverage_entity", Label.COVERAGE, "entity_id"),),
+    ),
+    Migration(
+        6,
+        "log templates in the shape miner's form: event templates that named the Drain3 miner's masks "
+        "(<NUM>, <HOST>, ...) write every value as <*>",
+        rewrites=(wildcard_event_templates,),
     ),
 )
 

@@ -72,6 +72,22 @@ REMOVE e.batch
 RETURN count(e) AS rewritten
 """
 
+# Schema migration 6: template texts of earlier versions named their masks (<NUM>, <HOST>); they
+# are read a page of $limit Events at a time (ids after $after) and rewritten where they change.
+EVENT_TEMPLATES_AFTER = """
+MATCH (e:Event)
+WHERE e.id > $after
+RETURN e.id AS id, e.template AS template
+ORDER BY id
+LIMIT $limit
+"""
+
+SET_EVENT_TEMPLATES = """
+UNWIND $rows AS row
+MATCH (e:Event {id: row.id})
+SET e.template = row.template
+"""
+
 UPSERT_EVENTS: dict[Label, str] = {
     label: _UPSERT_EVENTS.format(label=label, kept=TOKENS_KEPT) for label in LOG_ENTITY_LABELS
 }

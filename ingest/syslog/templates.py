@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from graph_schema import event_templates
 from ingest.syslog.miner import WILDCARD, Masker, TemplateMiner
 from ingest.syslog.private_files import private_dir, warn_if_open, write_private
 
@@ -24,8 +25,6 @@ log = logging.getLogger(__name__)
 STATE_FORMAT = "rca-log-templates/1"
 _CACHE_LIMIT = 100_000
 _DIGITS_TO_ZERO = str.maketrans("123456789", "000000000")
-# Drain3-era templates named their masks (<NUM>, <HOST>, <ORDER>...): each was a value.
-_OLD_MASK = re.compile(r"<[A-Z][A-Z0-9_]*>")
 
 
 def load_masks(extra: Iterable[dict] = ()) -> list[tuple[str, str]]:
@@ -128,7 +127,7 @@ class LogTemplates:
         old = Drain3Miner(FilePersistence(str(legacy)))
         adopted = 0
         for cluster in sorted(old.drain.id_to_cluster.values(), key=lambda c: c.cluster_id):
-            text = _OLD_MASK.sub("0", cluster.get_template())
+            text = event_templates.in_current_form(cluster.get_template())  # <NUM>, <HOST>... as <*>
             adopted += self._miner.adopt(cluster.cluster_id, self._masker.tokens(text))
         log.info("took over %d templates of the Drain3 state %s", adopted, legacy)
         return adopted
