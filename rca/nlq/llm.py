@@ -72,7 +72,12 @@ class LanguageModel:
             )
             return None
         by_name = {e.name.lower(): e for e in self.catalog.entities}
-        links = [Link(by_name[n.lower()], n, 100.0, 0, 0) for n in slots.entities if n.lower() in by_name]
+        offline_links = {link.entity: link for link in offline.links}  # keep where the words were
+        links = [
+            offline_links.get(by_name[n.lower()]) or Link(by_name[n.lower()], n, 100.0, 0, 0)
+            for n in slots.entities
+            if n.lower() in by_name
+        ]
         if len(links) != len(slots.entities):
             log.info("language model named entities the graph does not have: %s", slots.entities)
             return None

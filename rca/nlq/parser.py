@@ -121,7 +121,7 @@ class QuestionParser:
         words: list[str] = []
         for i, token in enumerate(tokens):
             word = marks.get(i, self._mend(token))
-            if word and not (word == "ENT" and words[-2:] == ["ENT", "and"]):
+            if word:
                 words.append(word)
         return " ".join(words)
 
@@ -134,13 +134,14 @@ class QuestionParser:
     def _unknown_words(self, tokens: list[str], parsed: Parsed) -> list[str]:
         """Words that are neither known words nor part of a name or the time: maybe names we do not know."""
         used = {i for link in parsed.links for i in range(link.first, link.end)}
+        named = {word for link in parsed.links for word in tokenize(link.text)}  # links of no span (the model's)
         used |= {i for u in parsed.unresolved for i in range(u.first, u.end)}
         if parsed.window is not None:
             used |= set(range(parsed.window.first_token, parsed.window.end_token))
         return [
             t
             for i, t in enumerate(tokens)
-            if i not in used and t.isalpha() and len(t) >= 3 and self._mend(t) not in self.vocabulary
+            if i not in used and t not in named and t.isalpha() and len(t) >= 3 and self._mend(t) not in self.vocabulary
         ]
 
     def _finish(self, parsed: Parsed, tokens: list[str]) -> Parsed:

@@ -194,7 +194,7 @@ class _Window(Transformer):
         day = children[2] if len(children) > 2 else None
         start = self._iso(first) if first.type == "ISO" else self._clock(first, day or self.now.date())
         end = self._iso(second) if second.type == "ISO" else self._clock(second, start.date())
-        if end <= start and second.type != "ISO":
+        if end < start and second.type != "ISO":  # "between 23:00 and 01:00": past midnight
             end += timedelta(days=1)
         return start, end
 
