@@ -68,32 +68,40 @@ def move_single_batch_tokens(store: GraphStore) -> int:
 
 def wildcard_event_templates(store: GraphStore) -> int:
     """Event templates naming the Drain3 miner's masks (<NUM>, <HOST>) are written with <*>; how many."""
-    rewritten, after = 0, ""
-    while True:
-        page = store.read(events.EVENT_TEMPLATES_AFTER, after=after, limit=EVENTS_PER_REWRITE)
-        if not page:
-            return rewritten
-        rows = [
-            {"id": row["id"], "template": event_templates.in_current_form(row["template"])}
-            for row in page
-            if row["template"] and event_templates.in_current_form(row["template"]) != row["template"]
-        ]
-        if rows:
-            store.write_rows(events.SET_EVENT_TEMPLATES, rows, batch_size=EVENTS_PER_REWRITE)
-            rewritten += len(rows)
-        after = page[-1]["id"]
+
+    def current_form(row: dict) -> dict | None:
+        template = event_templates.in_current_form(row["template"] or "")
+        return {"id": row["id"], "template": template} if row["template"] and template != row["template"] else None
+
+    return _rewrite_in_pages(
+        store, events.EVENT_TEMPLATES_AFTER, events.SET_EVENT_TEMPLATES, EVENTS_PER_REWRITE, current_form
+    )
 
 
 def pack_incident_snapshots(store: GraphStore) -> int:
     """Incidents' snapshots stored plain or nested are stored packed and sparse (incident_snapshots); how many."""
+    return _rewrite_in_pages(
+        store,
+        incidents.INCIDENT_SNAPSHOTS_AFTER,
+        incidents.SET_INCIDENT_SNAPSHOTS,
+        INCIDENTS_PER_REWRITE,
+        incident_snapshots.current_form,
+    )
+
+
+def _rewrite_in_pages(
+    store: GraphStore, read: str, write: str, page_size: int, current_form: Callable[[dict], dict | None]
+) -> int:
+    """Reads nodes a page at a time (ids after $after) and writes back those ``current_form``
+    rewrites (it returns None for a node already current); how many were rewritten."""
     rewritten, after = 0, ""
     while True:
-        page = store.read(incidents.INCIDENT_SNAPSHOTS_AFTER, after=after, limit=INCIDENTS_PER_REWRITE)
+        page = store.read(read, after=after, limit=page_size)
         if not page:
             return rewritten
-        rows = [row for row in map(incident_snapshots.current_form, page) if row is not None]
+        rows = [row for row in map(current_form, page) if row is not None]
         if rows:
-            store.write_rows(incidents.SET_INCIDENT_SNAPSHOTS, rows, batch_size=INCIDENTS_PER_REWRITE)
+            store.write_rows(write, rows, batch_size=page_size)
             rewritten += len(rows)
         after = page[-1]["id"]
 
