@@ -37,17 +37,27 @@ def add_parser(subparsers) -> None:
 
 
 def run_dashboard(args: argparse.Namespace, settings) -> int:
-    overrides = {
-        "RCA_DASHBOARD__TARGET": args.target,
-        "RCA_DASHBOARD__PROMETHEUS_URL": args.prometheus,
-        "RCA_CONFIG": str(args.config) if args.config else None,
-        "RCA_GRAPH__DATA_DIR": str(args.data_dir) if args.data_dir else None,
-    }
     address = args.address or settings.dashboard.address
     port = args.port or settings.dashboard.port
     target = args.target or settings.dashboard.target
-    print(f"dashboard on http://{address}:{port} (service {target}); Ctrl-C stops it", flush=True)
-    return serve(address, port, {k: v for k, v in overrides.items() if v is not None})
+    print(f"dashboard on {url_of(address, port)} (service {target}); Ctrl-C stops it", flush=True)
+    return serve(address, port, child_env(args, target=args.target, prometheus=args.prometheus))
+
+
+def child_env(args: argparse.Namespace, **dashboard: str | None) -> dict[str, str]:
+    """RCA_* variables that hand the global flags (--config, --data-dir) and the dashboard's overrides to the app."""
+    env = {
+        "RCA_CONFIG": str(args.config) if args.config else None,
+        "RCA_GRAPH__DATA_DIR": str(args.data_dir) if args.data_dir else None,
+        **{f"RCA_DASHBOARD__{name.upper()}": value for name, value in dashboard.items()},
+    }
+    return {name: value for name, value in env.items() if value is not None}
+
+
+def url_of(address: str, port: int, path: str = "") -> str:
+    """Where a browser opens the dashboard (loopback when it binds every interface)."""
+    host = "127.0.0.1" if address in ("0.0.0.0", "", "::") else address
+    return f"http://{host}:{port}/{path}"
 
 
 def dashboard_command(address: str, port: int) -> list[str]:

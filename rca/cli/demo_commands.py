@@ -20,6 +20,7 @@ from graph_schema.connection import open_graph
 from graph_schema.topology_view import summarize
 from ingest.topology.file import load_topology_file
 from ingest.topology.reconcile import reconcile
+from rca.cli.dashboard_commands import url_of
 from rca.cli.errors import UserError
 from rca.cli.topology_commands import FILE_SOURCE, print_summary
 from rca.service.report import clock
@@ -52,6 +53,12 @@ def add_parser(subparsers) -> None:
         help="incident file to replay (default: examples/incidents/payments-db-config-change.yaml)",
     )
     demo.add_argument("--top-k", type=int, default=3, help="candidates to show (default 3)")
+    demo.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="then keep the graph and the service running and start the incident dashboard on them until Ctrl-C "
+        "(address and port: RCA_DASHBOARD__ADDRESS, RCA_DASHBOARD__PORT; default http://127.0.0.1:8501)",
+    )
     demo.set_defaults(handler=run_demo)
 
 
@@ -102,15 +109,37 @@ def run_demo(args: argparse.Namespace, settings) -> int:
             response = client.infer(pb.InferRequest(symptoms=symptoms, top_k=args.top_k))
             question = pb.AskRequest(question=DEMO_QUESTION, now=alert_at, time_zone="UTC")
             answer = client.stub.Ask(question, timeout=client.timeout_s, metadata=client.metadata)
-    print(format_infer(response))
-    if incident.root_cause:
-        ranks = [c.rank for c in response.candidates if c.entity_id == incident.root_cause]
-        verdict = f"ranked #{ranks[0]}" if ranks else f"not in the top {len(response.candidates)}"
-        print(f"\nthe incident file's true root cause {incident.root_cause} is {verdict}")
-    print(f"stored as incident {response.incident_id}")
-    print(f'\nasking the service (Ask): "{DEMO_QUESTION}"\n{format_ask(answer, UTC)}')
-    print(f"done in {time.monotonic() - started:.1f}s")
+            print(format_infer(response))
+            if incident.root_cause:
+                ranks = [c.rank for c in response.candidates if c.entity_id == incident.root_cause]
+                verdict = f"ranked #{ranks[0]}" if ranks else f"not in the top {len(response.candidates)}"
+                print(f"\nthe incident file's true root cause {incident.root_cause} is {verdict}")
+            print(f"stored as incident {response.incident_id}")
+            print(f'\nasking the service (Ask): "{DEMO_QUESTION}"\n{format_ask(answer, UTC)}')
+            print(f"done in {time.monotonic() - started:.1f}s")
+            if args.dashboard:  # the graph and the service stay up for it until Ctrl-C
+                return open_dashboard(args, settings, store, running.target, response.incident_id)
+    dashboard = settings.dashboard
+    print(
+        "\nto see this incident in the dashboard: `rca demo --dashboard` keeps the graph and the service running "
+        f"and opens it on {url_of(dashboard.address, dashboard.port, 'incident?id=' + response.incident_id)}"
+    )
     return 0
+
+
+def open_dashboard(args: argparse.Namespace, settings, store, target: str, incident_id: str) -> int:
+    """Run the dashboard on the demo's graph and service until Ctrl-C (rca/cli/dashboard_commands.py)."""
+    from rca.cli import dashboard_commands
+
+    dashboard = settings.dashboard
+    graph_uri = store.uri if settings.graph.embedded else None  # an external graph is configured for it already
+    env = dashboard_commands.child_env(args, target=target, graph_uri=graph_uri, service_metrics_url="")
+    print(
+        f"\ndashboard on {url_of(dashboard.address, dashboard.port, 'incident?id=' + incident_id)} "
+        "(the demo incident); Ctrl-C stops the dashboard, the service and the graph",
+        flush=True,
+    )
+    return dashboard_commands.serve(dashboard.address, dashboard.port, env)
 
 
 def print_log_replay(logs) -> None:
