@@ -21,3 +21,6 @@ SERVER_COMPONENTS = "CALL dbms.components() YIELD name, versions RETURN name, ve
 # Empties one label of a throwaway graph (`rca diagnose --all` between cases); the label comes from
 # graph_schema.model.Label, never from input.
 DELETE_LABEL = "MATCH (n:{label}) DETACH DELETE n"
+
+# Relationships of one type (a type of graph_schema.model.RelType, never input), e.g. to prove a graph unchanged.
+COUNT_TYPE = "MATCH ()-[r:{type}]->() RETURN count(r) AS count"

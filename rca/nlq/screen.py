@@ -37,7 +37,7 @@ _CODE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"-\[.*\]-|<-\s*\[|\]\s*->", "it looks like a graph pattern"),
         (r"//|/\*|\*/|--|#|;", "it holds comment markers or statement separators"),
         (r"[{}`$\\<>|]", "it holds characters of code, not of a question"),
-        (r"['\"]\s*(or|and)\s+['\"0-9]|=\s*['\"]|['\"]\s*=", "it holds a quoting trick"),
+        (r"['\"]\s*(or|and)\s+['\"0-9]|=\s*['\"]|['\"]\s*=|['\"]\s*\+|\+\s*['\"]", "it holds a quoting trick"),
         (r"<\s*script|javascript:|\.\./|%[0-9a-f]{2}", "it looks like markup or an encoded payload"),
     )
 )
