@@ -28,3 +28,6 @@ fi
 
 # gRPC stubs are generated from protos/ by one command, never edited by hand (rca/v1/ is ignored by git).
 "$VENV/bin/python" -m rca.service.protogen
+# Ask's intent classifier is trained here, at install, on the paraphrase set (rca/nlq/data; the model file
+# is ignored by git); without it the service fits the same small model in memory at its first question.
+"$VENV/bin/python" -m rca.nlq.intent_model
