@@ -17,8 +17,9 @@ COPY rca ./rca
 COPY dashboards ./dashboards
 COPY protos ./protos
 COPY examples ./examples
-# the gRPC stubs (rca/v1) are generated here, at build: rca.service.stubs does not generate them on import
-RUN pip install --no-cache-dir -e . && python -m rca.service.protogen \
+# the gRPC stubs (rca/v1) are generated here, at build: rca.service.stubs does not generate them on import;
+# Ask's intent classifier is trained here too (rca.nlq.intent_model), so no container fits it at run time
+RUN pip install --no-cache-dir -e . && python -m rca.service.protogen && python -m rca.nlq.intent_model \
     && python -c "import rca.fast.engine_kernels, rca.fast.gnn_attention" \
     && useradd --create-home --uid 10001 rca \
     && mkdir -p /var/lib/rca/syslog /var/lib/rca/sync && chown -R rca /var/lib/rca /var/cache/rca
