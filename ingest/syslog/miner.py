@@ -28,6 +28,7 @@ remembers each form, so a repeated line never gets another answer.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -123,16 +124,15 @@ def _quoted_value(match: re.Match) -> str:
 
 @dataclass(slots=True)
 class Template:
-    """A group of lines: its tokens (``<*>`` where they differ) and when it was last used."""
+    """A group of lines: its tokens (``<*>`` where they differ) and its text."""
 
     tokens: list[str]
     text: str
-    last_used: int = 0
 
     @classmethod
-    def of(cls, tokens: Iterable[str], last_used: int = 0) -> Template:
+    def of(cls, tokens: Iterable[str]) -> Template:
         listed = list(tokens)
-        return cls(listed, " ".join(listed), last_used)
+        return cls(listed, " ".join(listed))
 
 
 class TemplateMiner:
@@ -140,9 +140,9 @@ class TemplateMiner:
 
     def __init__(self, max_templates: int = 20000):
         self.max_templates = max_templates
-        self.templates: dict[int, Template] = {}
+        # Least recently used first: the one to drop when a new template needs room.
+        self.templates: OrderedDict[int, Template] = OrderedDict()
         self._next_id = 1
-        self._clock = 0
         self.changes = 0  # templates created, generalised or dropped: the state to save changed
         self._exact: dict[tuple[str, ...], int] = {}
         self._by_key: dict[tuple, list[int]] = {}
@@ -152,15 +152,14 @@ class TemplateMiner:
 
     def add(self, tokens: tuple[str, ...]) -> int:
         """The template id of a masked line, creating or generalising a template as needed."""
-        self._clock += 1
         template_id = self._exact.get(tokens)
         if template_id is not None and template_id in self.templates:
-            self.templates[template_id].last_used = self._clock
+            self.templates.move_to_end(template_id)
             return template_id
         template_id = self._match(tokens)
         if template_id is None:
             template_id = self._create(tokens)
-        self.templates[template_id].last_used = self._clock
+        self.templates.move_to_end(template_id)
         if len(self._exact) < EXACT_FORMS_LIMIT:
             self._exact[tokens] = template_id
         return template_id
@@ -171,8 +170,7 @@ class TemplateMiner:
 
     def touch(self, template_id: int) -> None:
         """Count a use answered by a cache in front of the miner, as ``add`` would have."""
-        self._clock += 1
-        self.templates[template_id].last_used = self._clock
+        self.templates.move_to_end(template_id)
 
     def _match(self, tokens: tuple[str, ...]) -> int | None:
         best, best_score = None, SIMILARITY
@@ -205,7 +203,7 @@ class TemplateMiner:
 
     def _create(self, tokens: tuple[str, ...]) -> int:
         if len(self.templates) >= self.max_templates:
-            del self.templates[min(self.templates, key=lambda i: self.templates[i].last_used)]
+            self._drop_least_recently_used()
         template_id = self._next_id
         self._next_id += 1
         self.changes += 1
@@ -217,14 +215,21 @@ class TemplateMiner:
         self._by_key.setdefault(_key(template.tokens), []).append(template_id)
         self._by_skeleton.setdefault(_skeleton(template.tokens), template_id)
 
+    def _drop_least_recently_used(self) -> None:
+        template_id, template = self.templates.popitem(last=False)
+        same_key = self._by_key.get(_key(template.tokens), [])
+        if template_id in same_key:
+            same_key.remove(template_id)
+        if self._by_skeleton.get(_skeleton(template.tokens)) == template_id:
+            del self._by_skeleton[_skeleton(template.tokens)]
+        self.changes += 1
+
     # -- state ----------------------------------------------------------------------------------
 
     def state(self) -> dict:
-        """The templates and the next id, as plain data (the exact index is rebuilt on use)."""
-        return {
-            "next_id": self._next_id,
-            "templates": [[i, t.tokens, t.last_used] for i, t in self.templates.items()],
-        }
+        """The templates (least recently used first) and the next id, as plain data; the exact
+        index is rebuilt as lines arrive."""
+        return {"next_id": self._next_id, "templates": [[i, t.tokens] for i, t in self.templates.items()]}
 
     def load(self, state: dict) -> None:
         """Replace the templates by a saved state's."""
@@ -232,10 +237,9 @@ class TemplateMiner:
         self._exact.clear()
         self._by_key.clear()
         self._by_skeleton.clear()
-        for template_id, tokens, last_used in state["templates"]:
-            self._install(int(template_id), Template.of(tokens, int(last_used)))
+        for template_id, tokens in state["templates"]:
+            self._install(int(template_id), Template.of(tokens))
         self._next_id = max(int(state["next_id"]), max(self.templates, default=0) + 1)
-        self._clock = max((t.last_used for t in self.templates.values()), default=0)
 
     def adopt(self, template_id: int, tokens: Sequence[str]) -> bool:
         """Take over a template mined elsewhere under its id (migrating stored templates)."""

@@ -118,6 +118,19 @@ def test_state_round_trip_keeps_ids_and_texts(tmp_path):
     assert c not in (a, b) and c == max(a, b) + 1
 
 
+def test_the_least_recently_used_template_goes_when_the_limit_is_reached(tmp_path):
+    state = tmp_path / "templates.json"
+    templates = LogTemplates(max_templates=2, state_file=state)
+    disk, link = templates.add("disk sda1 is full"), templates.add("link eth0 went down hard")
+    assert templates.add("disk sdb2 is full") == disk  # the disk template is the recent one now
+    boot = templates.add("boot finished after a long wait")
+    assert templates.template(link) == "" and templates.template(disk) == "disk <*> is full"
+    templates.save()
+    again = LogTemplates(max_templates=2, state_file=state)
+    assert again.add("job started on worker alpha now") not in (disk, link, boot)
+    assert again.template(disk) == "" and again.template(boot) == "boot finished after a long wait"
+
+
 def test_a_damaged_state_file_is_named(tmp_path):
     state = tmp_path / "templates.json"
     state.write_text('{"format": "something else"}')
