@@ -100,3 +100,9 @@ def entity_names() -> dict[str, str]:
         return {e.id: e.name for e in entities()}
     except Outage:
         return {}
+
+
+def vega_chart(chart) -> None:
+    """Draw an Altair chart, its spec built without Altair's schema validation (which doubles the time to build it,
+    on every run of the page; the specs are the code's own, checked by the unit tests)."""
+    st.vega_lite_chart(chart.to_dict(validate=False), width="stretch")

@@ -139,7 +139,8 @@ def metric_charts(incident, signals, names) -> None:
             .encode(x=alt.X("time:T", title=None), y=alt.Y("value:Q", title=query.signal))
             .properties(height=160, width="container", title=title)
         )
-        columns[i % 2].altair_chart(chart, width="stretch")
+        with columns[i % 2]:
+            ui.vega_chart(chart)
 
 
 def show(incident) -> None:
@@ -190,7 +191,10 @@ def show(incident) -> None:
             },
         )
         choice = st.radio("Path of", list(by_rank), horizontal=True, key="candidate")
-    candidate = by_rank[choice or next(iter(by_rank))]
+        candidate = by_rank[choice or next(iter(by_rank))]
+        if candidate.breakdown:
+            st.caption(f"Score breakdown of {candidate.entity_name or candidate.entity_id}")
+            ui.vega_chart(breakdown_chart(candidate))
     with graph_col:
         st.subheader(f"Path from {candidate.entity_name or candidate.entity_id}")
         entities = {e.id: (e.name, e.label) for e in local.entities.values()}
@@ -235,7 +239,7 @@ def show(incident) -> None:
         alert_at,
         (incident.window.start, incident.window.end),
     )
-    st.altair_chart(timeline_chart(data), width="stretch")
+    ui.vega_chart(timeline_chart(data))
     st.caption(
         "Points: anomalies at their onset (size: score) · purple rules: changes · bars: log lines per minute "
         "by signature class · red dashed rule: the alert."
@@ -244,28 +248,25 @@ def show(incident) -> None:
     st.subheader("Metrics")
     metric_charts(incident, signals, names)
 
+    # One expander per candidate, light on purpose (text, no chart or grid): every element here is drawn
+    # with the page whether open or not, and charts and grids are what a browser takes longest over.
     st.subheader("Candidates in detail")
     for c in incident.candidates:
         with st.expander(
             f"#{c.rank} {c.entity_name or c.entity_id} · {c.label} · score {c.score:.3f}", expanded=c.rank == 1
         ):
             if c.breakdown:
-                st.altair_chart(breakdown_chart(c), width="stretch")
-            if c.evidence:
-                st.dataframe(
-                    [
-                        {
-                            "when": ui.clock(e.time),
-                            "kind": e.kind,
-                            "entity": names.get(e.entity_id, e.entity_id),
-                            "what": e.name,
-                            "text": e.text,
-                        }
-                        for e in c.evidence
-                    ],
-                    hide_index=True,
-                    width="stretch",
+                st.markdown(
+                    "Score breakdown (log-odds against the incident's average entity): "
+                    + " · ".join(f"{b.label or b.term} **{b.value:+.2f}**" for b in c.breakdown)
                 )
+            st.markdown(
+                "\n".join(
+                    f"- {ui.clock(e.time)} · {e.kind} · {names.get(e.entity_id, e.entity_id)} · {e.name}: {e.text}"
+                    for e in c.evidence
+                )
+                or "No evidence item."
+            )
             st.markdown(link("topology", "open in topology", entity=c.entity_id))
             feedback_form(incident, c)
 

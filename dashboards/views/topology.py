@@ -69,7 +69,7 @@ own_events = [e for e in signals.events if e["entity_id"] == entity.id]
 own_changes = [c for c in signals.changes if c["entity_id"] == entity.id]
 if own or own_events or own_changes:
     data = timeline_data(own, own_events, own_changes, names, window[1], window)
-    st.altair_chart(timeline_chart(data), width="stretch")
+    ui.vega_chart(timeline_chart(data))
     if own:
         st.dataframe(
             [

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.dashboard.conftest import ROOT_CAUSE
 from tests.support.dashboard_browser import (
     CHART,
     EXCEPTION,
@@ -22,6 +21,7 @@ from tests.support.dashboard_browser import (
     wait_incident_ready,
     wait_incidents_ready,
 )
+from tests.support.demo_stack import ROOT_CAUSE
 
 ARTIFACTS = Path(os.environ.get("RCA_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts")) / "dashboard"
 

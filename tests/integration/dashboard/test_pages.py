@@ -13,7 +13,7 @@ from rca.rank.engine import engine_without_model
 from rca.service.server import start_server
 from rca.service.stubs import pb
 from settings.service import ServiceSettings
-from tests.integration.dashboard.conftest import ROOT_CAUSE
+from tests.support.demo_stack import ROOT_CAUSE
 from tests.support.local_server import free_port
 from tests.support.waiting import wait_until
 

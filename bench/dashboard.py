@@ -1,0 +1,142 @@
+"""Incident dashboard page times through a real browser, with 500 stored incidents.
+
+    python bench/dashboard.py [--incidents 500] [--loads 9]
+
+Starts the embedded graph in a temporary directory, replays the demo incident and ranks it on an
+in-process RootCause service (tests/support/demo_stack.py), stores --incidents incidents in all (copies
+of the demo's ranking under new ids and times, as the service's own writer stores them), runs
+`rca dashboard`'s process on them and opens its pages in Debian's chromium (headless, playwright).
+
+A page is ready when what a user came for is drawn: the incidents table (its canvas), or the incident's
+path picture and evidence timeline. Each load opens a new tab in one browser context (Streamlit's
+scripts cached, as for a user who keeps the dashboard open) and times navigation start -> ready; the
+first, cold load is reported apart. CPU: seconds of the dashboard's process, and of this process (the
+service and the browser driver) and the graph server, over the timed loads.
+
+Targets (issue 22): incident page ready <= 1.5 s, incidents page <= 1 s, with 500 stored incidents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.machine import describe_machine
+from graph_schema import migrations
+from graph_schema.connection import EMBEDDED_USER, embedded_server
+from graph_schema.store import GraphStore
+from rca.service.incidents import IncidentRecord, IncidentStore, new_incident_id
+from settings.graph import GraphSettings
+from tests.support.dashboard_browser import (
+    WIDE,
+    browser,
+    running_dashboard,
+    wait_incident_ready,
+    wait_incidents_ready,
+)
+from tests.support.demo_stack import demo_stack
+
+PASSWORD = "bench-dashboard"
+
+
+def store_copies(store: GraphStore, stack, count: int) -> None:
+    """count - 1 more incidents: the demo's ranking under new ids, one a minute back from now."""
+    incidents = IncidentStore(store)
+    now = time.time()
+    rows = []
+    for i in range(1, count):
+        response = type(stack.response)()
+        response.CopyFrom(stack.response)
+        response.incident_id = new_incident_id()
+        rows.append(IncidentRecord(response, lambda: "{}", created_at=now - 60.0 * i).row())
+    for start in range(0, len(rows), 100):
+        incidents.save_rows(rows[start : start + 100])
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def time_loads(context, url: str, ready, loads: int) -> tuple[float, list[float]]:
+    """(cold load, warm loads) in seconds from navigation start to ready."""
+    times = []
+    for _ in range(loads + 1):
+        page = context.new_page()
+        started = time.perf_counter()
+        page.goto(url)
+        ready(page)
+        times.append(time.perf_counter() - started)
+        page.close()
+    return times[0], times[1:]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--incidents", type=int, default=500, help="incidents stored (default 500, the list's limit)")
+    parser.add_argument("--loads", type=int, default=9, help="timed loads per page (default 9)")
+    args = parser.parse_args()
+    print(describe_machine())
+    print("load average before: {:.1f} {:.1f} {:.1f} (1, 5, 15 min)".format(*os.getloadavg()))
+    with tempfile.TemporaryDirectory(prefix="rca-bench-dashboard-") as tmp:
+        graph = GraphSettings(password=PASSWORD, data_dir=Path(tmp) / "graph", heap="1g")
+        with (
+            embedded_server(graph) as server,
+            GraphStore.connect(graph, uri=server.bolt_uri, user=EMBEDDED_USER) as store,
+        ):
+            migrations.migrate(store)
+            env = {
+                "RCA_DASHBOARD__GRAPH_URI": server.bolt_uri,
+                "RCA_GRAPH__DATA_DIR": str(graph.data_dir),
+                "RCA_GRAPH__PASSWORD": PASSWORD,
+            }
+            with demo_stack(store, env) as stack:
+                store_copies(store, stack, args.incidents)
+                listed = len(stack.client.list_incidents(limit=500).incidents)
+                print(f"{listed} incidents stored; the demo incident is {stack.incident_id}")
+                with running_dashboard(stack.env) as url, browser() as chromium:
+                    dashboard = next(
+                        p for p in psutil.Process().children(recursive=True) if "streamlit" in " ".join(p.cmdline())
+                    )
+                    graph_process = psutil.Process(server.pid) if server.pid else None
+                    context = chromium.new_context(viewport=WIDE)
+                    pages = {
+                        "incidents": (f"{url}/incidents", wait_incidents_ready),
+                        "incident": (f"{url}/incident?id={stack.incident_id}", wait_incident_ready),
+                    }
+                    for name, (page_url, ready) in pages.items():
+                        before = (
+                            cpu_seconds(dashboard),
+                            cpu_seconds(psutil.Process()),
+                            cpu_seconds(graph_process) if graph_process else 0.0,
+                        )
+                        cold, warm = time_loads(context, page_url, ready, args.loads)
+                        after = (
+                            cpu_seconds(dashboard),
+                            cpu_seconds(psutil.Process()),
+                            cpu_seconds(graph_process) if graph_process else 0.0,
+                        )
+                        loads = args.loads + 1
+                        dash, here, db = ((a - b) / loads for a, b in zip(after, before))
+                        print(
+                            f"{name:<9} page ready: median {statistics.median(warm):.3f} s, "
+                            f"max {max(warm):.3f} s over {len(warm)} loads (first, cold: {cold:.3f} s); "
+                            f"CPU per load: dashboard {dash * 1000:.0f} ms, service+driver {here * 1000:.0f} ms, "
+                            f"graph {db * 1000:.0f} ms"
+                        )
+                    context.close()
+    print("load average after: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
