@@ -100,6 +100,8 @@ def _aliases(row: dict) -> list[str]:
         rest = " ".join(words[1:])
         kinds = (*_DATASTORE_WORDS, "cache") if tech in _CACHE_TECH else _DATASTORE_WORDS
         forms += [f"{rest} {kind}" for kind in kinds] + [f"{rest} {tech}"]
+        forms += [rest] if len(words) > 2 else []  # "catalog cache" of redis-catalog-cache (one word would
+        # be another entity's plural: "payments")
         forms += [f"{singular(words[-1])} {kind}" for kind in kinds] if len(words) == 2 else []
     if label in ("Instance", "Host") and len(words) == 2 and words[1].isdigit():
         forms.append(f"{words[0]} {'instance' if label == 'Instance' else 'host'} {words[1]}")

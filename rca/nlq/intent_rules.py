@@ -64,7 +64,8 @@ _RULES: tuple[tuple[str, str], ...] = (
         "root_cause",
         (
             r"\b(root cause|caused?|causing|what broke|broke ENT|what made|what took|diagnose|explain|went wrong|"
-            r"wrong with|happened to ENT|behind the|triggered)\b"
+            r"wrong with|happened to ENT|behind the|triggered)\b|"
+            r"\b(making|slowing( down)?|breaking|hurting|killing) (the )?ENT\b"
         ),
     ),
     # signals

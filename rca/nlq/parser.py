@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import tzinfo
+from functools import cache
+from pathlib import Path
 
 from rapidfuzz import fuzz, process
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -76,7 +78,9 @@ class QuestionParser:
     def __init__(self, catalog: EntityCatalog, model: intent_model.IntentModel | None = None):
         self.catalog = catalog
         self.model = model or intent_model.load()
-        self.vocabulary = frozenset(intent_model.vocabulary() | ENGLISH_STOP_WORDS | OPS_WORDS | STARTERS)
+        self.vocabulary = frozenset(
+            intent_model.vocabulary() | ENGLISH_STOP_WORDS | OPS_WORDS | STARTERS | _common_words()
+        )
         self._typo_words = sorted(w for w in self.vocabulary if len(w) >= 4)
 
     def parse(self, question: str, now: float, tz: tzinfo, llm: LlmFallback | None = None) -> Parsed:
@@ -171,6 +175,15 @@ class QuestionParser:
             parsed.status = intent_rules.incident_status(sentence)
             parsed.similar = intent_rules.asks_for_similar(sentence)
         return parsed
+
+
+COMMON_WORDS = Path(__file__).with_name("data") / "common_words.txt"
+
+
+@cache
+def _common_words() -> frozenset[str]:
+    lines = COMMON_WORDS.read_text().splitlines()
+    return frozenset(word for line in lines if not line.startswith("#") for word in line.split())
 
 
 # Words that point at something of the estate without naming it: "why did it fail", "who calls the database".
