@@ -13,6 +13,8 @@ RANGES = {"last hour": 3600.0, "last 6 hours": 6 * 3600.0, "last 24 hours": 8640
 ANY_TIME = "any time"
 LIMIT = 500  # the most ListIncidents returns
 
+if st.query_params.get("incident"):  # the link the Alertmanager bridge puts in its messages: BASE/?incident=ID
+    st.switch_page("views/incident.py", query_params={"id": st.query_params["incident"]})
 st.title("Incidents")
 backend = ui.backend()
 left, middle, right = st.columns([1, 1, 2])

@@ -61,6 +61,12 @@ def test_incidents_page_lists_the_demo_incident_with_its_top_candidate(demo_stac
     assert "checkout errors" in row["symptoms"].iloc[0]
 
 
+def test_the_bridge_link_opens_the_incident(demo_stack):
+    app = page("views/incidents.py", incident=demo_stack.incident_id)  # BASE/?incident=ID, as rca/bridge links it
+    no_exception(app)
+    assert f"Incident {demo_stack.incident_id}" in texts(app)
+
+
 def test_incident_page_shows_candidates_in_rank_order_and_the_path(demo_stack):
     app = page("views/incident.py", id=demo_stack.incident_id)
     no_exception(app)
