@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from rca.cli import arguments
+from rca.cli.service_client import add_connection_arguments, connect
 
 
 def add_parser(subparsers) -> None:
@@ -19,16 +19,12 @@ def add_parser(subparsers) -> None:
         "(docs/ask.md).",
     )
     ask.add_argument("question", help='the question, e.g. "what changed on payment in the last hour"')
-    ask.add_argument("--target", help="host:port of the service (default 127.0.0.1:RCA_SERVICE__PORT)")
     ask.add_argument("--now", help="reference time: ISO 8601, epoch seconds or now-2h (default: the server's clock)")
     ask.add_argument(
         "--tz", help="IANA time zone for 'today' or '14:00' (default: the server's, RCA_SERVICE__ASK__TIME_ZONE)"
     )
     ask.add_argument("--max-rows", type=int, default=0, help="rows to list at most (default: the server's, 20)")
-    ask.add_argument("--ca-cert", type=Path, help="CA certificate to verify a TLS server (turns TLS on)")
-    ask.add_argument("--server-name", help="TLS name to expect when it differs from the target host")
-    ask.add_argument("--token-file", type=Path, help="file holding the bearer token (or RCA_SERVICE__TOKEN)")
-    ask.add_argument("--timeout", type=float, default=30.0, help="deadline in seconds (default 30)")
+    add_connection_arguments(ask, timeout_s=30.0)
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     ask.set_defaults(handler=run_ask)
 
@@ -40,7 +36,6 @@ def run_ask(args: argparse.Namespace, settings) -> int:
 
     from rca.cli.errors import UserError
     from rca.service.ask_report import ask_json, format_ask
-    from rca.service.client import RootCauseClient, open_channel
     from rca.service.stubs import pb
 
     try:
@@ -54,16 +49,7 @@ def run_ask(args: argparse.Namespace, settings) -> int:
         raise UserError(f"--tz: {zone_name!r} is not an IANA time zone (e.g. UTC, Europe/Paris)") from None
     if args.max_rows < 0:
         raise UserError(f"--max-rows: must not be negative, got {args.max_rows}")
-    token = settings.service.token.get_secret_value() if settings.service.token else None
-    if args.token_file:
-        try:
-            token = args.token_file.read_text().strip()
-        except OSError as exc:
-            raise UserError(f"--token-file: cannot read {args.token_file}: {exc.strerror}") from None
-    target = args.target or f"127.0.0.1:{settings.service.port}"
-    client = RootCauseClient(
-        open_channel(target, ca_cert=args.ca_cert, server_name=args.server_name), token=token, timeout_s=args.timeout
-    )
+    client, target = connect(args, settings)
     request = pb.AskRequest(question=args.question, now=now, time_zone=args.tz or "", max_rows=args.max_rows)
     try:
         response = client.stub.Ask(request, timeout=client.timeout_s, metadata=client.metadata)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from rca.cli import arguments
+from rca.cli.service_client import add_connection_arguments, connect
 
 
 def add_parser(subparsers) -> None:
@@ -32,11 +32,7 @@ def add_parser(subparsers) -> None:
         default=0,
         help="neighbourhood radius (default 0: the server's, 3, grown to 5 when anomalies reach its edge)",
     )
-    infer.add_argument("--target", help="host:port of the service (default 127.0.0.1:RCA_SERVICE__PORT)")
-    infer.add_argument("--ca-cert", type=Path, help="CA certificate to verify a TLS server (turns TLS on)")
-    infer.add_argument("--server-name", help="TLS name to expect when it differs from the target host")
-    infer.add_argument("--token-file", type=Path, help="file holding the bearer token (or RCA_SERVICE__TOKEN)")
-    infer.add_argument("--timeout", type=float, default=10.0, help="deadline in seconds (default 10)")
+    add_connection_arguments(infer, timeout_s=10.0)
     infer.add_argument("--json", action="store_true", help="print the response as JSON")
     infer.set_defaults(handler=run_infer)
 
@@ -58,7 +54,7 @@ def run_infer(args: argparse.Namespace, settings) -> int:
     from google.protobuf import json_format
 
     from rca.cli.errors import UserError
-    from rca.service.client import RootCauseClient, open_channel, parse_symptom
+    from rca.service.client import parse_symptom
     from rca.service.report import format_infer
     from rca.service.stubs import pb
 
@@ -67,16 +63,7 @@ def run_infer(args: argparse.Namespace, settings) -> int:
         symptoms = [parse_symptom(text, at) for text in args.symptom]
     except ValueError as exc:
         raise UserError(f"--symptom: {exc}") from None
-    token = settings.service.token.get_secret_value() if settings.service.token else None
-    if args.token_file:
-        try:
-            token = args.token_file.read_text().strip()
-        except OSError as exc:
-            raise UserError(f"--token-file: cannot read {args.token_file}: {exc.strerror}") from None
-    target = args.target or f"127.0.0.1:{settings.service.port}"
-    client = RootCauseClient(
-        open_channel(target, ca_cert=args.ca_cert, server_name=args.server_name), token=token, timeout_s=args.timeout
-    )
+    client, target = connect(args, settings)
     request = pb.InferRequest(symptoms=symptoms, top_k=args.top_k, max_hops=args.max_hops)
     try:
         response = client.infer(request)

@@ -110,31 +110,33 @@ class Answerer:
     def _read(self, statement: str, **params) -> list[dict]:
         return self.store.read_transaction(lambda tx: [r.data() for r in tx.run(statement, params)])
 
+    def _signals(self, statement: str, parsed: Parsed, window: Window, tz: tzinfo, now: float, **params):
+        """The rows of a signal statement over the question's entities and window, and the words for that
+        scope (" on payment between 13:42 and 14:42 UTC")."""
+        rows = self._read(statement, **_filter(parsed, window), **params)
+        return rows, f"{_on(parsed.entities)} {w.span(window.start, window.end, tz, now)}"
+
     # -- signals -------------------------------------------------------------------------------
     def _changes(self, parsed: Parsed, window: Window, now: float, tz: tzinfo, max_rows: int) -> Answer:
-        rows = self._read(cypher.CHANGES, **_filter(parsed, window), limit=max_rows)
-        during = w.span(window.start, window.end, tz, now)
-        where = _on(parsed.entities)
+        rows, scope = self._signals(cypher.CHANGES, parsed, window, tz, now, limit=max_rows)
         if not rows:
-            return Answer(f"No deploys or config changes{where} {during}.", window=window)
+            return Answer(f"No deploys or config changes{scope}.", window=window)
         items = [
             f"{r['change_type']} on {r['entity_id']} at {w.when(r['at'], tz, now)} ({w.clip(r['description'], 70)})"
             for r in rows
         ]
-        text = f"{w.plural(len(rows), 'change')}{where} {during}, newest first: {w.listing(items, 3)}."
+        text = f"{w.plural(len(rows), 'change')}{scope}, newest first: {w.listing(items, 3)}."
         table = [[w.when(r["at"], tz, now), r["entity_id"], r["change_type"], w.clip(r["description"])] for r in rows]
         evidence = [("change", r["id"]) for r in rows] + [("entity", e) for e in _unique(r["entity_id"] for r in rows)]
         return Answer(text, ["time", "entity", "type", "description"], table, evidence, window)
 
     def _anomalies(self, parsed: Parsed, window: Window, now: float, tz: tzinfo, max_rows: int) -> Answer:
-        rows = self._read(cypher.ANOMALIES, **_filter(parsed, window), limit=max_rows)
-        during = w.span(window.start, window.end, tz, now)
-        where = _on(parsed.entities)
+        rows, scope = self._signals(cypher.ANOMALIES, parsed, window, tz, now, limit=max_rows)
         if not rows:
-            return Answer(f"No metric anomalies{where} {during}.", window=window)
+            return Answer(f"No metric anomalies{scope}.", window=window)
         items = [_anomaly_words(r, tz, now) for r in rows]
         count = w.plural(len(rows), "metric anomaly", "metric anomalies")
-        text = f"{count}{where} {during}, strongest first: {w.listing(items, 3)}."
+        text = f"{count}{scope}, strongest first: {w.listing(items, 3)}."
         table = [
             [
                 r["entity_id"],
@@ -153,19 +155,17 @@ class Answerer:
         return Answer(text, columns, table, evidence, window)
 
     def _errors(self, parsed: Parsed, window: Window, now: float, tz: tzinfo, max_rows: int) -> Answer:
-        rows = self._read(
-            cypher.ERROR_SIGNATURES, **_filter(parsed, window), limit=max_rows, max_severity=MAX_LOG_SEVERITY
+        rows, scope = self._signals(
+            cypher.ERROR_SIGNATURES, parsed, window, tz, now, limit=max_rows, max_severity=MAX_LOG_SEVERITY
         )
-        during = w.span(window.start, window.end, tz, now)
-        where = _on(parsed.entities)
         if not rows:
-            return Answer(f"No warning or error log lines{where} {during}.", window=window)
+            return Answer(f"No warning or error log lines{scope}.", window=window)
         items = [
             f'{r["lines"]} x "{w.clip(r["template"], 60)}" on {r["entity_id"]} ({r["signature_class"]})' for r in rows
         ]
         total = sum(r["lines"] for r in rows)
         count = f"{w.plural(total, 'warning or error log line')} in {w.plural(len(rows), 'signature')}"
-        text = f"{count}{where} {during}; most frequent: {w.listing(items, 3)}."
+        text = f"{count}{scope}; most frequent: {w.listing(items, 3)}."
         table = [
             [
                 str(r["lines"]),

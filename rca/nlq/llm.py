@@ -20,22 +20,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rca.nlq.entities import EntityCatalog, Link
+from rca.nlq.intent_rules import INTENTS
 from rca.nlq.parser import Parsed
 from settings.ask import AskSettings
 
 log = logging.getLogger(__name__)
 MAX_REPLY_BYTES = 64 * 1024
-LLM_INTENTS = (
-    "root_cause",
-    "changes",
-    "dependencies",
-    "dependents",
-    "anomalies",
-    "errors",
-    "incidents",
-    "health",
-    "refused",
-)
+LLM_INTENTS = tuple(intent for intent in INTENTS if intent != "clarify")  # asking back is ours to decide
 _PROMPT = (
     "You classify questions about a microservice estate. Answer with one JSON object only: "
     '{{"intent": one of {intents}, "entities": [names of entities the question is about, from this list only: '
