@@ -47,13 +47,27 @@ def entity_ids(incident) -> set[str]:
     return ids
 
 
-def read_graph_part(incident):
-    """The incident's entities with the edges between them, and their signals in the incident's window."""
-    ids = entity_ids(incident)
+# The graph part of an incident page and its timeline's spec are shared for a few seconds: a team opening
+# the same incident (or one engineer clicking through its candidates) reads the graph and builds the
+# chart once. Signals arriving meanwhile show at the next read.
+SHARED_S = 10.0
+
+
+@st.cache_data(ttl=SHARED_S, show_spinner=False, max_entries=64)
+def read_graph_part(ids: tuple[str, ...], start: float, end: float):
+    """The entities among ``ids`` with the edges between them, and their signals in [start, end]."""
     with backend.graph() as store:
         local = graph_reads.local_graph(store, ids)
-        signals = graph_reads.signals(store, ids, incident.window.start, incident.window.end)
+        signals = graph_reads.signals(store, ids, start, end)
     return local, signals
+
+
+@st.cache_data(ttl=SHARED_S, show_spinner=False, max_entries=64)
+def timeline_spec(ids: tuple[str, ...], start: float, end: float, alert_at: float, names: tuple) -> dict:
+    """The evidence timeline's Vega-Lite spec (Altair's, built without validation: see ui.vega_chart)."""
+    _, signals = read_graph_part(ids, start, end)
+    data = timeline_data(signals.anomalies, signals.events, signals.changes, dict(names), alert_at, (start, end))
+    return timeline_chart(data).to_dict(validate=False)
 
 
 def link(page: str, text: str, **params: str) -> str:
@@ -144,8 +158,9 @@ def metric_charts(incident, signals, names) -> None:
 
 
 def show(incident) -> None:
-    graph_part = ui.guarded(lambda: read_graph_part(incident))
-    local, signals = graph_part
+    ids = tuple(sorted(entity_ids(incident)))
+    window = (incident.window.start, incident.window.end)
+    local, signals = ui.guarded(lambda: read_graph_part(ids, *window))
     names = {e.id: e.name for e in local.entities.values()}
     names.update({s.entity_id: s.entity_name for s in incident.symptoms if s.entity_name})
     names.update({c.entity_id: c.entity_name for c in incident.candidates if c.entity_name})
@@ -231,15 +246,8 @@ def show(incident) -> None:
     st.info(incident.explanation or "No explanation was stored.")
 
     st.subheader("Evidence timeline")
-    data = timeline_data(
-        signals.anomalies,
-        signals.events,
-        signals.changes,
-        names,
-        alert_at,
-        (incident.window.start, incident.window.end),
-    )
-    ui.vega_chart(timeline_chart(data))
+    spec = ui.guarded(lambda: timeline_spec(ids, *window, alert_at, tuple(sorted(names.items()))))
+    st.vega_lite_chart(spec, width="stretch")
     st.caption(
         "Points: anomalies at their onset (size: score) · purple rules: changes · bars: log lines per minute "
         "by signature class · red dashed rule: the alert."
