@@ -2,20 +2,20 @@
 
 Every graph read of an answer runs in one read transaction (``GraphStore.read_transaction``); the
 statements take only parameters. Root-cause questions go through the service's own Infer (the
-``RootCausePort`` the service passes in), so they are ranked, stored and explained as any alert is.
+``InferPort`` the service passes in), so they are ranked, stored and explained as any alert is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import tzinfo
 
 from graph_schema.cypher import ask as cypher
 from rca.nlq import wording as w
+from rca.nlq.answer_types import Answer, InferPort, SimilarPort, Window
 from rca.nlq.entities import Entity, EntityCatalog
 from rca.nlq.parser import Parsed
-from rca.nlq.structure import Reached, Structure
+from rca.nlq.structure import Structure
+from rca.nlq.structure_words import relation_words, structure_sentence
 
 # The window an intent covers when the question says no time (seconds back from now).
 DEFAULT_WINDOW_S = {
@@ -27,68 +27,6 @@ DEFAULT_WINDOW_S = {
 }
 HEALTH_CHANGES_S = 86400.0  # a health answer mentions the changes of the last day
 MAX_LOG_SEVERITY = 4  # syslog warning: the "errors" answers count warning and worse
-
-
-@dataclass(frozen=True)
-class Window:
-    """The window an answer covers and whether the question gave it."""
-
-    start: float
-    end: float
-    source: str  # "question" or "default"
-    text: str = ""
-
-
-@dataclass
-class Answer:
-    """What Ask returns besides what the parser understood."""
-
-    text: str
-    columns: list[str] = field(default_factory=list)
-    rows: list[list[str]] = field(default_factory=list)
-    evidence: list[tuple[str, str]] = field(default_factory=list)  # (kind, id)
-    window: Window | None = None
-    incident_id: str = ""
-    infer_ms: float = 0.0
-
-
-@dataclass(frozen=True)
-class RankedCause:
-    """One candidate of an Infer answer, as Ask reports it."""
-
-    entity_id: str
-    name: str
-    label: str
-    score: float
-    rank: int
-    path: tuple[str, ...]  # entity names from the candidate to the symptom
-    evidence: str  # its strongest evidence, in words
-
-
-@dataclass(frozen=True)
-class RootCauseReport:
-    """An Infer answer, as Ask reports it."""
-
-    incident_id: str
-    start: float
-    end: float
-    candidates: list[RankedCause]
-    infer_ms: float
-
-
-@dataclass(frozen=True)
-class SimilarCase:
-    """A confirmed past incident similar to one of the entity's."""
-
-    incident_id: str
-    similarity: float
-    root_cause: str
-    created_at: float
-
-
-# Infer on the symptoms (entities, family, observed_at, window or None for the service's default).
-InferPort = Callable[[list[Entity], str, float, "tuple[float, float] | None"], RootCauseReport]
-SimilarPort = Callable[[list[float]], list[SimilarCase]]
 
 
 class Answerer:
@@ -253,10 +191,10 @@ class Answerer:
             reached = self.structure.downstream(entity.id) if downstream else self.structure.upstream(entity.id)
             for r in reached:
                 known = self.catalog.by_id.get(r.id)
-                how = _relation_words(r.relation, downstream) if r.depth == 1 else f"{r.depth} hops away"
+                how = relation_words(r.relation, downstream) if r.depth == 1 else f"{r.depth} hops away"
                 table.append([entity.name, known.name if known else r.id, known.label if known else "", how])
             evidence += [("entity", entity.id)] + [("entity", r.id) for r in reached]
-            sentences.append(_structure_sentence(entity, reached, downstream))
+            sentences.append(structure_sentence(entity, reached, downstream))
         return Answer(" ".join(sentences), ["of", "entity", "label", "how"], table[:max_rows], evidence)
 
     # -- incidents -------------------------------------------------------------------------------
@@ -415,35 +353,3 @@ def _incident_row(r: dict, tz: tzinfo, now: float) -> list[str]:
         w.number(r["top_score"]),
         status,
     ]
-
-
-_UP = {"CALLS": "calls it", "DEPENDS_ON": "depends on it", "RUNS_ON": "runs on it", "INSTANCE_OF": "is its service"}
-_DOWN = {"CALLS": "called directly", "DEPENDS_ON": "used directly", "RUNS_ON": "runs on", "INSTANCE_OF": "its service"}
-
-
-def _relation_words(relation: str, downstream: bool) -> str:
-    return (_DOWN if downstream else _UP)[relation]
-
-
-def _structure_sentence(entity: Entity, reached: list[Reached], downstream: bool) -> str:
-    direct = [r for r in reached if r.depth == 1]
-    further = [r.id for r in reached if r.depth > 1]
-    if downstream:
-        if not reached:
-            return f"{entity.name} calls, uses and runs on nothing the graph knows of."
-        verbs = (
-            ("CALLS", "calls"),
-            ("DEPENDS_ON", "depends on"),
-            ("INSTANCE_OF", "is an instance of"),
-            ("RUNS_ON", "runs on"),
-        )
-        said = [
-            f"{verb} {w.listing(ids, 6)}" for key, verb in verbs if (ids := [r.id for r in direct if r.relation == key])
-        ]
-        text = f"{entity.name} {'; '.join(said)}" if said else f"{entity.name} has no direct dependency"
-        return text + (f"; further downstream: {w.listing(further, 6)}." if further else ".")
-    if not reached:
-        return f"Nothing the graph knows of calls, uses or runs on {entity.name}: its blast radius is empty."
-    text = f"If {entity.name} fails, {w.plural(len(reached), 'entity', 'entities')} can be affected"
-    text += f": directly {w.listing([r.id for r in direct], 6)}" if direct else ""
-    return text + (f"; further upstream {w.listing(further, 6)}." if further else ".")

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from graph_schema.cypher import ask as ask_cypher
-from rca.nlq.answers import Answer, Answerer, RankedCause, RootCauseReport, SimilarCase
+from rca.nlq.answer_types import Answer, RankedCause, RootCauseReport, SimilarCase
+from rca.nlq.answers import Answerer
 from rca.nlq.entities import Entity, EntityCatalog
 from rca.nlq.llm import LanguageModel
 from rca.nlq.parser import Parsed, QuestionParser
