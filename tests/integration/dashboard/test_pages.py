@@ -62,6 +62,20 @@ def test_incidents_page_lists_the_demo_incident_with_its_top_candidate(demo_stac
     assert "checkout errors" in row["symptoms"].iloc[0]
 
 
+def test_incidents_filters_by_entity_name_and_status(demo_stack):
+    app = page("views/incidents.py")
+    app.text_input(key="incidents_entity").input("payment").run()  # a name; the list filters by its id
+    no_exception(app)
+    assert demo_stack.incident_id in list(app.dataframe[0].value["incident"])
+    app.text_input(key="incidents_entity").input("ads").run()  # in the estate, not in this incident
+    no_exception(app)
+    assert not app.dataframe or demo_stack.incident_id not in list(app.dataframe[0].value["incident"])
+    app.text_input(key="incidents_entity").input("").run()
+    app.multiselect(key="incidents_status").set_value(["closed"]).run()
+    no_exception(app)
+    assert not app.dataframe or demo_stack.incident_id not in list(app.dataframe[0].value["incident"])
+
+
 def test_the_bridge_link_opens_the_incident(demo_stack):
     app = page("views/incidents.py", incident=demo_stack.incident_id)  # BASE/?incident=ID, as rca/bridge links it
     no_exception(app)
