@@ -130,6 +130,8 @@ class AskService:
 
     def _root_cause_port(self, context):
         def infer(symptoms: list[Entity], family: str, observed_at: float, window) -> RootCauseReport:
+            if window and window[1] - window[0] > self.settings.max_window_s:  # "in the last 10 days": its latest part
+                window = (window[1] - self.settings.max_window_s, window[1])
             request = pb.InferRequest(
                 symptoms=[pb.Symptom(entity_id=e.id, family=family, observed_at=observed_at) for e in symptoms],
                 window=pb.TimeWindow(start=window[0], end=window[1]) if window else None,

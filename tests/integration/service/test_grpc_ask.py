@@ -59,6 +59,12 @@ def test_root_cause_goes_through_infer_and_links_the_stored_incident(scene):
     assert answer.window.source == "default" and answer.window.start < NOW < answer.window.end
 
 
+def test_a_window_longer_than_infer_takes_is_its_latest_part(scene):
+    answer = scene.ask("why did checkout fail in the last 10 days")
+    assert answer.intent == "root_cause" and answer.window.source == "question"
+    assert (answer.window.start, answer.window.end) == (NOW - 7 * 86400, NOW)
+
+
 def test_two_symptoms_in_one_question_are_one_infer(scene):
     answer = scene.ask("why are checkout and payment both failing")
     assert answer.intent == "root_cause"
