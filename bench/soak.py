@@ -1,12 +1,15 @@
 """Soak: syslog at a steady rate and Infer calls at a steady rate, together, for minutes.
 
-    python bench/soak.py [--minutes 10] [--rate 5000] [--infer-rate 20] [--sample-s 30]
+    python bench/soak.py [--minutes 10] [--rate 5000] [--infer-rate 20] [--sample-s 30] [--trace FILE]
 
 Starts the embedded graph, writes three 300-entity simulated incidents, then runs the real
 processes an operator runs: `rca ingest syslog --tcp` (the syslog worker) and `rca serve` (the
 RootCause service). A sender process writes RFC 5424 lines over TCP at --rate lines/s; a caller
 makes --infer-rate Infer calls/s. Every --sample-s it prints the worker's and the service's memory
-(RSS) and open file descriptors, and the Infer latency of that interval. At the end it stops the
+(RSS) and open file descriptors, the Infer latency of that interval (p50, p99), the CPU share of
+the graph server, the worker and the service, and the p99 of each stage the service timed itself
+(InferResponse.timings_ms: subgraph, rank wait, rank, store), so that a tail can be placed;
+--trace writes every call's time, latency and stages to a file. At the end it stops the
 worker with SIGTERM (it flushes), counts the lines the graph holds, and prints the memory growth
 after warm-up (the first fifth of the run), the descriptor growth, the latency drift (first
 interval after warm-up against the last), and the lines lost. Exit status 1 when a line was lost.
