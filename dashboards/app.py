@@ -18,4 +18,5 @@ PAGES = [
     st.Page("views/health.py", title="Health", url_path="health"),
 ]
 
-st.navigation(PAGES).run()
+# Pages in a bar across the top, not a sidebar: the pictures get the whole width of a narrow window.
+st.navigation(PAGES, position="top").run()

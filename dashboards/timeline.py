@@ -15,6 +15,8 @@ import altair as alt
 import pandas as pd
 
 LOG_BUCKET_S = 60.0
+# the same room for both charts' y axes (labels up to ~40 characters), so their time axes line up
+Y_AXIS = alt.Axis(labelLimit=280, minExtent=280, maxExtent=280)
 
 
 @dataclass
@@ -68,7 +70,7 @@ def timeline_data(
         key = (bucket, name(e["entity_id"]), e.get("signature_class") or "other")
         buckets[key] = buckets.get(key, 0) + int(e.get("count") or 0)
     log_rows = [
-        {"time": _when(bucket), "entity": entity, "class": cls, "count": count}
+        {"time": _when(bucket), "end": _when(bucket + LOG_BUCKET_S), "entity": entity, "class": cls, "count": count}
         for (bucket, entity, cls), count in sorted(buckets.items())
     ]
     change_rows = [
@@ -85,7 +87,7 @@ def timeline_data(
             anomaly_rows,
             columns=["time", "series", "entity", "signal", "family", "score", "direction", "value", "baseline"],
         ).sort_values("time"),
-        pd.DataFrame(log_rows, columns=["time", "entity", "class", "count"]),
+        pd.DataFrame(log_rows, columns=["time", "end", "entity", "class", "count"]),
         pd.DataFrame(change_rows, columns=["time", "entity", "change", "description"]),
         pd.DataFrame([{"time": _when(alert_at), "what": "alert"}]),
         _when(start),
@@ -93,8 +95,12 @@ def timeline_data(
     )
 
 
-def timeline_chart(data: TimelineData) -> alt.VConcatChart:
-    """Anomalies over log counts, sharing the time axis; changes and the alert as rules across both."""
+def timeline_charts(data: TimelineData) -> tuple[alt.TopLevelMixin, alt.TopLevelMixin]:
+    """Anomalies, then log counts, on the same time scale; changes and the alert as rules across both.
+
+    Two charts rather than one concatenation: Vega-Lite cannot stretch a concatenation to its container,
+    and a fixed width overflows a narrow window. Their y axes take the same room, so their times line up.
+    """
     x = alt.X("time:T", title=None, scale=alt.Scale(domain=[data.start, data.end]))
     alert = (
         alt.Chart(data.alert)
@@ -111,7 +117,7 @@ def timeline_chart(data: TimelineData) -> alt.VConcatChart:
         .mark_circle(opacity=0.85)
         .encode(
             x=x,
-            y=alt.Y("series:N", title=None, sort=alt.SortField("time"), axis=alt.Axis(labelLimit=320)),
+            y=alt.Y("series:N", title=None, sort=alt.SortField("time"), axis=Y_AXIS),
             size=alt.Size("score:Q", legend=None, scale=alt.Scale(range=[60, 400])),
             color=alt.Color("family:N", title="anomaly family"),
             tooltip=[
@@ -131,7 +137,8 @@ def timeline_chart(data: TimelineData) -> alt.VConcatChart:
         .mark_bar(opacity=0.8)
         .encode(
             x=x,
-            y=alt.Y("sum(count):Q", title="log lines / min"),
+            x2="end:T",
+            y=alt.Y("sum(count):Q", title="log lines / min", axis=Y_AXIS),
             color=alt.Color("class:N", title="log signature"),
             tooltip=["entity:N", "class:N", "count:Q", alt.Tooltip("time:T", format="%H:%M", title="minute")],
         )
@@ -139,4 +146,6 @@ def timeline_chart(data: TimelineData) -> alt.VConcatChart:
     height = max(90, 26 * max(1, data.anomalies["series"].nunique()))
     top = alt.layer(points, changes, alert).properties(height=height, width="container", title="anomalies")
     bottom = alt.layer(bars, changes, alert).properties(height=120, width="container", title="log signatures")
-    return alt.vconcat(top, bottom).resolve_scale(color="independent")
+    # fit the width only: Streamlit's default fits the height too, which squeezes the rows below their labels
+    fit_width = alt.AutoSizeParams(type="fit-x", contains="padding")
+    return top.properties(autosize=fit_width), bottom.properties(autosize=fit_width)

@@ -12,7 +12,7 @@ from dashboards import graph_reads, ui
 from dashboards.incident_table import status_of, symptoms_text
 from dashboards.metric_charts import chart_queries, read_range
 from dashboards.path_graph import Hop, evidence_kinds, path_dot
-from dashboards.timeline import timeline_chart, timeline_data
+from dashboards.timeline import timeline_charts, timeline_data
 from rca.service.stubs import pb
 
 VERDICTS = {pb.CONFIRMED: "confirmed", pb.REJECTED: "rejected"}
@@ -63,11 +63,11 @@ def read_graph_part(ids: tuple[str, ...], start: float, end: float):
 
 
 @st.cache_data(ttl=SHARED_S, show_spinner=False, max_entries=64)
-def timeline_spec(ids: tuple[str, ...], start: float, end: float, alert_at: float, names: tuple) -> dict:
-    """The evidence timeline's Vega-Lite spec (Altair's, built without validation: see ui.vega_chart)."""
+def timeline_specs(ids: tuple[str, ...], start: float, end: float, alert_at: float, names: tuple) -> list[dict]:
+    """The evidence timeline's Vega-Lite specs (Altair's, built without validation: see ui.vega_chart)."""
     _, signals = read_graph_part(ids, start, end)
     data = timeline_data(signals.anomalies, signals.events, signals.changes, dict(names), alert_at, (start, end))
-    return timeline_chart(data).to_dict(validate=False)
+    return [chart.to_dict(validate=False) for chart in timeline_charts(data)]
 
 
 def link(page: str, text: str, **params: str) -> str:
@@ -118,11 +118,11 @@ def breakdown_chart(candidate) -> alt.Chart:
         .mark_bar()
         .encode(
             x=alt.X("contribution:Q", title="log-odds against the average entity"),
-            y=alt.Y("term:N", title=None, sort="-x"),
+            y=alt.Y("term:N", title=None, sort="-x", axis=alt.Axis(labelLimit=240)),
             color=alt.condition("datum.contribution >= 0", alt.value("#1a73e8"), alt.value("#d93025")),
             tooltip=["term:N", "contribution:Q"],
         )
-        .properties(height=30 * max(1, len(frame)), width="container")
+        .properties(height=alt.Step(22), width="container")
     )
 
 
@@ -246,8 +246,8 @@ def show(incident) -> None:
     st.info(incident.explanation or "No explanation was stored.")
 
     st.subheader("Evidence timeline")
-    spec = ui.guarded(lambda: timeline_spec(ids, *window, alert_at, tuple(sorted(names.items()))))
-    st.vega_lite_chart(spec, width="stretch")
+    for spec in ui.guarded(lambda: timeline_specs(ids, *window, alert_at, tuple(sorted(names.items())))):
+        st.vega_lite_chart(spec, width="stretch")
     st.caption(
         "Points: anomalies at their onset (size: score) · purple rules: changes · bars: log lines per minute "
         "by signature class · red dashed rule: the alert."

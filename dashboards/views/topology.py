@@ -10,7 +10,7 @@ from rapidfuzz import fuzz, process
 from dashboards import graph_reads, ui
 from dashboards.incident_table import incident_rows
 from dashboards.path_graph import evidence_kinds, neighbourhood_dot
-from dashboards.timeline import timeline_chart, timeline_data
+from dashboards.timeline import timeline_charts, timeline_data
 
 SIGNAL_HOURS = {"last hour": 1, "last 6 hours": 6, "last 24 hours": 24}
 MATCHES = 10
@@ -69,7 +69,8 @@ own_events = [e for e in signals.events if e["entity_id"] == entity.id]
 own_changes = [c for c in signals.changes if c["entity_id"] == entity.id]
 if own or own_events or own_changes:
     data = timeline_data(own, own_events, own_changes, names, window[1], window)
-    ui.vega_chart(timeline_chart(data))
+    for chart in timeline_charts(data):
+        ui.vega_chart(chart)
     if own:
         st.dataframe(
             [

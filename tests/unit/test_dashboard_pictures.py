@@ -8,7 +8,7 @@ from dashboards.incident_table import incident_rows, status_of
 from dashboards.metric_charts import chart_queries, promql_regex_literal
 from dashboards.path_graph import EVIDENCE_COLOURS, PATH_COLOUR, Hop, evidence_kinds, path_dot
 from dashboards.service_metrics import summarise
-from dashboards.timeline import timeline_chart, timeline_data
+from dashboards.timeline import timeline_charts, timeline_data
 
 ENTITIES = {
     "pg": ("postgres-payments", "Datastore"),
@@ -109,20 +109,21 @@ def test_timeline_data_buckets_log_counts_per_minute_and_class_and_clips_to_the_
     )
     assert list(data.anomalies["series"]) == ["postgres-payments · db_connections_used"]
     assert data.anomalies["score"].iloc[0] == 9.12
-    logs = {(r.entity, r._3, r.count) for r in data.logs.itertuples()}
+    logs = set(zip(data.logs["entity"], data.logs["class"], data.logs["count"]))
     assert logs == {("postgres-payments", "connection", 42), ("payment", "timeout", 5)}
     # an event begun before the window is drawn at the window's start
     assert data.logs[data.logs.entity == "payment"].time.iloc[0].timestamp() == window[0] - window[0] % 60
     assert data.changes["change"].iloc[0] == "config" and data.alert["time"].iloc[0].timestamp() == alert
-    spec = timeline_chart(data).to_dict()
-    assert [layer["mark"]["type"] for layer in spec["vconcat"][0]["layer"]] == ["circle", "rule", "rule"]
-    assert [layer["mark"]["type"] for layer in spec["vconcat"][1]["layer"]] == ["bar", "rule", "rule"]
+    anomalies, logs = (chart.to_dict() for chart in timeline_charts(data))
+    assert [layer["mark"]["type"] for layer in anomalies["layer"]] == ["circle", "rule", "rule"]
+    assert [layer["mark"]["type"] for layer in logs["layer"]] == ["bar", "rule", "rule"]
+    assert logs["layer"][0]["encoding"]["x2"]["field"] == "end"  # a bar spans its minute
 
 
 def test_timeline_of_no_signals_still_draws():
     data = timeline_data([], [], [], {}, 100.0, (0.0, 200.0))
     assert data.anomalies.empty and data.logs.empty and data.changes.empty
-    assert timeline_chart(data).to_dict()["vconcat"]
+    assert all(chart.to_dict()["layer"] for chart in timeline_charts(data))
 
 
 def summary(incident_id, created_at, top="pg", confirmed="", closed_at=0.0):

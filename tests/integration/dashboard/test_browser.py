@@ -76,11 +76,13 @@ def test_incident_page_draws_the_path_and_the_timeline(visit, demo_stack):
         page.get_by_text("postgres-payments → payment → checkout").first.wait_for()
         picture = page.locator(GRAPH).first.text_content() or ""
         assert ROOT_CAUSE in picture and "1. DEPENDS_ON (reverse)" in picture and "checkout" in picture
-        assert page.locator(f"{CHART} canvas, {CHART} svg").count() >= 2  # the timeline and the score breakdown
+        # the score breakdown and the timeline's two panels
+        assert page.locator(f"{CHART} canvas, {CHART} svg").count() >= 3
         shot(page, name)
-        timeline = page.locator(CHART).first
-        timeline.scroll_into_view_if_needed()
-        timeline.screenshot(path=str(ARTIFACTS / f"{name}-timeline.png"))
+        for number, panel in ((1, "anomalies"), (2, "logs")):  # after the selected candidate's score breakdown
+            timeline = page.locator(CHART).nth(number)
+            timeline.scroll_into_view_if_needed()
+            timeline.screenshot(path=str(ARTIFACTS / f"{name}-timeline-{panel}.png"))
 
 
 def test_topology_page_draws_the_neighbourhood(visit):
