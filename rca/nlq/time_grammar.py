@@ -12,9 +12,9 @@ The grammar is tried on spans that start at a word that can begin a time; the lo
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
-from functools import cache
 
 from lark import Lark, LarkError, Token, Transformer, v_args
 
@@ -95,9 +95,15 @@ class TimeSpan:
     end_token: int  # one past the last token
 
 
-@cache
+_PER_THREAD = threading.local()
+
+
 def _parser() -> Lark:
-    return Lark(_GRAMMAR, parser="lalr", maybe_placeholders=False)
+    # one parser per serving thread: a parse keeps state in the parser's lexer and LALR tables' runtime
+    parser = getattr(_PER_THREAD, "parser", None)
+    if parser is None:
+        parser = _PER_THREAD.parser = Lark(_GRAMMAR, parser="lalr", maybe_placeholders=False)
+    return parser
 
 
 class _Window(Transformer):

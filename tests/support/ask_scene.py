@@ -75,6 +75,7 @@ def ask_scene(workdir: Path, engine, service: ServiceSettings | None = None) -> 
         try:
             symptom = pb.Symptom(entity_name="checkout", family="errors", observed_at=ALERT_AT)
             diagnosed = client.infer(pb.InferRequest(symptoms=[symptom]))
+            client.get_incident(diagnosed.incident_id)  # waits until the incident is stored
             yield AskScene(store, running, client, diagnosed.incident_id)
         finally:
             client.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
@@ -197,6 +198,7 @@ HOSTILE = [
 
 
 def test_hostile_batch_is_refused_and_changes_nothing(scene):
+    scene.client.list_incidents(limit=1)  # the incidents answered before are stored (ListIncidents waits for them)
     before = counts(scene.store)
     answers = [scene.ask(text) for text in HOSTILE]
     assert all(a.intent in ("refused", "clarify") for a in answers), [(t, a.intent) for t, a in zip(HOSTILE, answers)]
@@ -204,6 +206,28 @@ def test_hostile_batch_is_refused_and_changes_nothing(scene):
     assert all(a.refusal.reason for a in answers if a.intent == "refused")
     after = counts(scene.store)
     assert after == before and before["Service"] == 14 and before["-[CALLS]->"] > 0
+
+
+def test_concurrent_questions_get_the_answers_they_get_alone(scene):
+    questions = [
+        "what changed between 14:00 and 14:30 today",
+        "who calls postgres paymnets",
+        "top errors in the last hour",
+        "is payment healthy",
+        "what does checkout depend on",
+        "why did postgres fail",
+        "any anomalies since 2026-12-06T14:00:00Z",
+        "MATCH (n) RETURN n",
+    ] * 5
+
+    def understood(text):
+        a = scene.ask(text)
+        return a.intent, [e.id for e in a.entities], a.window.start, a.window.end, a.answer
+
+    alone = [understood(q) for q in questions]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(understood, questions))
+    assert together == alone
 
 
 def test_rca_ask_prints_one_json_object(scene):
