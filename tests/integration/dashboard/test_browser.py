@@ -5,10 +5,12 @@ screenshot is kept as a test artefact (RCA_TEST_ARTIFACTS, default tests/artifac
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
+from rca.service.stubs import pb
 from tests.support.dashboard_browser import (
     CHART,
     EXCEPTION,
@@ -64,6 +66,16 @@ def test_incidents_page_lists_the_demo_incident(visit, demo_stack):
     page.get_by_text("Incidents", exact=True).first.wait_for()
     shot(page, "incidents")
     assert page.locator('[data-testid="stDataFrame"]').count() == 1
+
+
+def test_incidents_page_refreshes_on_its_own(visit, demo_stack):
+    page = visit("incidents")
+    wait_incidents_ready(page)
+    caption = page.get_by_text(re.compile(r"^\d+ incidents · updated"))
+    before = int(caption.inner_text().split()[0])
+    demo_stack.client.infer(pb.InferRequest(symptoms=[pb.Symptom(entity_name="checkout", family="errors")]))
+    # no reload: the list reads the service again every RCA_DASHBOARD__REFRESH_S (5 s here)
+    page.get_by_text(f"{before + 1} incidents · updated").wait_for(timeout=30000)
 
 
 def test_incident_page_draws_the_path_and_the_timeline(visit, demo_stack):
