@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from graph_schema import migrations
 from graph_schema.cypher import subgraph as subgraph_cypher
 from graph_schema.cypher import views
-from graph_schema.model import ENTITY_LABELS, SIGNAL_LABELS, Label
+from graph_schema.model import ENTITY_LABELS, SIGNAL_LABELS, TOPOLOGY_RELATIONS, Label
 from graph_schema.store import GraphStore
 from graph_schema.topology_view import Neighbourhood, neighbourhood
+
+STRUCTURAL = {str(rel.type) for rel in TOPOLOGY_RELATIONS}
 
 
 @dataclass
@@ -69,6 +71,8 @@ def entity_index(store: GraphStore) -> list[EntityRef]:
 def entity_neighbourhood(store: GraphStore, entity_id: str, hops: int) -> tuple[Neighbourhood, LocalGraph]:
     """The edges within ``hops`` of an entity, and the names of the entities they join."""
     near = neighbourhood(store, entity_id, hops)
+    # structural edges only: the neighbourhood statement also walks the :Coverage nodes' CONCERNS links
+    near.edges = [e for e in near.edges if e.type in STRUCTURAL]
     ids = {near.id} | {e.source_id for e in near.edges} | {e.target_id for e in near.edges}
     graph = local_graph(store, ids)
     graph.edges = sorted({(e.source_id, e.type, e.target_id) for e in near.edges})

@@ -24,6 +24,7 @@ from tests.support.dashboard_browser import (
     wait_incidents_ready,
 )
 from tests.support.demo_stack import ROOT_CAUSE
+from tests.support.waiting import wait_until
 
 ARTIFACTS = Path(os.environ.get("RCA_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts")) / "dashboard"
 
@@ -108,6 +109,8 @@ def test_health_page_shows_graph_and_service(visit, demo_stack):
     page = visit("health")
     page.get_by_text("schema version").first.wait_for(timeout=30000)
     page.get_by_text(f"up at {demo_stack.target}").first.wait_for(timeout=30000)
+    tables = page.locator('[data-testid="stDataFrame"] canvas')
+    wait_until(lambda: tables.count() >= 4, timeout=30, message="the health tables are drawn")
     shot(page, "health")
 
 

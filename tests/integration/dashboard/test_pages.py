@@ -128,7 +128,9 @@ def test_topology_page_finds_an_entity_by_a_misspelt_name_and_draws_its_neighbou
     no_exception(app)
     assert app.selectbox(key="topology_entity").value.startswith(f"{ROOT_CAUSE} (Datastore")
     [chart] = list(app.get("graphviz_chart"))
-    assert '"payment" -> "postgres-payments"' in chart.proto.spec  # its one neighbour, one hop away
+    assert '"payment" -> "postgres-payments"' in chart.proto.spec  # its neighbours one hop away
+    assert '"postgres-payments" -> "db-1"' in chart.proto.spec
+    assert "CONCERNS" not in chart.proto.spec and "coverage:" not in chart.proto.spec  # entities only
     [anomalies] = [d.value for d in app.dataframe if "signal" in d.value.columns]
     assert "db_connections_used" in list(anomalies["signal"])
     [incidents] = [d.value for d in app.dataframe if "incident" in d.value.columns]
