@@ -129,7 +129,7 @@ def main() -> int:
                     graph_process = psutil.Process(server.pid) if server.pid else None
                     context = chromium.new_context(viewport=WIDE)
                     pages = {
-                        "incidents": (f"{url}/incidents", wait_incidents_ready),
+                        "incidents": (f"{url}/", wait_incidents_ready),
                         "incident": (f"{url}/incident?id={stack.incident_id}", wait_incident_ready),
                     }
                     for name, (page_url, ready) in pages.items():

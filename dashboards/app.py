@@ -11,7 +11,7 @@ import streamlit as st
 st.set_page_config(page_title="rca incidents", page_icon="🔎", layout="wide")
 
 PAGES = [
-    st.Page("views/incidents.py", title="Incidents", url_path="incidents", default=True),
+    st.Page("views/incidents.py", title="Incidents", default=True),  # the default page is served at /
     st.Page("views/incident.py", title="Incident", url_path="incident"),
     st.Page("views/ask.py", title="Ask", url_path="ask"),
     st.Page("views/topology.py", title="Topology", url_path="topology"),

@@ -53,6 +53,7 @@ def visit(site):
     yield open_page
     for page in pages:
         assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.text_content()
+        assert page.get_by_text("Page not found").count() == 0, page.url
         page.close()
     assert not refused, f"the dashboard asked for outside resources: {refused}"
 
@@ -62,7 +63,7 @@ def shot(page, name: str) -> None:
 
 
 def test_incidents_page_lists_the_demo_incident(visit, demo_stack):
-    page = visit("incidents")
+    page = visit("")  # the default page lives at the root
     wait_incidents_ready(page)
     page.get_by_text("Incidents", exact=True).first.wait_for()
     shot(page, "incidents")
@@ -70,7 +71,7 @@ def test_incidents_page_lists_the_demo_incident(visit, demo_stack):
 
 
 def test_incidents_page_refreshes_on_its_own(visit, demo_stack):
-    page = visit("incidents")
+    page = visit("")  # the default page lives at the root
     wait_incidents_ready(page)
     caption = page.get_by_text(re.compile(r"^\d+ incidents · updated"))
     before = int(caption.inner_text().split()[0])
