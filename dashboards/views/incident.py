@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import graph_reads, ui
+from dashboards.graph_picture import graph_chart
 from dashboards.incident_table import status_of, symptoms_text
 from dashboards.metric_charts import chart_queries, read_range
 from dashboards.path_graph import Hop, evidence_kinds, path_dot
@@ -222,7 +223,7 @@ def show(incident) -> None:
             [s.entity_id for s in incident.symptoms],
             evidence,
         )
-        st.graphviz_chart(dot, width="stretch")
+        graph_chart(dot)
         st.caption(
             "Fill: red anomaly · purple change · yellow warning-or-worse logs · grey none (striped: several). "
             "Blue: the candidate (double border) and its path, hops numbered in the fault's direction; "

@@ -8,6 +8,7 @@ import streamlit as st
 from rapidfuzz import fuzz, process
 
 from dashboards import graph_reads, ui
+from dashboards.graph_picture import graph_chart
 from dashboards.incident_table import incident_rows
 from dashboards.path_graph import evidence_kinds, neighbourhood_dot
 from dashboards.timeline import timeline_charts, timeline_data
@@ -54,9 +55,8 @@ near, local, signals, window = ui.guarded(read)
 names = {e.id: e.name for e in local.entities.values()}
 st.subheader(f"{entity.name} · {entity.label} · {hops} hop{'s' if hops > 1 else ''}")
 evidence = evidence_kinds(signals.anomalies, signals.events, signals.changes)
-st.graphviz_chart(
-    neighbourhood_dot({e.id: (e.name, e.label) for e in local.entities.values()}, local.edges, entity.id, evidence),
-    width="stretch",
+graph_chart(
+    neighbourhood_dot({e.id: (e.name, e.label) for e in local.entities.values()}, local.edges, entity.id, evidence)
 )
 st.caption(
     f"{len(local.entities)} entities, {len(local.edges)} edges. Fill: red anomaly · purple change · "

@@ -21,7 +21,7 @@ from tests.support.waiting import wait_until
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 WIDE = {"width": 1600, "height": 1000}
 NARROW = {"width": 820, "height": 1000}  # a laptop window split in two; Streamlit stacks columns below 640 px
-GRAPH = '[data-testid="stGraphVizChart"] svg'
+GRAPH = '.rca-graph svg, [data-testid="stGraphVizChart"] svg'  # laid out on the server, or in the browser
 CHART = '[data-testid="stVegaLiteChart"]'
 EXCEPTION = '[data-testid="stException"]'
 
