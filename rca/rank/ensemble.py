@@ -9,7 +9,12 @@ Each ranker contributes one output per entity, and each enters the score once:
 - `rules`: the strongest rule finding on the entity (durable-rules packs);
 - `propagation`: propagation consistency (own evidence, effects downstream, onset order);
 - `walk`: where a random walk from the symptoms over evidence-weighted causes ends up;
-- `magnitude`: the size of the entity's largest metric deviation (the N-Sigma / BARO baseline's signal).
+- `magnitude`: the size of the entity's largest metric deviation (the N-Sigma / BARO baseline's signal);
+- `quiet`: how far the entity is observed and normal: watched (some signal family or its logs reach
+  the graph) yet showing no deviation, no changed log template and no recent change. Its fitted
+  weight is what keeps structure alone (the deepest entity, the entity the alert fired on) from
+  ranking a healthy, watched entity above one with evidence; an unobserved entity scores 0 here,
+  since its silence says nothing.
 
 The composition is a conditional logit: logit(entity) = sum over terms of weight x output, and the
 score is the softmax of the logits over the incident's entities (the probability that the entity is
@@ -27,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rca.rank.features import SCORE_CAP, FeatureTable
+from rca.rank.features import OBSERVABLE, SCORE_CAP, FeatureTable
 
-TERMS: tuple[str, ...] = ("gnn", "rules", "propagation", "walk", "magnitude")
+TERMS: tuple[str, ...] = ("gnn", "rules", "propagation", "walk", "magnitude", "quiet")
 WITHOUT_MODEL: tuple[str, ...] = tuple(t for t in TERMS if t != "gnn")
 LABELS = {
     "gnn": "graph model",
@@ -37,9 +42,11 @@ LABELS = {
     "propagation": "propagation consistency",
     "walk": "random walk from the symptoms",
     "magnitude": "deviation size",
+    "quiet": "observed and normal",
 }
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")  # the composition used when no model is served
 GNN_FLOOR = float(np.log(1e-4))
+QUIET_MARGIN = 1.0  # log-odds a fully watched, silent entity stays below every other (compose)
 
 
 @dataclass(frozen=True)
@@ -95,9 +102,24 @@ def ranker_outputs(table: FeatureTable, names: tuple[str, ...], gnn_logits: np.n
             columns.append(table.column("propagation_score"))
         elif name == "walk":
             columns.append(table.column("walk_score"))
-        else:  # magnitude
+        elif name == "magnitude":
             columns.append(np.minimum(table.column("anomaly_max"), SCORE_CAP) / SCORE_CAP)
+        else:  # quiet
+            columns.append(observed_quiet(table))
     return np.column_stack(columns) if columns else np.zeros((len(table.node_ids), 0))
+
+
+def observed_quiet(table: FeatureTable) -> np.ndarray:
+    """Per entity in [0, 1]: 1 when every family and its logs are watched and show nothing (no anomaly,
+    no changed template), nothing changed on it recently and no rule finds anything on it; 0 when
+    anything is unwatched or shows.
+
+    All of them, not a share: a root cause whose telling series is missing must not pay for the
+    families it is watched in (its silence there is what a fault elsewhere looks like).
+    """
+    watched_normal = np.min([table.column(f"quiet_{f}") for f in OBSERVABLE], axis=0)
+    # a rule finding is evidence too (callers failing to authenticate against an entity that logs nothing)
+    return watched_normal * (1.0 - table.column("change_recent")) * (1.0 - table.column("rule_max"))
 
 
 @dataclass(frozen=True)
@@ -120,8 +142,25 @@ def compose(outputs: np.ndarray, weights: EnsembleWeights) -> Composition:
     "how much this term raised or lowered the entity against the average entity of this incident"."""
     contributions = (outputs - outputs.mean(axis=0)) * weights.values
     logits = contributions.sum(axis=1)
+    if "quiet" in weights.names:
+        _rank_quiet_last(outputs[:, weights.names.index("quiet")], contributions, weights.names.index("quiet"))
+        logits = contributions.sum(axis=1)
     p = np.exp(logits - logits.max())
     return Composition(weights.names, contributions, logits, p / p.sum())
+
+
+def _rank_quiet_last(quiet: np.ndarray, contributions: np.ndarray, column: int) -> None:
+    """No structural prior without evidence: an entity watched in every family and showing nothing
+    (quiet output 1) ends at least QUIET_MARGIN below every entity that shows something or is not fully
+    watched, whatever structure says. The extra penalty is booked on the quiet term, so the breakdown
+    still sums to the logit and says why."""
+    silent = quiet >= 1.0
+    if not silent.any() or silent.all():
+        return
+    logits = contributions.sum(axis=1)
+    ceiling = logits[~silent].min() - QUIET_MARGIN
+    over = silent & (logits > ceiling)
+    contributions[over, column] -= logits[over] - ceiling
 
 
 def deciding_terms(

@@ -17,19 +17,24 @@ import numpy as np
 
 from graph_schema import incident_snapshots
 from rca.rank.graph import PropagationGraph, propagation_graph
-from rca.rank.types import IncidentSubgraph
+from rca.rank.log_change import change_onsets, change_strength, template_changes
+from rca.rank.types import OBSERVED_LOGS, IncidentSubgraph
 
-FEATURE_SCHEMA_VERSION = "2"
+FEATURE_SCHEMA_VERSION = "3"
 SNAPSHOT_DECIMALS = 6  # values kept in the feature snapshot stored with an incident
 
 KINDS = ("Service", "Instance", "Host", "Datastore")
 FAMILIES = ("latency", "errors", "saturation", "traffic")
+OBSERVABLE = (*FAMILIES, OBSERVED_LOGS)  # what coverage can say is watched (graph_schema.model.COVERAGE_FAMILIES)
 LOG_CLASSES = ("timeout", "connection", "oom", "disk_full", "crash", "auth", "other", "change")
 ONSET_TOLERANCE_S = 20.0  # onset estimates are only this precise; closer counts as simultaneous
 ONSET_SCALE_S = 600.0
 CHANGE_SCALE_S = 900.0
 ENDED_BEFORE_ALERT_S = 900.0
-GAP_COST = 2.0  # passing through an entity with no evidence costs this many extra hops
+GAP_COST = 2.0  # passing through an observed entity with no evidence costs this many extra hops
+# ... and through an unobserved one this share of it: its silence is no evidence of health
+UNOBSERVED_GAP_SHARE = 0.5
+LOG_CHANGE_SCALE = 1.5  # summed weight of changed templates (log_change) at which log evidence is ~0.5
 # Anomaly scores beyond this say "certainly anomalous", not "N times more": a real detector's robust
 # z-score reaches hundreds when a ratio leaves a near-flat baseline. 14 is the largest score the
 # simulator emits, so the fitted weights never saw more and no simulated feature changes.
@@ -45,6 +50,9 @@ BASE_FEATURES: tuple[str, ...] = (
     "onset_rank",
     *(f"log_{c}" for c in LOG_CLASSES),
     "log_severe",
+    "log_new",
+    *(f"quiet_{f}" for f in OBSERVABLE),
+    "unobserved",
     "evidence",
     "change_recent",
     "change_deploy",
@@ -139,7 +147,6 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
         m[i, col["anomaly_count"]] += 1
         onsets[a.entity_id] = min(onsets.get(a.entity_id, a.onset), a.onset)
     severe: dict[str, int] = {}
-    log_onsets: dict[str, float] = {}  # first severe log line per entity
     for e in subgraph.events:
         if e.entity_id not in row or e.last_ts < alert - ENDED_BEFORE_ALERT_S:
             continue  # lines long before the alert belong to another story
@@ -147,10 +154,19 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
         m[row[e.entity_id], col[f"log_{cls}"]] += e.count
         if e.severity <= 4 and cls != "change":
             severe[e.entity_id] = severe.get(e.entity_id, 0) + e.count
-            log_onsets[e.entity_id] = min(log_onsets.get(e.entity_id, e.first_ts), e.first_ts)
+    # logs are evidence where they changed after the onset, not where they are loud (rca.rank.log_change)
+    changes = [
+        c
+        for c in template_changes(subgraph.events, subgraph.window_start, alert, subgraph.window_end)
+        if c.entity_id in row and c.signature_class != "change"
+    ]
+    log_strength = np.zeros(len(ids))
+    for n, strength in change_strength(changes).items():
+        log_strength[row[n]] = strength
     for kind in KINDS:
         m[:, col[f"kind_{kind.lower()}"]] = graph.labels == kind
-    # logs date an entity whose metrics are missing (added in entity order)
+    # changed logs date an entity whose metrics are missing (added in entity order)
+    log_onsets = change_onsets(changes)
     for n in sorted((n for n in log_onsets if n not in onsets), key=row.__getitem__):
         onsets[n] = log_onsets[n]
     severe_counts = np.zeros(len(ids))
@@ -158,11 +174,13 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
         severe_counts[row[n]] = count
     m[:, col["anomaly_max"]] = m[:, [col[f"anomaly_{f}"] for f in FAMILIES]].max(axis=1)
     m[:, col["log_severe"]] = np.log1p(severe_counts)
+    m[:, col["log_new"]] = np.log1p(log_strength)
     m[:, col["evidence"]] = np.maximum(
-        1.0 - np.exp(-m[:, col["anomaly_max"]] / 3.0), 1.0 - np.exp(-severe_counts / 10.0)
+        1.0 - np.exp(-m[:, col["anomaly_max"]] / 3.0), 1.0 - np.exp(-log_strength / LOG_CHANGE_SCALE)
     )
+    _observation_features(subgraph, m, row, col, log_strength)
     for j, name in enumerate(BASE_FEATURES):
-        if name.startswith("log_") and name != "log_severe":
+        if name.startswith("log_") and name not in ("log_severe", "log_new"):
             m[:, j] = np.log1p(m[:, j])
     m[:, col["anomaly_count"]] = np.log1p(m[:, col["anomaly_count"]])
 
@@ -179,6 +197,28 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
     table = FeatureTable(ids, list(BASE_FEATURES), m, FEATURE_SCHEMA_VERSION, onsets)
     table.index = row  # the graph's rows
     return table
+
+
+def _observation_features(subgraph, m, row, col, log_strength) -> None:
+    """Observed and normal (evidence against), or not observed at all (unknown), per entity.
+
+    `quiet_<family>` is 1 where the family (or the entity's logs) is watched and shows nothing: no
+    anomaly in the family, no changed template in the logs. Per family, because a fault shows in
+    some families and not others: a root cause whose saturation series is missing and whose
+    traffic is normal must not look like an entity whose saturation is watched and normal.
+    `unobserved` marks an entity nothing watches, whose silence says nothing.
+    """
+    showing = {f: m[:, col[f"anomaly_{f}"]] > 0 for f in FAMILIES}
+    showing[OBSERVED_LOGS] = log_strength > 0
+    m[:, col["unobserved"]] = 1.0
+    for entity_id, families in subgraph.observed.items():
+        i = row.get(entity_id)
+        if i is None or not families:
+            continue
+        m[i, col["unobserved"]] = 0.0
+        for f in families:
+            if f in showing and not showing[f][i]:
+                m[i, col[f"quiet_{f}"]] = 1.0
 
 
 def _rank_share(ordered: list[float], t: float) -> float:
@@ -238,7 +278,8 @@ def _structure_features(subgraph, graph, m, col, onsets) -> None:
     m[:, col["symptom_hops"]] = 1.5  # no symptom reachable
     if rows:
         targets, repeats = np.unique(rows, return_counts=True)  # a symptom entity named twice counts twice
-        cost, hops = graph.symptom_distances(targets.tolist(), GAP_COST * (1.0 - evidence))
+        gap = GAP_COST * (1.0 - evidence) * np.where(m[:, col["unobserved"]] > 0, UNOBSERVED_GAP_SHARE, 1.0)
+        cost, hops = graph.symptom_distances(targets.tolist(), gap)
         reached = np.isfinite(cost)
         reach = (reached * repeats).sum(axis=1)
         best = cost.min(axis=1)

@@ -14,6 +14,7 @@ from rca import fast
 from rca.fast import engine_kernels as kernels
 from rca.rank.features import ONSET_TOLERANCE_S, FeatureTable, onset_array
 from rca.rank.graph import PropagationGraph
+from rca.rank.log_change import TemplateChange, template_changes
 from rca.rank.types import (
     AnomalySignal,
     ChangeSignal,
@@ -25,6 +26,7 @@ from rca.rank.types import (
 
 MAX_HOPS = 8
 OUT_OF_ORDER = 0.5  # a hop whose effect started clearly before its cause is half as likely
+TEMPLATE_SHOWN = 90  # characters of a changed log template quoted in an evidence line
 
 
 def hop_probability(
@@ -37,7 +39,7 @@ def hop_probability(
     return p
 
 
-_Signal = TypeVar("_Signal", AnomalySignal, EventSignal, ChangeSignal)
+_Signal = TypeVar("_Signal", AnomalySignal, EventSignal, ChangeSignal, TemplateChange)
 
 
 def _by_entity(signals: Iterable[_Signal]) -> dict[str, list[_Signal]]:
@@ -55,6 +57,9 @@ class Signals:
         self.anomalies: dict[str, list[AnomalySignal]] = _by_entity(subgraph.anomalies)
         self.events: dict[str, list[EventSignal]] = _by_entity(subgraph.events)
         self.changes: dict[str, list[ChangeSignal]] = _by_entity(subgraph.changes)
+        self.changed_templates: dict[str, list[TemplateChange]] = _by_entity(
+            template_changes(subgraph.events, subgraph.window_start, subgraph.alert_time, subgraph.window_end)
+        )
         self._lines: dict[str, list[str]] = {}
 
     def lines(self, entity_id: str) -> list[str]:
@@ -63,6 +68,12 @@ class Signals:
             lines = []
             for a in sorted(self.anomalies.get(entity_id, ()), key=lambda a: -a.score)[:2]:
                 lines.append(f"{a.signal} {a.direction} (score {a.score:.1f}) from {_clock(a.onset)}")
+            for t in self.changed_templates.get(entity_id, ())[:2]:  # what changed in its logs says most
+                lines.append(
+                    f"{t.kind} log template{' (' + t.signature_class + ')' if t.signature_class != 'other' else ''}: "
+                    f"{t.template[:TEMPLATE_SHOWN]!r}, {t.lines_after} lines from {_clock(t.first_after)}"
+                    + (f" ({t.lines_before} before)" if t.lines_before else "")
+                )
             events: dict[str, int] = {}
             for e in self.events.get(entity_id, ()):
                 events[e.signature_class] = events.get(e.signature_class, 0) + e.count

@@ -26,6 +26,10 @@ FAULT_TYPES: tuple[str, ...] = tuple(load_profiles())
 WINDOW_BEFORE_S = 1800.0
 WINDOW_AFTER_S = 300.0
 MISSING_SIGNAL = 0.15  # chance a reached entity's anomaly went unnoticed
+# chance the detector saw nothing on a symptom entity that is not the root cause (the alert came from an
+# SLO or a synthetic check): watched and normal to the ranker, which must not take it for the culprit
+QUIET_SYMPTOM = 0.15
+UNWATCHED_SHARES = (0.0, 0.0, 0.0, 0.1, 0.3, 1.0)  # per incident and entity kind: the share nothing watches
 
 
 @dataclass
@@ -154,6 +158,14 @@ def _logs(
     return rows
 
 
+def _unwatched(estate: Estate, rng: random.Random) -> set[str]:
+    """Entities nothing watches: per incident, each kind of entity is monitored to its own extent
+    (hosts without node exporters, services without metrics or shipped logs), the root cause
+    included, so training sees unobserved entities as unknown, neither guilty nor healthy."""
+    share = {label: rng.choice(UNWATCHED_SHARES) for label in sorted({e.label for e in estate.entities.values()})}
+    return {eid for eid, e in sorted(estate.entities.items()) if rng.random() < share[e.label]}
+
+
 def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -> SimulatedIncident:
     """A deterministic incident for (seed, size, fault type); ids are prefixed with id_prefix."""
     profiles = load_profiles()
@@ -207,7 +219,9 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
         if eid == root:
             continue
         family = profile.victim if not hit.side_effect else _root_family(profile)
-        if eid in symptom_ids or rng.random() >= MISSING_SIGNAL:
+        if eid in symptom_ids and rng.random() < QUIET_SYMPTOM:
+            pass  # watched, and the detector saw nothing: the alert came from elsewhere
+        elif eid in symptom_ids or rng.random() >= MISSING_SIGNAL:
             score = max(2.5, base_score * hit.strength)
             anomalies.append(family_anomaly(estate, eid, family, hit.onset + rng.uniform(-15, 15), score))
             if family == "latency" and rng.random() < 0.3:  # timeouts surface as errors too
@@ -230,6 +244,11 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
     alert = min(s["observed_at"] for s in symptoms)
     start, end = alert - WINDOW_BEFORE_S, alert + WINDOW_AFTER_S
     noise_a, noise_e, noise_c = noise_rows(estate, rng, start, end, exclude={root})
+    anomalies, events = anomalies + noise_a, events + noise_e
+    unwatched = _unwatched(estate, rng)  # nothing of theirs reaches the graph
+    anomalies = [a for a in anomalies if a["entity_id"] not in unwatched]
+    events = [e for e in events if e["entity_id"] not in unwatched]
+    unobserved |= {(eid, f) for eid in unwatched for f in (*FAMILY_SIGNALS, OBSERVED_LOGS)}
     return SimulatedIncident(
         seed=seed,
         fault_type=fault_type,
@@ -247,8 +266,8 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
                 for s, t, k in estate.edges
             ],
         },
-        anomalies=anomalies + noise_a,
-        events=events + noise_e,
+        anomalies=anomalies,
+        events=events,
         changes=changes + noise_c,
         symptoms=symptoms,
         window=(start, end),

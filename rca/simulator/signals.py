@@ -153,6 +153,7 @@ def noise_rows(
     for _ in range(max(1, round(n * rng.uniform(0.03, 0.08)))):
         eid = rng.choice(ids)
         events.append(event_row(estate, eid, rng.choice(classes), rng.uniform(start, end), rng.randint(1, 8)))
+    events += _routine_logs(estate, rng, start, end, classes)
     services = [e for e in ids if estate.entities[e].label == "Service"]
     for _ in range(rng.choice((0, 1, 1, 2, 3))):
         if services:
@@ -162,3 +163,24 @@ def noise_rows(
                 change_row(estate, eid, kind, rng.uniform(start, end), f"routine {kind} of {estate.entities[eid].name}")
             )
     return anomalies, events, changes
+
+
+def _routine_logs(estate: Estate, rng: random.Random, start: float, end: float, classes: tuple[str, ...]) -> list[dict]:
+    """Templates some entities log all through the window, errors included, before and after the fault.
+
+    Real systems write the same warnings and errors every few minutes for months; an entity's logs
+    are evidence about an incident only where they changed, and training must see that routine.
+    Any entity may be a routine logger, the root cause included.
+    """
+    ids = sorted(estate.entities)
+    events = []
+    for _ in range(max(1, round(len(ids) * rng.uniform(0.05, 0.15)))):
+        eid = rng.choice(ids)
+        cls = rng.choice(classes)
+        every = rng.uniform(60, 300)
+        t = start + rng.uniform(0, every)
+        while t < end:
+            row = event_row(estate, eid, cls, t, rng.randint(1, 6))
+            events.append({**row, "id": row["id"] + ":routine"})  # apart from a fault's lines in the same bucket
+            t += every * rng.uniform(0.5, 1.5)
+    return events

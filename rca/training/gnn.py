@@ -32,11 +32,11 @@ class TrainSettings:
     lr: float = 3e-3
     weight_decay: float = 1e-4
     batch_incidents: int = 16
-    max_epochs: int = 25
+    max_epochs: int = 40
     patience: int = 4
     seed: int = 7
     # the data: simulator suites (their seeds are fixed by rca.simulator.suite.SUITE_SEED_BASE)
-    train_per_cell: int = 8
+    train_per_cell: int = 20
     train_sizes: tuple[int, ...] = (20, 100, 300, 500)
     val_per_cell: int = 4
     val_sizes: tuple[int, ...] = (20, 100, 300)

@@ -44,12 +44,17 @@ def test_observed_adds_what_the_signals_show_and_keeps_to_the_nodes():
 
 
 def test_the_simulator_gives_all_three_states_and_its_missing_signals_mark_coverage():
-    observed_normal = deviating = unobserved = 0
+    observed_normal = deviating = unobserved = unwatched = 0
     missing_root = False
     for seed in range(12):
         incident = simulate(seed, 40, FAULT_TYPES[seed % len(FAULT_TYPES)])
         subgraph = incident.to_subgraph()
-        assert set(subgraph.observed) == set(subgraph.nodes)  # every entity is monitored for something
+        assert set(subgraph.observed) <= set(subgraph.nodes)
+        # some entities are watched for nothing at all: none of their signals reach the graph
+        silent = set(subgraph.nodes) - set(subgraph.observed)
+        unwatched += len(silent)
+        assert not any(a.entity_id in silent for a in subgraph.anomalies)
+        assert not any(e.entity_id in silent for e in subgraph.events)
         deviating_pairs = {(a.entity_id, a.family) for a in subgraph.anomalies}
         for entity_id, families in subgraph.observed.items():
             assert families <= set(COVERAGE_FAMILIES)
@@ -61,13 +66,13 @@ def test_the_simulator_gives_all_three_states_and_its_missing_signals_mark_cover
                     observed_normal += 1
                 else:
                     unobserved += 1
-        root_families = set(incident.observed[incident.root_cause_id])
+        root_families = set(incident.observed.get(incident.root_cause_id, ()))
         missing_root |= not {"latency", "errors", "saturation", "traffic"} <= root_families
         rows = incident.coverage_rows()
         assert {(r["entity_id"], r["family"]) for r in rows} == {
             (e, f) for e, fs in incident.observed.items() for f in fs
         }
-    assert observed_normal and deviating and unobserved and missing_root
+    assert observed_normal and deviating and unobserved and missing_root and unwatched
 
 
 def _request_with(observed: list[str]):

@@ -43,10 +43,9 @@ def test_structure_reach_and_distance_to_symptoms():
     assert table.value("frontend", "is_symptom") == 1.0
     assert table.value("db", "symptom_reach") == 1.0
     assert table.value("db", "symptom_hops") == pytest.approx(2 / 6)
-    assert table.value("db", "path_gaps") == pytest.approx(0.0, abs=0.01)  # api in between shows evidence
-    assert table.value("cache", "path_gaps") == pytest.approx(0.0, abs=0.01) and table.value(
-        "cache", "symptom_hops"
-    ) == pytest.approx(2 / 6)
+    # api in between shows evidence (errors 6.0: evidence 0.86), so passing it costs little
+    assert table.value("db", "path_gaps") < 0.1
+    assert table.value("cache", "path_gaps") < 0.1 and table.value("cache", "symptom_hops") == pytest.approx(2 / 6)
     assert table.value("db", "users_logging") == 1.0
 
 

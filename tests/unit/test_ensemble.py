@@ -8,6 +8,7 @@ import pytest
 from rca.rank.engine import engine_without_model, model_engine
 from rca.rank.ensemble import (
     GNN_FLOOR,
+    QUIET_MARGIN,
     TERMS,
     WEIGHTS_FILE,
     WITHOUT_MODEL,
@@ -17,7 +18,7 @@ from rca.rank.ensemble import (
     load_weights,
     ranker_outputs,
 )
-from rca.rank.features import FeatureTable
+from rca.rank.features import OBSERVABLE, FeatureTable
 from rca.simulator import simulate
 from rca.training.calibrate import fit, top1
 
@@ -54,14 +55,24 @@ def test_weights_of_other_terms_are_refused(tmp_path):
 
 
 def test_each_term_reads_one_rankers_output_and_the_model_term_is_floored():
-    names = ["anomaly_max", "rule_max", "propagation_score", "walk_score"]
+    quiet = [f"quiet_{f}" for f in OBSERVABLE]
+    names = ["anomaly_max", "rule_max", "propagation_score", "walk_score", "change_recent", *quiet]
     table = FeatureTable(
-        ["a", "b", "c"], names, np.array([[14.0, 0.9, 0.5, 0.2], [7.0, 0.0, 0.1, 1.0], [0.0, 0.0, 0.0, 0.0]])
+        ["a", "b", "c"],
+        names,
+        np.array(
+            [
+                [14.0, 0.9, 0.5, 0.2, 0.0, *[0.0] * len(quiet)],
+                [7.0, 0.0, 0.1, 1.0, 0.0, *[1.0] * len(quiet)],  # watched, yet anomalous in one family
+                [0.0, 0.0, 0.0, 0.0, 0.0, *[1.0] * len(quiet)],  # watched everywhere, showing nothing
+            ]
+        ),
     )
     outputs = ranker_outputs(table, TERMS, np.array([30.0, 0.0, -5.0]))
     assert outputs[:, 1].tolist() == [0.9, 0.0, 0.0]  # rules: the strongest finding
     assert outputs[:, 2].tolist() == [0.5, 0.1, 0.0] and outputs[:, 3].tolist() == [0.2, 1.0, 0.0]
     assert outputs[:, 4].tolist() == [1.0, 0.5, 0.0]  # deviation size, scaled to the cap
+    assert outputs[:, 5].tolist() == [0.0, 1.0, 1.0]  # observed and normal in every family
     assert outputs[0, 0] == pytest.approx(0.0, abs=1e-9) and outputs[1, 0] == outputs[2, 0] == GNN_FLOOR
     with pytest.raises(ValueError, match="no model output"):
         ranker_outputs(table, TERMS)
@@ -70,12 +81,27 @@ def test_each_term_reads_one_rankers_output_and_the_model_term_is_floored():
 def test_contributions_sum_to_the_logit_and_scores_are_its_softmax():
     rng = np.random.default_rng(1)
     outputs = rng.normal(size=(12, len(TERMS)))
+    outputs[:, TERMS.index("quiet")] = rng.uniform(0.0, 0.99, size=12)  # nobody fully quiet: no floor
     weights = EnsembleWeights(TERMS, rng.normal(size=len(TERMS)), "test")
     c = compose(outputs, weights)
     for row in range(12):
         assert sum(v for _, v in c.breakdown(row)) == pytest.approx(c.logits[row], abs=1e-12)
     expected = np.exp(outputs @ weights.values)
     assert np.allclose(c.scores, expected / expected.sum())  # centring changes no score
+
+
+def test_an_entity_watched_everywhere_and_silent_ends_below_every_other_whatever_structure_says():
+    outputs = np.zeros((3, len(TERMS)))
+    outputs[:, TERMS.index("gnn")] = [5.0, 0.0, -1.0]  # the model likes the first most ...
+    outputs[0, TERMS.index("quiet")] = 1.0  # ... which is watched in every family and shows nothing
+    weights = EnsembleWeights(TERMS, np.ones(len(TERMS)), "test")
+    c = compose(outputs, weights)
+    assert c.logits[0] <= c.logits[1:].min() - QUIET_MARGIN + 1e-9
+    quiet = dict(c.breakdown(0))["quiet"]
+    assert quiet < -5.0  # the breakdown says which term put it there, and still sums to the logit
+    assert sum(v for _, v in c.breakdown(0)) == pytest.approx(c.logits[0], abs=1e-12)
+    outputs[:, TERMS.index("quiet")] = 1.0  # everybody silent: nobody is pushed below anybody
+    assert np.argmax(compose(outputs, weights).logits) == 0
 
 
 def test_deciding_terms_are_those_where_the_first_leads_most():

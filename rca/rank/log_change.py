@@ -1,0 +1,92 @@
+"""Logs as change evidence: which templates are new, or logged faster, at an entity since the incident began.
+
+A log line is evidence about an entity only when it says something changed there: a template the
+entity had not logged before, or one it now logs much faster than it did. Routine lines, errors
+included, that the entity was already writing before the incident say nothing about this incident;
+counting them by severity made the busiest, noisiest services look guilty on every real system.
+
+The subgraph's window gives the history: everything an entity logged from the window's start up
+to ``RECENT_S`` before the alert is "before", what it logged after that is "after". Severity is
+one input: a new warning or error weighs more than a new informational line, and both count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rca.rank.types import EventSignal
+
+RECENT_S = 600.0  # the onset lies at most this long before the alert (features.ONSET_SCALE_S)
+MIN_HISTORY_S = 300.0  # a shorter "before" stretch is stretched to this when turning counts into rates
+RATE_FACTOR = 4.0  # "logged faster": at least this many times the entity's earlier rate ...
+MIN_EXCESS = 5  # ... and at least this many lines more than that rate predicts
+SEVERE = 4  # syslog warning (4) and worse
+WEIGHT_SEVERE = 1.0
+WEIGHT_OTHER = 0.35  # a new informational template is evidence too, weaker than a new error
+WEIGHT_FASTER = 0.5  # a known template logged faster counts half a new one
+
+
+@dataclass(frozen=True)
+class TemplateChange:
+    """One template of one entity that changed after the onset."""
+
+    entity_id: str
+    template: str
+    signature_class: str
+    severity: int
+    kind: str  # "new" | "faster"
+    lines_after: int
+    lines_before: int
+    first_after: float
+    weight: float
+
+
+def template_changes(
+    events: Iterable[EventSignal], window_start: float, alert: float, window_end: float
+) -> list[TemplateChange]:
+    """The new and faster templates of every entity, ordered by entity, then weight (largest first)."""
+    split = alert - RECENT_S
+    before: dict[tuple[str, str], int] = {}
+    after: dict[tuple[str, str], list] = {}  # key -> [lines, first_ts, severity, class]
+    for e in events:
+        key = (e.entity_id, e.template)
+        if e.last_ts < split:
+            before[key] = before.get(key, 0) + e.count
+        elif e.first_ts <= window_end:
+            seen = after.setdefault(key, [0, e.first_ts, e.severity, e.signature_class])
+            seen[0] += e.count
+            seen[1] = min(seen[1], e.first_ts)
+            seen[2] = min(seen[2], e.severity)
+    history_s = max(split - window_start, MIN_HISTORY_S)
+    after_s = max(window_end - split, 1.0)
+    changes = []
+    for (entity_id, template), (lines, first, severity, cls) in after.items():
+        weight = WEIGHT_SEVERE if severity <= SEVERE else WEIGHT_OTHER
+        earlier = before.get((entity_id, template), 0)
+        if earlier == 0:
+            kind = "new"
+        else:
+            expected = earlier / history_s * after_s
+            if lines < RATE_FACTOR * expected or lines - expected < MIN_EXCESS:
+                continue
+            kind, weight = "faster", weight * WEIGHT_FASTER
+        changes.append(TemplateChange(entity_id, template, cls, severity, kind, lines, earlier, first, weight))
+    changes.sort(key=lambda c: (c.entity_id, -c.weight, c.first_after, c.template))
+    return changes
+
+
+def change_strength(changes: Iterable[TemplateChange]) -> dict[str, float]:
+    """Entity id -> the summed weight of its changed templates."""
+    out: dict[str, float] = {}
+    for c in changes:
+        out[c.entity_id] = out.get(c.entity_id, 0.0) + c.weight
+    return out
+
+
+def change_onsets(changes: Iterable[TemplateChange]) -> dict[str, float]:
+    """Entity id -> when its first changed template appeared after the split."""
+    out: dict[str, float] = {}
+    for c in changes:
+        out[c.entity_id] = min(out.get(c.entity_id, c.first_after), c.first_after)
+    return out

@@ -1,0 +1,77 @@
+"""Incidents built after the failure patterns seen on data the project did not generate (issue 19).
+
+Every entity in them is monitored (``observed``), as in the independent simulator and on real
+estates: an entity that shows nothing is observed and normal, which is evidence against it.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from rca.rank.types import Edge, EventSignal, IncidentSubgraph, Symptom
+from tests.unit.engine_cases import T, anomaly, node
+
+EVERYTHING = frozenset({"latency", "errors", "saturation", "traffic", "logs"})
+
+
+def _chain(names: list[str]) -> tuple[dict, list[Edge]]:
+    nodes = {n: node(n, "Service") for n in names}
+    return nodes, [Edge(a, b, "CALLS") for a, b in itertools.pairwise(names)]
+
+
+def quiet_callee_below_the_root() -> IncidentSubgraph:
+    """web -> orders -> pricing -> {rates, fx, tax}; pricing is the root, with a latency shift;
+    the three below it are watched and quiet.
+
+    The structural prior ("the deepest entities the symptoms reach, under anomalous ones") points
+    below pricing; their own metrics and logs say they are healthy.
+    """
+    nodes, edges = _chain(["web", "orders", "pricing", "rates"])
+    for callee in ("fx", "tax"):
+        nodes[callee] = node(callee, "Service")
+        edges.append(Edge("pricing", callee, "CALLS"))
+    anomalies = [
+        anomaly("pricing", "latency", T, 5.0),
+        anomaly("orders", "latency", T + 30, 9.0),
+        anomaly("web", "latency", T + 60, 9.0),
+    ]
+    subgraph = IncidentSubgraph(
+        nodes, edges, anomalies, [], [], [Symptom("web", "latency", T + 120)], T - 1800, T + 300
+    )
+    subgraph.observed = dict.fromkeys(nodes, EVERYTHING)
+    return subgraph
+
+
+def quiet_symptom() -> IncidentSubgraph:
+    """The alert fired on web, but the detector found nothing there; cart, its callee, shows the fault
+    and stock, below cart, is watched and quiet."""
+    nodes, edges = _chain(["web", "cart", "stock"])
+    anomalies = [anomaly("cart", "errors", T, 7.0)]
+    subgraph = IncidentSubgraph(nodes, edges, anomalies, [], [], [Symptom("web", "errors", T + 120)], T - 1800, T + 300)
+    subgraph.observed = dict.fromkeys(nodes, EVERYTHING)
+    return subgraph
+
+
+def _line(eid: str, template: str, at: float, count: int, severity: int) -> EventSignal:
+    return EventSignal(eid, template, "other", severity, count, at, at + 50, template)
+
+
+def routine_errors_and_a_new_one() -> IncidentSubgraph:
+    """gateway -> [search, booking]; search has logged the same error every few minutes all along;
+    booking starts an error it never logged before, right at the onset. Neither has metric anomalies."""
+    nodes = {n: node(n, "Service") for n in ("gateway", "search", "booking")}
+    edges = [Edge("gateway", "search", "CALLS"), Edge("gateway", "booking", "CALLS")]
+    routine = [_line("search", "cache miss storm for key <*>", T - 1700 + 240 * k, 40, 3) for k in range(8)]
+    new = [_line("booking", "catch price exception", T + 10, 6, 3)]
+    subgraph = IncidentSubgraph(
+        nodes,
+        edges,
+        [anomaly("gateway", "errors", T + 40, 8.0)],
+        routine + new,
+        [],
+        [Symptom("gateway", "errors", T + 120)],
+        T - 1800,
+        T + 300,
+    )
+    subgraph.observed = dict.fromkeys(nodes, EVERYTHING)
+    return subgraph

@@ -1,0 +1,52 @@
+"""The failure patterns seen on data the project did not generate (issue 19), kept fixed.
+
+Before observed-normal evidence, logs as change evidence and the quiet term, the shipped engine
+ranked the silent symptom of `quiet_symptom` first (the graph model's structural prior) and the
+engine without a model put the routine logger of `routine_errors_and_a_new_one` first.
+`quiet_callee_below_the_root` (quiet, watched entities below the real root) held already and is
+kept as a guard.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rca.rank.engine import engine_without_model, model_engine
+from rca.rank.log_change import template_changes
+from tests.unit import evidence_cases
+from tests.unit.engine_cases import T
+
+ENGINES = {"engine": lambda: model_engine(attribute=False), "engine-no-model": engine_without_model}
+CASES = [
+    (evidence_cases.quiet_callee_below_the_root, "pricing"),
+    (evidence_cases.quiet_symptom, "cart"),
+    (evidence_cases.routine_errors_and_a_new_one, "booking"),
+]
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+@pytest.mark.parametrize("case,root", CASES, ids=[c.__name__ for c, _ in CASES])
+def test_the_entity_with_evidence_ranks_first(engine, case, root):
+    result = ENGINES[engine]().rank(case(), 10)
+    assert result.candidates[0].entity_id == root, [c.entity_id for c in result.candidates]
+
+
+def test_a_watched_silent_entity_says_why_it_ranks_low():
+    result = model_engine(attribute=False).rank(evidence_cases.quiet_symptom(), 10)
+    web = next(c for c in result.candidates if c.entity_id == "web")
+    assert dict(web.breakdown)["quiet"] < 0  # "observed and normal" lowered the symptom
+
+
+def test_routine_lines_are_not_change_evidence_and_a_new_template_is():
+    subgraph = evidence_cases.routine_errors_and_a_new_one()
+    changes = template_changes(subgraph.events, subgraph.window_start, subgraph.alert_time, subgraph.window_end)
+    assert [(c.entity_id, c.template, c.kind) for c in changes] == [("booking", "catch price exception", "new")]
+
+
+def test_a_known_template_logged_much_faster_is_change_evidence():
+    subgraph = evidence_cases.routine_errors_and_a_new_one()
+    burst = next(e for e in subgraph.events if e.entity_id == "search")
+    subgraph.events.append(type(burst)("search", burst.template, "other", 3, 400, T + 20, T + 70, burst.sample))
+    changes = template_changes(subgraph.events, subgraph.window_start, subgraph.alert_time, subgraph.window_end)
+    faster = [c for c in changes if c.entity_id == "search"]
+    assert [c.kind for c in faster] == ["faster"] and faster[0].lines_before > 0
