@@ -63,6 +63,10 @@ class RootCauseClient:
         """Call Ask (a question in plain English); returns the AskResponse."""
         return self.stub.Ask(request, timeout=self.timeout_s, metadata=self.metadata)
 
+    def get_status(self):
+        """Call GetStatus: the versions the service ranks with, its graph schema version and its uptime."""
+        return self.stub.GetStatus(pb.GetStatusRequest(), timeout=self.timeout_s, metadata=self.metadata)
+
     def close_incident(self, incident_id: str, closed_by: str, reason: str = ""):
         """Call CloseIncident; returns the incident as stored."""
         request = pb.CloseIncidentRequest(incident_id=incident_id, closed_by=closed_by, reason=reason)

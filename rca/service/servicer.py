@@ -16,6 +16,7 @@ import grpc
 from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
 
 from graph_schema.errors import GraphUnreachable
+from graph_schema.migrations import LATEST_VERSION
 from rca.rank.types import EngineInputError
 from rca.service import convert, metrics, subgraph_fetch
 from rca.service.ask import AskService
@@ -109,6 +110,7 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
         )
         self._on_graph_state = on_graph_state or (lambda up: None)
         self.ask = AskService(store, settings, self.infer, self.memory, self._read_own_writes)
+        self.started_at = time.time()  # GetStatus's uptime
 
     def _run(self, method: str, context, work):
         code = grpc.StatusCode.OK
@@ -174,6 +176,19 @@ class RootCauseServicer(pb_grpc.RootCauseServicer):
 
     def Ask(self, request, context):
         return self._run("Ask", context, lambda: self.ask.answer(request, context))
+
+    def GetStatus(self, request, context):
+        def work():
+            now = time.time()
+            return pb.ServiceStatus(
+                # rankers served for comparison (baselines, rules alone) have no versions: name them at least
+                versions=getattr(self.engine, "versions", None) or {"ranker": type(self.engine).__name__},
+                graph_schema_version=LATEST_VERSION,
+                started_at=self.started_at,
+                uptime_s=round(now - self.started_at, 3),
+            )
+
+        return self._run("GetStatus", context, work)
 
     # -- Infer's stages ----------------------------------------------------------------------
 
