@@ -1,11 +1,15 @@
 """Health: the graph (server, schema version, counts), ingest over the last hour and last syncs, the
-service (reachable, active model version, its own metrics). Each part says on its own when it is down."""
+scheduled jobs' last runs (the workers' status file), the service (reachable, the model and versions it
+serves from GetStatus, its own metrics). Each part says on its own when it is down."""
 
 from __future__ import annotations
 
+import time
+
+import grpc
 import streamlit as st
 
-from dashboards import graph_reads, service_metrics, ui
+from dashboards import graph_reads, job_status, service_metrics, ui
 from dashboards.backend import Outage
 
 backend = ui.backend()
@@ -56,19 +60,25 @@ def service_part() -> None:
     st.subheader("RootCause service")
     try:
         with backend.service() as client:
-            latest = client.list_incidents(limit=1).incidents
-            versions = dict(client.get_incident(latest[0].incident_id).versions) if latest else {}
+            status = client.get_status()
     except Outage as outage:
         ui.outage_banner(outage)
         return
+    except grpc.RpcError as exc:
+        if exc.code() != grpc.StatusCode.UNIMPLEMENTED:
+            raise
+        status = None  # a service older than GetStatus
     st.markdown(f"**up** at `{backend.target}`")
-    if versions:
-        st.markdown(
-            "Versions of the latest incident's ranking: "
-            + " · ".join(f"{k} **{v}**" for k, v in sorted(versions.items()))
-        )
+    if status is None:
+        st.caption("This service has no GetStatus (an older version): its model version cannot be shown.")
     else:
-        st.caption("No incident yet: the model version shows once the service has ranked one.")
+        versions = dict(status.versions)
+        uptime = ui.ago(1.0, now=1.0 + status.uptime_s).removesuffix(" ago")  # its clock, not ours
+        st.markdown(
+            f"Serving model **{versions.pop('model', 'none (rankers without a graph model)')}** · "
+            + " · ".join(f"{k} **{v}**" for k, v in sorted(versions.items()))
+            + f" · graph schema **{status.graph_schema_version}** · up for {uptime}"
+        )
     if not settings.service_metrics_url:
         st.caption("No service metrics URL configured (RCA_DASHBOARD__SERVICE_METRICS_URL).")
         return
@@ -85,9 +95,25 @@ def service_part() -> None:
     st.dataframe(metrics["calls"], hide_index=True, width="stretch")
 
 
+def jobs_part() -> None:
+    st.subheader("Scheduled jobs")
+    status_file = job_status.status_file(backend.settings.sync)
+    try:
+        jobs = status_file.load()
+    except ValueError as exc:  # unreadable file: say which and why
+        st.warning(str(exc))
+        return
+    if not jobs:
+        st.caption(f"No scheduled job has run yet (status file `{status_file.path}`, `RCA_SYNC__STATUS_FILE`).")
+        return
+    st.caption(f"Last runs, from `{status_file.path}` (as `rca sync status` prints them).")
+    st.dataframe(job_status.job_rows(jobs, time.time()), hide_index=True, width="stretch")
+
+
 st.title("Health")
 graph_col, service_col = st.columns(2)
 with graph_col:
     graph_part()
 with service_col:
     service_part()
+    jobs_part()

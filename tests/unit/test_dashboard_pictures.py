@@ -5,10 +5,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from dashboards.incident_table import incident_rows, status_of
+from dashboards.job_status import job_rows
 from dashboards.metric_charts import chart_queries, promql_regex_literal
 from dashboards.path_graph import EVIDENCE_COLOURS, PATH_COLOUR, Hop, evidence_kinds, path_dot
 from dashboards.service_metrics import summarise
 from dashboards.timeline import timeline_charts, timeline_data
+from ingest.jobs.status import JobStatus
 
 ENTITIES = {
     "pg": ("postgres-payments", "Datastore"),
@@ -176,3 +178,30 @@ def test_service_metrics_summary():
         {"method": "Infer", "code": "OK", "calls": 3},
     ]
     assert out["infer_count"] == 3 and abs(out["infer_mean_s"] - 0.2) < 1e-9 and out["graph_up"] is True
+
+
+def test_job_rows_say_each_jobs_last_run_outcome_and_failures_in_a_row():
+    now = 1_800_000_000.0
+    jobs = {
+        "topology_sync": JobStatus(
+            "topology_sync", runs=3, last_end=now - 120, last_duration_s=1.5, last_changes=4, last_success=now - 120
+        ),
+        "metrics_poll": JobStatus(
+            "metrics_poll",
+            runs=5,
+            failures=2,
+            consecutive_failures=2,
+            last_end=now - 30,
+            last_error="ConnectionError: refused",
+            last_success=now - 600,
+        ),
+        "never": JobStatus("never"),
+    }
+    rows = {r["job"]: r for r in job_rows(jobs, now)}
+    assert [r["job"] for r in job_rows(jobs, now)] == ["metrics_poll", "never", "topology_sync"]
+    sync = rows["topology_sync"]
+    assert (sync["outcome"], sync["age"], sync["changes"], sync["failures in a row"]) == ("ok", "2 min ago", 4, 0)
+    poll = rows["metrics_poll"]
+    assert (poll["outcome"], poll["failures in a row"], poll["error"]) == ("failed", 2, "ConnectionError: refused")
+    assert poll["last success"] == "2027-01-15 07:50:00 UTC"
+    assert (rows["never"]["last run"], rows["never"]["outcome"], rows["never"]["age"]) == ("never", "", "never")

@@ -12,6 +12,9 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboards import ui
+from ingest.jobs.scheduler import JobOutcome, JobRunner
+from ingest.jobs.status import StatusFile
+from ingest.metrics.worker import POLL_JOB, SYNC_JOB
 from rca.rank.engine import engine_without_model
 from rca.service.server import start_server
 from rca.service.stubs import pb
@@ -157,6 +160,37 @@ def test_health_page_shows_the_graph_schema_ingest_and_the_service_metrics(demo_
     [calls] = [f for f in frames if "method" in f.columns]
     assert "Infer" in list(calls["method"])
     assert "Infer calls **" in shown
+    # what the service serves, from GetStatus: the demo's service ranks without a graph model
+    served = engine_without_model().versions
+    assert "Serving model **none (rankers without a graph model)**" in shown
+    assert f"features **{served['features']}**" in shown and f"rules **{served['rules']}**" in shown
+    assert f"ranker **{served['ranker']}**" in shown and "graph schema **" in shown
+
+
+def test_health_page_lists_the_scheduled_jobs_last_runs_from_the_status_file(demo_stack, tmp_path, monkeypatch):
+    status_path = tmp_path / "sync_status.json"
+    monkeypatch.setenv("RCA_SYNC__STATUS_FILE", str(status_path))
+    ui.backend.clear()  # the settings are read once per backend
+    try:
+        app = page("views/health.py")
+        no_exception(app)
+        assert "No scheduled job has run yet" in texts(app)
+        runner = JobRunner(StatusFile(status_path))  # what `rca ingest metrics` and `rca sync now` record with
+        runner.run(SYNC_JOB, lambda: JobOutcome(changes=7))
+
+        def refused() -> JobOutcome:
+            raise ConnectionError("prometheus refused")
+
+        runner.run(POLL_JOB, refused)
+        app = page("views/health.py")
+        no_exception(app)
+        [jobs] = [d.value for d in app.dataframe if "job" in d.value.columns]
+        rows = {r["job"]: r for r in jobs.to_dict("records")}
+        assert rows[SYNC_JOB]["outcome"] == "ok" and rows[SYNC_JOB]["changes"] == 7
+        assert rows[POLL_JOB]["outcome"] == "failed" and "prometheus refused" in rows[POLL_JOB]["error"]
+        assert str(status_path) in texts(app)
+    finally:
+        ui.backend.clear()
 
 
 def test_ask_page_answers_with_a_table_and_links_to_the_incident_and_entities(demo_stack):
