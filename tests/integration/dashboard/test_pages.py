@@ -87,6 +87,19 @@ def test_incidents_filters_by_entity_name_and_status(demo_stack):
     assert not app.dataframe or demo_stack.incident_id not in list(app.dataframe[0].value["incident"])
 
 
+def test_selecting_a_row_opens_its_incident(demo_stack):
+    app = page("views/incidents.py")
+    no_exception(app)
+    listed = list(app.dataframe[0].value["incident"])
+    row = listed.index(demo_stack.incident_id)
+    # what the browser sends when a row of the table is clicked (selection_mode="single-row")
+    app.session_state["incidents_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    app.run()
+    no_exception(app)
+    assert f"Incident {demo_stack.incident_id}" in texts(app)
+    assert demo_stack.response.candidates[0].entity_name in list(app.dataframe[0].value["entity"])
+
+
 def test_the_bridge_link_opens_the_incident(demo_stack):
     app = page("views/incidents.py", incident=demo_stack.incident_id)  # BASE/?incident=ID, as rca/bridge links it
     no_exception(app)
