@@ -6,6 +6,7 @@ import grpc
 import streamlit as st
 
 from dashboards import ui
+from dashboards.clarify import clarified_question
 from rca.service.stubs import pb
 
 EXAMPLES = ("why did checkout fail", "what changed on payment in the last hour", "what does checkout depend on")
@@ -39,7 +40,12 @@ def evidence_link(kind: str, item_id: str) -> str:
     return f"{kind} `{item_id}`"
 
 
-def show_answer(response) -> None:
+def ask_again(question: str) -> None:
+    """A clarification's button: the next run asks this question as if it had been typed."""
+    st.session_state["ask_pending"] = question
+
+
+def show_answer(response, asked: str, turn: int) -> None:
     """One answer: its text, what it understood, its table and the links to what it cites."""
     if response.intent == "refused":
         st.warning(response.refusal.reason or "The question was not answered.")
@@ -48,7 +54,20 @@ def show_answer(response) -> None:
         return
     if response.intent == "clarify":
         st.info(response.answer or f"Which do you mean by “{response.clarification.text}”?")
-        st.markdown(" · ".join(entity_link(c.id, f"{c.name} ({c.label})") for c in response.clarification.candidates))
+        unclear = response.clarification.text
+        columns = st.columns(max(1, len(response.clarification.candidates)))
+        for column, candidate in zip(columns, response.clarification.candidates):
+            column.button(
+                f"{candidate.name} ({candidate.label})",
+                key=f"ask_clarify_{turn}_{candidate.id}",
+                help=f"Ask again about {candidate.name}",
+                on_click=ask_again,
+                args=(clarified_question(asked, unclear, candidate.name),),
+            )
+        st.caption(
+            "Or open one: "
+            + " · ".join(entity_link(c.id, f"{c.name} ({c.label})") for c in response.clarification.candidates)
+        )
         return
     st.markdown(response.answer)
     facts = [f"intent **{response.intent}**"]
@@ -76,7 +95,7 @@ st.caption(
     "Ask about root causes, changes, dependencies, anomalies, errors, incidents or health, e.g. "
     + " · ".join(f"*{e}*" for e in EXAMPLES)
 )
-question = st.chat_input("Ask a question", key="ask_question")
+question = st.chat_input("Ask a question", key="ask_question") or st.session_state.pop("ask_pending", None)
 if question:
     request = pb.AskRequest(question=question, time_zone=st.context.timezone or "", max_rows=MAX_ROWS)
 
@@ -90,11 +109,11 @@ if question:
         if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
             unavailable(f"the service at {backend.target} has no `Ask` call (an older version).")
         history.append((question, None, f"{exc.code().name}: {exc.details()}"))
-for asked, answer, error in history:
+for turn, (asked, answer, error) in enumerate(history):
     with st.chat_message("user"):
         st.markdown(asked)
     with st.chat_message("assistant"):
         if answer is None:
             st.error(f"The service could not answer: {error}")
         else:
-            show_answer(answer)
+            show_answer(answer, asked, turn)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from dashboards.clarify import clarified_question
 from dashboards.incident_table import incident_rows, status_of
 from dashboards.job_status import job_rows
 from dashboards.metric_charts import chart_queries, promql_regex_literal
@@ -205,3 +206,15 @@ def test_job_rows_say_each_jobs_last_run_outcome_and_failures_in_a_row():
     assert (poll["outcome"], poll["failures in a row"], poll["error"]) == ("failed", 2, "ConnectionError: refused")
     assert poll["last success"] == "2027-01-15 07:50:00 UTC"
     assert (rows["never"]["last run"], rows["never"]["outcome"], rows["never"]["age"]) == ("never", "", "never")
+
+
+def test_clarified_question_puts_the_chosen_name_in_place_of_the_unclear_words():
+    assert clarified_question("why did Postgres fail", "postgres", "postgres-payments") == (
+        "why did postgres-payments fail"
+    )
+    # whole words only, the first occurrence only
+    assert clarified_question("postgresql and postgres and postgres", "postgres", "pg-1") == (
+        "postgresql and pg-1 and postgres"
+    )
+    assert clarified_question("errors on pay ment?", "payment", "payment") == "errors on pay ment? payment"
+    assert clarified_question("what changed on db.1", "db.1", "db-1 (x)") == "what changed on db-1 (x)"

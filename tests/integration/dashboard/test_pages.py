@@ -222,6 +222,21 @@ def test_ask_page_answers_with_a_table_and_links_to_the_incident_and_entities(de
     assert "what changed on postgres-payments" in shown  # the conversation stays on the page
 
 
+def test_a_clarifications_candidates_are_buttons_that_ask_again_with_the_chosen_entity(demo_stack):
+    app = page("views/ask.py")
+    app.chat_input(key="ask_question").set_value("what changed on postgres in the last hour").run()
+    no_exception(app)
+    buttons = {b.label: b for b in app.button if b.key and b.key.startswith("ask_clarify_")}
+    assert {"postgres-payments (Datastore)", "postgres-users (Datastore)"} <= set(buttons), list(buttons)
+    buttons["postgres-payments (Datastore)"].click().run()
+    no_exception(app)
+    shown = texts(app)
+    assert "what changed on postgres-payments in the last hour" in shown  # asked again, shown as asked
+    assert "intent **changes**" in shown and "(topology?entity=postgres-payments)" in shown
+    [table] = [d.value for d in app.dataframe]
+    assert any("max_connections" in str(v) for v in table.to_numpy().ravel())
+
+
 def test_a_service_outage_shows_a_banner_and_the_page_recovers_when_it_returns(demo_stack, session_store, monkeypatch):
     port = free_port()
     settings = ServiceSettings(port=port, metrics_port=0)
