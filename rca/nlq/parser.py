@@ -62,11 +62,20 @@ class Parsed:
     status: str = ""  # incidents: open, closed, confirmed or ''
     similar: bool = False  # incidents: "has this happened before"
     clarify_text: str = ""  # what the clarification asks about
+    clause: str = ""  # of a question asking several things: the words this part was read from
 
     @property
     def entities(self) -> list[Entity]:
         """The linked entities in question order."""
         return [link.entity for link in self.links]
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What the clauses of one question share when a clause does not say it itself."""
+
+    links: tuple[Link, ...] = ()
+    window: TimeSpan | None = None
 
 
 LlmFallback = Callable[[str, "Parsed"], "Parsed | None"]
@@ -83,17 +92,19 @@ class QuestionParser:
         )
         self._typo_words = sorted(w for w in self.vocabulary if len(w) >= 4)
 
-    def parse(self, question: str, now: float, tz: tzinfo, llm: LlmFallback | None = None) -> Parsed:
-        """Understand ``question`` at ``now`` in ``tz``; refusals and clarifications are results, not errors."""
+    def parse(
+        self, question: str, now: float, tz: tzinfo, llm: LlmFallback | None = None, shared: Shared | None = None
+    ) -> Parsed:
+        """Understand ``question`` at ``now`` in ``tz``; refusals and clarifications are results, not errors.
+
+        ``shared``: the entities and window of the question this is one clause of, taken when the clause
+        names none of its own ("errors and anomalies on checkout": the errors of checkout too).
+        """
         screened = screen(question)
         if screened.refusal:
             return Parsed("refused", refusal=screened.refusal)
-        tokens = tokenize(screened.text)
-        window = find_window(tokens, now, tz)
-        skip = set(range(window.first_token, window.end_token)) if window else set()
-        linking = self.catalog.link(tokens, skip, self.vocabulary)
-        sentence = self._sentence(tokens, window, linking.links, linking.unresolved)
-        parsed = Parsed("refused", linking.links, window, linking.unresolved, sentence=sentence)
+        tokens, parsed = self._read(screened.text, now, tz, refer=shared is not None and bool(shared.links))
+        sentence = parsed.sentence
         intent = intent_rules.rule_intent(sentence)
         if intent is not None:
             parsed.intent = intent
@@ -111,7 +122,31 @@ class QuestionParser:
                 else:  # about something of the estate, but what? Otherwise not about the estate at all
                     vague = parsed.links or _VAGUE.search(sentence)
                     parsed.intent = "clarify" if vague else "refused"
-        return self._finish(parsed, tokens)
+        return self._finish(parsed, tokens, shared)
+
+    def read(self, text: str, now: float, tz: tzinfo, *, refer: bool = False) -> Parsed | None:
+        """What the rules alone make of ``text`` (intent "" when no rule matches); None if the screen refuses it.
+
+        Cheap (no classifier, no language model): the clause splitter reads each candidate clause with it.
+        ``refer``: a clause naming no entity may point back at the question's with "it" or "them".
+        """
+        screened = screen(text)
+        if screened.refusal:
+            return None
+        _, parsed = self._read(screened.text, now, tz, refer=refer)
+        parsed.intent = intent_rules.rule_intent(parsed.sentence) or ""
+        return parsed
+
+    def _read(self, text: str, now: float, tz: tzinfo, *, refer: bool = False) -> tuple[list[str], Parsed]:
+        """Tokens, window, entities and the placeholder sentence of screened text; intent left undecided."""
+        tokens = tokenize(text)
+        window = find_window(tokens, now, tz)
+        skip = set(range(window.first_token, window.end_token)) if window else set()
+        linking = self.catalog.link(tokens, skip, self.vocabulary)
+        sentence = self._sentence(tokens, window, linking.links, linking.unresolved)
+        if refer and not linking.links and not linking.unresolved:
+            sentence = _PRONOUNS.sub("ENT", sentence)
+        return tokens, Parsed("refused", linking.links, window, linking.unresolved, sentence=sentence)
 
     def _sentence(self, tokens: list[str], window: TimeSpan | None, links, unresolved) -> str:
         """The tokens with ENT for entity words, TIME for the time expression, typos of known words mended."""
@@ -148,7 +183,7 @@ class QuestionParser:
             if i not in used and t not in named and t.isalpha() and len(t) >= 3 and self._mend(t) not in self.vocabulary
         ]
 
-    def _finish(self, parsed: Parsed, tokens: list[str]) -> Parsed:
+    def _finish(self, parsed: Parsed, tokens: list[str], shared: Shared | None = None) -> Parsed:
         sentence = parsed.sentence
         if parsed.intent == "refused":
             parsed.refusal = parsed.refusal or _refusal_reason(sentence)
@@ -159,6 +194,9 @@ class QuestionParser:
             parsed.intent, parsed.clarify_text = "clarify", first.text
             return parsed
         unknown = self._unknown_words(tokens, parsed)
+        if shared is not None:  # after the unknown words: the shared spans index another clause's tokens
+            parsed.links = parsed.links or list(shared.links)
+            parsed.window = parsed.window or shared.window
         if (parsed.intent in intent_rules.NEEDS_ENTITY and not parsed.links) or unknown or parsed.intent == "clarify":
             text = " ".join(unknown)
             candidates = tuple(self.catalog.closest(text)) if text else ()
@@ -186,6 +224,8 @@ def _common_words() -> frozenset[str]:
     return frozenset(word for line in lines if not line.startswith("#") for word in line.split())
 
 
+# Words a clause points back at the question's entity with: "is cart healthy and what does it depend on".
+_PRONOUNS = re.compile(r"\b(it|they|them)\b")
 # Words that point at something of the estate without naming it: "why did it fail", "who calls the database".
 _VAGUE = re.compile(r"\b(it|this|that|they|them|database|db|service|host|node|server|cache|instance|pod)\b")
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from graph_schema.cypher import ask as ask_cypher
 from rca.nlq.answer_types import Answer, RankedCause, RootCauseReport, SimilarCase
 from rca.nlq.answers import Answerer
+from rca.nlq.clauses import parse_question
 from rca.nlq.entities import Entity, EntityCatalog
 from rca.nlq.llm import LanguageModel
 from rca.nlq.parser import Parsed, QuestionParser
@@ -100,8 +101,19 @@ class AskService:
         question, now, zone, max_rows = validate(request, self.settings)
         parser = self.parser()
         llm = LanguageModel(self.settings.ask, parser.catalog) if self.settings.ask.llm_url else None
-        parsed = parser.parse(question, now, zone, llm)
+        parts = parse_question(parser, question, now, zone, llm)
         parsed_at = time.perf_counter()
+        if len(parts) > 1:  # several things asked: each answered as if asked alone, in question order
+            answerer = Answerer(
+                self.store, parser.catalog, self._structure, self._root_cause_port(context), self._similar
+            )
+            answers = []
+            for part in parts:
+                if part.intent in ("incidents", "health"):
+                    self._read_own_writes()  # also the incident an earlier root-cause part stored
+                answers.append(answerer.answer(part, now, zone, max_rows))
+            return _timed(_combined(parts, answers), started, parsed_at)
+        parsed = parts[0]
         response = _understood(parsed)
         if parsed.intent == "refused":
             response.answer = f"I can't answer that: {parsed.refusal}. Questions I can answer look like: " + "; ".join(
@@ -116,17 +128,11 @@ class AskService:
             answerer = Answerer(
                 self.store, parser.catalog, self._structure, self._root_cause_port(context), self._similar
             )
-            _fill(response, answerer.answer(parsed, now, zone, max_rows))
-        done = time.perf_counter()
-        infer_ms = response.timings_ms.get("infer_ms", 0.0)
-        response.timings_ms.update(
-            {
-                "parse_ms": round((parsed_at - started) * 1000, 3),
-                "query_ms": round((done - parsed_at) * 1000 - infer_ms, 3),
-                "total_ms": round((done - started) * 1000, 3),
-            }
-        )
-        return response
+            answer = answerer.answer(parsed, now, zone, max_rows)
+            _fill(response, answer)
+            if answer.infer_ms:
+                response.timings_ms["infer_ms"] = round(answer.infer_ms, 3)
+        return _timed(response, started, parsed_at)
 
     def _root_cause_port(self, context):
         def infer(symptoms: list[Entity], family: str, observed_at: float, window) -> RootCauseReport:
@@ -203,15 +209,60 @@ def _clarify(parsed: Parsed, response) -> None:
         response.answer = "Which service, datastore, host or instance do you mean? Name it in the question."
 
 
-def _fill(response, answer: Answer) -> None:
-    response.answer = answer.text
+def _fill(message, answer: Answer) -> None:
+    """The answer into an AskResponse or an AskPart (the same fields)."""
+    message.answer = answer.text
     if answer.window is not None:
         window = answer.window
-        response.window.CopyFrom(
+        message.window.CopyFrom(
             pb.AskWindow(start=window.start, end=window.end, source=window.source, text=window.text)
         )
-    response.table.CopyFrom(pb.AskTable(columns=answer.columns, rows=[pb.AskRow(values=row) for row in answer.rows]))
-    response.evidence.extend(pb.AskEvidence(kind=kind, id=item) for kind, item in dict.fromkeys(answer.evidence))
-    response.incident_id = answer.incident_id
-    if answer.infer_ms:
-        response.timings_ms["infer_ms"] = round(answer.infer_ms, 3)
+    message.table.CopyFrom(pb.AskTable(columns=answer.columns, rows=[pb.AskRow(values=row) for row in answer.rows]))
+    message.evidence.extend(pb.AskEvidence(kind=kind, id=item) for kind, item in dict.fromkeys(answer.evidence))
+    message.incident_id = answer.incident_id
+
+
+def _combined(parts: list[Parsed], answers: list[Answer]):
+    """One AskResponse for a question that asks several things: the first part's intent, window, table and
+    incident in the fields every client reads, every part's entities, evidence and sentences, and the parts."""
+    response = pb.AskResponse(
+        intent=parts[0].intent,
+        understood_by=parts[0].understood_by,
+        confidence=min(part.confidence for part in parts),
+    )
+    seen: set[str] = set()
+    evidence: dict[tuple[str, str], None] = {}
+    for part, answer in zip(parts, answers, strict=True):
+        message = pb.AskPart(text=part.clause, intent=part.intent)
+        message.entities.extend(_entity(link.entity, link.text, link.score) for link in part.links)
+        _fill(message, answer)
+        response.parts.append(message)
+        for entity in message.entities:
+            if entity.id not in seen:
+                seen.add(entity.id)
+                response.entities.append(entity)
+        evidence.update(dict.fromkeys(answer.evidence))
+    first = response.parts[0]
+    if first.HasField("window"):
+        response.window.CopyFrom(first.window)
+    response.answer = "\n\n".join(part.answer for part in response.parts)
+    response.table.CopyFrom(first.table)
+    response.evidence.extend(pb.AskEvidence(kind=kind, id=item) for kind, item in evidence)
+    response.incident_id = next((part.incident_id for part in response.parts if part.incident_id), "")
+    infer_ms = sum(answer.infer_ms for answer in answers)
+    if infer_ms:
+        response.timings_ms["infer_ms"] = round(infer_ms, 3)
+    return response
+
+
+def _timed(response, started: float, parsed_at: float):
+    done = time.perf_counter()
+    infer_ms = response.timings_ms.get("infer_ms", 0.0)
+    response.timings_ms.update(
+        {
+            "parse_ms": round((parsed_at - started) * 1000, 3),
+            "query_ms": round((done - parsed_at) * 1000 - infer_ms, 3),
+            "total_ms": round((done - started) * 1000, 3),
+        }
+    )
+    return response

@@ -230,6 +230,50 @@ def test_concurrent_questions_get_the_answers_they_get_alone(scene):
     assert together == alone
 
 
+def test_a_question_asking_two_things_answers_both_in_one_response(scene):
+    both = scene.ask("what changed on the payments db in the last hour and who calls payment")
+    alone = [
+        scene.ask("what changed on the payments db in the last hour"),
+        scene.ask("who calls payment"),
+    ]
+    assert [p.intent for p in both.parts] == ["changes", "dependents"]
+    assert [p.text for p in both.parts] == ["what changed on the payments db in the last hour", "who calls payment"]
+    for part, single in zip(both.parts, alone, strict=True):
+        assert [e.id for e in part.entities] == [e.id for e in single.entities]
+        assert (part.answer, rows(part)) == (single.answer, rows(single))
+    # the fields every client reads: the first part's intent, window and table; every part's entities and words
+    assert both.intent == "changes" and both.window == alone[0].window and rows(both) == rows(alone[0])
+    assert [e.id for e in both.entities] == ["postgres-payments", "payment"]
+    assert both.answer == alone[0].answer + "\n\n" + alone[1].answer
+    assert {(e.kind, e.id) for e in alone[0].evidence} <= {(e.kind, e.id) for e in both.evidence}
+    assert not alone[0].parts  # a question that asks one thing has no parts
+
+
+def test_clauses_share_the_entity_and_the_window_they_omit(scene):
+    both = scene.ask("show anomalies and errors on payment in the last hour")
+    assert [(p.intent, [e.id for e in p.entities]) for p in both.parts] == [
+        ("anomalies", ["payment"]),
+        ("errors", ["payment"]),
+    ]
+    assert all((p.window.start, p.window.end, p.window.source) == (NOW - 3600, NOW, "question") for p in both.parts)
+    assert sorted(column(both.parts[0], "signal")) == ["error_ratio", "latency_p99"]
+    health = scene.ask("is payment healthy and what does it depend on")
+    assert [p.intent for p in health.parts] == ["health", "dependencies"]
+    assert "fraud" in column(health.parts[1], "entity") and not health.parts[1].HasField("window")
+
+
+def test_rca_ask_json_of_a_question_asking_two_things_is_one_object_with_its_parts(scene):
+    done = rca("ask", "what changed and who calls payment", "--target", scene.service.target, "--json")
+    assert done.returncode == 0, done.stderr
+    [line] = done.stdout.strip().splitlines()
+    answer = json.loads(line)
+    assert list(answer) == ["intent", "entities", "window", "answer", "rows", "clarify", "refused", "parts"]
+    assert answer["intent"] == "changes" and [p["intent"] for p in answer["parts"]] == ["changes", "dependents"]
+    assert answer["parts"][1]["window"] is None and answer["parts"][1]["entities"][0]["id"] == "payment"
+    readable = rca("ask", "what changed and who calls payment", "--target", scene.service.target)
+    assert readable.returncode == 0 and "[2/2] dependents: who calls payment" in readable.stdout
+
+
 def test_rca_ask_prints_one_json_object(scene):
     done = rca(
         "ask", "what changed on payments db in the last hour", "--target", scene.service.target,
