@@ -2,6 +2,7 @@
 
     python bench/accuracy.py [--suite heldout|final] [--per-cell 10] [--sizes 20,100,500] [--max-hops N]
     python bench/accuracy.py --cases DIR     (case folders in `rca diagnose` format; bench/case_accuracy.py)
+    python bench/accuracy.py --knob missing_signal=0.5   (a generator knob outside its training range)
 
 Prints AC@1, AC@3 and Avg@5 (AC@k = share of incidents whose true root cause is in the top k;
 Avg@5 = mean of AC@1..AC@5) per fault type and overall for every ranker, and the machine.
@@ -59,6 +60,33 @@ def print_calibration(confidence: list[tuple[float, bool]]) -> None:
     print("engine calibration (top-1 score vs share right): " + "; ".join(parts) + f"; ECE {ece:.3f}")
 
 
+# Generator knobs --knob can move outside the range the shipped model was trained on: name ->
+# (module, constant, value in training). Set after the models are built, so only the suite moves.
+KNOBS = {
+    "missing_signal": ("rca.simulator.incident", "MISSING_SIGNAL"),  # a reached entity's anomaly unnoticed
+    "quiet_symptom": ("rca.simulator.incident", "QUIET_SYMPTOM"),  # the detector saw nothing on a symptom
+    "unwatched_share": ("rca.simulator.incident", "UNWATCHED_SHARES"),  # share of each kind nothing watches
+}
+
+
+def set_knobs(settings: list[str]) -> list[str]:
+    """Apply NAME=VALUE knob settings to the simulator; returns how each was set (for the report)."""
+    import importlib
+
+    applied = []
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        if name not in KNOBS or not value:
+            raise SystemExit(f"--knob {setting!r}: expected NAME=VALUE with NAME one of {', '.join(KNOBS)}")
+        module, constant = KNOBS[name]
+        target = importlib.import_module(module)
+        before = getattr(target, constant)
+        number = float(value)
+        setattr(target, constant, (number,) if isinstance(before, tuple) else number)
+        applied.append(f"{name} {before} -> {getattr(target, constant)}")
+    return applied
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the suite and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -78,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cases", type=Path, help="a folder of case folders (`rca diagnose` format) instead of the simulator suite"
     )
+    parser.add_argument(
+        "--knob", action="append", default=[], help=f"NAME=VALUE, a generator knob ({', '.join(KNOBS)}); repeatable"
+    )
     args = parser.parse_args(argv)
     sizes = tuple(int(s) for s in args.sizes.split(","))
     rankers = [
@@ -92,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench.case_accuracy import run_cases
 
         return run_cases(args.cases, rankers)
+    knobs = set_knobs(args.knob)
     ranks: dict[str, dict[str, list[int]]] = {r.name: defaultdict(list) for r in rankers}
     by_size: dict[str, dict[int, list[int]]] = {r.name: defaultdict(list) for r in rankers}
     elapsed: dict[str, float] = defaultdict(float)
@@ -122,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(ranks[rankers[0].name])} fault types, "
         f"subgraph {'whole estate' if args.max_hops is None else f'{args.max_hops} hops'}"
     )
+    if knobs:
+        print(f"generator knobs moved: {'; '.join(knobs)}")
     print(f"root cause inside the subgraph: {covered}/{len(specs)} incidents (the ceiling of every ranker)")
     print(f"engine versions: {rankers[0].versions}\n")
     names = [r.name for r in rankers]
