@@ -3,13 +3,14 @@
 Replays the demo incident at a fixed time on a graph of its own (tests/support/ask_scene.py), serves
 RootCause in this process and asks every question of bench/data/nlq_questions.txt over a real gRPC
 channel with a fixed `now`. Prints, for the tuned part and for the part held aside while tuning
-(flag h) separately: intent accuracy, entity precision/recall/F1 (micro, over entity ids), window
+(flag h) and the questions that ask several things at once (flag m) separately: intent accuracy (for
+flag m: every part's intent, in order), entity precision/recall/F1 (micro, over entity ids), window
 exactness (start and end within 1 s, or the same "default"/"none"), refusal correctness (expected
 refusals refused, and answerable questions not refused), hostile questions refused, and p50/p99 of
 the Ask latency seen by the client minus the time spent inside Infer. Targets (issue 21): intent
 >= 0.95, entity F1 >= 0.95, window exact >= 0.95, hostile refused 100%, p50 <= 30 ms, p99 <= 100 ms.
 
-    python bench/nlq.py [--part tune|held|all] [--show-misses]
+    python bench/nlq.py [--part tune|held|multi|all] [--show-misses]
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Question:
     window: str
     held: bool
     hostile: bool
+    multi: bool  # asks several things: intent is the parts' intents joined by "+"
     zone: str
     text: str
 
@@ -67,7 +69,7 @@ def load_questions(path: Path = QUESTIONS) -> list[Question]:
         if "L" in letters:
             text = (text + " ") * (LONG_CHARS // (len(text) + 1))
         ids = frozenset() if entities == "-" else frozenset(entities.split(","))
-        out.append(Question(number, intent, ids, window, "h" in letters, "x" in letters, zone, text))
+        out.append(Question(number, intent, ids, window, "h" in letters, "x" in letters, "m" in letters, zone, text))
     return out
 
 
@@ -103,6 +105,11 @@ def window_ok(q: Question, response: Any) -> bool:
     )
 
 
+def intent_of(response: Any) -> str:
+    """The response's intent; for a question answered in parts, the parts' intents joined by "+"."""
+    return "+".join(part.intent for part in response.parts) or response.intent
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
@@ -119,7 +126,7 @@ def score(results: list[tuple[Question, Any, float]], show_misses: bool) -> list
         tp += len(got & q.entities)
         fp += len(got - q.entities)
         fn += len(q.entities - got)
-        hit = response.intent == q.intent
+        hit = intent_of(response) == q.intent
         intent_ok += hit
         window_hit = window_ok(q, response)
         window_hits += window_hit
@@ -134,7 +141,7 @@ def score(results: list[tuple[Question, Any, float]], show_misses: bool) -> list
         if show_misses and (not hit or got != q.entities or not window_hit):
             shown = q.text if len(q.text) < 80 else q.text[:77] + "..."
             print(
-                f"  miss line {q.line}: {shown!r}: intent {response.intent} (want {q.intent}), entities "
+                f"  miss line {q.line}: {shown!r}: intent {intent_of(response)} (want {q.intent}), entities "
                 f"{sorted(got)} (want {sorted(q.entities)}), window {'ok' if window_hit else 'WRONG'} "
                 f"[{response.window.source if response.HasField('window') else 'none'}]",
                 file=sys.stderr,
@@ -165,12 +172,18 @@ def score(results: list[tuple[Question, Any, float]], show_misses: bool) -> list
     ]
 
 
+def part_of(q: Question) -> str:
+    return "multi" if q.multi else "held" if q.held else "tune"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=("tune", "held", "all"), default="all", help="which questions to ask")
+    parser.add_argument(
+        "--part", choices=("tune", "held", "multi", "all"), default="all", help="which questions to ask"
+    )
     parser.add_argument("--show-misses", action="store_true", help="print every question not fully right")
     args = parser.parse_args()
-    questions = [q for q in load_questions() if args.part == "all" or (q.held if args.part == "held" else not q.held)]
+    questions = [q for q in load_questions() if args.part in ("all", part_of(q))]
     print(f"machine: {describe_machine()}")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="rca-nlq-") as workdir, ask_scene(Path(workdir), model_engine()) as scene:
@@ -183,8 +196,9 @@ def main() -> int:
             wall_ms = (time.perf_counter() - began) * 1000
             results.append((q, response, wall_ms - response.timings_ms.get("infer_ms", 0.0)))
     for part, chosen in (
-        ("tuned part", [r for r in results if not r[0].held]),
-        ("held-aside part", [r for r in results if r[0].held]),
+        ("tuned part", [r for r in results if part_of(r[0]) == "tune"]),
+        ("held-aside part", [r for r in results if part_of(r[0]) == "held"]),
+        ("several things asked in one question (m)", [r for r in results if part_of(r[0]) == "multi"]),
     ):
         if chosen:
             print(f"\n{part}:")

@@ -56,6 +56,7 @@ _RULES: tuple[tuple[str, str], ...] = (
         ),
     ),
     ("dependencies", r"\bENT( \w+)? dependencies\b|\bdependencies (of|for)\b|\bdownstream\b"),
+    ("dependencies", r"\bwhat (the )?ENT (calls|depends on|relies on|uses|needs|runs on)\b"),  # "... and what it calls"
     ("dependencies", r"\bwhere (does|do|is) (the )?ENT\b.*\b(run|running|hosted|live|deployed)\b"),
     ("dependencies", r"\bwhich hosts? (does|do|is) (the )?ENT\b"),
     # root cause

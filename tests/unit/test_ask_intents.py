@@ -28,6 +28,7 @@ def parse(question: str):
         ("recent deploys", "changes"),
         ("what does ENT call", "dependencies"),
         ("what does ENT depend on", "dependencies"),
+        ("what ENT depends on", "dependencies"),
         ("where does ENT run", "dependencies"),
         ("who calls ENT", "dependents"),
         ("what depends on ENT", "dependents"),
