@@ -1,6 +1,6 @@
 """Fuzz target of Ask's question parser for bench/fuzz.py: any bytes, read as UTF-8, parsed against the example
-estate; the properties are tests/support/ask_fuzz.check_parse's (the hypothesis test
-tests/unit/test_ask_parser_properties.py checks the same)."""
+estate, through the clause splitter; the properties are tests/support/ask_fuzz.check_question's (the hypothesis
+tests of tests/unit/test_ask_parser_properties.py check the same)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def _question_inputs() -> st.SearchStrategy[bytes]:
     words = st.sampled_from(
         "why did checkout fail what changed who calls postgres-payments in the last 2 hours between 14:00 and "
         "14:30 today yesterday MATCH (n) DETACH DELETE n ' OR 1=1 -- payments db paymnt node-4 since "
-        "2026-12-06T01:00:00Z has this happened before".split()
+        "2026-12-06T01:00:00Z has this happened before and also plus ? it".split()
     )
     sentences = st.lists(st.one_of(words, st.text(max_size=12)), max_size=30).map(" ".join)
     return st.one_of(sentences.map(lambda s: s.encode("utf-8", "surrogatepass")), st.binary(max_size=600))
@@ -21,19 +21,30 @@ def _question_inputs() -> st.SearchStrategy[bytes]:
 
 @target(
     "ask_question",
-    instrument=("rca.nlq.screen", "rca.nlq.tokens", "rca.nlq.time_grammar", "rca.nlq.entities", "rca.nlq.parser"),
+    instrument=(
+        "rca.nlq.screen",
+        "rca.nlq.tokens",
+        "rca.nlq.time_grammar",
+        "rca.nlq.entities",
+        "rca.nlq.parser",
+        "rca.nlq.clauses",
+    ),
     inputs=_question_inputs,
-    seeds=(b"why did checkout fail", b"what changed on the payments db between 14:00 and 14:30 today"),
+    seeds=(
+        b"why did checkout fail",
+        b"what changed on the payments db between 14:00 and 14:30 today",
+        b"is cart healthy and what does it depend on",
+    ),
 )
 def ask_question():
-    """Ask's question parser: screen, tokens, time grammar, entity linking, intent; never raises, every refusal
-    names its reason and every clarification what it asks about."""
-    from tests.support.ask_fuzz import ZONES, check_parse, estate_parser
+    """Ask's question parser: screen, clauses, tokens, time grammar, entity linking, intent; never raises, every
+    refusal names its reason and every clarification what it asks about."""
+    from tests.support.ask_fuzz import ZONES, check_question, estate_parser
 
     parser = estate_parser()
 
     def check(data: bytes) -> None:
         text = data.decode("utf-8", errors="replace")
-        check_parse(parser, text, ZONES[len(data) % len(ZONES)])
+        check_question(parser, text, ZONES[len(data) % len(ZONES)])
 
     return check

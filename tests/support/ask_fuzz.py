@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from ingest.topology.file import load_topology_file
 from rca.cli.demo_commands import EXAMPLE_ESTATE
+from rca.nlq.clauses import parse_question
 from rca.nlq.entities import EntityCatalog
 from rca.nlq.intent_rules import INTENTS
 from rca.nlq.parser import Parsed, QuestionParser
@@ -54,6 +55,22 @@ def check_parse(parser: QuestionParser, text: str, zone: ZoneInfo = ZONES[0], no
     says about what or offers candidates; an answerable question's entities are the catalog's and its window
     is ordered. Any exception escaping parse() is a failure of the caller's test."""
     parsed = parser.parse(text[:MAX_QUESTION_CHARS], now, zone)
+    check_parsed(parser, parsed)
+    return parsed
+
+
+def check_question(parser: QuestionParser, text: str, zone: ZoneInfo = ZONES[0], now: float = NOW) -> list[Parsed]:
+    """As check_parse, through the clause splitter: every part holds the same, and a question answered in
+    several parts has only answerable parts."""
+    parts = parse_question(parser, text[:MAX_QUESTION_CHARS], now, zone)
+    for parsed in parts:
+        check_parsed(parser, parsed)
+    assert len(parts) == 1 or all(p.intent not in ("clarify", "refused") for p in parts)
+    return parts
+
+
+def check_parsed(parser: QuestionParser, parsed: Parsed) -> None:
+    """What holds for any question as understood (check_parse)."""
     assert parsed.intent in INTENTS, parsed.intent
     if parsed.intent == "refused":
         assert parsed.refusal.strip(), "a refusal names its reason"
@@ -64,4 +81,3 @@ def check_parse(parser: QuestionParser, text: str, zone: ZoneInfo = ZONES[0], no
         assert all(parser.catalog.by_id.get(link.entity.id) == link.entity for link in parsed.links)
     if parsed.window is not None:
         assert parsed.window.start < parsed.window.end
-    return parsed
