@@ -15,8 +15,9 @@ def add_parser(subparsers) -> None:
         "ask",
         help='ask the service a question in plain English ("why did checkout fail")',
         description="Calls Ask on a running `rca serve`: root causes (through Infer), changes, dependencies, "
-        "dependents (blast radius), anomalies, top errors, incidents and an entity's health, in plain English "
-        "(docs/ask.md).",
+        "dependents (blast radius), anomalies, top errors, incidents and an entity's health, in plain English; "
+        "a question may ask several of them ('what changed and who calls payment'): each is answered in turn, "
+        'and --json adds their "parts" (docs/ask.md).',
     )
     ask.add_argument("question", help='the question, e.g. "what changed on payment in the last hour"')
     ask.add_argument("--now", help="reference time: ISO 8601, epoch seconds or now-2h (default: the server's clock)")
