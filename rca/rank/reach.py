@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
+from rca.rank.log_change import template_changes
 from rca.rank.types import Edge, IncidentSubgraph
 
 # a log line this severe or worse (syslog: 0 emergency .. 4 warning) is trouble, as in the features
@@ -58,13 +59,16 @@ def hops_from_symptoms(subgraph: IncidentSubgraph) -> dict[str, int]:
 
 
 def edge_in_trouble(subgraph: IncidentSubgraph, radius: int) -> list[str]:
-    """Entities exactly `radius` hops from the symptoms that show an anomaly or a severe log line.
+    """Entities exactly `radius` hops from the symptoms that show an anomaly or a new (or faster) severe log line.
 
     Empty when nothing at the edge of the neighbourhood is in trouble, i.e. the trail ends inside it.
     """
     edge = {entity for entity, hops in hops_from_symptoms(subgraph).items() if hops == radius}
     troubled = {a.entity_id for a in subgraph.anomalies if a.entity_id in edge}
-    troubled |= {e.entity_id for e in subgraph.events if e.entity_id in edge and e.severity <= SEVERE_LOG}
+    # a severe line is trouble where it is new or faster (rca.rank.log_change), not an error logged all along
+    edge_events = [e for e in subgraph.events if e.entity_id in edge and e.severity <= SEVERE_LOG]
+    changed = template_changes(edge_events, subgraph.window_start, subgraph.alert_time, subgraph.window_end)
+    troubled |= {c.entity_id for c in changed}
     return sorted(troubled)
 
 

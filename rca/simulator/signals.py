@@ -173,7 +173,7 @@ def _routine_logs(estate: Estate, rng: random.Random, start: float, end: float, 
     Any entity may be a routine logger, the root cause included.
     """
     ids = sorted(estate.entities)
-    events = []
+    events: list[dict] = []
     for _ in range(max(1, round(len(ids) * rng.uniform(0.05, 0.15)))):
         eid = rng.choice(ids)
         cls = rng.choice(classes)
@@ -181,6 +181,7 @@ def _routine_logs(estate: Estate, rng: random.Random, start: float, end: float, 
         t = start + rng.uniform(0, every)
         while t < end:
             row = event_row(estate, eid, cls, t, rng.randint(1, 6))
-            events.append({**row, "id": row["id"] + ":routine"})  # apart from a fault's lines in the same bucket
+            # its own id: apart from a fault's lines, and from another routine line, in the same bucket
+            events.append({**row, "id": f"{row['id']}:routine-{len(events)}"})
             t += every * rng.uniform(0.5, 1.5)
     return events

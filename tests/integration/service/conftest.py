@@ -82,7 +82,16 @@ def supplied_subgraph(incident, max_hops: int = 3):
     """The simulator's subgraph as the caller-supplied Subgraph message."""
     sub = incident.to_subgraph(max_hops=max_hops)
     return pb.Subgraph(
-        nodes=[pb.Node(id=n.id, label=n.label, name=n.name, technology=n.technology or "") for n in sub.nodes.values()],
+        nodes=[
+            pb.Node(
+                id=n.id,
+                label=n.label,
+                name=n.name,
+                technology=n.technology or "",
+                observed_families=sorted(sub.observed.get(n.id, ())),  # what the caller watches
+            )
+            for n in sub.nodes.values()
+        ],
         edges=[pb.Edge(source=e.source, target=e.target, type=e.type) for e in sub.edges],
         anomalies=[
             pb.AnomalySignal(

@@ -38,6 +38,7 @@ def shifted(incident, delta: float):
         anomalies=move(incident.anomalies, ("onset", "last_ts", "end")),
         events=move(incident.events, ("bucket", "first_ts", "last_ts")),
         changes=move(incident.changes, ("at",)),
+        window=(incident.window[0] + delta, incident.window[1] + delta),  # its monitoring coverage moves too
     )
 
 
