@@ -13,6 +13,8 @@ from tests.support.dashboard_browser import GRAPH, WIDE, browser, offline_page, 
 from tests.support.local_server import free_port
 from tests.support.waiting import wait_until
 
+STOP_TIMEOUT_S = 180
+
 
 def test_demo_dashboard_opens_the_demo_incident_and_ctrl_c_stops_everything(tmp_path):
     port = free_port()
@@ -53,7 +55,14 @@ def test_demo_dashboard_opens_the_demo_incident_and_ctrl_c_stops_everything(tmp_
             assert top in (page.locator(GRAPH).first.text_content() or "")
             assert not refused
         demo.send_signal(signal.SIGINT)  # Ctrl-C
-        assert demo.wait(60) == 0, out.read_text()[-3000:]
+        # stopping the dashboard, the service and the embedded graph (a JVM) can take a while on a busy
+        # machine; a hang shows with what the demo printed last
+        try:
+            status = demo.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired as late:
+            printed = out.read_text()[-3000:]
+            raise AssertionError(f"Ctrl-C did not stop the demo within {STOP_TIMEOUT_S} s:\n{printed}") from late
+        assert status == 0, out.read_text()[-3000:]
     finally:
         if demo.poll() is None:
             demo.kill()
