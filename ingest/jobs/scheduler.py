@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.interval import IntervalTrigger
 
 from ingest.jobs.self_metrics import WorkerMetrics
@@ -94,6 +96,8 @@ class Schedules:
     def __init__(self, runner: JobRunner, jobs: list[JobSpec]):
         self.runner = runner
         self.jobs = {job.name: job for job in jobs}
+        self._idle = threading.Condition()  # notified whenever a run ends
+        self._running = 0
         self.scheduler = BackgroundScheduler(timezone=UTC)
         for job in jobs:
             self.scheduler.add_job(
@@ -113,13 +117,31 @@ class Schedules:
         self.scheduler.start()
 
     def shutdown(self, wait: bool = True) -> None:
-        """Stop scheduling; with ``wait`` let running jobs finish."""
-        self.scheduler.shutdown(wait=wait)
+        """Stop scheduling; with ``wait`` let running jobs finish.
+
+        APScheduler's own waiting shutdown holds its job-store lock while it joins the running jobs,
+        and a job that failed reschedules its retry through that lock: both would wait for ever. So
+        the scheduler stops without waiting and the runs still going are waited for here.
+        """
+        self.scheduler.shutdown(wait=False)
+        if wait:
+            with self._idle:
+                self._idle.wait_for(lambda: self._running == 0)
 
     def _run(self, name: str) -> None:
+        with self._idle:
+            self._running += 1
+        try:
+            self._run_and_reschedule(name)
+        finally:
+            with self._idle:
+                self._running -= 1
+                self._idle.notify_all()
+
+    def _run_and_reschedule(self, name: str) -> None:
         job = self.jobs[name]
         status, ok = self.runner.run(name, job.work)
-        if not ok:
+        if not ok and self.scheduler.state != STATE_STOPPED:
             delay = retry_delay(status.consecutive_failures, job.retry_base_s, job.interval_s)
             when = datetime.now(UTC) + timedelta(seconds=delay)
             scheduled = self.scheduler.get_job(name)
