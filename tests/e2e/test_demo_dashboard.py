@@ -16,6 +16,10 @@ from tests.support.waiting import wait_until
 STOP_TIMEOUT_S = 180
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_demo_dashboard_opens_the_demo_incident_and_ctrl_c_stops_everything(tmp_path):
     port = free_port()
     env = {
@@ -35,6 +39,9 @@ def test_demo_dashboard_opens_the_demo_incident_and_ctrl_c_stops_everything(tmp_
             stdout=sink,
             stderr=subprocess.STDOUT,
             text=True,
+            # as a terminal would start it: a suite run in the background (`cmd &` in a script) inherits
+            # SIGINT ignored, and Python then never turns Ctrl-C into KeyboardInterrupt
+            preexec_fn=_sigint_default,
         )
     try:
         found = wait_until(
