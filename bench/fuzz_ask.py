@@ -4,17 +4,19 @@ tests of tests/unit/test_ask_parser_properties.py check the same)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import strategies as st
 
 from bench.fuzz_targets import target
 
+# the words questions are made of: the estate's names, time forms, joints, typos and hostile text (quotes,
+# comment markers, query-looking words); data, so no query-looking text stands in the code
+WORDS_FILE = Path(__file__).with_name("data") / "ask_fuzz_words.txt"
+
 
 def _question_inputs() -> st.SearchStrategy[bytes]:
-    words = st.sampled_from(
-        "why did checkout fail what changed who calls postgres-payments in the last 2 hours between 14:00 and "
-        "14:30 today yesterday MATCH (n) DETACH DELETE n ' OR 1=1 -- payments db paymnt node-4 since "
-        "2026-12-06T01:00:00Z has this happened before and also plus ? it".split()
-    )
+    words = st.sampled_from(WORDS_FILE.read_text().split())
     sentences = st.lists(st.one_of(words, st.text(max_size=12)), max_size=30).map(" ".join)
     return st.one_of(sentences.map(lambda s: s.encode("utf-8", "surrogatepass")), st.binary(max_size=600))
 
