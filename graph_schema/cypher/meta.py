@@ -14,6 +14,9 @@ MERGE (m:SchemaMigration {version: $version})
 ON CREATE SET m.description = $description, m.applied_at = $applied_at
 """
 
+# Forget the migrations from $version on, so they run again (tests that start from an older schema).
+FORGET_MIGRATIONS_FROM = "MATCH (m:SchemaMigration) WHERE m.version >= $version DETACH DELETE m"
+
 COUNT_LABEL = "MATCH (n:{label}) RETURN count(n) AS count"
 
 SERVER_COMPONENTS = "CALL dbms.components() YIELD name, versions RETURN name, versions"

@@ -13,6 +13,7 @@ import pytest
 
 from graph_schema import incident_snapshots as snapshots
 from graph_schema import migrations
+from graph_schema.cypher import meta
 from graph_schema.cypher.events import TOKENS_KEPT
 from graph_schema.model import Label
 from ingest.syslog.aggregator import EntityRef
@@ -55,7 +56,7 @@ def _old_incidents(prefix: str) -> dict[str, dict]:
 
 
 def _as_version_3(store) -> None:
-    store.write("MATCH (m:SchemaMigration) WHERE m.version >= $version DETACH DELETE m", version=VERSION)
+    store.write(meta.FORGET_MIGRATIONS_FROM, version=VERSION)
     assert migrations.current_version(store) == VERSION - 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from graph_schema import migrations
+from graph_schema.cypher import meta
 from graph_schema.model import Label
 from ingest.syslog.aggregator import EntityRef, EventAggregator
 from tests.integration.syslog_helpers import events_of, write_event_rows
@@ -24,7 +25,7 @@ def _write_old_events(store, host: EntityRef) -> None:
 
 
 def _as_version_5(store) -> None:
-    store.write("MATCH (m:SchemaMigration) WHERE m.version >= $version DETACH DELETE m", version=VERSION)
+    store.write(meta.FORGET_MIGRATIONS_FROM, version=VERSION)
     assert migrations.current_version(store) == VERSION - 1
 
 
