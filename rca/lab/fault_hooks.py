@@ -41,6 +41,7 @@ MAX_MEMORY_LIMIT_MB = 2048
 """The memory fault's address-space headroom is capped at this (24 GiB shared with others)."""
 
 DISK_CHUNK_BYTES = 1 << 20
+DISK_FILL_GLOB = "lab-disk-fill-*.bin"
 
 
 class InjectedFailure(Exception):
@@ -69,7 +70,7 @@ def temp_dir_of(workdir: pathlib.Path, service: str) -> pathlib.Path:
     return workdir / "tmp" / service
 
 
-def _number(params: Mapping[str, Any], name: str, default: float, low: float, high: float) -> float:
+def number_param(params: Mapping[str, Any], name: str, default: float, low: float, high: float) -> float:
     raw = params.get(name, default)
     try:
         value = float(raw)
@@ -200,21 +201,21 @@ def _default_reason(status: int, callee: str | None) -> str:
 
 
 def _validate_latency(params: dict[str, Any]) -> None:
-    _number(params, "ms", 500, 0, 60_000)
-    _number(params, "jitter_ms", 0, 0, 60_000)
+    number_param(params, "ms", 500, 0, 60_000)
+    number_param(params, "jitter_ms", 0, 0, 60_000)
     _callee(params)
 
 
 def _validate_errors(params: dict[str, Any]) -> None:
-    _number(params, "ratio", 1.0, 0, 1)
-    status = _number(params, "status", 500, 400, 599)
+    number_param(params, "ratio", 1.0, 0, 1)
+    status = number_param(params, "status", 500, 400, 599)
     if status != int(status):
         raise FaultParameterError(f"parameter 'status' must be a whole HTTP status, got {status:g}")
     _callee(params)
 
 
 def _validate_connection(params: dict[str, Any]) -> None:
-    _number(params, "ratio", 1.0, 0, 1)
+    number_param(params, "ratio", 1.0, 0, 1)
     mode = params.get("mode", "reset")
     if mode not in ("reset", "drop"):
         raise FaultParameterError(f"parameter 'mode' must be 'reset' or 'drop', got {mode!r}")
@@ -222,23 +223,28 @@ def _validate_connection(params: dict[str, Any]) -> None:
 
 
 def _validate_cpu(params: dict[str, Any]) -> None:
-    _number(params, "threads", 1, 1, 8)
-    _number(params, "duty", 1.0, 0.05, 1.0)
+    number_param(params, "threads", 1, 1, 8)
+    number_param(params, "duty", 1.0, 0.05, 1.0)
 
 
 def _validate_memory(params: dict[str, Any]) -> None:
-    _number(params, "mb_per_s", 10, 0.5, 500)
-    _number(params, "limit_mb", 300, 16, MAX_MEMORY_LIMIT_MB)
+    number_param(params, "mb_per_s", 10, 0.5, 500)
+    number_param(params, "limit_mb", 300, 16, MAX_MEMORY_LIMIT_MB)
 
 
 def _validate_disk(params: dict[str, Any]) -> None:
-    _number(params, "mb", 200, 1, MAX_DISK_FILL_MB)
-    _number(params, "mb_per_s", 50, 1, 1000)
-    _number(params, "ratio", 1.0, 0, 1)
+    number_param(params, "mb", 200, 1, MAX_DISK_FILL_MB)
+    number_param(params, "mb_per_s", 50, 1, 1000)
+    number_param(params, "ratio", 1.0, 0, 1)
 
 
 def _validate_exit(params: dict[str, Any]) -> None:
-    _number(params, "after_s", 3, 0, 3600)
+    number_param(params, "after_s", 3, 0, 3600)
+
+
+def validate_params(kind: str, params: dict[str, Any]) -> None:
+    """Check an in-process fault's parameters; raise FaultParameterError naming the bad one."""
+    _VALIDATORS[kind](params)
 
 
 _VALIDATORS: dict[str, Callable[[dict[str, Any]], None]] = {
