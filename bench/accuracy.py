@@ -2,6 +2,7 @@
 
     python bench/accuracy.py [--suite heldout|final] [--per-cell 10] [--sizes 20,100,500] [--max-hops N]
     python bench/accuracy.py --cases DIR     (case folders in `rca diagnose` format; bench/case_accuracy.py)
+    python bench/accuracy.py --cases DIR --ranks-json FILE   (also each case's rank per ranker, for `rca lab run`)
     python bench/accuracy.py --knob missing_signal=0.5   (a generator knob outside its training range)
 
 Prints AC@1, AC@3 and Avg@5 (AC@k = share of incidents whose true root cause is in the top k;
@@ -107,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         "--cases", type=Path, help="a folder of case folders (`rca diagnose` format) instead of the simulator suite"
     )
     parser.add_argument(
+        "--ranks-json", type=Path, help="with --cases: write each case's fault and rank of the truth per ranker here"
+    )
+    parser.add_argument(
         "--knob", action="append", default=[], help=f"NAME=VALUE, a generator knob ({', '.join(KNOBS)}); repeatable"
     )
     args = parser.parse_args(argv)
@@ -122,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cases is not None:
         from bench.case_accuracy import run_cases
 
-        return run_cases(args.cases, rankers)
+        return run_cases(args.cases, rankers, args.ranks_json)
     knobs = set_knobs(args.knob)
     ranks: dict[str, dict[str, list[int]]] = {r.name: defaultdict(list) for r in rankers}
     by_size: dict[str, dict[int, list[int]]] = {r.name: defaultdict(list) for r in rankers}

@@ -1,18 +1,21 @@
 """Root-cause accuracy on a folder of case folders (`rca diagnose` format): engine and baselines side by side.
 
-    python bench/accuracy.py --cases DIR [--mlp-model PATH]
+    python bench/accuracy.py --cases DIR [--mlp-model PATH] [--ranks-json FILE]
 
 Each case goes through the path `rca diagnose --all` takes (topology reconcile, syslog pipeline, the
 metrics detector, Infer over gRPC on one throwaway graph and service). Then the subgraph that Infer
 ranked is fetched again from the graph and every ranker of bench/accuracy.py ranks it in-process, so
 all rows see the same evidence. "service" is the gRPC answer itself (it must agree with "engine").
 A root cause outside the subgraph counts as missed by every ranker. Prints AC@1 / AC@3 / Avg@5
-overall, per fault kind (case.yaml `fault`) and per UTC day of the alert.
+overall, per fault kind (case.yaml `fault`) and per UTC day of the alert. --ranks-json FILE also
+writes, per case, its fault kind and the rank of its truth under every ranker (0 = not in the top 5),
+which `rca lab run` puts beside the live diagnosis.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from collections import defaultdict
@@ -38,7 +41,7 @@ def _fault_of(case) -> str:
     return str((yaml.safe_load((case.path / "case.yaml").read_text()) or {}).get("fault") or "unlabelled")
 
 
-def run_cases(folder, rankers) -> int:
+def run_cases(folder, rankers, ranks_json=None) -> int:
     """Diagnose every case under ``folder`` and print the table of every ranker."""
     logging.getLogger("ingest").setLevel(logging.ERROR)  # per-series warnings of each case's poll
     settings = load_settings(None)
@@ -46,6 +49,7 @@ def run_cases(folder, rankers) -> int:
     names = [SERVICE] + [r.name for r in rankers]
     groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     covered = total = 0
+    per_case: dict[str, dict] = {}
     elapsed: dict[str, float] = defaultdict(float)
     paths = case_folders(folder)
     started = time.monotonic()
@@ -76,10 +80,13 @@ def run_cases(folder, rankers) -> int:
                 elapsed[ranker.name] += time.perf_counter() - t
                 ranks[ranker.name] = next((c.rank for c in ranked.candidates if c.entity_id in truth), 0)
             day = dt.datetime.fromtimestamp(case.alert_at, dt.UTC).strftime("%Y-%m-%d")
+            per_case[case.name] = {"fault": _fault_of(case), "ranks": ranks}
             for group in ("OVERALL", f"fault {_fault_of(case)}", f"day {day}"):
                 for name in names:
                     groups[group][name].append(ranks[name])
     seconds = time.monotonic() - started
+    if ranks_json is not None:
+        ranks_json.write_text(json.dumps(per_case, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"\nmachine: {describe_machine()}")
     print(
         f"cases: {folder}, {total} with root causes; {seconds:.0f} s ({total / seconds:.2f} cases/s with the rankers)"
