@@ -9,31 +9,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, TextIO
 
+from rca.lab import scenarios
 from rca.lab.injectors import FAULT_KINDS, FaultError, describe_kinds
 
 DEFAULT_FOR_S = 90.0
-MAX_FOR_S = 24 * 3600.0
 CONTROL_TIMEOUT_S = 120.0  # a restart-based fault (bad deploy, max_connections) waits for the restart
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 
 
 def parse_duration(text: str) -> float:
-    """'90s', '2m', '1m30s', '1h', '45' (seconds) -> seconds; raise FaultError otherwise."""
-    match = _DURATION.match(text.strip())
-    if not text.strip() or match is None:
-        raise FaultError(f"--for: expected a duration such as 90s, 2m or 1m30s, got {text!r}")
-    hours, minutes, seconds = (float(part) if part else 0.0 for part in match.groups())
-    total = hours * 3600 + minutes * 60 + seconds
-    if not 0 < total <= MAX_FOR_S:
-        raise FaultError(f"--for: must be more than 0 s and at most 24 h, got {text!r}")
-    return total
+    """'90s', '2m', '1m30s', '45' (seconds) -> seconds, as in a scenario file; raise FaultError otherwise."""
+    value: str | float = float(text) if text.strip().replace(".", "", 1).isdigit() else text
+    try:
+        return scenarios.parse_duration(value, "--for")
+    except scenarios.ScenarioError as error:
+        raise FaultError(str(error)) from None
 
 
 def parse_param(text: str) -> tuple[str, Any]:

@@ -14,14 +14,12 @@ from rca.lab.fault_cli import add_inject_arguments, parse_duration, parse_param,
 from rca.lab.injectors import FaultError
 
 
-@pytest.mark.parametrize(
-    ("text", "seconds"), [("90s", 90), ("90", 90), ("2m", 120), ("1m30s", 90), ("1h", 3600), ("0.5s", 0.5)]
-)
+@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("90", 90), ("2m", 120), ("1m30s", 90), ("0.5s", 0.5)])
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "soon", "-5s", "0s", "25h", "5x"])
+@pytest.mark.parametrize("text", ["", "soon", "-5s", "0s", "2h", "5x"])
 def test_bad_durations_are_refused(text):
     with pytest.raises(FaultError, match="--for"):
         parse_duration(text)
