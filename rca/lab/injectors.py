@@ -61,6 +61,7 @@ class DatastoreProcessLike(Protocol):
 class LabLike(Protocol):
     workdir: pathlib.Path
     estate: Estate
+    stop_requested: threading.Event  # set when `rca lab down` begins
 
     def service(self, name: str) -> ServiceProcessLike: ...
     def datastore(self, name: str) -> DatastoreProcessLike: ...
@@ -363,13 +364,13 @@ def _run_all(reverts: list[Revert]) -> None:
 def _apply_crash(lab: LabLike, target: str, params: dict[str, Any]) -> Revert:
     service = lab.service(target)
     service.auto_restart = False
-    service.kill(signal.SIGKILL)
-    lab.log(target, "err", f"{target}.service: Main process exited, code=killed, status=9/KILL")
+    service.kill(signal.SIGKILL)  # the supervisor logs the exit as the service
 
     def revert() -> None:
         restarted = lab.service(target)
         restarted.auto_restart = True
-        restarted.restart()
+        if not _going_down(lab):
+            restarted.restart()
 
     return revert
 
@@ -377,7 +378,18 @@ def _apply_crash(lab: LabLike, target: str, params: dict[str, Any]) -> Revert:
 def _apply_crash_loop(lab: LabLike, target: str, params: dict[str, Any]) -> Revert:
     after_s = fault_hooks.number_param(params, "after_s", 3, 0, 3600)
     lab.service(target).restart({fault_hooks.ENV_CRASH_AFTER_S: f"{after_s:g}"})
-    return lambda: lab.service(target).restart(None)
+    return lambda: _restart_clean(lab, target)
+
+
+def _restart_clean(lab: LabLike, target: str) -> None:
+    """Restart without the fault's environment (on lab down there is nothing to restart)."""
+    if not _going_down(lab):
+        lab.service(target).restart(None)
+
+
+def _going_down(lab: LabLike) -> bool:
+    """True once `rca lab down` has begun: a revert then need not bring anything back up."""
+    return lab.stop_requested.is_set()
 
 
 def _apply_bad_deploy(lab: LabLike, target: str, params: dict[str, Any]) -> Revert:
@@ -401,7 +413,7 @@ def _apply_bad_deploy(lab: LabLike, target: str, params: dict[str, Any]) -> Reve
 
     def revert() -> None:
         lab.log(target, "info", f"deploy: rolling back {target} to version {fault_hooks.DEFAULT_VERSION}")
-        lab.service(target).restart(None)
+        _restart_clean(lab, target)
 
     return revert
 
@@ -411,7 +423,12 @@ def _apply_bad_deploy(lab: LabLike, target: str, params: dict[str, Any]) -> Reve
 
 def _apply_datastore_outage(lab: LabLike, target: str, params: dict[str, Any]) -> Revert:
     lab.datastore(target).stop()
-    return lambda: lab.datastore(target).start()
+
+    def revert() -> None:
+        if not _going_down(lab):
+            lab.datastore(target).start()
+
+    return revert
 
 
 def _apply_datastore_config(lab: LabLike, target: str, params: dict[str, Any]) -> Revert:
