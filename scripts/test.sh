@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 # Real peers the integration tests talk to: logger, rsyslog and rsyslog-relp (syslog, RELP), Prometheus and promtool
 # (metrics), prometheus-alertmanager (the bridge's alerting chain), openssl (TLS certificates),
 # Node.js and npm (the second-language gRPC client), chromium (the dashboard's browser tests, driven by playwright),
-# graphviz (the dashboard lays its pictures out with `dot`).
+# graphviz (the dashboard lays its pictures out with `dot`), redis-server, postgresql and their Prometheus
+# exporters (the live lab's real datastores, tests/integration/lab).
 packages="bsdutils rsyslog rsyslog-relp prometheus prometheus-alertmanager openssl chromium graphviz"
+packages="$packages redis-server postgresql prometheus-redis-exporter prometheus-postgres-exporter"
 command -v node >/dev/null || packages="$packages nodejs"
 command -v npm >/dev/null || packages="$packages npm"
 export RCA_TEST_DEB_PACKAGES="${RCA_TEST_DEB_PACKAGES:-$packages}"

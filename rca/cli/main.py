@@ -22,6 +22,7 @@ from rca.cli import (
     graph_commands,
     infer_commands,
     ingest_commands,
+    lab_commands,
     serve_commands,
     sync_commands,
     topology_commands,
@@ -43,6 +44,7 @@ COMMAND_MODULES = (
     bridge_commands,
     dashboard_commands,
     train_commands,
+    lab_commands,
 )
 
 

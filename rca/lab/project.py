@@ -1,0 +1,95 @@
+"""The project's own parts as the lab runs them, each an `rca` subcommand in its own process group.
+
+The embedded graph (`rca graph serve` on WORKDIR/graph), the topology load of the estate file, the
+syslog worker on TCP, the metrics worker with the topology sync against the lab's Prometheus (5 s
+step, a poll every ~10 s, the lab's PromQL files), the RootCause service (`rca serve`) and the
+Alertmanager bridge. Every process gets the same RCA_* settings, so they all find the same graph.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rca.lab.processes import Child, free_port
+
+RCA = [sys.executable, "-m", "rca.cli.main"]
+
+
+@dataclass
+class ProjectPorts:
+    """The loopback ports of the project's parts."""
+
+    bolt: int = field(default_factory=free_port)
+    syslog_tcp: int = field(default_factory=free_port)
+    syslog_metrics: int = field(default_factory=free_port)
+    metrics_worker: int = field(default_factory=free_port)
+    grpc: int = field(default_factory=free_port)
+    service_metrics: int = field(default_factory=free_port)
+    bridge: int = field(default_factory=free_port)
+
+
+def project_env(workdir: Path, prometheus_url: str, worker_templates: dict[str, str], ports: ProjectPorts) -> dict:
+    """The settings every project process of the lab shares (docs/lab.md, Up/down)."""
+    return {
+        "RCA_GRAPH__DATA_DIR": str(workdir / "graph"),
+        "RCA_GRAPH__HEAP": os.environ.get("RCA_GRAPH__HEAP", "512m"),
+        "RCA_SYSLOG__STATE_DIR": str(workdir / "syslog"),
+        "RCA_METRICS__PROMETHEUS_URL": prometheus_url,
+        "RCA_METRICS__STEP_S": "5",
+        "RCA_METRICS__POLL_INTERVAL_S": "10",
+        "RCA_METRICS__POLL_JITTER_S": "1",
+        "RCA_METRICS__RATE_WINDOW": "30s",
+        "RCA_SYNC__INTERVAL_S": "60",
+        "RCA_SYNC__JITTER_S": "5",
+        "RCA_SYNC__DISCOVERY_WINDOW": "1m",
+        "RCA_SYNC__STATUS_FILE": str(workdir / "sync_status.json"),
+        "RCA_BRIDGE__TARGET": f"127.0.0.1:{ports.grpc}",
+        **worker_templates,
+    }
+
+
+def _clean_env() -> dict[str, str]:
+    """The caller's environment without a configured external graph: the lab runs its own."""
+    return {k: v for k, v in os.environ.items() if k not in ("NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD")}
+
+
+def graph_child(workdir: Path, env: dict, ports: ProjectPorts) -> Child:
+    """`rca graph serve` on the lab's data directory."""
+    argv = [*RCA, "graph", "serve", "--bolt-port", str(ports.bolt)]
+    return Child("graph", argv, workdir / "project" / "graph.log", env={**_clean_env(), **env})
+
+
+def load_topology(workdir: Path, env: dict, estate_path: Path) -> None:
+    """`rca topology load ESTATE` once the graph is up (the estate file is a topology file)."""
+    done = subprocess.run(
+        [*RCA, "topology", "load", str(estate_path)],
+        env={**_clean_env(), **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    (workdir / "project" / "topology-load.log").write_text(done.stdout + done.stderr)
+    if done.returncode != 0:
+        raise RuntimeError(f"rca topology load {estate_path} failed: {done.stderr.strip()[-1500:]}")
+
+
+def worker_children(workdir: Path, env: dict, ports: ProjectPorts) -> list[Child]:
+    """The syslog worker, the metrics worker (with the sync), the RootCause service and the bridge."""
+    full_env = {**_clean_env(), **env}
+    logs = workdir / "project"
+    commands = {
+        "syslog-worker": [
+            "ingest", "syslog", "--tcp", f"127.0.0.1:{ports.syslog_tcp}",
+            "--metrics", f"127.0.0.1:{ports.syslog_metrics}",
+        ],
+        "metrics-worker": ["ingest", "metrics", "--exporter-port", str(ports.metrics_worker)],
+        "rca-serve": [
+            "serve", "--port", str(ports.grpc), "--metrics-port", str(ports.service_metrics), "--workers", "4",
+        ],
+        "bridge": ["bridge", "alertmanager", "--listen", f"127.0.0.1:{ports.bridge}"],
+    }  # fmt: skip
+    return [Child(name, [*RCA, *argv], logs / f"{name}.log", env=full_env) for name, argv in commands.items()]
