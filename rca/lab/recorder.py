@@ -2,7 +2,8 @@
 
     CASE_DIR/case.yaml      alert (time, symptoms), signal families, fault kind, root cause(s)
     CASE_DIR/topology.yaml  the estate's topology (its file without the `lab:` section)
-    CASE_DIR/metrics.csv    Prometheus query_range of rca/lab/data/recorded_signals.yaml over the window
+    CASE_DIR/metrics.csv    Prometheus query_range over the window of the PromQL templates the lab's metrics
+                            worker runs (rca/lab/data/promql_signals.yaml), so a replay sees the live signals
     CASE_DIR/logs/          the window's lines of WORKDIR/logs/*.log (TIME<TAB>ENTITY<TAB>MESSAGE)
     CASE_DIR/lab.json       what the lab measured live (fault, alert and incident times, the live ranking)
 
@@ -22,7 +23,10 @@ from pathlib import Path
 import yaml
 from prometheus_api_client import PrometheusConnect
 
-SIGNALS_FILE = Path(__file__).with_name("data") / "recorded_signals.yaml"
+SIGNALS_FILE = Path(__file__).with_name("data") / "promql_signals.yaml"  # the lab's metrics worker's templates
+# The label that names the entity under each entity rule of those templates (the mapping the lab writes
+# for its metrics worker, rca/lab/prometheus.py).
+RULE_LABELS = {"lab_service": "service", "lab_callee": "callee", "lab_host": "host", "lab_datastore": "datastore"}
 LAB_SECTION = "lab"  # the estate file's own section, not part of the topology format
 RATE_WINDOW = "30s"  # six scrapes at the lab's 5 s: short faults show within half a minute
 STEP_S = 5.0
@@ -64,10 +68,13 @@ class RecordReport:
     empty_queries: list[str]
 
 
-def load_signals(path: Path = SIGNALS_FILE) -> list[RecordedSignal]:
-    """The recorded series (rca/lab/data/recorded_signals.yaml or another file of that shape)."""
+def load_signals(path: Path = SIGNALS_FILE, rule_labels: dict[str, str] = RULE_LABELS) -> list[RecordedSignal]:
+    """The recorded series: a PromQL template file (ingest/data/promql_signals.yaml's format) and its rules' labels."""
     entries = (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get("signals") or []
-    return [RecordedSignal(e["name"], e["family"], " ".join(str(e["query"]).split()), e["entity"]) for e in entries]
+    return [
+        RecordedSignal(e["name"], e["family"], " ".join(str(e["query"]).split()), rule_labels[e["entity"]])
+        for e in entries
+    ]
 
 
 def topology_text(estate: Path) -> str:
