@@ -1,4 +1,4 @@
-"""`rca lab`: the live lab (docs/lab.md): up (foreground supervisor), down, status, inject."""
+"""`rca lab`: the live lab (docs/lab.md): up (foreground supervisor), down, status, inject, run."""
 
 from __future__ import annotations
 
@@ -85,6 +85,26 @@ def add_parser(subparsers) -> None:
     fault_cli.add_inject_arguments(inject)
     with_workdir(inject)
     inject.set_defaults(handler=run_inject)
+
+    run = actions.add_parser(
+        "run",
+        help="run a scenario file end to end, record every scenario as a case folder, print the figures",
+        description="Per scenario: steady state, inject, wait for the alert and the diagnosis (the bridge's "
+        "incident), revert, wait for recovery, record the case folder (`rca diagnose` format); then print "
+        "AC@1, AC@3, Avg@5 and the time from fault to diagnosis per fault kind, beside bench/accuracy.py's "
+        "rankers on the recordings. Starts the estate (and stops it at the end) when no lab runs in WORKDIR. "
+        "Scenario file format: docs/lab.md, Scenarios.",
+    )
+    run.add_argument("--scenarios", type=Path, required=True, help="scenario file (docs/lab.md, Scenarios)")
+    run.add_argument("--estate", type=Path, help="run every scenario on this estate instead of the file's")
+    with_workdir(run)
+    run.add_argument(
+        "--record", type=Path, help="folder of the recorded case folders (default WORKDIR-runs/<UTC time>)"
+    )
+    run.add_argument(
+        "--no-replay", action="store_true", help="do not run bench/accuracy.py's rankers on the recordings"
+    )
+    run.set_defaults(handler=run_scenarios)
 
 
 def _workdir(args: argparse.Namespace) -> Path:
@@ -227,6 +247,24 @@ def run_inject(args: argparse.Namespace, settings) -> int:
     try:
         return fault_cli.run_inject_command(args, _workdir(args))
     except FaultError as error:
+        raise UserError(str(error)) from None
+
+
+def run_scenarios(args: argparse.Namespace, settings) -> int:
+    from rca.lab.estate import EstateError
+    from rca.lab.runner import RunError
+    from rca.lab.runner import run_scenarios as run
+    from rca.lab.scenarios import ScenarioError
+
+    try:
+        return run(
+            args.scenarios,
+            workdir=_workdir(args),
+            estate=args.estate,
+            record_dir=args.record,
+            replay=not args.no_replay,
+        )
+    except (ScenarioError, EstateError, RunError) as error:
         raise UserError(str(error)) from None
 
 
