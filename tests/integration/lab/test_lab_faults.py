@@ -184,3 +184,300 @@ def test_latency_fault_delays_the_answer(solo):
     assert solo.request("GET", "/api")[0] == 200
     assert time.perf_counter() - started >= 0.4
     solo.revert("latency")
+
+
+# ---- second part: every injector on a real estate run by the real supervisor -------------------
+#
+# One lab (rca.lab.supervisor.Lab without the project's parts: the faults do not need the graph or
+# the workers) for all the tests below, started once; each test injects through the supervisor's
+# fault book (or the control API, as `rca lab inject` does), checks the real effect, reverts, and
+# checks that the estate is back to normal. The last test takes the lab down with faults active.
+
+ESTATE = """\
+version: 1
+estate: faults-lab
+hosts:
+  - {id: node-1, technology: linux}
+  - {id: db-1, technology: linux}
+datastores:
+  - {id: pg-orders, technology: postgres, runs_on: db-1}
+  - {id: redis-cart, technology: redis, runs_on: db-1}
+services:
+  - id: frontend
+    technology: python
+    calls: [orders]
+    instances: [{id: frontend-0, runs_on: node-1}]
+  - id: orders
+    technology: python
+    depends_on: [pg-orders, redis-cart]
+    instances: [{id: orders-0, runs_on: node-1}]
+lab:
+  load: {frontend: 2}
+  timeout_ms: 1000
+  work_ms: 1
+"""
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    from rca.lab.estate import load_estate
+    from rca.lab.supervisor import Lab
+
+    workdir = tmp_path_factory.mktemp("lab-faults")
+    (workdir / "estate.yaml").write_text(ESTATE)
+    running = Lab(load_estate(workdir / "estate.yaml"), workdir, with_project=False)
+    try:
+        running.up(progress=lambda line: None)
+    except BaseException:
+        running.down(progress=lambda line: None)
+        raise
+    yield running
+    if not running.stop_requested.is_set():
+        running.down(progress=lambda line: None)
+
+
+def status_of(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def api(lab, service: str) -> int:
+    try:
+        return status_of(lab.service(service).url + "/api")
+    except OSError:
+        return 0
+
+
+def answers_normally(lab, service: str = "orders") -> bool:
+    """Five answers in a row are 200 (a restarted process answers, its datastores too)."""
+    return all(api(lab, service) == 200 for _ in range(5))
+
+
+def in_process_faults(lab, service: str) -> list:
+    with urllib.request.urlopen(lab.service(service).url + "/_lab/faults", timeout=30) as response:
+        return json.loads(response.read())["faults"]
+
+
+def log_lines(lab, entity: str, text: str) -> int:
+    path = lab.workdir / "logs" / f"{entity}.log"
+    return sum(text in line for line in path.read_text().splitlines()) if path.exists() else 0
+
+
+def test_the_estate_answers_normally_before_any_fault(lab):
+    wait_for(lambda: answers_normally(lab, "frontend"), "the estate to answer")
+
+
+def test_errors_latency_and_reset_in_a_service_are_reverted(lab):
+    record = lab.faults.inject("errors", "orders", 60, {"status": 503})
+    assert api(lab, "orders") == 503
+    assert api(lab, "frontend") >= 500  # the caller fails with it
+    lab.faults.revert(record["id"])
+    wait_for(lambda: answers_normally(lab, "frontend"), "the estate to answer after the errors")
+
+    record = lab.faults.inject("latency", "orders", 60, {"ms": 300})
+    started = time.perf_counter()
+    assert api(lab, "orders") == 200
+    assert time.perf_counter() - started >= 0.3
+    lab.faults.revert(record["id"])
+    assert in_process_faults(lab, "orders") == []
+
+    record = lab.faults.inject("connection", "orders", 60, {"mode": "reset"})
+    with pytest.raises(ConnectionResetError):
+        _raw_get(lab.service("orders").port)
+    lab.faults.revert(record["id"])
+    assert _raw_get(lab.service("orders").port).startswith(b"HTTP/1.1 200")
+
+
+def test_cpu_on_a_host_burns_in_every_service_of_the_host_group_until_reverted(lab):
+    def host_cpu() -> float:
+        total = 0.0
+        for pid in lab.host_pids("node-1"):
+            try:
+                times = psutil.Process(pid).cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
+    before = host_cpu()
+    record = lab.faults.inject("cpu", "node-1", 60, {"threads": 1})
+    assert [f["kind"] for f in in_process_faults(lab, "frontend")] == ["cpu"]
+    assert [f["kind"] for f in in_process_faults(lab, "orders")] == ["cpu"]
+    wait_for(lambda: host_cpu() - before >= 3.0, "3 s of CPU burnt by the host's service processes")
+    lab.faults.revert(record["id"])
+    assert in_process_faults(lab, "frontend") == in_process_faults(lab, "orders") == []
+
+
+def test_memory_growth_ends_in_a_kill_and_the_service_comes_back(lab):
+    old_pid = lab.service("orders").pid
+    record = lab.faults.inject("memory", "orders", 120, {"mb_per_s": 60, "limit_mb": 100})
+    wait_for(lambda: not psutil.pid_exists(old_pid) or psutil.Process(old_pid).status() == "zombie", "the kill")
+    assert log_lines(lab, "orders", "Out of memory: Killed process") == 1
+    wait_for(lambda: lab.service("orders").pid not in (0, old_pid), "the supervisor's restart")
+    wait_for(lambda: answers_normally(lab), "the restarted service to answer")
+    lab.faults.revert(record["id"])  # nothing left to stop in the new process; must not fail
+    assert in_process_faults(lab, "orders") == []
+
+
+def test_disk_fill_stays_in_the_service_temp_dir_and_is_removed_on_revert(lab):
+    temp_dir = lab.workdir / "tmp" / "orders"
+    record = lab.faults.inject("disk", "orders", 60, {"mb": 8, "mb_per_s": 200})
+    wait_for(lambda: api(lab, "orders") == 500, "requests to fail on the full temp directory")
+    assert [f.stat().st_size for f in temp_dir.glob("lab-disk-fill-*.bin")] == [8 << 20]
+    lab.faults.revert(record["id"])
+    assert list(temp_dir.glob("lab-disk-fill-*.bin")) == []
+    assert answers_normally(lab)
+
+
+def test_crash_keeps_the_service_down_until_reverted(lab):
+    from rca.lab.supervisor import RESTART_DELAY_S
+
+    record = lab.faults.inject("crash", "orders", 60, {})
+    wait_for(lambda: lab.service("orders").pid == 0, "the service process to die")
+    time.sleep(RESTART_DELAY_S + 2.0)  # longer than the supervisor waits before a restart
+    assert lab.service("orders").pid == 0
+    assert api(lab, "orders") == 0
+    lab.faults.revert(record["id"])
+    assert lab.service("orders").auto_restart is True
+    wait_for(lambda: answers_normally(lab), "the service to answer after the crash")
+
+
+def test_crash_loop_dies_again_after_each_restart_until_reverted(lab):
+    exits_before = log_lines(lab, "orders", "exited abnormally")
+    record = lab.faults.inject("crash_loop", "orders", 120, {"after_s": 1})
+    wait_for(
+        lambda: log_lines(lab, "orders", "exited abnormally") >= exits_before + 2, "two exits in a row", timeout_s=90
+    )
+    lab.faults.revert(record["id"])
+    assert lab.service("orders").extra_env == {}
+    wait_for(lambda: answers_normally(lab), "the service to answer after the crash loop")
+    pid = lab.service("orders").pid
+    time.sleep(3.0)  # longer than the loop's processes lived
+    assert lab.service("orders").pid == pid
+
+
+def test_bad_deploy_runs_the_new_version_misbehaving_and_rolls_back(lab):
+    record = lab.faults.inject("bad_deploy", "orders", 120, {"version": "2.0.1", "ratio": 1.0})
+    metrics = urllib.request.urlopen(lab.service("orders").url + "/metrics", timeout=30).read().decode()
+    assert 'service_version_info{service="orders",version="2.0.1"} 1.0' in metrics
+    assert api(lab, "orders") == 500
+    assert log_lines(lab, "orders", "version 2.0.1") >= 2  # the deploy tool's line and the service's own
+    lab.faults.revert(record["id"])
+    metrics = urllib.request.urlopen(lab.service("orders").url + "/metrics", timeout=30).read().decode()
+    assert 'service_version_info{service="orders",version="1"} 1.0' in metrics
+    assert answers_normally(lab)
+
+
+def test_datastore_outage_stops_redis_and_revert_brings_it_back(lab):
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=lab.datastore("redis-cart").port, socket_timeout=5)
+    record = lab.faults.inject("datastore_outage", "redis-cart", 60, {})
+    with pytest.raises(redis.ConnectionError):
+        client.ping()
+    assert api(lab, "orders") == 503
+    lab.faults.revert(record["id"])
+    assert client.ping() is True
+    wait_for(lambda: answers_normally(lab), "orders to answer with redis back")
+
+
+def _lab_connection(lab):
+    import psycopg
+
+    port = lab.datastore("pg-orders").port
+    return psycopg.connect(f"host=127.0.0.1 port={port} user=lab dbname=lab connect_timeout=5", autocommit=True)
+
+
+def test_postgres_connection_limit_starves_clients_and_revert_lifts_it(lab):
+    import psycopg
+
+    record = lab.faults.inject("datastore_config", "pg-orders", 60, {"limit": 1})
+    assert lab.datastore("pg-orders").sql("SELECT rolconnlimit FROM pg_roles WHERE rolname = 'lab'") == [(1,)]
+
+    def hold_the_only_slot():
+        try:
+            return _lab_connection(lab)
+        except psycopg.OperationalError:
+            return None  # a service holds it right now
+
+    held = wait_for(hold_the_only_slot, "the one connection the limit allows")
+    try:
+        with pytest.raises(psycopg.OperationalError, match='too many connections for role "lab"'):
+            _lab_connection(lab)
+        wait_for(lambda: api(lab, "orders") >= 500, "orders to be starved of connections")
+    finally:
+        held.close()
+    lab.faults.revert(record["id"])
+    assert lab.datastore("pg-orders").sql("SELECT rolconnlimit FROM pg_roles WHERE rolname = 'lab'") == [(-1,)]
+    with _lab_connection(lab), _lab_connection(lab):
+        pass
+    assert answers_normally(lab)
+
+
+def test_postgres_max_connections_mechanism_restarts_with_the_lower_limit_and_back(lab):
+    store = lab.datastore("pg-orders")
+    record = lab.faults.inject("datastore_config", "pg-orders", 60, {"limit": 2, "mechanism": "max_connections"})
+    reserved = int(store.sql("SHOW superuser_reserved_connections")[0][0])
+    assert store.sql("SHOW max_connections") == [(str(2 + reserved),)]
+    lab.faults.revert(record["id"])
+    assert store.sql("SHOW max_connections") == [("50",)]
+    wait_for(lambda: answers_normally(lab), "orders to answer after the restarts")
+
+
+def test_redis_maxclients_starves_clients_and_revert_restores_it(lab):
+    import redis
+
+    port = lab.datastore("redis-cart").port
+    before = redis.Redis(host="127.0.0.1", port=port).config_get("maxclients")["maxclients"]
+    record = lab.faults.inject("datastore_config", "redis-cart", 60, {"limit": 1})
+    wait_for(lambda: api(lab, "orders") == 503, "orders to be refused by redis")
+    assert log_lines(lab, "orders", "max number of clients reached") >= 1
+    lab.faults.revert(record["id"])
+    assert redis.Redis(host="127.0.0.1", port=port).config_get("maxclients")["maxclients"] == before
+    wait_for(lambda: answers_normally(lab), "orders to answer with redis clients allowed again")
+
+
+def test_inject_command_checks_against_the_estate_and_reverts_after_its_duration(lab):
+    import argparse
+
+    from rca.lab.fault_cli import add_inject_arguments, run_inject_command
+    from rca.lab.injectors import FaultError
+
+    parser = argparse.ArgumentParser()
+    add_inject_arguments(parser)
+
+    def inject(*argv: str) -> int:
+        return run_inject_command(parser.parse_args(list(argv)), lab.workdir, out=open(os.devnull, "w"))
+
+    with pytest.raises(FaultError, match=r"'checkout' is not in the estate \(services: frontend, orders"):
+        inject("--fault", "crash", "--target", "checkout")
+    with pytest.raises(FaultError, match="datastore_outage applies to a datastore; 'orders' is a service"):
+        inject("--fault", "datastore_outage", "--target", "orders")
+    with pytest.raises(FaultError, match="no parameter 'speed'"):
+        inject("--fault", "latency", "--target", "orders", "--param", "speed=3")
+    assert lab.faults.active() == []
+
+    assert inject("--fault", "errors", "--target", "orders-0", "--for", "2s") == 0
+    assert api(lab, "orders") == 500
+    wait_for(lambda: lab.faults.active() == [], "the fault's duration to end")
+    assert answers_normally(lab)
+
+
+def test_lab_down_reverts_active_faults_and_leaves_nothing_running(lab):
+    from rca.lab.processes import pid_alive
+    from rca.lab.supervisor import read_lab_file
+
+    temp_dir = lab.workdir / "tmp" / "orders"
+    lab.faults.inject("disk", "orders", 600, {"mb": 4, "mb_per_s": 200})
+    lab.faults.inject("datastore_config", "pg-orders", 600, {"limit": 1})
+    lab.faults.inject("crash", "frontend", 600, {})
+    wait_for(lambda: list(temp_dir.glob("lab-disk-fill-*.bin")), "the fill file")
+    record = read_lab_file(lab.workdir)
+    lab.down(progress=lambda line: None)
+    assert lab.faults.active() == []
+    assert list(temp_dir.glob("lab-disk-fill-*.bin")) == []
+    assert [entry["name"] for entry in record["processes"] if pid_alive(int(entry["pid"]))] == []
