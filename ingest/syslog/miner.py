@@ -17,6 +17,9 @@ position) with changes that let it hold on logs nobody tuned it for:
   ``establish new session``);
 - ``key=value`` tokens compare their keys: ``user=root`` and ``user=git`` agree on ``user=`` and
   generalise to ``user=<*>``; another key, or a value against none, is another event;
+- an upper-case word is a constant, bare or as a key's value: ``LOOKING`` and ``LEADING``,
+  ``state=RUNNING`` and ``state=FAILED`` are states or kinds the program names, not values, so
+  they are other events (a name a user or an operator chose is rarely written in capitals);
 - a line of another length joins the template whose constant words are the same, in the same
   order (a value missing, or written in more tokens as in ``1190 bytes (1.16 KB)``, does not split
   the event).
@@ -58,9 +61,15 @@ _TOKEN_MASK = re.compile("|".join(f"(?:{p})" for p in _TOKEN_SHAPES))
 _QUOTED = re.compile(r"(')(?<!\w')[^'\n]*\s[^'\n]*'(?!\w)|(\")(?<!\w\")[^\"\n]*\s[^\"\n]*\"(?!\w)")
 # Words that belong to the value before them: units ("1190 bytes", "(1.16 KB)", "<1 sec") and,
 # before a day, a month's or weekday's name ("Sun Jul 10 03:55:21").
+_SIZE_UNITS = "B KB MB GB TB PB KiB MiB GiB TiB kB Kb Mb Gb bit bits bytes byte".split()
+_TIME_UNITS = (
+    "ms msec msecs us usec usecs µs ns nsec s sec secs second seconds min mins minute minutes hr hrs hour hours "
+    "day days".split()
+)
+# A rate is a unit too ("5 MB/s", "12 KBps", "100 Mbps"), and a percentage written apart ("50 %").
 _UNITS = frozenset(
-    "B KB MB GB TB PB KiB MiB GiB TiB kB bytes byte ms us µs ns sec secs second seconds min mins minute "
-    "minutes hr hrs hour hours day days".split()
+    [*_SIZE_UNITS, *_TIME_UNITS, "%", "bps", "kbps", "Kbps", "Mbps", "Gbps"]
+    + [f"{unit}{per}" for unit in _SIZE_UNITS for per in ("/s", "/sec", "ps")]
 )
 _DATE_WORDS = frozenset("Jan Feb Mar Apr May Jun Jul Aug Sep Sept Oct Nov Dec Mon Tue Wed Thu Fri Sat Sun".split())
 _TRAILING = ")],;:."
@@ -277,12 +286,22 @@ def _similarity(template: Sequence[str], tokens: Sequence[str], size: int) -> fl
         if eq > 0 and b.startswith(a[: eq + 1]):
             if len(a) == eq + 1 or len(b) == eq + 1:
                 return -1.0  # a value against none
-        elif eq > 0 or "=" in b or (WILDCARD in a and WILDCARD in b):
+            if _upper_case_word(a[eq + 1 :]) and _upper_case_word(b[eq + 1 :]):
+                return -1.0  # state=RUNNING against state=FAILED
+        elif eq > 0 or "=" in b or (WILDCARD in a and WILDCARD in b) or (_upper_case_word(a) and _upper_case_word(b)):
             return -1.0
         differ += 1
         if differ > MAX_WORDS_DIFFERING:
             return -1.0
     return (size - differ) / size
+
+
+def _upper_case_word(token: str) -> bool:
+    """Whether a token is a word in capitals (``LOOKING``, ``(FAILED)``): programs write the states
+    and kinds they name that way, so two of them are two events, where two lower-case words may be
+    two names (of a user, a host, a worker) in one event."""
+    word = token.strip(_PUNCTUATION)
+    return len(word) > 1 and word.isalpha() and word.isupper()
 
 
 def _generalised(a: str, b: str) -> str:

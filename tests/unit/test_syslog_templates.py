@@ -27,7 +27,7 @@ FLOORS = {
     "BGL": 0.99,
     "Hadoop": 0.98,
     "Spark": 0.91,
-    "Zookeeper": 0.98,
+    "Zookeeper": 0.99,
     "HPC": 0.94,
 }
 
