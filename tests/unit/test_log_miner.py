@@ -55,6 +55,10 @@ def test_two_differing_words_stay_apart():
         # a path holding hex (the HEX mask ran first and broke it); a UUID before "_"
         ("open /var/lib/d41d8cd98f00b204/data failed", "open /var/lib/app/data failed"),
         ("request 123e4567-e89b-12d3-a456-426614174000_1 done", "request 9b2f0c1e-0b7a-4c3d-9e8f-00aa11bb22cc_2 done"),
+        # a rate's unit belongs to its number (left a word of its own, it split short messages)
+        ("copied at 5 MB/s", "copied at 1.2 GB/s"),
+        ("link rate 100 Mbps", "link rate 1 Gbps"),
+        ("upload at 12 KBps", "upload at 900 kBps"),
     ],
 )
 def test_values_are_masked_whatever_their_shape(first, second):
@@ -88,44 +92,16 @@ def test_values_that_change_the_token_count_keep_the_event(first, second):
         ("link 1 went down", "link 1 went up"),
         ("Connection closed by 10.0.0.1 [preauth]", "Connection reset by 10.0.0.1 [preauth]"),
         ("job 7 state=RUNNING now", "job 7 phase=RUNNING now"),
+        # a word in capitals is a state or kind the program names, not a value: a template that read
+        # FAILED as a value of RUNNING's event would hide the failure (and its class) behind <*>
+        ("job 7 changed state to RUNNING now", "job 7 changed state to FAILED now"),
+        ("replica 3 reports PRIMARY (peer), SECONDARY (self)", "replica 3 reports PRIMARY (peer), ARBITER (self)"),
+        ("job 7 finished with state=SUCCEEDED", "job 7 finished with state=KILLED"),
     ],
 )
 def test_different_events_stay_apart(first, second):
     a, b = _ids(first, second)
     assert a != b
-
-
-@pytest.mark.parametrize(
-    "first, second",
-    [
-        ("copied at 5 MB/s", "copied at 1.2 GB/s"),
-        ("link rate 100 Mbps", "link rate 1 Gbps"),
-        ("upload at 12 KBps", "upload at 900 kBps"),
-    ],
-)
-def test_a_rate_is_a_unit(first, second):
-    # "5 MB/s" and "1.2 GB/s" are one value; with the unit left a word of its own, short messages
-    # split on it (one differing word in four tokens is too many).
-    a, b = _ids(first, second)
-    assert a == b, (first, second)
-
-
-@pytest.mark.parametrize(
-    "first, second",
-    [
-        ("job 7 changed state to RUNNING now", "job 7 changed state to FAILED now"),
-        (
-            "peer 3 reports LOOKING (n.state), LEADING (my state)",
-            "peer 3 reports LOOKING (n.state), FOLLOWING (my state)",
-        ),
-        ("job 7 finished with state=SUCCEEDED", "job 7 finished with state=KILLED"),
-    ],
-)
-def test_upper_case_words_are_states_not_values(first, second):
-    # A program writes the states and kinds it names in capitals; a template that read FAILED as a
-    # value of RUNNING's event would hide the failure (and its class) behind <*>.
-    a, b = _ids(first, second)
-    assert a != b, (first, second)
 
 
 def test_lower_case_words_in_the_same_place_stay_values():
