@@ -64,7 +64,7 @@ def add_inject_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="a parameter of the fault (repeatable); see the kinds below",
     )
-    parser.epilog = "fault kinds (target; parameters):\n" + describe_kinds()
+    parser.epilog = "fault kinds (target): what happens, then each parameter (default):\n" + describe_kinds()
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 

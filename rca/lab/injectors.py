@@ -88,7 +88,7 @@ FAULT_KINDS: dict[str, FaultKind] = {
             {
                 "ms": "added delay per request (500)",
                 "jitter_ms": "extra random delay up to (0)",
-                "callee": "delay only the calls to this callee (all incoming requests)",
+                "callee": "delay the calls to this callee instead of the incoming requests",
             },
             "every request (or every call to one callee) waits longer",
         ),
@@ -98,8 +98,8 @@ FAULT_KINDS: dict[str, FaultKind] = {
             {
                 "status": "HTTP status answered (500)",
                 "ratio": "share of requests failing (1.0)",
-                "reason": "error text",
-                "callee": "fail only the calls to this callee",
+                "reason": "the error text (the status's name)",
+                "callee": "fail the calls to this callee instead of the incoming requests",
             },
             "requests are answered with an HTTP error",
         ),
@@ -109,7 +109,7 @@ FAULT_KINDS: dict[str, FaultKind] = {
             {
                 "mode": "reset (RST) or drop (close) (reset)",
                 "ratio": "share of connections (1.0)",
-                "callee": "reset only the connections to this callee",
+                "callee": "reset the connections to this callee instead of the incoming ones",
             },
             "client connections are reset or dropped without an answer",
         ),
@@ -123,8 +123,8 @@ FAULT_KINDS: dict[str, FaultKind] = {
             "memory",
             (SERVICE,),
             {
-                "mb_per_s": "growth rate (10)",
-                "limit_mb": f"headroom before the OOM kill (300, at most {fault_hooks.MAX_MEMORY_LIMIT_MB})",
+                "mb_per_s": "MB allocated per second (10)",
+                "limit_mb": f"MB of growth allowed before the kill (300, at most {fault_hooks.MAX_MEMORY_LIMIT_MB})",
             },
             "the heap grows until the lowered RLIMIT_AS refuses it and the process is killed",
         ),
@@ -132,8 +132,8 @@ FAULT_KINDS: dict[str, FaultKind] = {
             "disk",
             (SERVICE,),
             {
-                "mb": f"bytes written, bounded (200, at most {fault_hooks.MAX_DISK_FILL_MB})",
-                "mb_per_s": "write rate (50)",
+                "mb": f"MB written (200, at most {fault_hooks.MAX_DISK_FILL_MB})",
+                "mb_per_s": "MB written per second (50)",
                 "ratio": "share of requests failing once full (1.0)",
             },
             "the service's temp directory fills up; once full, requests fail with ENOSPC",
@@ -183,11 +183,11 @@ IN_PROCESS = ("latency", "errors", "connection", "cpu", "memory", "disk")
 
 
 def describe_kinds() -> str:
-    """One line per kind with its targets and parameters (for --help and errors)."""
+    """Each kind with its targets and summary, then its parameters indented (for --help)."""
     lines = []
     for kind in FAULT_KINDS.values():
-        params = ", ".join(kind.params) or "no parameters"
-        lines.append(f"{kind.name} ({'/'.join(kind.targets)}; {params}): {kind.summary}")
+        lines.append(f"{kind.name} ({' or '.join(kind.targets)}): {kind.summary}")
+        lines += [f"    {name}: {meaning}" for name, meaning in kind.params.items()]
     return "\n".join(lines)
 
 

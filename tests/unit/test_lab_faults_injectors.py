@@ -196,9 +196,10 @@ def test_an_in_process_fault_on_a_service_that_does_not_answer_says_so(lab):
         injectors.inject(lab, "latency", "orders", {"ms": 100})
 
 
-def test_describe_kinds_has_a_line_per_kind():
+def test_describe_kinds_names_each_kind_then_its_parameters():
     described = injectors.describe_kinds().splitlines()
-    assert [line.split(" ")[0] for line in described] == list(injectors.FAULT_KINDS)
+    assert [line.split(" ")[0] for line in described if not line.startswith(" ")] == list(injectors.FAULT_KINDS)
+    assert "    ms: added delay per request (500)" in described
 
 
 def test_reverts_on_lab_down_bring_nothing_back_up(lab):

@@ -21,6 +21,11 @@ from pathlib import Path
 import psutil
 import pytest
 
+from rca.lab.injectors import FAULT_KINDS
+from tests.integration.cli import rca
+
+KINDS = ", ".join(FAULT_KINDS)
+
 SOLO_ESTATE = """\
 version: 1
 estate: faults-solo
@@ -461,7 +466,13 @@ def test_inject_command_checks_against_the_estate_and_reverts_after_its_duration
         inject("--fault", "latency", "--target", "orders", "--param", "speed=3")
     assert lab.faults.active() == []
 
-    assert inject("--fault", "errors", "--target", "orders-0", "--for", "2s") == 0
+    done = rca("lab", "inject", "--workdir", str(lab.workdir), "--fault", "bad", "--target", "orders")
+    assert (done.returncode, done.stderr.strip()) == (2, "rca: error: unknown fault kind 'bad'; known kinds: " + KINDS)
+    done = rca(
+        "lab", "inject", "--workdir", str(lab.workdir), "--fault", "errors", "--target", "orders-0", "--for", "2s"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("fault f")
     assert api(lab, "orders") == 500
     wait_for(lambda: lab.faults.active() == [], "the fault's duration to end")
     assert answers_normally(lab)
