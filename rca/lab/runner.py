@@ -84,11 +84,8 @@ class LabConnection:
         return list(answer.json()["data"]["alerts"])
 
     def history_from(self) -> float:
-        """The oldest sample Prometheus holds (its head block's start), epoch seconds."""
-        answer = requests.get(f"{self.prometheus_url}/api/v1/status/tsdb", timeout=10)
-        answer.raise_for_status()
-        head = answer.json()["data"].get("headStats") or {}
-        return float(head.get("minTime") or time.time() * 1000) / 1000.0
+        """When the lab started (its Prometheus holds no older sample), epoch seconds."""
+        return float(self.status().get("started_at") or time.time())
 
     def client(self):
         """A RootCause gRPC client to the lab's `rca serve`."""
@@ -106,12 +103,15 @@ class LabConnection:
 
 
 def lab_answers(workdir: Path) -> bool:
-    """True when a supervisor answers at the control URL of WORKDIR/lab.json."""
+    """True when the lab in WORKDIR is up: its supervisor answers and its load generator has sent requests.
+
+    The control API answers while the lab is still starting; the load starts last, once everything is up.
+    """
     try:
-        LabConnection(workdir).status()
-        return True
+        status = LabConnection(workdir).status()
     except (OSError, ValueError, KeyError, requests.RequestException):
         return False
+    return any(sum(outcomes.values()) > 0 for outcomes in (status.get("load") or {}).values())
 
 
 class LabProcess:
