@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from rca.lab import fault_hooks
+from rca.lab import datastore_faults, fault_hooks
 from rca.lab.estate import Estate
 
 Revert = Callable[[], None]
@@ -40,7 +40,6 @@ class FaultError(ValueError):
 
 class ServiceProcessLike(Protocol):
     name: str
-    pid: int
     url: str
     host: str
     auto_restart: bool
@@ -49,22 +48,13 @@ class ServiceProcessLike(Protocol):
     def restart(self, extra_env: dict[str, str] | None = None) -> None: ...
 
 
-class DatastoreProcessLike(Protocol):
-    kind: str
-    port: int
-
-    def stop(self) -> None: ...
-    def start(self) -> None: ...
-    def sql(self, statement: str) -> Any: ...
-
-
 class LabLike(Protocol):
     workdir: pathlib.Path
     estate: Estate
     stop_requested: threading.Event  # set when `rca lab down` begins
 
     def service(self, name: str) -> ServiceProcessLike: ...
-    def datastore(self, name: str) -> DatastoreProcessLike: ...
+    def datastore(self, name: str) -> datastore_faults.Datastore: ...
     def log(self, entity: str, severity: str, message: str) -> None: ...
 
 
@@ -219,7 +209,7 @@ def _check_values(kind: str, params: Mapping[str, Any]) -> None:
     elif kind == "datastore_config":
         if "limit" in params:
             fault_hooks.number_param(params, "limit", 1, 1, 1000)
-        if params.get("mechanism", "role_limit") not in ("role_limit", "max_connections"):
+        if params.get("mechanism", "role_limit") not in datastore_faults.MECHANISMS:
             raise fault_hooks.FaultParameterError("parameter 'mechanism' must be role_limit or max_connections")
     elif kind == "bad_deploy":
         effect = params.get("effect", "errors")
@@ -432,103 +422,17 @@ def _apply_datastore_outage(lab: LabLike, target: str, params: dict[str, Any]) -
 
 
 def _apply_datastore_config(lab: LabLike, target: str, params: dict[str, Any]) -> Revert:
-    store = lab.datastore(target)
-    if store.kind == "postgresql":
-        if params.get("mechanism", "role_limit") == "max_connections":
-            return _postgres_max_connections(lab, target, params)
-        return _postgres_role_limit(lab, target, params)
-    if store.kind == "redis":
-        return _redis_maxclients(lab, target, params)
-    raise FaultError(f"datastore_config has no mechanism for {target!r} of kind {store.kind}")
-
-
-# PostgreSQL's max_connections is read only at server start, so "lower it and reload" does nothing
-# until a restart. The default mechanism is therefore the per-role connection limit (ALTER ROLE ...
-# CONNECTION LIMIT), a catalog setting that takes effect for the next connection without a restart;
-# the clients' open sessions are terminated so they reconnect into the limit, as they would after a
-# pooler recycle. mechanism=max_connections does the other real thing: ALTER SYSTEM, then a restart.
-
-_CLIENT_ROLES = "SELECT rolname, rolconnlimit FROM pg_roles WHERE rolcanlogin AND NOT rolsuper ORDER BY rolname"
-_TERMINATE_CLIENTS = (
-    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usesysid IN "
-    "(SELECT oid FROM pg_roles WHERE rolcanlogin AND NOT rolsuper)"
-)
-
-
-def _quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _rows(result: Any) -> list[tuple[Any, ...]]:
-    return [tuple(row) for row in (result or [])]
-
-
-def _postgres_role_limit(lab: LabLike, target: str, params: dict[str, Any]) -> Revert:
-    limit = int(fault_hooks.number_param(params, "limit", 1, 1, 1000))
-    store = lab.datastore(target)
-    roles = _rows(store.sql(_CLIENT_ROLES))
-    if not roles:
-        raise FaultError(f"{target}: no non-superuser login role to limit (the clients must not log in as superuser)")
-    for role, _ in roles:
-        store.sql(f"ALTER ROLE {_quote_identifier(role)} CONNECTION LIMIT {limit}")
-        lab.log(target, "info", f"LOG:  statement: ALTER ROLE {role} CONNECTION LIMIT {limit}")
-    store.sql(_TERMINATE_CLIENTS)
-
-    def revert() -> None:
-        restored = lab.datastore(target)
-        for role, before in roles:
-            restored.sql(f"ALTER ROLE {_quote_identifier(role)} CONNECTION LIMIT {int(before)}")
-            lab.log(target, "info", f"LOG:  statement: ALTER ROLE {role} CONNECTION LIMIT {int(before)}")
-
-    return revert
-
-
-def _postgres_max_connections(lab: LabLike, target: str, params: dict[str, Any]) -> Revert:
-    limit = int(fault_hooks.number_param(params, "limit", 1, 1, 1000))
-    store = lab.datastore(target)
-    reserved = sum(
-        int(_rows(store.sql(f"SELECT setting FROM pg_settings WHERE name = '{name}'"))[0][0])
-        for name in ("superuser_reserved_connections", "reserved_connections")
-        if _rows(store.sql(f"SELECT count(*) FROM pg_settings WHERE name = '{name}'"))[0][0]
-    )
-    store.sql(f"ALTER SYSTEM SET max_connections = {limit + reserved}")
-    lab.log(target, "info", f'LOG:  parameter "max_connections" changed to "{limit + reserved}" (restart)')
-    store.stop()
-    store.start()
-
-    def revert() -> None:
-        restored = lab.datastore(target)
-        restored.sql("ALTER SYSTEM RESET max_connections")
-        restored.stop()
-        restored.start()
-
-    return revert
-
-
-def _redis_maxclients(lab: LabLike, target: str, params: dict[str, Any]) -> Revert:
-    """CONFIG SET maxclients (a real runtime setting); the fault keeps its own connection to undo it."""
-    import redis  # the lab's redis client library, needed only by this fault
-
-    limit = int(fault_hooks.number_param(params, "limit", 2, 1, 1000))
-    store = lab.datastore(target)
-    admin = redis.Redis(host="127.0.0.1", port=store.port, socket_timeout=ADMIN_TIMEOUT_S)
-    current: Any = admin.config_get("maxclients")  # a dict from the synchronous client
-    before = str(current["maxclients"])
-    # The held admin connection counts against maxclients; the clients get the rest.
-    admin.config_set("maxclients", limit + 1)
-    admin.client_kill_filter(_type="normal", skipme=True)
-    lab.log(target, "warning", f"CONFIG SET maxclients {limit + 1}")
-
-    def revert() -> None:
-        try:
-            admin.config_set("maxclients", before)
-        except redis.RedisError:
-            # The held connection broke (server restarted, so CONFIG SET was forgotten anyway).
-            pass
-        finally:
-            admin.close()
-
-    return revert
+    limit = int(fault_hooks.number_param(params, "limit", 1, 1, 1000)) if "limit" in params else None
+    try:
+        return datastore_faults.starve_connections(
+            lab.datastore(target),
+            limit,
+            str(params.get("mechanism", "role_limit")),
+            lambda severity, message: lab.log(target, severity, message),
+            lambda: _going_down(lab),
+        )
+    except datastore_faults.StarvationError as error:
+        raise FaultError(f"datastore_config on {target}: {error}") from None
 
 
 _APPLIERS: dict[str, Callable[[LabLike, str, dict[str, Any]], Revert]] = {

@@ -11,31 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from rca.lab import fault_hooks, injectors
+from rca.lab import datastore_faults, fault_hooks, injectors
 from rca.lab.estate import parse_estate
 from rca.lab.injectors import FaultError
-
-ESTATE = """\
-version: 1
-estate: faults-unit
-hosts:
-  - {id: node-1, technology: linux}
-  - {id: db-1, technology: linux}
-datastores:
-  - {id: pg-orders, technology: postgres, runs_on: db-1}
-  - {id: redis-cart, technology: redis, runs_on: db-1}
-services:
-  - id: frontend
-    technology: python
-    calls: [orders]
-    instances: [{id: frontend-0, runs_on: node-1}]
-  - id: orders
-    technology: python
-    depends_on: [pg-orders, redis-cart]
-    instances: [{id: orders-0, runs_on: node-1}]
-lab:
-  load: {frontend: 5}
-"""
+from tests.support.lab_faults_estate import FAULTS_ESTATE
 
 
 class FakeService:
@@ -62,7 +41,7 @@ class FakeDatastore:
 
     def sql(self, statement):
         self.calls.append(("sql", statement))
-        if statement == injectors._CLIENT_ROLES:
+        if statement == datastore_faults.CLIENT_ROLES:
             return [("lab", -1), ('odd"name', 5)]
         return []
 
@@ -70,7 +49,7 @@ class FakeDatastore:
 class FakeLab:
     def __init__(self, workdir: Path):
         self.workdir = workdir
-        self.estate = parse_estate(ESTATE, workdir / "estate.yaml")
+        self.estate = parse_estate(FAULTS_ESTATE, workdir / "estate.yaml")
         self.calls: list = []
         self.lines: list = []
         self.stop_requested = threading.Event()
@@ -173,10 +152,10 @@ def test_postgres_config_limits_every_client_role_and_restores_each_limit(lab):
     revert = injectors.inject(lab, "datastore_config", "pg-orders", {"limit": 2})
     statements = [call[1] for call in lab.calls]
     assert statements == [
-        injectors._CLIENT_ROLES,
+        datastore_faults.CLIENT_ROLES,
         'ALTER ROLE "lab" CONNECTION LIMIT 2',
         'ALTER ROLE "odd""name" CONNECTION LIMIT 2',
-        injectors._TERMINATE_CLIENTS,
+        datastore_faults.TERMINATE_CLIENTS,
     ]
     lab.calls.clear()
     revert()

@@ -23,6 +23,7 @@ import pytest
 
 from rca.lab.injectors import FAULT_KINDS
 from tests.integration.cli import rca
+from tests.support.lab_faults_estate import FAULTS_ESTATE
 
 KINDS = ", ".join(FAULT_KINDS)
 
@@ -198,30 +199,6 @@ def test_latency_fault_delays_the_answer(solo):
 # fault book (or the control API, as `rca lab inject` does), checks the real effect, reverts, and
 # checks that the estate is back to normal. The last test takes the lab down with faults active.
 
-ESTATE = """\
-version: 1
-estate: faults-lab
-hosts:
-  - {id: node-1, technology: linux}
-  - {id: db-1, technology: linux}
-datastores:
-  - {id: pg-orders, technology: postgres, runs_on: db-1}
-  - {id: redis-cart, technology: redis, runs_on: db-1}
-services:
-  - id: frontend
-    technology: python
-    calls: [orders]
-    instances: [{id: frontend-0, runs_on: node-1}]
-  - id: orders
-    technology: python
-    depends_on: [pg-orders, redis-cart]
-    instances: [{id: orders-0, runs_on: node-1}]
-lab:
-  load: {frontend: 2}
-  timeout_ms: 1000
-  work_ms: 1
-"""
-
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
@@ -229,7 +206,7 @@ def lab(tmp_path_factory):
     from rca.lab.supervisor import Lab
 
     workdir = tmp_path_factory.mktemp("lab-faults")
-    (workdir / "estate.yaml").write_text(ESTATE)
+    (workdir / "estate.yaml").write_text(FAULTS_ESTATE)
     running = Lab(load_estate(workdir / "estate.yaml"), workdir, with_project=False)
     try:
         running.up(progress=lambda line: None)
