@@ -157,7 +157,11 @@ def parse_estate(text: str, path: Path) -> Estate:
     lab = data["lab"]
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(LAB_SCHEMA).iter_errors(lab))
     if error is not None:
-        raise fail(("lab", *error.absolute_path), error.message)
+        where = ("lab", *error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = set(error.schema.get("properties", {})) if isinstance(error.schema, dict) else set()
+            where = (*where, *[key for key in error.instance if key not in allowed][:1])  # the unexpected key itself
+        raise fail(where, error.message)
 
     by_id = {e.id: e for e in snapshot.entities}
     datastores = _datastores(data, by_id, fail)

@@ -64,17 +64,15 @@ def graph_child(workdir: Path, env: dict, ports: ProjectPorts) -> Child:
 
 
 def load_topology(workdir: Path, env: dict, estate_path: Path) -> None:
-    """`rca topology load ESTATE` once the graph is up (the estate file is a topology file)."""
-    done = subprocess.run(
-        [*RCA, "topology", "load", str(estate_path)],
-        env={**_clean_env(), **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    (workdir / "project" / "topology-load.log").write_text(done.stdout + done.stderr)
-    if done.returncode != 0:
-        raise RuntimeError(f"rca topology load {estate_path} failed: {done.stderr.strip()[-1500:]}")
+    """`rca graph migrate` and `rca topology load ESTATE` once the graph is up (an estate file is a topology file)."""
+    for command in (["graph", "migrate"], ["topology", "load", str(estate_path)]):
+        done = subprocess.run(
+            [*RCA, *command], env={**_clean_env(), **env}, capture_output=True, text=True, timeout=300
+        )
+        with open(workdir / "project" / "topology-load.log", "a") as log:
+            log.write(done.stdout + done.stderr)
+        if done.returncode != 0:
+            raise RuntimeError(f"rca {' '.join(command)} failed: {done.stderr.strip()[-1500:]}")
 
 
 def worker_children(workdir: Path, env: dict, ports: ProjectPorts) -> list[Child]:

@@ -134,6 +134,7 @@ class Lab:
         self._file_lock = threading.Lock()
         self._monitor: threading.Thread | None = None
         self.started_at = time.time()
+        self.ready = False  # lab.json says so once everything is up and the load runs
 
     # ---- the handle of the injectors --------------------------------------------------------
 
@@ -198,6 +199,8 @@ class Lab:
         serve_control(self)
         if graph is not None:
             wait_until(lambda: port_accepts(self.ports.bolt), PROJECT_START_S, "embedded graph", graph)
+            # its state file (with the JVM's pid) is written just after the port opens
+            wait_until(lambda: _graph_jvm_pid(self.workdir / "graph") > 0, 30, "embedded graph's state file", graph)
             self.graph_jvm_pid = _graph_jvm_pid(self.workdir / "graph")
             project.load_topology(self.workdir, env, self.estate.path)
             progress(f"topology: {self.estate.path.name} loaded into the graph")
@@ -214,6 +217,7 @@ class Lab:
         self.load.start()
         self._monitor = threading.Thread(target=self._watch, name="lab-monitor", daemon=True)
         self._monitor.start()
+        self.ready = True
         self.changed()
 
     def _wait_project(self) -> None:
@@ -282,6 +286,7 @@ class Lab:
             "estate": str(self.estate.path),
             "workdir": str(self.workdir),
             "started_at": self.started_at,
+            "ready": self.ready and not self.stop_requested.is_set(),
             "control_url": f"http://127.0.0.1:{self.control_port}",
             "supervisor_pid": os.getpid(),
             "prometheus_url": self.prometheus.url,
