@@ -60,7 +60,9 @@ def scrape_config(
 
 def alert_rules(estate: Estate) -> dict:
     """The entry services' SLO alerts (the bridge reads alertname for the family, `service` for the entity)."""
-    entry = "|".join(re.escape(name) for name in sorted(estate.load))
+    # a regex escape such as the one re.escape puts before "-" is not a valid escape in a PromQL string
+    # literal: every backslash of the regex is doubled in the selector
+    entry = "|".join(re.escape(name).replace("\\", "\\\\") for name in sorted(estate.load))
     selector = f'service=~"{entry}"'
     total = f"sum by (service) (rate(http_requests_total{{{selector}}}[{RULE_WINDOW}]))"
     failed = f'sum by (service) (rate(http_requests_total{{{selector},code=~"5..|dropped"}}[{RULE_WINDOW}]))'
