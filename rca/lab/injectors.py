@@ -233,13 +233,18 @@ def inject(lab: LabLike, kind: str, target: str, params: Mapping[str, Any] | Non
 
 def check_fault_on(estate: Estate, kind: str, target: str, params: Mapping[str, Any]) -> FaultKind:
     """check_fault against an estate: an unknown target's error lists the estate's entities."""
-    target_kind, _ = resolve_target(estate, target)
+    target_kind, name = resolve_target(estate, target)
     try:
-        return check_fault(kind, target, target_kind, params)
+        fault = check_fault(kind, target, target_kind, params)
     except FaultError as error:
         if target_kind is None and kind in FAULT_KINDS:
             raise FaultError(f"{error} ({describe_targets(estate)})") from None
         raise
+    callee = params.get("callee")
+    if callee and target_kind == SERVICE and callee not in estate.services[name].calls:
+        callees = ", ".join(estate.services[name].calls) or "none"
+        raise FaultError(f"fault {kind}: {name} does not call {callee!r} (its callees: {callees})")
+    return fault
 
 
 def resolve_target(estate: Estate, name: str) -> tuple[str | None, str]:

@@ -99,6 +99,8 @@ def test_unknown_and_bad_parameters_are_refused_by_name(lab):
         injectors.inject(lab, "bad_deploy", "orders", {"effect": "fire"})
     with pytest.raises(FaultError, match="no parameter 'limit'"):
         injectors.inject(lab, "crash", "orders", {"limit": 1})
+    with pytest.raises(FaultError, match=r"orders does not call 'frontend' \(its callees: pg-orders, redis-cart\)"):
+        injectors.inject(lab, "errors", "orders", {"callee": "frontend"})
 
 
 def test_crash_kills_without_restart_and_revert_restarts(lab):
