@@ -12,6 +12,7 @@ beside bench/accuracy.py's rankers on the recorded cases.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import signal
@@ -171,10 +172,8 @@ def run_scenarios(
     replay: bool = True,
 ) -> int:
     """Run every scenario, record each, print the figures; 0 when every scenario ran."""
-    from rca.lab.estate import load_estate
-
     loaded = load_scenarios(
-        scenario_file, lambda path: {e.id for e in load_estate(path).entities}, estate_override=estate
+        scenario_file, lambda path: set(_entity_kinds(path)), estate_override=estate, check_fault=_check_fault
     )
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     record_dir = Path(record_dir) if record_dir else Path(workdir).parent / f"{Path(workdir).name}-runs" / stamp
@@ -186,6 +185,21 @@ def run_scenarios(
         _save(record_dir, results)
     print_figures(results, record_dir, out, replay=replay)
     return 0 if all(r.diagnosis != "none" for r in results) else 1
+
+
+@functools.cache
+def _entity_kinds(estate: Path) -> dict[str, str]:
+    """Entity id -> kind (service, host, datastore, instance) of an estate file."""
+    from rca.lab.estate import load_estate
+
+    return {e.id: str(e.label).lower() for e in load_estate(estate).entities}
+
+
+def _check_fault(kind: str, target: str, estate: Path, params: dict) -> None:
+    """The injectors' own checks of kind, target and parameters (FaultError is a ValueError)."""
+    from rca.lab.injectors import check_fault
+
+    check_fault(kind, target, _entity_kinds(estate).get(target), params)
 
 
 def _run_on_estate(

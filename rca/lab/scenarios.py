@@ -108,8 +108,13 @@ def load_scenarios(
     *,
     estate_override: Path | None = None,
     kinds: tuple[str, ...] = FAULT_KINDS,
+    check_fault: Callable[[str, str, Path, dict], None] | None = None,
 ) -> ScenarioFile:
-    """Read and check a scenario file; ``entities_of(estate)`` gives the entity ids of an estate file."""
+    """Read and check a scenario file; ``entities_of(estate)`` gives the entity ids of an estate file.
+
+    ``check_fault(kind, target, estate, params)``, when given, raises ValueError for a fault the injectors
+    would refuse (a kind that does not apply to the target, an unknown or bad parameter).
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -186,6 +191,11 @@ def load_scenarios(
         params = item.get("params") or {}
         if not isinstance(params, dict):
             raise ScenarioError(f"{at(*here, 'params')}: expected a mapping of parameter name to value")
+        if check_fault is not None:
+            try:
+                check_fault(fault, target, estate, dict(params))
+            except ValueError as exc:
+                raise ScenarioError(f"{at(*here)}: {exc}") from None
         own = {k: parse_duration(item[k], at(*here, k)) for k in TIMING_KEYS if k in item}
         t = {**timing, **own}
         scenarios.append(

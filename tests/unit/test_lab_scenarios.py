@@ -131,13 +131,21 @@ def test_bad_durations(text):
         parse_duration(text, "x")
 
 
+def test_a_fault_the_injectors_refuse_is_named_with_the_scenario_line(tmp_path):
+    def check(kind, target, estate, params):
+        if kind == "cpu" and target == "redis-cart":
+            raise ValueError(f"fault cpu applies to a service or a host; {target!r} is a datastore")
+
+    path = write(tmp_path, GOOD.replace("fault: datastore_outage", "fault: cpu"))
+    with pytest.raises(ScenarioError, match=r":9: scenarios\[1\]: fault cpu applies to a service or a host"):
+        load_scenarios(path, entities_of, check_fault=check)
+
+
 def test_the_shipped_scenario_files_cover_every_fault_kind_on_two_estates():
-    from rca.lab.recorder import topology_ids, topology_text
+    from rca.lab.runner import _check_fault, _entity_kinds
 
     files = sorted(Path("examples/lab").glob("scenarios*.yaml"))
-    if not files:
-        pytest.skip("no scenario file shipped yet")
-    loaded = [load_scenarios(f, lambda estate: topology_ids(topology_text(estate))) for f in files]
+    loaded = [load_scenarios(f, lambda estate: set(_entity_kinds(estate)), check_fault=_check_fault) for f in files]
     scenarios = [s for f in loaded for s in f.scenarios]
     assert len(scenarios) >= 20
     assert {s.fault for s in scenarios} == set(FAULT_KINDS)
