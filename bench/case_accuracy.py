@@ -86,7 +86,7 @@ def run_cases(folder, rankers, ranks_json=None) -> int:
                     groups[group][name].append(ranks[name])
     seconds = time.monotonic() - started
     if ranks_json is not None:
-        ranks_json.write_text(json.dumps(per_case, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        ranks_json.write_text(json.dumps(per_case, indent=1) + "\n", encoding="utf-8")  # rankers in table order
     print(f"\nmachine: {describe_machine()}")
     print(
         f"cases: {folder}, {total} with root causes; {seconds:.0f} s ({total / seconds:.2f} cases/s with the rankers)"
