@@ -41,6 +41,9 @@ MAX_MEMORY_LIMIT_MB = 2048
 """The memory fault's address-space headroom is capped at this (24 GiB shared with others)."""
 
 DISK_CHUNK_BYTES = 1 << 20
+
+LAST_WORDS_S = 0.5
+"""How long a dying process waits after its last log line (the syslog sender sends from a thread)."""
 DISK_FILL_GLOB = "lab-disk-fill-*.bin"
 
 
@@ -326,7 +329,7 @@ def _oom_kill(faults: ServiceFaults, held_bytes: int) -> None:
         f"Out of memory: Killed process {os.getpid()} ({faults.service}) "
         f"anon-rss:{held_bytes // 1024}kB (address-space limit reached)",
     )
-    time.sleep(0.2)  # let the syslog sender flush the line
+    time.sleep(LAST_WORDS_S)  # let the syslog sender send the line
     os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -387,7 +390,7 @@ def _start_exit(faults: ServiceFaults, fault: _Fault) -> None:
         if fault.stop.wait(after_s):
             return
         faults.log("crit", f"fatal: unhandled exception in {faults.service} main loop, exiting")
-        time.sleep(0.2)  # let the syslog sender flush the line
+        time.sleep(LAST_WORDS_S)  # let the syslog sender send the line
         os._exit(70)
 
     _start_thread(fault, die, "lab-exit")
