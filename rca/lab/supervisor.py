@@ -194,6 +194,7 @@ class Lab:
         self._track(self.prometheus.prometheus_child().start())
         for service in self.services.values():
             service.start(wait=False)
+        wait_until(lambda: port_accepts(self.prometheus.port), 60, "prometheus", self.prometheus.server)
         from rca.lab.control import serve_control
 
         serve_control(self)
@@ -221,9 +222,6 @@ class Lab:
         self.changed()
 
     def _wait_project(self) -> None:
-        server = self.prometheus.server
-        assert server is not None
-        wait_until(lambda: port_accepts(self.prometheus.port), 60, "prometheus", server)
         if not self.with_project:
             return
         ready = {
