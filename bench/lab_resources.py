@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import describe_machine  # noqa: E402
-from rca.lab.resources import PartUsage, format_resources, measure  # noqa: E402
+from bench.machine import describe_machine
+from rca.lab.resources import PartUsage, format_resources, measure
 
 
 def main() -> int:
