@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path as FilePath
 from typing import Any
 
 import yaml
@@ -146,3 +147,25 @@ def line_of(lines: dict[Path, int], path: Path) -> int | None:
     while path not in lines and path:
         path = path[:-1]
     return lines.get(path)
+
+
+def read_located(file: FilePath, error: type[Exception]) -> tuple[Any, Callable[..., str]]:
+    """Read a YAML file; return its data and ``at(*path)``, which gives 'FILE:LINE: a.b[2].c' for messages.
+
+    Raises ``error`` naming the file (and the line and column for text that is not YAML).
+    """
+    try:
+        data, lines = load_with_lines(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{file}: cannot read: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else str(file)
+        raise error(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+
+    def at(*path) -> str:
+        line = line_of(lines, path)
+        name = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[")
+        return f"{file}:{line}: {name}" if line else f"{file}: {name}"
+
+    return data, at

@@ -23,9 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from ingest.topology.yaml_lines import line_of, load_with_lines
+from ingest.topology.yaml_lines import read_located
 
 # The fault kinds of `rca lab inject` (rca/lab/injectors.py, docs/lab.md section Faults).
 FAULT_KINDS = (
@@ -116,20 +114,7 @@ def load_scenarios(
     would refuse (a kind that does not apply to the target, an unknown or bad parameter).
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        data, lines = load_with_lines(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ScenarioError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
-
-    def at(*keys) -> str:
-        line = line_of(lines, keys)
-        name = ".".join(f"[{k}]" if isinstance(k, int) else str(k) for k in keys).replace(".[", "[")
-        return f"{path}:{line}: {name}" if line else f"{path}: {name}"
+    data, at = read_located(path, ScenarioError)
 
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}:1: expected a mapping with 'scenarios' (and 'estate', 'defaults', ...)")

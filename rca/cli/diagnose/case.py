@@ -14,12 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from graph_schema.model import SIGNAL_FAMILIES, Label
 from ingest.topology.file import TopologyFileError, load_topology_file
 from ingest.topology.snapshot import TopologySnapshot
-from ingest.topology.yaml_lines import line_of, load_with_lines
+from ingest.topology.yaml_lines import read_located
 from rca.cli.diagnose.case_logs import read_logs
 from rca.cli.diagnose.case_metrics import MetricColumn, read_metrics
 from rca.cli.diagnose.errors import CaseError, parse_time
@@ -91,20 +89,7 @@ def load_case(path: Path, known_signals: dict[str, str]) -> Case:
 
 
 def _read_case_yaml(file: Path, labels: dict[str, Label]) -> dict:
-    try:
-        text = file.read_text(encoding="utf-8")
-        data, lines = load_with_lines(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CaseError(f"{file}: cannot read: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else str(file)
-        raise CaseError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
-
-    def at(*path) -> str:
-        line = line_of(lines, path)
-        name = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[")
-        return f"{file}:{line}: {name}" if line else f"{file}: {name}"
+    data, at = read_located(file, CaseError)
 
     if not isinstance(data, dict):
         raise CaseError(f"{file}:1: expected a mapping with 'alert' (at, symptoms)")
