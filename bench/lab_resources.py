@@ -46,7 +46,8 @@ def main() -> int:
         mean.append(PartUsage(first.name, first.kind, parts[-1].processes, cpu, parts[-1].rss_bytes))
     print(f"\nmean over {args.samples} x {args.interval:g} s (CPU: percent of one core; RSS: last sample)")
     print(format_resources(mean))
-    load = status.get("load", {})
+    with urllib.request.urlopen(record["control_url"] + "/status", timeout=30) as response:
+        load = json.loads(response.read()).get("load", {})
     print("\nload generator: " + "; ".join(f"{s}: {sorted(o.items())}" for s, o in load.items()))
     return 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -54,8 +55,14 @@ class LoadGenerator:
             return out
 
     def _drive(self, service: str, url: str, rate: float) -> None:
+        # Arrival times on an absolute schedule: a thread that wakes late (a busy machine) sends the overdue
+        # requests at once, so the rate holds; gaps slept one after the other would add every delay up.
         draw = random.Random()
-        while not self._stop.wait(draw.expovariate(rate)):
+        due = time.monotonic()
+        while True:
+            due += draw.expovariate(rate)
+            if self._stop.wait(max(0.0, due - time.monotonic())):
+                return
             if not self._in_flight.acquire(blocking=False):
                 self._count(service, "skipped")
                 continue
