@@ -17,6 +17,8 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -162,6 +164,29 @@ class DatastoreProcess:
         if self.server is not None and self.server.alive():
             os.kill(self.server.pid, signal.SIGHUP)
 
+    def follow_log(self, send: Callable[[str, str], None], stop: threading.Event) -> threading.Thread:
+        """Forward every new line of the server's own log as ``send(severity, line)`` until ``stop``.
+
+        PostgreSQL and redis log to stderr or a local syslog socket only; this is their remote syslog.
+        """
+
+        def follow() -> None:
+            self.logdir.mkdir(parents=True, exist_ok=True)
+            self.log_path.touch()
+            with open(self.log_path, errors="replace") as log:
+                log.seek(0, os.SEEK_END)
+                while not stop.is_set():
+                    line = log.readline()
+                    if not line:
+                        stop.wait(0.5)
+                        continue
+                    if line.strip():
+                        send(_severity_of(line), line.strip())
+
+        thread = threading.Thread(target=follow, name=f"log-{self.name}", daemon=True)
+        thread.start()
+        return thread
+
     def children(self) -> list[Child]:
         """Its running processes (server, exporter)."""
         return [c for c in (self.server, self.exporter) if c is not None]
@@ -196,3 +221,13 @@ class DatastoreProcess:
         except psycopg.OperationalError:
             return False
         return True
+
+
+def _severity_of(line: str) -> str:
+    """The syslog severity of a PostgreSQL line (its level word) or a redis line (its level mark)."""
+    for word, severity in (("PANIC", "crit"), ("FATAL", "err"), ("ERROR", "err"), ("WARNING", "warning")):
+        if f"{word}:" in line:
+            return severity
+    if " # " in line:  # redis: '.' debug, '-' verbose, '*' notice, '#' warning
+        return "warning"
+    return "info"

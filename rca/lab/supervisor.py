@@ -12,6 +12,7 @@ The supervisor is also the ``LabHandle`` the fault injectors (rca/lab/injectors.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -185,6 +186,7 @@ class Lab:
             store.start()
             store.start_exporter()
             progress(f"datastore {store.name}: {store.kind} on port {store.port} (exporter {store.exporter_port})")
+            store.follow_log(functools.partial(self.log, store.name), self.stop_requested)
         addresses = {n: {"kind": "service", "port": s.port} for n, s in self.services.items()}
         addresses |= {n: {"kind": d.kind, "port": d.port} for n, d in self.datastores.items()}
         (self.workdir / "addresses.json").write_text(json.dumps(addresses, indent=1))
