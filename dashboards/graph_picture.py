@@ -23,6 +23,9 @@ def svg_of(dot: str, binary: str) -> str:
     done = subprocess.run([binary, "-Tsvg"], input=dot.encode(), capture_output=True, timeout=DOT_TIMEOUT_S, check=True)
     svg = done.stdout.decode()
     svg = svg[svg.index("<svg") :]  # no XML prolog, doctype or comments before the element
+    # nor the comment `dot` writes before each node and edge: the browser parses the SVG as markdown's HTML,
+    # and every node of it is work there
+    svg = re.sub(r"<!--.*?-->", "", svg, flags=re.DOTALL)
     return re.sub(
         r'<svg width="([\d.]+)pt" height="[\d.]+pt"',
         r'<svg style="width: 100%; max-width: \1pt; height: auto"',

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import html
+import shutil
 from types import SimpleNamespace
 
 from dashboards.clarify import clarified_question
+from dashboards.graph_picture import svg_of
 from dashboards.incident_table import incident_rows, status_of
 from dashboards.job_status import job_rows
 from dashboards.metric_charts import chart_queries, promql_regex_literal
@@ -218,3 +221,13 @@ def test_clarified_question_puts_the_chosen_name_in_place_of_the_unclear_words()
     )
     assert clarified_question("errors on pay ment?", "payment", "payment") == "errors on pay ment? payment"
     assert clarified_question("what changed on db.1", "db.1", "db-1 (x)") == "what changed on db-1 (x)"
+
+
+def test_the_server_laid_svg_has_no_prolog_or_comments_and_fits_its_column():
+    # Debian's graphviz (scripts/test.sh): the picture the incident page shows inline
+    binary = shutil.which("dot")
+    assert binary, "install the Debian package graphviz"
+    svg = svg_of(path_dot(ENTITIES, EDGES, [PATH], "pg", ["co"], {}), binary)
+    assert svg.startswith('<svg style="width: 100%; max-width: ') and svg.rstrip().endswith("</svg>")
+    assert "<!--" not in svg and "<?xml" not in svg  # every node the browser need not parse
+    assert "postgres-payments" in html.unescape(svg) and "checkout" in svg
