@@ -12,15 +12,15 @@ scenario runner talk to:
 
 from __future__ import annotations
 
-import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import prometheus_client
 from prometheus_client import CollectorRegistry
 
 from rca.lab.hosts import HostCollector
+from rca.lab.json_http import JsonHandler
 
 
 def serve_control(lab: Any) -> ThreadingHTTPServer:
@@ -28,66 +28,53 @@ def serve_control(lab: Any) -> ThreadingHTTPServer:
     registry = CollectorRegistry()
     registry.register(HostCollector(lab.estate.hosts, lab.host_pgids, lab.host_dirs))
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format, *args):
-            return
-
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
             if self.path == "/status":
-                self._json(200, {**lab.record(), "faults": lab.faults.active(), "load": lab.load.summary()})
+                self.send_json(200, {**lab.record(), "faults": lab.faults.active(), "load": lab.load.summary()})
             elif self.path == "/metrics":
-                self._send(200, prometheus_client.generate_latest(registry), prometheus_client.CONTENT_TYPE_LATEST)
+                self.send_bytes(200, prometheus_client.generate_latest(registry), prometheus_client.CONTENT_TYPE_LATEST)
             else:
-                self._json(404, {"error": f"no such resource: {self.path}"})
+                self.send_json(404, {"error": f"no such resource: {self.path}"})
 
         def do_POST(self) -> None:
             if self.path == "/down":
-                self._json(202, {"stopping": True})
+                self.send_json(202, {"stopping": True})
                 lab.stop_requested.set()
             elif self.path == "/faults":
                 self._inject()
             else:
-                self._json(404, {"error": f"no such resource: {self.path}"})
+                self.send_json(404, {"error": f"no such resource: {self.path}"})
 
         def do_DELETE(self) -> None:
             if not self.path.startswith("/faults/"):
-                self._json(404, {"error": f"no such resource: {self.path}"})
+                self.send_json(404, {"error": f"no such resource: {self.path}"})
                 return
             try:
                 record = lab.faults.revert(self.path.removeprefix("/faults/"))
             except Exception as error:  # noqa: BLE001 (a failed revert is the caller's answer, not our crash)
-                self._json(500, {"error": f"revert failed: {error}"})
+                self.send_json(500, {"error": f"revert failed: {error}"})
                 return
             if record is None:
-                self._json(404, {"error": f"no active fault {self.path.removeprefix('/faults/')}"})
+                self.send_json(404, {"error": f"no active fault {self.path.removeprefix('/faults/')}"})
             else:
-                self._json(200, record)
+                self.send_json(200, record)
 
         def _inject(self) -> None:
             try:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                body = self.read_json()
                 kind, target = str(body["kind"]), str(body["target"])
                 for_s = float(body["for_s"]) if body.get("for_s") else None
                 params = dict(body.get("params") or {})
             except (ValueError, KeyError, TypeError) as error:
-                self._json(400, {"error": f"bad request: need kind, target, for_s, params ({error})"})
+                self.send_json(400, {"error": f"bad request: need kind, target, for_s, params ({error})"})
                 return
             try:
-                self._json(200, lab.faults.inject(kind, target, for_s, params))
+                self.send_json(200, lab.faults.inject(kind, target, for_s, params))
             except ValueError as error:  # the injectors' FaultError: what to change
-                self._json(400, {"error": str(error)})
+                self.send_json(400, {"error": str(error)})
             except Exception as error:  # noqa: BLE001 (a fault that failed midway is reported, the lab stays up)
-                self._json(500, {"error": f"{type(error).__name__}: {error}"})
-
-        def _json(self, status: int, body: dict) -> None:
-            self._send(status, json.dumps(body).encode(), "application/json")
-
-        def _send(self, status: int, payload: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+                self.send_json(500, {"error": f"{type(error).__name__}: {error}"})
 
     server = ThreadingHTTPServer(("127.0.0.1", lab.control_port), Handler)
     server.daemon_threads = True

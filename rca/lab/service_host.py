@@ -38,6 +38,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from rca.lab import fault_hooks
 from rca.lab.callees import CalleeFailure, Callees
 from rca.lab.estate import LabService, load_estate
+from rca.lab.json_http import JsonHandler
 from rca.lab.syslog_sender import SyslogSender
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -79,19 +80,14 @@ def make_handler(app: ServiceApp) -> type[BaseHTTPRequestHandler]:
     """The HTTP handler class bound to one ServiceApp."""
     name = app.service.name
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format, *args):
-            return  # access lines would drown the syslog worker; the metrics count requests
-
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
             if self.path == "/metrics":
-                self._send(200, prometheus_client.generate_latest(), prometheus_client.CONTENT_TYPE_LATEST)
+                self.send_bytes(200, prometheus_client.generate_latest(), prometheus_client.CONTENT_TYPE_LATEST)
             elif self.path == "/healthz":
-                self._json(200, {"service": name, "pid": os.getpid()})
+                self.send_json(200, {"service": name, "pid": os.getpid()})
             elif self.path == "/_lab/faults":
-                self._json(200, {"faults": app.faults.active()})
+                self.send_json(200, {"faults": app.faults.active()})
             else:
                 self._serve()
 
@@ -100,20 +96,20 @@ def make_handler(app: ServiceApp) -> type[BaseHTTPRequestHandler]:
                 self._serve()
                 return
             try:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                body = self.read_json()
                 app.faults.apply(str(body["kind"]), dict(body.get("params") or {}))
             except (ValueError, KeyError, TypeError) as error:
-                self._json(400, {"error": f"bad fault: {error}"})
+                self.send_json(400, {"error": f"bad fault: {error}"})
                 return
-            self._json(200, {"faults": app.faults.active()})
+            self.send_json(200, {"faults": app.faults.active()})
 
         def do_DELETE(self) -> None:
             if not self.path.startswith("/_lab/faults"):
-                self._json(405, {"error": "method not allowed"})
+                self.send_json(405, {"error": "method not allowed"})
                 return
             kind = self.path.removeprefix("/_lab/faults").strip("/") or None
             app.faults.revert(kind)
-            self._json(200, {"faults": app.faults.active()})
+            self.send_json(200, {"faults": app.faults.active()})
 
         def _serve(self) -> None:
             started = time.perf_counter()
@@ -125,23 +121,13 @@ def make_handler(app: ServiceApp) -> type[BaseHTTPRequestHandler]:
                 return
             DURATION.labels(name).observe(time.perf_counter() - started)
             REQUESTS.labels(name, str(int(status))).inc()
-            self._json(int(status), body)
+            self.send_json(int(status), body)
 
         def _drop(self, reset: bool) -> None:
             if reset:  # SO_LINGER 0: close() sends an RST instead of a FIN
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
             self.connection.close()
-
-        def _json(self, status: int, body: dict) -> None:
-            self._send(status, json.dumps(body).encode(), "application/json")
-
-        def _send(self, status: int, payload: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
 
     return Handler
 
