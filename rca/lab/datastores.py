@@ -28,6 +28,7 @@ from rca.lab.estate import LabDatastore
 from rca.lab.processes import Child, free_port, port_accepts, wait_until
 
 SUPERUSER = "postgres"
+DATADIR_PREFIX = "rca-lab-"  # of a data directory kept in /tmp (PostgreSQL under root)
 POSTGRES_CONF = """
 listen_addresses = '127.0.0.1'
 port = {port}
@@ -69,7 +70,7 @@ class DatastoreProcess:
         self.logdir = workdir / "datastores" / spec.name
         self.user = SUPERUSER if self.kind == "postgresql" and os.geteuid() == 0 else None
         if self.user:  # root's workdir may be unreachable for the postgres user
-            self.datadir = Path(tempfile.mkdtemp(prefix=f"rca-lab-{spec.name}-"))
+            self.datadir = Path(tempfile.mkdtemp(prefix=f"{DATADIR_PREFIX}{spec.name}-"))
         else:
             self.datadir = self.logdir / "data"
         self.server: Child | None = None

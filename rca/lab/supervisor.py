@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -22,7 +23,7 @@ import time
 from pathlib import Path
 
 from rca.lab import project
-from rca.lab.datastores import DatastoreProcess
+from rca.lab.datastores import DATADIR_PREFIX, DatastoreProcess
 from rca.lab.estate import Estate, LabService
 from rca.lab.fault_hooks import temp_dir_of
 from rca.lab.faults_book import FaultBook
@@ -357,4 +358,8 @@ def kill_recorded(record: dict) -> list[str]:
     for entry in record.get("processes", []):
         if pid_alive(int(entry["pid"])):
             survivors.append(f"{entry['name']} (pid {entry['pid']})")
+    for store in record.get("datastores", {}).values():  # a PostgreSQL data directory kept outside the workdir
+        datadir = Path(store.get("datadir") or "")
+        if datadir.name.startswith(DATADIR_PREFIX) and not survivors:
+            shutil.rmtree(datadir, ignore_errors=True)
     return survivors
