@@ -152,17 +152,55 @@ def test_lab_up_serves_scrapes_logs_and_down_leaves_nothing(tmp_path):
             up.wait(timeout=120)
 
 
-def test_ctrl_c_on_up_stops_everything(tmp_path):
+def test_a_killed_service_is_restarted_and_ctrl_c_on_up_stops_everything(tmp_path):
     workdir = tmp_path / "lab"
     up = start_up(workdir, "--no-project")
     try:
         record = wait_ready(up, workdir)
         assert all(pid_alive(p["pid"]) for p in record["processes"])
+
+        killed = record["services"]["cart"]["pid"]
+        os.killpg(killed, signal.SIGKILL)  # the supervisor logs the crash as the service and restarts it
+        restarted = eventually(
+            lambda: (
+                (json.loads((workdir / "lab.json").read_text())["services"]["cart"]["pid"] or killed) != killed
+                and json.loads((workdir / "lab.json").read_text())
+            ),
+            60,
+            "cart restarted",
+        )
+        cart = restarted["services"]["cart"]
+        eventually(lambda: get_json(cart["url"] + "/healthz")["pid"] == cart["pid"], 30, "the new cart answering")
+        assert "exited abnormally (killed by signal 9)" in (workdir / "logs" / "cart.log").read_text()
+
         up.send_signal(signal.SIGINT)
         assert up.wait(timeout=120) == 0
         assert "lab down" in (up.stdout.read() if up.stdout else "")
         assert_nothing_left(json.loads((workdir / "lab.json").read_text()))
         assert_nothing_left(record)
+        assert not pid_alive(killed)
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+
+
+def test_down_stops_every_recorded_group_when_the_supervisor_is_gone(tmp_path):
+    workdir = tmp_path / "lab"
+    up = start_up(workdir, "--no-project")
+    try:
+        record = wait_ready(up, workdir)
+        os.kill(record["supervisor_pid"], signal.SIGKILL)  # no clean-up from it: down must do it all
+        up.wait(timeout=30)
+        assert any(pid_alive(p["pid"]) for p in record["processes"])
+        down = subprocess.run(
+            [sys.executable, "-m", "rca.cli.main", "lab", "down", "--workdir", str(workdir)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert_nothing_left(json.loads((workdir / "lab.json").read_text()))
     finally:
         if up.poll() is None:
             os.killpg(up.pid, signal.SIGKILL)
