@@ -251,8 +251,12 @@ class Lab:
             pass
 
     def _watch(self) -> None:
-        """Restart services that die unexpectedly; log their crash as the service."""
+        """Restart services that die unexpectedly; log their crash as the service; keep lab.json's pids true."""
+        recorded = self._pids()
         while not self.stop_requested.is_set():
+            if self._pids() != recorded:  # e.g. a datastore an injector stopped and started again
+                recorded = self._pids()
+                self.changed()
             for service in self.services.values():
                 with service.lock:
                     status = service.child.exited()
@@ -267,6 +271,9 @@ class Lab:
                         self.log(service.name, "warning", f"restarting {service.name} after its process exited")
                         service.start(wait=False)
             self.stop_requested.wait(0.5)
+
+    def _pids(self) -> list[int]:
+        return [p["pid"] for p in self.record()["processes"]] + [d.pid for d in self.datastores.values()]
 
     def changed(self) -> None:
         """Rewrite lab.json atomically (a pid changed)."""
