@@ -45,8 +45,31 @@ def ask_again(question: str) -> None:
     st.session_state["ask_pending"] = question
 
 
+def show_result(result) -> None:
+    """An answer, or one part of a question that asked several things (an AskPart has the same fields): its
+    sentences, what it was about, its rows as a table and the links to the incidents and entities it cites."""
+    st.markdown(result.answer)
+    facts = [f"intent **{result.intent}**"]
+    if result.entities:
+        facts.append("about " + ", ".join(entity_link(e.id, e.name) for e in result.entities))
+    if result.HasField("window") and result.window.end:
+        facts.append(f"window {ui.clock(result.window.start)} → {ui.clock(result.window.end)}")
+    st.caption(" · ".join(facts))
+    if result.table.rows:
+        st.dataframe(
+            [dict(zip(result.table.columns, row.values)) for row in result.table.rows],
+            hide_index=True,
+            width="stretch",
+        )
+    cited = [evidence_link(e.kind, e.id) for e in result.evidence if e.kind in ("incident", "entity")]
+    if result.incident_id and f"incident?id={result.incident_id}" not in " ".join(cited):
+        cited.insert(0, evidence_link("incident", result.incident_id))
+    if cited:
+        st.markdown("Evidence: " + " · ".join(cited))
+
+
 def show_answer(response, asked: str, turn: int) -> None:
-    """One answer: its text, what it understood, its table and the links to what it cites."""
+    """One answer: refused, asked back, or answered (part by part when the question asked several things)."""
     if response.intent == "refused":
         st.warning(response.refusal.reason or "The question was not answered.")
         if response.refusal.suggestions:
@@ -69,25 +92,17 @@ def show_answer(response, asked: str, turn: int) -> None:
             + " · ".join(entity_link(c.id, f"{c.name} ({c.label})") for c in response.clarification.candidates)
         )
         return
-    st.markdown(response.answer)
-    facts = [f"intent **{response.intent}**"]
-    if response.entities:
-        facts.append("about " + ", ".join(entity_link(e.id, e.name) for e in response.entities))
-    if response.HasField("window") and response.window.end:
-        facts.append(f"window {ui.clock(response.window.start)} → {ui.clock(response.window.end)}")
-    facts.append(f"understood by {response.understood_by} ({response.confidence:.0%})")
-    st.caption(" · ".join(facts))
-    if response.table.rows:
-        st.dataframe(
-            [dict(zip(response.table.columns, row.values)) for row in response.table.rows],
-            hide_index=True,
-            width="stretch",
-        )
-    cited = [evidence_link(e.kind, e.id) for e in response.evidence if e.kind in ("incident", "entity")]
-    if response.incident_id and f"incident?id={response.incident_id}" not in " ".join(cited):
-        cited.insert(0, evidence_link("incident", response.incident_id))
-    if cited:
-        st.markdown("Evidence: " + " · ".join(cited))
+    understood = f"understood by {response.understood_by} ({response.confidence:.0%})"
+    if not response.parts:
+        show_result(response)
+        st.caption(understood)
+        return
+    # The response's own answer, table and evidence gather the parts' (docs/ask.md): shown per part instead,
+    # so the second thing asked gets its table too.
+    st.caption(f"{len(response.parts)} questions in one, each answered as if asked alone · {understood}")
+    for number, part in enumerate(response.parts, start=1):
+        st.markdown(f"**{number}/{len(response.parts)} · {part.intent}** · *{part.text}*")
+        show_result(part)
 
 
 history: list = st.session_state.setdefault("ask_history", [])

@@ -123,4 +123,9 @@ def test_ask_page_answers_a_question(visit):
     box.press("Enter")
     page.get_by_text("intent changes").first.wait_for(timeout=30000)
     page.wait_for_selector('[data-testid="stDataFrame"]', timeout=30000)
+    box.fill("what changed on postgres-payments and who calls payment")  # two things: one table each
+    box.press("Enter")
+    page.get_by_text("2/2 · dependents").first.wait_for(timeout=30000)
+    tables = page.locator('[data-testid="stDataFrame"]')
+    wait_until(lambda: tables.count() == 3, timeout=30, message="the first answer's table and one per part")
     shot(page, "ask")

@@ -222,6 +222,19 @@ def test_ask_page_answers_with_a_table_and_links_to_the_incident_and_entities(de
     assert "what changed on postgres-payments" in shown  # the conversation stays on the page
 
 
+def test_a_question_asking_two_things_shows_each_part_with_its_own_table(demo_stack):
+    app = page("views/ask.py")
+    app.chat_input(key="ask_question").set_value("what changed on postgres-payments and who calls payment").run()
+    no_exception(app)
+    shown = texts(app)
+    assert "2 questions in one" in shown
+    assert "**1/2 · changes** · *what changed on postgres-payments*" in shown
+    assert "**2/2 · dependents** · *who calls payment*" in shown
+    changes, callers = [d.value for d in app.dataframe]  # one table per part, in question order
+    assert any("max_connections" in str(v) for v in changes.to_numpy().ravel())
+    assert "checkout" in set(callers.to_numpy().ravel()), callers
+
+
 def test_a_clarifications_candidates_are_buttons_that_ask_again_with_the_chosen_entity(demo_stack):
     app = page("views/ask.py")
     app.chat_input(key="ask_question").set_value("what changed on postgres in the last hour").run()
