@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import signal
 import time
 import urllib.error
@@ -113,8 +115,7 @@ def _workdir(args: argparse.Namespace) -> Path:
 
 def run_up(args: argparse.Namespace, settings) -> int:
     from rca.lab.estate import EstateError, load_estate
-    from rca.lab.processes import pid_alive
-    from rca.lab.supervisor import Lab, read_lab_file
+    from rca.lab.supervisor import Lab, kill_recorded, read_lab_file, supervisor_alive
 
     try:
         estate = load_estate(args.estate)
@@ -122,8 +123,12 @@ def run_up(args: argparse.Namespace, settings) -> int:
         raise UserError(str(error)) from None
     workdir = _workdir(args)
     previous = read_lab_file(workdir)
-    if previous and pid_alive(int(previous.get("supervisor_pid", 0))):
+    if previous and supervisor_alive(previous):
         raise UserError(f"a lab already runs in {workdir} (supervisor pid {previous['supervisor_pid']})")
+    if previous:  # a lab whose supervisor died: stop what it left before lab.json is overwritten
+        survivors = kill_recorded(previous)
+        if survivors:
+            raise UserError(f"processes of an earlier lab in {workdir} are still running: {', '.join(survivors)}")
     lab = Lab(estate, workdir, with_project=not args.no_project)
 
     def interrupt(signum, frame):
@@ -159,22 +164,21 @@ def run_up(args: argparse.Namespace, settings) -> int:
 
 
 def run_down(args: argparse.Namespace, settings) -> int:
-    from rca.lab.processes import pid_alive
-    from rca.lab.supervisor import kill_recorded, read_lab_file
+    from rca.lab.supervisor import kill_recorded, read_lab_file, supervisor_alive
 
     workdir = _workdir(args)
     record = read_lab_file(workdir)
     if record is None:
         raise UserError(f"no lab in {workdir} (no lab.json)")
-    supervisor = int(record.get("supervisor_pid", 0))
-    if pid_alive(supervisor):
+    if supervisor_alive(record):
         try:
             _control(record, "POST", "/down")
         except OSError as error:
             print(f"lab: the supervisor does not answer ({error}); stopping it with SIGTERM", flush=True)
-            signal_pid(supervisor, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(record["supervisor_pid"]), signal.SIGTERM)
         deadline = time.monotonic() + DOWN_TIMEOUT_S
-        while pid_alive(supervisor) and time.monotonic() < deadline:
+        while supervisor_alive(record) and time.monotonic() < deadline:
             time.sleep(0.2)
         record = read_lab_file(workdir) or record
     survivors = kill_recorded(record)  # whatever the supervisor left (or all of it, when it was gone)
@@ -184,24 +188,13 @@ def run_down(args: argparse.Namespace, settings) -> int:
     return 0
 
 
-def signal_pid(pid: int, sig: int) -> None:
-    """Send a signal, ignoring a process that is already gone."""
-    import os
-
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
 def run_status(args: argparse.Namespace, settings) -> int:
-    from rca.lab.processes import pid_alive
     from rca.lab.resources import format_resources, measure
-    from rca.lab.supervisor import read_lab_file
+    from rca.lab.supervisor import read_lab_file, supervisor_alive
 
     workdir = _workdir(args)
     record = read_lab_file(workdir)
-    if record is None or not pid_alive(int(record.get("supervisor_pid", 0))):
+    if record is None or not supervisor_alive(record):
         print(f"no lab running in {workdir}")
         return 3
     try:

@@ -8,12 +8,15 @@ it started is left running.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
+
+import psutil
 
 
 def free_port() -> int:
@@ -75,6 +78,47 @@ def kill_group(pgid: int, grace_s: float = 5.0, first: int = signal.SIGTERM) -> 
         time.sleep(0.05)
 
 
+def started_at(pid: int) -> float:
+    """The process' start time (epoch seconds; 0 when it is gone): with the pid, it names one process."""
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return 0.0
+
+
+def same_process(pid: int, started: float) -> bool:
+    """True while ``pid`` is still the process that started at ``started`` (pids are reused, often: 32768)."""
+    return bool(pid) and pid_alive(pid) and abs(started_at(pid) - started) < 1.0
+
+
+def stop_recorded(pid: int, pgid: int, started: float, grace_s: float = 5.0) -> None:
+    """Stop a process group a lab recorded, never a stranger's group that reuses its numbers.
+
+    The leader still the recorded process: stop its group. The leader gone: stop what is left in its group
+    (orphans such as PostgreSQL backends) if those started after it and no new process holds the leader's pid.
+    """
+    if pid_alive(pid):
+        if same_process(pid, started):
+            kill_group(pgid, grace_s)
+        return
+    if pid_alive(pgid):
+        return  # a new process holds the number: the group is not ours any more
+    orphans = []
+    for process in psutil.process_iter(["pid", "create_time"]):
+        try:
+            if os.getpgid(process.pid) == pgid and process.info["create_time"] >= started - 1.0:
+                orphans.append(process)
+        except (ProcessLookupError, PermissionError, psutil.Error):
+            continue
+    for process in orphans:
+        with contextlib.suppress(psutil.Error):
+            process.terminate()
+    _, alive = psutil.wait_procs(orphans, timeout=grace_s)
+    for process in alive:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+
+
 class Child:
     """One command run as a lab process; restartable with the same command line."""
 
@@ -90,6 +134,7 @@ class Child:
         self.name, self.argv, self.log_path, self.env, self.user = name, argv, log_path, env, user
         self.stop_signal = stop_signal
         self.popen: subprocess.Popen | None = None
+        self.started = 0.0  # start time of the running process (with the pid it names the process)
 
     @property
     def pid(self) -> int:
@@ -111,6 +156,7 @@ class Child:
                 user=self.user,
                 cwd=self.log_path.parent,
             )
+        self.started = started_at(self.popen.pid)
         return self
 
     def exited(self) -> int | None:
@@ -133,7 +179,7 @@ class Child:
 
     def record(self) -> dict:
         """What lab.json keeps of it: name, pid and process group."""
-        return {"name": self.name, "pid": self.pid, "pgid": self.pid}
+        return {"name": self.name, "pid": self.pid, "pgid": self.pid, "started": self.started}
 
     def tail(self, lines: int = 20) -> str:
         """The end of its log, for an error message."""

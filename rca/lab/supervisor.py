@@ -29,7 +29,16 @@ from rca.lab.fault_hooks import temp_dir_of
 from rca.lab.faults_book import FaultBook
 from rca.lab.hosts import group_pids
 from rca.lab.loadgen import LoadGenerator
-from rca.lab.processes import Child, free_port, kill_group, pid_alive, port_accepts, wait_until
+from rca.lab.processes import (
+    Child,
+    free_port,
+    kill_group,
+    port_accepts,
+    same_process,
+    started_at,
+    stop_recorded,
+    wait_until,
+)
 from rca.lab.prometheus import LabPrometheus, write_worker_templates
 from rca.lab.syslog_sender import SyslogSender
 
@@ -125,7 +134,7 @@ class Lab:
         self.services = {name: ServiceProcess(self, spec, free_port()) for name, spec in estate.services.items()}
         self.prometheus = LabPrometheus(self.workdir, estate)
         self.children: list[Child] = []  # Prometheus, Alertmanager and the project's processes
-        self.graph_jvm_pid = 0
+        self.graph_jvm_pid, self.graph_jvm_started = 0, 0.0
         self.faults = FaultBook(self)
         self.load = LoadGenerator(
             {name: (self.services[name].url + "/api", rate) for name, rate in estate.load.items()},
@@ -206,6 +215,7 @@ class Lab:
             # its state file (with the JVM's pid) is written just after the port opens
             wait_until(lambda: _graph_jvm_pid(self.workdir / "graph") > 0, 30, "embedded graph's state file", graph)
             self.graph_jvm_pid = _graph_jvm_pid(self.workdir / "graph")
+            self.graph_jvm_started = started_at(self.graph_jvm_pid)
             project.load_topology(self.workdir, env, self.estate.path)
             progress(f"topology: {self.estate.path.name} loaded into the graph")
             for child in project.worker_children(self.workdir, env, self.ports):
@@ -289,7 +299,8 @@ class Lab:
         processes += [s.child.record() for s in self.services.values() if s.child.pid]
         processes += [c.record() for d in self.datastores.values() for c in d.children() if c.pid]
         if self.graph_jvm_pid:
-            processes.append({"name": "graph-jvm", "pid": self.graph_jvm_pid, "pgid": self.graph_jvm_pid})
+            jvm = self.graph_jvm_pid
+            processes.append({"name": "graph-jvm", "pid": jvm, "pgid": jvm, "started": self.graph_jvm_started})
         out = {
             "estate": str(self.estate.path),
             "workdir": str(self.workdir),
@@ -297,6 +308,7 @@ class Lab:
             "ready": self.ready and not self.stop_requested.is_set(),
             "control_url": f"http://127.0.0.1:{self.control_port}",
             "supervisor_pid": os.getpid(),
+            "supervisor_started": started_at(os.getpid()),
             "prometheus_url": self.prometheus.url,
             "services": {n: s.record() for n, s in self.services.items()},
             "datastores": {n: d.record() for n, d in self.datastores.items()},
@@ -325,7 +337,7 @@ class Lab:
             service.stop()
         for child in reversed(self.children):  # the workers before the graph they write to
             child.stop(grace_s=20.0 if child.name == "graph" else 8.0)
-        if self.graph_jvm_pid and pid_alive(self.graph_jvm_pid):
+        if same_process(self.graph_jvm_pid, self.graph_jvm_started):
             kill_group(self.graph_jvm_pid, grace_s=10.0)
         for store in self.datastores.values():
             for child in store.children():
@@ -357,13 +369,18 @@ def read_lab_file(workdir: Path) -> dict | None:
         return None
 
 
+def supervisor_alive(record: dict) -> bool:
+    """True while the supervisor lab.json names still runs (the same process, not a reused pid)."""
+    return same_process(int(record.get("supervisor_pid", 0)), float(record.get("supervisor_started", 0)))
+
+
 def kill_recorded(record: dict) -> list[str]:
     """Stop every process group lab.json records (the supervisor is gone); the names of those still running."""
     survivors = []
     for entry in record.get("processes", []):
-        kill_group(int(entry["pgid"]), grace_s=5.0)
+        stop_recorded(int(entry["pid"]), int(entry["pgid"]), float(entry.get("started", 0)))
     for entry in record.get("processes", []):
-        if pid_alive(int(entry["pid"])):
+        if same_process(int(entry["pid"]), float(entry.get("started", 0))):
             survivors.append(f"{entry['name']} (pid {entry['pid']})")
     for store in record.get("datastores", {}).values():  # a PostgreSQL data directory kept outside the workdir
         datadir = Path(store.get("datadir") or "")
