@@ -45,6 +45,8 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 REQUESTS = Counter("http_requests_total", "requests served", ["service", "code"])
 DURATION = Histogram("http_request_duration_seconds", "time to answer a request", ["service"], buckets=BUCKETS)
 VERSION = Gauge("service_version_info", "the running version of the service", ["service", "version"])
+SLOW_S = 0.5  # a request slower than this is logged as slow (at most once a second), as web frameworks do
+STATS_EVERY_S = 60.0  # the routine line a service writes all along, so a new error template stands out
 
 
 class ServiceApp:
@@ -53,6 +55,29 @@ class ServiceApp:
     def __init__(self, service: LabService, callees: Callees, faults: fault_hooks.ServiceFaults, sender):
         self.service, self.callees, self.faults, self.sender = service, callees, faults, sender
         self.random = random.Random()
+        self._lock = threading.Lock()
+        self._served = self._failed = 0
+        self._slow_logged_at = 0.0
+
+    def done(self, status: int, seconds: float) -> None:
+        """Count an answered request; log it when it was slow (rate-limited)."""
+        now = time.monotonic()
+        with self._lock:
+            self._served += 1
+            self._failed += status >= 500
+            slow = seconds > SLOW_S and now - self._slow_logged_at >= 1.0
+            if slow:
+                self._slow_logged_at = now
+        if slow:
+            self.sender.log("warning", f"slow request: GET /api took {seconds * 1000:.0f} ms (status {status})")
+
+    def log_stats_forever(self) -> None:
+        """Every minute: requests served and failed since the last line."""
+        while True:
+            time.sleep(STATS_EVERY_S)
+            with self._lock:
+                served, failed, self._served, self._failed = self._served, self._failed, 0, 0
+            self.sender.log("info", f"stats: {served} requests served, {failed} failed in the last 60 s")
 
     def handle(self) -> tuple[int, dict]:
         """Answer one API request: (status, body). Raises ConnectionDrop for a dropped connection."""
@@ -119,8 +144,10 @@ def make_handler(app: ServiceApp) -> type[BaseHTTPRequestHandler]:
                 REQUESTS.labels(name, "dropped").inc()
                 self._drop(drop.reset)
                 return
-            DURATION.labels(name).observe(time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            DURATION.labels(name).observe(seconds)
             REQUESTS.labels(name, str(int(status))).inc()
+            app.done(int(status), seconds)
             self.send_json(int(status), body)
 
         def _drop(self, reset: bool) -> None:
@@ -159,12 +186,14 @@ def main(argv: list[str] | None = None) -> int:
     VERSION.labels(service.name, version).set(1)
     addresses = json.loads(args.addresses.read_text())
     callees = Callees(service.name, addresses, estate.timeout_ms / 1000.0, faults.on_call)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(ServiceApp(service, callees, faults, sender)))
+    app = ServiceApp(service, callees, faults, sender)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(app))
     server.daemon_threads = True
     if version != fault_hooks.DEFAULT_VERSION:
         sender.log("info", f"deployed {service.name} version {version} (new version rolled out)")
     sender.log("info", f"{service.name} listening on 127.0.0.1:{args.port}, version {version}")
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+    threading.Thread(target=app.log_stats_forever, name="stats", daemon=True).start()
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
