@@ -26,5 +26,10 @@ class DashboardSettings(BaseModel):
     service_metrics_url: str | None = Field(
         "http://127.0.0.1:9464/metrics", description="the service's /metrics, shown on the Health page (unset: none)"
     )
+    worker_metrics_urls: list[str] = Field(
+        default_factory=list,
+        description="the ingest workers' /metrics (syslog, metrics poller), their counters and rates shown on the "
+        "Health page; a JSON list in the environment (empty: none)",
+    )
     refresh_s: float = Field(15.0, ge=1.0, description="how often the incidents list and an outage banner refresh")
     timeout_s: float = Field(5.0, gt=0, description="deadline of each call to the service, the graph and Prometheus")

@@ -1,6 +1,7 @@
-"""Health: the graph (server, schema version, counts), ingest over the last hour and last syncs, the
-scheduled jobs' last runs (the workers' status file), the service (reachable, the model and versions it
-serves from GetStatus, its own metrics). Each part says on its own when it is down."""
+"""Health: the graph (server, schema version, counts), ingest over the last hour and last syncs, the ingest
+workers' own counters and rates (their /metrics, when configured), the scheduled jobs' last runs (the
+workers' status file), the service (reachable, the model and versions it serves from GetStatus, its own
+metrics). Each part says on its own when it is down."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 import grpc
 import streamlit as st
 
-from dashboards import graph_reads, job_status, service_metrics, ui
+from dashboards import graph_reads, job_status, service_metrics, ui, worker_metrics
 from dashboards.backend import Outage
 
 backend = ui.backend()
@@ -54,6 +55,34 @@ def graph_part() -> None:
         st.caption(
             f"Topology last changed {ui.ago(health.topology_changed_at)} ({ui.clock(health.topology_changed_at)})."
         )
+
+
+@st.cache_resource
+def worker_readings() -> worker_metrics.Readings:
+    """The workers' recent readings, shared by every tab: a rate covers the last minutes whoever read last."""
+    return worker_metrics.Readings()
+
+
+@st.fragment(run_every=settings.refresh_s)
+def workers_part() -> None:
+    st.markdown("**Ingest workers** (their own `/metrics`: each counter's total and its rate)")
+    if not settings.worker_metrics_urls:
+        st.caption("No worker metrics URL configured (RCA_DASHBOARD__WORKER_METRICS_URLS).")
+        return
+    for url in settings.worker_metrics_urls:
+        try:
+            reading = worker_metrics.read(url, settings.timeout_s)
+        except Exception as exc:  # noqa: BLE001 - a worker's endpoint is optional; say which one and why
+            st.warning(f"The worker metrics at {url} cannot be read: {exc}")
+            continue
+        older = worker_readings().add(url, reading)
+        since = f"per second over the last {reading.at - older.at:.0f} s" if older else "rates from the next reading"
+        st.caption(f"`{url}` · read {ui.clock(reading.at)} · {since}")
+        rows = worker_metrics.counter_rows(reading, older)
+        if rows:
+            st.dataframe(rows, hide_index=True, width="stretch")
+        else:
+            st.caption("No ingest counter there (is this a worker's /metrics?).")
 
 
 def service_part() -> None:
@@ -114,6 +143,7 @@ st.title("Health")
 graph_col, service_col = st.columns(2)
 with graph_col:
     graph_part()
+    workers_part()
 with service_col:
     service_part()
     jobs_part()

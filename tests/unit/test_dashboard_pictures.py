@@ -6,6 +6,8 @@ import html
 import shutil
 from types import SimpleNamespace
 
+from prometheus_client import generate_latest
+
 from dashboards.clarify import clarified_question
 from dashboards.graph_picture import svg_of
 from dashboards.incident_table import incident_rows, status_of
@@ -14,7 +16,10 @@ from dashboards.metric_charts import chart_queries, promql_regex_literal
 from dashboards.path_graph import EVIDENCE_COLOURS, PATH_COLOUR, Hop, evidence_kinds, path_dot
 from dashboards.service_metrics import summarise
 from dashboards.timeline import timeline_charts, timeline_data
+from dashboards.worker_metrics import RATE_WINDOW_S, Reading, Readings, counter_rows
+from dashboards.worker_metrics import parse as parse_worker_metrics
 from ingest.jobs.status import JobStatus
+from ingest.syslog.worker_metrics import SyslogMetrics
 
 ENTITIES = {
     "pg": ("postgres-payments", "Datastore"),
@@ -231,3 +236,39 @@ def test_the_server_laid_svg_has_no_prolog_or_comments_and_fits_its_column():
     assert svg.startswith('<svg style="width: 100%; max-width: ') and svg.rstrip().endswith("</svg>")
     assert "<!--" not in svg and "<?xml" not in svg  # every node the browser need not parse
     assert "postgres-payments" in html.unescape(svg) and "checkout" in svg
+
+
+def test_worker_counters_and_their_rates_from_a_workers_exposition():
+    syslog = SyslogMetrics()  # the worker's own registry, exposed as its /metrics exposes it
+    syslog.received.labels("udp").inc(100)
+    syslog.written.labels("event").inc(4)
+    syslog.queue_depth.set(3)  # a gauge: not a counter, not shown
+    first = parse_worker_metrics(generate_latest(syslog.registry).decode(), at=1000.0)
+    assert first.counters[("rca_syslog_received_lines", "transport=udp")] == 100
+    assert not any(name.endswith(("_created", "queue_depth")) for name, _ in first.counters)
+    syslog.received.labels("udp").inc(600)
+    syslog.received.labels("tcp").inc(30)  # a series born between the readings counts from 0
+    second = parse_worker_metrics(generate_latest(syslog.registry).decode(), at=1060.0)
+    rows = {(r["counter"], r["labels"]): r for r in counter_rows(second, first)}
+    assert rows[("syslog_received_lines", "transport=udp")] == {
+        "counter": "syslog_received_lines",
+        "labels": "transport=udp",
+        "total": 700.0,
+        "per second": 10.0,
+    }
+    assert rows[("syslog_received_lines", "transport=tcp")]["per second"] == 0.5
+    assert all(r["per second"] is None for r in counter_rows(second, None))  # one reading: no rate yet
+    again = SyslogMetrics()  # the worker restarted: its counters start again from 0
+    again.received.labels("udp").inc(5)
+    restarted = parse_worker_metrics(generate_latest(again.registry).decode(), at=1120.0)
+    [udp] = [r for r in counter_rows(restarted, second) if r["labels"] == "transport=udp"]
+    assert udp["total"] == 5 and udp["per second"] is None  # no negative rate
+
+
+def test_worker_readings_give_the_oldest_reading_of_the_last_minutes():
+    readings = Readings()
+    assert readings.add("w", Reading(1000.0)) is None  # the first
+    assert readings.add("w", Reading(1000.5)) is None  # too close to the first to make a rate
+    assert readings.add("w", Reading(1100.0)).at == 1000.0  # the oldest kept
+    assert readings.add("w", Reading(1000.0 + RATE_WINDOW_S + 50)).at == 1100.0  # older ones have left the window
+    assert readings.add("other", Reading(1400.0)) is None  # per worker

@@ -13,8 +13,10 @@ from streamlit.testing.v1 import AppTest
 
 from dashboards import ui
 from ingest.jobs.scheduler import JobOutcome, JobRunner
+from ingest.jobs.self_metrics import WorkerMetrics
 from ingest.jobs.status import StatusFile
 from ingest.metrics.worker import POLL_JOB, SYNC_JOB
+from ingest.syslog.worker_metrics import SyslogMetrics
 from rca.rank.engine import engine_without_model
 from rca.service.server import start_server
 from rca.service.stubs import pb
@@ -203,6 +205,45 @@ def test_health_page_lists_the_scheduled_jobs_last_runs_from_the_status_file(dem
         assert rows[POLL_JOB]["outcome"] == "failed" and "prometheus refused" in rows[POLL_JOB]["error"]
         assert str(status_path) in texts(app)
     finally:
+        ui.backend.clear()
+
+
+def test_health_page_shows_the_ingest_workers_counters_and_rates_from_their_metrics(demo_stack, monkeypatch):
+    syslog, jobs = SyslogMetrics(), WorkerMetrics()  # the workers' own exporters, served over HTTP as they serve them
+    syslog_port, jobs_port = free_port(), free_port()
+    syslog_server, _ = syslog.serve("127.0.0.1", syslog_port)
+    jobs_server = jobs.serve(jobs_port)
+    nowhere = f"http://127.0.0.1:{free_port()}/metrics"
+    urls = [f"http://127.0.0.1:{syslog_port}/metrics", f"http://127.0.0.1:{jobs_port}/metrics", nowhere]
+    monkeypatch.setenv("RCA_DASHBOARD__WORKER_METRICS_URLS", json.dumps(urls))
+    ui.backend.clear()  # the settings are read once per backend
+    try:
+        syslog.received.labels("udp").inc(50)
+        jobs.runs.labels(POLL_JOB).inc()
+        app = page("views/health.py")
+        no_exception(app)
+
+        def counters() -> dict:
+            tables = [d.value for d in app.dataframe if "counter" in d.value.columns]
+            return {(r["counter"], r["labels"]): r for t in tables for r in t.to_dict("records")}
+
+        assert counters()[("syslog_received_lines", "transport=udp")]["total"] == 50
+        assert counters()[("job_runs", f"job={POLL_JOB}")]["total"] == 1
+        assert "rates from the next reading" in texts(app)
+        assert any(nowhere in w.value for w in app.warning)  # a worker that does not answer is named
+        syslog.received.labels("udp").inc(1000)
+
+        def rated() -> bool:
+            app.run()
+            no_exception(app)
+            return (counters()[("syslog_received_lines", "transport=udp")]["per second"] or 0) > 0
+
+        wait_until(rated, timeout=20, interval=0.5, message="the page shows the lines received per second")
+        assert counters()[("syslog_received_lines", "transport=udp")]["total"] == 1050
+        assert "per second over the last" in texts(app)
+    finally:
+        syslog_server.shutdown()
+        jobs_server.shutdown()
         ui.backend.clear()
 
 
