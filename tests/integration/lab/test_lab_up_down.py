@@ -57,9 +57,23 @@ def wait_ready(up: subprocess.Popen, workdir: Path) -> dict:
     pytest.fail(f"the lab was not ready after {UP_TIMEOUT_S} s")
 
 
+def rca_lab(*args: str, timeout_s: float = 300) -> subprocess.CompletedProcess:
+    """`rca lab ARGS...` to the end, its output captured."""
+    command = [sys.executable, "-m", "rca.cli.main", "lab", *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=timeout_s)
+
+
 def get_json(url: str) -> dict:
     with urllib.request.urlopen(url, timeout=10) as response:
         return json.loads(response.read())
+
+
+def answers_as(url: str, pid: int) -> bool:
+    """True once the service at ``url`` answers from process ``pid`` (a restarted one listens a moment later)."""
+    try:
+        return get_json(url + "/healthz")["pid"] == pid
+    except OSError:
+        return False
 
 
 def prometheus_query(base: str, query: str) -> list[dict]:
@@ -123,23 +137,11 @@ def test_lab_up_serves_scrapes_logs_and_down_leaves_nothing(tmp_path):
         assert any("listening" in (e["sample"] or "") for e in events)
         assert "listening" in (workdir / "logs" / "web.log").read_text()  # the copy for recordings
 
-        status = subprocess.run(
-            [sys.executable, "-m", "rca.cli.main", "lab", "status", "--workdir", str(workdir), "--resources"],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
-        )
+        status = rca_lab("status", "--workdir", str(workdir), "--resources", timeout_s=60)
         assert status.returncode == 0, status.stderr
         assert "rca-serve" in status.stdout and "services" in status.stdout
 
-        down = subprocess.run(
-            [sys.executable, "-m", "rca.cli.main", "lab", "down", "--workdir", str(workdir)],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=300,
-        )
+        down = rca_lab("down", "--workdir", str(workdir))
         assert down.returncode == 0, down.stdout + down.stderr
         assert up.wait(timeout=60) == 0
         final = json.loads((workdir / "lab.json").read_text())
@@ -170,7 +172,7 @@ def test_a_killed_service_is_restarted_and_ctrl_c_on_up_stops_everything(tmp_pat
             "cart restarted",
         )
         cart = restarted["services"]["cart"]
-        eventually(lambda: get_json(cart["url"] + "/healthz")["pid"] == cart["pid"], 30, "the new cart answering")
+        eventually(lambda: answers_as(cart["url"], cart["pid"]), 30, "the new cart answering")
         assert "exited abnormally (killed by signal 9)" in (workdir / "logs" / "cart.log").read_text()
 
         up.send_signal(signal.SIGINT)
@@ -192,13 +194,7 @@ def test_down_stops_every_recorded_group_when_the_supervisor_is_gone(tmp_path):
         os.kill(record["supervisor_pid"], signal.SIGKILL)  # no clean-up from it: down must do it all
         up.wait(timeout=30)
         assert any(pid_alive(p["pid"]) for p in record["processes"])
-        down = subprocess.run(
-            [sys.executable, "-m", "rca.cli.main", "lab", "down", "--workdir", str(workdir)],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=120,
-        )
+        down = rca_lab("down", "--workdir", str(workdir))
         assert down.returncode == 0, down.stdout + down.stderr
         assert_nothing_left(json.loads((workdir / "lab.json").read_text()))
     finally:
