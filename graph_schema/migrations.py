@@ -152,6 +152,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "(<NUM>, <HOST>, ...) write every value as <*>",
         rewrites=(wildcard_event_templates,),
     ),
+    Migration(
+        7,
+        "sub-threshold evidence: :Deviation per entity, signal family and minute bucket, keyed by id, read per entity",
+        constraints=(_unique_id(Label.DEVIATION),),
+        indexes=(PropertyIndex("deviation_entity", Label.DEVIATION, "entity_id"),),
+    ),
 )
 
 LATEST_VERSION: int = MIGRATIONS[-1].version

@@ -24,10 +24,11 @@ class Label(StrEnum):
     SCHEMA_MIGRATION = "SchemaMigration"
     TOPOLOGY_CLOCK = "TopologyClock"  # one node, advanced by every topology write through rca (see cypher.topology)
     COVERAGE = "Coverage"  # what is monitored: one node per entity and signal family with series (or logs)
+    DEVIATION = "Deviation"  # how far a family strayed in a time bucket, anomaly or not
 
 
 ENTITY_LABELS: tuple[Label, ...] = (Label.SERVICE, Label.INSTANCE, Label.HOST, Label.DATASTORE)
-SIGNAL_LABELS: tuple[Label, ...] = (Label.EVENT, Label.ANOMALY, Label.CHANGE)
+SIGNAL_LABELS: tuple[Label, ...] = (Label.EVENT, Label.ANOMALY, Label.CHANGE, Label.DEVIATION)
 
 
 class RelType(StrEnum):
@@ -175,5 +176,23 @@ COVERAGE_PROPERTIES: dict[str, str] = {
     "last_seen": "latest judged sample or logged line (epoch s)",
     "holds_s": "how long after last_seen it still counts as observed (the writer's expected silence)",
     "source": "who recorded it (metrics, logs, simulator, ...)",
+}
+
+# Sub-threshold evidence: the detector opens an :Anomaly only past its threshold (robust z 6 for
+# three points), so a level shift of z 4 would leave the entity looking healthy. Every judged point
+# at or above DEVIATION_FLOOR is kept as the peak of its entity, family and DEVIATION_BUCKET_S bucket
+# (one node, the largest peak of the family's series): compact (noise rarely reaches the floor) and
+# read with the other signals. (:Deviation)-[:CONCERNS]->(entity).
+DEVIATION_FLOOR = 3.0
+DEVIATION_BUCKET_S = 60.0
+DEVIATION_PROPERTIES: dict[str, str] = {
+    "id": "deterministic: entity label, entity id, family and bucket start",
+    "entity_id": "id of the entity it concerns",
+    "entity_label": "label of that entity",
+    "family": "latency, errors, saturation or traffic",
+    "at": "start of the bucket (epoch s, a multiple of DEVIATION_BUCKET_S)",
+    "peak": "largest robust z-score of the family's series in the bucket, in the direction that counts",
+    "signal": "the signal the peak came from",
+    "source": "who recorded it (metrics, simulator, ...)",
 }
 SIGNATURE_CLASSES: tuple[str, ...] = ("timeout", "connection", "oom", "disk_full", "crash", "auth", "change", "other")

@@ -4,7 +4,7 @@ The service normally walks an in-memory topology snapshot (read with ``topology.
 ``ALL_EDGES``) and reads only the signals. Without the snapshot it is two round trips per Infer:
 ``neighbourhood(k)`` resolves the symptom keys (id or name) and
 returns every entity within ``k`` structural hops with its outgoing structural edges;
-``SIGNALS_IN_WINDOW`` returns the Anomaly, Event and Change nodes of those entities that overlap
+``SIGNALS_IN_WINDOW`` returns the Anomaly, Event, Change and Deviation nodes of those entities that overlap
 the time window. Hop counts cannot be parameters in Cypher, so one statement text exists per
 allowed radius, built here from constants only.
 """
@@ -46,7 +46,7 @@ def neighbourhood(hops: int) -> str:
 # Anomalies overlap the window when they began before its end and were still anomalous at its
 # start: by their end, else by their latest anomalous sample (an open anomaly whose detector
 # stopped reporting long ago is not evidence), else by their onset. One row per kind, its
-# signals collected: three Bolt records to decode instead of one per signal. Only the properties
+# signals collected: four Bolt records to decode instead of one per signal. Only the properties
 # the engine reads are sent (bookkeeping such as ids, buckets and sources stays on the server).
 SIGNALS_IN_WINDOW = """
 MATCH (a:Anomaly) WHERE a.entity_id IN $ids AND a.onset <= $end AND coalesce(a.end, a.last_ts, a.onset) >= $start
@@ -59,6 +59,9 @@ RETURN 'event' AS kind,
 UNION ALL
 MATCH (c:Change) WHERE c.entity_id IN $ids AND c.at >= $start AND c.at <= $end
 RETURN 'change' AS kind, collect(c {.entity_id, .at, .change_type, .description}) AS items
+UNION ALL
+MATCH (d:Deviation) WHERE d.entity_id IN $ids AND d.at >= $start AND d.at <= $end
+RETURN 'deviation' AS kind, collect(d {.entity_id, .family, .at, .peak}) AS items
 """
 
 # The same and, in a fourth record, what is monitored: the families (and logs) each entity had

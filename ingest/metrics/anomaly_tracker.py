@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from graph_schema.model import DEVIATION_FLOOR
 from ingest.metrics.anomaly_detector import Baseline, DetectorConfig, estimate_onset, estimate_step, fit_baseline
 
 
@@ -101,6 +102,9 @@ class SeriesTracker:
         self.gap_s = gap_s
         self._window_points = 0
         self._state: SeriesState | None = None
+        # (time, score) of the points the latest update judged at DEVIATION_FLOOR or more in the
+        # direction that counts, anomaly or not: sub-threshold evidence (ingest.metrics.deviation)
+        self.deviations: list[tuple[float, float]] = []
 
     @property
     def state(self) -> SeriesState:
@@ -116,6 +120,7 @@ class SeriesTracker:
         """Judge the points newer than the last poll; return the anomalies opened/updated/closed."""
         state = self.state
         new = ts > state.evaluated_until
+        self.deviations = []
         if not new.any():
             return []
         first_new = float(ts[new][0])
@@ -141,6 +146,8 @@ class SeriesTracker:
             t, v = float(t), float(v)
             e = baseline.expect(t)
             z = (v - e) / baseline.scale
+            if self._is_anomalous(z, v, e, DEVIATION_FLOOR):
+                self.deviations.append((t, abs(z)))
             change = self._judge(t, v, e, z)
             if change is not None:
                 changes[change.id] = change

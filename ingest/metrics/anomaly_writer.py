@@ -8,10 +8,12 @@ from dataclasses import replace
 
 from graph_schema.coverage import CoverageSpan, coverage_rows, merge_spans, write_coverage_in
 from graph_schema.cypher import anomalies as cypher
+from graph_schema.cypher.deviations import UPSERT_DEVIATION
 from graph_schema.model import Label
 from graph_schema.store import write_rows_in
 from ingest.metrics.anomaly_detector import Baseline
 from ingest.metrics.anomaly_tracker import AnomalyChange, OpenAnomaly
+from ingest.metrics.deviation import DeviationPeak, deviation_row, merge_peaks
 
 log = logging.getLogger(__name__)
 # A coverage span already in the graph is written again only when it moved on this much (or
@@ -29,6 +31,7 @@ class AnomalyWriter:
         self._pending: dict[str, tuple[Label, dict]] = {}
         self._coverage: list[CoverageSpan] = []  # merged per entity and family
         self._covered: dict[tuple[str, str, str], CoverageSpan] = {}  # what the graph holds (as written)
+        self._deviations: dict[tuple[str, str, str, float], DeviationPeak] = {}  # the largest per bucket
 
     @property
     def pending(self) -> int:
@@ -86,13 +89,18 @@ class AnomalyWriter:
                 due.append(span)
         self._coverage = merge_spans([*self._coverage, *due])
 
+    def add_deviations(self, peaks: Iterable[DeviationPeak]) -> None:
+        """Queue deviation peaks; peaks of one bucket merge to the largest."""
+        self._deviations = merge_peaks([*self._deviations.values(), *peaks])
+
     @property
     def pending_coverage(self) -> int:
         """Coverage rows waiting for the graph."""
         return len(self._coverage)
 
     def flush(self) -> int:
-        """Write every queued row (anomalies, then coverage); on failure they stay queued and the error propagates.
+        """Write every queued row (anomalies, deviations, then coverage); on failure they stay queued and the
+        error propagates.
 
         Returns the anomaly rows written.
         """
@@ -104,6 +112,13 @@ class AnomalyWriter:
             written += _write(self.store, cypher.UPSERT_ANOMALIES[label], rows, self.source)
             for row in rows:
                 self._pending.pop(row["id"], None)
+        if self._deviations:
+            deviations: dict[Label, list[dict]] = {}
+            for peak in self._deviations.values():
+                deviations.setdefault(Label(peak.entity_label), []).append(deviation_row(peak))
+            for label, rows in deviations.items():
+                _write(self.store, UPSERT_DEVIATION[label], rows, self.source)
+            self._deviations = {}
         if self._coverage:
             rows_by_label = coverage_rows(self._coverage)
             store = self.store

@@ -15,6 +15,7 @@ from graph_schema.model import Label
 from ingest.jobs.bad_input import BadInput
 from ingest.metrics.anomaly_detector import DetectorConfig, estimate_step
 from ingest.metrics.anomaly_tracker import STEP_CHANGE, AnomalyChange, OpenAnomaly, SeriesTracker
+from ingest.metrics.deviation import DeviationPeak, peaks
 from ingest.metrics.mapping import EntityMapper
 from ingest.metrics.promql_templates import SignalTemplate, TemplateSet
 from ingest.metrics.reader import QueryRejected, Series
@@ -54,6 +55,8 @@ class PollReport:
     # What was judged: (entity label, entity id, family) -> (first, last) judged sample time and how
     # long silence after the last is expected (two steps or two polls, whichever is longer).
     coverage: dict[CoverageKey, tuple[float, float, float]] = field(default_factory=dict)
+    # Judged points at the deviation floor or more, anomaly or not, as peaks per bucket (ingest.metrics.deviation)
+    deviations: list[DeviationPeak] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
@@ -148,6 +151,7 @@ class MetricsPoller:
                 change, label=Label(key[0]), entity_id=key[1], signal=key[2], family=template.family, seen=now
             )
         self.writer.add_coverage(CoverageSpan(*key, *span) for key, span in report.coverage.items())
+        self.writer.add_deviations(report.deviations)
 
     def _template(self, name: str) -> SignalTemplate:
         return next(t for t in self.templates.signals if t.name == name)
@@ -273,6 +277,8 @@ class MetricsPoller:
         fresh = bool(len(ts)) and ts[-1] > judged_until
         was_open = tracker.state.open.id if tracker.state.open else None
         changes = tracker.update(ts, values)
+        if tracker.deviations:
+            report.deviations += peaks(key[0], key[1], template.family, template.name, tracker.deviations)
         if fresh:
             self._account(template, key, name, tracker, (float(ts[ts > judged_until][0]), float(ts[-1])), report)
         for change in changes:

@@ -52,6 +52,18 @@ class AnomalySignal:
 
 
 @dataclass(frozen=True)
+class DeviationSignal:
+    """How far one entity's signal family strayed from its baseline in a time bucket, whether or not
+    the detector opened an anomaly (the graph's :Deviation): the peak robust z-score, in the
+    direction that counts for the signal, over the bucket starting at ``at``."""
+
+    entity_id: str
+    family: str  # latency | errors | saturation | traffic
+    at: float
+    peak: float
+
+
+@dataclass(frozen=True)
 class EventSignal:
     """A log template's count in a time bucket on one entity (the graph's :Event)."""
 
@@ -114,6 +126,10 @@ class IncidentSubgraph:
     # includes the families of the entity's own anomalies (and "logs" for its events), since a
     # deviation was observed. An entity absent from the dict is observed for nothing.
     observed: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Sub-threshold evidence: every bucket in the window where a watched family strayed by at least
+    # ingest.metrics.deviation.DEVIATION_FLOOR robust z, anomaly or not (a level shift the detector's
+    # opening threshold never reached still shows here).
+    deviations: list[DeviationSignal] = field(default_factory=list)
 
     @property
     def alert_time(self) -> float:

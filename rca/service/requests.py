@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from graph_schema.cypher.subgraph import MAX_HOPS
 from graph_schema.model import COVERAGE_FAMILIES, ENTITY_LABELS, SIGNAL_FAMILIES, TOPOLOGY_RELATIONS
-from rca.rank.types import AnomalySignal, ChangeSignal, Edge, EntityNode, EventSignal
+from rca.rank.types import AnomalySignal, ChangeSignal, DeviationSignal, Edge, EntityNode, EventSignal
 from settings.service import ServiceSettings
 
 ENTITY_LABEL_NAMES = tuple(str(label) for label in ENTITY_LABELS)
@@ -56,6 +56,7 @@ class SuppliedSubgraph:
     changes: list[ChangeSignal]
     features: dict[str, dict[str, float]] = field(default_factory=dict)
     observed: dict[str, frozenset[str]] = field(default_factory=dict)  # Node.observed_families by node id
+    deviations: list[DeviationSignal] = field(default_factory=list)
 
 
 @dataclass
@@ -229,7 +230,23 @@ def _supplied(sub) -> SuppliedSubgraph:
         )
         for i, c in enumerate(sub.changes)
     ]
-    return SuppliedSubgraph(nodes, edges, anomalies, events, changes, features, _observed(sub))
+    return SuppliedSubgraph(nodes, edges, anomalies, events, changes, features, _observed(sub), _deviations(sub, nodes))
+
+
+def _deviations(sub, nodes) -> list[DeviationSignal]:
+    deviations = []
+    for i, d in enumerate(sub.deviations):
+        name = f"subgraph.deviations[{i}]"
+        _one_of(d.family, SIGNAL_FAMILIES, f"{name}.family", "a signal family")
+        peak = _number(d.peak, f"{name}.peak")
+        if peak < 0:
+            raise InvalidArgument(f"{name}.peak: must not be negative, got {peak:g}")
+        deviations.append(
+            DeviationSignal(
+                _check_entity(nodes, d.entity_id, f"{name}.entity_id"), d.family, _epoch(d.at, f"{name}.at"), peak
+            )
+        )
+    return deviations
 
 
 def _observed(sub) -> dict[str, frozenset[str]]:

@@ -11,6 +11,7 @@ from rca.rank.reach import grown_radius
 from rca.rank.types import (
     AnomalySignal,
     ChangeSignal,
+    DeviationSignal,
     Edge,
     EntityNode,
     EventSignal,
@@ -56,8 +57,10 @@ def _resolve(symptom: SymptomKey, entities: list[tuple[str, str, str]]) -> tuple
     return best[0][0], best[0][2]
 
 
-# anomalies, events, changes, and coverage as (entity id, family) pairs
-Signals = tuple[list[AnomalySignal], list[EventSignal], list[ChangeSignal], list[tuple[str, str]]]
+# anomalies, events, changes, coverage as (entity id, family) pairs, and deviations
+Signals = tuple[
+    list[AnomalySignal], list[EventSignal], list[ChangeSignal], list[tuple[str, str]], list[DeviationSignal]
+]
 
 
 def _signals(rows: list[dict]) -> Signals:
@@ -65,9 +68,12 @@ def _signals(rows: list[dict]) -> Signals:
     events: list[EventSignal] = []
     changes: list[ChangeSignal] = []
     coverage: list[tuple[str, str]] = []
+    deviations: list[DeviationSignal] = []
     for row, p in ((r, p) for r in rows for p in r["items"]):
         if row["kind"] == "coverage":
             coverage.append((p["entity_id"], p["family"]))
+        elif row["kind"] == "deviation":
+            deviations.append(DeviationSignal(p["entity_id"], p.get("family") or "", float(p["at"]), float(p["peak"])))
         elif row["kind"] == "anomaly":
             anomalies.append(
                 AnomalySignal(
@@ -101,7 +107,7 @@ def _signals(rows: list[dict]) -> Signals:
                     p["entity_id"], float(p["at"]), p.get("change_type") or "deploy", p.get("description") or ""
                 )
             )
-    return anomalies, events, changes, coverage
+    return anomalies, events, changes, coverage, deviations
 
 
 def _resolve_all(query: InferQuery, entities: list[tuple[str, str, str]]) -> list[ResolvedSymptom]:
@@ -128,8 +134,8 @@ def from_graph(store, query: InferQuery, cache=None) -> tuple[IncidentSubgraph, 
     if hops == query.max_hops:
         return subgraph, resolved
     wider_nodes, wider_edges, wider_key, resolved = _neighbourhood(store, query, cache, hops)
-    anomalies, events, changes, coverage = signals
     more = _read_signals(store, [n for n in wider_nodes if n not in nodes], query, cache)
+    anomalies, events, changes, coverage, deviations = signals
     wider = _subgraph(
         wider_nodes,
         wider_edges,
@@ -137,6 +143,7 @@ def from_graph(store, query: InferQuery, cache=None) -> tuple[IncidentSubgraph, 
         events + more[1],
         changes + more[2],
         coverage + more[3],
+        deviations + more[4],
         resolved,
         query,
     )
@@ -154,17 +161,19 @@ def _neighbourhood(store, query: InferQuery, cache, hops: int):
 
 
 def _read_signals(store, ids: list[str], query: InferQuery, cache=None) -> Signals:
-    """(anomalies, events, changes, coverage) of these entities in the query's window: one graph read.
+    """(anomalies, events, changes, coverage, deviations) of these entities in the query's window: one graph read.
 
     With a TopologyCache the coverage comes from its in-memory copy, else from the same read.
     """
     if not ids:
-        return [], [], [], []
+        return [], [], [], [], []
     start, end = query.window_start, query.window_end
     if cache is None:
         return _signals(store.read_plain(cypher.SIGNALS_AND_COVERAGE_IN_WINDOW, ids=ids, start=start, end=end))
-    anomalies, events, changes, _ = _signals(store.read_plain(cypher.SIGNALS_IN_WINDOW, ids=ids, start=start, end=end))
-    return anomalies, events, changes, cache.coverage().observed(ids, start, end)
+    anomalies, events, changes, _, deviations = _signals(
+        store.read_plain(cypher.SIGNALS_IN_WINDOW, ids=ids, start=start, end=end)
+    )
+    return anomalies, events, changes, cache.coverage().observed(ids, start, end), deviations
 
 
 def _walk_snapshot(cache, query: InferQuery, hops: int):
@@ -214,12 +223,17 @@ def from_request(query: InferQuery) -> tuple[IncidentSubgraph, list[ResolvedSymp
     events = [e for e in supplied.events if e.last_ts >= start and e.first_ts <= end]
     changes = [c for c in supplied.changes if start <= c.at <= end]
     coverage = [(entity_id, family) for entity_id, families in supplied.observed.items() for family in families]
-    subgraph = _subgraph(supplied.nodes, supplied.edges, anomalies, events, changes, coverage, resolved, query)
+    deviations = [d for d in supplied.deviations if start <= d.at <= end]
+    subgraph = _subgraph(
+        supplied.nodes, supplied.edges, anomalies, events, changes, coverage, deviations, resolved, query
+    )
     subgraph.extra_features = supplied.features
     return subgraph, resolved
 
 
-def _subgraph(nodes, edges, anomalies, events, changes, coverage, resolved, query: InferQuery) -> IncidentSubgraph:
+def _subgraph(
+    nodes, edges, anomalies, events, changes, coverage, deviations, resolved, query: InferQuery
+) -> IncidentSubgraph:
     return IncidentSubgraph(
         nodes=dict(nodes),
         edges=list(edges),
@@ -230,4 +244,5 @@ def _subgraph(nodes, edges, anomalies, events, changes, coverage, resolved, quer
         window_start=query.window_start,
         window_end=query.window_end,
         observed=observed_families(coverage, nodes, anomalies, events),
+        deviations=sorted(deviations, key=lambda d: (d.at, d.entity_id, d.family)),
     )

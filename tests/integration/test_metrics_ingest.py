@@ -9,8 +9,9 @@ import pytest
 from neo4j.exceptions import ServiceUnavailable
 
 from graph_schema.cypher import anomalies as anomaly_cypher
+from graph_schema.cypher import deviations as deviation_cypher
 from graph_schema.cypher import discovery as discovery_cypher
-from graph_schema.model import Label, RelType, topology_relation
+from graph_schema.model import DEVIATION_BUCKET_S, Label, RelType, topology_relation
 from graph_schema.store import GraphStore
 from ingest.metrics.anomaly_writer import AnomalyWriter
 from ingest.metrics.backfill import backfill
@@ -86,6 +87,17 @@ def test_fault_found_on_datastore_and_callers_only(estate_prometheus, store, uni
         (Label.HOST, "node-2"),
     ):
         assert _anomalies(store, label, f"{unique_prefix}{healthy}") == [], healthy
+
+    # the deviations under and over the threshold: the datastore's latency from the fault on, its peak the anomaly's
+    deviations = store.read(deviation_cypher.DEVIATIONS_OF_ENTITY, entity_id=f"{unique_prefix}orders-db")
+    latency_buckets = [d for d in deviations if d["family"] == "latency"]
+    assert latency_buckets and min(d["at"] for d in latency_buckets) >= estate.fault - DEVIATION_BUCKET_S
+    assert max(d["peak"] for d in latency_buckets) >= latency[0]["score"] - 1e-3
+    assert {d["signal"] for d in latency_buckets} == {"latency_p99"} and {d["source"] for d in deviations} == {
+        "metrics"
+    }
+    quiet = store.read(deviation_cypher.DEVIATIONS_OF_ENTITY, entity_id=f"{unique_prefix}catalog-cache")
+    assert len(quiet) <= 2, quiet  # noise rarely reaches the floor
 
 
 def test_continuing_anomaly_is_updated_not_duplicated(estate_prometheus, store, unique_prefix):

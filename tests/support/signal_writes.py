@@ -1,4 +1,4 @@
-"""Batched writes of estates (entities, edges), signals (Anomaly, Event, Change) and coverage as plain rows.
+"""Batched writes of estates (entities, edges), signals (Anomaly, Event, Change, Deviation) and coverage as rows.
 
 Entities and edges use the topology upserts (``graph_schema.cypher.topology``), tagged with the
 source that asserts them (simulator, replay), so a later topology sync treats them like any other.
@@ -19,6 +19,7 @@ from graph_schema.coverage import CoverageSpan
 from graph_schema.coverage import write_coverage as write_coverage_spans
 from graph_schema.cypher import signals as cypher
 from graph_schema.cypher import topology
+from graph_schema.cypher.deviations import UPSERT_DEVIATION
 from graph_schema.model import ENTITY_LABELS, Label, RelType, topology_relation
 
 _ANOMALY_DEFAULTS = {
@@ -127,6 +128,16 @@ def write_changes(store, rows: Iterable[dict]) -> int:
     return _write_signals(store, cypher.UPSERT_CHANGE, rows, _CHANGE_DEFAULTS, ("entity_id", "change_type", "at"))
 
 
+def write_deviations(store, rows: Iterable[dict], *, source: str = "simulator") -> int:
+    """Upsert :Deviation rows (entity_id, entity_label, family, at, peak, signal?, id?) with their CONCERNS link."""
+    by_label: dict[Label, list[dict]] = defaultdict(list)
+    for row in rows:
+        full = {"signal": "", **row}
+        full.setdefault("id", _stable_id(full["entity_id"], full["family"], full["at"]))
+        by_label[_entity_label(full["entity_label"])].append(full)
+    return sum(store.write_rows(UPSERT_DEVIATION[label], batch, source=source) for label, batch in by_label.items())
+
+
 def write_coverage(store, rows: Iterable[dict], *, source: str = "simulator") -> int:
     """Upsert :Coverage rows (entity_id, entity_label, family, first_seen, last_seen, holds_s?) with their link."""
     spans = [
@@ -151,3 +162,4 @@ def write_simulated(store, incident) -> None:
     write_events(store, incident.events)
     write_changes(store, incident.changes)
     write_coverage(store, incident.coverage_rows())
+    write_deviations(store, incident.deviations)

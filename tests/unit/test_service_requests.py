@@ -85,6 +85,31 @@ def test_anomaly_with_unknown_family_names_the_field():
         parse_infer(request, SETTINGS)
 
 
+@pytest.mark.parametrize(
+    "deviation,field",
+    [
+        (pb.DeviationSignal(entity_id="a", family="vibes", at=NOW, peak=4.0), r"subgraph.deviations\[0\].family"),
+        (pb.DeviationSignal(entity_id="zz", family="latency", at=NOW, peak=4.0), r"subgraph.deviations\[0\].entity_id"),
+        (pb.DeviationSignal(entity_id="a", family="latency", at=NOW, peak=-1.0), r"subgraph.deviations\[0\].peak"),
+        (
+            pb.DeviationSignal(entity_id="a", family="latency", at=NOW, peak=float("nan")),
+            r"subgraph.deviations\[0\].peak",
+        ),
+    ],
+)
+def test_supplied_deviations_are_converted_and_a_bad_one_names_its_field(deviation, field):
+    good = pb.DeviationSignal(entity_id="a", family="latency", at=NOW - 60, peak=4.5)
+    request = pb.InferRequest(
+        symptoms=[pb.Symptom(entity_id="a", family="errors", observed_at=NOW)],
+        subgraph=pb.Subgraph(nodes=[pb.Node(id="a", label="Service")], deviations=[good]),
+    )
+    supplied = parse_infer(request, SETTINGS).subgraph
+    assert [(d.entity_id, d.family, d.at, d.peak) for d in supplied.deviations] == [("a", "latency", NOW - 60, 4.5)]
+    request.subgraph.deviations[0].CopyFrom(deviation)
+    with pytest.raises(InvalidArgument, match="^" + field):
+        parse_infer(request, SETTINGS)
+
+
 LONG = "x" * 17_000
 
 

@@ -124,6 +124,9 @@ def supplied_subgraph(incident, max_hops: int = 3):
             pb.ChangeSignal(entity_id=c.entity_id, at=c.at, change_type=c.change_type, description=c.description)
             for c in sub.changes
         ],
+        deviations=[
+            pb.DeviationSignal(entity_id=d.entity_id, family=d.family, at=d.at, peak=d.peak) for d in sub.deviations
+        ],
     )
 
 
