@@ -67,6 +67,8 @@ KNOBS = {
     "missing_signal": ("rca.simulator.incident", "MISSING_SIGNAL"),  # a reached entity's anomaly unnoticed
     "quiet_symptom": ("rca.simulator.incident", "QUIET_SYMPTOM"),  # the detector saw nothing on a symptom
     "unwatched_share": ("rca.simulator.incident", "UNWATCHED_SHARES"),  # share of each kind nothing watches
+    "weak_root": ("rca.simulator.incident", "WEAK_ROOT"),  # the root's own shift under the detector's threshold
+    "noise_deviation": ("rca.simulator.signals", "NOISE_DEVIATION"),  # chance deviations of watched families
 }
 
 

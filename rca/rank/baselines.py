@@ -1,10 +1,11 @@
 """Baselines the benchmark compares against, behind the same Ranker interface.
 
-- AnomalyMagnitudeRanker (BARO / N-Sigma style): the entity with the largest metric deviation.
+- AnomalyMagnitudeRanker (BARO / N-Sigma style): the entity with the largest metric deviation, an
+  anomaly's score or a deviation under the detector's threshold.
 - PageRankRanker (MicroRCA style): personalized PageRank on the anomaly-weighted graph, walking
   from effects to their possible causes, with a self-loop that keeps the walk on entities more
   anomalous than their own causes.
-Both see metric anomalies only, as the published methods do; neither reads logs, changes or rules.
+Both see metrics only, as the published methods do; neither reads logs, changes or rules.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 
 import numpy as np
 
+from rca.rank.ensemble import magnitude
 from rca.rank.features import FeatureTable, build_features
 from rca.rank.graph import PropagationGraph, propagation_graph
 from rca.rank.ranker import check_subgraph, finish
@@ -35,8 +37,8 @@ class AnomalyMagnitudeRanker:
     def rank(self, subgraph: IncidentSubgraph, top_k: int) -> RankingResult:
         """Candidates by deviation size, scaled so the largest is 1."""
         graph, table, started = _prepare(subgraph, top_k)
-        magnitude = table.column("anomaly_max")
-        scores = magnitude / magnitude.max() if magnitude.max() > 0 else magnitude
+        size = magnitude(table)
+        scores = size / size.max() if size.max() > 0 else size
         return finish(subgraph, graph, table, scores, top_k, [], {"ranker": self.name}, {}, started)
 
 

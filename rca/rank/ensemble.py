@@ -103,10 +103,16 @@ def ranker_outputs(table: FeatureTable, names: tuple[str, ...], gnn_logits: np.n
         elif name == "walk":
             columns.append(table.column("walk_score"))
         elif name == "magnitude":
-            columns.append(np.minimum(table.column("anomaly_max"), SCORE_CAP) / SCORE_CAP)
+            columns.append(magnitude(table))
         else:  # quiet
             columns.append(observed_quiet(table))
     return np.column_stack(columns) if columns else np.zeros((len(table.node_ids), 0))
+
+
+def magnitude(table: FeatureTable) -> np.ndarray:
+    """Per entity in [0, 1]: its largest deviation in the window, anomaly or not (the magnitude
+    baseline's signal, BARO / N-Sigma style), capped like anomaly scores."""
+    return np.minimum(np.maximum(table.column("anomaly_max"), table.column("deviation_max")), SCORE_CAP) / SCORE_CAP
 
 
 def observed_quiet(table: FeatureTable) -> np.ndarray:

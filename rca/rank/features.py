@@ -1,7 +1,7 @@
 """Features per entity (DESIGN.md "Ranking root causes" 2): one code path for the service and the simulator.
 
-Columns: kind, anomaly scores by signal family, onset relative to the alert, log signature counts
-by class, recent changes, structure (degree, distance to symptoms), propagation consistency
+Columns: kind, anomaly scores and sub-threshold deviations by signal family, onset relative to the
+alert, log signature counts by class, recent changes, structure (degree, distance to symptoms), propagation consistency
 (anomalous neighbours, onset order along the propagation direction) and, once rules ran, the
 strength of every rule's finding. The schema version changes whenever a column is added,
 removed or changes meaning, so a trained model can refuse a table it was not trained on.
@@ -16,11 +16,12 @@ from functools import cached_property
 import numpy as np
 
 from graph_schema import incident_snapshots
+from graph_schema.model import DEVIATION_FLOOR
 from rca.rank.graph import PropagationGraph, propagation_graph
 from rca.rank.log_change import change_onsets, change_strength, template_changes
 from rca.rank.types import OBSERVED_LOGS, IncidentSubgraph
 
-FEATURE_SCHEMA_VERSION = "3"
+FEATURE_SCHEMA_VERSION = "4"
 SNAPSHOT_DECIMALS = 6  # values kept in the feature snapshot stored with an incident
 
 KINDS = ("Service", "Instance", "Host", "Datastore")
@@ -39,11 +40,17 @@ LOG_CHANGE_SCALE = 1.5  # summed weight of changed templates (log_change) at whi
 # z-score reaches hundreds when a ratio leaves a near-flat baseline. 14 is the largest score the
 # simulator emits, so the fitted weights never saw more and no simulated feature changes.
 SCORE_CAP = 14.0
+# A deviation this strong counts as the family showing something (not quiet), anomaly or not: well
+# above what noise reaches in a window, below the detector's opening threshold.
+WEAK_DEVIATION = 4.0
+DEVIATION_SCALE = 3.0  # robust z above the floor at which deviation evidence is ~0.63
 
 BASE_FEATURES: tuple[str, ...] = (
     *(f"kind_{k.lower()}" for k in KINDS),
     *(f"anomaly_{f}" for f in FAMILIES),
     "anomaly_max",
+    *(f"deviation_{f}" for f in FAMILIES),
+    "deviation_max",
     "anomaly_count",
     "has_onset",
     "onset_lead",
@@ -146,6 +153,7 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
             m[i, j] = max(m[i, j], min(a.score, SCORE_CAP))
         m[i, col["anomaly_count"]] += 1
         onsets[a.entity_id] = min(onsets.get(a.entity_id, a.onset), a.onset)
+    deviation_onsets = _deviation_features(subgraph, m, row, col, alert)
     severe: dict[str, int] = {}
     for e in subgraph.events:
         if e.entity_id not in row or e.last_ts < alert - ENDED_BEFORE_ALERT_S:
@@ -169,14 +177,22 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
     log_onsets = change_onsets(changes)
     for n in sorted((n for n in log_onsets if n not in onsets), key=row.__getitem__):
         onsets[n] = log_onsets[n]
+    # ... and so do deviations below the detector's threshold
+    for n in sorted((n for n in deviation_onsets if n not in onsets), key=row.__getitem__):
+        onsets[n] = deviation_onsets[n]
     severe_counts = np.zeros(len(ids))
     for n, count in severe.items():
         severe_counts[row[n]] = count
     m[:, col["anomaly_max"]] = m[:, [col[f"anomaly_{f}"] for f in FAMILIES]].max(axis=1)
     m[:, col["log_severe"]] = np.log1p(severe_counts)
     m[:, col["log_new"]] = np.log1p(log_strength)
-    m[:, col["evidence"]] = np.maximum(
-        1.0 - np.exp(-m[:, col["anomaly_max"]] / 3.0), 1.0 - np.exp(-log_strength / LOG_CHANGE_SCALE)
+    m[:, col["deviation_max"]] = m[:, [col[f"deviation_{f}"] for f in FAMILIES]].max(axis=1)
+    m[:, col["evidence"]] = np.maximum.reduce(
+        [
+            1.0 - np.exp(-m[:, col["anomaly_max"]] / 3.0),
+            1.0 - np.exp(-log_strength / LOG_CHANGE_SCALE),
+            1.0 - np.exp(-np.maximum(m[:, col["deviation_max"]] - DEVIATION_FLOOR, 0.0) / DEVIATION_SCALE),
+        ]
     )
     _observation_features(subgraph, m, row, col, log_strength)
     for j, name in enumerate(BASE_FEATURES):
@@ -199,16 +215,34 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
     return table
 
 
+def _deviation_features(subgraph, m, row, col, alert) -> dict[str, float]:
+    """`deviation_<family>`: the strongest deviation of the family around the alert, anomaly or not
+    (capped like anomaly scores); returns, per entity, the first bucket at WEAK_DEVIATION or more."""
+    onsets: dict[str, float] = {}
+    for d in subgraph.deviations:
+        i = row.get(d.entity_id)
+        if i is None or d.family not in FAMILIES:
+            continue
+        if d.at > alert + ONSET_SCALE_S or d.at < alert - ENDED_BEFORE_ALERT_S:
+            continue  # far from the alert: another story
+        j = col[f"deviation_{d.family}"]
+        m[i, j] = max(m[i, j], min(d.peak, SCORE_CAP))
+        if d.peak >= WEAK_DEVIATION:
+            onsets[d.entity_id] = min(onsets.get(d.entity_id, d.at), d.at)
+    return onsets
+
+
 def _observation_features(subgraph, m, row, col, log_strength) -> None:
     """Observed and normal (evidence against), or not observed at all (unknown), per entity.
 
     `quiet_<family>` is 1 where the family (or the entity's logs) is watched and shows nothing: no
-    anomaly in the family, no changed template in the logs. Per family, because a fault shows in
-    some families and not others: a root cause whose saturation series is missing and whose
-    traffic is normal must not look like an entity whose saturation is watched and normal.
+    anomaly and no deviation of WEAK_DEVIATION or more in the family, no changed template in the
+    logs. Per family, because a fault shows in some families and not others: a root cause whose
+    saturation series is missing and whose traffic is normal must not look like an entity whose
+    saturation is watched and normal.
     `unobserved` marks an entity nothing watches, whose silence says nothing.
     """
-    showing = {f: m[:, col[f"anomaly_{f}"]] > 0 for f in FAMILIES}
+    showing = {f: (m[:, col[f"anomaly_{f}"]] > 0) | (m[:, col[f"deviation_{f}"]] >= WEAK_DEVIATION) for f in FAMILIES}
     showing[OBSERVED_LOGS] = log_strength > 0
     m[:, col["unobserved"]] = 1.0
     for entity_id, families in subgraph.observed.items():

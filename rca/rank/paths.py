@@ -23,6 +23,7 @@ from rca.rank.types import (
     IncidentSubgraph,
     Path,
 )
+from rca.rank.weak_deviations import WeakDeviation, weak_deviations
 
 MAX_HOPS = 8
 OUT_OF_ORDER = 0.5  # a hop whose effect started clearly before its cause is half as likely
@@ -57,6 +58,9 @@ class Signals:
         self.anomalies: dict[str, list[AnomalySignal]] = _by_entity(subgraph.anomalies)
         self.events: dict[str, list[EventSignal]] = _by_entity(subgraph.events)
         self.changes: dict[str, list[ChangeSignal]] = _by_entity(subgraph.changes)
+        self.deviations: dict[str, list[WeakDeviation]] = {}
+        for w in weak_deviations(subgraph):
+            self.deviations.setdefault(w.entity_id, []).append(w)
         self.changed_templates: dict[str, list[TemplateChange]] = _by_entity(
             template_changes(subgraph.events, subgraph.window_start, subgraph.alert_time, subgraph.window_end)
         )
@@ -68,6 +72,8 @@ class Signals:
             lines = []
             for a in sorted(self.anomalies.get(entity_id, ()), key=lambda a: -a.score)[:2]:
                 lines.append(f"{a.signal} {a.direction} (score {a.score:.1f}) from {_clock(a.onset)}")
+            for w in sorted(self.deviations.get(entity_id, ()), key=lambda w: -w.peak)[:2]:
+                lines.append(f"{w.text} from {_clock(w.first_at)}")
             for t in self.changed_templates.get(entity_id, ())[:2]:  # what changed in its logs says most
                 lines.append(
                     f"{t.kind} log template{' (' + t.signature_class + ')' if t.signature_class != 'other' else ''}: "

@@ -7,6 +7,7 @@ from typing import Any
 
 from rca.rank.ensemble import LABELS
 from rca.rank.types import IncidentSubgraph, RankingResult
+from rca.rank.weak_deviations import weak_deviations
 from rca.service.stubs import pb
 
 MAX_EVIDENCE = 500  # response-level evidence items; per-candidate evidence is never cut
@@ -22,6 +23,12 @@ def evidence_items(subgraph: IncidentSubgraph, result: RankingResult) -> list:
         text = f"{a.signal} {a.direction} (score {a.score:.1f}; value {a.value:.4g} vs baseline {a.baseline:.4g})"
         items.append(
             pb.Evidence(kind="anomaly", entity_id=a.entity_id, time=a.onset, name=a.signal, text=text, strength=a.score)
+        )
+    for w in weak_deviations(subgraph):
+        items.append(
+            pb.Evidence(
+                kind="deviation", entity_id=w.entity_id, time=w.first_at, name=w.family, text=w.text, strength=w.peak
+            )
         )
     for e in subgraph.events:
         text = f"{e.count} x {e.signature_class} log: {e.template}"

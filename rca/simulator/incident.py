@@ -10,6 +10,7 @@ from rca.rank.types import (
     OBSERVED_LOGS,
     AnomalySignal,
     ChangeSignal,
+    DeviationSignal,
     Edge,
     EntityNode,
     EventSignal,
@@ -20,7 +21,15 @@ from rca.rank.types import (
 from rca.simulator.estate import Estate, generate_estate
 from rca.simulator.faults import FaultProfile, load_profiles
 from rca.simulator.propagate import Affected, reach_a_service, spread, spread_targets
-from rca.simulator.signals import FAMILY_SIGNALS, anomaly_row, change_row, event_row, family_anomaly, noise_rows
+from rca.simulator.signals import (
+    FAMILY_SIGNALS,
+    anomaly_row,
+    change_row,
+    deviation_rows,
+    event_row,
+    family_anomaly,
+    noise_rows,
+)
 
 FAULT_TYPES: tuple[str, ...] = tuple(load_profiles())
 WINDOW_BEFORE_S = 1800.0
@@ -30,6 +39,12 @@ MISSING_SIGNAL = 0.15  # chance a reached entity's anomaly went unnoticed
 # SLO or a synthetic check): watched and normal to the ranker, which must not take it for the culprit
 QUIET_SYMPTOM = 0.15
 UNWATCHED_SHARES = (0.0, 0.0, 0.0, 0.1, 0.3, 1.0)  # per incident and entity kind: the share nothing watches
+# Level shifts of every size: the chance the root cause's own shift stays under the detector's
+# opening threshold (a deviation, no anomaly), and the share of reached entities whose anomaly went
+# unnoticed (MISSING_SIGNAL) that still deviate below it rather than being unobserved.
+WEAK_ROOT = 0.2
+HALF_WATCHED_SHARES = (0.0, 0.0, 0.0, 0.1, 0.3)  # per incident and kind: share with metrics or logs unwatched
+WEAK_REACHED = 0.5
 
 
 @dataclass
@@ -51,6 +66,9 @@ class SimulatedIncident:
     # noise struck (a root whose own metrics are absent, a reached entity whose anomaly went
     # unnoticed): there the family is not observed, so training sees all three states.
     observed: dict[str, list[str]] = field(default_factory=dict)
+    # Deviation rows (graph_schema.model.DEVIATION_PROPERTIES): every anomaly's peak, the shifts that
+    # stayed under the detector's threshold, and watched families straying past the floor by chance.
+    deviations: list[dict] = field(default_factory=list)
 
     def to_subgraph(self, max_hops: int | None = None) -> IncidentSubgraph:
         """The engine's input straight from the rows, optionally cut to max_hops around the symptoms."""
@@ -103,6 +121,11 @@ class SimulatedIncident:
             symptoms=[Symptom(s["entity_id"], s["family"], s["observed_at"]) for s in self.symptoms],
             window_start=start,
             window_end=end,
+            deviations=[
+                DeviationSignal(d["entity_id"], d["family"], d["at"], d["peak"])
+                for d in self.deviations
+                if d["entity_id"] in nodes
+            ],
         )
         subgraph.observed = observed_families(
             ((eid, family) for eid, families in self.observed.items() for family in families),
@@ -166,6 +189,24 @@ def _unwatched(estate: Estate, rng: random.Random) -> set[str]:
     return {eid for eid, e in sorted(estate.entities.items()) if rng.random() < share[e.label]}
 
 
+def _half_watched(estate: Estate, rng: random.Random, unwatched: set[str]) -> tuple[set[str], set[str]]:
+    """Entities whose logs are not shipped, and entities whose metrics are not scraped (their logs are):
+    per incident and kind of entity, a share of each (HALF_WATCHED_SHARES), so a family that shows
+    nothing because nobody watches it is not taken for one that shows something."""
+    labels = sorted({e.label for e in estate.entities.values()})
+    share_logs = {label: rng.choice(HALF_WATCHED_SHARES) for label in labels}
+    share_metrics = {label: rng.choice(HALF_WATCHED_SHARES) for label in labels}
+    no_logs, no_metrics = set(), set()
+    for eid, e in sorted(estate.entities.items()):
+        if eid in unwatched:
+            continue
+        if rng.random() < share_logs[e.label]:
+            no_logs.add(eid)
+        elif rng.random() < share_metrics[e.label]:
+            no_metrics.add(eid)
+    return no_logs, no_metrics
+
+
 def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -> SimulatedIncident:
     """A deterministic incident for (seed, size, fault type); ids are prefixed with id_prefix."""
     profiles = load_profiles()
@@ -175,6 +216,8 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
         raise ValueError(f"n_entities must be between 4 and 20000, got {n_entities}")
     profile = profiles[fault_type]
     rng = random.Random(f"{seed}:{n_entities}:{fault_type}")
+    # deviations draw from their own stream, so the rest of an incident is the same with or without them
+    weak_rng = random.Random(f"{seed}:{n_entities}:{fault_type}:deviations")
     estate = generate_estate(rng, n_entities, id_prefix)
     root = _pick_root(estate, rng, profile)
     t0 = 1_750_000_000.0 + (seed % 10_000) * 3600.0
@@ -184,13 +227,18 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
     anomalies: list[dict] = []
     events: list[dict] = []
     changes: list[dict] = []
+    weak: list[dict] = []  # shifts under the detector's threshold: (entity, family, at, peak)
     unobserved: set[tuple[str, str]] = set()  # (entity, family) the missing-signals noise struck
+    root_weak = weak_rng.random() < WEAK_ROOT
     if rng.random() < profile.missing:
         unobserved |= {(root, own.family) for own in profile.own}
     else:
         for own in profile.own:
             score = rng.uniform(*own.score)
             _, baseline = _signal_baseline(estate, root, own.family)
+            if root_weak:
+                weak.append(_weak(root, own.family, t0, weak_rng))
+                continue
             anomalies.append(
                 anomaly_row(
                     estate,
@@ -226,6 +274,8 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
             anomalies.append(family_anomaly(estate, eid, family, hit.onset + rng.uniform(-15, 15), score))
             if family == "latency" and rng.random() < 0.3:  # timeouts surface as errors too
                 anomalies.append(family_anomaly(estate, eid, "errors", hit.onset + rng.uniform(0, 40), score * 0.7))
+        elif weak_rng.random() < WEAK_REACHED:
+            weak.append(_weak(eid, family, hit.onset, weak_rng))
         else:
             unobserved.add((eid, family))
         classes = profile.caller_logs if eid in direct_users else profile.victim_logs
@@ -246,9 +296,22 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
     noise_a, noise_e, noise_c = noise_rows(estate, rng, start, end, exclude={root})
     anomalies, events = anomalies + noise_a, events + noise_e
     unwatched = _unwatched(estate, rng)  # nothing of theirs reaches the graph
-    anomalies = [a for a in anomalies if a["entity_id"] not in unwatched]
-    events = [e for e in events if e["entity_id"] not in unwatched]
+    # ... and entities only half watched: metrics without shipped logs, or logs without metrics
+    no_logs, no_metrics = _half_watched(estate, weak_rng, unwatched)
+    anomalies = [a for a in anomalies if a["entity_id"] not in unwatched | no_metrics]
+    events = [e for e in events if e["entity_id"] not in unwatched | no_logs]
     unobserved |= {(eid, f) for eid in unwatched for f in (*FAMILY_SIGNALS, OBSERVED_LOGS)}
+    unobserved |= {(eid, f) for eid in no_metrics for f in FAMILY_SIGNALS} | {(eid, OBSERVED_LOGS) for eid in no_logs}
+    watched = [(eid, f) for eid in sorted(estate.entities) for f in FAMILY_SIGNALS if (eid, f) not in unobserved]
+    deviations = deviation_rows(
+        estate,
+        weak_rng,
+        anomalies,
+        [w for w in weak if w["entity_id"] not in unwatched | no_metrics],
+        watched,
+        start,
+        end,
+    )
     return SimulatedIncident(
         seed=seed,
         fault_type=fault_type,
@@ -276,7 +339,13 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
             eid: [f for f in (*FAMILY_SIGNALS, OBSERVED_LOGS) if (eid, f) not in unobserved]
             for eid in sorted(estate.entities)
         },
+        deviations=deviations,
     )
+
+
+def _weak(eid: str, family: str, onset: float, rng: random.Random) -> dict:
+    """A shift the detector's threshold did not reach: seen only as a deviation."""
+    return {"entity_id": eid, "family": family, "at": onset + rng.uniform(-15, 15), "peak": rng.uniform(3.5, 6.0)}
 
 
 def _signal_baseline(estate: Estate, eid: str, family: str) -> tuple[str, float]:

@@ -1,4 +1,4 @@
-"""Signal rows (Anomaly, Event, Change) in the graph's property shapes, for faults and for noise."""
+"""Signal rows (Anomaly, Event, Change, Deviation) in the graph's property shapes, for faults and for noise."""
 
 from __future__ import annotations
 
@@ -185,3 +185,53 @@ def _routine_logs(estate: Estate, rng: random.Random, start: float, end: float, 
             events.append({**row, "id": f"{row['id']}:routine-{len(events)}"})
             t += every * rng.uniform(0.5, 1.5)
     return events
+
+
+# Chance a watched family strays past the deviation floor by chance somewhere in the window: real
+# series do (a busy minute, a GC pause), so a small deviation alone must not look like a cause.
+NOISE_DEVIATION = 0.15
+
+
+def deviation_rows(
+    estate: Estate,
+    rng: random.Random,
+    anomalies: list[dict],
+    weak: list[dict],
+    watched: list[tuple[str, str]],
+    start: float,
+    end: float,
+) -> list[dict]:
+    """Deviation rows: each anomaly's peak at its onset, the shifts under the detector's threshold
+    (`weak`: entity_id, family, at, peak), and chance excursions of watched families."""
+    found: dict[tuple[str, str, float], dict] = {}
+
+    def add(eid: str, family: str, at: float, peak: float, signal: str) -> None:
+        bucket = float(int(at // BUCKET_SECONDS) * BUCKET_SECONDS)
+        key = (eid, family, bucket)
+        if key not in found or found[key]["peak"] < peak:
+            found[key] = {
+                "id": f"dev:{eid}:{family}:{int(bucket)}",
+                "entity_id": eid,
+                "entity_label": estate.entities[eid].label,
+                "family": family,
+                "at": bucket,
+                "peak": round(peak, 3),
+                "signal": signal,
+                "source": "simulator",
+            }
+
+    for a in anomalies:
+        add(a["entity_id"], a["family"], a["onset"], a["score"], a["signal"])
+    for w in weak:
+        add(
+            w["entity_id"],
+            w["family"],
+            w["at"],
+            w["peak"],
+            FAMILY_SIGNALS[w["family"]][estate.entities[w["entity_id"]].label][0],
+        )
+    for eid, family in watched:
+        if rng.random() < NOISE_DEVIATION:
+            peak = min(6.5, 3.0 + rng.expovariate(1 / 0.7))
+            add(eid, family, rng.uniform(start, end), peak, FAMILY_SIGNALS[family][estate.entities[eid].label][0])
+    return sorted(found.values(), key=lambda d: (d["at"], d["entity_id"], d["family"]))

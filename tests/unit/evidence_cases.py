@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 
-from rca.rank.types import Edge, EventSignal, IncidentSubgraph, Symptom
+from rca.rank.types import DeviationSignal, Edge, EventSignal, IncidentSubgraph, Symptom
 from tests.unit.engine_cases import T, anomaly, node
 
 EVERYTHING = frozenset({"latency", "errors", "saturation", "traffic", "logs"})
@@ -72,6 +72,29 @@ def routine_errors_and_a_new_one() -> IncidentSubgraph:
         [Symptom("gateway", "errors", T + 120)],
         T - 1800,
         T + 300,
+    )
+    subgraph.observed = dict.fromkeys(nodes, EVERYTHING)
+    return subgraph
+
+
+def shift_under_the_threshold() -> IncidentSubgraph:
+    """web -> orders -> pricing -> {rates, fx}; pricing's latency shifted by a robust z of 4.5, under
+    the detector's threshold (no anomaly, only deviations), and orders and web followed with
+    anomalies; rates and fx are watched and quiet, web's saturation strayed once by chance.
+
+    Without the deviations pricing looks watched and healthy, and the deepest anomalous entity,
+    orders, takes its place."""
+    nodes, edges = _chain(["web", "orders", "pricing", "rates"])
+    nodes["fx"] = node("fx", "Service")
+    edges.append(Edge("pricing", "fx", "CALLS"))
+    anomalies = [anomaly("orders", "latency", T + 30, 8.0), anomaly("web", "latency", T + 60, 9.0)]
+    deviations = [DeviationSignal("pricing", "latency", T + 60.0 * k, 4.5 + 0.2 * k) for k in range(-1, 4)] + [
+        DeviationSignal("orders", "latency", T + 0.0, 8.0),
+        DeviationSignal("web", "latency", T + 60.0, 9.0),
+        DeviationSignal("web", "saturation", T - 900.0, 3.4),
+    ]
+    subgraph = IncidentSubgraph(
+        nodes, edges, anomalies, [], [], [Symptom("web", "latency", T + 120)], T - 1800, T + 300, deviations=deviations
     )
     subgraph.observed = dict.fromkeys(nodes, EVERYTHING)
     return subgraph

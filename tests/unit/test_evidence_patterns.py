@@ -4,7 +4,9 @@ Before observed-normal evidence, logs as change evidence and the quiet term, the
 ranked the silent symptom of `quiet_symptom` first (the graph model's structural prior) and the
 engine without a model put the routine logger of `routine_errors_and_a_new_one` first.
 `quiet_callee_below_the_root` (quiet, watched entities below the real root) held already and is
-kept as a guard.
+kept as a guard. Before deviations under the threshold reached the ranking, the root of
+`shift_under_the_threshold` looked watched and healthy and both engines ranked its caller first
+(test_without_its_deviations_the_shifted_root_loses shows it).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ CASES = [
     (evidence_cases.quiet_callee_below_the_root, "pricing"),
     (evidence_cases.quiet_symptom, "cart"),
     (evidence_cases.routine_errors_and_a_new_one, "booking"),
+    (evidence_cases.shift_under_the_threshold, "pricing"),
 ]
 
 
@@ -50,3 +53,13 @@ def test_a_known_template_logged_much_faster_is_change_evidence():
     changes = template_changes(subgraph.events, subgraph.window_start, subgraph.alert_time, subgraph.window_end)
     faster = [c for c in changes if c.entity_id == "search"]
     assert [c.kind for c in faster] == ["faster"] and faster[0].lines_before > 0
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_without_its_deviations_the_shifted_root_loses(engine):
+    """The deviations are what decides shift_under_the_threshold: without them (what the engine saw
+    before they were kept) the caller with the anomaly wins."""
+    case = evidence_cases.shift_under_the_threshold()
+    case.deviations = []
+    result = ENGINES[engine]().rank(case, 10)
+    assert result.candidates[0].entity_id != "pricing", [c.entity_id for c in result.candidates]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rca.rank.features import ONSET_TOLERANCE_S, FeatureTable, onset_array
+from rca.rank.features import ONSET_TOLERANCE_S, WEAK_DEVIATION, FeatureTable, onset_array
 from rca.rank.graph import PropagationGraph
 from rca.rank.types import IncidentSubgraph
 
@@ -89,6 +89,11 @@ def build_facts(
     def column(name: str) -> np.ndarray:
         return table.column(name)[rows]
 
+    def family(name: str) -> np.ndarray:
+        """How strongly the family deviates: its anomaly score, or a clear deviation under the threshold."""
+        deviation = column(f"deviation_{name}")
+        return np.maximum(column(f"anomaly_{name}"), np.where(deviation >= WEAK_DEVIATION, deviation, 0.0))
+
     users, failing_n, auth_n = count(user), count(failing), count(auth)
     residents, residents_bad = count(resident), count(resident & (degraded[effect] | crashing[effect]))
     facts = {  # one column per fact field, one entry per chosen entity (field order as the dicts')
@@ -96,10 +101,10 @@ def build_facts(
         "kind": labels[rows],
         "name": np.array(names, dtype=object)[rows],
         "evidence": np.array([round(v, 4) for v in ev[rows].tolist()]),
-        "errors": column("anomaly_errors"),
-        "latency": column("anomaly_latency"),
-        "saturation": column("anomaly_saturation"),
-        "traffic": column("anomaly_traffic"),
+        "errors": family("errors"),
+        "latency": family("latency"),
+        "saturation": family("saturation"),
+        "traffic": family("traffic"),
         "crash_lines": _counts(column("log_crash")),
         "oom_lines": _counts(column("log_oom")),
         "auth_lines": _counts(column("log_auth")),

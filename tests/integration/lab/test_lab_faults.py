@@ -251,6 +251,7 @@ def log_lines(lab, entity: str, text: str) -> int:
 
 def test_the_estate_answers_normally_before_any_fault(lab):
     wait_for(lambda: answers_normally(lab, "frontend"), "the estate to answer")
+    assert answers_normally(lab, "frontend")
 
 
 def test_errors_latency_and_reset_in_a_service_are_reverted(lab):
