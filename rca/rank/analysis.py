@@ -81,4 +81,4 @@ def with_caller_features(table: FeatureTable, subgraph: IncidentSubgraph) -> Fea
         for name, value in values.items():
             if name in table.columns:
                 matrix[table.index[entity], table.columns[name]] = float(value)
-    return FeatureTable(table.node_ids, table.names, matrix, table.version, table.onsets)
+    return FeatureTable(table.node_ids, table.names, matrix, table.version, table.onsets, table.changed_templates)

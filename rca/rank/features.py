@@ -18,7 +18,7 @@ import numpy as np
 from graph_schema import incident_snapshots
 from graph_schema.model import DEVIATION_FLOOR
 from rca.rank.graph import PropagationGraph, propagation_graph
-from rca.rank.log_change import change_onsets, change_strength, template_changes
+from rca.rank.log_change import TemplateChange, change_onsets, change_strength, template_changes
 from rca.rank.types import OBSERVED_LOGS, IncidentSubgraph
 
 FEATURE_SCHEMA_VERSION = "4"
@@ -88,6 +88,9 @@ class FeatureTable:
     matrix: np.ndarray
     version: str = FEATURE_SCHEMA_VERSION
     onsets: dict[str, float] | None = None  # earliest anomaly onset per entity (for rules and paths)
+    # every new or faster log template of the subgraph (rca.rank.log_change), worked out once for the
+    # features and handed on to the paths' evidence lines; None for a table built otherwise
+    changed_templates: list[TemplateChange] | None = None
 
     def __post_init__(self) -> None:
         self.columns = {n: j for j, n in enumerate(self.names)}
@@ -111,7 +114,12 @@ class FeatureTable:
     def with_columns(self, names: list[str], values: np.ndarray) -> FeatureTable:
         """A new table with extra columns appended (e.g. rule strengths)."""
         table = FeatureTable(
-            self.node_ids, self.names + list(names), np.hstack([self.matrix, values]), self.version, self.onsets
+            self.node_ids,
+            self.names + list(names),
+            np.hstack([self.matrix, values]),
+            self.version,
+            self.onsets,
+            self.changed_templates,
         )
         table.index = self.index  # the same entities in the same rows
         return table
@@ -163,11 +171,8 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
         if e.severity <= 4 and cls != "change":
             severe[e.entity_id] = severe.get(e.entity_id, 0) + e.count
     # logs are evidence where they changed after the onset, not where they are loud (rca.rank.log_change)
-    changes = [
-        c
-        for c in template_changes(subgraph.events, subgraph.window_start, alert, subgraph.window_end)
-        if c.entity_id in row and c.signature_class != "change"
-    ]
+    changed_templates = template_changes(subgraph.events, subgraph.window_start, alert, subgraph.window_end)
+    changes = [c for c in changed_templates if c.entity_id in row and c.signature_class != "change"]
     log_strength = np.zeros(len(ids))
     for n, strength in change_strength(changes).items():
         log_strength[row[n]] = strength
@@ -210,7 +215,7 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
 
     _change_features(subgraph, m, row, col, onsets, alert)
     _structure_features(subgraph, graph, m, col, onsets)
-    table = FeatureTable(ids, list(BASE_FEATURES), m, FEATURE_SCHEMA_VERSION, onsets)
+    table = FeatureTable(ids, list(BASE_FEATURES), m, FEATURE_SCHEMA_VERSION, onsets, changed_templates)
     table.index = row  # the graph's rows
     return table
 

@@ -54,16 +54,18 @@ def _by_entity(signals: Iterable[_Signal]) -> dict[str, list[_Signal]]:
 class Signals:
     """The subgraph's anomalies, log events and changes grouped by entity (in subgraph order)."""
 
-    def __init__(self, subgraph: IncidentSubgraph):
+    def __init__(self, subgraph: IncidentSubgraph, changed_templates: list[TemplateChange] | None = None):
         self.anomalies: dict[str, list[AnomalySignal]] = _by_entity(subgraph.anomalies)
         self.events: dict[str, list[EventSignal]] = _by_entity(subgraph.events)
         self.changes: dict[str, list[ChangeSignal]] = _by_entity(subgraph.changes)
         self.deviations: dict[str, list[WeakDeviation]] = {}
         for w in weak_deviations(subgraph):
             self.deviations.setdefault(w.entity_id, []).append(w)
-        self.changed_templates: dict[str, list[TemplateChange]] = _by_entity(
-            template_changes(subgraph.events, subgraph.window_start, subgraph.alert_time, subgraph.window_end)
-        )
+        if changed_templates is None:  # not worked out by the features already
+            changed_templates = template_changes(
+                subgraph.events, subgraph.window_start, subgraph.alert_time, subgraph.window_end
+            )
+        self.changed_templates: dict[str, list[TemplateChange]] = _by_entity(changed_templates)
         self._lines: dict[str, list[str]] = {}
 
     def lines(self, entity_id: str) -> list[str]:
@@ -123,7 +125,7 @@ class PathContext:
         )  # math.log, as the search has always taken it
         key = np.zeros(len(graph.nodes), dtype=np.int64)
         key[sorted(range(len(graph.nodes)), key=graph.nodes.__getitem__)] = np.arange(len(graph.nodes))
-        return cls(subgraph, graph, table, log_p, key, Signals(subgraph))
+        return cls(subgraph, graph, table, log_p, key, Signals(subgraph, table.changed_templates))
 
 
 def find_paths(
