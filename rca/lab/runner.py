@@ -36,6 +36,7 @@ POLL_S = 2.0
 INCIDENT_GRACE_S = 60.0  # after the alert fires, how long the bridge's incident may take before we Infer
 REVERT_GRACE_S = 20.0  # after the fault's duration, how long the supervisor's own revert may take
 UP_TIMEOUT_S = 600.0  # the whole estate and the project's parts, on 2 busy cores
+DOWN_WAIT_S = 300.0  # the supervisor's own down: faults reverted, every process group stopped
 # alert name -> the symptom family the bridge reads from it (the lab's entry SLO rules)
 BASELINES = ("pagerank", "anomaly-magnitude")  # bench/accuracy.py's "best baseline" rows
 ALERT_FAMILIES = {"LabEntryErrorRatio": "errors", "LabEntryLatencyP99": "latency"}
@@ -125,7 +126,13 @@ class LabProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self, out: TextIO) -> None:
-        """Start the lab and wait until its supervisor answers."""
+        """Start the lab and wait until it is up (its load generator running)."""
+        from rca.lab.processes import pid_alive
+        from rca.lab.supervisor import read_lab_file
+
+        previous = read_lab_file(self.workdir)
+        if previous and pid_alive(int(previous.get("supervisor_pid", 0))):
+            raise RunError(f"a lab that does not answer runs in {self.workdir}: stop it with `rca lab down`")
         (self.workdir / "lab.json").unlink(missing_ok=True)  # a dead lab's file must not be taken for this one
         print(
             f"starting the lab: rca lab up --estate {self.estate} --workdir {self.workdir} (log {self.log})", file=out
@@ -148,17 +155,29 @@ class LabProcess:
         raise RunError(f"the lab did not answer within {UP_TIMEOUT_S:.0f} s; see {self.log}")
 
     def stop(self) -> None:
-        """`rca lab down`, then wait for the supervisor to exit (its process group killed if it does not)."""
+        """`rca lab down` until the supervisor has stopped everything it started.
+
+        The supervisor's own down (every fault reverted, every process group stopped) may take minutes on
+        a busy machine; it is never killed alone, which would leave its children running. If it has not
+        finished after DOWN_WAIT_S, `rca lab down` runs again: with the supervisor gone or hung, it stops
+        every process group lab.json records.
+        """
         if self.proc is None:
             return
-        subprocess.run(
-            [*RCA, "lab", "down", "--workdir", str(self.workdir)], capture_output=True, timeout=300, check=False
-        )
-        try:
-            self.proc.wait(120)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(30)
+        for _ in range(2):
+            with self.log.open("ab") as log:
+                subprocess.run(
+                    [*RCA, "lab", "down", "--workdir", str(self.workdir)],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    timeout=DOWN_WAIT_S + 60,
+                    check=False,
+                )
+            try:
+                self.proc.wait(DOWN_WAIT_S)
+                break
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGTERM)  # the supervisor's own clean-up, as on Ctrl-C
         self.proc = None
 
 
@@ -179,9 +198,12 @@ def run_scenarios(
     record_dir = Path(record_dir) if record_dir else Path(workdir).parent / f"{Path(workdir).name}-runs" / stamp
     record_dir.mkdir(parents=True, exist_ok=True)
     results: list[ScenarioResult] = []
-    for estate_path in loaded.estates():
+    estates = loaded.estates()
+    for estate_path in estates:
         group = [s for s in loaded.scenarios if s.estate == estate_path]
-        results += _run_on_estate(loaded, estate_path, group, Path(workdir), record_dir, out)
+        # a lab's graph, Prometheus and logs belong to one estate: several estates get a workdir each
+        lab_dir = Path(workdir) if len(estates) == 1 else Path(workdir) / estate_path.stem
+        results += _run_on_estate(loaded, estate_path, group, lab_dir, record_dir, out)
         _save(record_dir, results)
     print_figures(results, record_dir, out, replay=replay)
     return 0 if all(r.diagnosis != "none" for r in results) else 1
