@@ -178,6 +178,9 @@ class LabProcess:
                 break
             except subprocess.TimeoutExpired:
                 os.kill(self.proc.pid, signal.SIGTERM)  # the supervisor's own clean-up, as on Ctrl-C
+        if self.proc.poll() is None:  # hung even so: its children are gone (the second down), it goes too
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(30)
         self.proc = None
 
 
