@@ -33,6 +33,7 @@ from rca.lab.scoring import ScenarioResult
 
 RCA = [sys.executable, "-m", "rca.cli.main"]
 POLL_S = 2.0
+ALERT_SLACK_S = 5.0  # an alert that became active this long before the fault still counts as the fault's
 INCIDENT_GRACE_S = 60.0  # after the alert fires, how long the bridge's incident may take before we Infer
 REVERT_GRACE_S = 20.0  # after the fault's duration, how long the supervisor's own revert may take
 UP_TIMEOUT_S = 600.0  # the whole estate and the project's parts, on 2 busy cores
@@ -323,7 +324,9 @@ def _wait_for_diagnosis(lab: LabConnection, scenario: Scenario, result: Scenario
     deadline = result.fault_at + scenario.alert_timeout_s
     symptoms: list[dict] = []
     while time.time() < deadline:
-        firing = [a for a in lab.alerts() if a.get("state") == "firing" and _active_at(a) >= result.fault_at - 5]
+        firing = [
+            a for a in lab.alerts() if a.get("state") == "firing" and _active_at(a) >= result.fault_at - ALERT_SLACK_S
+        ]
         if firing and result.alert_at is None:
             result.alert_at = time.time()
             symptoms = _alert_symptoms(firing)
@@ -364,8 +367,18 @@ def _alert_symptoms(alerts: list[dict]) -> list[dict]:
 
 
 def _first_incident(lab: LabConnection, since: float):
-    listed = lab.client().list_incidents(limit=20, since=since)
-    found = sorted((i for i in listed.incidents if i.created_at >= since), key=lambda i: i.created_at)
+    """The first incident of an alert that began after ``since``.
+
+    Its symptoms' times are the alerts' startsAt: an incident stored after the fault for an alert of the
+    previous scenario (Alertmanager re-sends a group whose alerts change) is not this fault's diagnosis.
+    """
+    listed = lab.client().list_incidents(limit=50, since=since)
+    fresh = [
+        i
+        for i in listed.incidents
+        if i.created_at >= since and any(s.observed_at >= since - ALERT_SLACK_S for s in i.symptoms)
+    ]
+    found = sorted(fresh, key=lambda i: i.created_at)
     return lab.client().get_incident(found[0].incident_id) if found else None
 
 
