@@ -46,6 +46,9 @@ def project_env(workdir: Path, prometheus_url: str, worker_templates: dict[str, 
         # the baseline leaves out the last 60 s (default 300 s): with 20 points at 5 s the detector judges
         # after ~3 minutes of lab instead of ~7, and a fault's anomaly opens well within 60 s
         "RCA_METRICS__GAP_S": "60",
+        # an anomaly opens after 15 s of anomalous points (3 at the lab's 5 s step; default 45 s, 3 at 15 s),
+        # so the metric evidence is in the graph when the entry alert (for: 15 s) has the bridge call Infer
+        "RCA_METRICS__OPEN_AFTER_S": "15",
         "RCA_SYNC__INTERVAL_S": "60",
         "RCA_SYNC__JITTER_S": "5",
         "RCA_SYNC__DISCOVERY_WINDOW": "1m",
