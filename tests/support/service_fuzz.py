@@ -119,6 +119,9 @@ _EVENT = st.builds(
 _CHANGE = st.builds(
     pb.ChangeSignal, entity_id=_ID, at=_TIME, change_type=_mostly(st.just("deploy"), _TEXT), description=_TEXT
 )
+_DEVIATION = st.builds(
+    pb.DeviationSignal, entity_id=_ID, family=_FAMILY, at=_TIME, peak=_mostly(st.floats(0, 50), _NUMBER)
+)
 _SUBGRAPH = st.builds(
     pb.Subgraph,
     nodes=st.lists(_NODE, max_size=4),
@@ -126,6 +129,7 @@ _SUBGRAPH = st.builds(
     anomalies=st.lists(_ANOMALY, max_size=2),
     events=st.lists(_EVENT, max_size=2),
     changes=st.lists(_CHANGE, max_size=2),
+    deviations=st.lists(_DEVIATION, max_size=2),
 )
 
 
