@@ -57,6 +57,16 @@ def wait_ready(up: subprocess.Popen, workdir: Path) -> dict:
     pytest.fail(f"the lab was not ready after {UP_TIMEOUT_S} s")
 
 
+def stop_everything(up: subprocess.Popen, workdir: Path) -> None:
+    """After a failed check too: the supervisor, then every process group lab.json recorded (each
+    service runs in its own session, so killing the supervisor's group alone would leave them)."""
+    if up.poll() is None:
+        os.killpg(up.pid, signal.SIGKILL)
+        up.wait(timeout=30)
+    if (workdir / "lab.json").exists():
+        rca_lab("down", "--workdir", str(workdir))
+
+
 def rca_lab(*args: str, timeout_s: float = 300) -> subprocess.CompletedProcess:
     """`rca lab ARGS...` to the end, its output captured."""
     command = [sys.executable, "-m", "rca.cli.main", "lab", *args]
@@ -149,9 +159,7 @@ def test_lab_up_serves_scrapes_logs_and_down_leaves_nothing(tmp_path):
         assert_nothing_left(final)
         assert_nothing_left(record)  # the pids recorded while it ran, too
     finally:
-        if up.poll() is None:
-            os.killpg(up.pid, signal.SIGINT)
-            up.wait(timeout=120)
+        stop_everything(up, workdir)
 
 
 def test_a_killed_service_is_restarted_and_ctrl_c_on_up_stops_everything(tmp_path):
@@ -182,8 +190,7 @@ def test_a_killed_service_is_restarted_and_ctrl_c_on_up_stops_everything(tmp_pat
         assert_nothing_left(record)
         assert not pid_alive(killed)
     finally:
-        if up.poll() is None:
-            os.killpg(up.pid, signal.SIGKILL)
+        stop_everything(up, workdir)
 
 
 def test_down_stops_every_recorded_group_when_the_supervisor_is_gone(tmp_path):
@@ -198,5 +205,4 @@ def test_down_stops_every_recorded_group_when_the_supervisor_is_gone(tmp_path):
         assert down.returncode == 0, down.stdout + down.stderr
         assert_nothing_left(json.loads((workdir / "lab.json").read_text()))
     finally:
-        if up.poll() is None:
-            os.killpg(up.pid, signal.SIGKILL)
+        stop_everything(up, workdir)
