@@ -40,6 +40,7 @@ class Signals:
     anomalies: list[dict] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
     changes: list[dict] = field(default_factory=list)
+    deviations: list[dict] = field(default_factory=list)  # per entity, family and minute: how far it strayed
 
 
 def local_graph(store: GraphStore, ids: Iterable[str]) -> LocalGraph:
@@ -56,7 +57,7 @@ def local_graph(store: GraphStore, ids: Iterable[str]) -> LocalGraph:
 def signals(store: GraphStore, ids: Iterable[str], start: float, end: float) -> Signals:
     """The signals of ``ids`` overlapping [start, end] (the statement the service ranks from)."""
     out = Signals()
-    kinds = {"anomaly": out.anomalies, "event": out.events, "change": out.changes}
+    kinds = {"anomaly": out.anomalies, "event": out.events, "change": out.changes, "deviation": out.deviations}
     for row in store.read_plain(subgraph_cypher.SIGNALS_IN_WINDOW, ids=sorted(set(ids)), start=start, end=end):
         # a kind the ranking reads but the pictures do not draw (yet) is left out, not an error
         kinds.get(row["kind"], []).extend(row["items"])

@@ -1,7 +1,9 @@
 """The evidence timeline of an incident: its data (pure) and its Altair chart.
 
-Anomalies are points per entity and signal (at their onset, sized by score); changes are vertical
-rules; log signature counts are bars per time bucket and class; the alert time is a red rule.
+Anomalies are points per entity and signal (at their onset, sized by score); deviations under the
+anomaly threshold are hollow diamonds per entity and family (a family with an anomaly shows
+through the anomaly); changes are vertical rules; log signature counts are bars per time bucket
+and class; the alert time is a red rule.
 Times go in as epoch seconds and come out as UTC datetimes, which Altair draws on a time axis.
 """
 
@@ -14,6 +16,8 @@ from datetime import UTC, datetime
 import altair as alt
 import pandas as pd
 
+from rca.rank.features import WEAK_DEVIATION
+
 LOG_BUCKET_S = 60.0
 # the same room for both charts' y axes (labels up to ~40 characters), so their time axes line up
 Y_AXIS = alt.Axis(labelLimit=280, minExtent=280, maxExtent=280)
@@ -24,6 +28,7 @@ class TimelineData:
     """The frames the chart layers: one row per anomaly, per log bucket and class, per change."""
 
     anomalies: pd.DataFrame
+    deviations: pd.DataFrame
     logs: pd.DataFrame
     changes: pd.DataFrame
     alert: pd.DataFrame
@@ -42,6 +47,7 @@ def timeline_data(
     names: Mapping[str, str],
     alert_at: float,
     window: tuple[float, float],
+    deviations: Iterable[Mapping] = (),
 ) -> TimelineData:
     """The timeline's frames for signals of an incident's entities (``names``: id -> name) in ``window``."""
     start, end = window
@@ -62,6 +68,18 @@ def timeline_data(
             "baseline": a.get("baseline"),
         }
         for a in anomalies
+    ]
+    anomalous = {(a["entity_id"], a.get("family") or "") for a in anomalies}
+    deviation_rows = [
+        {
+            "time": _when(max(float(d["at"]), start)),
+            "series": f"{name(d['entity_id'])} · {d['family']} (under threshold)",
+            "entity": name(d["entity_id"]),
+            "family": d["family"],
+            "peak": round(float(d["peak"]), 2),
+        }
+        for d in deviations
+        if float(d["peak"]) >= WEAK_DEVIATION and (d["entity_id"], d["family"]) not in anomalous
     ]
     buckets: dict[tuple[float, str, str], int] = {}
     for e in events:
@@ -87,6 +105,7 @@ def timeline_data(
             anomaly_rows,
             columns=["time", "series", "entity", "signal", "family", "score", "direction", "value", "baseline"],
         ).sort_values("time"),
+        pd.DataFrame(deviation_rows, columns=["time", "series", "entity", "family", "peak"]),
         pd.DataFrame(log_rows, columns=["time", "end", "entity", "class", "count"]),
         pd.DataFrame(change_rows, columns=["time", "entity", "change", "description"]),
         pd.DataFrame([{"time": _when(alert_at), "what": "alert"}]),
@@ -132,6 +151,21 @@ def timeline_charts(data: TimelineData) -> tuple[alt.TopLevelMixin, alt.TopLevel
             ],
         )
     )
+    strayed = (
+        alt.Chart(data.deviations)
+        .mark_point(shape="diamond", filled=False, opacity=0.8)
+        .encode(
+            x=x,
+            y=alt.Y("series:N", title=None, sort=alt.SortField("time"), axis=Y_AXIS),
+            color=alt.Color("family:N", title="anomaly family"),
+            tooltip=[
+                "entity:N",
+                "family:N",
+                alt.Tooltip("peak:Q", title="robust z"),
+                alt.Tooltip("time:T", format="%H:%M"),
+            ],
+        )
+    )
     bars = (
         alt.Chart(data.logs)
         .mark_bar(opacity=0.8)
@@ -143,8 +177,9 @@ def timeline_charts(data: TimelineData) -> tuple[alt.TopLevelMixin, alt.TopLevel
             tooltip=["entity:N", "class:N", "count:Q", alt.Tooltip("time:T", format="%H:%M", title="minute")],
         )
     )
-    height = max(90, 26 * max(1, data.anomalies["series"].nunique()))
-    top = alt.layer(points, changes, alert).properties(height=height, width="container", title="anomalies")
+    rows = data.anomalies["series"].nunique() + data.deviations["series"].nunique()
+    height = max(90, 26 * max(1, rows))
+    top = alt.layer(points, strayed, changes, alert).properties(height=height, width="container", title="anomalies")
     bottom = alt.layer(bars, changes, alert).properties(height=120, width="container", title="log signatures")
     # fit the width only: Streamlit's default fits the height too, which squeezes the rows below their labels
     fit_width = alt.AutoSizeParams(type="fit-x", contains="padding")

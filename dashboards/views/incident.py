@@ -67,7 +67,9 @@ def read_graph_part(ids: tuple[str, ...], start: float, end: float):
 def timeline_specs(ids: tuple[str, ...], start: float, end: float, alert_at: float, names: tuple) -> list[dict]:
     """The evidence timeline's Vega-Lite specs (Altair's, built without validation: see ui.vega_chart)."""
     _, signals = read_graph_part(ids, start, end)
-    data = timeline_data(signals.anomalies, signals.events, signals.changes, dict(names), alert_at, (start, end))
+    data = timeline_data(
+        signals.anomalies, signals.events, signals.changes, dict(names), alert_at, (start, end), signals.deviations
+    )
     return [chart.to_dict(validate=False) for chart in timeline_charts(data)]
 
 
@@ -250,7 +252,8 @@ def show(incident) -> None:
     for spec in ui.guarded(lambda: timeline_specs(ids, *window, alert_at, tuple(sorted(names.items())))):
         st.vega_lite_chart(spec, width="stretch")
     st.caption(
-        "Points: anomalies at their onset (size: score) · purple rules: changes · bars: log lines per minute "
+        "Points: anomalies at their onset (size: score) · hollow diamonds: a family that strayed under the "
+        "anomaly threshold (robust z 4 or more) · purple rules: changes · bars: log lines per minute "
         "by signature class · red dashed rule: the alert."
     )
 

@@ -67,8 +67,9 @@ st.subheader("Signals")
 own = [a for a in signals.anomalies if a["entity_id"] == entity.id]
 own_events = [e for e in signals.events if e["entity_id"] == entity.id]
 own_changes = [c for c in signals.changes if c["entity_id"] == entity.id]
-if own or own_events or own_changes:
-    data = timeline_data(own, own_events, own_changes, names, window[1], window)
+own_deviations = [d for d in signals.deviations if d["entity_id"] == entity.id]
+if own or own_events or own_changes or own_deviations:
+    data = timeline_data(own, own_events, own_changes, names, window[1], window, own_deviations)
     for chart in timeline_charts(data):
         ui.vega_chart(chart)
     if own:

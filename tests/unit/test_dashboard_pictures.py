@@ -117,8 +117,16 @@ def test_timeline_data_buckets_log_counts_per_minute_and_class_and_clips_to_the_
         names={"pg": "postgres-payments", "pay": "payment"},
         alert_at=alert,
         window=window,
+        deviations=[
+            {"entity_id": "pay", "family": "latency", "at": alert - 360, "peak": 4.6},  # under the threshold
+            {"entity_id": "pay", "family": "latency", "at": alert - 300, "peak": 3.2},  # too small to draw
+            {"entity_id": "pg", "family": "saturation", "at": alert - 400, "peak": 9.1},  # shown by its anomaly
+        ],
     )
     assert list(data.anomalies["series"]) == ["postgres-payments · db_connections_used"]
+    assert list(zip(data.deviations["series"], data.deviations["peak"])) == [
+        ("payment · latency (under threshold)", 4.6)
+    ]
     assert data.anomalies["score"].iloc[0] == 9.12
     logs = set(zip(data.logs["entity"], data.logs["class"], data.logs["count"]))
     assert logs == {("postgres-payments", "connection", 42), ("payment", "timeout", 5)}
@@ -126,14 +134,14 @@ def test_timeline_data_buckets_log_counts_per_minute_and_class_and_clips_to_the_
     assert data.logs[data.logs.entity == "payment"].time.iloc[0].timestamp() == window[0] - window[0] % 60
     assert data.changes["change"].iloc[0] == "config" and data.alert["time"].iloc[0].timestamp() == alert
     anomalies, logs = (chart.to_dict() for chart in timeline_charts(data))
-    assert [layer["mark"]["type"] for layer in anomalies["layer"]] == ["circle", "rule", "rule"]
+    assert [layer["mark"]["type"] for layer in anomalies["layer"]] == ["circle", "point", "rule", "rule"]
     assert [layer["mark"]["type"] for layer in logs["layer"]] == ["bar", "rule", "rule"]
     assert logs["layer"][0]["encoding"]["x2"]["field"] == "end"  # a bar spans its minute
 
 
 def test_timeline_of_no_signals_still_draws():
     data = timeline_data([], [], [], {}, 100.0, (0.0, 200.0))
-    assert data.anomalies.empty and data.logs.empty and data.changes.empty
+    assert data.anomalies.empty and data.deviations.empty and data.logs.empty and data.changes.empty
     assert all(chart.to_dict()["layer"] for chart in timeline_charts(data))
 
 
