@@ -3,7 +3,7 @@
     rca lab up --estate examples/lab/estate-shop.yaml --workdir /tmp/lab &   # wait until it is up
     python bench/lab_resources.py --workdir /tmp/lab [--samples 6] [--interval 5]
 
-Measures the lab in WORKDIR (rca/lab/resources.py: every process group lab.json records, plus the
+Measures the lab in WORKDIR (rca/cli/lab/resources.py: every process group lab.json records, plus the
 supervisor) --samples times over --interval seconds each and prints, per part and per kind, the mean
 CPU (percent of one core) and the last resident memory, with the machine and its load average (the
 machine is shared: other work shows in the load, not in the lab's figures).
@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe_machine
-from rca.lab.resources import PartUsage, format_resources, measure
+from rca.cli.lab.resources import PartUsage, format_resources, measure
 
 
 def main() -> int:

@@ -76,7 +76,7 @@ def add_parser(subparsers) -> None:
     )
     status.set_defaults(handler=run_status)
 
-    from rca.lab import fault_cli
+    from rca.cli.lab import fault_cli
 
     inject = actions.add_parser(
         "inject",
@@ -114,8 +114,8 @@ def _workdir(args: argparse.Namespace) -> Path:
 
 
 def run_up(args: argparse.Namespace, settings) -> int:
-    from rca.lab.estate import EstateError, load_estate
-    from rca.lab.supervisor import Lab, kill_recorded, read_lab_file, supervisor_alive
+    from rca.cli.lab.estate import EstateError, load_estate
+    from rca.cli.lab.supervisor import Lab, kill_recorded, read_lab_file, supervisor_alive
 
     try:
         estate = load_estate(args.estate)
@@ -164,7 +164,7 @@ def run_up(args: argparse.Namespace, settings) -> int:
 
 
 def run_down(args: argparse.Namespace, settings) -> int:
-    from rca.lab.supervisor import kill_recorded, read_lab_file, supervisor_alive
+    from rca.cli.lab.supervisor import kill_recorded, read_lab_file, supervisor_alive
 
     workdir = _workdir(args)
     record = read_lab_file(workdir)
@@ -189,8 +189,8 @@ def run_down(args: argparse.Namespace, settings) -> int:
 
 
 def run_status(args: argparse.Namespace, settings) -> int:
-    from rca.lab.resources import format_resources, measure
-    from rca.lab.supervisor import read_lab_file, supervisor_alive
+    from rca.cli.lab.resources import format_resources, measure
+    from rca.cli.lab.supervisor import read_lab_file, supervisor_alive
 
     workdir = _workdir(args)
     record = read_lab_file(workdir)
@@ -234,8 +234,8 @@ def format_status(status: dict) -> str:
 
 
 def run_inject(args: argparse.Namespace, settings) -> int:
-    from rca.lab import fault_cli
-    from rca.lab.injectors import FaultError
+    from rca.cli.lab import fault_cli
+    from rca.cli.lab.injectors import FaultError
 
     try:
         return fault_cli.run_inject_command(args, _workdir(args))
@@ -244,10 +244,10 @@ def run_inject(args: argparse.Namespace, settings) -> int:
 
 
 def run_scenarios(args: argparse.Namespace, settings) -> int:
-    from rca.lab.estate import EstateError
-    from rca.lab.runner import RunError
-    from rca.lab.runner import run_scenarios as run
-    from rca.lab.scenarios import ScenarioError
+    from rca.cli.lab.estate import EstateError
+    from rca.cli.lab.runner import RunError
+    from rca.cli.lab.runner import run_scenarios as run
+    from rca.cli.lab.scenarios import ScenarioError
 
     try:
         return run(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ingest.topology.file import load_topology_file
-from rca.lab.estate import EstateError, load_estate, parse_estate
+from rca.cli.lab.estate import EstateError, load_estate, parse_estate
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "lab"
 

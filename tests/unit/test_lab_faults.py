@@ -1,4 +1,4 @@
-"""rca.lab.fault_hooks: what the in-process faults do to a request, their checks and their revert."""
+"""rca.cli.lab.fault_hooks: what the in-process faults do to a request, their checks and their revert."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from rca.lab import fault_hooks
-from rca.lab.fault_hooks import ConnectionDrop, FaultParameterError, InjectedFailure, ServiceFaults
+from rca.cli.lab import fault_hooks
+from rca.cli.lab.fault_hooks import ConnectionDrop, FaultParameterError, InjectedFailure, ServiceFaults
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""rca.lab.fault_cli: the arguments of `rca lab inject` and its request to the lab's supervisor."""
+"""rca.cli.lab.fault_cli: the arguments of `rca lab inject` and its request to the lab's supervisor."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from rca.lab.fault_cli import add_inject_arguments, parse_duration, parse_param, run_inject_command
-from rca.lab.injectors import FaultError
+from rca.cli.lab.fault_cli import add_inject_arguments, parse_duration, parse_param, run_inject_command
+from rca.cli.lab.injectors import FaultError
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("90", 90), ("2m", 120), ("1m30s", 90), ("0.5s", 0.5)])

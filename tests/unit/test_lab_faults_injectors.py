@@ -1,4 +1,4 @@
-"""rca.lab.injectors: the checks of kind, target and parameters, and what each supervisor-side fault
+"""rca.cli.lab.injectors: the checks of kind, target and parameters, and what each supervisor-side fault
 does and undoes, against a recording stand-in for the supervisor's handle (the real one is exercised
 in tests/integration/lab/test_lab_faults.py)."""
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from rca.lab import datastore_faults, fault_hooks, injectors
-from rca.lab.estate import parse_estate
-from rca.lab.injectors import FaultError
+from rca.cli.lab import datastore_faults, fault_hooks, injectors
+from rca.cli.lab.estate import parse_estate
+from rca.cli.lab.injectors import FaultError
 from tests.support.lab_faults_estate import FAULTS_ESTATE
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rca.lab.scenarios import FAULT_KINDS, ScenarioError, load_scenarios, parse_duration
+from rca.cli.lab.scenarios import FAULT_KINDS, ScenarioError, load_scenarios, parse_duration
 
 ENTITIES = {"frontend", "checkout", "payments", "redis-cart", "node-1"}
 
@@ -142,7 +142,7 @@ def test_a_fault_the_injectors_refuse_is_named_with_the_scenario_line(tmp_path):
 
 
 def test_the_shipped_scenario_files_cover_every_fault_kind_on_two_estates():
-    from rca.lab.runner import _check_fault, _entity_kinds
+    from rca.cli.lab.runner import _check_fault, _entity_kinds
 
     files = sorted(Path("examples/lab").glob("scenarios*.yaml"))
     loaded = [load_scenarios(f, lambda estate: set(_entity_kinds(estate)), check_fault=_check_fault) for f in files]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rca.lab.scoring import ScenarioResult, side_by_side, timing_table, verdicts
+from rca.cli.lab.scoring import ScenarioResult, side_by_side, timing_table, verdicts
 
 
 def result(name, fault, ranking, *, alert=None, diagnosed=None, expect=("db",)):

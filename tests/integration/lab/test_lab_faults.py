@@ -1,6 +1,6 @@
 """The lab's faults for real.
 
-First part: the in-process faults in a real service process (rca.lab.service_host run alone, no
+First part: the in-process faults in a real service process (rca.cli.lab.service_host run alone, no
 supervisor): CPU burnt as the kernel counts it, a memory fault ending in a real SIGKILL under the
 lowered RLIMIT_AS, a bounded disk fill removed on revert, an RST seen by a real socket client.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from rca.lab.injectors import FAULT_KINDS
+from rca.cli.lab.injectors import FAULT_KINDS
 from tests.integration.cli import rca
 from tests.support.lab_faults_estate import FAULTS_ESTATE
 
@@ -69,7 +69,7 @@ class SoloService:
         addresses.write_text("{}")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "rca.lab.service_host", "--estate", str(estate), "--service", "solo"]
+        command = [sys.executable, "-m", "rca.cli.lab.service_host", "--estate", str(estate), "--service", "solo"]
         command += ["--port", str(self.port), "--workdir", str(workdir), "--addresses", str(addresses)]
         self.process = subprocess.Popen(command, start_new_session=True)
         wait_for(self._answers, "the service to answer")
@@ -194,7 +194,7 @@ def test_latency_fault_delays_the_answer(solo):
 
 # ---- second part: every injector on a real estate run by the real supervisor -------------------
 #
-# One lab (rca.lab.supervisor.Lab without the project's parts: the faults do not need the graph or
+# One lab (rca.cli.lab.supervisor.Lab without the project's parts: the faults do not need the graph or
 # the workers) for all the tests below, started once; each test injects through the supervisor's
 # fault book (or the control API, as `rca lab inject` does), checks the real effect, reverts, and
 # checks that the estate is back to normal. The last test takes the lab down with faults active.
@@ -202,8 +202,8 @@ def test_latency_fault_delays_the_answer(solo):
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    from rca.lab.estate import load_estate
-    from rca.lab.supervisor import Lab
+    from rca.cli.lab.estate import load_estate
+    from rca.cli.lab.supervisor import Lab
 
     workdir = tmp_path_factory.mktemp("lab-faults")
     (workdir / "estate.yaml").write_text(FAULTS_ESTATE)
@@ -317,7 +317,7 @@ def test_disk_fill_stays_in_the_service_temp_dir_and_is_removed_on_revert(lab):
 
 
 def test_crash_keeps_the_service_down_until_reverted(lab):
-    from rca.lab.supervisor import RESTART_DELAY_S
+    from rca.cli.lab.supervisor import RESTART_DELAY_S
 
     record = lab.faults.inject("crash", "orders", 60, {})
     wait_for(lambda: lab.service("orders").pid == 0, "the service process to die")
@@ -427,8 +427,8 @@ def test_redis_maxclients_starves_clients_and_revert_restores_it(lab):
 def test_inject_command_checks_against_the_estate_and_reverts_after_its_duration(lab):
     import argparse
 
-    from rca.lab.fault_cli import add_inject_arguments, run_inject_command
-    from rca.lab.injectors import FaultError
+    from rca.cli.lab.fault_cli import add_inject_arguments, run_inject_command
+    from rca.cli.lab.injectors import FaultError
 
     parser = argparse.ArgumentParser()
     add_inject_arguments(parser)
@@ -457,8 +457,8 @@ def test_inject_command_checks_against_the_estate_and_reverts_after_its_duration
 
 
 def test_lab_down_reverts_active_faults_and_leaves_nothing_running(lab):
-    from rca.lab.processes import pid_alive
-    from rca.lab.supervisor import read_lab_file
+    from rca.cli.lab.processes import pid_alive
+    from rca.cli.lab.supervisor import read_lab_file
 
     temp_dir = lab.workdir / "tmp" / "orders"
     lab.faults.inject("disk", "orders", 600, {"mb": 4, "mb_per_s": 200})

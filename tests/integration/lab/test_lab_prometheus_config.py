@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from ingest.metrics.promql_templates import load_templates
-from rca.lab.estate import load_estate
-from rca.lab.prometheus import LabPrometheus, write_worker_templates
+from rca.cli.lab.estate import load_estate
+from rca.cli.lab.prometheus import LabPrometheus, write_worker_templates
 
 ESTATES = sorted((Path(__file__).resolve().parents[3] / "examples" / "lab").glob("estate-*.yaml"))
 

@@ -18,7 +18,7 @@ import yaml
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
 from rca.cli.diagnose.case import load_case
-from rca.lab.recorder import Recording, record_case, topology_ids, topology_text
+from rca.cli.lab.recorder import Recording, record_case, topology_ids, topology_text
 from tests.integration.cli import rca
 from tests.support.local_server import free_port
 from tests.support.prometheus_server import LocalPrometheus

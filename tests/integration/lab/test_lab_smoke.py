@@ -19,7 +19,7 @@ import psutil
 
 from rca.cli.diagnose.case import load_case
 from rca.cli.diagnose.session import project_signals
-from rca.lab.processes import pid_alive
+from rca.cli.lab.processes import pid_alive
 from settings.root import load_settings
 from tests.integration.cli import rca
 

@@ -18,7 +18,7 @@ import pytest
 
 from graph_schema.connection import open_graph
 from graph_schema.cypher import events as event_cypher
-from rca.lab.processes import group_alive, pid_alive
+from rca.cli.lab.processes import group_alive, pid_alive
 from settings.graph import GraphSettings
 
 ROOT = Path(__file__).resolve().parents[3]
