@@ -17,7 +17,7 @@ import redis
 import urllib3
 from prometheus_client import Counter, Histogram
 
-from rca.lab.fault_hooks import InjectedFailure
+from rca.cli.lab.fault_hooks import InjectedFailure
 
 CALLS = Counter("http_client_requests_total", "outgoing calls", ["service", "callee", "code"])
 CALL_DURATION = Histogram(

@@ -7,7 +7,7 @@ scenario runner talk to:
   (400 with ``error`` when the injectors refuse it);
 - ``DELETE /faults/ID`` -> the reverted record (404 when no such fault is active);
 - ``POST /down``: the supervisor reverts every fault and stops everything (answers 202 at once);
-- ``GET /metrics``: the hosts' resource metrics (rca/lab/hosts.py) that Prometheus scrapes.
+- ``GET /metrics``: the hosts' resource metrics (rca/cli/lab/hosts.py) that Prometheus scrapes.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any
 import prometheus_client
 from prometheus_client import CollectorRegistry
 
-from rca.lab.hosts import HostCollector
-from rca.lab.json_http import JsonHandler
+from rca.cli.lab.hosts import HostCollector
+from rca.cli.lab.json_http import JsonHandler
 
 
 def serve_control(lab: Any) -> ThreadingHTTPServer:

@@ -1,5 +1,5 @@
 """The datastore_config fault: a real configuration change that leaves a datastore's clients too few
-connections, and its undo (rca.lab.injectors checks the fault and calls ``starve_connections``).
+connections, and its undo (rca.cli.lab.injectors checks the fault and calls ``starve_connections``).
 
 PostgreSQL's max_connections is read only at server start, so "lower it and reload" changes nothing
 until a restart, and the restart is itself an outage. The default mechanism is therefore the per-role

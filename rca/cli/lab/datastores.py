@@ -23,9 +23,9 @@ from pathlib import Path
 
 import psycopg
 
-from rca.lab.callees import POSTGRES_DATABASE, POSTGRES_USER
-from rca.lab.estate import LabDatastore
-from rca.lab.processes import Child, free_port, port_accepts, wait_until
+from rca.cli.lab.callees import POSTGRES_DATABASE, POSTGRES_USER
+from rca.cli.lab.estate import LabDatastore
+from rca.cli.lab.processes import Child, free_port, port_accepts, wait_until
 
 SUPERUSER = "postgres"
 DATADIR_PREFIX = "rca-lab-"  # of a data directory kept in /tmp (PostgreSQL under root)

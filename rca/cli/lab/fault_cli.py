@@ -2,7 +2,7 @@
 
 rca/cli/lab_commands.py registers the subcommand with ``add_inject_arguments`` and calls
 ``run_inject_command``; the supervisor (its control API, ``POST /faults``) checks the fault against
-the estate and calls rca.lab.injectors.inject, then reverts it when ``--for`` has passed.
+the estate and calls rca.cli.lab.injectors.inject, then reverts it when ``--for`` has passed.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any, TextIO
 
-from rca.lab import scenarios
-from rca.lab.injectors import FAULT_KINDS, FaultError, describe_kinds
+from rca.cli.lab import scenarios
+from rca.cli.lab.injectors import FAULT_KINDS, FaultError, describe_kinds
 
 DEFAULT_FOR_S = 90.0
 CONTROL_TIMEOUT_S = 120.0  # a restart-based fault (bad deploy, max_connections) waits for the restart

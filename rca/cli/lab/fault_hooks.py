@@ -1,6 +1,6 @@
 """In-process faults of one lab service: the service host calls these hooks, the injectors turn them on.
 
-A lab service (rca.lab.service_host, one OS process per service) creates one ServiceFaults, calls
+A lab service (rca.cli.lab.service_host, one OS process per service) creates one ServiceFaults, calls
 ``on_request()`` at the start of each incoming request and ``on_call(callee)`` before each outgoing
 call (HTTP or datastore). Faults are started with ``apply(kind, params)`` from the service's admin
 endpoint (``POST /_lab/faults``) or from ``RCA_LAB_FAULTS`` at start, and stopped with ``revert``.

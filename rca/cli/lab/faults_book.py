@@ -1,5 +1,5 @@
 """The supervisor's record of active faults: each with its Revert, reverted at the end of its duration,
-on ``DELETE /faults/ID`` and on down (the injectors themselves live in rca/lab/injectors.py)."""
+on ``DELETE /faults/ID`` and on down (the injectors themselves live in rca/cli/lab/injectors.py)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class FaultBook:
 
     def inject(self, kind: str, target: str, for_s: float | None, params: dict) -> dict:
         """Start a fault through L2's injectors; the record of it (with its id)."""
-        from rca.lab import injectors
+        from rca.cli.lab import injectors
 
         revert = injectors.inject(self.lab, kind, target, params)
         now = time.time()

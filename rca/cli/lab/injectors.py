@@ -6,7 +6,7 @@ fault and returns a ``Revert``: the supervisor calls it when the fault's duratio
 raises for a process that has already gone (an OOM-killed service comes back without its fault).
 
 In-process kinds (latency, errors, connection, cpu, memory, disk) go to the target service's admin
-endpoint (``/_lab/faults``, rca.lab.fault_hooks runs them); process and datastore kinds use the
+endpoint (``/_lab/faults``, rca.cli.lab.fault_hooks runs them); process and datastore kinds use the
 supervisor's handle (kill, restart with an environment, stop/start, SQL as superuser).
 """
 
@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from rca.lab import datastore_faults, fault_hooks
-from rca.lab.estate import Estate
+from rca.cli.lab import datastore_faults, fault_hooks
+from rca.cli.lab.estate import Estate
 
 Revert = Callable[[], None]
 
@@ -35,7 +35,7 @@ class FaultError(ValueError):
     """A fault that cannot be injected as asked; the message says what to change."""
 
 
-# ---- what the injectors need from the supervisor (rca.lab.supervisor provides it) --------------
+# ---- what the injectors need from the supervisor (rca.cli.lab.supervisor provides it) --------------
 
 
 class ServiceProcessLike(Protocol):

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rca.lab.processes import Child, free_port
+from rca.cli.lab.processes import Child, free_port
 
 RCA = [sys.executable, "-m", "rca.cli.main"]
 

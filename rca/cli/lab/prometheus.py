@@ -17,8 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from rca.lab.estate import Estate
-from rca.lab.processes import Child, free_port
+from rca.cli.lab.estate import Estate
+from rca.cli.lab.processes import Child, free_port
 
 RULE_WINDOW = "30s"  # rate window of the alert rules: six 5 s scrapes, so an alert follows a fault quickly
 
@@ -180,7 +180,7 @@ def write_worker_templates(workdir: Path, estate: Estate) -> dict[str, str]:
     """The metrics worker's PromQL files for this estate; returns the RCA_METRICS__* settings naming them."""
     directory = workdir / "metrics-worker"
     directory.mkdir(parents=True, exist_ok=True)
-    data = resources.files("rca.lab").joinpath("data")
+    data = resources.files("rca.cli.lab").joinpath("data")
     signals, discovery = directory / "promql_signals.yaml", directory / "promql_discovery.yaml"
     signals.write_text(data.joinpath("promql_signals.yaml").read_text())
     discovery.write_text(data.joinpath("promql_discovery.yaml").read_text())

@@ -3,7 +3,7 @@
     CASE_DIR/case.yaml      alert (time, symptoms), signal families, fault kind, root cause(s)
     CASE_DIR/topology.yaml  the estate's topology (its file without the `lab:` section)
     CASE_DIR/metrics.csv    Prometheus query_range over the window of the PromQL templates the lab's metrics
-                            worker runs (rca/lab/data/promql_signals.yaml), so a replay sees the live signals
+                            worker runs (rca/cli/lab/data/promql_signals.yaml), so a replay sees the live signals
     CASE_DIR/logs/          the window's lines of WORKDIR/logs/*.log (TIME<TAB>ENTITY<TAB>MESSAGE)
     CASE_DIR/lab.json       what the lab measured live (fault, alert and incident times, the live ranking)
 
@@ -25,7 +25,7 @@ from prometheus_api_client import PrometheusConnect
 
 SIGNALS_FILE = Path(__file__).with_name("data") / "promql_signals.yaml"  # the lab's metrics worker's templates
 # The label that names the entity under each entity rule of those templates (the mapping the lab writes
-# for its metrics worker, rca/lab/prometheus.py).
+# for its metrics worker, rca/cli/lab/prometheus.py).
 RULE_LABELS = {"lab_service": "service", "lab_callee": "callee", "lab_host": "host", "lab_datastore": "datastore"}
 LAB_SECTION = "lab"  # the estate file's own section, not part of the topology format
 RATE_WINDOW = "30s"  # six scrapes at the lab's 5 s: short faults show within half a minute

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from rca.lab.hosts import group_pids, pids_by_group
+from rca.cli.lab.hosts import group_pids, pids_by_group
 
 
 @dataclass

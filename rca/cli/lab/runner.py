@@ -5,7 +5,7 @@ entry SLO alert (Prometheus' alerts API) and for the diagnosis (the incident the
 stored, read with ListIncidents/GetIncident over gRPC; when the alert fires and no incident comes, the
 runner calls Infer itself with the alert's symptoms), wait for the fault's end, wait for recovery (no
 alert firing or pending), record the case folder. A run starts the estate itself (`rca lab up`) when no
-lab answers in the workdir and stops it at the end; then it prints the figures (rca/lab/scoring.py)
+lab answers in the workdir and stops it at the end; then it prints the figures (rca/cli/lab/scoring.py)
 beside bench/accuracy.py's rankers on the recorded cases.
 """
 
@@ -26,10 +26,10 @@ from typing import Any, TextIO
 
 import requests
 
-from rca.lab import scoring
-from rca.lab.recorder import Recording, record_case
-from rca.lab.scenarios import Scenario, ScenarioFile, load_scenarios
-from rca.lab.scoring import ScenarioResult
+from rca.cli.lab import scoring
+from rca.cli.lab.recorder import Recording, record_case
+from rca.cli.lab.scenarios import Scenario, ScenarioFile, load_scenarios
+from rca.cli.lab.scoring import ScenarioResult
 
 RCA = [sys.executable, "-m", "rca.cli.main"]
 POLL_S = 2.0
@@ -128,8 +128,8 @@ class LabProcess:
 
     def start(self, out: TextIO) -> None:
         """Start the lab and wait until it is up (its load generator running)."""
-        from rca.lab.processes import pid_alive
-        from rca.lab.supervisor import read_lab_file
+        from rca.cli.lab.processes import pid_alive
+        from rca.cli.lab.supervisor import read_lab_file
 
         previous = read_lab_file(self.workdir)
         if previous and pid_alive(int(previous.get("supervisor_pid", 0))):
@@ -216,14 +216,14 @@ def run_scenarios(
 @functools.cache
 def _entity_kinds(estate: Path) -> dict[str, str]:
     """Entity id -> kind (service, host, datastore, instance) of an estate file."""
-    from rca.lab.estate import load_estate
+    from rca.cli.lab.estate import load_estate
 
     return {e.id: str(e.label).lower() for e in load_estate(estate).entities}
 
 
 def _check_fault(kind: str, target: str, estate: Path, params: dict) -> None:
     """The injectors' own checks of kind, target and parameters (FaultError is a ValueError)."""
-    from rca.lab.injectors import check_fault
+    from rca.cli.lab.injectors import check_fault
 
     check_fault(kind, target, _entity_kinds(estate).get(target), params)
 
@@ -421,7 +421,7 @@ def _wait_for_recovery(lab: LabConnection, timeout_s: float) -> float | None:
 
 
 def _entry_symptoms(estate: Path) -> list[dict]:
-    from rca.lab.estate import load_estate
+    from rca.cli.lab.estate import load_estate
 
     return [{"entity": e, "family": "errors"} for e in sorted(load_estate(estate).load)]
 

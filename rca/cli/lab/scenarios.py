@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ingest.topology.yaml_lines import read_located
 
-# The fault kinds of `rca lab inject` (rca/lab/injectors.py, docs/lab.md section Faults).
+# The fault kinds of `rca lab inject` (rca/cli/lab/injectors.py, docs/lab.md section Faults).
 FAULT_KINDS = (
     "latency",
     "errors",

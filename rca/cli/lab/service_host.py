@@ -1,4 +1,4 @@
-"""One lab service as one OS process: `python -m rca.lab.service_host --estate FILE --service NAME --port N ...`.
+"""One lab service as one OS process: `python -m rca.cli.lab.service_host --estate FILE --service NAME --port N ...`.
 
 It serves the service's API on loopback (any path but the ones below; answers a small JSON), does its
 own work (a sleep of about ``work_ms``), calls its callees per the estate's lab section (HTTP to
@@ -10,7 +10,7 @@ callee fails. It also serves
   ``http_request_duration_seconds``), outbound ``http_client_requests_total{service,callee,code}``
   and ``http_client_request_duration_seconds``, ``service_version_info`` and the process metrics;
 - ``POST /_lab/faults``, ``DELETE /_lab/faults[/KIND]``, ``GET /_lab/faults``: the in-process faults
-  (rca.lab.fault_hooks);
+  (rca.cli.lab.fault_hooks);
 - ``GET /healthz``.
 
 Lines go to the project's syslog worker as RFC 5424 over TCP (hostname = the service's host,
@@ -35,11 +35,11 @@ from pathlib import Path
 import prometheus_client
 from prometheus_client import Counter, Gauge, Histogram
 
-from rca.lab import fault_hooks
-from rca.lab.callees import CalleeFailure, Callees
-from rca.lab.estate import LabService, load_estate
-from rca.lab.json_http import JsonHandler
-from rca.lab.syslog_sender import SyslogSender
+from rca.cli.lab import fault_hooks
+from rca.cli.lab.callees import CalleeFailure, Callees
+from rca.cli.lab.estate import LabService, load_estate
+from rca.cli.lab.json_http import JsonHandler
+from rca.cli.lab.syslog_sender import SyslogSender
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 REQUESTS = Counter("http_requests_total", "requests served", ["service", "code"])
@@ -160,7 +160,7 @@ def make_handler(app: ServiceApp) -> type[BaseHTTPRequestHandler]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m rca.lab.service_host", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m rca.cli.lab.service_host", description=__doc__.split("\n")[0])
     parser.add_argument("--estate", type=Path, required=True)
     parser.add_argument("--service", required=True)
     parser.add_argument("--port", type=int, required=True)

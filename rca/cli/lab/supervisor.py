@@ -1,12 +1,12 @@
 """The lab supervisor: `rca lab up` in the foreground starts, watches and stops every lab process.
 
 It starts the datastores (and their exporters), one process per service, Prometheus, the project's
-parts (rca/lab/project.py) and the load generator; records them all in ``WORKDIR/lab.json``
+parts (rca/cli/lab/project.py) and the load generator; records them all in ``WORKDIR/lab.json``
 (rewritten atomically whenever a pid changes); restarts a service that exits unexpectedly after
-2 s unless told not to; serves the control API (rca/lab/control.py); and on Ctrl-C, SIGTERM or
+2 s unless told not to; serves the control API (rca/cli/lab/control.py); and on Ctrl-C, SIGTERM or
 ``POST /down`` reverts every active fault and stops everything, process group by process group.
 
-The supervisor is also the ``LabHandle`` the fault injectors (rca/lab/injectors.py) act through:
+The supervisor is also the ``LabHandle`` the fault injectors (rca/cli/lab/injectors.py) act through:
 ``lab.service(name)``, ``lab.datastore(name)``, ``lab.host_pids(host)``, ``lab.log(entity, ...)``.
 """
 
@@ -22,14 +22,14 @@ import threading
 import time
 from pathlib import Path
 
-from rca.lab import project
-from rca.lab.datastores import DATADIR_PREFIX, DatastoreProcess
-from rca.lab.estate import Estate, LabService
-from rca.lab.fault_hooks import temp_dir_of
-from rca.lab.faults_book import FaultBook
-from rca.lab.hosts import group_pids
-from rca.lab.loadgen import LoadGenerator
-from rca.lab.processes import (
+from rca.cli.lab import project
+from rca.cli.lab.datastores import DATADIR_PREFIX, DatastoreProcess
+from rca.cli.lab.estate import Estate, LabService
+from rca.cli.lab.fault_hooks import temp_dir_of
+from rca.cli.lab.faults_book import FaultBook
+from rca.cli.lab.hosts import group_pids
+from rca.cli.lab.loadgen import LoadGenerator
+from rca.cli.lab.processes import (
     Child,
     free_port,
     kill_group,
@@ -39,8 +39,8 @@ from rca.lab.processes import (
     stop_recorded,
     wait_until,
 )
-from rca.lab.prometheus import LabPrometheus, write_worker_templates
-from rca.lab.syslog_sender import SyslogSender
+from rca.cli.lab.prometheus import LabPrometheus, write_worker_templates
+from rca.cli.lab.syslog_sender import SyslogSender
 
 LAB_FILE = "lab.json"
 RESTART_DELAY_S = 2.0
@@ -64,7 +64,7 @@ class ServiceProcess:
         self.child = Child(
             spec.name,
             [
-                sys.executable, "-m", "rca.lab.service_host", "--estate", str(lab.estate.path),
+                sys.executable, "-m", "rca.cli.lab.service_host", "--estate", str(lab.estate.path),
                 "--service", spec.name, "--port", str(port), "--workdir", str(lab.workdir),
                 "--addresses", str(lab.workdir / "addresses.json"),
                 *(["--syslog", lab.syslog_address] if lab.syslog_address else []),
@@ -207,7 +207,7 @@ class Lab:
         for service in self.services.values():
             service.start(wait=False)
         wait_until(lambda: port_accepts(self.prometheus.port), 60, "prometheus", self.prometheus.server)
-        from rca.lab.control import serve_control
+        from rca.cli.lab.control import serve_control
 
         serve_control(self)
         if graph is not None:
