@@ -40,6 +40,9 @@ class BridgeSettings(BaseModel):
     )
     rediagnose_s: float = Field(900.0, gt=0, description="diagnose a group again after this long even if unchanged")
     infer_timeout_s: float = Field(10.0, gt=0)
+    window_before_s: float = Field(
+        1800.0, gt=0, description="Infer's window reaches this far before the group's first alert (it ends now)"
+    )
     max_body_bytes: int = Field(1 << 20, ge=1024, description="largest webhook body accepted")
     receivers: list[ReceiverSettings] = Field(
         default_factory=lambda: [ReceiverSettings(kind="log")], description="where diagnoses go"

@@ -214,6 +214,7 @@ class Bridge:
                 job.reason,
                 timeout_s=self.settings.infer_timeout_s,
                 dashboard_url=self.settings.dashboard_url,
+                window_before_s=self.settings.window_before_s,
             )
         except grpc.RpcError as exc:
             message = f"Infer failed: {exc.code().name} {exc.details()}" if hasattr(exc, "code") else str(exc)

@@ -7,6 +7,8 @@ diagnosis: they are kept as unresolved symptoms and every message says so.
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import grpc
@@ -16,7 +18,7 @@ from rca.bridge.payload import Notification
 from rca.service.client import RootCauseClient
 from rca.service.stubs import pb
 
-WINDOW_BEFORE_S = 1800.0  # the window reaches this far before the first alert (the service's default too)
+WINDOW_BEFORE_S = 1800.0  # default look-back before the first alert (the service's default too)
 SHOWN_CANDIDATES = 3
 _SYMPTOM_FIELD = re.compile(r"^symptoms\[(\d+)\]")
 _AMBIGUOUS = re.compile(r"names (\d+) entities")
@@ -76,9 +78,14 @@ def diagnose(
     top_k: int = 5,
     timeout_s: float = 10.0,
     dashboard_url: str = "",
+    window_before_s: float = WINDOW_BEFORE_S,
+    clock: Callable[[], float] = time.time,
 ) -> Diagnosis:
     """Call Infer on the group's symptoms; entities the graph does not know are dropped and named.
 
+    The window reaches ``window_before_s`` before the first alert and ends now (or at the newest alert, if
+    later): a re-diagnosis of a group that kept firing sees what happened since, and evidence written
+    after the alert began (an anomaly opens some time after its onset) is in it.
     Raises grpc.RpcError when the service fails for another reason than an unknown symptom.
     """
     symptoms, unresolved = symptoms_of(notification, mapping)
@@ -86,9 +93,7 @@ def diagnose(
     while symptoms:
         request = pb.InferRequest(
             symptoms=[pb.Symptom(entity_name=s.entity, family=s.family, observed_at=s.observed_at) for s in symptoms],
-            window=pb.TimeWindow(
-                start=min(s.observed_at for s in symptoms) - WINDOW_BEFORE_S, end=max(s.observed_at for s in symptoms)
-            ),
+            window=alert_window(symptoms, window_before_s, clock()),
             top_k=top_k,
             unresolved_symptoms=unresolved,  # recorded on the incident too
         )
@@ -109,6 +114,12 @@ def diagnose(
     if dashboard_url and result.incident_id:
         result.link = f"{dashboard_url.rstrip('/')}/?incident={result.incident_id}"
     return result
+
+
+def alert_window(symptoms: list[MappedSymptom], before_s: float, now: float) -> pb.TimeWindow:
+    """From ``before_s`` before the first alert to now (or the newest alert, if its clock is ahead)."""
+    first, newest = min(s.observed_at for s in symptoms), max(s.observed_at for s in symptoms)
+    return pb.TimeWindow(start=first - before_s, end=max(newest, now))
 
 
 def _unusable_symptom(exc: grpc.RpcError) -> tuple[int, str] | None:
