@@ -41,6 +41,12 @@ class Datastore(Protocol):
     def sql(self, statement: str) -> Any: ...
 
 
+def lowest_limit(mechanism: str) -> int:
+    """The lowest limit a mechanism takes: a role's limit and redis' clients may be 0 (every client refused);
+    PostgreSQL's max_connections must leave at least one connection beyond the reserved ones."""
+    return 1 if mechanism == "max_connections" else 0
+
+
 class StarvationError(ValueError):
     """The change cannot be made on this datastore; the message says why."""
 

@@ -43,6 +43,7 @@ class ServiceProcessLike(Protocol):
     url: str
     host: str
     auto_restart: bool
+    extra_env: dict[str, str]  # the environment of its later automatic restarts
 
     def kill(self, sig: int = ...) -> None: ...
     def restart(self, extra_env: dict[str, str] | None = None) -> None: ...
@@ -150,7 +151,7 @@ FAULT_KINDS: dict[str, FaultKind] = {
             "datastore_config",
             (DATASTORE,),
             {
-                "limit": "connections allowed to clients (postgresql 1, redis 2)",
+                "limit": "connections allowed to clients (postgresql 1, redis 2; 0 refuses every client connection)",
                 "mechanism": "postgresql: role_limit or max_connections (role_limit)",
             },
             "a configuration change leaves the clients too few connections",
@@ -207,10 +208,11 @@ def _check_values(kind: str, params: Mapping[str, Any]) -> None:
     elif kind == "crash_loop":
         fault_hooks.validate_params("exit", dict(params))
     elif kind == "datastore_config":
-        if "limit" in params:
-            fault_hooks.number_param(params, "limit", 1, 1, 1000)
-        if params.get("mechanism", "role_limit") not in datastore_faults.MECHANISMS:
+        mechanism = params.get("mechanism", "role_limit")
+        if mechanism not in datastore_faults.MECHANISMS:
             raise fault_hooks.FaultParameterError("parameter 'mechanism' must be role_limit or max_connections")
+        if "limit" in params:
+            fault_hooks.number_param(params, "limit", 1, datastore_faults.lowest_limit(mechanism), 1000)
     elif kind == "bad_deploy":
         effect = params.get("effect", "errors")
         if effect not in ("errors", "latency", "crash_loop"):
@@ -332,6 +334,23 @@ def _in_process(kind: str) -> Callable[[LabLike, str, dict[str, Any]], Revert]:
     return apply
 
 
+def _apply_memory(lab: LabLike, target: str, params: dict[str, Any]) -> Revert:
+    """Memory growth in the process, and in every process the supervisor restarts after its OOM kill.
+
+    A leak is in the code: the restarted process leaks again and is killed again while the fault lasts,
+    as a real leaking service cycles through OOM kills until it is fixed or rolled back.
+    """
+    undo = _apply_in_process(lab, target, "memory", params)
+    service = lab.service(target)
+    service.extra_env = {fault_hooks.ENV_FAULTS: json.dumps([{"kind": "memory", "params": dict(params)}])}
+
+    def revert() -> None:
+        lab.service(target).extra_env = {}
+        undo()
+
+    return revert
+
+
 def _apply_cpu(lab: LabLike, target: str, params: dict[str, Any]) -> Revert:
     if target not in lab.estate.hosts:
         return _apply_in_process(lab, target, "cpu", params)
@@ -427,12 +446,14 @@ def _apply_datastore_outage(lab: LabLike, target: str, params: dict[str, Any]) -
 
 
 def _apply_datastore_config(lab: LabLike, target: str, params: dict[str, Any]) -> Revert:
-    limit = int(fault_hooks.number_param(params, "limit", 1, 1, 1000)) if "limit" in params else None
+    mechanism = str(params.get("mechanism", "role_limit"))
+    lowest = datastore_faults.lowest_limit(mechanism)
+    limit = int(fault_hooks.number_param(params, "limit", 1, lowest, 1000)) if "limit" in params else None
     try:
         return datastore_faults.starve_connections(
             lab.datastore(target),
             limit,
-            str(params.get("mechanism", "role_limit")),
+            mechanism,
             lambda severity, message: lab.log(target, severity, message),
             lambda: _going_down(lab),
         )
@@ -445,7 +466,7 @@ _APPLIERS: dict[str, Callable[[LabLike, str, dict[str, Any]], Revert]] = {
     "errors": _in_process("errors"),
     "connection": _in_process("connection"),
     "cpu": _apply_cpu,
-    "memory": _in_process("memory"),
+    "memory": _apply_memory,
     "disk": _in_process("disk"),
     "crash": _apply_crash,
     "crash_loop": _apply_crash_loop,
