@@ -106,6 +106,11 @@ def add_parser(subparsers) -> None:
     run.add_argument(
         "--no-replay", action="store_true", help="do not run bench/accuracy.py's rankers on the recordings"
     )
+    run.add_argument(
+        "--parallel-estates",
+        action="store_true",
+        help="run each estate's scenarios at the same time as the other estates' (a lab each, in WORKDIR/ESTATE)",
+    )
     run.set_defaults(handler=run_scenarios)
 
 
@@ -256,6 +261,7 @@ def run_scenarios(args: argparse.Namespace, settings) -> int:
             estate=args.estate,
             record_dir=args.record,
             replay=not args.no_replay,
+            parallel_estates=args.parallel_estates,
         )
     except (ScenarioError, EstateError, RunError) as error:
         raise UserError(str(error)) from None

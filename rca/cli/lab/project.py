@@ -17,6 +17,16 @@ from pathlib import Path
 from rca.cli.lab.processes import Child, free_port
 
 RCA = [sys.executable, "-m", "rca.cli.main"]
+# The bridge's look-back in the lab (default 1800 s): a scenario's fault begins 15-60 s before its alert,
+# and `rca lab run` keeps at least this long between one scenario's recovery and the next fault, so a
+# diagnosis sees its own fault and no earlier one. RCA_BRIDGE__WINDOW_BEFORE_S in the caller's
+# environment replaces it.
+LAB_WINDOW_BEFORE_S = 120.0
+
+
+def bridge_window_before_s() -> float:
+    """The lab bridge's look-back: RCA_BRIDGE__WINDOW_BEFORE_S if the caller set it, else LAB_WINDOW_BEFORE_S."""
+    return float(os.environ.get("RCA_BRIDGE__WINDOW_BEFORE_S") or LAB_WINDOW_BEFORE_S)
 
 
 @dataclass
@@ -49,11 +59,15 @@ def project_env(workdir: Path, prometheus_url: str, worker_templates: dict[str, 
         # an anomaly opens after 15 s of anomalous points (3 at the lab's 5 s step; default 45 s, 3 at 15 s),
         # so the metric evidence is in the graph when the entry alert (for: 15 s) has the bridge call Infer
         "RCA_METRICS__OPEN_AFTER_S": "15",
+        # a level that holds 3 minutes is the new normal (default 6 h): no lab fault lasts that long, and a
+        # level shift left by a fault (a restarted process' memory) must not stay open into later scenarios
+        "RCA_METRICS__MAX_OPEN_S": "180",
         "RCA_SYNC__INTERVAL_S": "60",
         "RCA_SYNC__JITTER_S": "5",
         "RCA_SYNC__DISCOVERY_WINDOW": "1m",
         "RCA_SYNC__STATUS_FILE": str(workdir / "sync_status.json"),
         "RCA_BRIDGE__TARGET": f"127.0.0.1:{ports.grpc}",
+        "RCA_BRIDGE__WINDOW_BEFORE_S": f"{bridge_window_before_s():g}",
         **worker_templates,
     }
 

@@ -157,7 +157,10 @@ class LabPrometheus:
             "route": {
                 "receiver": "rca",
                 "group_by": ["alertname", "service"],
-                "group_wait": "5s",
+                # the first notification of a group waits 15 s: the metrics worker (a poll every ~10 s, an
+                # anomaly opened after 15 s of anomalous points) has then written the fault's anomalies
+                # when the bridge calls Infer (with 5 s, the first diagnoses came before them)
+                "group_wait": "15s",
                 "group_interval": "30s",
                 "repeat_interval": "1h",
             },

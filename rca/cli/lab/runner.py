@@ -18,8 +18,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
@@ -56,6 +58,8 @@ class LabConnection:
         self.control_url = str(info["control_url"]).rstrip("/")
         self.prometheus_url = str(info["prometheus_url"]).rstrip("/")
         self.grpc_target = str(info["grpc_target"])
+        # the bridge's look-back (Infer's window before the alert); 0 for a lab that does not say
+        self.window_before_s = float(info.get("bridge_window_before_s") or 0.0)
         self._client: Any = None
 
     def status(self) -> dict:
@@ -193,22 +197,40 @@ def run_scenarios(
     record_dir: Path | None = None,
     out: TextIO = sys.stdout,
     replay: bool = True,
+    parallel_estates: bool = False,
 ) -> int:
-    """Run every scenario, record each, print the figures; 0 when every scenario ran."""
+    """Run every scenario, record each, print the figures; 0 when every scenario ran.
+
+    With ``parallel_estates`` the scenarios of each estate run at the same time as the other estates'
+    (each estate is a lab of its own, in its own workdir): the run takes as long as its longest estate.
+    """
     loaded = load_scenarios(
         scenario_file, lambda path: set(_entity_kinds(path)), estate_override=estate, check_fault=_check_fault
     )
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     record_dir = Path(record_dir) if record_dir else Path(workdir).parent / f"{Path(workdir).name}-runs" / stamp
     record_dir.mkdir(parents=True, exist_ok=True)
-    results: list[ScenarioResult] = []
     estates = loaded.estates()
-    for estate_path in estates:
+    done: dict[Path, list[ScenarioResult]] = {}
+    lock = threading.Lock()
+
+    def run_estate(estate_path: Path) -> None:
         group = [s for s in loaded.scenarios if s.estate == estate_path]
         # a lab's graph, Prometheus and logs belong to one estate: several estates get a workdir each
         lab_dir = Path(workdir) if len(estates) == 1 else Path(workdir) / estate_path.stem
-        results += _run_on_estate(loaded, estate_path, group, lab_dir, record_dir, out)
-        _save(record_dir, results)
+        results = _run_on_estate(loaded, estate_path, group, lab_dir, record_dir, out)
+        with lock:
+            done[estate_path] = results
+            _save(record_dir, [r for e in estates for r in done.get(e, [])])
+
+    if parallel_estates and len(estates) > 1:
+        with ThreadPoolExecutor(max_workers=len(estates), thread_name_prefix="lab-estate") as pool:
+            for future in [pool.submit(run_estate, e) for e in estates]:
+                future.result()
+    else:
+        for estate_path in estates:
+            run_estate(estate_path)
+    results = [r for e in estates for r in done[e]]
     print_figures(results, record_dir, out, replay=replay)
     return 0 if all(r.diagnosis != "none" for r in results) else 1
 
@@ -242,11 +264,16 @@ def _run_on_estate(
     try:
         _warm_up(lab, loaded.warmup_s, out)
         known = _project_signal_names()
+        recovered_at = None
         for index, scenario in enumerate(group, start=1):
             print(
-                f"[{index}/{len(group)}] {scenario.name}: {scenario.fault} on {scenario.target}", file=out, flush=True
+                f"[{estate.stem} {index}/{len(group)}] {scenario.name}: {scenario.fault} on {scenario.target}",
+                file=out,
+                flush=True,
             )
+            time.sleep(steady_wait(time.time(), scenario.steady_s, recovered_at, lab.window_before_s))
             result = run_one(lab, scenario, workdir, record_dir, known, loaded.warmup_s, out)
+            recovered_at = result.recovered_at or time.time()
             results.append(result)
             print("  " + scoring.scenario_lines([result]), file=out, flush=True)
     finally:
@@ -260,8 +287,22 @@ def _warm_up(lab: LabConnection, warmup_s: float, out: TextIO) -> None:
     """Wait until Prometheus holds ``warmup_s`` of history: the detector's baseline before the first fault."""
     wait = lab.history_from() + warmup_s - time.time()
     if wait > 0:
-        print(f"warm-up: {wait:.0f} s more of steady history before the first fault", file=out, flush=True)
+        print(
+            f"warm-up ({lab.workdir.name}): {wait:.0f} s more of steady history before the first fault",
+            file=out,
+            flush=True,
+        )
         time.sleep(wait)
+
+
+def steady_wait(now: float, steady_s: float, recovered_at: float | None, window_before_s: float) -> float:
+    """Seconds to wait before the next fault: its steady state, and at least the bridge's look-back since
+    the previous scenario recovered, so that no evidence of the previous fault lies in the next
+    diagnosis' window (which reaches ``window_before_s`` before an alert that comes after the fault)."""
+    wait = steady_s
+    if recovered_at is not None:
+        wait = max(wait, recovered_at + window_before_s - now)
+    return max(0.0, wait)
 
 
 def _project_signal_names() -> frozenset[str]:
@@ -281,14 +322,14 @@ def run_one(
     lookback_s: float,
     out: TextIO,
 ) -> ScenarioResult:
-    """One scenario: steady, inject, alert, diagnosis, revert, recovery, record."""
-    time.sleep(scenario.steady_s)
+    """One scenario (its steady state already waited): inject, alert, diagnosis, revert, recovery, record."""
     fault_id = lab.inject(scenario)
     fault_at = time.time()
     result = ScenarioResult(scenario.name, scenario.fault, scenario.expect, fault_at)
     symptoms = _wait_for_diagnosis(lab, scenario, result)
     _wait_for_revert(lab, fault_id, fault_at + scenario.duration_s, result)
     recovered = _wait_for_recovery(lab, scenario.recovery_timeout_s)
+    result.recovered_at = recovered
     if recovered is None:
         result.notes.append(f"alerts still active {scenario.recovery_timeout_s:.0f} s after the revert")
     if not symptoms:
@@ -324,9 +365,7 @@ def _wait_for_diagnosis(lab: LabConnection, scenario: Scenario, result: Scenario
     deadline = result.fault_at + scenario.alert_timeout_s
     symptoms: list[dict] = []
     while time.time() < deadline:
-        firing = [
-            a for a in lab.alerts() if a.get("state") == "firing" and _active_at(a) >= result.fault_at - ALERT_SLACK_S
-        ]
+        firing = alerts_of_fault(lab.alerts(), result.fault_at)
         if firing and result.alert_at is None:
             result.alert_at = time.time()
             symptoms = _alert_symptoms(firing)
@@ -346,6 +385,14 @@ def _wait_for_diagnosis(lab: LabConnection, scenario: Scenario, result: Scenario
     if symptoms:
         _infer_ourselves(lab, symptoms, result)
     return symptoms
+
+
+def alerts_of_fault(alerts: Iterable[dict], fault_at: float) -> list[dict]:
+    """The firing alerts that became active after the fault (ALERT_SLACK_S before it counts too).
+
+    An alert still firing from the previous scenario is not this fault's.
+    """
+    return [a for a in alerts if a.get("state") == "firing" and _active_at(a) >= fault_at - ALERT_SLACK_S]
 
 
 def _active_at(alert: dict) -> float:
@@ -373,13 +420,20 @@ def _first_incident(lab: LabConnection, since: float):
     previous scenario (Alertmanager re-sends a group whose alerts change) is not this fault's diagnosis.
     """
     listed = lab.client().list_incidents(limit=50, since=since)
+    first = first_fresh_incident(listed.incidents, since)
+    return lab.client().get_incident(first.incident_id) if first is not None else None
+
+
+def first_fresh_incident(incidents: Iterable[Any], since: float) -> Any | None:
+    """Of incident summaries (created_at, symptoms with observed_at), the earliest created after ``since``
+    for an alert that began after it (ALERT_SLACK_S before counts): a re-diagnosis of an alert that
+    fired before the fault, stored after it, is not the fault's diagnosis."""
     fresh = [
         i
-        for i in listed.incidents
+        for i in incidents
         if i.created_at >= since and any(s.observed_at >= since - ALERT_SLACK_S for s in i.symptoms)
     ]
-    found = sorted(fresh, key=lambda i: i.created_at)
-    return lab.client().get_incident(found[0].incident_id) if found else None
+    return min(fresh, key=lambda i: i.created_at, default=None)
 
 
 def _infer_ourselves(lab: LabConnection, symptoms: list[dict], result: ScenarioResult) -> None:

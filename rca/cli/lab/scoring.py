@@ -29,6 +29,7 @@ class ScenarioResult:
     alert_at: float | None = None  # the alert began firing (Prometheus' activeAt)
     diagnosed_at: float | None = None  # the incident was stored (or the lab's own Infer answered)
     diagnosis: str = "none"  # "incident" (the bridge's), "infer" (the lab called Infer), "none"
+    recovered_at: float | None = None  # no alert pending or firing any more after the revert (None: not seen)
     case_dir: str | None = None
     notes: list[str] = field(default_factory=list)
 

@@ -320,6 +320,7 @@ class Lab:
                 "syslog_tcp": self.syslog_address,
                 "alertmanager_url": f"http://127.0.0.1:{self.prometheus.alertmanager_port}",
                 "bridge_url": f"http://127.0.0.1:{self.ports.bridge}",
+                "bridge_window_before_s": project.bridge_window_before_s(),
                 "graph_data_dir": str(self.workdir / "graph"),
             }
         return out
