@@ -55,6 +55,9 @@ class Recording:
     end: float
     description: str = ""
     live: dict = field(default_factory=dict)  # lab.json: times and the live diagnosis
+    # log lines from here on only (default: start): the previous scenario's error lines must not read as
+    # this fault's in the replay (the metrics keep their history, which the detector's baseline needs)
+    logs_from: float | None = None
 
 
 @dataclass
@@ -118,7 +121,11 @@ def record_case(
     signals = load_signals() if signals is None else signals
     columns, empty = _query_columns(prometheus_url, signals, entities, recording, step_s, rate_window)
     rows = _write_metrics(out / "metrics.csv", columns)
-    lines = _copy_logs(logs_dir, out / "logs", recording.start, recording.end, entities) if logs_dir else 0
+    lines = (
+        _copy_logs(logs_dir, out / "logs", max(recording.start, recording.logs_from or 0.0), recording.end, entities)
+        if logs_dir
+        else 0
+    )
     used = {signal for (_, signal) in columns}
     families = {s.name: s.family for s in signals if s.name in used and s.name not in known_signals}
     case = {

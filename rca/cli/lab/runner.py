@@ -272,7 +272,7 @@ def _run_on_estate(
                 flush=True,
             )
             time.sleep(steady_wait(time.time(), scenario.steady_s, recovered_at, lab.window_before_s))
-            result = run_one(lab, scenario, workdir, record_dir, known, loaded.warmup_s, out)
+            result = run_one(lab, scenario, workdir, record_dir, known, loaded.warmup_s, out, logs_from=recovered_at)
             recovered_at = result.recovered_at or time.time()
             results.append(result)
             print("  " + scoring.scenario_lines([result]), file=out, flush=True)
@@ -321,6 +321,7 @@ def run_one(
     known: frozenset[str],
     lookback_s: float,
     out: TextIO,
+    logs_from: float | None = None,
 ) -> ScenarioResult:
     """One scenario (its steady state already waited): inject, alert, diagnosis, revert, recovery, record."""
     fault_id = lab.inject(scenario)
@@ -345,6 +346,7 @@ def run_one(
         end=end,
         description=scenario.description or f"lab: {scenario.fault} on {scenario.target} ({scenario.params or {}})",
         live={**asdict(result), "target": scenario.target, "params": scenario.params, "estate": str(scenario.estate)},
+        logs_from=logs_from,
     )
     report = record_case(
         record_dir / scenario.name,
