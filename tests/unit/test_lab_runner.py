@@ -246,3 +246,27 @@ def test_a_fault_the_supervisor_did_not_revert_is_deleted_by_the_runner(clock):
     assert lab.reverted == ["f1"]
     assert clock.now >= FAULT_AT + 60 + runner.REVERT_GRACE_S
     assert any("runner deleted it" in n for n in result.notes)
+
+
+# ---- output of estates run side by side ---------------------------------------------------------
+
+
+def test_lines_printed_by_several_threads_come_out_whole():
+    import io
+    import threading
+
+    sink = io.StringIO()
+    writer = runner.LineWriter(sink)
+
+    def talk(name):
+        for i in range(200):
+            print(f"{name} line {i} of a scenario", file=writer)  # type: ignore[arg-type]
+
+    threads = [threading.Thread(target=talk, args=(n,)) for n in ("shop", "deep")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    lines = sink.getvalue().splitlines()
+    assert len(lines) == 400
+    assert all(line.endswith(" of a scenario") and line.count("line") == 1 for line in lines)

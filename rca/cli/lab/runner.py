@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import requests
 
@@ -224,6 +224,7 @@ def run_scenarios(
             _save(record_dir, [r for e in estates for r in done.get(e, [])])
 
     if parallel_estates and len(estates) > 1:
+        out = cast(TextIO, LineWriter(out))
         with ThreadPoolExecutor(max_workers=len(estates), thread_name_prefix="lab-estate") as pool:
             for future in [pool.submit(run_estate, e) for e in estates]:
                 future.result()
@@ -233,6 +234,31 @@ def run_scenarios(
     results = [r for e in estates for r in done[e]]
     print_figures(results, record_dir, out, replay=replay)
     return 0 if all(r.diagnosis != "none" for r in results) else 1
+
+
+class LineWriter:
+    """A text stream several threads print to: each thread's lines come out whole (print writes a line's
+    text and its end separately)."""
+
+    def __init__(self, out: TextIO):
+        self.out = out
+        self._lock = threading.Lock()
+        self._pending = threading.local()
+
+    def write(self, text: str) -> int:
+        """Buffer this thread's text; write its complete lines at once."""
+        buffered = getattr(self._pending, "text", "") + text
+        whole, _, rest = buffered.rpartition("\n")
+        self._pending.text = rest
+        if whole:
+            with self._lock:
+                self.out.write(whole + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush the underlying stream."""
+        with self._lock:
+            self.out.flush()
 
 
 @functools.cache
