@@ -4,9 +4,11 @@ Method (see docs/metrics.md):
 - Baseline: over the reference window that ends ``gap`` before the points under test, the
   level and slope of a robust line (medians of the two halves, Wald/Bartlett style). The local
   slope follows slow seasonality such as a daily cycle; the extrapolation is capped at
-  ``trend_horizon_s`` so a long anomaly is not measured against a runaway line.
-- Scale: 1.4826 x the median absolute deviation of the residuals around that line, floored by
-  the template's ``min_scale`` and a fraction of the level, so flat series do not explode.
+  ``trend_horizon_s`` (and at half the span the reference points cover) and kept within the
+  values the window held, so a long anomaly is not measured against a runaway line.
+- Scale: 1.4826 x the median absolute deviation of the residuals around that line (the mean
+  absolute deviation where the median one is 0), floored by the template's ``min_scale`` and a
+  fraction of the level, so flat series do not explode.
 - Score: the signed robust z-score of each new point. A run of ``min_points`` points at or above
   ``threshold`` in an allowed direction (and at least ``min_delta`` away) opens an anomaly;
   ``end_points`` consecutive points below ``end_threshold`` close it (hysteresis).
@@ -27,6 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 MAD_TO_SIGMA = 1.4826
+MEAN_AD_TO_SIGMA = 1.2533  # sqrt(pi/2): mean absolute deviation to sigma for normal noise
 
 
 @dataclass(frozen=True)
@@ -102,15 +105,20 @@ class Baseline:
     slope: float
     scale: float
     horizon_s: float
+    # the trend moves the expectation only within the values the reference window held: a slope
+    # fitted over a recovery would otherwise predict negative latencies a few minutes later
+    low: float = -math.inf
+    high: float = math.inf
 
     def at(self, ts: np.ndarray) -> np.ndarray:
         """Expected values at the given times."""
         dt = np.clip(np.asarray(ts, dtype=float) - self.t0, -self.horizon_s, self.horizon_s)
-        return self.level + self.slope * dt
+        return np.clip(self.level + self.slope * dt, self.low, self.high)
 
     def expect(self, t: float) -> float:
         """Expected value at one time."""
-        return self.level + self.slope * min(max(t - self.t0, -self.horizon_s), self.horizon_s)
+        trended = self.level + self.slope * min(max(t - self.t0, -self.horizon_s), self.horizon_s)
+        return min(max(trended, self.low), self.high)
 
 
 def fit_baseline(ts: np.ndarray, values: np.ndarray, min_scale: float, cfg: DetectorConfig) -> Baseline | None:
@@ -125,9 +133,24 @@ def fit_baseline(ts: np.ndarray, values: np.ndarray, min_scale: float, cfg: Dete
     t0 = float(ts[-1])
     detrended = values - slope * (ts - t0)
     level = _median(detrended)
-    mad = _median(np.abs(detrended - level))  # the residuals' median is 0 by construction
-    scale = max(MAD_TO_SIGMA * mad, min_scale, cfg.relative_scale_floor * abs(level), 1e-12)
-    return Baseline(t0=t0, level=level, slope=slope, scale=scale, horizon_s=cfg.trend_horizon_s)
+    residuals = np.abs(detrended - level)
+    spread = MAD_TO_SIGMA * _median(residuals)  # the residuals' median is 0 by construction
+    if spread == 0.0:
+        # a series that is mostly one value (a gauge of counts, errors that are nearly always 0):
+        # the mean absolute deviation still sees its rare moves (Iglewicz and Hoaglin's fallback)
+        spread = MEAN_AD_TO_SIGMA * float(np.mean(residuals))
+    scale = max(spread, min_scale, cfg.relative_scale_floor * abs(level), 1e-12)
+    # the trend is extrapolated at most half the span the reference points cover
+    horizon = min(cfg.trend_horizon_s, (float(ts[-1]) - float(ts[0])) / 2)
+    return Baseline(
+        t0=t0,
+        level=level,
+        slope=slope,
+        scale=scale,
+        horizon_s=horizon,
+        low=float(np.min(values)),
+        high=float(np.max(values)),
+    )
 
 
 def _sorted_median(a: np.ndarray) -> float:

@@ -135,6 +135,7 @@ class AnomalyWriter:
         for row in self.store.read(cypher.OPEN_ANOMALIES, source=self.source):
             if row["baseline_scale"] is None:
                 continue
+            # stored without the range the reference window held: the restored line is not clamped
             model = Baseline(
                 row["baseline_t0"],
                 row["baseline_level"],

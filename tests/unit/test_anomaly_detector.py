@@ -58,6 +58,30 @@ def test_baseline_scale_has_floors_so_flat_series_do_not_explode():
     assert fit_baseline(ts[:5], flat[:5], 0.0, DetectorConfig()) is None  # too little history
 
 
+def test_a_mostly_constant_series_is_scaled_by_its_rare_moves():
+    # errors that are 0 but for a few polls: the median absolute deviation is 0, the mean one is not
+    ts = np.arange(0, 3600, STEP)
+    errors = np.zeros(len(ts))
+    errors[[20, 90, 170]] = 0.4
+    baseline = fit_baseline(ts, errors, 0.0, DetectorConfig())
+    assert baseline.scale == pytest.approx(1.2533 * 1.2 / len(ts), rel=0.01)
+    assert (0.4 - baseline.expect(ts[-1] + STEP)) / baseline.scale < 500  # not 0.4 / 1e-12
+
+
+def test_a_trend_fitted_over_a_recovery_never_predicts_beyond_what_the_window_held():
+    # latency falling back from an earlier fault over the short reference window of a recorded case
+    ts = np.arange(0, 400, 5.0)
+    values = np.linspace(0.9, 0.1, len(ts)) + np.random.default_rng(2).normal(0, 0.005, len(ts))
+    baseline = fit_baseline(ts, values, 0.0, DetectorConfig())
+    assert baseline.slope < 0
+    assert baseline.horizon_s == pytest.approx((ts[-1] - ts[0]) / 2)  # not the nominal 30 min
+    later = np.array([ts[-1] + 60, ts[-1] + 600])
+    assert baseline.at(later).min() >= values.min()  # a latency is never expected below the window's lowest
+    assert baseline.expect(ts[-1] + 600) >= values.min()
+    # a settled latency at the window's low is therefore not "up" against a line that ran on below zero
+    assert (0.1 - baseline.expect(ts[-1] + 600)) / baseline.scale < 6
+
+
 @pytest.mark.parametrize("shape", ["step", "ramp"])
 def test_onset_is_the_change_point_for_steps_and_ramps(shape):
     rng = np.random.default_rng(3)
