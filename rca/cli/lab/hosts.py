@@ -1,8 +1,9 @@
 """The lab's hosts: the process groups of the services and datastores an estate places on each host.
 
 A host has no machine of its own, so its resource figures are those of its processes, read with
-psutil at every scrape: CPU seconds (a counter; a process that died takes its seconds with it,
-which rate() reads as a counter reset), resident memory, the bytes its members' temp directories
+psutil at every scrape: CPU seconds (a counter that, like a real host's, never goes back: the
+seconds of a process that exited are kept, since rate() reads any decrease as a counter reset and a
+crashed or stopped member then showed as a burst of host CPU), resident memory, the bytes its members' temp directories
 hold against a nominal disk size, and the number of its processes. The supervisor serves them on its
 control port's ``/metrics`` as ``lab_host_cpu_seconds_total{host}``, ``lab_host_memory_bytes{host}``,
 ``lab_host_disk_used_bytes{host}``, ``lab_host_disk_size_bytes{host}`` and ``lab_host_processes{host}``.
@@ -11,6 +12,7 @@ control port's ``/metrics`` as ``lab_host_cpu_seconds_total{host}``, ``lab_host_
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -50,19 +52,38 @@ def directory_bytes(path: Path) -> int:
     return total
 
 
-def usage(pids: Iterable[int]) -> tuple[float, int]:
-    """CPU seconds and resident bytes of these processes (the ones gone meanwhile count nothing)."""
-    cpu, rss = 0.0, 0
+ProcessKey = tuple[int, float]  # (pid, start time): pids are reused
+
+
+def usage(pids: Iterable[int]) -> tuple[dict[ProcessKey, float], int]:
+    """CPU seconds per process and resident bytes of these processes (the ones gone meanwhile count nothing)."""
+    cpu: dict[ProcessKey, float] = {}
+    rss = 0
     for pid in pids:
         try:
             process = psutil.Process(pid)
             with process.oneshot():
                 times = process.cpu_times()
-                cpu += times.user + times.system
+                cpu[(pid, process.create_time())] = times.user + times.system
                 rss += process.memory_info().rss
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
     return cpu, rss
+
+
+class CpuCounter:
+    """A host's CPU seconds as a monotonic counter: its live processes' seconds plus those of the
+    processes that exited, as last read (a process' seconds since the last scrape are lost with it)."""
+
+    def __init__(self) -> None:
+        self.retired = 0.0
+        self.last: dict[ProcessKey, float] = {}
+
+    def total(self, readings: dict[ProcessKey, float]) -> float:
+        """The counter's value, given the live processes' CPU seconds now."""
+        self.retired += sum(seconds for key, seconds in self.last.items() if key not in readings)
+        self.last = dict(readings)
+        return self.retired + sum(readings.values())
 
 
 class HostCollector(Collector):
@@ -73,6 +94,8 @@ class HostCollector(Collector):
     ) -> None:
         self.hosts = list(hosts)
         self.pgids_of, self.dirs_of = pgids_of, dirs_of
+        self.cpu = {host: CpuCounter() for host in self.hosts}
+        self._lock = threading.Lock()  # two scrapes at once must not both retire an exited process
 
     def collect(self) -> Iterator:
         cpu = CounterMetricFamily("lab_host_cpu_seconds", "CPU seconds of the host's processes", labels=["host"])
@@ -84,7 +107,8 @@ class HostCollector(Collector):
         for host in self.hosts:
             pids = group_pids(self.pgids_of(host), groups)
             seconds, rss = usage(pids)
-            cpu.add_metric([host], seconds)
+            with self._lock:
+                cpu.add_metric([host], self.cpu[host].total(seconds))
             memory.add_metric([host], rss)
             disk.add_metric([host], sum(directory_bytes(d) for d in self.dirs_of(host)))
             size.add_metric([host], HOST_DISK_BYTES)
