@@ -18,6 +18,7 @@ from rca.bridge.payload import Notification
 from rca.service.client import RootCauseClient
 from rca.service.stubs import pb
 
+AFTER_ALERT_S = 6 * 3600.0  # how far past the newest alert a re-diagnosis looks
 WINDOW_BEFORE_S = 1800.0  # default look-back before the first alert (the service's default too)
 SHOWN_CANDIDATES = 3
 _SYMPTOM_FIELD = re.compile(r"^symptoms\[(\d+)\]")
@@ -117,9 +118,11 @@ def diagnose(
 
 
 def alert_window(symptoms: list[MappedSymptom], before_s: float, now: float) -> pb.TimeWindow:
-    """From ``before_s`` before the first alert to now (or the newest alert, if its clock is ahead)."""
+    """From ``before_s`` before the first alert to now (or the newest alert, if its clock is ahead),
+    but never more than AFTER_ALERT_S past the newest alert: alerts replayed from another day (or a
+    group firing for days) would otherwise ask for a window longer than the service accepts."""
     first, newest = min(s.observed_at for s in symptoms), max(s.observed_at for s in symptoms)
-    return pb.TimeWindow(start=first - before_s, end=max(newest, now))
+    return pb.TimeWindow(start=first - before_s, end=max(newest, min(now, newest + AFTER_ALERT_S)))
 
 
 def _unusable_symptom(exc: grpc.RpcError) -> tuple[int, str] | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rca.bridge.diagnosis import WINDOW_BEFORE_S, alert_window
+from rca.bridge.diagnosis import AFTER_ALERT_S, WINDOW_BEFORE_S, alert_window
 from rca.bridge.mapping import MappedSymptom
 from settings.bridge import BridgeSettings
 
@@ -32,3 +32,9 @@ def test_the_look_back_is_a_setting_whose_default_stays_1800_s(monkeypatch):
     from settings.root import load_settings
 
     assert load_settings(None).bridge.window_before_s == 300.0
+
+
+def test_alerts_from_another_day_get_a_window_the_service_accepts():
+    # a replayed notification (or a group firing for days): the window ends a bounded time past the alert
+    window = alert_window([symptom("web", 1000.0)], 1800.0, now=1000.0 + 400 * 86400.0)
+    assert (window.start, window.end) == (-800.0, 1000.0 + AFTER_ALERT_S)
