@@ -109,3 +109,20 @@ def test_the_topology_file_errors_keep_their_line(case_dir):
     (case_dir / "topology.yaml").write_text(text)
     with pytest.raises(CaseError, match=r"topology\.yaml:\d+: .*'db-9' is not defined"):
         load_case(case_dir, known())
+
+
+def test_a_latency_of_zero_is_read_as_no_sample(case_dir):
+    # exports write a percentile of 0 for a step without requests; judged as a latency it would be a
+    # drop to nothing and a jump back of a robust z in the millions
+    lines = (case_dir / "metrics.csv").read_text().splitlines()
+    column = lines[0].split(",").index("payment/latency_p99")
+    for row in (5, 6, 7):
+        cells = lines[row].split(",")
+        cells[column] = "0"
+        lines[row] = ",".join(cells)
+    (case_dir / "metrics.csv").write_text("\n".join(lines) + "\n")
+    case = load_case(case_dir, known())
+    latency = next(c for c in case.metrics if c.entity == "payment" and c.signal == "latency_p99")
+    errors = next(c for c in case.metrics if c.entity == "payment" and c.signal == "error_ratio")
+    assert (latency.idle, latency.missing) == (3, 0)
+    assert len(latency.values) == len(errors.values) - 3 and latency.values.min() > 0

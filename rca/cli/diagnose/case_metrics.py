@@ -26,6 +26,7 @@ class MetricColumn:
     ts: np.ndarray
     values: np.ndarray
     missing: int  # empty cells, not samples
+    idle: int = 0  # latencies of exactly 0, read as no sample (a percentile over no requests)
 
 
 def read_metrics(file: Path, labels: dict[str, Label], families: dict[str, str]) -> tuple[list[MetricColumn], float]:
@@ -65,6 +66,11 @@ def read_metrics(file: Path, labels: dict[str, Label], families: dict[str, str])
         raw = [row[index].strip() for row in cells]
         present = np.array([c not in MISSING for c in raw])
         values = np.array([float(c) if ok else math.nan for c, ok in zip(raw, present)], dtype=float)
+        # exports write a latency percentile of 0 for a minute without requests; judged as a latency it
+        # is a drop to nothing and then a rise from nothing (robust z in the millions on the first
+        # request), so it is read as what it is: no sample
+        idle = present & (values == 0.0) if families[signal] == "latency" else np.zeros(len(raw), dtype=bool)
+        present &= ~idle
         out.append(
             MetricColumn(
                 entity,
@@ -73,7 +79,8 @@ def read_metrics(file: Path, labels: dict[str, Label], families: dict[str, str])
                 families[signal],
                 ts[present],
                 values[present],
-                int((~present).sum()),
+                int((~present).sum()) - int(idle.sum()),
+                int(idle.sum()),
             )
         )
     return out, step

@@ -224,6 +224,9 @@ class DiagnoseSession:
         missing = sum(c.missing for c in case.metrics)
         if missing:
             notes.append(f"metrics: {missing} empty cells (no sample) in metrics.csv")
+        idle = sum(c.idle for c in case.metrics)
+        if idle:
+            notes.append(f"metrics: {idle} latencies of 0 read as no sample (no requests in that step)")
         return len(judged.writer.latest), judged.report.bad.problems()
 
 
