@@ -71,6 +71,7 @@ KNOBS = {
     "noise_deviation": ("rca.simulator.signals", "NOISE_DEVIATION"),  # chance deviations of watched families
     "weak_reached": ("rca.simulator.incident", "WEAK_REACHED"),  # unnoticed reached entities that still deviate
     "half_watched_share": ("rca.simulator.incident", "HALF_WATCHED_SHARES"),  # metrics or logs unwatched, per kind
+    "restless_family": ("rca.simulator.signals", "RESTLESS_FAMILY"),  # one family anomalous on most entities
 }
 
 

@@ -57,7 +57,7 @@ def analyse(subgraph: IncidentSubgraph, rules: RuleEngine, graph: PropagationGra
         i = table.index[f.entity_id]
         strengths[i, j] = max(strengths[i, j], f.strength)
     propagation = propagation_scores(table)
-    walk = walk_scores(subgraph, graph, table.node_ids, table.column("evidence"))
+    walk = walk_scores(subgraph, graph, table.node_ids, table.column("evidence_distinct"))
     table = table.with_columns(RANKER_COLUMNS, np.column_stack([strengths, strengths.max(axis=1), propagation, walk]))
     table = with_caller_features(table, subgraph)
     timings = {

@@ -14,8 +14,7 @@ import time
 
 import numpy as np
 
-from rca.rank.ensemble import magnitude
-from rca.rank.features import FeatureTable, build_features
+from rca.rank.features import SCORE_CAP, FeatureTable, build_features
 from rca.rank.graph import PropagationGraph, propagation_graph
 from rca.rank.ranker import check_subgraph, finish
 from rca.rank.types import IncidentSubgraph, RankingResult
@@ -37,7 +36,7 @@ class AnomalyMagnitudeRanker:
     def rank(self, subgraph: IncidentSubgraph, top_k: int) -> RankingResult:
         """Candidates by deviation size, scaled so the largest is 1."""
         graph, table, started = _prepare(subgraph, top_k)
-        size = magnitude(table)
+        size = np.minimum(np.maximum(table.column("anomaly_max"), table.column("deviation_max")), SCORE_CAP)
         scores = size / size.max() if size.max() > 0 else size
         return finish(subgraph, graph, table, scores, top_k, [], {"ranker": self.name}, {}, started)
 

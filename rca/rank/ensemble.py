@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rca.rank.features import OBSERVABLE, SCORE_CAP, FeatureTable
+from rca.rank.features import OBSERVABLE, FeatureTable
 
 TERMS: tuple[str, ...] = ("gnn", "rules", "propagation", "walk", "magnitude", "quiet")
 WITHOUT_MODEL: tuple[str, ...] = tuple(t for t in TERMS if t != "gnn")
@@ -110,9 +110,10 @@ def ranker_outputs(table: FeatureTable, names: tuple[str, ...], gnn_logits: np.n
 
 
 def magnitude(table: FeatureTable) -> np.ndarray:
-    """Per entity in [0, 1]: its largest deviation in the window, anomaly or not (the magnitude
-    baseline's signal, BARO / N-Sigma style), capped like anomaly scores."""
-    return np.minimum(np.maximum(table.column("anomaly_max"), table.column("deviation_max")), SCORE_CAP) / SCORE_CAP
+    """Per entity: its largest deviation in the window, anomaly or not (the magnitude baseline's
+    signal, BARO / N-Sigma style), 1 at the simulator's largest score; weighted by how distinct it
+    is among the entities watched in its family (features.magnitude_distinct)."""
+    return table.column("magnitude_distinct")
 
 
 def observed_quiet(table: FeatureTable) -> np.ndarray:

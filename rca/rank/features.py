@@ -21,7 +21,7 @@ from rca.rank.graph import PropagationGraph, propagation_graph
 from rca.rank.log_change import TemplateChange, change_onsets, change_strength, template_changes
 from rca.rank.types import OBSERVED_LOGS, IncidentSubgraph
 
-FEATURE_SCHEMA_VERSION = "4"
+FEATURE_SCHEMA_VERSION = "5"
 SNAPSHOT_DECIMALS = 6  # values kept in the feature snapshot stored with an incident
 
 KINDS = ("Service", "Instance", "Host", "Datastore")
@@ -51,6 +51,7 @@ BASE_FEATURES: tuple[str, ...] = (
     "anomaly_max",
     *(f"deviation_{f}" for f in FAMILIES),
     "deviation_max",
+    "magnitude_distinct",
     "anomaly_count",
     "has_onset",
     "onset_lead",
@@ -61,6 +62,7 @@ BASE_FEATURES: tuple[str, ...] = (
     *(f"quiet_{f}" for f in OBSERVABLE),
     "unobserved",
     "evidence",
+    "evidence_distinct",
     "change_recent",
     "change_deploy",
     "change_before_onset",
@@ -150,6 +152,7 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
     alert = subgraph.alert_time
 
     onsets: dict[str, float] = {}
+    raw_scores = np.zeros((len(ids), len(FAMILIES)))  # uncapped, for magnitude_distinct
     for a in subgraph.anomalies:
         if a.entity_id not in row or a.onset > alert + ONSET_SCALE_S:
             continue
@@ -159,6 +162,8 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
         j = col[f"anomaly_{a.family}"] if a.family in FAMILIES else None
         if j is not None:
             m[i, j] = max(m[i, j], min(a.score, SCORE_CAP))
+            k = FAMILIES.index(a.family)
+            raw_scores[i, k] = max(raw_scores[i, k], a.score)
         m[i, col["anomaly_count"]] += 1
         onsets[a.entity_id] = min(onsets.get(a.entity_id, a.onset), a.onset)
     deviation_onsets = _deviation_features(subgraph, m, row, col, alert)
@@ -192,13 +197,15 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
     m[:, col["log_severe"]] = np.log1p(severe_counts)
     m[:, col["log_new"]] = np.log1p(log_strength)
     m[:, col["deviation_max"]] = m[:, [col[f"deviation_{f}"] for f in FAMILIES]].max(axis=1)
-    m[:, col["evidence"]] = np.maximum.reduce(
-        [
-            1.0 - np.exp(-m[:, col["anomaly_max"]] / 3.0),
-            1.0 - np.exp(-log_strength / LOG_CHANGE_SCALE),
-            1.0 - np.exp(-np.maximum(m[:, col["deviation_max"]] - DEVIATION_FLOOR, 0.0) / DEVIATION_SCALE),
-        ]
-    )
+    share = _family_shares(subgraph, row, raw_scores)
+    m[:, col["magnitude_distinct"]] = _distinct_magnitude(m, col, raw_scores, share)
+    other_evidence = [
+        1.0 - np.exp(-log_strength / LOG_CHANGE_SCALE),
+        1.0 - np.exp(-np.maximum(m[:, col["deviation_max"]] - DEVIATION_FLOOR, 0.0) / DEVIATION_SCALE),
+    ]
+    m[:, col["evidence"]] = np.maximum.reduce([1.0 - np.exp(-m[:, col["anomaly_max"]] / 3.0), *other_evidence])
+    # what the random walk from the symptoms follows: evidence all entities share does not point anywhere
+    m[:, col["evidence_distinct"]] = np.maximum.reduce([_anomaly_evidence(raw_scores, share), *other_evidence])
     _observation_features(subgraph, m, row, col, log_strength)
     for j, name in enumerate(BASE_FEATURES):
         if name.startswith("log_") and name not in ("log_severe", "log_new"):
@@ -218,6 +225,41 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
     table = FeatureTable(ids, list(BASE_FEATURES), m, FEATURE_SCHEMA_VERSION, onsets, changed_templates)
     table.index = row  # the graph's rows
     return table
+
+
+def _family_shares(subgraph, row, raw_scores) -> np.ndarray:
+    """Per family: the share of the entities watched in it that show an anomaly there.
+
+    Evidence every entity shares does not tell them apart: on a real system one family can be
+    anomalous nearly everywhere at once (client latencies that jump to a timeout now and then on
+    every service), and there the root cause's CPU, anomalous on it alone, is what stands out.
+    """
+    anomalous = raw_scores > 0
+    if not subgraph.observed:  # no coverage known (a caller's own subgraph): every entity might show
+        return anomalous.sum(axis=0) / max(len(row), 1)
+    watched = np.zeros((len(row), len(FAMILIES)), dtype=bool)
+    for entity_id, families in subgraph.observed.items():
+        i = row.get(entity_id)
+        if i is not None:
+            watched[i] = [f in families for f in FAMILIES]
+    watched |= anomalous  # an anomaly is watched by definition
+    return anomalous.sum(axis=0) / np.maximum(watched.sum(axis=0), 1)
+
+
+def _distinct_magnitude(m, col, raw_scores, share) -> np.ndarray:
+    """Per entity: its largest deviation, weighted in each family by how few entities show an anomaly
+    there (_family_shares). The anomaly score is compressed (log) rather than capped: a robust z of
+    350 against 15 is a difference the cap would erase. Deviations under the threshold count capped,
+    as in the table."""
+    deviations = m[:, [col[f"deviation_{f}"] for f in FAMILIES]]
+    strength = np.log1p(np.maximum(raw_scores, deviations)) / np.log1p(SCORE_CAP)
+    return (strength * (1.0 - share)).max(axis=1) if len(raw_scores) else np.zeros(0)
+
+
+def _anomaly_evidence(raw_scores, share) -> np.ndarray:
+    """Per entity in [0, 1]: how far its anomalies are evidence, weighted like _distinct_magnitude."""
+    own = 1.0 - np.exp(-np.minimum(raw_scores, SCORE_CAP) / 3.0)
+    return (own * (1.0 - share)).max(axis=1) if len(raw_scores) else np.zeros(0)
 
 
 def _deviation_features(subgraph, m, row, col, alert) -> dict[str, float]:

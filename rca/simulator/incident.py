@@ -29,6 +29,7 @@ from rca.simulator.signals import (
     event_row,
     family_anomaly,
     noise_rows,
+    restless_rows,
 )
 
 FAULT_TYPES: tuple[str, ...] = tuple(load_profiles())
@@ -303,6 +304,8 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
     unobserved |= {(eid, f) for eid in unwatched for f in (*FAMILY_SIGNALS, OBSERVED_LOGS)}
     unobserved |= {(eid, f) for eid in no_metrics for f in FAMILY_SIGNALS} | {(eid, OBSERVED_LOGS) for eid in no_logs}
     watched = [(eid, f) for eid in sorted(estate.entities) for f in FAMILY_SIGNALS if (eid, f) not in unobserved]
+    # its own random stream, so the incidents are otherwise those of the generator without it
+    anomalies += restless_rows(estate, random.Random(f"{seed}:{n_entities}:{fault_type}:restless"), watched, start, end)
     deviations = deviation_rows(
         estate,
         weak_rng,

@@ -187,6 +187,31 @@ def _routine_logs(estate: Estate, rng: random.Random, start: float, end: float, 
     return events
 
 
+# Chance that one family is restless across the estate in an incident's window: anomalous now and
+# then on most entities watched in it, unrelated to the fault (client latencies of a real system that
+# jump to a timeout on every service every few minutes). Evidence all entities share tells none of
+# them apart; the ranker has to learn that from data where it happens.
+RESTLESS_FAMILY = 0.25
+RESTLESS_FAMILIES = ("latency", "latency", "traffic", "errors")
+
+
+def restless_rows(
+    estate: Estate, rng: random.Random, watched: list[tuple[str, str]], start: float, end: float
+) -> list[dict]:
+    """Anomalies of one restless family on 40-90 % of the entities watched in it, or none."""
+    if rng.random() >= RESTLESS_FAMILY:
+        return []
+    family = rng.choice(RESTLESS_FAMILIES)
+    entities = sorted({eid for eid, f in watched if f == family})
+    rows = []
+    for eid in rng.sample(entities, round(len(entities) * rng.uniform(0.4, 0.9))):
+        for _ in range(rng.randint(1, 3)):
+            # a real detector's robust z on a near-flat series that jumps is in the hundreds or more
+            score = 6.0 * 10 ** rng.uniform(0.0, 3.0)
+            rows.append(family_anomaly(estate, eid, family, rng.uniform(start, end - 60), score, rng.uniform(60, 240)))
+    return rows
+
+
 # Chance a watched family strays past the deviation floor by chance somewhere in the window: real
 # series do (a busy minute, a GC pause), so a small deviation alone must not look like a cause.
 NOISE_DEVIATION = 0.15

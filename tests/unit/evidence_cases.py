@@ -98,3 +98,33 @@ def shift_under_the_threshold() -> IncidentSubgraph:
     )
     subgraph.observed = dict.fromkeys(nodes, EVERYTHING)
     return subgraph
+
+
+def restless_family() -> IncidentSubgraph:
+    """gateway -> {orders -> {pricing, ledger}, search -> users}; every service's latency jumps now
+    and then all through the window (client calls that hit a timeout: robust z in the hundreds to
+    the hundreds of thousands), and ledger's CPU is anomalous, on it alone, from the onset.
+
+    Capped at the simulator's largest score, the latency anomalies tie with ledger's, and the
+    structure decides; what tells ledger apart is that its evidence is its own."""
+    names = ("gateway", "orders", "search", "pricing", "ledger", "users")
+    nodes = {n: node(n, "Service") for n in names}
+    edges = [
+        Edge("gateway", "orders", "CALLS"),
+        Edge("gateway", "search", "CALLS"),
+        Edge("orders", "pricing", "CALLS"),
+        Edge("orders", "ledger", "CALLS"),
+        Edge("search", "users", "CALLS"),
+    ]
+    jumps = {"gateway": 580_000.0, "orders": 46_000.0, "search": 4_800.0, "pricing": 120_000.0, "users": 900.0}
+    anomalies = [anomaly("ledger", "saturation", T, 350.0), anomaly("ledger", "latency", T - 1200, 2_400.0)]
+    for k, (name, score) in enumerate(jumps.items()):
+        anomalies += [
+            anomaly(name, "latency", T - 1500 + 140 * k, score),
+            anomaly(name, "latency", T + 20 * k, score / 3),
+        ]
+    subgraph = IncidentSubgraph(
+        nodes, edges, anomalies, [], [], [Symptom("gateway", "latency", T + 120)], T - 1800, T + 300
+    )
+    subgraph.observed = dict.fromkeys(nodes, EVERYTHING)
+    return subgraph

@@ -77,3 +77,17 @@ def test_anomaly_scores_are_capped_at_the_range_the_weights_were_fitted_on():
     assert table.value("frontend", "anomaly_errors") == SCORE_CAP == table.value("frontend", "anomaly_max")
     assert table.value("db", "anomaly_traffic") == 7.0  # scores below the cap are kept as they are
     assert model_engine().rank(loud, 3).candidates[0].entity_id == "db"
+
+
+def test_evidence_every_entity_shares_does_not_tell_them_apart():
+    from tests.unit.evidence_cases import restless_family
+
+    table = build_features(restless_family())
+    # latency is anomalous on all six services: it weighs nothing; ledger's CPU, on it alone, does
+    assert table.value("users", "magnitude_distinct") == 0.0 == table.value("users", "evidence_distinct")
+    assert table.value("users", "evidence") > 0.99  # it is anomalous all the same (paths pass it freely)
+    assert table.value("ledger", "anomaly_max") == table.value("users", "anomaly_max")  # the cap ties them
+    # ... the log-compressed score does not: 350 is log1p(350) / log1p(14) of the simulator's largest
+    share = 1 / 6  # one of the six services shows saturation
+    assert table.value("ledger", "magnitude_distinct") == pytest.approx(math.log1p(350) / math.log1p(14) * (1 - share))
+    assert table.value("ledger", "evidence_distinct") == pytest.approx((1 - math.exp(-14 / 3)) * (1 - share))

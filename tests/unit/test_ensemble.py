@@ -56,22 +56,22 @@ def test_weights_of_other_terms_are_refused(tmp_path):
 
 def test_each_term_reads_one_rankers_output_and_the_model_term_is_floored():
     quiet = [f"quiet_{f}" for f in OBSERVABLE]
-    names = ["anomaly_max", "deviation_max", "rule_max", "propagation_score", "walk_score", "change_recent", *quiet]
+    names = ["magnitude_distinct", "rule_max", "propagation_score", "walk_score", "change_recent", *quiet]
     table = FeatureTable(
         ["a", "b", "c"],
         names,
         np.array(
             [
-                [14.0, 14.0, 0.9, 0.5, 0.2, 0.0, *[0.0] * len(quiet)],
-                [7.0, 3.5, 0.0, 0.1, 1.0, 0.0, *[1.0] * len(quiet)],  # watched, yet anomalous in one family
-                [0.0, 3.5, 0.0, 0.0, 0.0, 0.0, *[1.0] * len(quiet)],  # watched everywhere, a deviation of 3.5
+                [2.2, 0.9, 0.5, 0.2, 0.0, *[0.0] * len(quiet)],
+                [0.5, 0.0, 0.1, 1.0, 0.0, *[1.0] * len(quiet)],  # watched, yet anomalous in one family
+                [0.25, 0.0, 0.0, 0.0, 0.0, *[1.0] * len(quiet)],  # watched everywhere, a deviation of 3.5
             ]
         ),
     )
     outputs = ranker_outputs(table, TERMS, np.array([30.0, 0.0, -5.0]))
     assert outputs[:, 1].tolist() == [0.9, 0.0, 0.0]  # rules: the strongest finding
     assert outputs[:, 2].tolist() == [0.5, 0.1, 0.0] and outputs[:, 3].tolist() == [0.2, 1.0, 0.0]
-    assert outputs[:, 4].tolist() == [1.0, 0.5, 0.25]  # deviation size (anomaly or not), scaled to the cap
+    assert outputs[:, 4].tolist() == [2.2, 0.5, 0.25]  # distinct deviation size (features.magnitude_distinct)
     assert outputs[:, 5].tolist() == [0.0, 1.0, 1.0]  # observed and normal in every family
     assert outputs[0, 0] == pytest.approx(0.0, abs=1e-9) and outputs[1, 0] == outputs[2, 0] == GNN_FLOOR
     with pytest.raises(ValueError, match="no model output"):

@@ -6,7 +6,9 @@ engine without a model put the routine logger of `routine_errors_and_a_new_one` 
 `quiet_callee_below_the_root` (quiet, watched entities below the real root) held already and is
 kept as a guard. Before deviations under the threshold reached the ranking, the root of
 `shift_under_the_threshold` looked watched and healthy and both engines ranked its caller first
-(test_without_its_deviations_the_shifted_root_loses shows it).
+(test_without_its_deviations_the_shifted_root_loses shows it). Before the magnitude term weighed
+a family by how few entities show it, `restless_family` (one family anomalous on every service, as
+client latencies were on TrainTicket) ranked users, a leaf under search, first in both engines.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ CASES = [
     (evidence_cases.quiet_symptom, "cart"),
     (evidence_cases.routine_errors_and_a_new_one, "booking"),
     (evidence_cases.shift_under_the_threshold, "pricing"),
+    (evidence_cases.restless_family, "ledger"),
 ]
 
 

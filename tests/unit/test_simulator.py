@@ -71,6 +71,21 @@ def test_noise_and_missing_signals_are_present():
     assert silent_roots >= 1  # some datastore outages leave no metric on the datastore
 
 
+def test_a_restless_family_is_anomalous_on_most_entities_watched_in_it(monkeypatch):
+    from rca.simulator import signals
+
+    monkeypatch.setattr(signals, "RESTLESS_FAMILY", 1.0)
+    inc = simulate(3, 100, "cpu_exhaustion")
+    noisy = [a for a in inc.anomalies if a["score"] > 14.0]  # the simulator's faults and noise stay <= 14
+    families = {a["family"] for a in noisy}
+    assert len(families) == 1
+    family = families.pop()
+    watched = [e for e, watched_families in inc.observed.items() if family in watched_families]
+    assert len({a["entity_id"] for a in noisy}) >= 0.4 * len(watched) > 10
+    monkeypatch.setattr(signals, "RESTLESS_FAMILY", 0.0)
+    assert not [a for a in simulate(3, 100, "cpu_exhaustion").anomalies if a["score"] > 14.0]
+
+
 def test_subgraph_conversion_and_hop_cut():
     inc = simulate(2, 500, "host_failure")
     full = inc.to_subgraph()
