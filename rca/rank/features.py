@@ -197,7 +197,8 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
     m[:, col["log_severe"]] = np.log1p(severe_counts)
     m[:, col["log_new"]] = np.log1p(log_strength)
     m[:, col["deviation_max"]] = m[:, [col[f"deviation_{f}"] for f in FAMILIES]].max(axis=1)
-    share = _family_shares(subgraph, row, raw_scores)
+    watched, covered = _coverage(subgraph, row)
+    share = _family_shares(subgraph, watched, raw_scores)
     m[:, col["magnitude_distinct"]] = _distinct_magnitude(m, col, raw_scores, share)
     other_evidence = [
         1.0 - np.exp(-log_strength / LOG_CHANGE_SCALE),
@@ -206,7 +207,7 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
     m[:, col["evidence"]] = np.maximum.reduce([1.0 - np.exp(-m[:, col["anomaly_max"]] / 3.0), *other_evidence])
     # what the random walk from the symptoms follows: evidence all entities share does not point anywhere
     m[:, col["evidence_distinct"]] = np.maximum.reduce([_anomaly_evidence(raw_scores, share), *other_evidence])
-    _observation_features(subgraph, m, row, col, log_strength)
+    _observation_features(m, col, log_strength, watched, covered)
     for j, name in enumerate(BASE_FEATURES):
         if name.startswith("log_") and name not in ("log_severe", "log_new"):
             m[:, j] = np.log1p(m[:, j])
@@ -227,7 +228,23 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
     return table
 
 
-def _family_shares(subgraph, row, raw_scores) -> np.ndarray:
+def _coverage(subgraph, row) -> tuple[np.ndarray, np.ndarray]:
+    """What the graph says is watched: (entities, OBSERVABLE) booleans, and per entity whether any
+    coverage is known at all; one pass (entities watched alike share one row pattern)."""
+    watched = np.zeros((len(row), len(OBSERVABLE)), dtype=bool)
+    covered = np.zeros(len(row), dtype=bool)
+    rows_by_families: dict[frozenset[str], list[int]] = {}
+    for entity_id, families in subgraph.observed.items():
+        i = row.get(entity_id)
+        if i is not None and families:
+            rows_by_families.setdefault(frozenset(families), []).append(i)
+    for families, rows in rows_by_families.items():
+        watched[rows] = [f in families for f in OBSERVABLE]
+        covered[rows] = True
+    return watched, covered
+
+
+def _family_shares(subgraph, coverage, raw_scores) -> np.ndarray:
     """Per family: the share of the entities watched in it that show an anomaly there.
 
     Evidence every entity shares does not tell them apart: on a real system one family can be
@@ -236,13 +253,8 @@ def _family_shares(subgraph, row, raw_scores) -> np.ndarray:
     """
     anomalous = raw_scores > 0
     if not subgraph.observed:  # no coverage known (a caller's own subgraph): every entity might show
-        return anomalous.sum(axis=0) / max(len(row), 1)
-    watched = np.zeros((len(row), len(FAMILIES)), dtype=bool)
-    for entity_id, families in subgraph.observed.items():
-        i = row.get(entity_id)
-        if i is not None:
-            watched[i] = [f in families for f in FAMILIES]
-    watched |= anomalous  # an anomaly is watched by definition
+        return anomalous.sum(axis=0) / max(len(raw_scores), 1)
+    watched = coverage[:, : len(FAMILIES)] | anomalous  # an anomaly is watched by definition
     return anomalous.sum(axis=0) / np.maximum(watched.sum(axis=0), 1)
 
 
@@ -279,7 +291,7 @@ def _deviation_features(subgraph, m, row, col, alert) -> dict[str, float]:
     return onsets
 
 
-def _observation_features(subgraph, m, row, col, log_strength) -> None:
+def _observation_features(m, col, log_strength, watched, covered) -> None:
     """Observed and normal (evidence against), or not observed at all (unknown), per entity.
 
     `quiet_<family>` is 1 where the family (or the entity's logs) is watched and shows nothing: no
@@ -289,17 +301,11 @@ def _observation_features(subgraph, m, row, col, log_strength) -> None:
     saturation is watched and normal.
     `unobserved` marks an entity nothing watches, whose silence says nothing.
     """
-    showing = {f: (m[:, col[f"anomaly_{f}"]] > 0) | (m[:, col[f"deviation_{f}"]] >= WEAK_DEVIATION) for f in FAMILIES}
-    showing[OBSERVED_LOGS] = log_strength > 0
-    m[:, col["unobserved"]] = 1.0
-    for entity_id, families in subgraph.observed.items():
-        i = row.get(entity_id)
-        if i is None or not families:
-            continue
-        m[i, col["unobserved"]] = 0.0
-        for f in families:
-            if f in showing and not showing[f][i]:
-                m[i, col[f"quiet_{f}"]] = 1.0
+    showing = [(m[:, col[f"anomaly_{f}"]] > 0) | (m[:, col[f"deviation_{f}"]] >= WEAK_DEVIATION) for f in FAMILIES]
+    showing.append(log_strength > 0)  # OBSERVED_LOGS, last of OBSERVABLE
+    m[:, col["unobserved"]] = ~covered
+    for j, f in enumerate(OBSERVABLE):
+        m[:, col[f"quiet_{f}"]] = watched[:, j] & ~showing[j]
 
 
 def _rank_share(ordered: list[float], t: float) -> float:
