@@ -270,3 +270,9 @@ def test_lines_printed_by_several_threads_come_out_whole():
     lines = sink.getvalue().splitlines()
     assert len(lines) == 400
     assert all(line.endswith(" of a scenario") and line.count("line") == 1 for line in lines)
+
+
+def test_the_replay_finds_bench_accuracy_of_the_checkout():
+    # rca lab run replays its recordings through it; after the move to rca/cli/lab it looked in rca/bench
+    assert runner.BENCH_ACCURACY.is_file()
+    assert runner.BENCH_ACCURACY.parent.parent == runner.Path(runner.__file__).resolve().parents[3]

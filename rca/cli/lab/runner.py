@@ -43,6 +43,8 @@ DOWN_WAIT_S = 300.0  # the supervisor's own down: faults reverted, every process
 # alert name -> the symptom family the bridge reads from it (the lab's entry SLO rules)
 BASELINES = ("pagerank", "anomaly-magnitude")  # bench/accuracy.py's "best baseline" rows
 ALERT_FAMILIES = {"LabEntryErrorRatio": "errors", "LabEntryLatencyP99": "latency"}
+# bench/accuracy.py of a source checkout (rca/cli/lab/runner.py -> the repository's root)
+BENCH_ACCURACY = Path(__file__).resolve().parents[3] / "bench" / "accuracy.py"
 
 
 class RunError(RuntimeError):
@@ -516,7 +518,7 @@ def _save(record_dir: Path, results: list[ScenarioResult]) -> None:
 
 def replay_ranks(record_dir: Path, out: TextIO) -> dict[str, dict]:
     """bench/accuracy.py --cases on the recordings (every ranker), per case; {} when bench/ is not here."""
-    bench = Path(__file__).resolve().parents[2] / "bench" / "accuracy.py"
+    bench = BENCH_ACCURACY
     if not bench.is_file():
         print(f"bench/accuracy.py not found beside the package ({bench}): no baselines", file=out)
         return {}
