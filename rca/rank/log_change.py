@@ -6,7 +6,8 @@ included, that the entity was already writing before the incident say nothing ab
 counting them by severity made the busiest, noisiest services look guilty on every real system.
 
 The subgraph's window gives the history: everything an entity logged from the window's start up
-to ``RECENT_S`` before the alert is "before", what it logged after that is "after". Severity is
+to ``RECENT_S`` before the alert is "before", what it logged after that is "after"; in a window
+that reaches less than twice ``RECENT_S`` before the alert, the split is halfway to the alert. Severity is
 one input: a new warning or error weighs more than a new informational line, and both count.
 """
 
@@ -18,7 +19,6 @@ from dataclasses import dataclass
 from rca.rank.types import EventSignal
 
 RECENT_S = 600.0  # the onset lies at most this long before the alert (features.ONSET_SCALE_S)
-MIN_HISTORY_S = 300.0  # a shorter "before" stretch is stretched to this when turning counts into rates
 RATE_FACTOR = 4.0  # "logged faster": at least this many times the entity's earlier rate ...
 MIN_EXCESS = 5  # ... and at least this many lines more than that rate predicts
 SEVERE = 4  # syslog warning (4) and worse
@@ -46,7 +46,9 @@ def template_changes(
     events: Iterable[EventSignal], window_start: float, alert: float, window_end: float
 ) -> list[TemplateChange]:
     """The new and faster templates of every entity, ordered by entity, then weight (largest first)."""
-    split = alert - RECENT_S
+    # the recent part never takes more than half of what the window holds before the alert: with a
+    # short look-back (a bridge set to 120 s) everything would otherwise be "new", routine lines too
+    split = max(alert - RECENT_S, window_start + (alert - window_start) / 2)
     before: dict[tuple[str, str], int] = {}
     after: dict[tuple[str, str], list] = {}  # key -> [lines, first_ts, severity, class]
     for e in events:
@@ -58,7 +60,7 @@ def template_changes(
             seen[0] += e.count
             seen[1] = min(seen[1], e.first_ts)
             seen[2] = min(seen[2], e.severity)
-    history_s = max(split - window_start, MIN_HISTORY_S)
+    history_s = max(split - window_start, 1.0)  # at least 300 s in any window reaching 600 s before the alert
     after_s = max(window_end - split, 1.0)
     changes = []
     for (entity_id, template), (lines, first, severity, cls) in after.items():

@@ -17,6 +17,7 @@ import pytest
 
 from rca.rank.engine import engine_without_model, model_engine
 from rca.rank.log_change import template_changes
+from rca.rank.types import EventSignal
 from tests.unit import evidence_cases
 from tests.unit.engine_cases import T
 
@@ -66,3 +67,14 @@ def test_without_its_deviations_the_shifted_root_loses(engine):
     case.deviations = []
     result = ENGINES[engine]().rank(case, 10)
     assert result.candidates[0].entity_id != "pricing", [c.entity_id for c in result.candidates]
+
+
+def test_a_short_window_keeps_half_of_itself_as_history_for_the_logs():
+    # a bridge looking back 120 s: routine lines logged all along are not "new" in its window
+    routine = [
+        EventSignal("search", "stats: <*> requests", "other", 6, 3, T - 115 + 20 * k, T - 110 + 20 * k, "stats")
+        for k in range(12)
+    ]
+    new = [evidence_cases._line("booking", "catch price exception", T + 5, 6, 3)]
+    changes = template_changes(routine + new, T - 120, T, T + 60)
+    assert [(c.entity_id, c.kind) for c in changes] == [("booking", "new")]
