@@ -35,6 +35,7 @@ class FaultProfile:
     caller_logs: dict[str, float] = field(default_factory=dict)
     change: str | None = None
     change_probability: float = 0.0
+    dark: bool = False  # when its metrics are missing, it reports nothing at all (a dead host)
 
 
 @lru_cache(maxsize=4)
@@ -58,6 +59,7 @@ def load_profiles(path: Path = PROFILES_FILE) -> dict[str, FaultProfile]:
                 caller_logs=dict(spec.get("caller_logs", {})),
                 change=spec.get("change"),
                 change_probability=float(spec.get("change_probability", 0.0)),
+                dark=bool(spec.get("dark", False)),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"fault profile {name!r} in {path} is malformed: {exc}") from exc

@@ -233,6 +233,8 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
     root_weak = weak_rng.random() < WEAK_ROOT
     if rng.random() < profile.missing:
         unobserved |= {(root, own.family) for own in profile.own}
+        if profile.dark:
+            unobserved |= {(root, family) for family in (*FAMILY_SIGNALS, OBSERVED_LOGS)}
     else:
         for own in profile.own:
             score = rng.uniform(*own.score)
