@@ -86,6 +86,14 @@ def test_a_restless_family_is_anomalous_on_most_entities_watched_in_it(monkeypat
     assert not [a for a in simulate(3, 100, "cpu_exhaustion").anomalies if a["score"] > 14.0]
 
 
+def test_a_failed_host_whose_metrics_are_missing_reports_nothing_at_all():
+    incidents = [simulate(s, 100, "host_failure") for s in range(12)]
+    silent = [i for i in incidents if not any(a["entity_id"] == i.root_cause_id for a in i.anomalies)]
+    assert silent  # the missing-signals noise struck some of them ...
+    for incident in silent:  # ... and then no family of the dead host, nor its logs, is watched
+        assert not incident.observed.get(incident.root_cause_id)
+
+
 def test_subgraph_conversion_and_hop_cut():
     inc = simulate(2, 500, "host_failure")
     full = inc.to_subgraph()
