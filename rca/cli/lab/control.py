@@ -76,7 +76,10 @@ def serve_control(lab: Any) -> ThreadingHTTPServer:
             except Exception as error:  # noqa: BLE001 (a fault that failed midway is reported, the lab stays up)
                 self.send_json(500, {"error": f"{type(error).__name__}: {error}"})
 
-    server = ThreadingHTTPServer(("127.0.0.1", lab.control_port), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", lab.control_port), Handler, bind_and_activate=False)
+    server.socket.close()
+    server.socket = lab.control_socket  # bound and listening since the lab was set up
+    server.server_name, server.server_port = "127.0.0.1", lab.control_port
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="lab-control", daemon=True).start()
     return server

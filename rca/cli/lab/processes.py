@@ -26,6 +26,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def listening_socket() -> socket.socket:
+    """A loopback TCP socket bound to a free port and listening already: a port this process serves
+    itself is held from the start, not chosen now and bound later (by then another process may
+    have taken it; the lab's control API lost it that way while its children started)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    return sock
+
+
 def port_accepts(port: int, timeout_s: float = 0.5) -> bool:
     """True when something accepts TCP connections on 127.0.0.1:port."""
     try:

@@ -33,6 +33,7 @@ from rca.cli.lab.processes import (
     Child,
     free_port,
     kill_group,
+    listening_socket,
     port_accepts,
     same_process,
     started_at,
@@ -129,7 +130,8 @@ class Lab:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.ports = project.ProjectPorts()
         self.syslog_address = f"127.0.0.1:{self.ports.syslog_tcp}" if with_project else None
-        self.control_port = free_port()
+        self.control_socket = listening_socket()  # held from here on: its port goes into Prometheus' config
+        self.control_port = int(self.control_socket.getsockname()[1])
         self.datastores = {name: DatastoreProcess(spec, self.workdir) for name, spec in estate.datastores.items()}
         self.services = {name: ServiceProcess(self, spec, free_port()) for name, spec in estate.services.items()}
         self.prometheus = LabPrometheus(self.workdir, estate)
