@@ -126,3 +126,37 @@ def test_a_latency_of_zero_is_read_as_no_sample(case_dir):
     errors = next(c for c in case.metrics if c.entity == "payment" and c.signal == "error_ratio")
     assert (latency.idle, latency.missing) == (3, 0)
     assert len(latency.values) == len(errors.values) - 3 and latency.values.min() > 0
+
+
+def test_a_signal_mapping_may_carry_the_exporters_direction_and_floors(case_dir):
+    from rca.cli.diagnose.session import case_templates, project_signals
+
+    text = (case_dir / "case.yaml").read_text()
+    mapped = "signals:\n  cpu_pct: {family: saturation, min_scale: 0.5, min_delta: 5}\n  latency_p99: latency\n"
+    (case_dir / "case.yaml").write_text(text.replace("signals: {cpu_pct: saturation}\n", mapped))
+    case = load_case(case_dir, known())
+    templates = {t.name: t for t in case_templates(case, project_signals(MetricsSettings())).signals}
+    cpu = templates["cpu_pct"]
+    assert (cpu.family, cpu.direction, cpu.min_scale, cpu.min_delta) == ("saturation", "up", 0.5, 5.0)
+    # a project name the case maps without floors has none; one it does not map keeps the project's
+    assert (templates["latency_p99"].min_scale, templates["latency_p99"].min_delta) == (0.0, 0.0)
+    own = project_signals(MetricsSettings())["error_ratio"]
+    assert (templates["error_ratio"].min_scale, templates["error_ratio"].direction) == (own.min_scale, own.direction)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("{family: saturation, min_delta: -1}", r"signals\.cpu_pct\.min_delta: -1 is not a number >= 0"),
+        ("{family: saturation, direction: sideways}", r"signals\.cpu_pct\.direction: 'sideways' is not a direction"),
+        ("{family: saturation, floor: 1}", r"signals\.cpu_pct\.floor: unknown key"),
+        ("{min_scale: 1}", r"signals\.cpu_pct: None is not a signal family"),
+    ],
+)
+def test_a_bad_signal_mapping_names_the_field(case_dir, entry, message):
+    text = (case_dir / "case.yaml").read_text()
+    (case_dir / "case.yaml").write_text(
+        text.replace("signals: {cpu_pct: saturation}\n", f"signals:\n  cpu_pct: {entry}\n")
+    )
+    with pytest.raises(CaseError, match=r"case\.yaml:\d+: " + message):
+        load_case(case_dir, known())

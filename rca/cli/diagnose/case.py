@@ -1,7 +1,8 @@
 """A case folder (`rca diagnose` format) read and checked in full before anything reaches the graph.
 
     CASE_DIR/
-      case.yaml      alert (at, symptoms), optional signals (name -> family), optional root_causes
+      case.yaml      alert (at, symptoms), optional signals (name -> family, or family and thresholds),
+                     optional root_causes
       topology.yaml  the project's topology format (ingest/data/topology.schema.json)
       metrics.csv    `time` (unix seconds or ISO 8601), then one column per `entity/signal`
       logs/          optional: raw syslog lines, or `TIME<TAB>ENTITY<TAB>MESSAGE` lines
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from graph_schema.model import SIGNAL_FAMILIES, Label
+from ingest.metrics.promql_templates import DIRECTIONS
 from ingest.topology.file import TopologyFileError, load_topology_file
 from ingest.topology.snapshot import TopologySnapshot
 from ingest.topology.yaml_lines import read_located
@@ -27,6 +29,21 @@ TOPOLOGY_FILE = "topology.yaml"
 METRICS_FILE = "metrics.csv"
 LOGS_DIR = "logs"
 CASE_KEYS = ("alert", "signals", "root_causes", "description", "source", "fault")
+SIGNAL_KEYS = ("family", "direction", "min_scale", "min_delta")
+
+
+@dataclass(frozen=True)
+class CaseSignal:
+    """How a case's signal name is judged: its family and, when the exporter knew them, the detector's floors.
+
+    None means "not given": a name the project knows keeps its own direction and floors only when the
+    case does not map it at all (rca/cli/diagnose/session.py).
+    """
+
+    family: str
+    direction: str | None = None
+    min_scale: float | None = None
+    min_delta: float | None = None
 
 
 @dataclass(frozen=True)
@@ -48,7 +65,7 @@ class Case:
     labels: dict[str, Label]  # entity id -> label
     alert_at: float
     symptoms: list[Symptom]
-    signals: dict[str, str]  # signal names the case maps to a family
+    signals: dict[str, CaseSignal]  # signal names the case maps to a family (and thresholds)
     root_causes: list[str]
     metrics: list[MetricColumn]
     step_s: float
@@ -70,7 +87,7 @@ def load_case(path: Path, known_signals: dict[str, str]) -> Case:
         raise CaseError(str(exc)) from None
     labels = {e.id: e.label for e in topology.entities}
     spec = _read_case_yaml(path / CASE_FILE, labels)
-    families = {**known_signals, **spec["signals"]}
+    families = {**known_signals, **{name: signal.family for name, signal in spec["signals"].items()}}
     metrics, step_s = read_metrics(path / METRICS_FILE, labels, families)
     log_lines = read_logs(path / LOGS_DIR, labels) if (path / LOGS_DIR).is_dir() else []
     return Case(
@@ -122,11 +139,9 @@ def _read_case_yaml(file: Path, labels: dict[str, Label]) -> dict:
     signals = data.get("signals") or {}
     if not isinstance(signals, dict):
         raise CaseError(f"{at('signals')}: expected a mapping of signal name to family, e.g. {{p90_s: latency}}")
-    for name, family in signals.items():
-        if family not in SIGNAL_FAMILIES:
-            raise CaseError(
-                f"{at('signals', name)}: {family!r} is not a signal family (one of {', '.join(SIGNAL_FAMILIES)})"
-            )
+    case_signals = {
+        str(name): _case_signal(entry, lambda *keys, n=name: at("signals", n, *keys)) for name, entry in signals.items()
+    }
     roots = data.get("root_causes") or []
     if not isinstance(roots, list):
         raise CaseError(f"{at('root_causes')}: expected a list of entity ids")
@@ -136,6 +151,28 @@ def _read_case_yaml(file: Path, labels: dict[str, Label]) -> dict:
     return {
         "at": alert_at,
         "symptoms": symptoms,
-        "signals": {str(k): str(v) for k, v in signals.items()},
+        "signals": case_signals,
         "root_causes": [str(r) for r in roots],
     }
+
+
+def _case_signal(entry, at) -> CaseSignal:
+    """One `signals:` entry: a family name, or {family, direction, min_scale, min_delta}."""
+    if not isinstance(entry, dict):
+        entry = {"family": entry}
+    for key in entry:
+        if key not in SIGNAL_KEYS:
+            raise CaseError(f"{at(key)}: unknown key (known: {', '.join(SIGNAL_KEYS)})")
+    family = entry.get("family")
+    if family not in SIGNAL_FAMILIES:
+        raise CaseError(f"{at()}: {family!r} is not a signal family (one of {', '.join(SIGNAL_FAMILIES)})")
+    direction = entry.get("direction")
+    if direction is not None and direction not in DIRECTIONS:
+        raise CaseError(f"{at('direction')}: {direction!r} is not a direction (one of {', '.join(DIRECTIONS)})")
+    floors = {}
+    for key in ("min_scale", "min_delta"):
+        value = entry.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+            raise CaseError(f"{at(key)}: {value!r} is not a number >= 0")
+        floors[key] = None if value is None else float(value)
+    return CaseSignal(str(family), direction, **floors)

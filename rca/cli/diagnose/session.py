@@ -13,7 +13,7 @@ import contextlib
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -90,25 +90,25 @@ class CaseMapper:
 
 
 def case_templates(case: Case, known: dict[str, SignalTemplate]) -> TemplateSet:
-    """One template per signal of the case: the project's own (thresholds, direction) or one for a mapped name."""
+    """One template per signal of the case: the project's own (thresholds, direction) or the case's mapping."""
     templates = []
     for name in sorted({c.signal for c in case.metrics}):
-        if name in case.signals or name not in known:
-            family = case.signals[name]
-            # a mapped name has no thresholds of its own: deviations count up, traffic both ways
-            base = SignalTemplate(name, family, "", ENTITY_LABEL, "both" if family == "traffic" else "up")
-        else:
-            base = known[name]
+        mapped = case.signals.get(name)
+        if mapped is None:
+            templates.append(replace(known[name], query=QUERY_PREFIX + name, entity=ENTITY_LABEL))
+            continue
+        # a mapping without floors has none (the exporter's units are unknown): deviations count up,
+        # traffic both ways, unless the case says otherwise
+        direction = mapped.direction or ("both" if mapped.family == "traffic" else "up")
         templates.append(
             SignalTemplate(
                 name,
-                base.family,
+                mapped.family,
                 QUERY_PREFIX + name,
                 ENTITY_LABEL,
-                base.direction,
-                base.min_scale,
-                base.min_delta,
-                base.kind,
+                direction,
+                mapped.min_scale or 0.0,
+                mapped.min_delta or 0.0,
             )
         )
     return TemplateSet(signals=tuple(templates), edges=(), rules={}, datastore_patterns=())

@@ -40,6 +40,19 @@ class RecordedSignal:
     family: str
     query: str
     entity_label: str
+    # how the lab's metrics worker judges it, written into case.yaml so a replay judges it the same way
+    direction: str = "both"
+    min_scale: float = 0.0
+    min_delta: float = 0.0
+
+    def case_entry(self) -> dict:
+        """Its `signals:` entry in case.yaml (docs/diagnose.md)."""
+        return {
+            "family": self.family,
+            "direction": self.direction,
+            "min_scale": self.min_scale,
+            "min_delta": self.min_delta,
+        }
 
 
 @dataclass
@@ -75,7 +88,15 @@ def load_signals(path: Path = SIGNALS_FILE, rule_labels: dict[str, str] = RULE_L
     """The recorded series: a PromQL template file (ingest/data/promql_signals.yaml's format) and its rules' labels."""
     entries = (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get("signals") or []
     return [
-        RecordedSignal(e["name"], e["family"], " ".join(str(e["query"]).split()), rule_labels[e["entity"]])
+        RecordedSignal(
+            e["name"],
+            e["family"],
+            " ".join(str(e["query"]).split()),
+            rule_labels[e["entity"]],
+            e.get("direction", "both"),
+            float(e.get("min_scale", 0.0)),
+            float(e.get("min_delta", 0.0)),
+        )
         for e in entries
     ]
 
@@ -107,12 +128,11 @@ def record_case(
     prometheus_url: str,
     estate: Path,
     logs_dir: Path | None,
-    known_signals: frozenset[str] = frozenset(),
     signals: list[RecordedSignal] | None = None,
     step_s: float = STEP_S,
     rate_window: str = RATE_WINDOW,
 ) -> RecordReport:
-    """Write the case folder ``out`` for ``recording``; ``known_signals`` are names the project judges itself."""
+    """Write the case folder ``out`` for ``recording``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     topology = topology_text(estate)
@@ -127,7 +147,9 @@ def record_case(
         else 0
     )
     used = {signal for (_, signal) in columns}
-    families = {s.name: s.family for s in signals if s.name in used and s.name not in known_signals}
+    # every signal with the lab worker's own direction and floors, the project's signal names too (the lab
+    # judges latency with higher floors than the shipped templates): the replay judges what the lab judged
+    families = {s.name: s.case_entry() for s in signals if s.name in used}
     case = {
         "description": recording.description or f"{recording.fault} on {', '.join(recording.root_causes)}",
         "source": f"rca lab run, scenario {recording.name}",

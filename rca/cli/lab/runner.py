@@ -291,7 +291,6 @@ def _run_on_estate(
     results = []
     try:
         _warm_up(lab, loaded.warmup_s, out)
-        known = _project_signal_names()
         recovered_at = None
         for index, scenario in enumerate(group, start=1):
             print(
@@ -300,7 +299,7 @@ def _run_on_estate(
                 flush=True,
             )
             time.sleep(steady_wait(time.time(), scenario.steady_s, recovered_at, lab.window_before_s))
-            result = run_one(lab, scenario, workdir, record_dir, known, loaded.warmup_s, out, logs_from=recovered_at)
+            result = run_one(lab, scenario, workdir, record_dir, loaded.warmup_s, out, logs_from=recovered_at)
             recovered_at = result.recovered_at or time.time()
             results.append(result)
             print("  " + scoring.scenario_lines([result]), file=out, flush=True)
@@ -333,20 +332,11 @@ def steady_wait(now: float, steady_s: float, recovered_at: float | None, window_
     return max(0.0, wait)
 
 
-def _project_signal_names() -> frozenset[str]:
-    """Signal names `rca diagnose` judges with the project's own thresholds (no `signals:` mapping needed)."""
-    from ingest.metrics.worker import templates_from
-    from settings.root import load_settings
-
-    return frozenset(t.name for t in templates_from(load_settings(None).metrics).signals)
-
-
 def run_one(
     lab: LabConnection,
     scenario: Scenario,
     workdir: Path,
     record_dir: Path,
-    known: frozenset[str],
     lookback_s: float,
     out: TextIO,
     logs_from: float | None = None,
@@ -382,7 +372,6 @@ def run_one(
         prometheus_url=lab.prometheus_url,
         estate=scenario.estate,
         logs_dir=workdir / "logs",
-        known_signals=known,
     )
     result.case_dir = str(report.path)
     if report.empty_queries:

@@ -130,7 +130,6 @@ def test_a_recorded_window_loads_and_replays_as_a_diagnose_case(tmp_path, scrape
         logs_dir=logs,
         step_s=1.0,
         rate_window="5s",
-        known_signals=frozenset({"error_ratio", "request_rate", "latency_p99"}),
     )
 
     assert report.log_lines == 1
@@ -138,8 +137,14 @@ def test_a_recorded_window_loads_and_replays_as_a_diagnose_case(tmp_path, scrape
     assert json.loads((out / "lab.json").read_text()) == {"fault_at": fault_at}
     case_yaml = yaml.safe_load((out / "case.yaml").read_text())
     assert case_yaml["fault"] == "errors" and case_yaml["root_causes"] == ["payments"]
-    # the project judges its own signal names itself; the lab's other names are mapped to their family
-    assert "error_ratio" not in case_yaml["signals"] and case_yaml["signals"]["call_failure_ratio"] == "errors"
+    # every recorded name carries the lab worker's family, direction and floors, the project's names too
+    assert case_yaml["signals"]["call_failure_ratio"] == {
+        "family": "errors",
+        "direction": "up",
+        "min_scale": 0.002,
+        "min_delta": 0.02,
+    }
+    assert case_yaml["signals"]["latency_p99"]["min_delta"] == 0.1
     assert "lab" not in yaml.safe_load((out / "topology.yaml").read_text())
 
     case = load_case(out, {"error_ratio": "errors", "request_rate": "traffic", "latency_p99": "latency"})
