@@ -32,7 +32,12 @@ class Engine:
     """Rules, propagation, the walk, the deviation size and (when served) the graph model, composed."""
 
     def __init__(
-        self, rules: RuleEngine, weights: EnsembleWeights, model: GraphModel | None = None, graphs_kept: int = 64
+        self,
+        rules: RuleEngine,
+        weights: EnsembleWeights,
+        model: GraphModel | None = None,
+        graphs_kept: int = 64,
+        threads: int = 1,
     ):
         if ("gnn" in weights.names) != (model is not None):
             raise ValueError(
@@ -40,6 +45,7 @@ class Engine:
                 f"which {'needs' if model is None else 'does not take'} a graph model"
             )
         self.rules, self.weights, self.model = rules, weights, model
+        self.threads = threads
         # propagation views of neighbourhoods asked about again (the service's snapshot keys them)
         self.graphs = NeighbourhoodGraphs(graphs_kept)
         self.name = "engine" if model is not None else "engine-no-model"
@@ -63,6 +69,11 @@ class Engine:
         check_subgraph(subgraph, top_k)
         analysis = analyse(subgraph, self.rules, self.graphs.of(subgraph))
         table, timings = analysis.table, analysis.timings_ms
+        if self.model is not None and torch.get_num_threads() != self.threads:
+            # torch's thread count is the calling thread's own (OpenMP): a gRPC worker thread starts at the
+            # machine's core count, which ranks with another summation order (scores differing in the
+            # sixth decimal from the same request served on the main thread) and competes for cores
+            torch.set_num_threads(self.threads)
         run = self.model.run(table, analysis.graph) if self.model is not None else None
         if run is not None:
             timings["gnn"] = run.ms
@@ -108,10 +119,10 @@ def model_engine(
 ) -> Engine:
     """The engine with the active (or named) model version; torch threads set for latency."""
     torch.set_num_threads(threads)
-    return engine_of(load_artifact(model_dir, version), attribute=attribute)
+    return engine_of(load_artifact(model_dir, version), attribute=attribute, threads=threads)
 
 
-def engine_of(artifact: Artifact, attribute: bool = True) -> Engine:
+def engine_of(artifact: Artifact, attribute: bool = True, threads: int = 1) -> Engine:
     """The engine with one model artifact and the composition fitted with it."""
     if tuple(artifact.combination.get("names", ())) != TERMS:
         raise ArtifactError(
@@ -121,6 +132,7 @@ def engine_of(artifact: Artifact, attribute: bool = True) -> Engine:
         default_rule_engine(),
         EnsembleWeights.from_dict(artifact.combination),
         GraphModel(artifact, attribute=attribute),
+        threads=threads,
     )
 
 
