@@ -72,6 +72,8 @@ KNOBS = {
     "weak_reached": ("rca.simulator.incident", "WEAK_REACHED"),  # unnoticed reached entities that still deviate
     "half_watched_share": ("rca.simulator.incident", "HALF_WATCHED_SHARES"),  # metrics or logs unwatched, per kind
     "restless_family": ("rca.simulator.signals", "RESTLESS_FAMILY"),  # one family anomalous on most entities
+    "family_gap": ("rca.simulator.incident", "FAMILY_GAP"),  # a family monitored on no entity of a kind
+    "prior_incident": ("rca.simulator.incident", "PRIOR_INCIDENT"),  # an earlier fault's footprint in the window
 }
 
 

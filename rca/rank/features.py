@@ -19,9 +19,10 @@ from graph_schema import incident_snapshots
 from graph_schema.model import DEVIATION_FLOOR
 from rca.rank.graph import PropagationGraph, propagation_graph
 from rca.rank.log_change import TemplateChange, change_onsets, change_strength, template_changes
+from rca.rank.log_mentions import name_lookup, named_peers
 from rca.rank.types import OBSERVED_LOGS, IncidentSubgraph
 
-FEATURE_SCHEMA_VERSION = "5"
+FEATURE_SCHEMA_VERSION = "6"
 SNAPSHOT_DECIMALS = 6  # values kept in the feature snapshot stored with an incident
 
 KINDS = ("Service", "Instance", "Host", "Datastore")
@@ -78,6 +79,8 @@ BASE_FEATURES: tuple[str, ...] = (
     "causes_earlier",
     "siblings_anomalous",
     "users_logging",
+    "named_by_peers",
+    "names_peer",
 )
 
 
@@ -181,6 +184,7 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
     log_strength = np.zeros(len(ids))
     for n, strength in change_strength(changes).items():
         log_strength[row[n]] = strength
+    _mention_features(subgraph, changes, m, row, col)
     for kind in KINDS:
         m[:, col[f"kind_{kind.lower()}"]] = graph.labels == kind
     # changed logs date an entity whose metrics are missing (added in entity order)
@@ -343,6 +347,18 @@ def onset_array(onsets: dict[str, float], graph: PropagationGraph) -> np.ndarray
 def _share(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     """numerator / denominator where the denominator is positive, else 0 (counts: exact as in Python)."""
     return np.divide(numerator, denominator, out=np.zeros(len(numerator)), where=denominator > 0)
+
+
+def _mention_features(subgraph: IncidentSubgraph, changes: list[TemplateChange], m, row, col) -> None:
+    """`named_by_peers`: log1p of how many entities' changed error lines name it; `names_peer`: its own name another."""
+    named_by: dict[str, int] = {}
+    for namer, peers in named_peers(changes, name_lookup(subgraph.nodes)).items():
+        m[row[namer], col["names_peer"]] = 1.0
+        for peer in peers:
+            if peer in row:
+                named_by[peer] = named_by.get(peer, 0) + 1
+    for peer, count in named_by.items():
+        m[row[peer], col["named_by_peers"]] = np.log1p(count)
 
 
 def _structure_features(subgraph, graph, m, col, onsets) -> None:

@@ -40,6 +40,7 @@ class TemplateChange:
     lines_before: int
     first_after: float
     weight: float
+    sample: str = ""  # one raw line of it after the split (names the peer a templated line leaves as <*>)
 
 
 def template_changes(
@@ -50,20 +51,20 @@ def template_changes(
     # short look-back (a bridge set to 120 s) everything would otherwise be "new", routine lines too
     split = max(alert - RECENT_S, window_start + (alert - window_start) / 2)
     before: dict[tuple[str, str], int] = {}
-    after: dict[tuple[str, str], list] = {}  # key -> [lines, first_ts, severity, class]
+    after: dict[tuple[str, str], list] = {}  # key -> [lines, first_ts, severity, class, sample]
     for e in events:
         key = (e.entity_id, e.template)
         if e.last_ts < split:
             before[key] = before.get(key, 0) + e.count
         elif e.first_ts <= window_end:
-            seen = after.setdefault(key, [0, e.first_ts, e.severity, e.signature_class])
+            seen = after.setdefault(key, [0, e.first_ts, e.severity, e.signature_class, e.sample])
             seen[0] += e.count
             seen[1] = min(seen[1], e.first_ts)
             seen[2] = min(seen[2], e.severity)
     history_s = max(split - window_start, 1.0)  # at least 300 s in any window reaching 600 s before the alert
     after_s = max(window_end - split, 1.0)
     changes = []
-    for (entity_id, template), (lines, first, severity, cls) in after.items():
+    for (entity_id, template), (lines, first, severity, cls, sample) in after.items():
         weight = WEIGHT_SEVERE if severity <= SEVERE else WEIGHT_OTHER
         earlier = before.get((entity_id, template), 0)
         if earlier == 0:
@@ -73,7 +74,7 @@ def template_changes(
             if lines < RATE_FACTOR * expected or lines - expected < MIN_EXCESS:
                 continue
             kind, weight = "faster", weight * WEIGHT_FASTER
-        changes.append(TemplateChange(entity_id, template, cls, severity, kind, lines, earlier, first, weight))
+        changes.append(TemplateChange(entity_id, template, cls, severity, kind, lines, earlier, first, weight, sample))
     changes.sort(key=lambda c: (c.entity_id, -c.weight, c.first_after, c.template))
     return changes
 

@@ -36,6 +36,7 @@ class FaultProfile:
     change: str | None = None
     change_probability: float = 0.0
     dark: bool = False  # when its metrics are missing, it reports nothing at all (a dead host)
+    host_echo: float = 0.0  # chance that each host the root runs on shows its resource anomaly too
 
 
 @lru_cache(maxsize=4)
@@ -60,6 +61,7 @@ def load_profiles(path: Path = PROFILES_FILE) -> dict[str, FaultProfile]:
                 change=spec.get("change"),
                 change_probability=float(spec.get("change_probability", 0.0)),
                 dark=bool(spec.get("dark", False)),
+                host_echo=float(spec.get("host_echo", 0.0)),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"fault profile {name!r} in {path} is malformed: {exc}") from exc

@@ -46,6 +46,14 @@ UNWATCHED_SHARES = (0.0, 0.0, 0.0, 0.1, 0.3, 1.0)  # per incident and entity kin
 WEAK_ROOT = 0.2
 HALF_WATCHED_SHARES = (0.0, 0.0, 0.0, 0.1, 0.3)  # per incident and kind: share with metrics or logs unwatched
 WEAK_REACHED = 0.5
+# per incident and kind of entity (services excepted: alerts fire on them), the chance that one signal
+# family is monitored on none of that kind (hosts without network series, datastores without latency):
+# a family nobody of a kind has says nothing about one of them, unlike a series missing on one entity
+FAMILY_GAP = 0.3
+# the chance that an earlier, unrelated fault left its footprint in the window (5-25 minutes before
+# this one: a previous incident, a fault injected before this one): its anomalies, some still open,
+# and its log lines belong to another story, which the alert's own does not share
+PRIOR_INCIDENT = 0.3
 
 
 @dataclass
@@ -165,6 +173,25 @@ def _pick_root(estate: Estate, rng: random.Random, profile: FaultProfile) -> str
     return rng.choice(candidates)
 
 
+def _prior_footprint(estate: Estate, rng: random.Random, root: str, t0: float) -> tuple[list[dict], list[dict]]:
+    """Anomalies and log lines of an earlier fault elsewhere, 5-25 minutes before this one began."""
+    profiles = load_profiles()
+    profile = profiles[rng.choice(sorted(profiles))]
+    other = _pick_root(estate, rng, profile)
+    if other == root:
+        return [], []
+    at = t0 - rng.uniform(300, 1500)
+    anomalies, events = [], []
+    for eid, hit in sorted(spread(estate, rng, other, at).items()):
+        family = _root_family(profile) if eid == other else profile.victim
+        # most are over before this fault begins; some are still open (an unresolved or flapping alert)
+        duration = rng.uniform(60, t0 - at) if rng.random() < 0.7 else None
+        anomalies.append(family_anomaly(estate, eid, family, hit.onset, rng.uniform(4, 12) * hit.strength, duration))
+        classes = profile.own_logs if eid == other else profile.caller_logs
+        events += _logs(rng, estate, eid, classes, hit.onset, hit.strength)
+    return anomalies, events
+
+
 def _logs(
     rng: random.Random,
     estate: Estate,
@@ -188,6 +215,12 @@ def _unwatched(estate: Estate, rng: random.Random) -> set[str]:
     included, so training sees unobserved entities as unknown, neither guilty nor healthy."""
     share = {label: rng.choice(UNWATCHED_SHARES) for label in sorted({e.label for e in estate.entities.values()})}
     return {eid for eid, e in sorted(estate.entities.items()) if rng.random() < share[e.label]}
+
+
+def _family_gaps(estate: Estate, rng: random.Random) -> set[tuple[str, str]]:
+    """(label, family) pairs monitored on no entity of that label in this incident (FAMILY_GAP)."""
+    labels = sorted({e.label for e in estate.entities.values()} - {"Service"})
+    return {(label, rng.choice(sorted(FAMILY_SIGNALS))) for label in labels if rng.random() < FAMILY_GAP}
 
 
 def _half_watched(estate: Estate, rng: random.Random, unwatched: set[str]) -> tuple[set[str], set[str]]:
@@ -242,19 +275,20 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
             if root_weak:
                 weak.append(_weak(root, own.family, t0, weak_rng))
                 continue
+            onset = t0 + rng.uniform(-15, 15)
             anomalies.append(
-                anomaly_row(
-                    estate,
-                    root,
-                    own.signal,
-                    own.family,
-                    own.direction,
-                    t0 + rng.uniform(-15, 15),
-                    None,
-                    score,
-                    baseline,
-                )
+                anomaly_row(estate, root, own.signal, own.family, own.direction, onset, None, score, baseline)
             )
+            if profile.host_echo:
+                # its own stream: the generator's other draws stay those of the profiles without an echo
+                echo_rng = random.Random(f"{seed}:{n_entities}:{fault_type}:echo")
+                anomalies += [
+                    family_anomaly(
+                        estate, host, own.family, onset + echo_rng.uniform(-5, 10), score * echo_rng.uniform(0.6, 1.0)
+                    )
+                    for host in _hosts_of(estate, root)
+                    if echo_rng.random() < profile.host_echo
+                ]
     events += _logs(rng, estate, root, profile.own_logs, t0, 1.0)
     if profile.change and rng.random() < profile.change_probability:
         at = t0 - rng.uniform(30, 600) if profile.change == "deploy" else t0 + rng.uniform(10, 120)
@@ -298,12 +332,21 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
     start, end = alert - WINDOW_BEFORE_S, alert + WINDOW_AFTER_S
     noise_a, noise_e, noise_c = noise_rows(estate, rng, start, end, exclude={root})
     anomalies, events = anomalies + noise_a, events + noise_e
+    prior_rng = random.Random(f"{seed}:{n_entities}:{fault_type}:prior")  # its own stream, as above
+    if prior_rng.random() < PRIOR_INCIDENT:
+        prior_a, prior_e = _prior_footprint(estate, prior_rng, root, t0)
+        anomalies, events = anomalies + prior_a, events + prior_e
     unwatched = _unwatched(estate, rng)  # nothing of theirs reaches the graph
     # ... and entities only half watched: metrics without shipped logs, or logs without metrics
     no_logs, no_metrics = _half_watched(estate, weak_rng, unwatched)
     anomalies = [a for a in anomalies if a["entity_id"] not in unwatched | no_metrics]
     events = [e for e in events if e["entity_id"] not in unwatched | no_logs]
     unobserved |= {(eid, f) for eid in unwatched for f in (*FAMILY_SIGNALS, OBSERVED_LOGS)}
+    gaps = _family_gaps(estate, random.Random(f"{seed}:{n_entities}:{fault_type}:gaps"))
+    if gaps:
+        anomalies = [a for a in anomalies if (estate.entities[a["entity_id"]].label, a["family"]) not in gaps]
+        weak = [w for w in weak if (estate.entities[w["entity_id"]].label, w["family"]) not in gaps]
+        unobserved |= {(eid, f) for eid, e in estate.entities.items() for label, f in gaps if e.label == label}
     unobserved |= {(eid, f) for eid in no_metrics for f in FAMILY_SIGNALS} | {(eid, OBSERVED_LOGS) for eid in no_logs}
     watched = [(eid, f) for eid in sorted(estate.entities) for f in FAMILY_SIGNALS if (eid, f) not in unobserved]
     # its own random stream, so the incidents are otherwise those of the generator without it
@@ -346,6 +389,12 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
         },
         deviations=deviations,
     )
+
+
+def _hosts_of(estate: Estate, eid: str) -> list[str]:
+    """The hosts an entity runs on: its own, or for a service those of its instances."""
+    instances = {s for s, t, k in estate.edges if k == "INSTANCE_OF" and t == eid}
+    return sorted({t for s, t, k in estate.edges if k == "RUNS_ON" and s in instances | {eid}})
 
 
 def _weak(eid: str, family: str, onset: float, rng: random.Random) -> dict:

@@ -60,7 +60,7 @@ def test_artifact_of_another_feature_schema_is_refused(tiny_data, tmp_path):
     with pytest.raises(ArtifactError, match=r"feature schema 0.*retrain"):
         load(tmp_path / "old.pt", FEATURE_NAMES)
     with pytest.raises(
-        ArtifactError, match=r"other feature columns.*missing \['not_a_feature'\], unknown \['users_logging'\]"
+        ArtifactError, match=r"other feature columns.*missing \['not_a_feature'\], unknown \['names_peer'\]"
     ):
         load(path, FEATURE_NAMES[:-1] + ["not_a_feature"])
 

@@ -94,6 +94,40 @@ def test_a_failed_host_whose_metrics_are_missing_reports_nothing_at_all():
         assert not incident.observed.get(incident.root_cause_id)
 
 
+def test_a_process_burning_cpu_shows_on_its_hosts_at_the_same_time():
+    echoed = 0
+    for seed in range(12):
+        incident = simulate(seed, 100, "cpu_hog")
+        root = incident.root_cause_id
+        own = [a for a in incident.anomalies if a["entity_id"] == root and a["family"] == "saturation"]
+        instances = {
+            e["source"] for e in incident.topology["edges"] if e["type"] == "INSTANCE_OF" and e["target"] == root
+        }
+        hosts = {e["target"] for e in incident.topology["edges"] if e["type"] == "RUNS_ON" and e["source"] in instances}
+        host_rows = [a for a in incident.anomalies if a["entity_id"] in hosts and a["family"] == "saturation"]
+        if own and host_rows:
+            echoed += 1
+            assert min(abs(a["onset"] - own[0]["onset"]) for a in host_rows) <= 25
+    assert echoed >= 4
+
+
+def test_an_earlier_fault_may_leave_its_footprint_in_the_window(monkeypatch):
+    from rca.simulator import incident as generator
+
+    def early(inc):
+        first = min(s["observed_at"] for s in inc.symptoms)
+        return [a for a in inc.anomalies if first - 1700 <= a["onset"] <= first - 300 and a["score"] >= 4]
+
+    monkeypatch.setattr(generator, "PRIOR_INCIDENT", 0.0)
+    without = [simulate(seed, 100, "latency") for seed in range(8)]
+    monkeypatch.setattr(generator, "PRIOR_INCIDENT", 1.0)
+    with_prior = [simulate(seed, 100, "latency") for seed in range(8)]
+    # the incident itself is unchanged (the footprint draws from its own stream) ...
+    assert [i.root_cause_id for i in without] == [i.root_cause_id for i in with_prior]
+    # ... and minutes before it, another fault's anomalies show
+    assert sum(len(early(i)) for i in with_prior) >= sum(len(early(i)) for i in without) + 8
+
+
 def test_subgraph_conversion_and_hop_cut():
     inc = simulate(2, 500, "host_failure")
     full = inc.to_subgraph()

@@ -1,0 +1,49 @@
+"""Which entities an entity's changed warning and error lines name: the peer a victim blames.
+
+A service whose calls fail says so and names whom it called ("call to session failed: connection
+reset by peer", "dial tcp redis-feed:6379: connection refused", "could not connect to
+postgres-ledger"); the entity at fault names nobody, or itself. So an entity named by the new error
+lines of others is likely on the fault's path, and one whose own new error lines name another
+entity is likely a victim pointing elsewhere. Only changed templates count (rca.rank.log_change):
+a peer a service has been complaining about all along says nothing about this incident.
+
+Names are matched as whole tokens of the template and its sample line (split at everything but
+letters, digits, '-' and '_', so host:port, URLs and DNS names give the bare name), against each
+entity's id and name; names shorter than MIN_NAME, and names several entities share, are not
+matched: "db" or "api" would be found everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from rca.rank.log_change import SEVERE, TemplateChange
+from rca.rank.types import EntityNode
+
+MIN_NAME = 4
+_TOKEN_SPLIT = re.compile(r"[^a-z0-9_-]+")
+
+
+def name_lookup(nodes: Mapping[str, EntityNode]) -> dict[str, str]:
+    """Lower-case id or name -> entity id, for the names exactly one entity answers to."""
+    owners: dict[str, set[str]] = {}
+    for node in nodes.values():
+        for name in {node.id.lower(), (node.name or "").lower()}:
+            if len(name) >= MIN_NAME:
+                owners.setdefault(name, set()).add(node.id)
+    return {name: next(iter(ids)) for name, ids in owners.items() if len(ids) == 1}
+
+
+def named_peers(changes: Iterable[TemplateChange], lookup: Mapping[str, str]) -> dict[str, set[str]]:
+    """Entity id -> the other entities its changed warning and error templates name."""
+    out: dict[str, set[str]] = {}
+    for change in changes:
+        if change.severity > SEVERE or change.signature_class == "change":
+            continue
+        text = f"{change.template} {change.sample}".lower()
+        for token in set(_TOKEN_SPLIT.split(text)):
+            peer = lookup.get(token)
+            if peer is not None and peer != change.entity_id:
+                out.setdefault(change.entity_id, set()).add(peer)
+    return out
