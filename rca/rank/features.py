@@ -19,7 +19,7 @@ from graph_schema import incident_snapshots
 from graph_schema.model import DEVIATION_FLOOR
 from rca.rank.graph import PropagationGraph, propagation_graph
 from rca.rank.log_change import TemplateChange, change_onsets, change_strength, template_changes
-from rca.rank.log_mentions import name_lookup, named_peers
+from rca.rank.log_mentions import named_peers
 from rca.rank.types import OBSERVED_LOGS, IncidentSubgraph
 
 FEATURE_SCHEMA_VERSION = "6"
@@ -352,7 +352,7 @@ def _share(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 def _mention_features(subgraph: IncidentSubgraph, changes: list[TemplateChange], m, row, col) -> None:
     """`named_by_peers`: log1p of how many entities' changed error lines name it; `names_peer`: its own name another."""
     named_by: dict[str, int] = {}
-    for namer, peers in named_peers(changes, name_lookup(subgraph.nodes)).items():
+    for namer, peers in named_peers(changes, subgraph.nodes).items():
         m[row[namer], col["names_peer"]] = 1.0
         for peer in peers:
             if peer in row:

@@ -25,25 +25,30 @@ MIN_NAME = 4
 _TOKEN_SPLIT = re.compile(r"[^a-z0-9_-]+")
 
 
-def name_lookup(nodes: Mapping[str, EntityNode]) -> dict[str, str]:
-    """Lower-case id or name -> entity id, for the names exactly one entity answers to."""
-    owners: dict[str, set[str]] = {}
-    for node in nodes.values():
-        for name in {node.id.lower(), (node.name or "").lower()}:
-            if len(name) >= MIN_NAME:
-                owners.setdefault(name, set()).add(node.id)
-    return {name: next(iter(ids)) for name, ids in owners.items() if len(ids) == 1}
-
-
-def named_peers(changes: Iterable[TemplateChange], lookup: Mapping[str, str]) -> dict[str, set[str]]:
+def named_peers(changes: Iterable[TemplateChange], nodes: Mapping[str, EntityNode]) -> dict[str, set[str]]:
     """Entity id -> the other entities its changed warning and error templates name."""
-    out: dict[str, set[str]] = {}
+    tokens_of: dict[str, set[str]] = {}  # entity -> tokens of its changed warning and error lines
     for change in changes:
         if change.severity > SEVERE or change.signature_class == "change":
             continue
         text = f"{change.template} {change.sample}".lower()
-        for token in set(_TOKEN_SPLIT.split(text)):
-            peer = lookup.get(token)
-            if peer is not None and peer != change.entity_id:
-                out.setdefault(change.entity_id, set()).add(peer)
+        tokens_of.setdefault(change.entity_id, set()).update(_TOKEN_SPLIT.split(text))
+    if not tokens_of:
+        return {}
+    lookup = _name_lookup(nodes, set().union(*tokens_of.values()))
+    out: dict[str, set[str]] = {}
+    for entity, tokens in tokens_of.items():
+        peers = {lookup[t] for t in tokens if t in lookup} - {entity}
+        if peers:
+            out[entity] = peers
     return out
+
+
+def _name_lookup(nodes: Mapping[str, EntityNode], tokens: set[str]) -> dict[str, str]:
+    """Token -> entity id, for the tokens that are the id or name of exactly one entity."""
+    owners: dict[str, set[str]] = {}
+    for node in nodes.values():
+        for name in (node.id.lower(), (node.name or "").lower()):
+            if name in tokens and len(name) >= MIN_NAME:
+                owners.setdefault(name, set()).add(node.id)
+    return {name: next(iter(ids)) for name, ids in owners.items() if len(ids) == 1}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rca.rank.features import build_features
 from rca.rank.log_change import TemplateChange
-from rca.rank.log_mentions import name_lookup, named_peers
+from rca.rank.log_mentions import named_peers
 from rca.rank.types import Edge, EntityNode, EventSignal, IncidentSubgraph, Symptom
 
 T = 1_750_000_000.0
@@ -19,7 +19,7 @@ def _change(entity: str, template: str, sample: str = "", severity: int = 3) -> 
 
 
 def test_names_are_whole_tokens_of_the_template_or_its_sample():
-    lookup = name_lookup(_nodes("session", "redis-feed", "profile", "ledger"))
+    nodes = _nodes("session", "redis-feed", "profile", "ledger")
     changes = [
         _change("edge", "call to session failed: connection reset by peer"),
         _change("feed", "dial tcp <*>: connection refused", "dial tcp redis-feed:6379: connection refused"),
@@ -27,17 +27,15 @@ def test_names_are_whole_tokens_of_the_template_or_its_sample():
         _change("ledger", "sessions table is full"),  # 'sessions' is not 'session'
         _change("profile", "worker for profile stalled"),  # itself
     ]
-    assert named_peers(changes, lookup) == {"edge": {"session"}, "feed": {"redis-feed"}, "profile": {"ledger"}}
+    assert named_peers(changes, nodes) == {"edge": {"session"}, "feed": {"redis-feed"}, "profile": {"ledger"}}
 
 
 def test_informational_lines_short_names_and_shared_names_do_not_count():
     nodes = _nodes("api", "catalog")
     nodes["catalog-0"] = EntityNode("catalog-0", "Instance", "catalog")  # a second entity answering to 'catalog'
-    lookup = name_lookup(nodes)
-    assert "api" not in lookup and "catalog" not in lookup and lookup["catalog-0"] == "catalog-0"
-    changes = [_change("web", "calling api and catalog-0"), _change("web", "retrying catalog-0", severity=6)]
-    assert named_peers(changes[1:], lookup) == {}
-    assert named_peers(changes[:1], lookup) == {"web": {"catalog-0"}}
+    changes = [_change("web", "calling api, catalog and catalog-0"), _change("web", "retrying catalog-0", severity=6)]
+    assert named_peers(changes[1:], nodes) == {}
+    assert named_peers(changes[:1], nodes) == {"web": {"catalog-0"}}
 
 
 def test_the_blamed_peer_and_the_blaming_victims_are_features():
