@@ -7,7 +7,8 @@ lines of others is likely on the fault's path, and one whose own new error lines
 entity is likely a victim pointing elsewhere. Only changed templates count (rca.rank.log_change):
 a peer a service has been complaining about all along says nothing about this incident.
 
-Names are matched as whole tokens of the template and its sample line (split at everything but
+Names are matched as whole tokens of the template and its sample line's message (the syslog header,
+which names the sender's own host, left out; split at everything but
 letters, digits, '-' and '_', so host:port, URLs and DNS names give the bare name), against each
 entity's id and name; names shorter than MIN_NAME, and names several entities share, are not
 matched: "db" or "api" would be found everywhere.
@@ -18,11 +19,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from ingest.syslog.parser import SyslogParser
 from rca.rank.log_change import SEVERE, TemplateChange
 from rca.rank.types import EntityNode
 
 MIN_NAME = 4
 _TOKEN_SPLIT = re.compile(r"[^a-z0-9_-]+")
+# A sample is the raw line: its syslog header names the sender's own host (RFC 5424 HOSTNAME, the
+# BSD host field), which every line of every service on that host would otherwise "blame".
+_HEADERS = SyslogParser()
 
 
 def named_peers(changes: Iterable[TemplateChange], nodes: Mapping[str, EntityNode]) -> dict[str, set[str]]:
@@ -31,7 +36,7 @@ def named_peers(changes: Iterable[TemplateChange], nodes: Mapping[str, EntityNod
     for change in changes:
         if change.severity > SEVERE or change.signature_class == "change":
             continue
-        text = f"{change.template} {change.sample}".lower()
+        text = f"{change.template} {_HEADERS.parse(change.sample).message}".lower()
         tokens_of.setdefault(change.entity_id, set()).update(_TOKEN_SPLIT.split(text))
     if not tokens_of:
         return {}

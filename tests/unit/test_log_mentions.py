@@ -53,3 +53,13 @@ def test_the_blamed_peer_and_the_blaming_victims_are_features():
     table = build_features(subgraph)
     assert table.value("session", "named_by_peers") > 0 and table.value("edge", "names_peer") == 1.0
     assert table.value("profile", "names_peer") == 0.0 and table.value("edge", "named_by_peers") == 0.0
+
+
+def test_the_syslog_header_of_a_sample_names_the_senders_own_host_and_does_not_count():
+    nodes = {**_nodes("catalog", "session"), "shop-node-1": EntityNode("shop-node-1", "Host", "shop-node-1")}
+    raw = "<131>1 2026-12-06T12:03:50Z shop-node-1 catalog - - - ERROR query failed: {}"
+    changes = [_change("catalog", "ERROR query failed: <*>", raw.format("timeout"))]
+    assert named_peers(changes, nodes) == {}  # the lab's live lines: HOSTNAME is the service's host
+    bsd = "<131>Dec  6 12:03:50 shop-node-1 catalog[42]: ERROR call to session failed"
+    changes = [_change("catalog", "ERROR call to <*> failed", bsd)]
+    assert named_peers(changes, nodes) == {"catalog": {"session"}}
