@@ -352,7 +352,7 @@ def _share(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 def _mention_features(subgraph: IncidentSubgraph, changes: list[TemplateChange], m, row, col) -> None:
     """`named_by_peers`: log1p of how many entities' changed error lines name it; `names_peer`: its own name another."""
     named_by: dict[str, int] = {}
-    for namer, peers in named_peers(changes, subgraph.nodes).items():
+    for namer, peers in named_peers(changes, subgraph.nodes, subgraph.edges).items():
         m[row[namer], col["names_peer"]] = 1.0
         for peer in peers:
             if peer in row:

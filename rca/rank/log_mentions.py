@@ -7,11 +7,13 @@ lines of others is likely on the fault's path, and one whose own new error lines
 entity is likely a victim pointing elsewhere. Only changed templates count (rca.rank.log_change):
 a peer a service has been complaining about all along says nothing about this incident.
 
-Names are matched as whole tokens of the template and its sample line's message (the syslog header,
-which names the sender's own host, left out; split at everything but
+Names are matched as whole tokens of the template and its sample line (split at everything but
 letters, digits, '-' and '_', so host:port, URLs and DNS names give the bare name), against each
 entity's id and name; names shorter than MIN_NAME, and names several entities share, are not
-matched: "db" or "api" would be found everywhere.
+matched: "db" or "api" would be found everywhere. An entity never blames itself nor what it is
+made of: its own hosts, instances and service are left out. A raw syslog line names its sender's
+host in its header (RFC 5424 HOSTNAME, the BSD host field): live, every service "blamed" the host
+it runs on.
 """
 
 from __future__ import annotations
@@ -19,33 +21,50 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from ingest.syslog.parser import SyslogParser
 from rca.rank.log_change import SEVERE, TemplateChange
-from rca.rank.types import EntityNode
+from rca.rank.types import Edge, EntityNode
 
 MIN_NAME = 4
 _TOKEN_SPLIT = re.compile(r"[^a-z0-9_-]+")
-# A sample is the raw line: its syslog header names the sender's own host (RFC 5424 HOSTNAME, the
-# BSD host field), which every line of every service on that host would otherwise "blame".
-_HEADERS = SyslogParser()
 
 
-def named_peers(changes: Iterable[TemplateChange], nodes: Mapping[str, EntityNode]) -> dict[str, set[str]]:
-    """Entity id -> the other entities its changed warning and error templates name."""
+def named_peers(
+    changes: Iterable[TemplateChange], nodes: Mapping[str, EntityNode], edges: Iterable[Edge] = ()
+) -> dict[str, set[str]]:
+    """Entity id -> the other entities its changed warning and error templates name (not its own parts)."""
     tokens_of: dict[str, set[str]] = {}  # entity -> tokens of its changed warning and error lines
     for change in changes:
         if change.severity > SEVERE or change.signature_class == "change":
             continue
-        text = f"{change.template} {_HEADERS.parse(change.sample).message}".lower()
+        text = f"{change.template} {change.sample}".lower()
         tokens_of.setdefault(change.entity_id, set()).update(_TOKEN_SPLIT.split(text))
     if not tokens_of:
         return {}
     lookup = _name_lookup(nodes, set().union(*tokens_of.values()))
+    own = _own_parts(edges, set(tokens_of))
     out: dict[str, set[str]] = {}
     for entity, tokens in tokens_of.items():
-        peers = {lookup[t] for t in tokens if t in lookup} - {entity}
+        peers = {lookup[t] for t in tokens if t in lookup} - {entity} - own.get(entity, set())
         if peers:
             out[entity] = peers
+    return out
+
+
+def _own_parts(edges: Iterable[Edge], entities: set[str]) -> dict[str, set[str]]:
+    """For each of ``entities``: its instances or service (INSTANCE_OF) and the hosts it or they run on."""
+    instance_of: dict[str, set[str]] = {}
+    runs_on: dict[str, set[str]] = {}
+    for edge in edges:
+        if edge.type == "INSTANCE_OF":
+            instance_of.setdefault(edge.source, set()).add(edge.target)
+            instance_of.setdefault(edge.target, set()).add(edge.source)
+        elif edge.type == "RUNS_ON":
+            runs_on.setdefault(edge.source, set()).add(edge.target)
+    out = {}
+    for entity in entities:
+        relatives = instance_of.get(entity, set())
+        hosts = set().union(runs_on.get(entity, set()), *(runs_on.get(r, set()) for r in relatives))
+        out[entity] = relatives | hosts
     return out
 
 

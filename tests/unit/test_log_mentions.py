@@ -55,11 +55,19 @@ def test_the_blamed_peer_and_the_blaming_victims_are_features():
     assert table.value("profile", "names_peer") == 0.0 and table.value("edge", "named_by_peers") == 0.0
 
 
-def test_the_syslog_header_of_a_sample_names_the_senders_own_host_and_does_not_count():
-    nodes = {**_nodes("catalog", "session"), "shop-node-1": EntityNode("shop-node-1", "Host", "shop-node-1")}
-    raw = "<131>1 2026-12-06T12:03:50Z shop-node-1 catalog - - - ERROR query failed: {}"
-    changes = [_change("catalog", "ERROR query failed: <*>", raw.format("timeout"))]
-    assert named_peers(changes, nodes) == {}  # the lab's live lines: HOSTNAME is the service's host
-    bsd = "<131>Dec  6 12:03:50 shop-node-1 catalog[42]: ERROR call to session failed"
-    changes = [_change("catalog", "ERROR call to <*> failed", bsd)]
-    assert named_peers(changes, nodes) == {"catalog": {"session"}}
+def test_an_entity_never_blames_its_own_host_instances_or_service():
+    nodes = {
+        **_nodes("catalog", "session"),
+        "catalog-0": EntityNode("catalog-0", "Instance", "catalog-0"),
+        "shop-node-1": EntityNode("shop-node-1", "Host", "shop-node-1"),
+        "shop-db-1": EntityNode("shop-db-1", "Host", "shop-db-1"),
+    }
+    edges = [Edge("catalog-0", "catalog", "INSTANCE_OF"), Edge("catalog-0", "shop-node-1", "RUNS_ON")]
+    # the lab's live lines: the RFC 5424 HOSTNAME is the host the service's instance runs on
+    raw = "<131>1 2026-12-06T12:03:50Z shop-node-1 catalog - - - ERROR query failed: timeout"
+    assert named_peers([_change("catalog", "ERROR query failed: <*>", raw)], nodes, edges) == {}
+    assert named_peers([_change("catalog-0", "worker catalog stalled on shop-node-1")], nodes, edges) == {}
+    # ... a host it does not run on, and a peer it called, are named
+    bsd = "<131>Dec  6 12:03:50 shop-node-1 catalog[42]: ERROR call to session failed, db host shop-db-1"
+    changes = [_change("catalog", "ERROR call to <*> failed, db host <*>", bsd)]
+    assert named_peers(changes, nodes, edges) == {"catalog": {"session", "shop-db-1"}}
