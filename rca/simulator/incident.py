@@ -264,6 +264,8 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
     weak: list[dict] = []  # shifts under the detector's threshold: (entity, family, at, peak)
     unobserved: set[tuple[str, str]] = set()  # (entity, family) the missing-signals noise struck
     root_weak = weak_rng.random() < WEAK_ROOT
+    # its own stream: the generator's other draws stay those of the profiles without an echo
+    echo_rng = random.Random(f"{seed}:{n_entities}:{fault_type}:echo")
     if rng.random() < profile.missing:
         unobserved |= {(root, own.family) for own in profile.own}
         if profile.dark:
@@ -280,8 +282,6 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
                 anomaly_row(estate, root, own.signal, own.family, own.direction, onset, None, score, baseline)
             )
             if profile.host_echo:
-                # its own stream: the generator's other draws stay those of the profiles without an echo
-                echo_rng = random.Random(f"{seed}:{n_entities}:{fault_type}:echo")
                 anomalies += [
                     family_anomaly(
                         estate, host, own.family, onset + echo_rng.uniform(-5, 10), score * echo_rng.uniform(0.6, 1.0)
