@@ -58,3 +58,22 @@ def test_all_cases_in_one_run_print_one_json_line_each_then_the_summary(tmp_path
     assert summary["AC@1"] == (0.5 if synthetic_rank > 1 else 1.0)
     assert summary["AC@3"] == (0.5 if synthetic_rank > 3 else 1.0)
     assert len(lines) == 3
+
+
+def test_a_diagnosis_replayed_as_of_its_time_sees_nothing_later(tmp_path):
+    """The fixture's fault starts at 22:13:20; an alert at 22:13:00 judged as of then has nothing to see,
+    the same case judged to the end of the default window sees the fault's anomalies."""
+    rcaeval_fixture.write_case(tmp_path / "rcaeval")
+    cases = tmp_path / "cases"
+    import_rcaeval(tmp_path / "rcaeval", cases)
+    later = cases / "RE1-OB_cartservice_cpu_1"
+    text = (later / "case.yaml").read_text().replace("'2023-11-14T22:14:20Z'", "'2023-11-14T22:13:00Z'")
+    (later / "case.yaml").write_text(text)
+    early = cases / "as-of-the-alert"
+    shutil.copytree(later, early)
+    (early / "case.yaml").write_text(text.replace("  symptoms:", "  as_of: '2023-11-14T22:13:00Z'\n  symptoms:"))
+    done = rca("diagnose", "--all", str(cases), env=ENV, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = {line.split(":")[0]: line for line in done.stdout.splitlines() if "anomalies" in line}
+    assert "; 0 anomalies;" in lines["as-of-the-alert"]
+    assert int(lines["RE1-OB_cartservice_cpu_1"].split("; ")[2].split()[0]) >= 2

@@ -86,6 +86,18 @@ def test_a_bad_family_and_a_missing_alert_time_are_named(case_dir):
         load_case(case_dir, known())
 
 
+def test_a_diagnosis_time_is_read_and_may_not_come_before_the_alert(case_dir):
+    assert load_case(case_dir, known()).as_of is None  # judged to the end of the Infer window
+    original = (case_dir / "case.yaml").read_text()
+    alert_at = "  at: 2026-01-01T12:00:00Z\n"
+    as_of = original.replace(alert_at, alert_at + "  as_of: 2026-01-01T12:00:15Z\n")
+    (case_dir / "case.yaml").write_text(as_of)
+    assert load_case(case_dir, known()).as_of == 1767268815.0
+    (case_dir / "case.yaml").write_text(as_of.replace("as_of: 2026-01-01T12:00:15Z", "as_of: 2026-01-01T11:59:00Z"))
+    with pytest.raises(CaseError, match=r"case\.yaml:\d+: alert\.as_of: the diagnosis cannot come before the alert"):
+        load_case(case_dir, known())
+
+
 def test_a_tab_separated_log_line_with_a_bad_time_names_file_and_line(case_dir):
     (case_dir / "logs" / "app.log").write_text(
         "2026-01-01T11:59:00Z\tpayment\tERROR charge failed\nyesterday\tpayment\tERROR charge failed\n"

@@ -70,6 +70,9 @@ class Case:
     metrics: list[MetricColumn]
     step_s: float
     log_lines: list[bytes] = field(default_factory=list)
+    # the moment the diagnosis is made, if not the end of the Infer window: nothing later is evidence
+    # (a live diagnosis replayed as the on-call saw it)
+    as_of: float | None = None
 
 
 def load_case(path: Path, known_signals: dict[str, str]) -> Case:
@@ -102,6 +105,7 @@ def load_case(path: Path, known_signals: dict[str, str]) -> Case:
         metrics,
         step_s,
         log_lines,
+        spec["as_of"],
     )
 
 
@@ -136,6 +140,9 @@ def _read_case_yaml(file: Path, labels: dict[str, Label]) -> dict:
             )
         when = parse_time(item["at"], at("alert", "symptoms", i, "at")) if "at" in item else alert_at
         symptoms.append(Symptom(str(entity), str(family), when))
+    as_of = parse_time(alert["as_of"], at("alert", "as_of")) if alert.get("as_of") is not None else None
+    if as_of is not None and as_of < max(s.at for s in symptoms):
+        raise CaseError(f"{at('alert', 'as_of')}: the diagnosis cannot come before the alert's symptoms")
     signals = data.get("signals") or {}
     if not isinstance(signals, dict):
         raise CaseError(f"{at('signals')}: expected a mapping of signal name to family, e.g. {{p90_s: latency}}")
@@ -153,6 +160,7 @@ def _read_case_yaml(file: Path, labels: dict[str, Label]) -> dict:
         "symptoms": symptoms,
         "signals": case_signals,
         "root_causes": [str(r) for r in roots],
+        "as_of": as_of,
     }
 
 

@@ -157,8 +157,12 @@ class DiagnoseSession:
         if self.topology_cache is not None:
             self.topology_cache.load_coverage()  # what this case's logs and metrics showed is monitored
         symptoms = [pb.Symptom(entity_id=s.entity, family=s.family, observed_at=s.at) for s in case.symptoms]
-        response = self.client.infer(pb.InferRequest(symptoms=symptoms, top_k=min(len(case.labels), MAX_TOP_K)))
-        self.last_request = pb.InferRequest(symptoms=symptoms, top_k=min(len(case.labels), MAX_TOP_K))
+        request = pb.InferRequest(symptoms=symptoms, top_k=min(len(case.labels), MAX_TOP_K))
+        if case.as_of is not None:  # the default window's start, and its end where the diagnosis was made
+            start = min(s.at for s in case.symptoms) - self.settings.service.window_before_s
+            request.window.CopyFrom(pb.TimeWindow(start=start, end=case.as_of))
+        response = self.client.infer(request)
+        self.last_request = request
         ranking = [Ranked(c.entity_id, c.score, True) for c in response.candidates]
         ranked = {r.entity for r in ranking}
         ranking += [Ranked(e.id, 0.0, False) for e in case.topology.entities if e.id not in ranked]
@@ -186,6 +190,8 @@ class DiagnoseSession:
         first = min(float(c.ts[0]) for c in present)
         # nothing after the Infer window's end can be evidence: judging stops there
         window_end = max(s.at for s in case.symptoms) + self.settings.service.window_after_s
+        if case.as_of is not None:
+            window_end = min(window_end, case.as_of)
         last = min(max(float(c.ts[-1]) for c in present), window_end)
         # judge from where the detector has a baseline (gap + its minimum points) or the Infer window's start
         can_judge_from = first + settings.gap_s + MIN_BASELINE_POINTS * step

@@ -150,11 +150,14 @@ def record_case(
     # every signal with the lab worker's own direction and floors, the project's signal names too (the lab
     # judges latency with higher floors than the shipped templates): the replay judges what the lab judged
     families = {s.name: s.case_entry() for s in signals if s.name in used}
+    alert: dict = {"at": _iso(recording.alert_at), "symptoms": recording.symptoms}
+    if recording.live.get("diagnosed_at"):  # a replay judges what the live diagnosis could have seen
+        alert["as_of"] = _iso(max(recording.alert_at, recording.live["diagnosed_at"]))
     case = {
         "description": recording.description or f"{recording.fault} on {', '.join(recording.root_causes)}",
         "source": f"rca lab run, scenario {recording.name}",
         "fault": recording.fault,
-        "alert": {"at": _iso(recording.alert_at), "symptoms": recording.symptoms},
+        "alert": alert,
         "signals": families,
         "root_causes": list(recording.root_causes),
     }

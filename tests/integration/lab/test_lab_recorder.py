@@ -119,7 +119,7 @@ def test_a_recorded_window_loads_and_replays_as_a_diagnose_case(tmp_path, scrape
         symptoms=[{"entity": "checkout", "family": "errors"}],
         start=start,
         end=end,
-        live={"fault_at": fault_at},
+        live={"fault_at": fault_at, "diagnosed_at": fault_at + 5},
     )
     out = tmp_path / "cases" / "payments-errors"
     report = record_case(
@@ -134,7 +134,7 @@ def test_a_recorded_window_loads_and_replays_as_a_diagnose_case(tmp_path, scrape
 
     assert report.log_lines == 1
     assert (out / "logs" / "payments.log").read_text().count("\n") == 1
-    assert json.loads((out / "lab.json").read_text()) == {"fault_at": fault_at}
+    assert json.loads((out / "lab.json").read_text()) == {"fault_at": fault_at, "diagnosed_at": fault_at + 5}
     case_yaml = yaml.safe_load((out / "case.yaml").read_text())
     assert case_yaml["fault"] == "errors" and case_yaml["root_causes"] == ["payments"]
     # every recorded name carries the lab worker's family, direction and floors, the project's names too
@@ -155,6 +155,7 @@ def test_a_recorded_window_loads_and_replays_as_a_diagnose_case(tmp_path, scrape
     assert errors.values[-1] > 0.5
     assert ("payments", "call_failure_ratio") in columns  # what checkout saw of its callee
     assert case.step_s == 1.0
+    assert case.as_of == pytest.approx(fault_at + 5, abs=1)  # the replay judges as of the live diagnosis
 
     done = rca("diagnose", str(out), "--json", timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
