@@ -25,12 +25,22 @@ def alert(name="LabEntryErrorRatio", service="web", state="firing", active=FAULT
     return {"labels": labels, "state": state, "activeAt": iso(active)}
 
 
+def candidate(entity_id, rank):
+    return SimpleNamespace(
+        entity_id=entity_id,
+        rank=rank,
+        score=1.0 / (rank + 1),
+        breakdown=[SimpleNamespace(term="gnn", value=2.0 / rank), SimpleNamespace(term="rules", value=0.1)],
+        evidence=[SimpleNamespace(kind="anomaly", name="error_ratio", strength=8.25, text=f"{entity_id} errors up")],
+    )
+
+
 def incident(incident_id, created, observed, ranking=("db", "web"), symptom=("web", "errors")):
     return SimpleNamespace(
         incident_id=incident_id,
         created_at=created,
         symptoms=[SimpleNamespace(entity_id=symptom[0], family=symptom[1], observed_at=observed)],
-        candidates=[SimpleNamespace(entity_id=e, rank=r) for r, e in reversed(list(enumerate(ranking, start=1)))],
+        candidates=[candidate(e, r) for r, e in reversed(list(enumerate(ranking, start=1)))],
     )
 
 
@@ -77,7 +87,7 @@ class ScriptedLab:
 
     def infer(self, request):
         self.inferred.append(request)
-        return SimpleNamespace(candidates=[SimpleNamespace(entity_id="cache", rank=1)])
+        return SimpleNamespace(candidates=[candidate("cache", 1)])
 
 
 @pytest.fixture
@@ -187,6 +197,14 @@ def test_the_diagnosis_is_the_bridges_incident_with_its_ranking_and_symptoms(clo
     assert result.alert_at is not None and FAULT_AT + 20 <= result.alert_at < FAULT_AT + 20 + runner.POLL_S
     assert symptoms == [{"entity": "web", "family": "errors"}]
     assert lab.inferred == []
+    # the first candidates are kept with the service's explanation, for reading a miss afterwards
+    assert [c["entity"] for c in result.explained] == ["db", "web", "cache"]
+    assert result.explained[1] == {
+        "entity": "web",
+        "score": 0.3333,
+        "breakdown": {"gnn": 1.0, "rules": 0.1},
+        "evidence": ["anomaly error_ratio 8.2: web errors up"],
+    }
 
 
 def test_an_alert_without_an_incident_has_the_runner_call_infer_after_the_grace(clock):

@@ -36,6 +36,8 @@ from rca.cli.lab.scoring import ScenarioResult
 RCA = [sys.executable, "-m", "rca.cli.main"]
 POLL_S = 2.0
 ALERT_SLACK_S = 5.0  # an alert that became active this long before the fault still counts as the fault's
+EXPLAINED_CANDIDATES = 3  # the live diagnosis' first candidates kept with their breakdown in lab.json
+EXPLAINED_EVIDENCE = 6
 INCIDENT_GRACE_S = 60.0  # after the alert fires, how long the bridge's incident may take before we Infer
 REVERT_GRACE_S = 20.0  # after the fault's duration, how long the supervisor's own revert may take
 UP_TIMEOUT_S = 600.0  # the whole estate and the project's parts, on 2 busy cores
@@ -391,7 +393,7 @@ def _wait_for_diagnosis(lab: LabConnection, scenario: Scenario, result: Scenario
         incident = _first_incident(lab, result.fault_at)
         if incident is not None:
             result.diagnosis, result.diagnosed_at = "incident", float(incident.created_at)
-            result.ranking = [c.entity_id for c in sorted(incident.candidates, key=lambda c: c.rank)]
+            _take_ranking(result, incident.candidates)
             if incident.symptoms:
                 symptoms = [{"entity": s.entity_id, "family": s.family} for s in incident.symptoms]
             if result.alert_at is None:  # the alert fired and resolved between two polls
@@ -468,8 +470,24 @@ def _infer_ourselves(lab: LabConnection, symptoms: list[dict], result: ScenarioR
     )
     response = lab.client().infer(request)
     result.diagnosis, result.diagnosed_at = "infer", time.time()
-    result.ranking = [c.entity_id for c in sorted(response.candidates, key=lambda c: c.rank)]
+    _take_ranking(result, response.candidates)
     result.notes.append("no incident from the bridge: the runner called Infer")
+
+
+def _take_ranking(result: ScenarioResult, candidates: Iterable[Any]) -> None:
+    ranked = sorted(candidates, key=lambda c: c.rank)
+    result.ranking = [c.entity_id for c in ranked]
+    result.explained = [
+        {
+            "entity": c.entity_id,
+            "score": round(c.score, 4),
+            "breakdown": {t.term: round(t.value, 3) for t in c.breakdown},
+            "evidence": [
+                f"{e.kind} {e.name} {e.strength:.1f}: {e.text}"[:160] for e in c.evidence[:EXPLAINED_EVIDENCE]
+            ],
+        }
+        for c in ranked[:EXPLAINED_CANDIDATES]
+    ]
 
 
 def _wait_for_revert(lab: LabConnection, fault_id: str, ends_at: float, result: ScenarioResult) -> None:

@@ -32,6 +32,9 @@ class ScenarioResult:
     recovered_at: float | None = None  # no alert pending or firing any more after the revert (None: not seen)
     case_dir: str | None = None
     notes: list[str] = field(default_factory=list)
+    # the live diagnosis' first candidates as the service explained them (score, breakdown, evidence), so a
+    # live miss can be read after the lab is gone
+    explained: list[dict] = field(default_factory=list)
 
     def rank(self) -> int:
         """1-based rank of the best-ranked expected root cause; 0 when none is ranked."""
