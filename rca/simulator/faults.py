@@ -37,6 +37,8 @@ class FaultProfile:
     change_probability: float = 0.0
     dark: bool = False  # when its metrics are missing, it reports nothing at all (a dead host)
     host_echo: float = 0.0  # chance that each host the root runs on shows its resource anomaly too
+    host_echo_family: str | None = None  # the family the hosts echo in, if not the root's own
+    starves_callees: float = 0.0  # chance that each dependency of the root sees its load fall
 
 
 @lru_cache(maxsize=4)
@@ -62,6 +64,8 @@ def load_profiles(path: Path = PROFILES_FILE) -> dict[str, FaultProfile]:
                 change_probability=float(spec.get("change_probability", 0.0)),
                 dark=bool(spec.get("dark", False)),
                 host_echo=float(spec.get("host_echo", 0.0)),
+                host_echo_family=spec.get("host_echo_family"),
+                starves_callees=float(spec.get("starves_callees", 0.0)),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"fault profile {name!r} in {path} is malformed: {exc}") from exc

@@ -281,10 +281,14 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
             anomalies.append(
                 anomaly_row(estate, root, own.signal, own.family, own.direction, onset, None, score, baseline)
             )
-            if profile.host_echo:
+            if profile.host_echo and (profile.host_echo_family is None or own is profile.own[0]):
                 anomalies += [
                     family_anomaly(
-                        estate, host, own.family, onset + echo_rng.uniform(-5, 10), score * echo_rng.uniform(0.6, 1.0)
+                        estate,
+                        host,
+                        profile.host_echo_family or own.family,
+                        onset + echo_rng.uniform(-5, 10),
+                        score * echo_rng.uniform(0.6, 1.0),
                     )
                     for host in _hosts_of(estate, root)
                     if echo_rng.random() < profile.host_echo
@@ -328,6 +332,11 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
             estate.entities[parent].name if parent and not hit.side_effect else "",
         )
 
+    if profile.starves_callees:
+        # its own random stream: the incidents of profiles without it stay as they were
+        anomalies += _starved_dependencies(
+            estate, random.Random(f"{seed}:{n_entities}:{fault_type}:starve"), root, affected, t0, profile
+        )
     alert = min(s["observed_at"] for s in symptoms)
     start, end = alert - WINDOW_BEFORE_S, alert + WINDOW_AFTER_S
     noise_a, noise_e, noise_c = noise_rows(estate, rng, start, end, exclude={root})
@@ -389,6 +398,32 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
         },
         deviations=deviations,
     )
+
+
+def _starved_dependencies(
+    estate: Estate, rng: random.Random, root: str, affected: dict[str, Affected], t0: float, profile: FaultProfile
+) -> list[dict]:
+    """Traffic drops on what the root no longer calls: each dependency loses the root's share of its
+    callers' load (an instance's share of its service's), and a drop too small to see is not seen."""
+    instances_of: dict[str, list[str]] = {}
+    callers: dict[str, set[str]] = {}
+    for source, target, kind in estate.edges:
+        if kind == "INSTANCE_OF":
+            instances_of.setdefault(target, []).append(source)
+        elif kind in ("CALLS", "DEPENDS_ON"):
+            callers.setdefault(target, set()).add(source)
+    service, share = root, 1.0
+    if estate.entities[root].label == "Instance":
+        service = next((t for s, t, k in estate.edges if k == "INSTANCE_OF" and s == root), root)
+        share = 1.0 / max(1, len(instances_of.get(service, [])))
+    rows = []
+    for dependency in sorted(d for d, users in callers.items() if service in users):
+        if dependency in affected or rng.random() >= profile.starves_callees:
+            continue
+        score = rng.uniform(6, 14) * share / len(callers[dependency])
+        if score >= 2.5:
+            rows.append(family_anomaly(estate, dependency, "traffic", t0 + rng.uniform(0, 20), score))
+    return rows
 
 
 def _hosts_of(estate: Estate, eid: str) -> list[str]:

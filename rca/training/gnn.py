@@ -38,7 +38,10 @@ class TrainSettings:
     # averaging, Izmailov et al. 2018): with the best epoch picked on a few hundred validation incidents,
     # single-epoch weights made the ranking on real data swing by 10-25 points AC@1 from seed to seed.
     average_from: int = 2
-    seed: int = 7
+    # The shipped model's seed. Chosen among six (7, 11-15) by a rule fixed before any benchmark ran:
+    # pass the evidence-pattern cases (tests/unit/test_evidence_patterns.py), then the best validation
+    # AC@1; seeds differ by up to 20 points AC@1 on the lab's recordings (docs/accuracy.md).
+    seed: int = 15
     # the data: simulator suites (their seeds are fixed by rca.simulator.suite.SUITE_SEED_BASE)
     train_per_cell: int = 30
     train_sizes: tuple[int, ...] = (20, 100, 300, 500)

@@ -111,6 +111,47 @@ def test_a_process_burning_cpu_shows_on_its_hosts_at_the_same_time():
     assert echoed >= 4
 
 
+def _hosts_of_service(incident, service):
+    edges = incident.topology["edges"]
+    instances = {e["source"] for e in edges if e["type"] == "INSTANCE_OF" and e["target"] == service}
+    return {e["target"] for e in edges if e["type"] == "RUNS_ON" and e["source"] in instances}
+
+
+def test_a_service_filling_its_disk_fails_itself_and_its_hosts_show_the_disk():
+    echoed = 0
+    for seed in range(24):
+        incident = simulate(seed, 100, "disk_fill")
+        root = incident.root_cause_id
+        own = [a for a in incident.anomalies if a["entity_id"] == root and a["family"] == "errors"]
+        hosts = _hosts_of_service(incident, root)
+        if not own:
+            continue
+        near = [a for a in incident.anomalies if a["entity_id"] in hosts and abs(a["onset"] - own[0]["onset"]) <= 25]
+        # the host echoes the disk, not the service's failing requests
+        echoed += any(a["family"] == "saturation" for a in near) and not any(a["family"] == "errors" for a in near)
+    assert echoed >= 6
+
+
+def test_a_service_that_stops_calling_leaves_its_dependencies_with_less_traffic():
+    starved = 0
+    for seed in range(24):
+        incident = simulate(seed, 100, "connection_refusal")
+        root = incident.root_cause_id
+        edges = incident.topology["edges"]
+        dependencies = {e["target"] for e in edges if e["source"] == root and e["type"] in ("CALLS", "DEPENDS_ON")}
+        t0 = min(s["observed_at"] for s in incident.symptoms) - 600  # the alert comes after the fault
+        drops = [
+            a
+            for a in incident.anomalies
+            if a["entity_id"] in dependencies
+            and a["family"] == "traffic"
+            and a["direction"] == "down"
+            and a["onset"] >= t0
+        ]
+        starved += bool(drops)
+    assert starved >= 6
+
+
 def test_an_earlier_fault_may_leave_its_footprint_in_the_window(monkeypatch):
     from rca.simulator import incident as generator
 
