@@ -94,42 +94,36 @@ def test_a_failed_host_whose_metrics_are_missing_reports_nothing_at_all():
         assert not incident.observed.get(incident.root_cause_id)
 
 
-def test_a_process_burning_cpu_shows_on_its_hosts_at_the_same_time():
-    echoed = 0
-    for seed in range(12):
-        incident = simulate(seed, 100, "cpu_hog")
-        root = incident.root_cause_id
-        own = [a for a in incident.anomalies if a["entity_id"] == root and a["family"] == "saturation"]
-        instances = {
-            e["source"] for e in incident.topology["edges"] if e["type"] == "INSTANCE_OF" and e["target"] == root
-        }
-        hosts = {e["target"] for e in incident.topology["edges"] if e["type"] == "RUNS_ON" and e["source"] in instances}
-        host_rows = [a for a in incident.anomalies if a["entity_id"] in hosts and a["family"] == "saturation"]
-        if own and host_rows:
-            echoed += 1
-            assert min(abs(a["onset"] - own[0]["onset"]) for a in host_rows) <= 25
-    assert echoed >= 4
-
-
 def _hosts_of_service(incident, service):
     edges = incident.topology["edges"]
     instances = {e["source"] for e in edges if e["type"] == "INSTANCE_OF" and e["target"] == service}
     return {e["target"] for e in edges if e["type"] == "RUNS_ON" and e["source"] in instances}
 
 
-def test_a_service_filling_its_disk_fails_itself_and_its_hosts_show_the_disk():
-    echoed = 0
-    for seed in range(24):
-        incident = simulate(seed, 100, "disk_fill")
+def _near_the_root_on_its_hosts(fault, own_family, seeds):
+    """Per incident whose root shows its own anomaly of own_family: its hosts' anomalies within 25 s of it."""
+    for seed in seeds:
+        incident = simulate(seed, 100, fault)
         root = incident.root_cause_id
-        own = [a for a in incident.anomalies if a["entity_id"] == root and a["family"] == "errors"]
-        hosts = _hosts_of_service(incident, root)
-        if not own:
-            continue
-        near = [a for a in incident.anomalies if a["entity_id"] in hosts and abs(a["onset"] - own[0]["onset"]) <= 25]
-        # the host echoes the disk, not the service's failing requests
-        echoed += any(a["family"] == "saturation" for a in near) and not any(a["family"] == "errors" for a in near)
-    assert echoed >= 6
+        own = [a for a in incident.anomalies if a["entity_id"] == root and a["family"] == own_family]
+        if own:
+            hosts = _hosts_of_service(incident, root)
+            yield [a for a in incident.anomalies if a["entity_id"] in hosts and abs(a["onset"] - own[0]["onset"]) <= 25]
+
+
+def test_a_process_burning_cpu_shows_on_its_hosts_at_the_same_time():
+    near = list(_near_the_root_on_its_hosts("cpu_hog", "saturation", range(12)))
+    assert sum(any(a["family"] == "saturation" for a in rows) for rows in near) >= 4
+
+
+def test_a_service_filling_its_disk_fails_itself_and_its_hosts_show_the_disk():
+    near = list(_near_the_root_on_its_hosts("disk_fill", "errors", range(24)))
+    # the host echoes the disk, not the service's failing requests
+    echoed = [
+        any(a["family"] == "saturation" for a in rows) and not any(a["family"] == "errors" for a in rows)
+        for rows in near
+    ]
+    assert sum(echoed) >= 6
 
 
 def test_a_service_that_stops_calling_leaves_its_dependencies_with_less_traffic():
