@@ -88,12 +88,29 @@ def kill_group(pgid: int, grace_s: float = 5.0, first: int = signal.SIGTERM) -> 
         time.sleep(0.05)
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
 def started_at(pid: int) -> float:
-    """The process' start time (epoch seconds; 0 when it is gone): with the pid, it names one process."""
+    """When the process started, in seconds after boot (0 when it is gone): with the pid, it names one process.
+
+    Not psutil's create_time: that adds a boot time each process caches when it first asks, and the
+    boot time the kernel reports moves whenever the wall clock is stepped or slewed (14 s in 15 minutes
+    on this project's machine), so two processes disagreed about the same child and `rca lab down`
+    took the lab's live processes for strangers and left them running. /proc's start field counts
+    clock ticks since boot, which no clock change moves.
+    """
     try:
-        return psutil.Process(pid).create_time()
-    except psutil.Error:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            data = stat.read()
+    except OSError:
         return 0.0
+    # the command name (field 2) may hold spaces and parentheses: count fields from after the last ")"
+    fields = data[data.rindex(b")") + 2 :].split()
+    return int(fields[STARTTIME_FIELD - 3]) / CLOCK_TICKS
+
+
+STARTTIME_FIELD = 22  # proc(5): /proc/PID/stat field 22, starttime
 
 
 def same_process(pid: int, started: float) -> bool:
@@ -114,9 +131,9 @@ def stop_recorded(pid: int, pgid: int, started: float, grace_s: float = 5.0) -> 
     if pid_alive(pgid):
         return  # a new process holds the number: the group is not ours any more
     orphans = []
-    for process in psutil.process_iter(["pid", "create_time"]):
+    for process in psutil.process_iter(["pid"]):
         try:
-            if os.getpgid(process.pid) == pgid and process.info["create_time"] >= started - 1.0:
+            if os.getpgid(process.pid) == pgid and started_at(process.pid) >= started - 1.0:
                 orphans.append(process)
         except (ProcessLookupError, PermissionError, psutil.Error):
             continue
