@@ -18,6 +18,13 @@ def test_the_seconds_of_an_exited_process_stay_in_the_host_counter():
     assert counter.total({(10, 1.0): 6.5, (12, 9.0): 0.5}) == 10.0
 
 
+def test_an_exit_never_lowers_the_counter_by_a_rounding_error():
+    counter = CpuCounter()
+    before = counter.total({(1, 0.0): 0.87, (2, 0.0): 2.74, (3, 0.0): 3.52})  # 7.130000000000001
+    # the retired seconds plus the rest, summed in another order, come to 7.13: still not less
+    assert counter.total({(2, 0.0): 2.74, (3, 0.0): 3.52}) >= before
+
+
 def test_a_reused_pid_with_another_start_time_is_another_process():
     counter = CpuCounter()
     counter.total({(10, 1.0): 7.0})
