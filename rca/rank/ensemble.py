@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rca.rank.features import OBSERVABLE, FeatureTable
+from rca.rank.features import FAMILIES, KINDS, OBSERVABLE, WEAK_DEVIATION, FeatureTable
 
 TERMS: tuple[str, ...] = ("gnn", "rules", "propagation", "walk", "magnitude", "quiet")
 WITHOUT_MODEL: tuple[str, ...] = tuple(t for t in TERMS if t != "gnn")
@@ -117,16 +117,34 @@ def magnitude(table: FeatureTable) -> np.ndarray:
 
 
 def observed_quiet(table: FeatureTable) -> np.ndarray:
-    """Per entity in [0, 1]: 1 when every family and its logs are watched and show nothing (no anomaly,
-    no changed template), nothing changed on it recently and no rule finds anything on it; 0 when
-    anything is unwatched or shows.
+    """Per entity in [0, 1]: 1 when every family and its logs that its kind is watched in are watched on
+    it and show nothing (no anomaly, no changed template), nothing changed on it recently and no rule
+    finds anything on it; 0 when any of them is unwatched on it or shows.
 
     All of them, not a share: a root cause whose telling series is missing must not pay for the
-    families it is watched in (its silence there is what a fault elsewhere looks like).
+    families it is watched in (its silence there is what a fault elsewhere looks like). But a family
+    no entity of its kind is watched in (hosts without network series, as in the lab) says nothing
+    about one of them, as the simulator's FAMILY_GAP teaches the model: a host watched in everything
+    hosts are watched in here, and quiet, is as silent as one could be.
     """
-    watched_normal = np.min([table.column(f"quiet_{f}") for f in OBSERVABLE], axis=0)
+    quiet = np.column_stack([table.column(f"quiet_{f}") for f in OBSERVABLE]) > 0
+    relevant = np.zeros_like(quiet)
+    for kind in KINDS:
+        of_kind = table.column(f"kind_{kind.lower()}") > 0
+        if of_kind.any():
+            relevant[of_kind] = (quiet[of_kind] | _showing(table)[of_kind]).any(axis=0)
+    watched_normal = ((quiet | ~relevant).all(axis=1) & relevant.any(axis=1)).astype(float)
     # a rule finding is evidence too (callers failing to authenticate against an entity that logs nothing)
     return watched_normal * (1.0 - table.column("change_recent")) * (1.0 - table.column("rule_max"))
+
+
+def _showing(table: FeatureTable) -> np.ndarray:
+    """(entities, OBSERVABLE): the family shows something on the entity, which is watched there by definition."""
+    columns = [
+        (table.column(f"anomaly_{f}") > 0) | (table.column(f"deviation_{f}") >= WEAK_DEVIATION) for f in FAMILIES
+    ]
+    columns.append(table.column("log_new") > 0)  # OBSERVED_LOGS, last of OBSERVABLE
+    return np.column_stack(columns)
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ from rca.rank.ensemble import (
     compose,
     deciding_terms,
     load_weights,
+    observed_quiet,
     ranker_outputs,
 )
-from rca.rank.features import OBSERVABLE, FeatureTable
+from rca.rank.features import FAMILIES, KINDS, OBSERVABLE, FeatureTable
 from rca.simulator import simulate
 from rca.training.calibrate import fit, top1
 
@@ -54,6 +55,13 @@ def test_weights_of_other_terms_are_refused(tmp_path):
         EnsembleWeights(("rules", "astrology"), np.ones(2), "x")
 
 
+EVIDENCE_COLUMNS = [*(f"anomaly_{f}" for f in FAMILIES), *(f"deviation_{f}" for f in FAMILIES), "log_new"]
+
+
+def _with_zero_columns(table: FeatureTable, names: list[str]) -> FeatureTable:
+    return table.with_columns(names, np.zeros((len(table.node_ids), len(names))))
+
+
 def test_each_term_reads_one_rankers_output_and_the_model_term_is_floored():
     quiet = [f"quiet_{f}" for f in OBSERVABLE]
     names = ["magnitude_distinct", "rule_max", "propagation_score", "walk_score", "change_recent", *quiet]
@@ -67,7 +75,8 @@ def test_each_term_reads_one_rankers_output_and_the_model_term_is_floored():
                 [0.25, 0.0, 0.0, 0.0, 0.0, *[1.0] * len(quiet)],  # watched everywhere, a deviation of 3.5
             ]
         ),
-    )
+    ).with_columns(["kind_service"], np.ones((3, 1)))
+    table = _with_zero_columns(table, [f"kind_{k.lower()}" for k in KINDS[1:]] + EVIDENCE_COLUMNS)
     outputs = ranker_outputs(table, TERMS, np.array([30.0, 0.0, -5.0]))
     assert outputs[:, 1].tolist() == [0.9, 0.0, 0.0]  # rules: the strongest finding
     assert outputs[:, 2].tolist() == [0.5, 0.1, 0.0] and outputs[:, 3].tolist() == [0.2, 1.0, 0.0]
@@ -127,3 +136,23 @@ def test_every_candidates_breakdown_sums_to_its_logit(make):
     # (scores are reported to 6 decimals: a small second score carries that rounding into the ratio)
     assert a.score / b.score == pytest.approx(np.exp(a.logit - b.logit), rel=1e-3 + 1e-6 / b.score)
     assert "Its score comes from" in result.explanation
+
+
+def test_a_family_no_entity_of_a_kind_is_watched_in_does_not_keep_one_from_being_silent():
+    quiet = [f"quiet_{f}" for f in OBSERVABLE]
+    saturation_only = [1.0 if f == "saturation" else 0.0 for f in OBSERVABLE]
+    rows = {
+        "db-host": saturation_only,  # the lab's hosts: CPU, memory and disk, no network series, no logs
+        "app-host": saturation_only,
+        "svc": [1.0] * len(OBSERVABLE),  # a service watched everywhere and quiet
+    }
+    table = FeatureTable(list(rows), quiet, np.array(list(rows.values())))
+    table = table.with_columns(["kind_host", "kind_service"], np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
+    table = _with_zero_columns(
+        table, ["kind_instance", "kind_datastore", "rule_max", "change_recent", *EVIDENCE_COLUMNS]
+    )
+    assert observed_quiet(table).tolist() == [1.0, 1.0, 1.0]
+    # another host is watched in traffic: a host without it is no longer known to be quiet there
+    traffic = table.matrix.copy()
+    traffic[1, OBSERVABLE.index("traffic")] = 1.0
+    assert observed_quiet(FeatureTable(table.node_ids, table.names, traffic)).tolist() == [0.0, 1.0, 1.0]
