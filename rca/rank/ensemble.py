@@ -128,11 +128,12 @@ def observed_quiet(table: FeatureTable) -> np.ndarray:
     hosts are watched in here, and quiet, is as silent as one could be.
     """
     quiet = np.column_stack([table.column(f"quiet_{f}") for f in OBSERVABLE]) > 0
+    watched = quiet | _showing(table)
     relevant = np.zeros_like(quiet)
     for kind in KINDS:
         of_kind = table.column(f"kind_{kind.lower()}") > 0
         if of_kind.any():
-            relevant[of_kind] = (quiet[of_kind] | _showing(table)[of_kind]).any(axis=0)
+            relevant[of_kind] = watched[of_kind].any(axis=0)
     watched_normal = ((quiet | ~relevant).all(axis=1) & relevant.any(axis=1)).astype(float)
     # a rule finding is evidence too (callers failing to authenticate against an entity that logs nothing)
     return watched_normal * (1.0 - table.column("change_recent")) * (1.0 - table.column("rule_max"))

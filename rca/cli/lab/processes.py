@@ -89,6 +89,7 @@ def kill_group(pgid: int, grace_s: float = 5.0, first: int = signal.SIGTERM) -> 
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+STARTTIME_FIELD = 22  # proc(5): /proc/PID/stat field 22, starttime
 
 
 def started_at(pid: int) -> float:
@@ -108,9 +109,6 @@ def started_at(pid: int) -> float:
     # the command name (field 2) may hold spaces and parentheses: count fields from after the last ")"
     fields = data[data.rindex(b")") + 2 :].split()
     return int(fields[STARTTIME_FIELD - 3]) / CLOCK_TICKS
-
-
-STARTTIME_FIELD = 22  # proc(5): /proc/PID/stat field 22, starttime
 
 
 def same_process(pid: int, started: float) -> bool:
