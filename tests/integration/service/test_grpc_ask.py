@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
@@ -120,9 +121,12 @@ def test_anomalies_errors_and_health(scene):
 
 
 def test_incidents_and_has_this_happened_before(scene):
-    listed = scene.ask("list incidents today")
+    # the incidents are stored at the real time the scene ran, not at the questions' fixed NOW: asked at a
+    # NOW before that (any run after 14:42 UTC on the scene's day), "today" would end before they exist
+    now = time.time()
+    listed = scene.ask("list incidents today", now=now)
     assert scene.incident_id in column(listed, "incident")
-    before = scene.ask("has this happened before to checkout")
+    before = scene.ask("has this happened before to checkout", now=now)
     assert before.intent == "incidents" and "The latest incident of checkout is inc-" in before.answer
     # once an incident is confirmed, a new one like it finds it in the similar-incident memory
     scene.client.feedback(
@@ -131,10 +135,10 @@ def test_incidents_and_has_this_happened_before(scene):
         )
     )
     scene.ask("why did checkout fail")
-    again = scene.ask("has this happened before to checkout")
+    again = scene.ask("has this happened before to checkout", now=time.time())
     assert "Yes, it has happened before" in again.answer and "caused by postgres-payments" in again.answer
     assert ("incident", scene.incident_id) in [(e.kind, e.id) for e in again.evidence]
-    confirmed = scene.ask("confirmed incidents")
+    confirmed = scene.ask("confirmed incidents", now=time.time())
     assert column(confirmed, "incident") == [scene.incident_id]
 
 
