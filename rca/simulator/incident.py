@@ -20,7 +20,7 @@ from rca.rank.types import (
 )
 from rca.simulator.estate import Estate, generate_estate
 from rca.simulator.faults import FaultProfile, load_profiles
-from rca.simulator.propagate import Affected, reach_a_service, spread, spread_targets
+from rca.simulator.propagate import Affected, instances_of, reach_a_service, spread, spread_targets
 from rca.simulator.signals import (
     FAMILY_SIGNALS,
     anomaly_row,
@@ -405,17 +405,14 @@ def _starved_dependencies(
 ) -> list[dict]:
     """Traffic drops on what the root no longer calls: each dependency loses the root's share of its
     callers' load (an instance's share of its service's), and a drop too small to see is not seen."""
-    instances_of: dict[str, list[str]] = {}
     callers: dict[str, set[str]] = {}
     for source, target, kind in estate.edges:
-        if kind == "INSTANCE_OF":
-            instances_of.setdefault(target, []).append(source)
-        elif kind in ("CALLS", "DEPENDS_ON"):
+        if kind in ("CALLS", "DEPENDS_ON"):
             callers.setdefault(target, set()).add(source)
     service, share = root, 1.0
     if estate.entities[root].label == "Instance":
         service = next((t for s, t, k in estate.edges if k == "INSTANCE_OF" and s == root), root)
-        share = 1.0 / max(1, len(instances_of.get(service, [])))
+        share = 1.0 / max(1, len(instances_of(estate).get(service, [])))
     rows = []
     for dependency in sorted(d for d, users in callers.items() if service in users):
         if dependency in affected or rng.random() >= profile.starves_callees:

@@ -38,7 +38,7 @@ def spread_targets(estate: Estate) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-def _instances_of(estate: Estate) -> dict[str, list[str]]:
+def instances_of(estate: Estate) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for source, target, kind in estate.edges:
         if kind == "INSTANCE_OF":
@@ -61,7 +61,7 @@ def spread(estate: Estate, rng: random.Random, root: str, onset: float) -> dict[
             if nxt in affected:
                 continue
             if kind == "INSTANCE_OF":
-                n_siblings = len(_instances_of(estate).get(nxt, [])) or 1
+                n_siblings = len(instances_of(estate).get(nxt, [])) or 1
                 # One bad instance of many is partly hidden by the load balancer.
                 p, gain = (0.9, 1.0) if n_siblings == 1 else (0.75, rng.uniform(0.5, 0.9))
             elif kind == "RUNS_ON":
@@ -75,7 +75,7 @@ def spread(estate: Estate, rng: random.Random, root: str, onset: float) -> dict[
             heapq.heappush(queue, (at + rng.uniform(5, 60), tick, nxt, min(child, 1.6), eid))
     if estate.entities[root].label == "Service":
         # A service-wide fault shows on (some of) its own instances at about the same time.
-        for iid in _instances_of(estate).get(root, []):
+        for iid in instances_of(estate).get(root, []):
             if iid not in affected and rng.random() < 0.5:
                 affected[iid] = Affected(iid, rng.uniform(0.6, 1.0), onset + rng.uniform(-10, 20), root, True)
     return affected
