@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rca.rank.features import FAMILIES, KINDS, OBSERVABLE, WEAK_DEVIATION, FeatureTable
+from rca.rank.features import KINDS, OBSERVABLE, FeatureTable, showing_families
 
 TERMS: tuple[str, ...] = ("gnn", "rules", "propagation", "walk", "magnitude", "quiet")
 WITHOUT_MODEL: tuple[str, ...] = tuple(t for t in TERMS if t != "gnn")
@@ -128,7 +128,7 @@ def observed_quiet(table: FeatureTable) -> np.ndarray:
     hosts are watched in here, and quiet, is as silent as one could be.
     """
     quiet = np.column_stack([table.column(f"quiet_{f}") for f in OBSERVABLE]) > 0
-    watched = quiet | _showing(table)
+    watched = quiet | showing_families(table.column)
     relevant = np.zeros_like(quiet)
     for kind in KINDS:
         of_kind = table.column(f"kind_{kind.lower()}") > 0
@@ -137,15 +137,6 @@ def observed_quiet(table: FeatureTable) -> np.ndarray:
     watched_normal = ((quiet | ~relevant).all(axis=1) & relevant.any(axis=1)).astype(float)
     # a rule finding is evidence too (callers failing to authenticate against an entity that logs nothing)
     return watched_normal * (1.0 - table.column("change_recent")) * (1.0 - table.column("rule_max"))
-
-
-def _showing(table: FeatureTable) -> np.ndarray:
-    """(entities, OBSERVABLE): the family shows something on the entity, which is watched there by definition."""
-    columns = [
-        (table.column(f"anomaly_{f}") > 0) | (table.column(f"deviation_{f}") >= WEAK_DEVIATION) for f in FAMILIES
-    ]
-    columns.append(table.column("log_new") > 0)  # OBSERVED_LOGS, last of OBSERVABLE
-    return np.column_stack(columns)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ removed or changes meaning, so a trained model can refuse a table it was not tra
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -211,7 +212,7 @@ def build_features(subgraph: IncidentSubgraph, graph: PropagationGraph | None = 
     m[:, col["evidence"]] = np.maximum.reduce([1.0 - np.exp(-m[:, col["anomaly_max"]] / 3.0), *other_evidence])
     # what the random walk from the symptoms follows: evidence all entities share does not point anywhere
     m[:, col["evidence_distinct"]] = np.maximum.reduce([_anomaly_evidence(raw_scores, share), *other_evidence])
-    _observation_features(m, col, log_strength, watched, covered)
+    _observation_features(m, col, watched, covered)
     for j, name in enumerate(BASE_FEATURES):
         if name.startswith("log_") and name not in ("log_severe", "log_new"):
             m[:, j] = np.log1p(m[:, j])
@@ -295,7 +296,7 @@ def _deviation_features(subgraph, m, row, col, alert) -> dict[str, float]:
     return onsets
 
 
-def _observation_features(m, col, log_strength, watched, covered) -> None:
+def _observation_features(m, col, watched, covered) -> None:
     """Observed and normal (evidence against), or not observed at all (unknown), per entity.
 
     `quiet_<family>` is 1 where the family (or the entity's logs) is watched and shows nothing: no
@@ -305,11 +306,18 @@ def _observation_features(m, col, log_strength, watched, covered) -> None:
     saturation is watched and normal.
     `unobserved` marks an entity nothing watches, whose silence says nothing.
     """
-    showing = [(m[:, col[f"anomaly_{f}"]] > 0) | (m[:, col[f"deviation_{f}"]] >= WEAK_DEVIATION) for f in FAMILIES]
-    showing.append(log_strength > 0)  # OBSERVED_LOGS, last of OBSERVABLE
+    showing = showing_families(lambda name: m[:, col[name]])
     m[:, col["unobserved"]] = ~covered
     for j, f in enumerate(OBSERVABLE):
-        m[:, col[f"quiet_{f}"]] = watched[:, j] & ~showing[j]
+        m[:, col[f"quiet_{f}"]] = watched[:, j] & ~showing[:, j]
+
+
+def showing_families(column: Callable[[str], np.ndarray]) -> np.ndarray:
+    """(entities, OBSERVABLE): the family shows something on the entity (an anomaly, a deviation of
+    WEAK_DEVIATION or more, a changed log template), given a feature column by name."""
+    columns = [(column(f"anomaly_{f}") > 0) | (column(f"deviation_{f}") >= WEAK_DEVIATION) for f in FAMILIES]
+    columns.append(column("log_new") > 0)  # OBSERVED_LOGS, last of OBSERVABLE
+    return np.column_stack(columns)
 
 
 def _rank_share(ordered: list[float], t: float) -> float:
