@@ -9,10 +9,16 @@ The subgraph's window gives the history: everything an entity logged from the wi
 to ``RECENT_S`` before the alert is "before", what it logged after that is "after"; in a window
 that reaches less than twice ``RECENT_S`` before the alert, the split is halfway to the alert. Severity is
 one input: a new warning or error weighs more than a new informational line, and both count.
+
+Rates are lines per second the logs were heard: ``GAP_S`` or more in which no entity of the subgraph
+logged anything is a gap in delivery (a shipper down, an export that kept only the minutes around a
+fault), not a quiet spell, and neither is the time before the first line or after the last; counting
+them would make every routine template look "faster" on the side with fewer gaps.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -25,6 +31,8 @@ SEVERE = 4  # syslog warning (4) and worse
 WEIGHT_SEVERE = 1.0
 WEIGHT_OTHER = 0.35  # a new informational template is evidence too, weaker than a new error
 WEIGHT_FASTER = 0.5  # a known template logged faster counts half a new one
+HEARD_S = 60.0  # the time one line stands for: an event's bucket
+GAP_S = 300.0  # silence of every entity of the subgraph this long is a gap in delivery, not a quiet spell
 
 
 @dataclass(frozen=True)
@@ -61,8 +69,9 @@ def template_changes(
             seen[0] += e.count
             seen[1] = min(seen[1], e.first_ts)
             seen[2] = min(seen[2], e.severity)
-    history_s = max(split - window_start, 1.0)  # at least 300 s in any window reaching 600 s before the alert
-    after_s = max(window_end - split, 1.0)
+    # the time the logs were heard on either side of the split, not the wall time (module docstring)
+    history_s = _heard_s([e.first_ts for e in events if e.last_ts < split])
+    after_s = _heard_s([e.first_ts for e in events if e.last_ts >= split and e.first_ts <= window_end])
     changes = []
     for (entity_id, template), (lines, first, severity, cls, sample) in after.items():
         weight = WEIGHT_SEVERE if severity <= SEVERE else WEIGHT_OTHER
@@ -77,6 +86,14 @@ def template_changes(
         changes.append(TemplateChange(entity_id, template, cls, severity, kind, lines, earlier, first, weight, sample))
     changes.sort(key=lambda c: (c.entity_id, -c.weight, c.first_after, c.template))
     return changes
+
+
+def _heard_s(times: list[float]) -> float:
+    """Seconds the logs were heard over these line times: from the first to the last, less the gaps."""
+    heard = HEARD_S  # the first line's bucket
+    for earlier, later in itertools.pairwise(sorted(times)):
+        heard += HEARD_S if later - earlier >= GAP_S else later - earlier
+    return heard
 
 
 def change_strength(changes: Iterable[TemplateChange]) -> dict[str, float]:

@@ -1,0 +1,33 @@
+"""Logs as change evidence (rca.rank.log_change): rates over the time the logs were heard, not the wall time."""
+
+from __future__ import annotations
+
+from rca.rank.log_change import template_changes
+from rca.rank.types import EventSignal
+
+ALERT = 1_700_000_000.0
+START, END = ALERT - 1800, ALERT + 300  # the service's default window
+SPLIT = ALERT - 600
+
+
+def _minute(entity: str, template: str, at: float, count: int, severity: int = 6) -> EventSignal:
+    return EventSignal(entity, template, "other", severity, count, at, at + 50, template)
+
+
+def test_a_routine_template_heard_through_gaps_in_delivery_is_not_faster():
+    # an export that kept two minutes of history (a reference minute and one more, 25 minutes apart)
+    # and the six minutes around the fault: the same 30 lines a minute throughout
+    heard = [ALERT - 1500, ALERT - 1440] + [ALERT - 240 + 60 * k for k in range(6)]
+    events = [_minute("orders", "GET /orders <*>", at, 30) for at in heard]
+    assert template_changes(events, START, ALERT, END) == []
+    # the same lines with a minute logged in every minute of the history are not faster either
+    steady = [_minute("orders", "GET /orders <*>", at, 30) for at in range(int(START), int(ALERT) + 300, 60)]
+    assert template_changes(steady, START, ALERT, END) == []
+
+
+def test_a_template_logged_four_times_faster_per_heard_minute_is_faster():
+    heard = [ALERT - 1500, ALERT - 1440]
+    events = [_minute("orders", "GET /orders <*>", at, 30) for at in heard]
+    events += [_minute("orders", "GET /orders <*>", ALERT - 240 + 60 * k, 150) for k in range(6)]
+    changes = template_changes(events, START, ALERT, END)
+    assert [(c.entity_id, c.kind, c.lines_after, c.lines_before) for c in changes] == [("orders", "faster", 900, 60)]
