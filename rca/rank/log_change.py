@@ -10,10 +10,11 @@ to ``RECENT_S`` before the alert is "before", what it logged after that is "afte
 that reaches less than twice ``RECENT_S`` before the alert, the split is halfway to the alert. Severity is
 one input: a new warning or error weighs more than a new informational line, and both count.
 
-Rates are lines per second the logs were heard: ``GAP_S`` or more in which no entity of the subgraph
-logged anything is a gap in delivery (a shipper down, an export that kept only the minutes around a
-fault), not a quiet spell, and neither is the time before the first line or after the last; counting
-them would make every routine template look "faster" on the side with fewer gaps.
+Rates are lines per second the logs were heard: ``GAP_S`` or more without a line among the events
+given (the subgraph's, for the features) is a gap in delivery (a shipper down, an export that kept
+only the minutes around a fault), not a quiet spell, and neither is the time before the first line
+or after the last (a window whose end lies after the call); counting them would make every routine
+template look "faster" on the side with fewer gaps.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ WEIGHT_SEVERE = 1.0
 WEIGHT_OTHER = 0.35  # a new informational template is evidence too, weaker than a new error
 WEIGHT_FASTER = 0.5  # a known template logged faster counts half a new one
 HEARD_S = 60.0  # the time one line stands for: an event's bucket
-GAP_S = 300.0  # silence of every entity of the subgraph this long is a gap in delivery, not a quiet spell
+GAP_S = 300.0  # no line at all for this long is a gap in delivery, not a quiet spell
 
 
 @dataclass(frozen=True)
