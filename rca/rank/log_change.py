@@ -61,18 +61,22 @@ def template_changes(
     split = max(alert - RECENT_S, window_start + (alert - window_start) / 2)
     before: dict[tuple[str, str], int] = {}
     after: dict[tuple[str, str], list] = {}  # key -> [lines, first_ts, severity, class, sample]
+    heard_before: list[float] = []  # line times on either side of the split (module docstring)
+    heard_after: list[float] = []
     for e in events:
         key = (e.entity_id, e.template)
         if e.last_ts < split:
             before[key] = before.get(key, 0) + e.count
+            heard_before.append(e.first_ts)
         elif e.first_ts <= window_end:
             seen = after.setdefault(key, [0, e.first_ts, e.severity, e.signature_class, e.sample])
             seen[0] += e.count
             seen[1] = min(seen[1], e.first_ts)
             seen[2] = min(seen[2], e.severity)
-    # the time the logs were heard on either side of the split, not the wall time (module docstring)
-    history_s = _heard_s([e.first_ts for e in events if e.last_ts < split])
-    after_s = _heard_s([e.first_ts for e in events if e.last_ts >= split and e.first_ts <= window_end])
+            heard_after.append(e.first_ts)
+    # the time the logs were heard, not the wall time; needed only to judge a template logged on both sides
+    if any(key in before for key in after):
+        history_s, after_s = _heard_s(heard_before), _heard_s(heard_after)
     changes = []
     for (entity_id, template), (lines, first, severity, cls, sample) in after.items():
         weight = WEIGHT_SEVERE if severity <= SEVERE else WEIGHT_OTHER

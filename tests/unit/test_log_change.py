@@ -31,3 +31,12 @@ def test_a_template_logged_four_times_faster_per_heard_minute_is_faster():
     events += [_minute("orders", "GET /orders <*>", ALERT - 240 + 60 * k, 150) for k in range(6)]
     changes = template_changes(events, START, ALERT, END)
     assert [(c.entity_id, c.kind, c.lines_after, c.lines_before) for c in changes] == [("orders", "faster", 900, 60)]
+
+
+def test_events_are_read_once_so_a_generator_gives_what_a_list_gives():
+    # 30 lines a minute over two heard minutes, then 40 a minute over six: not four times faster,
+    # unless the heard times were lost (a second pass over a spent iterator)
+    heard = [ALERT - 1500, ALERT - 1440]
+    events = [_minute("orders", "GET /orders <*>", at, 30) for at in heard]
+    events += [_minute("orders", "GET /orders <*>", ALERT - 240 + 60 * k, 40) for k in range(6)]
+    assert template_changes(iter(events), START, ALERT, END) == template_changes(events, START, ALERT, END) == []
