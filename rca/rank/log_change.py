@@ -9,6 +9,8 @@ The subgraph's window gives the history: everything an entity logged from the wi
 to ``RECENT_S`` before the alert is "before", what it logged after that is "after"; in a window
 that reaches less than twice ``RECENT_S`` before the alert, the split is halfway to the alert. Severity is
 one input: a new warning or error weighs more than a new informational line, and both count.
+Templates are compared as statements (`statement_of`): a line printing a list of five items is
+the line it printed with four.
 
 Rates are lines per second the logs were heard: ``GAP_S`` or more without a line among the events
 given (the subgraph's, for the features) is a gap in delivery (a shipper down, an export that kept
@@ -19,6 +21,7 @@ template look "faster" on the side with fewer gaps.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +37,7 @@ WEIGHT_OTHER = 0.35  # a new informational template is evidence too, weaker than
 WEIGHT_FASTER = 0.5  # a known template logged faster counts half a new one
 HEARD_S = 60.0  # the time one line stands for: an event's bucket
 GAP_S = 300.0  # no line at all for this long is a gap in delivery, not a quiet spell
+MAX_BLOCK_TOKENS = 12  # the longest repeated block statement_of cuts (a printed record of a dozen fields)
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ def template_changes(
     heard_before: list[float] = []  # line times on either side of the split (module docstring)
     heard_after: list[float] = []
     for e in events:
-        key = (e.entity_id, e.template)
+        key = (e.entity_id, statement_of(e.template))
         if e.last_ts < split:
             before[key] = before.get(key, 0) + e.count
             heard_before.append(e.first_ts)
@@ -91,6 +95,33 @@ def template_changes(
         changes.append(TemplateChange(entity_id, template, cls, severity, kind, lines, earlier, first, weight, sample))
     changes.sort(key=lambda c: (c.entity_id, -c.weight, c.first_after, c.template))
     return changes
+
+
+@functools.lru_cache(maxsize=8192)  # the distinct templates of a fleet: a few thousand
+def statement_of(template: str) -> str:
+    """The template with each run of a repeated block of tokens cut to one block.
+
+    A statement that prints a collection ("soldTickets=[Ticket(...), Ticket(...), ...]") gives the
+    template miner one template per collection size (it groups lines by their token count), so the
+    size a service had not printed before would look like a new line. It is the same statement.
+    """
+    tokens = template.split()
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for size in range(1, min(MAX_BLOCK_TOKENS, (len(tokens) - i) // 2) + 1):
+            block = tokens[i : i + size]
+            if tokens[i + size : i + 2 * size] == block:
+                repeats = 2
+                while tokens[i + repeats * size : i + (repeats + 1) * size] == block:
+                    repeats += 1
+                out.extend(block)
+                i += repeats * size
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return " ".join(out)
 
 
 def _heard_s(times: list[float]) -> float:

@@ -40,3 +40,22 @@ def test_events_are_read_once_so_a_generator_gives_what_a_list_gives():
     events = [_minute("orders", "GET /orders <*>", at, 30) for at in heard]
     events += [_minute("orders", "GET /orders <*>", ALERT - 240 + 60 * k, 40) for k in range(6)]
     assert template_changes(iter(events), START, ALERT, END) == template_changes(events, START, ALERT, END) == []
+
+
+LISTED = "<*> INFO TraceID: <*> [getSoldTickets][info is: LeftTicketInfo{soldTickets=[ITEMS]}"
+ITEM = "Ticket(seatNo=<*>, startStation=shanghai, destStation=nanjing),"
+
+
+def _listing(items: int) -> str:
+    """The template a miner makes of a line printing `items` tickets (one template per token count)."""
+    return LISTED.replace("ITEMS", " ".join([ITEM] * items))
+
+
+def test_a_line_printing_a_longer_list_is_the_same_statement_not_a_new_template():
+    before = [_minute("orders", _listing(3), ALERT - 1500 + 60 * k, 20) for k in range(10)]
+    after = [_minute("orders", _listing(n), ALERT - 240 + 60 * k, 20) for k, n in enumerate((2, 5, 7, 4))]
+    assert template_changes(before + after, START, ALERT, END) == []
+    # a statement the service had not written before is still new, whatever it lists
+    failed = [_minute("orders", "<*> ERROR [getSoldTickets][seat service failed: " + ITEM, ALERT - 120, 12, 3)]
+    changes = template_changes(before + after + failed, START, ALERT, END)
+    assert [(c.entity_id, c.kind, c.lines_after) for c in changes] == [("orders", "new", 12)]
