@@ -68,6 +68,7 @@ KNOBS = {
     "quiet_symptom": ("rca.simulator.incident", "QUIET_SYMPTOM"),  # the detector saw nothing on a symptom
     "unwatched_share": ("rca.simulator.incident", "UNWATCHED_SHARES"),  # share of each kind nothing watches
     "weak_root": ("rca.simulator.incident", "WEAK_ROOT"),  # the root's own shift under the detector's threshold
+    "strong_root": ("rca.simulator.incident", "STRONG_ROOT"),  # the root's own shift far beyond that threshold
     "noise_deviation": ("rca.simulator.signals", "NOISE_DEVIATION"),  # chance deviations of watched families
     "weak_reached": ("rca.simulator.incident", "WEAK_REACHED"),  # unnoticed reached entities that still deviate
     "half_watched_share": ("rca.simulator.incident", "HALF_WATCHED_SHARES"),  # metrics or logs unwatched, per kind

@@ -72,18 +72,41 @@ def test_noise_and_missing_signals_are_present():
 
 
 def test_a_restless_family_is_anomalous_on_most_entities_watched_in_it(monkeypatch):
-    from rca.simulator import signals
+    from rca.simulator import incident, signals
 
     monkeypatch.setattr(signals, "RESTLESS_FAMILY", 1.0)
     inc = simulate(3, 100, "cpu_exhaustion")
-    noisy = [a for a in inc.anomalies if a["score"] > 14.0]  # the simulator's faults and noise stay <= 14
+    # the simulator's faults and noise stay <= 14, a strong root cause's own shift apart
+    noisy = [a for a in inc.anomalies if a["score"] > 14.0 and a["entity_id"] != inc.root_cause_id]
     families = {a["family"] for a in noisy}
     assert len(families) == 1
     family = families.pop()
     watched = [e for e, watched_families in inc.observed.items() if family in watched_families]
     assert len({a["entity_id"] for a in noisy}) >= 0.4 * len(watched) > 10
     monkeypatch.setattr(signals, "RESTLESS_FAMILY", 0.0)
+    monkeypatch.setattr(incident, "STRONG_ROOT", 0.0)
     assert not [a for a in simulate(3, 100, "cpu_exhaustion").anomalies if a["score"] > 14.0]
+
+
+def test_a_root_cause_own_shift_is_sometimes_far_beyond_the_threshold_and_its_effects_are_not(monkeypatch):
+    from rca.simulator import incident, signals
+
+    monkeypatch.setattr(signals, "RESTLESS_FAMILY", 0.0)  # no unrelated family jumping past 14
+    monkeypatch.setattr(incident, "STRONG_ROOT", 0.5)  # the knob set (0 in training)
+    own_and_effects = []
+    for seed in range(16):
+        inc = simulate(seed, 100, "cpu_exhaustion")
+        own = [a["score"] for a in inc.anomalies if a["entity_id"] == inc.root_cause_id and a["family"] == "saturation"]
+        if own:
+            own_and_effects.append(
+                (max(own), [a["score"] for a in inc.anomalies if a["entity_id"] != inc.root_cause_id])
+            )
+    assert any(own > 40 for own, _ in own_and_effects) and any(own <= 10 for own, _ in own_and_effects)
+    for own, effects in own_and_effects:  # what a strong root spreads is attenuated: weaker than the root itself
+        if own > 40:
+            assert max(effects, default=0.0) < own / 2
+    monkeypatch.setattr(incident, "STRONG_ROOT", 0.0)  # the knob off: every score within the training range
+    assert all(a["score"] <= 14.0 for a in simulate(3, 100, "cpu_exhaustion").anomalies)
 
 
 def test_a_failed_host_whose_metrics_are_missing_reports_nothing_at_all():
