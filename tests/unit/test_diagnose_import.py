@@ -56,7 +56,8 @@ def test_rcaeval_cases_become_case_folders_with_a_star_topology_and_the_folder_t
 
 
 def _trimmed_nezha(target: Path) -> None:
-    """Two faults of one day, three pods' metrics and two log minutes, cut down from the shared data."""
+    """Two faults of one day, three pods' metrics and three log minutes (two around the first fault,
+    one from the fault before it), cut down from the shared data."""
     day_in, day_out = NEZHA / "rca_data" / DAY, target / "rca_data" / DAY
     (day_out / "metric").mkdir(parents=True)
     (day_out / "log").mkdir()
@@ -69,7 +70,7 @@ def _trimmed_nezha(target: Path) -> None:
         kept = [rows[0]] + [r for r in rows[1:] if "09:0" <= r[0][11:16] <= "10:20"]
         with gzip.open(day_out / "metric" / f"{pod}_metric.csv.gz", "wt", newline="") as handle:
             csv.writer(handle).writerows(kept)
-    for minute in ("10_04", "10_05"):
+    for minute in ("09_58", "10_04", "10_05"):
         with gzip.open(day_in / "log" / f"{minute}_log.csv.gz", "rt") as handle:
             lines = handle.read().splitlines()[:40]
         (day_out / "log" / f"{minute}_log.csv.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
@@ -92,8 +93,13 @@ def test_nezha_faults_become_case_folders_with_the_call_graph_metrics_and_logs(t
     assert {c.entity for c in case.metrics} == {"ts-travel-service", "ts-basic-service", "ts-gateway-service"}
     latency = next(c for c in case.metrics if c.entity == "ts-travel-service" and c.signal == "server_latency_p99_s")
     assert latency.family == "latency" and len(latency.ts) >= 60  # an hour of history before the fault
-    assert len(case.log_lines) == 78  # 2 x 39 rows of the two minutes around the fault
+    assert len(case.log_lines) == 117  # 3 x 39 rows: the two minutes around the fault and one before it
     assert all(b" case ts-" in line for line in case.log_lines)
+    # the second fault's logs reach back as far as its metrics, the file of 09:58 (14 minutes before) included: the
+    # entities' own history, against which a template is new or not
+    later = load_case(written[1], known())
+    assert len(later.log_lines) == 117
+    assert sum(b"T09:5" in line for line in later.log_lines) == 39  # the file of 09:58 holds lines of 09:57
 
 
 def test_a_nezha_log_row_whose_unix_nanoseconds_overflowed_is_timed_by_its_timestamp():

@@ -9,11 +9,12 @@ One case per fault. Topology: one service per pod (the pod name without its Repl
 pod suffix), `calls` from the traces' call graph. Metrics: each pod's columns from 70 minutes before
 the injection to 5 minutes after, on the minute grid, under signal names mapped to families in
 case.yaml; PodSuccessRate (0 throughout in this data) and the three Node* columns (the node's, not
-the pod's) are left out. Logs: the minute files from 10 minutes before the injection to 5 minutes
-after, as TIME<TAB>SERVICE<TAB>LINE, timed by TimeUnixNano or, where that overflowed (negative in
-some rows), by the Timestamp column; rows whose CSV quoting broke are kept aside in
-damaged-log-rows.txt beside logs/, and counted. Alert: 2 minutes after the injection (on the minute), on the
-trace entry service's latency. Root cause: the injected pod's service.
+the pod's) are left out. Logs: the minute files of the same span as the metrics (the data holds
+files only around each fault, so the history is the earlier faults' minutes), as
+TIME<TAB>SERVICE<TAB>LINE, timed by TimeUnixNano or, where that overflowed (negative in some rows),
+by the Timestamp column; rows whose CSV quoting broke are kept aside in damaged-log-rows.txt beside
+logs/, and counted. Alert: 2 minutes after the injection (on the minute), on the trace entry
+service's latency. Root cause: the injected pod's service.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ from rca.cli.errors import UserError
 POD_SUFFIX = re.compile(r"-[a-z0-9]+-[a-z0-9]{5}$")
 BEFORE_S = 70 * 60
 AFTER_S = 5 * 60
-LOGS_BEFORE_S = 10 * 60
+# the logs reach back as far as the metrics: a template is "new" only against the entity's own
+# history, and ten minutes (the previous fault's files at best) left most routine lines looking new
+LOGS_BEFORE_S = BEFORE_S
 ALERT_AFTER_S = 120
 DAMAGED_LOG_ROWS = "damaged-log-rows.txt"  # beside logs/, not in it: kept aside, not diagnosed
 # column -> (signal name, family)
@@ -80,6 +83,7 @@ def import_nezha(root: Path, out: Path) -> list[Path]:
         services = sorted(set(pods) | {s for pair in calls for s in pair})
         rows = {service: _metric_rows(file) for service, file in pods.items()}
         topology = _topology(services, calls, f"Nezha {root.name} {day.name}")
+        day_logs = _DayLogs(day / "log")
         for inject_at, pod, kind in faults:
             root_cause = service_of(pod)
             if root_cause not in services:
@@ -89,7 +93,7 @@ def import_nezha(root: Path, out: Path) -> list[Path]:
             (folder / "logs").mkdir(parents=True, exist_ok=True)
             (folder / "topology.yaml").write_text(topology)
             _write_metrics(folder / "metrics.csv", rows, inject_at)
-            damaged = _write_logs(folder / "logs" / "app.log.gz", day / "log", inject_at)
+            damaged = _write_logs(folder / "logs" / "app.log.gz", day_logs, inject_at)
             if damaged:
                 print(f"{name}: {damaged} log rows not well formed, kept aside in {folder / DAMAGED_LOG_ROWS}")
             alert_at = (inject_at + ALERT_AFTER_S) // 60 * 60
@@ -189,14 +193,32 @@ def _row_time(row: dict) -> float:
     return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
 
 
-def _write_logs(file: Path, log_dir: Path, inject_at: int) -> int:
-    """Write the log lines around the fault; rows that are not well formed are kept aside beside logs/."""
-    lines, damaged = [], []
-    start, end = inject_at - LOGS_BEFORE_S, inject_at + AFTER_S
-    for minute in range(start // 60 * 60, end + 1, 60):
-        source = log_dir / dt.datetime.fromtimestamp(minute, dt.UTC).strftime("%H_%M_log.csv.gz")
+class _DayLogs:
+    """The log minute files of one day, each parsed once: a case's logs reach back an hour, so
+    neighbouring faults share most of their files."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self._minutes: dict[int, tuple[list[tuple[float, str]], list[str]]] = {}
+
+    def between(self, start: int, end: int) -> tuple[list[tuple[float, str]], list[str]]:
+        """(time, TIME<TAB>SERVICE<TAB>LINE) of the minute files from start to end, and their damaged rows."""
+        lines: list[tuple[float, str]] = []
+        damaged: list[str] = []
+        for minute in range(start // 60 * 60, end + 1, 60):
+            if minute not in self._minutes:
+                self._minutes[minute] = self._read(minute)
+            minute_lines, minute_damaged = self._minutes[minute]
+            lines += minute_lines
+            damaged += minute_damaged
+        return lines, damaged
+
+    def _read(self, minute: int) -> tuple[list[tuple[float, str]], list[str]]:
+        source = self.log_dir / dt.datetime.fromtimestamp(minute, dt.UTC).strftime("%H_%M_log.csv.gz")
+        lines: list[tuple[float, str]] = []
+        damaged: list[str] = []
         if not source.is_file():
-            continue
+            return lines, damaged
         with gzip.open(source, "rt", newline="") as handle:
             reader = csv.DictReader(handle)
             for row in reader:
@@ -212,6 +234,12 @@ def _write_logs(file: Path, log_dir: Path, inject_at: int) -> int:
                 message = " ".join(str(text).split("\n")).strip()
                 if message:
                     lines.append((when, f"{when:.6f}\t{service}\t{message}"))
+        return lines, damaged
+
+
+def _write_logs(file: Path, day_logs: _DayLogs, inject_at: int) -> int:
+    """Write the log lines of the case's span; rows that are not well formed are kept aside beside logs/."""
+    lines, damaged = day_logs.between(inject_at - LOGS_BEFORE_S, inject_at + AFTER_S)
     lines.sort(key=lambda pair: pair[0])
     buffer = io.StringIO()
     for _, line in lines:
