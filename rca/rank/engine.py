@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from rca.rank.analysis import analyse
-from rca.rank.ensemble import TERMS, EnsembleWeights, compose, load_weights, ranker_outputs
+from rca.rank.ensemble import TERMS, EnsembleWeights, beyond_range, compose, load_weights, ranker_outputs
 from rca.rank.features import FEATURE_SCHEMA_VERSION
 from rca.rank.gnn.artifact import Artifact, ArtifactError
 from rca.rank.gnn.attribution import attribution_findings, attribution_sentence
@@ -77,7 +77,8 @@ class Engine:
         run = self.model.run(table, analysis.graph) if self.model is not None else None
         if run is not None:
             timings["gnn"] = run.ms
-        composition = compose(ranker_outputs(table, self.weights.names, run.logits if run else None), self.weights)
+        outputs = ranker_outputs(table, self.weights.names, run.logits if run else None)
+        composition = compose(outputs, self.weights, beyond_range(table))
         findings = list(analysis.findings)
         drivers: dict[str, list[tuple[str, float]]] = {}
         # one entity alone was not ranked against anything: no drivers to explain

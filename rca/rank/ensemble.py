@@ -16,6 +16,13 @@ Each ranker contributes one output per entity, and each enters the score once:
   ranking a healthy, watched entity above one with evidence; an unobserved entity scores 0 here,
   since its silence says nothing.
 
+One more term is not fitted there: `beyond_range`, the part of the entity's distinct deviation
+(`magnitude`) past BEYOND_RANGE_FROM, where the simulator's faults never reach. The network reads
+anomaly scores capped at the simulator's largest (features.SCORE_CAP), so a process whose CPU
+leaves its baseline by a robust z of 200, alone among its peers, looks to it like one at 14; no fit
+on simulated incidents can weigh what they do not contain. Its two constants were chosen on real
+faults (docs/accuracy.md, "Deviations beyond the model's range").
+
 The composition is a conditional logit: logit(entity) = sum over terms of weight x output, and the
 score is the softmax of the logits over the incident's entities (the probability that the entity is
 the root cause). The weights are fitted by maximum likelihood on a validation split of simulator
@@ -43,7 +50,14 @@ LABELS = {
     "walk": "random walk from the symptoms",
     "magnitude": "deviation size",
     "quiet": "observed and normal",
+    "beyond_range": "deviation beyond the model's range",
 }
+BEYOND_RANGE = "beyond_range"
+# magnitude_distinct past which a deviation lies beyond anything the simulator's faults show: a robust
+# z of about 57 (log1p(z) / log1p(SCORE_CAP) = 1.5) in a family no other entity deviates in, more where
+# others do; below it the fitted terms, the network's included, have seen such evidence and weigh it
+BEYOND_RANGE_FROM = 1.5
+BEYOND_RANGE_WEIGHT = 2.0  # log-odds per unit of magnitude_distinct past BEYOND_RANGE_FROM
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")  # the composition used when no model is served
 GNN_FLOOR = float(np.log(1e-4))
 QUIET_MARGIN = 1.0  # log-odds a fully watched, silent entity stays below every other (compose)
@@ -116,6 +130,11 @@ def magnitude(table: FeatureTable) -> np.ndarray:
     return table.column("magnitude_distinct")
 
 
+def beyond_range(table: FeatureTable) -> np.ndarray:
+    """Per entity: how far its distinct deviation (magnitude) lies past BEYOND_RANGE_FROM, else 0."""
+    return np.maximum(magnitude(table) - BEYOND_RANGE_FROM, 0.0)
+
+
 def observed_quiet(table: FeatureTable) -> np.ndarray:
     """Per entity in [0, 1]: 1 when every family and its logs that its kind is watched in are watched on
     it and show nothing (no anomaly, no changed template), nothing changed on it recently and no rule
@@ -153,17 +172,22 @@ class Composition:
         return tuple(zip(self.names, self.contributions[row].tolist()))
 
 
-def compose(outputs: np.ndarray, weights: EnsembleWeights) -> Composition:
+def compose(outputs: np.ndarray, weights: EnsembleWeights, beyond: np.ndarray | None = None) -> Composition:
     """The one place the final score is built. Centring each output on the incident's mean changes no
     score (a softmax ignores a shift shared by all entities) and makes each contribution readable as
-    "how much this term raised or lowered the entity against the average entity of this incident"."""
+    "how much this term raised or lowered the entity against the average entity of this incident".
+    `beyond` (beyond_range's output) adds the unfitted term, last in the breakdown; fitting leaves it out."""
+    names = weights.names
     contributions = (outputs - outputs.mean(axis=0)) * weights.values
+    if beyond is not None:
+        names = (*names, BEYOND_RANGE)
+        contributions = np.column_stack([contributions, (beyond - beyond.mean()) * BEYOND_RANGE_WEIGHT])
     logits = contributions.sum(axis=1)
     if "quiet" in weights.names:
         _rank_quiet_last(outputs[:, weights.names.index("quiet")], contributions, weights.names.index("quiet"))
         logits = contributions.sum(axis=1)
     p = np.exp(logits - logits.max())
-    return Composition(weights.names, contributions, logits, p / p.sum())
+    return Composition(names, contributions, logits, p / p.sum())
 
 
 def _rank_quiet_last(quiet: np.ndarray, contributions: np.ndarray, column: int) -> None:

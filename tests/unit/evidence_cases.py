@@ -128,3 +128,39 @@ def restless_family() -> IncidentSubgraph:
     )
     subgraph.observed = dict.fromkeys(nodes, EVERYTHING)
     return subgraph
+
+
+def load_shift_below_a_hogged_cpu() -> IncidentSubgraph:
+    """gateway -> {orders -> food -> {station, kitchen}, search}; as on TrainTicket when a pod's CPU
+    is hogged: every service's latency jumps now and then all through the window, food's CPU leaves
+    its baseline by a robust z of 1000, on it alone, and station below it sees its load move (traffic
+    and latency) as food's requests slow.
+
+    Capped at the simulator's largest score, food's CPU looks like any fault's own signal, and the
+    structure points below it, at the deepest entity with evidence; what tells food apart is a
+    deviation far beyond anything the simulated faults show (the `beyond_range` term)."""
+    names = ("gateway", "orders", "food", "station", "kitchen", "search")
+    nodes = {n: node(n, "Service") for n in names}
+    edges = [
+        Edge("gateway", "orders", "CALLS"),
+        Edge("gateway", "search", "CALLS"),
+        Edge("orders", "food", "CALLS"),
+        Edge("food", "station", "CALLS"),
+        Edge("food", "kitchen", "CALLS"),
+    ]
+    jumps = {"gateway": 580_000.0, "orders": 46_000.0, "search": 4_800.0, "kitchen": 900.0, "food": 2_100.0}
+    anomalies = [
+        anomaly("food", "saturation", T, 1_000.0),
+        anomaly("station", "traffic", T + 20, 13.0),
+        anomaly("station", "latency", T + 30, 14.0),
+    ]
+    for k, (name, score) in enumerate(jumps.items()):
+        anomalies += [
+            anomaly(name, "latency", T - 1500 + 140 * k, score),
+            anomaly(name, "latency", T + 20 * k, score / 3),
+        ]
+    subgraph = IncidentSubgraph(
+        nodes, edges, anomalies, [], [], [Symptom("gateway", "latency", T + 120)], T - 1800, T + 300
+    )
+    subgraph.observed = dict.fromkeys(nodes, EVERYTHING)
+    return subgraph

@@ -7,12 +7,15 @@ import pytest
 
 from rca.rank.engine import engine_without_model, model_engine
 from rca.rank.ensemble import (
+    BEYOND_RANGE_FROM,
+    BEYOND_RANGE_WEIGHT,
     GNN_FLOOR,
     QUIET_MARGIN,
     TERMS,
     WEIGHTS_FILE,
     WITHOUT_MODEL,
     EnsembleWeights,
+    beyond_range,
     compose,
     deciding_terms,
     load_weights,
@@ -113,6 +116,19 @@ def test_an_entity_watched_everywhere_and_silent_ends_below_every_other_whatever
     assert np.argmax(compose(outputs, weights).logits) == 0
 
 
+def test_only_the_deviation_past_the_simulated_range_enters_the_unfitted_term_and_the_breakdown_says_so():
+    table = FeatureTable(["a", "b", "c"], ["magnitude_distinct"], np.array([[BEYOND_RANGE_FROM + 1.0], [1.2], [0.0]]))
+    beyond = beyond_range(table)
+    assert beyond.tolist() == [1.0, 0.0, 0.0]
+    outputs = np.zeros((3, len(TERMS)))
+    weights = EnsembleWeights(TERMS, np.ones(len(TERMS)), "test")
+    c = compose(outputs, weights, beyond)
+    assert c.names == (*TERMS, "beyond_range")
+    assert c.logits[0] - c.logits[1] == pytest.approx(BEYOND_RANGE_WEIGHT)
+    assert sum(v for _, v in c.breakdown(0)) == pytest.approx(c.logits[0], abs=1e-12)
+    assert compose(outputs, weights).names == TERMS  # fitting composes the fitted terms alone
+
+
 def test_deciding_terms_are_those_where_the_first_leads_most():
     first = (("gnn", 3.0), ("rules", 1.0), ("walk", 0.5))
     second = (("gnn", 1.0), ("rules", 1.5), ("walk", 0.1))
@@ -127,7 +143,7 @@ def test_every_candidates_breakdown_sums_to_its_logit(make):
     assert len(result.candidates) == 8
     logits = []
     for c in result.candidates:
-        assert [n for n, _ in c.breakdown] == list(engine.weights.names)
+        assert [n for n, _ in c.breakdown] == [*engine.weights.names, "beyond_range"]
         assert sum(v for _, v in c.breakdown) == pytest.approx(c.logit, abs=1e-5)
         logits.append(c.logit)
     assert logits == sorted(logits, reverse=True)  # ranked by the composed logit

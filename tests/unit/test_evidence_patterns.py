@@ -78,3 +78,18 @@ def test_a_short_window_keeps_half_of_itself_as_history_for_the_logs():
     new = [evidence_cases._line("booking", "catch price exception", T + 5, 6, 3)]
     changes = template_changes(routine + new, T - 120, T, T + 60)
     assert [(c.entity_id, c.kind) for c in changes] == [("booking", "new")]
+
+
+def test_a_deviation_far_beyond_the_simulated_range_outweighs_the_structure(monkeypatch):
+    """load_shift_below_a_hogged_cpu: the beyond_range term puts food, whose CPU left its baseline
+    by a robust z of 1000, above station below it, whose load moved; without the term the network's
+    structural prior wins. (The engine without a model ranks kitchen first here, term or not: the
+    leaf with the latency jumps, as its composition weighs the walk from the symptom.)"""
+    import rca.rank.ensemble as ensemble
+
+    engine = model_engine(attribute=False)
+    first = engine.rank(evidence_cases.load_shift_below_a_hogged_cpu(), 10).candidates[0]
+    assert first.entity_id == "food" and dict(first.breakdown)["beyond_range"] > 0
+    monkeypatch.setattr(ensemble, "BEYOND_RANGE_WEIGHT", 0.0)
+    without = engine.rank(evidence_cases.load_shift_below_a_hogged_cpu(), 10).candidates[0]
+    assert without.entity_id == "station"
