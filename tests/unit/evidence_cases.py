@@ -107,27 +107,16 @@ def restless_family() -> IncidentSubgraph:
 
     Capped at the simulator's largest score, the latency anomalies tie with ledger's, and the
     structure decides; what tells ledger apart is that its evidence is its own."""
-    names = ("gateway", "orders", "search", "pricing", "ledger", "users")
-    nodes = {n: node(n, "Service") for n in names}
-    edges = [
-        Edge("gateway", "orders", "CALLS"),
-        Edge("gateway", "search", "CALLS"),
-        Edge("orders", "pricing", "CALLS"),
-        Edge("orders", "ledger", "CALLS"),
-        Edge("search", "users", "CALLS"),
+    calls = [
+        ("gateway", "orders"),
+        ("gateway", "search"),
+        ("orders", "pricing"),
+        ("orders", "ledger"),
+        ("search", "users"),
     ]
     jumps = {"gateway": 580_000.0, "orders": 46_000.0, "search": 4_800.0, "pricing": 120_000.0, "users": 900.0}
-    anomalies = [anomaly("ledger", "saturation", T, 350.0), anomaly("ledger", "latency", T - 1200, 2_400.0)]
-    for k, (name, score) in enumerate(jumps.items()):
-        anomalies += [
-            anomaly(name, "latency", T - 1500 + 140 * k, score),
-            anomaly(name, "latency", T + 20 * k, score / 3),
-        ]
-    subgraph = IncidentSubgraph(
-        nodes, edges, anomalies, [], [], [Symptom("gateway", "latency", T + 120)], T - 1800, T + 300
-    )
-    subgraph.observed = dict.fromkeys(nodes, EVERYTHING)
-    return subgraph
+    own = [anomaly("ledger", "saturation", T, 350.0), anomaly("ledger", "latency", T - 1200, 2_400.0)]
+    return _restless_latency(calls, jumps, own)
 
 
 def load_shift_below_a_hogged_cpu() -> IncidentSubgraph:
@@ -139,28 +128,29 @@ def load_shift_below_a_hogged_cpu() -> IncidentSubgraph:
     Capped at the simulator's largest score, food's CPU looks like any fault's own signal, and the
     structure points below it, at the deepest entity with evidence; what tells food apart is a
     deviation far beyond anything the simulated faults show (the `beyond_range` term)."""
-    names = ("gateway", "orders", "food", "station", "kitchen", "search")
-    nodes = {n: node(n, "Service") for n in names}
-    edges = [
-        Edge("gateway", "orders", "CALLS"),
-        Edge("gateway", "search", "CALLS"),
-        Edge("orders", "food", "CALLS"),
-        Edge("food", "station", "CALLS"),
-        Edge("food", "kitchen", "CALLS"),
-    ]
+    calls = [("gateway", "orders"), ("gateway", "search"), ("orders", "food"), ("food", "station"), ("food", "kitchen")]
     jumps = {"gateway": 580_000.0, "orders": 46_000.0, "search": 4_800.0, "kitchen": 900.0, "food": 2_100.0}
-    anomalies = [
+    own = [
         anomaly("food", "saturation", T, 1_000.0),
         anomaly("station", "traffic", T + 20, 13.0),
         anomaly("station", "latency", T + 30, 14.0),
     ]
+    return _restless_latency(calls, jumps, own)
+
+
+def _restless_latency(calls: list[tuple[str, str]], jumps: dict[str, float], anomalies: list) -> IncidentSubgraph:
+    """Services calling each other as given, every one watched, the first caller the symptom; each
+    service of `jumps` has its latency jump twice, long before the onset and around it, besides the
+    `anomalies` given."""
+    nodes = {n: node(n, "Service") for pair in calls for n in pair}
+    edges = [Edge(caller, callee, "CALLS") for caller, callee in calls]
+    anomalies = list(anomalies)
     for k, (name, score) in enumerate(jumps.items()):
         anomalies += [
             anomaly(name, "latency", T - 1500 + 140 * k, score),
             anomaly(name, "latency", T + 20 * k, score / 3),
         ]
-    subgraph = IncidentSubgraph(
-        nodes, edges, anomalies, [], [], [Symptom("gateway", "latency", T + 120)], T - 1800, T + 300
-    )
+    symptom = Symptom(calls[0][0], "latency", T + 120)
+    subgraph = IncidentSubgraph(nodes, edges, anomalies, [], [], [symptom], T - 1800, T + 300)
     subgraph.observed = dict.fromkeys(nodes, EVERYTHING)
     return subgraph
