@@ -16,12 +16,13 @@ Each ranker contributes one output per entity, and each enters the score once:
   ranking a healthy, watched entity above one with evidence; an unobserved entity scores 0 here,
   since its silence says nothing.
 
-One more term is not fitted there: `beyond_range`, the part of the entity's distinct deviation
-(`magnitude`) past BEYOND_RANGE_FROM, where the simulator's faults never reach. The network reads
-anomaly scores capped at the simulator's largest (features.SCORE_CAP), so a process whose CPU
-leaves its baseline by a robust z of 200, alone among its peers, looks to it like one at 14; no fit
-on simulated incidents can weigh what they do not contain. Its two constants were chosen on real
-faults (docs/accuracy.md, "Deviations beyond the model's range").
+One more term is not fitted there and reads the `magnitude` output a second time: `beyond_range`,
+the part of the entity's distinct deviation past BEYOND_RANGE_FROM, where the simulator's faults
+never reach. The network reads anomaly scores capped at the simulator's largest
+(features.SCORE_CAP), so a process whose CPU leaves its baseline by a robust z of 200, alone among
+its peers, looks to it like one at 14; no fit on simulated incidents can weigh what they do not
+contain. Its two constants were chosen on real faults (docs/accuracy.md, "Deviations beyond the
+model's range").
 
 The composition is a conditional logit: logit(entity) = sum over terms of weight x output, and the
 score is the softmax of the logits over the incident's entities (the probability that the entity is
@@ -43,6 +44,7 @@ from rca.rank.features import KINDS, OBSERVABLE, FeatureTable, showing_families
 
 TERMS: tuple[str, ...] = ("gnn", "rules", "propagation", "walk", "magnitude", "quiet")
 WITHOUT_MODEL: tuple[str, ...] = tuple(t for t in TERMS if t != "gnn")
+BEYOND_RANGE = "beyond_range"  # the unfitted term's name in a breakdown (compose)
 LABELS = {
     "gnn": "graph model",
     "rules": "rule findings",
@@ -50,9 +52,8 @@ LABELS = {
     "walk": "random walk from the symptoms",
     "magnitude": "deviation size",
     "quiet": "observed and normal",
-    "beyond_range": "deviation beyond the model's range",
+    BEYOND_RANGE: "deviation beyond the model's range",
 }
-BEYOND_RANGE = "beyond_range"
 # magnitude_distinct past which a deviation lies beyond anything the simulator's faults show: a robust
 # z of about 57 (log1p(z) / log1p(SCORE_CAP) = 1.5) in a family no other entity deviates in, more where
 # others do; below it the fitted terms, the network's included, have seen such evidence and weigh it
