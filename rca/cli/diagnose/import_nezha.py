@@ -195,7 +195,8 @@ def _row_time(row: dict) -> float:
 
 class _DayLogs:
     """The log minute files of one day, each parsed once: a case's logs reach back an hour, so
-    neighbouring faults share most of their files."""
+    neighbouring faults share most of their files. Asked in time order (the faults are sorted), it
+    forgets the minutes before the latest span's start, so it holds one span, not the day."""
 
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
@@ -203,6 +204,8 @@ class _DayLogs:
 
     def between(self, start: int, end: int) -> tuple[list[tuple[float, str]], list[str]]:
         """(time, TIME<TAB>SERVICE<TAB>LINE) of the minute files from start to end, and their damaged rows."""
+        for old in [m for m in self._minutes if m < start // 60 * 60]:
+            del self._minutes[old]
         lines: list[tuple[float, str]] = []
         damaged: list[str] = []
         for minute in range(start // 60 * 60, end + 1, 60):
