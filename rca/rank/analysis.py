@@ -2,9 +2,10 @@
 the rule findings and the outputs of the structural rankers (propagation consistency, random walk).
 
 The table holds the base features (rca.rank.features) followed by the columns the rankers add:
-each rule's finding strength, the strongest one (`rule_max`), `propagation_score` and
-`walk_score`. The structural rankers read base evidence only, never another ranker's output, so
-when rca.rank.ensemble composes the final score every piece of evidence enters it once.
+each rule's finding strength, the strongest one (`rule_max`), `propagation_score`, `walk_score`
+and `log_burst` (rca.rank.log_change.burst_surprise, read by an unfitted term of the composition).
+The structural rankers read base evidence only, never another ranker's output, so when
+rca.rank.ensemble composes the final score every piece of evidence enters it once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from rca import fast
 from rca.rank.features import FeatureTable, build_features
 from rca.rank.graph import PropagationGraph, propagation_graph
+from rca.rank.log_change import burst_surprise
 from rca.rank.propagation import propagation_scores
 from rca.rank.rules.evaluate import RuleEngine
 from rca.rank.rules.facts import build_facts
@@ -25,7 +27,7 @@ from rca.rank.types import EngineInputError, Finding, IncidentSubgraph
 from rca.rank.walk import walk_scores
 
 RULE_COLUMNS = [f"rule_{name}" for name in RULES]
-RANKER_COLUMNS = [*RULE_COLUMNS, "rule_max", "propagation_score", "walk_score"]
+RANKER_COLUMNS = [*RULE_COLUMNS, "rule_max", "propagation_score", "walk_score", "log_burst"]
 
 
 @dataclass
@@ -58,7 +60,11 @@ def analyse(subgraph: IncidentSubgraph, rules: RuleEngine, graph: PropagationGra
         strengths[i, j] = max(strengths[i, j], f.strength)
     propagation = propagation_scores(table)
     walk = walk_scores(subgraph, graph, table.node_ids, table.column("evidence_distinct"))
-    table = table.with_columns(RANKER_COLUMNS, np.column_stack([strengths, strengths.max(axis=1), propagation, walk]))
+    bursts = burst_surprise(subgraph.events, subgraph.alert_time)
+    burst = np.array([bursts.get(entity, 0.0) for entity in table.node_ids])
+    table = table.with_columns(
+        RANKER_COLUMNS, np.column_stack([strengths, strengths.max(axis=1), propagation, walk, burst])
+    )
     table = with_caller_features(table, subgraph)
     timings = {
         "features": (t1 - t0) * 1000,

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from rca.rank.analysis import analyse
-from rca.rank.ensemble import TERMS, EnsembleWeights, beyond_range, compose, load_weights, ranker_outputs
+from rca.rank.ensemble import TERMS, EnsembleWeights, compose, load_weights, ranker_outputs, unfitted_outputs
 from rca.rank.features import FEATURE_SCHEMA_VERSION
 from rca.rank.gnn.artifact import Artifact, ArtifactError
 from rca.rank.gnn.attribution import attribution_findings, attribution_sentence
@@ -78,7 +78,7 @@ class Engine:
         if run is not None:
             timings["gnn"] = run.ms
         outputs = ranker_outputs(table, self.weights.names, run.logits if run else None)
-        composition = compose(outputs, self.weights, beyond_range(table))
+        composition = compose(outputs, self.weights, unfitted_outputs(table))
         findings = list(analysis.findings)
         drivers: dict[str, list[tuple[str, float]]] = {}
         # one entity alone was not ranked against anything: no drivers to explain

@@ -24,6 +24,14 @@ its peers, looks to it like one at 14; no fit on simulated incidents can weigh w
 contain. Its two constants were chosen on real faults (docs/accuracy.md, "Deviations beyond the
 model's range").
 
+A second unfitted term, `log_burst`, reads the analysis's `log_burst` column
+(rca.rank.log_change.burst_surprise): how improbable the entity's run of a log template in the
+minutes before the alert is, past LOG_BURST_FROM. The simulator's services seldom log such a run
+(one incident in twelve has one anywhere, and there a single minute of a line the entity had not
+logged scores about 0.9, under the floor), so a fit on simulated incidents leaves it unweighed; on
+real systems a failing code path announces itself this way, often with nothing in its metrics.
+Its constants were chosen on real faults too (docs/accuracy.md, "Bursts of a rare log template").
+
 The composition is a conditional logit: logit(entity) = sum over terms of weight x output, and the
 score is the softmax of the logits over the incident's entities (the probability that the entity is
 the root cause). The weights are fitted by maximum likelihood on a validation split of simulator
@@ -44,7 +52,9 @@ from rca.rank.features import KINDS, OBSERVABLE, FeatureTable, showing_families
 
 TERMS: tuple[str, ...] = ("gnn", "rules", "propagation", "walk", "magnitude", "quiet")
 WITHOUT_MODEL: tuple[str, ...] = tuple(t for t in TERMS if t != "gnn")
-BEYOND_RANGE = "beyond_range"  # the unfitted term's name in a breakdown (compose)
+BEYOND_RANGE = "beyond_range"  # the unfitted terms' names in a breakdown (compose)
+LOG_BURST = "log_burst"
+UNFITTED: tuple[str, ...] = (BEYOND_RANGE, LOG_BURST)
 LABELS = {
     "gnn": "graph model",
     "rules": "rule findings",
@@ -53,12 +63,17 @@ LABELS = {
     "magnitude": "deviation size",
     "quiet": "observed and normal",
     BEYOND_RANGE: "deviation beyond the model's range",
+    LOG_BURST: "burst of a rare log template",
 }
 # magnitude_distinct past which a deviation lies beyond anything the simulator's faults show: a robust
 # z of about 57 (log1p(z) / log1p(SCORE_CAP) = 1.5) in a family no other entity deviates in, more where
 # others do; below it the fitted terms, the network's included, have seen such evidence and weigh it
 BEYOND_RANGE_FROM = 1.5
 BEYOND_RANGE_WEIGHT = 2.0  # log-odds per unit of magnitude_distinct past BEYOND_RANGE_FROM
+# burst surprise (-log10 of a chance) a template run must pass to count: one minute of a line never
+# logged before, in five heard, scores about 0.9; a run over most of the recent minutes scores 2 to 5
+LOG_BURST_FROM = 1.0
+LOG_BURST_WEIGHT = 8.0  # log-odds per unit of log1p(surprise past LOG_BURST_FROM)
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")  # the composition used when no model is served
 GNN_FLOOR = float(np.log(1e-4))
 QUIET_MARGIN = 1.0  # log-odds a fully watched, silent entity stays below every other (compose)
@@ -136,10 +151,21 @@ def beyond_range(table: FeatureTable) -> np.ndarray:
     return np.maximum(magnitude(table) - BEYOND_RANGE_FROM, 0.0)
 
 
+def log_burst(table: FeatureTable) -> np.ndarray:
+    """Per entity: log1p of how far its burst surprise lies past LOG_BURST_FROM, else 0 (the log keeps
+    a run of many improbable minutes from counting as many times one)."""
+    return np.log1p(np.maximum(table.column("log_burst") - LOG_BURST_FROM, 0.0))
+
+
+def unfitted_outputs(table: FeatureTable) -> np.ndarray:
+    """(entities, len(UNFITTED)): the unfitted terms' outputs, in UNFITTED's order."""
+    return np.column_stack([beyond_range(table), log_burst(table)])
+
+
 def observed_quiet(table: FeatureTable) -> np.ndarray:
     """Per entity in [0, 1]: 1 when every family and its logs that its kind is watched in are watched on
-    it and show nothing (no anomaly, no changed template), nothing changed on it recently and no rule
-    finds anything on it; 0 when any of them is unwatched on it or shows.
+    it and show nothing (no anomaly, no changed template, no log burst), nothing changed on it recently
+    and no rule finds anything on it; 0 when any of them is unwatched on it or shows.
 
     All of them, not a share: a root cause whose telling series is missing must not pay for the
     families it is watched in (its silence there is what a fault elsewhere looks like). But a family
@@ -155,8 +181,10 @@ def observed_quiet(table: FeatureTable) -> np.ndarray:
         if of_kind.any():
             relevant[of_kind] = watched[of_kind].any(axis=0)
     watched_normal = ((quiet | ~relevant).all(axis=1) & relevant.any(axis=1)).astype(float)
-    # a rule finding is evidence too (callers failing to authenticate against an entity that logs nothing)
-    return watched_normal * (1.0 - table.column("change_recent")) * (1.0 - table.column("rule_max"))
+    # a rule finding is evidence too (callers failing to authenticate against an entity that logs nothing),
+    # and so is a burst of a log template that is neither new nor faster (a code path failing again)
+    no_burst = (log_burst(table) == 0.0).astype(float)
+    return watched_normal * (1.0 - table.column("change_recent")) * (1.0 - table.column("rule_max")) * no_burst
 
 
 @dataclass(frozen=True)
@@ -173,16 +201,17 @@ class Composition:
         return tuple(zip(self.names, self.contributions[row].tolist()))
 
 
-def compose(outputs: np.ndarray, weights: EnsembleWeights, beyond: np.ndarray | None = None) -> Composition:
+def compose(outputs: np.ndarray, weights: EnsembleWeights, unfitted: np.ndarray | None = None) -> Composition:
     """The one place the final score is built. Centring each output on the incident's mean changes no
     score (a softmax ignores a shift shared by all entities) and makes each contribution readable as
     "how much this term raised or lowered the entity against the average entity of this incident".
-    `beyond` (beyond_range's output) adds the unfitted term, last in the breakdown; fitting leaves it out."""
+    `unfitted` (unfitted_outputs) adds the unfitted terms, last in the breakdown; fitting leaves them out."""
     names = weights.names
     contributions = (outputs - outputs.mean(axis=0)) * weights.values
-    if beyond is not None:
-        names = (*names, BEYOND_RANGE)
-        contributions = np.column_stack([contributions, (beyond - beyond.mean()) * BEYOND_RANGE_WEIGHT])
+    if unfitted is not None:
+        names = (*names, *UNFITTED)
+        unfitted_weights = np.array([BEYOND_RANGE_WEIGHT, LOG_BURST_WEIGHT])  # read here: tests turn one off
+        contributions = np.column_stack([contributions, (unfitted - unfitted.mean(axis=0)) * unfitted_weights])
     logits = contributions.sum(axis=1)
     if "quiet" in weights.names:
         _rank_quiet_last(outputs[:, weights.names.index("quiet")], contributions, weights.names.index("quiet"))

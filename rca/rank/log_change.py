@@ -17,12 +17,20 @@ given (the subgraph's, for the features) is a gap in delivery (a shipper down, a
 only the minutes around a fault), not a quiet spell, and neither is the time before the first line
 or after the last (a window whose end lies after the call); counting them would make every routine
 template look "faster" on the side with fewer gaps.
+
+`burst_surprise` asks the question another way, for templates that come and go: how improbable it
+is that the entity logged a template in as many of the last minutes before the alert as it did,
+given in how many of the minutes heard before it logged it (a binomial tail over minutes, not lines,
+so one chatty minute is not a burst). A failing code path that was last hit in an earlier incident
+is not "new" and, its lines being bursty, seldom "faster" against its mean rate; it is still an
+improbable run of minutes.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -38,6 +46,8 @@ WEIGHT_FASTER = 0.5  # a known template logged faster counts half a new one
 HEARD_S = 60.0  # the time one line stands for: an event's bucket
 GAP_S = 300.0  # no line at all for this long is a gap in delivery, not a quiet spell
 MAX_BLOCK_TOKENS = 12  # the longest repeated block statement_of cuts (a printed record of a dozen fields)
+BURST_RECENT_S = 300.0  # burst_surprise's recent minutes: the last five before the alert, and the alert's
+BURST_MIN_HISTORY = 5  # heard minutes before those, at least, to judge what is usual (else nothing is judged)
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,45 @@ def statement_of(template: str) -> str:
             out.append(tokens[i])
             i += 1
     return " ".join(out)
+
+
+def burst_surprise(events: Iterable[EventSignal], alert: float) -> dict[str, float]:
+    """Entity id -> its most improbable template run of the recent minutes: -log10 of the chance of
+    logging the template in at least as many of the recent heard minutes as it did, at the share of
+    earlier heard minutes it logged it in (a template never logged before counts as half a minute),
+    times WEIGHT_SEVERE or WEIGHT_OTHER by severity. Minutes are the events' buckets; a minute is
+    heard when any entity logged in it. Empty when fewer than BURST_MIN_HISTORY minutes were heard
+    before the recent ones: without a history nothing is improbable."""
+    split = alert - BURST_RECENT_S
+    heard_before: set[int] = set()
+    heard_recent: set[int] = set()
+    before: dict[tuple[str, str], set[int]] = {}
+    recent: dict[tuple[str, str], set[int]] = {}
+    severity: dict[tuple[str, str], int] = {}
+    for e in events:
+        minute = int(e.first_ts // HEARD_S)
+        key = (e.entity_id, statement_of(e.template))
+        if e.last_ts < split:
+            heard_before.add(minute)
+            before.setdefault(key, set()).add(minute)
+        elif e.first_ts <= alert + HEARD_S:
+            heard_recent.add(minute)
+            recent.setdefault(key, set()).add(minute)
+            severity[key] = min(severity.get(key, e.severity), e.severity)
+    if len(heard_before) < BURST_MIN_HISTORY:
+        return {}
+    out: dict[str, float] = {}
+    for key, minutes in recent.items():
+        share = (len(before.get(key, ())) + 0.5) / (len(heard_before) + 1)
+        chance = _at_least(len(minutes), len(heard_recent), share)
+        weight = WEIGHT_SEVERE if severity[key] <= SEVERE else WEIGHT_OTHER
+        out[key[0]] = max(out.get(key[0], 0.0), -math.log10(chance) * weight)
+    return out
+
+
+def _at_least(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p): n is a handful of minutes, so the sum is exact and cheap."""
+    return sum(math.comb(n, j) * p**j * (1 - p) ** (n - j) for j in range(k, n + 1))
 
 
 def _heard_s(times: list[float]) -> float:

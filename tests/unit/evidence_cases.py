@@ -154,3 +154,36 @@ def _restless_latency(calls: list[tuple[str, str]], jumps: dict[str, float], ano
     subgraph = IncidentSubgraph(nodes, edges, anomalies, [], [], [symptom], T - 1800, T + 300)
     subgraph.observed = dict.fromkeys(nodes, EVERYTHING)
     return subgraph
+
+
+def failing_code_path_seen_before() -> IncidentSubgraph:
+    """gateway -> {orders -> pricing, travel -> routes}; every service logs its routine lines every
+    minute of the window, orders a warning among them. travel's failing call logged an error in three
+    minutes of an earlier incident and logs it again in every minute since four minutes before the
+    alert, with nothing in its metrics (a code defect); orders' and gateway's latency follow.
+
+    The error is not new, and against its mean rate over the window not faster; the anomalous
+    callers win on structure. What tells travel apart is how improbable five minutes running of a
+    line it logged in three of twenty-five are (the `log_burst` term)."""
+    names = ("gateway", "orders", "pricing", "travel", "routes")
+    nodes = {n: node(n, "Service") for n in names}
+    calls = [("gateway", "orders"), ("gateway", "travel"), ("orders", "pricing"), ("travel", "routes")]
+    edges = [Edge(a, b, "CALLS") for a, b in calls]
+    minutes = range(int(T - 1800), int(T + 120), 60)
+    routine = [_line(n, f"{n} handled <*> requests", at, 20, 6) for n in names for at in minutes]
+    routine += [_line("orders", "seat info empty for <*>", at, 12, 4) for at in minutes]
+    earlier = [_line("travel", "route lookup failed: <*>", T - 1500 + 60 * k, 30, 3) for k in range(3)]
+    recent = [_line("travel", "route lookup failed: <*>", T - 120 + 60 * k, 8, 3) for k in range(5)]
+    anomalies = [anomaly("orders", "latency", T + 30, 9.0), anomaly("gateway", "latency", T + 60, 9.0)]
+    subgraph = IncidentSubgraph(
+        nodes,
+        edges,
+        anomalies,
+        routine + earlier + recent,
+        [],
+        [Symptom("gateway", "latency", T + 120)],
+        T - 1800,
+        T + 300,
+    )
+    subgraph.observed = dict.fromkeys(nodes, EVERYTHING)
+    return subgraph

@@ -10,8 +10,11 @@ from rca.rank.ensemble import (
     BEYOND_RANGE_FROM,
     BEYOND_RANGE_WEIGHT,
     GNN_FLOOR,
+    LOG_BURST_FROM,
+    LOG_BURST_WEIGHT,
     QUIET_MARGIN,
     TERMS,
+    UNFITTED,
     WEIGHTS_FILE,
     WITHOUT_MODEL,
     EnsembleWeights,
@@ -21,6 +24,7 @@ from rca.rank.ensemble import (
     load_weights,
     observed_quiet,
     ranker_outputs,
+    unfitted_outputs,
 )
 from rca.rank.features import FAMILIES, KINDS, OBSERVABLE, FeatureTable
 from rca.simulator import simulate
@@ -58,7 +62,12 @@ def test_weights_of_other_terms_are_refused(tmp_path):
         EnsembleWeights(("rules", "astrology"), np.ones(2), "x")
 
 
-EVIDENCE_COLUMNS = [*(f"anomaly_{f}" for f in FAMILIES), *(f"deviation_{f}" for f in FAMILIES), "log_new"]
+EVIDENCE_COLUMNS = [
+    *(f"anomaly_{f}" for f in FAMILIES),
+    *(f"deviation_{f}" for f in FAMILIES),
+    "log_new",
+    "log_burst",
+]
 
 
 def _with_zero_columns(table: FeatureTable, names: list[str]) -> FeatureTable:
@@ -117,16 +126,33 @@ def test_an_entity_watched_everywhere_and_silent_ends_below_every_other_whatever
 
 
 def test_only_the_deviation_past_the_simulated_range_enters_the_unfitted_term_and_the_breakdown_says_so():
-    table = FeatureTable(["a", "b", "c"], ["magnitude_distinct"], np.array([[BEYOND_RANGE_FROM + 1.0], [1.2], [0.0]]))
+    table = FeatureTable(
+        ["a", "b", "c"],
+        ["magnitude_distinct", "log_burst"],
+        np.array([[BEYOND_RANGE_FROM + 1.0, 0.0], [1.2, 0.0], [0.0, 0.0]]),
+    )
     beyond = beyond_range(table)
     assert beyond.tolist() == [1.0, 0.0, 0.0]
     outputs = np.zeros((3, len(TERMS)))
     weights = EnsembleWeights(TERMS, np.ones(len(TERMS)), "test")
-    c = compose(outputs, weights, beyond)
-    assert c.names == (*TERMS, "beyond_range")
+    c = compose(outputs, weights, unfitted_outputs(table))
+    assert c.names == (*TERMS, "beyond_range", "log_burst") and UNFITTED == ("beyond_range", "log_burst")
     assert c.logits[0] - c.logits[1] == pytest.approx(BEYOND_RANGE_WEIGHT)
     assert sum(v for _, v in c.breakdown(0)) == pytest.approx(c.logits[0], abs=1e-12)
     assert compose(outputs, weights).names == TERMS  # fitting composes the fitted terms alone
+
+
+def test_only_a_burst_past_its_floor_enters_the_log_burst_term_and_longer_runs_gain_less_each():
+    surprise = [LOG_BURST_FROM + 1.0, LOG_BURST_FROM + 3.0, LOG_BURST_FROM, 0.9, 0.0]
+    table = FeatureTable(
+        list("abcde"), ["magnitude_distinct", "log_burst"], np.column_stack([np.zeros(5), np.array(surprise)])
+    )
+    outputs = np.zeros((5, len(TERMS)))
+    c = compose(outputs, EnsembleWeights(TERMS, np.ones(len(TERMS)), "test"), unfitted_outputs(table))
+    burst = [dict(c.breakdown(row))["log_burst"] for row in range(5)]
+    assert burst[2] == burst[3] == burst[4] < 0  # at or under the floor: below the incident's average
+    assert burst[0] - burst[2] == pytest.approx(LOG_BURST_WEIGHT * np.log(2.0))
+    assert burst[1] - burst[2] == pytest.approx(LOG_BURST_WEIGHT * np.log(4.0))  # three times the excess, not 3x
 
 
 def test_deciding_terms_are_those_where_the_first_leads_most():
@@ -143,7 +169,7 @@ def test_every_candidates_breakdown_sums_to_its_logit(make):
     assert len(result.candidates) == 8
     logits = []
     for c in result.candidates:
-        assert [n for n, _ in c.breakdown] == [*engine.weights.names, "beyond_range"]
+        assert [n for n, _ in c.breakdown] == [*engine.weights.names, *UNFITTED]
         assert sum(v for _, v in c.breakdown) == pytest.approx(c.logit, abs=1e-5)
         logits.append(c.logit)
     assert logits == sorted(logits, reverse=True)  # ranked by the composed logit
@@ -172,3 +198,7 @@ def test_a_family_no_entity_of_a_kind_is_watched_in_does_not_keep_one_from_being
     traffic = table.matrix.copy()
     traffic[1, OBSERVABLE.index("traffic")] = 1.0
     assert observed_quiet(FeatureTable(table.node_ids, table.names, traffic)).tolist() == [0.0, 1.0, 1.0]
+    # a burst of a log template is evidence, though the template is neither new nor faster
+    burst = table.matrix.copy()
+    burst[2, table.names.index("log_burst")] = LOG_BURST_FROM + 0.5
+    assert observed_quiet(FeatureTable(table.node_ids, table.names, burst)).tolist() == [1.0, 1.0, 0.0]

@@ -9,6 +9,8 @@ kept as a guard. Before deviations under the threshold reached the ranking, the 
 (test_without_its_deviations_the_shifted_root_loses shows it). Before the magnitude term weighed
 a family by how few entities show it, `restless_family` (one family anomalous on every service, as
 client latencies were on TrainTicket) ranked users, a leaf under search, first in both engines.
+Before log bursts were evidence, both engines ranked a caller of `failing_code_path_seen_before`
+first, and its root, whose error line had been logged in an earlier incident, looked watched and quiet.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ CASES = [
     (evidence_cases.routine_errors_and_a_new_one, "booking"),
     (evidence_cases.shift_under_the_threshold, "pricing"),
     (evidence_cases.restless_family, "ledger"),
+    (evidence_cases.failing_code_path_seen_before, "travel"),
 ]
 
 
@@ -93,3 +96,16 @@ def test_a_deviation_far_beyond_the_simulated_range_outweighs_the_structure(monk
     monkeypatch.setattr(ensemble, "BEYOND_RANGE_WEIGHT", 0.0)
     without = engine.rank(evidence_cases.load_shift_below_a_hogged_cpu(), 10).candidates[0]
     assert without.entity_id == "station"
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_a_burst_of_a_line_logged_in_an_earlier_incident_outweighs_the_anomalous_callers(engine, monkeypatch):
+    """failing_code_path_seen_before: the log_burst term puts travel, whose error is neither new nor
+    faster, above its anomalous callers; without the term a caller wins in both engines."""
+    import rca.rank.ensemble as ensemble
+
+    first = ENGINES[engine]().rank(evidence_cases.failing_code_path_seen_before(), 10).candidates[0]
+    assert first.entity_id == "travel" and dict(first.breakdown)["log_burst"] > 0
+    monkeypatch.setattr(ensemble, "LOG_BURST_WEIGHT", 0.0)
+    without = ENGINES[engine]().rank(evidence_cases.failing_code_path_seen_before(), 10).candidates[0]
+    assert without.entity_id in {"gateway", "orders"}
