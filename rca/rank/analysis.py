@@ -3,7 +3,7 @@ the rule findings and the outputs of the structural rankers (propagation consist
 
 The table holds the base features (rca.rank.features) followed by the columns the rankers add:
 each rule's finding strength, the strongest one (`rule_max`), `propagation_score`, `walk_score`
-and `log_burst` (rca.rank.log_change.burst_surprise, read by an unfitted term of the composition).
+and `log_burst` (rca.rank.log_change.log_bursts' surprise, read by an unfitted term of the composition).
 The structural rankers read base evidence only, never another ranker's output, so when
 rca.rank.ensemble composes the final score every piece of evidence enters it once.
 """
@@ -11,14 +11,14 @@ rca.rank.ensemble composes the final score every piece of evidence enters it onc
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from rca import fast
 from rca.rank.features import FeatureTable, build_features
 from rca.rank.graph import PropagationGraph, propagation_graph
-from rca.rank.log_change import burst_surprise
+from rca.rank.log_change import log_bursts
 from rca.rank.propagation import propagation_scores
 from rca.rank.rules.evaluate import RuleEngine
 from rca.rank.rules.facts import build_facts
@@ -60,9 +60,9 @@ def analyse(subgraph: IncidentSubgraph, rules: RuleEngine, graph: PropagationGra
         strengths[i, j] = max(strengths[i, j], f.strength)
     propagation = propagation_scores(table)
     walk = walk_scores(subgraph, graph, table.node_ids, table.column("evidence_distinct"))
-    bursts = burst_surprise(subgraph.events, subgraph.alert_time)
-    burst = np.array([bursts.get(entity, 0.0) for entity in table.node_ids])
-    table = table.with_columns(
+    bursts = log_bursts(subgraph.events, subgraph.alert_time)
+    burst = np.array([bursts[entity].surprise if entity in bursts else 0.0 for entity in table.node_ids])
+    table = replace(table, log_bursts=bursts).with_columns(
         RANKER_COLUMNS, np.column_stack([strengths, strengths.max(axis=1), propagation, walk, burst])
     )
     table = with_caller_features(table, subgraph)
@@ -87,4 +87,4 @@ def with_caller_features(table: FeatureTable, subgraph: IncidentSubgraph) -> Fea
         for name, value in values.items():
             if name in table.columns:
                 matrix[table.index[entity], table.columns[name]] = float(value)
-    return FeatureTable(table.node_ids, table.names, matrix, table.version, table.onsets, table.changed_templates)
+    return replace(table, matrix=matrix)

@@ -25,8 +25,8 @@ contain. Its two constants were chosen on real faults (docs/accuracy.md, "Deviat
 model's range").
 
 A second unfitted term, `log_burst`, reads the analysis's `log_burst` column
-(rca.rank.log_change.burst_surprise): how improbable the entity's run of a log template in the
-minutes before the alert is, past LOG_BURST_FROM. The simulator's services seldom log such a run
+(rca.rank.log_change.log_bursts): how improbable the entity's run of a log template in the
+minutes before the alert is, past log_change.BURST_FROM. The simulator's services seldom log such a run
 (one incident in twelve has one anywhere, and there a single minute of a line the entity had not
 logged scores about 0.9, under the floor), so a fit on simulated incidents leaves it unweighed; on
 real systems a failing code path announces itself this way, often with nothing in its metrics.
@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from rca.rank.features import KINDS, OBSERVABLE, FeatureTable, showing_families
+from rca.rank.log_change import BURST_FROM
 
 TERMS: tuple[str, ...] = ("gnn", "rules", "propagation", "walk", "magnitude", "quiet")
 WITHOUT_MODEL: tuple[str, ...] = tuple(t for t in TERMS if t != "gnn")
@@ -70,10 +71,7 @@ LABELS = {
 # others do; below it the fitted terms, the network's included, have seen such evidence and weigh it
 BEYOND_RANGE_FROM = 1.5
 BEYOND_RANGE_WEIGHT = 2.0  # log-odds per unit of magnitude_distinct past BEYOND_RANGE_FROM
-# burst surprise (-log10 of a chance) a template run must pass to count: one minute of a line never
-# logged before, in five heard, scores about 0.9; a run over most of the recent minutes scores 2 to 5
-LOG_BURST_FROM = 1.0
-LOG_BURST_WEIGHT = 8.0  # log-odds per unit of log1p(surprise past LOG_BURST_FROM)
+LOG_BURST_WEIGHT = 8.0  # log-odds per unit of log1p(surprise past log_change.BURST_FROM)
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")  # the composition used when no model is served
 GNN_FLOOR = float(np.log(1e-4))
 QUIET_MARGIN = 1.0  # log-odds a fully watched, silent entity stays below every other (compose)
@@ -152,9 +150,9 @@ def beyond_range(table: FeatureTable) -> np.ndarray:
 
 
 def log_burst(table: FeatureTable) -> np.ndarray:
-    """Per entity: log1p of how far its burst surprise lies past LOG_BURST_FROM, else 0 (the log keeps
-    a run of many improbable minutes from counting as many times one)."""
-    return np.log1p(np.maximum(table.column("log_burst") - LOG_BURST_FROM, 0.0))
+    """Per entity: log1p of how far its burst surprise lies past BURST_FROM, else 0 (the log keeps a run
+    of many improbable minutes from counting as many times one)."""
+    return np.log1p(np.maximum(table.column("log_burst") - BURST_FROM, 0.0))
 
 
 def unfitted_outputs(table: FeatureTable) -> np.ndarray:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -19,7 +19,7 @@ import numpy as np
 from graph_schema import incident_snapshots
 from graph_schema.model import DEVIATION_FLOOR
 from rca.rank.graph import PropagationGraph, propagation_graph
-from rca.rank.log_change import TemplateChange, change_onsets, change_strength, template_changes
+from rca.rank.log_change import LogBurst, TemplateChange, change_onsets, change_strength, template_changes
 from rca.rank.log_mentions import named_peers
 from rca.rank.types import OBSERVED_LOGS, IncidentSubgraph
 
@@ -97,6 +97,9 @@ class FeatureTable:
     # every new or faster log template of the subgraph (rca.rank.log_change), worked out once for the
     # features and handed on to the paths' evidence lines; None for a table built otherwise
     changed_templates: list[TemplateChange] | None = None
+    # each entity's most improbable log template run (rca.rank.log_change.log_bursts), worked out by the
+    # analysis for its log_burst column and handed on to the evidence lines; None for a table built otherwise
+    log_bursts: dict[str, LogBurst] | None = None
 
     def __post_init__(self) -> None:
         self.columns = {n: j for j, n in enumerate(self.names)}
@@ -119,14 +122,7 @@ class FeatureTable:
 
     def with_columns(self, names: list[str], values: np.ndarray) -> FeatureTable:
         """A new table with extra columns appended (e.g. rule strengths)."""
-        table = FeatureTable(
-            self.node_ids,
-            self.names + list(names),
-            np.hstack([self.matrix, values]),
-            self.version,
-            self.onsets,
-            self.changed_templates,
-        )
+        table = replace(self, names=self.names + list(names), matrix=np.hstack([self.matrix, values]))
         table.index = self.index  # the same entities in the same rows
         return table
 

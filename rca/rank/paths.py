@@ -14,7 +14,7 @@ from rca import fast
 from rca.fast import engine_kernels as kernels
 from rca.rank.features import ONSET_TOLERANCE_S, FeatureTable, onset_array
 from rca.rank.graph import PropagationGraph
-from rca.rank.log_change import TemplateChange, template_changes
+from rca.rank.log_change import LogBurst, TemplateChange, log_bursts, template_changes
 from rca.rank.types import (
     AnomalySignal,
     ChangeSignal,
@@ -54,7 +54,12 @@ def _by_entity(signals: Iterable[_Signal]) -> dict[str, list[_Signal]]:
 class Signals:
     """The subgraph's anomalies, log events and changes grouped by entity (in subgraph order)."""
 
-    def __init__(self, subgraph: IncidentSubgraph, changed_templates: list[TemplateChange] | None = None):
+    def __init__(
+        self,
+        subgraph: IncidentSubgraph,
+        changed_templates: list[TemplateChange] | None = None,
+        bursts: dict[str, LogBurst] | None = None,
+    ):
         self.anomalies: dict[str, list[AnomalySignal]] = _by_entity(subgraph.anomalies)
         self.events: dict[str, list[EventSignal]] = _by_entity(subgraph.events)
         self.changes: dict[str, list[ChangeSignal]] = _by_entity(subgraph.changes)
@@ -66,6 +71,7 @@ class Signals:
                 subgraph.events, subgraph.window_start, subgraph.alert_time, subgraph.window_end
             )
         self.changed_templates: dict[str, list[TemplateChange]] = _by_entity(changed_templates)
+        self.bursts = log_bursts(subgraph.events, subgraph.alert_time) if bursts is None else bursts
         self._lines: dict[str, list[str]] = {}
 
     def lines(self, entity_id: str) -> list[str]:
@@ -76,11 +82,18 @@ class Signals:
                 lines.append(f"{a.signal} {a.direction} (score {a.score:.1f}) from {_clock(a.onset)}")
             for w in sorted(self.deviations.get(entity_id, ()), key=lambda w: -w.peak)[:2]:
                 lines.append(f"{w.text} from {_clock(w.first_at)}")
-            for t in self.changed_templates.get(entity_id, ())[:2]:  # what changed in its logs says most
+            changed = self.changed_templates.get(entity_id, ())[:2]  # what changed in its logs says most
+            for t in changed:
                 lines.append(
                     f"{t.kind} log template{' (' + t.signature_class + ')' if t.signature_class != 'other' else ''}: "
                     f"{t.template[:TEMPLATE_SHOWN]!r}, {t.lines_after} lines from {_clock(t.first_after)}"
                     + (f" ({t.lines_before} before)" if t.lines_before else "")
+                )
+            burst = self.bursts.get(entity_id)
+            if burst is not None and burst.is_burst and all(t.template != burst.template for t in changed):
+                lines.append(
+                    f"log burst: {burst.template[:TEMPLATE_SHOWN]!r} in {burst.minutes_recent} of the last "
+                    f"{burst.heard_recent} minutes heard, {burst.minutes_before} of {burst.heard_before} before"
                 )
             events: dict[str, int] = {}
             for e in self.events.get(entity_id, ()):
@@ -125,7 +138,7 @@ class PathContext:
         )  # math.log, as the search has always taken it
         key = np.zeros(len(graph.nodes), dtype=np.int64)
         key[sorted(range(len(graph.nodes)), key=graph.nodes.__getitem__)] = np.arange(len(graph.nodes))
-        return cls(subgraph, graph, table, log_p, key, Signals(subgraph, table.changed_templates))
+        return cls(subgraph, graph, table, log_p, key, Signals(subgraph, table.changed_templates, table.log_bursts))
 
 
 def find_paths(

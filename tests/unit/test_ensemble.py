@@ -10,7 +10,6 @@ from rca.rank.ensemble import (
     BEYOND_RANGE_FROM,
     BEYOND_RANGE_WEIGHT,
     GNN_FLOOR,
-    LOG_BURST_FROM,
     LOG_BURST_WEIGHT,
     QUIET_MARGIN,
     TERMS,
@@ -27,6 +26,7 @@ from rca.rank.ensemble import (
     unfitted_outputs,
 )
 from rca.rank.features import FAMILIES, KINDS, OBSERVABLE, FeatureTable
+from rca.rank.log_change import BURST_FROM
 from rca.simulator import simulate
 from rca.training.calibrate import fit, top1
 
@@ -143,7 +143,7 @@ def test_only_the_deviation_past_the_simulated_range_enters_the_unfitted_term_an
 
 
 def test_only_a_burst_past_its_floor_enters_the_log_burst_term_and_longer_runs_gain_less_each():
-    surprise = [LOG_BURST_FROM + 1.0, LOG_BURST_FROM + 3.0, LOG_BURST_FROM, 0.9, 0.0]
+    surprise = [BURST_FROM + 1.0, BURST_FROM + 3.0, BURST_FROM, 0.9, 0.0]
     table = FeatureTable(
         list("abcde"), ["magnitude_distinct", "log_burst"], np.column_stack([np.zeros(5), np.array(surprise)])
     )
@@ -200,5 +200,5 @@ def test_a_family_no_entity_of_a_kind_is_watched_in_does_not_keep_one_from_being
     assert observed_quiet(FeatureTable(table.node_ids, table.names, traffic)).tolist() == [0.0, 1.0, 1.0]
     # a burst of a log template is evidence, though the template is neither new nor faster
     burst = table.matrix.copy()
-    burst[2, table.names.index("log_burst")] = LOG_BURST_FROM + 0.5
+    burst[2, table.names.index("log_burst")] = BURST_FROM + 0.5
     assert observed_quiet(FeatureTable(table.node_ids, table.names, burst)).tolist() == [1.0, 1.0, 0.0]

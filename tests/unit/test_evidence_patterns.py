@@ -19,6 +19,7 @@ import pytest
 
 from rca.rank.engine import engine_without_model, model_engine
 from rca.rank.log_change import template_changes
+from rca.rank.paths import entity_evidence
 from rca.rank.types import EventSignal
 from tests.unit import evidence_cases
 from tests.unit.engine_cases import T
@@ -109,3 +110,13 @@ def test_a_burst_of_a_line_logged_in_an_earlier_incident_outweighs_the_anomalous
     monkeypatch.setattr(ensemble, "LOG_BURST_WEIGHT", 0.0)
     without = ENGINES[engine]().rank(evidence_cases.failing_code_path_seen_before(), 10).candidates[0]
     assert without.entity_id in {"gateway", "orders"}
+
+
+def test_the_burst_is_an_evidence_line_of_its_entity_and_the_explanation_names_the_term():
+    case = evidence_cases.failing_code_path_seen_before()
+    assert entity_evidence(case, "travel")[0] == (
+        "log burst: 'route lookup failed: <*>' in 5 of the last 6 minutes heard, 3 of 27 before"
+    )
+    assert not any("burst" in line for line in entity_evidence(case, "orders"))  # its warning is routine
+    result = model_engine(attribute=False).rank(case, 5)
+    assert "burst of a rare log template" in result.explanation

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rca.rank.log_change import template_changes
+from rca.rank.log_change import BURST_MIN_HISTORY, WEIGHT_OTHER, log_bursts, template_changes
 from rca.rank.types import EventSignal
 
 ALERT = 1_700_000_000.0
@@ -69,35 +69,31 @@ def _heard_every_minute(start: float, end: float) -> list[EventSignal]:
 
 
 def test_a_run_of_minutes_of_a_template_logged_in_few_earlier_minutes_is_an_improbable_burst():
-    from rca.rank.log_change import burst_surprise
-
     earlier = [_minute("travel", "route lookup failed", ALERT - 1500 + 60 * k, 30, 3) for k in range(3)]
     recent = [_minute("travel", "route lookup failed", ALERT - 240 + 60 * k, 8, 3) for k in range(5)]
     events = _heard_every_minute(START, ALERT + 60) + earlier + recent
     # in 3 of the 25 minutes heard before the recent six: 5 of those six has a chance of about 2e-4
-    surprise = burst_surprise(events, ALERT)
-    assert 3.5 < surprise["travel"] < 4.0
-    assert surprise["gateway"] < 0.1  # in every minute before and since: nothing improbable
+    bursts = log_bursts(events, ALERT)
+    travel = bursts["travel"]
+    assert 3.5 < travel.surprise < 4.0 and travel.is_burst
+    assert (travel.minutes_recent, travel.heard_recent, travel.minutes_before, travel.heard_before) == (5, 6, 3, 25)
+    assert bursts["gateway"].surprise < 0.1  # in every minute before and since: nothing improbable
     # not new, and against its mean rate over the heard time not four times faster either
     assert template_changes(events, START, ALERT, END) == []
 
 
 def test_one_minute_of_a_new_line_is_weak_and_an_informational_run_weighs_less_than_an_error_run():
-    from rca.rank.log_change import WEIGHT_OTHER, burst_surprise
-
     events = _heard_every_minute(START, ALERT + 60) + [_minute("cart", "retrying <*>", ALERT - 30, 2, 3)]
-    assert burst_surprise(events, ALERT)["cart"] < 1.0  # LOG_BURST_FROM's reason (rca.rank.ensemble)
+    assert not log_bursts(events, ALERT)["cart"].is_burst  # BURST_FROM's reason
     run = [_minute("cart", "retrying <*>", ALERT - 240 + 60 * k, 2, 3) for k in range(5)]
     info = [_minute("shop", "retrying <*>", ALERT - 240 + 60 * k, 2, 6) for k in range(5)]
-    surprise = burst_surprise(_heard_every_minute(START, ALERT + 60) + run + info, ALERT)
-    assert surprise["shop"] == pytest.approx(surprise["cart"] * WEIGHT_OTHER)
+    bursts = log_bursts(_heard_every_minute(START, ALERT + 60) + run + info, ALERT)
+    assert bursts["shop"].surprise == pytest.approx(bursts["cart"].surprise * WEIGHT_OTHER)
 
 
 def test_without_minutes_heard_before_the_recent_ones_nothing_is_a_burst():
-    from rca.rank.log_change import BURST_MIN_HISTORY, burst_surprise
-
     recent = [_minute("travel", "route lookup failed", ALERT - 240 + 60 * k, 8, 3) for k in range(5)]
     few = _heard_every_minute(ALERT - 300 - 60 * (BURST_MIN_HISTORY - 1), ALERT - 300)
-    assert burst_surprise(few + recent, ALERT) == {}
+    assert log_bursts(few + recent, ALERT) == {}
     enough = _heard_every_minute(ALERT - 300 - 60 * BURST_MIN_HISTORY, ALERT - 300)
-    assert burst_surprise(enough + recent, ALERT)["travel"] > 1.0
+    assert log_bursts(enough + recent, ALERT)["travel"].is_burst
