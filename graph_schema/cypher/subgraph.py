@@ -55,7 +55,8 @@ RETURN 'anomaly' AS kind,
 UNION ALL
 MATCH (e:Event) WHERE e.entity_id IN $ids AND e.last_ts >= $start AND e.first_ts <= $end
 RETURN 'event' AS kind,
-       collect(e {.entity_id, .template, .signature_class, .severity, .count, .first_ts, .last_ts, .sample}) AS items
+       collect(e {.entity_id, .template_id, .template, .signature_class, .severity, .count, .first_ts, .last_ts,
+               .sample}) AS items
 UNION ALL
 MATCH (c:Change) WHERE c.entity_id IN $ids AND c.at >= $start AND c.at <= $end
 RETURN 'change' AS kind, collect(c {.entity_id, .at, .change_type, .description}) AS items

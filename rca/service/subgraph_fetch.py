@@ -63,12 +63,33 @@ Signals = tuple[
 ]
 
 
+def settled_templates(items: list[dict]) -> dict[str, str]:
+    """Template id -> the text its events should be read by: its latest bucket's.
+
+    The template miner (ingest/syslog/miner.py) generalises a template as it meets more lines
+    ("[getRoutesByRouteIds][Get Route By Ids Failed]" becomes "<*> Route By Ids Failed]" when a
+    variant arrives), and each :Event keeps the text it was written with. Read by their own texts,
+    a template's earlier buckets and its later ones would be two templates, the later one "new"
+    (rca.rank.log_change), and the same logs would rank differently with the miner's history.
+    """
+    settled: dict[str, tuple[float, str]] = {}
+    for p in items:
+        template_id = p.get("template_id")
+        if not template_id:
+            continue
+        key = (float(p.get("last_ts") or p["first_ts"]), p.get("template") or "")
+        if template_id not in settled or key > settled[template_id]:
+            settled[template_id] = key
+    return {template_id: text for template_id, (_, text) in settled.items()}
+
+
 def _signals(rows: list[dict]) -> Signals:
     anomalies: list[AnomalySignal] = []
     events: list[EventSignal] = []
     changes: list[ChangeSignal] = []
     coverage: list[tuple[str, str]] = []
     deviations: list[DeviationSignal] = []
+    texts = settled_templates([p for r in rows if r["kind"] == "event" for p in r["items"]])
     for row, p in ((r, p) for r in rows for p in r["items"]):
         if row["kind"] == "coverage":
             coverage.append((p["entity_id"], p["family"]))
@@ -92,7 +113,7 @@ def _signals(rows: list[dict]) -> Signals:
             events.append(
                 EventSignal(
                     p["entity_id"],
-                    p.get("template") or "",
+                    texts.get(p.get("template_id") or "", p.get("template") or ""),
                     p.get("signature_class") or "other",
                     int(p.get("severity") or 6),
                     int(p.get("count") or 1),

@@ -96,3 +96,16 @@ def test_a_request_carries_its_nodes_observed_families_to_the_engine_input():
 def test_an_unknown_observed_family_is_refused_naming_the_field():
     with pytest.raises(InvalidArgument, match=r"subgraph\.nodes\[0\]\.observed_families\[1\]: 'disk' is not"):
         parse_infer(_request_with(["latency", "disk"]), ServiceSettings(), now=NOW)
+
+
+def test_events_of_one_template_are_read_by_its_latest_text_and_events_without_an_id_by_their_own():
+    from rca.service.subgraph_fetch import settled_templates
+
+    items = [
+        {"template_id": "7", "template": "GET /a <*> failed", "first_ts": 100.0, "last_ts": 150.0},
+        {"template_id": "7", "template": "GET <*> <*> failed", "first_ts": 700.0, "last_ts": 750.0},
+        {"template_id": "7", "template": "GET /a <*> failed", "first_ts": 400.0, "last_ts": 450.0},
+        {"template_id": "8", "template": "disk full", "first_ts": 100.0},
+        {"template_id": None, "template": "a caller's own line", "first_ts": 100.0},
+    ]
+    assert settled_templates(items) == {"7": "GET <*> <*> failed", "8": "disk full"}
