@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from rca.rank.ensemble import LABELS, deciding_terms
-from rca.rank.paths import entity_evidence
+from rca.rank.paths import Signals, entity_evidence
 from rca.rank.types import Candidate, IncidentSubgraph, RankingResult
 
 
-def explain(subgraph: IncidentSubgraph, result: RankingResult) -> str:
-    """Two or three sentences: the top candidate, why, and how the fault reached the symptom."""
+def explain(subgraph: IncidentSubgraph, result: RankingResult, signals: Signals | None = None) -> str:
+    """Two or three sentences: the top candidate, why, and how the fault reached the symptom.
+
+    `signals` are the ranking's own (its paths' context), so the evidence is not worked out again."""
     if not result.candidates:
         return "No candidate root cause: the neighbourhood of the symptoms holds no entities."
     top = result.candidates[0]
@@ -16,7 +18,7 @@ def explain(subgraph: IncidentSubgraph, result: RankingResult) -> str:
     parts = [f"Most likely root cause: {node.name} ({node.label.lower()}, score {top.score:.2f})."]
     reasons = [f.text for f in result.findings if f.entity_id == top.entity_id][:2]
     if not reasons:
-        reasons = entity_evidence(subgraph, top.entity_id, limit=2)
+        reasons = entity_evidence(subgraph, top.entity_id, limit=2, signals=signals)
     if reasons:
         parts.append("Evidence: " + "; ".join(reasons) + ".")
     paths = result.paths.get(top.entity_id) or []

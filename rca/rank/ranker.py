@@ -81,7 +81,7 @@ def finish(
         timings_ms=timings,
         feature_table=table if with_features else None,
     )
-    result.explanation = explain(subgraph, result)
+    result.explanation = explain(subgraph, result, context.signals)
     timings["total"] = (time.perf_counter() - started) * 1000
     return result
 
