@@ -41,14 +41,20 @@ LIMIT $limit
 """
 
 # Log signatures at warning or worse (syslog severity <= $max_severity) in the window, most lines first.
+# One signature per entity and template id: the miner generalises a template's text as variants
+# arrive and each :Event keeps the text it was written with, so grouping by text would split one
+# template in two. Each bucket's text, class and time come back in step (`texts`, `classes`,
+# `text_times`); the caller reads the latest (rca.nlq.answers). Events written without a template
+# id group by their text.
 ERROR_SIGNATURES = """
 MATCH (e:Event)
 WHERE e.last_ts >= $start AND e.first_ts <= $end AND e.severity <= $max_severity
   AND ($all_entities OR e.entity_id IN $ids)
-WITH e.entity_id AS entity_id, e.template AS template, e.signature_class AS signature_class,
+WITH e.entity_id AS entity_id, coalesce(e.template_id, e.template) AS template_key,
+     collect(e.template) AS texts, collect(e.signature_class) AS classes, collect(e.last_ts) AS text_times,
      sum(e.count) AS lines, min(e.first_ts) AS first_ts, max(e.last_ts) AS last_ts, min(e.severity) AS severity,
      collect(e.id) AS event_ids
-RETURN entity_id, template, signature_class, lines, first_ts, last_ts, severity, event_ids
+RETURN entity_id, texts, classes, text_times, lines, first_ts, last_ts, severity, event_ids
 ORDER BY lines DESC
 LIMIT $limit
 """

@@ -96,6 +96,7 @@ class Answerer:
         rows, scope = self._signals(
             cypher.ERROR_SIGNATURES, parsed, window, tz, now, limit=max_rows, max_severity=MAX_LOG_SEVERITY
         )
+        rows = _settled_signatures(rows)
         if not rows:
             return Answer(f"No warning or error log lines{scope}.", window=window)
         items = [
@@ -131,7 +132,9 @@ class Answerer:
             base = {"all_entities": False, "ids": ids, "limit": max_rows}
             return (
                 run(cypher.ANOMALIES, start=window.start, end=window.end, **base),
-                run(cypher.ERROR_SIGNATURES, start=window.start, end=window.end, max_severity=MAX_LOG_SEVERITY, **base),
+                _settled_signatures(
+                    run(cypher.ERROR_SIGNATURES, start=window.start, end=window.end, max_severity=MAX_LOG_SEVERITY, **base)
+                ),
                 run(cypher.CHANGES, start=min(window.start, now - HEALTH_CHANGES_S), end=window.end, **base),
                 run(cypher.INCIDENTS, start=now - DEFAULT_WINDOW_S["incidents"], end=now, status="open", **base),
             )
@@ -320,6 +323,16 @@ def _window(parsed: Parsed, now: float) -> Window | None:
         return Window(parsed.window.start, parsed.window.end, "question", parsed.window.text)
     seconds = DEFAULT_WINDOW_S.get(parsed.intent)
     return Window(now - seconds, now, "default") if seconds else None
+
+
+def _settled_signatures(rows: list[dict]) -> list[dict]:
+    """ERROR_SIGNATURES rows with the template text and class of each signature's latest bucket: the
+    text the miner has settled on (graph_schema.cypher.ask says why a signature holds several)."""
+    out = []
+    for row in rows:
+        latest = max(range(len(row["texts"])), key=lambda i: (row["text_times"][i] or 0.0, row["texts"][i] or ""))
+        out.append({**row, "template": row["texts"][latest] or "", "signature_class": row["classes"][latest]})
+    return out
 
 
 def _filter(parsed: Parsed, window: Window) -> dict:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from ingest.syslog.miner import Masker, TemplateMiner
 from ingest.syslog.worker_metrics import SyslogMetrics
 from ingest.syslog.writer import GraphWriter
+from rca.nlq.answers import Answerer
+from rca.nlq.parser import Parsed
 from rca.rank.log_change import template_changes
 from rca.service import subgraph_fetch
 from rca.service.requests import parse_infer
@@ -37,8 +41,8 @@ def _event(p: str, template_id: str, text: str, bucket: float, batch: str) -> di
     }
 
 
-def test_a_template_generalised_by_the_miner_between_buckets_is_one_template_not_a_new_one(store, unique_prefix):
-    p = unique_prefix
+def _write_generalised_template(store, p: str) -> tuple[str, str]:
+    """Two buckets of one template, the second written after the miner generalised its text; the texts."""
     miner, masker = TemplateMiner(), Masker()
     number = miner.add(masker.tokens(FIRST))
     before_text = miner.templates[number].text
@@ -51,6 +55,12 @@ def test_a_template_generalised_by_the_miner_between_buckets_is_one_template_not
     # the syslog writer writes each bucket with the text the template had when the bucket was flushed
     writer.write_batch({"events": [_event(p, template_id, before_text, T0 - 1500, f"{p}b1")]})
     writer.write_batch({"events": [_event(p, template_id, after_text, T0 + 600, f"{p}b2")]})
+    return before_text, after_text
+
+
+def test_a_template_generalised_by_the_miner_between_buckets_is_one_template_not_a_new_one(store, unique_prefix):
+    p = unique_prefix
+    _, after_text = _write_generalised_template(store, p)
 
     end = T0 + 900
     request = pb.InferRequest(
@@ -61,3 +71,12 @@ def test_a_template_generalised_by_the_miner_between_buckets_is_one_template_not
     assert [e.template for e in subgraph.events] == [after_text, after_text]
     # ten lines before the split and ten after: not new, not faster
     assert template_changes(subgraph.events, subgraph.window_start, subgraph.alert_time, subgraph.window_end) == []
+
+
+def test_the_errors_answer_counts_a_generalised_template_once_under_its_latest_text(store, unique_prefix):
+    p = unique_prefix
+    _, after_text = _write_generalised_template(store, p)
+    answerer = Answerer(store, catalog=None, structure=None, infer=None, similar=None)
+    answer = answerer.answer(Parsed(intent="errors"), now=T0 + 900, tz=UTC, max_rows=1000)
+    mine = [row for row in answer.rows if row[1] == f"{p}basic"]
+    assert mine == [["20", f"{p}basic", "other", after_text, mine[0][4], mine[0][5]]]
