@@ -75,6 +75,8 @@ KNOBS = {
     "restless_family": ("rca.simulator.signals", "RESTLESS_FAMILY"),  # one family anomalous on most entities
     "family_gap": ("rca.simulator.incident", "FAMILY_GAP"),  # a family monitored on no entity of a kind
     "prior_incident": ("rca.simulator.incident", "PRIOR_INCIDENT"),  # an earlier fault's footprint in the window
+    "root_blames": ("rca.simulator.incident", "ROOT_BLAMES"),  # the root's own new errors name a dependency
+    "stray_blame": ("rca.simulator.incident", "STRAY_BLAME"),  # other services' new errors name a healthy peer
 }
 
 

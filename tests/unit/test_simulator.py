@@ -186,6 +186,40 @@ def test_an_earlier_fault_may_leave_its_footprint_in_the_window(monkeypatch):
     assert sum(len(early(i)) for i in with_prior) >= sum(len(early(i)) for i in without) + 8
 
 
+def test_roots_and_healthy_services_may_name_peers_that_are_not_the_fault(monkeypatch):
+    from rca.rank.log_change import template_changes
+    from rca.rank.log_mentions import named_peers
+    from rca.simulator import incident as generator
+
+    def names(inc) -> dict[str, set[str]]:
+        sg = inc.to_subgraph()
+        return named_peers(
+            template_changes(sg.events, sg.window_start, sg.alert_time, sg.window_end), sg.nodes, sg.edges
+        )
+
+    monkeypatch.setattr(generator, "ROOT_BLAMES", 0.0)
+    monkeypatch.setattr(generator, "STRAY_BLAME", 0.0)
+    without = [simulate(seed, 100, "cpu_hog") for seed in range(8)]
+    assert not any(i.root_cause_id in names(i) for i in without)  # in training's range no root names a peer
+    monkeypatch.setattr(generator, "ROOT_BLAMES", 1.0)
+    monkeypatch.setattr(generator, "STRAY_BLAME", 1.0)
+    blaming = [simulate(seed, 100, "cpu_hog") for seed in range(8)]
+    # the rest of the incident is unchanged (the mentions draw from their own stream) ...
+    assert [i.anomalies for i in without] == [i.anomalies for i in blaming]
+    blamed = stray = 0
+    for inc in blaming:
+        named = names(inc)
+        root = inc.root_cause_id
+        dependencies = {e["target"] for e in inc.topology["edges"] if e["source"] == root}
+        # ... a root that calls anything and ships its logs blames one of its dependencies ...
+        if dependencies and "logs" in inc.observed[root]:
+            assert named.get(root) and named[root] <= dependencies
+            blamed += 1
+        # ... and services the fault did not reach blame peers it did not reach either
+        stray += any(namer not in inc.affected and peers - set(inc.affected) for namer, peers in named.items())
+    assert blamed >= 3 and stray >= 4
+
+
 def test_subgraph_conversion_and_hop_cut():
     inc = simulate(2, 500, "host_failure")
     full = inc.to_subgraph()
