@@ -33,6 +33,7 @@ from rca.rank.rules.evaluate import default_rule_engine
 from rca.rank.rules.ranker import RulesRanker
 from rca.rank.scoring import TOP, summarise
 from rca.simulator import simulate
+from rca.simulator.knobs import KNOBS, KnobError, set_knobs
 from rca.simulator.suite import suite
 
 
@@ -59,43 +60,6 @@ def print_calibration(confidence: list[tuple[float, bool]]) -> None:
             ece += len(inside) / len(confidence) * abs(mean_p - acc)
             parts.append(f"[{lo:.1f},{min(hi, 1.0):.1f}) n={len(inside)} score {mean_p:.2f} right {acc:.2f}")
     print("engine calibration (top-1 score vs share right): " + "; ".join(parts) + f"; ECE {ece:.3f}")
-
-
-# Generator knobs --knob can move outside the range the shipped model was trained on: name ->
-# (module, constant, value in training). Set after the models are built, so only the suite moves.
-KNOBS = {
-    "missing_signal": ("rca.simulator.incident", "MISSING_SIGNAL"),  # a reached entity's anomaly unnoticed
-    "quiet_symptom": ("rca.simulator.incident", "QUIET_SYMPTOM"),  # the detector saw nothing on a symptom
-    "unwatched_share": ("rca.simulator.incident", "UNWATCHED_SHARES"),  # share of each kind nothing watches
-    "weak_root": ("rca.simulator.incident", "WEAK_ROOT"),  # the root's own shift under the detector's threshold
-    "strong_root": ("rca.simulator.incident", "STRONG_ROOT"),  # the root's own shift far beyond that threshold
-    "noise_deviation": ("rca.simulator.signals", "NOISE_DEVIATION"),  # chance deviations of watched families
-    "weak_reached": ("rca.simulator.incident", "WEAK_REACHED"),  # unnoticed reached entities that still deviate
-    "half_watched_share": ("rca.simulator.incident", "HALF_WATCHED_SHARES"),  # metrics or logs unwatched, per kind
-    "restless_family": ("rca.simulator.signals", "RESTLESS_FAMILY"),  # one family anomalous on most entities
-    "family_gap": ("rca.simulator.incident", "FAMILY_GAP"),  # a family monitored on no entity of a kind
-    "prior_incident": ("rca.simulator.incident", "PRIOR_INCIDENT"),  # an earlier fault's footprint in the window
-    "root_blames": ("rca.simulator.incident", "ROOT_BLAMES"),  # the root's own new errors name a dependency
-    "stray_blame": ("rca.simulator.incident", "STRAY_BLAME"),  # other services' new errors name a healthy peer
-}
-
-
-def set_knobs(settings: list[str]) -> list[str]:
-    """Apply NAME=VALUE knob settings to the simulator; returns how each was set (for the report)."""
-    import importlib
-
-    applied = []
-    for setting in settings:
-        name, _, value = setting.partition("=")
-        if name not in KNOBS or not value:
-            raise SystemExit(f"--knob {setting!r}: expected NAME=VALUE with NAME one of {', '.join(KNOBS)}")
-        module, constant = KNOBS[name]
-        target = importlib.import_module(module)
-        before = getattr(target, constant)
-        number = float(value)
-        setattr(target, constant, (number,) if isinstance(before, tuple) else number)
-        applied.append(f"{name} {before} -> {getattr(target, constant)}")
-    return applied
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,7 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.case_accuracy import run_cases
 
         return run_cases(args.cases, rankers, args.ranks_json)
-    knobs = set_knobs(args.knob)
+    try:
+        knobs = set_knobs(args.knob)  # after the models are built: only the suite moves
+    except KnobError as exc:
+        raise SystemExit(f"--knob {exc}") from None
     ranks: dict[str, dict[str, list[int]]] = {r.name: defaultdict(list) for r in rankers}
     by_size: dict[str, dict[int, list[int]]] = {r.name: defaultdict(list) for r in rankers}
     elapsed: dict[str, float] = defaultdict(float)

@@ -24,6 +24,14 @@ def add_parser(subparsers) -> None:
     train.add_argument("--per-cell", type=int, help="training incidents per (size, fault type)")
     train.add_argument("--sizes", help="training estate sizes, e.g. 20,100,300,500")
     train.add_argument("--kind", choices=("gnn", "mlp"), default="gnn", help="gnn, or the DiagMLP ablation")
+    train.add_argument(
+        "--knob",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a simulator generator knob before the training suites are simulated (repeatable; "
+        "bench/accuracy.py --knob lists them); the model records every knob's value",
+    )
     train.add_argument("--out", type=Path, help="also write the artifact to this file")
     train.add_argument("--activate", action="store_true", help="make the new version the active one")
     train.add_argument("--with-feedback", action="store_true", help="fine-tune the active model on confirmed incidents")
@@ -68,14 +76,27 @@ def _print_metrics(title: str, m: dict) -> None:
 
 def run_train(args: argparse.Namespace, settings) -> int:
     from rca.rank.gnn.artifact import Registry
+    from rca.simulator.knobs import KnobError, knob_values, set_knobs
     from rca.training.pipeline import simulator_data, train_artifact
 
     train_settings = _settings(args)
+    try:
+        for moved in set_knobs(args.knob):
+            print(f"generator knob {moved}")
+    except KnobError as exc:
+        raise UserError(f"--knob {exc}") from None
     registry = Registry(settings.model.dir)
     if args.with_feedback:
         return _with_feedback(args, settings, registry, train_settings)
     names, train_set, val_set = simulator_data(train_settings, settings.model.cache_dir, not args.no_progress)
-    artifact = train_artifact(train_settings, names, train_set, val_set, progress=not args.no_progress)
+    artifact = train_artifact(
+        train_settings,
+        names,
+        train_set,
+        val_set,
+        progress=not args.no_progress,
+        extra_settings={"generator_knobs": knob_values()},
+    )
     path = registry.store(artifact)
     if args.out:
         artifact.save(args.out)

@@ -133,7 +133,13 @@ class Answerer:
             return (
                 run(cypher.ANOMALIES, start=window.start, end=window.end, **base),
                 _settled_signatures(
-                    run(cypher.ERROR_SIGNATURES, start=window.start, end=window.end, max_severity=MAX_LOG_SEVERITY, **base)
+                    run(
+                        cypher.ERROR_SIGNATURES,
+                        start=window.start,
+                        end=window.end,
+                        max_severity=MAX_LOG_SEVERITY,
+                        **base,
+                    )
                 ),
                 run(cypher.CHANGES, start=min(window.start, now - HEALTH_CHANGES_S), end=window.end, **base),
                 run(cypher.INCIDENTS, start=now - DEFAULT_WINDOW_S["incidents"], end=now, status="open", **base),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 
@@ -74,6 +75,16 @@ PRIOR_INCIDENT = 0.3
 ROOT_BLAMES = 0.0
 STRAY_BLAME = 0.0
 BLAME_CLASSES = ("timeout", "connection", "other")
+# When a real detector can date things. A fault spreads along synchronous calls within the request
+# (a slow callee makes every caller up the chain slow in the same second), not a hop every 5-60 s;
+# and a detector reading series scraped every `step` seconds dates an onset to the first scrape that
+# shows it, so on 1-minute data a root and its callers start in the same minute. Per incident: the
+# chance the fault spreads synchronously (hops of SYNC_HOP_S), and the chance the metrics' onsets lie
+# on a scrape grid of one of METRIC_STEPS_S (anomalies only: log lines keep their own timestamps).
+SYNCHRONOUS = 0.0
+SYNC_HOP_S = (0.0, 2.0)
+COARSE_STEP = 0.0
+METRIC_STEPS_S = (15.0, 30.0, 60.0, 60.0, 300.0)
 
 
 @dataclass
@@ -275,7 +286,12 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
     estate = generate_estate(rng, n_entities, id_prefix)
     root = _pick_root(estate, rng, profile)
     t0 = 1_750_000_000.0 + (seed % 10_000) * 3600.0
-    affected = spread(estate, rng, root, t0)
+    # its own stream: with both knobs at 0 every incident is the one of before (a hop's delay is one draw
+    # of the main stream whatever its range)
+    timing_rng = random.Random(f"{seed}:{n_entities}:{fault_type}:timing")
+    synchronous = timing_rng.random() < SYNCHRONOUS
+    step = timing_rng.choice(METRIC_STEPS_S) if timing_rng.random() < COARSE_STEP else None
+    affected = spread(estate, rng, root, t0, SYNC_HOP_S if synchronous else (5.0, 60.0))
     reach_a_service(estate, rng, affected, root)
 
     anomalies: list[dict] = []
@@ -385,6 +401,8 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
     watched = [(eid, f) for eid in sorted(estate.entities) for f in FAMILY_SIGNALS if (eid, f) not in unobserved]
     # its own random stream, so the incidents are otherwise those of the generator without it
     anomalies += restless_rows(estate, random.Random(f"{seed}:{n_entities}:{fault_type}:restless"), watched, start, end)
+    if step is not None:
+        anomalies = [_on_scrape_grid(a, step) for a in anomalies]
     deviations = deviation_rows(
         estate,
         weak_rng,
@@ -423,6 +441,21 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
         },
         deviations=deviations,
     )
+
+
+def _on_scrape_grid(anomaly: dict, step: float) -> dict:
+    """The anomaly as a detector on series scraped every `step` seconds dates it: each time at the
+    first scrape at or after it."""
+
+    def scrape(t: float | None) -> float | None:
+        return None if t is None else math.ceil(t / step) * step
+
+    return {
+        **anomaly,
+        "onset": scrape(anomaly["onset"]),
+        "end": scrape(anomaly["end"]),
+        "last_ts": scrape(anomaly["last_ts"]),
+    }
 
 
 def _misleading_mentions(estate: Estate, rng: random.Random, root: str, t0: float, alert: float) -> list[dict]:

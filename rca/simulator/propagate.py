@@ -46,8 +46,10 @@ def instances_of(estate: Estate) -> dict[str, list[str]]:
     return out
 
 
-def spread(estate: Estate, rng: random.Random, root: str, onset: float) -> dict[str, Affected]:
-    """Every entity the fault on root reaches, first arrival wins."""
+def spread(
+    estate: Estate, rng: random.Random, root: str, onset: float, hop_delay_s: tuple[float, float] = (5.0, 60.0)
+) -> dict[str, Affected]:
+    """Every entity the fault on root reaches, first arrival wins; each hop takes hop_delay_s (a range)."""
     targets = spread_targets(estate)
     affected: dict[str, Affected] = {}
     queue: list[tuple[float, int, str, float, str | None]] = [(onset, 0, root, 1.0, None)]
@@ -72,7 +74,7 @@ def spread(estate: Estate, rng: random.Random, root: str, onset: float) -> dict[
             if child < 0.2 or rng.random() > p:
                 continue
             tick += 1
-            heapq.heappush(queue, (at + rng.uniform(5, 60), tick, nxt, min(child, 1.6), eid))
+            heapq.heappush(queue, (at + rng.uniform(*hop_delay_s), tick, nxt, min(child, 1.6), eid))
     if estate.entities[root].label == "Service":
         # A service-wide fault shows on (some of) its own instances at about the same time.
         for iid in instances_of(estate).get(root, []):

@@ -16,6 +16,7 @@ from rca.rank.features import FEATURE_SCHEMA_VERSION
 from rca.rank.gnn.data import Sample, sample_from
 from rca.rank.rules.evaluate import RuleEngine
 from rca.simulator.incident import simulate
+from rca.simulator.knobs import knob_values
 from rca.simulator.suite import IncidentSpec, suite
 
 
@@ -80,6 +81,7 @@ def cached_suite(
     key = hashlib.sha256(
         repr(
             (name, per_cell, sizes, max_hops, fault_types, rules.version, FEATURE_SCHEMA_VERSION, code_digest())
+            + tuple(sorted(knob_values().items()))  # knobs moved at run time (rca train --knob) change the suite
         ).encode()
     ).hexdigest()[:12]
     path = cache_dir / f"{name}-{key}.pt" if cache_dir else None

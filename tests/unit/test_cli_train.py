@@ -68,6 +68,23 @@ def test_rca_train_stores_and_activates_a_version(trained):
     assert f"active model: {version}" in out
 
 
+def test_a_trained_model_records_the_generator_knobs_it_learned_from(trained):
+    from rca.rank.gnn.artifact import load
+    from rca.rank.gnn.serving import FEATURE_NAMES
+    from rca.simulator.knobs import knob_values
+
+    root, _ = trained
+    artifact = load(root / "models" / f"{_version(trained)}.pt", FEATURE_NAMES)
+    assert artifact.settings["generator_knobs"] == knob_values()  # the committed generator: no knob moved
+
+
+def test_rca_train_names_a_bad_knob_and_trains_nothing(tmp_path, monkeypatch):
+    _use_models(monkeypatch, tmp_path / "models", tmp_path / "cache")
+    code, _, err = _rca("train", "--knob", "root_blames=often", "--no-progress")
+    assert code == 2 and "--knob 'root_blames=often': the value of root_blames must be a number" in err
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "models").exists()
+
+
 def test_rca_model_list_marks_the_active_version(trained, models):
     code, out, err = _rca("model", "list")
     assert code == 0, err

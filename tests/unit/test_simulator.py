@@ -220,6 +220,32 @@ def test_roots_and_healthy_services_may_name_peers_that_are_not_the_fault(monkey
     assert blamed >= 3 and stray >= 4
 
 
+def test_faults_may_spread_synchronously_and_metrics_be_dated_to_their_scrape(monkeypatch):
+    from rca.simulator import incident as generator
+
+    def spread_s(inc) -> float:
+        """How long the fault took to reach everything it reached (the fault's anomalies are the open ones)."""
+        onsets = [a["onset"] for a in inc.anomalies if a["entity_id"] in inc.affected and a["end"] is None]
+        return max(onsets) - min(onsets)
+
+    monkeypatch.setattr(generator, "PRIOR_INCIDENT", 0.0)  # an earlier fault's anomalies may be open too
+    monkeypatch.setattr(generator, "SYNCHRONOUS", 0.0)
+    monkeypatch.setattr(generator, "COARSE_STEP", 0.0)
+    hops = [simulate(seed, 100, "latency") for seed in range(12)]
+    monkeypatch.setattr(generator, "SYNCHRONOUS", 1.0)
+    synchronous = [simulate(seed, 100, "latency") for seed in range(12)]
+    # the same faults (the timing draws from its own stream; which path reaches an entity first may change) ...
+    assert [i.root_cause_id for i in hops] == [i.root_cause_id for i in synchronous]
+    # ... reaching everything within the onsets' jitter (and errors following timeouts) instead of a hop every 5-60 s
+    assert max(map(spread_s, synchronous)) <= 75 and sum(map(spread_s, synchronous)) < 0.6 * sum(map(spread_s, hops))
+    monkeypatch.setattr(generator, "COARSE_STEP", 1.0)
+    monkeypatch.setattr(generator, "METRIC_STEPS_S", (60.0,))
+    scraped = [simulate(seed, 100, "latency") for seed in range(12)]
+    times = [t for i in scraped for a in i.anomalies for t in (a["onset"], a["end"], a["last_ts"]) if t is not None]
+    assert times and all(t % 60.0 == 0.0 for t in times)  # every onset and end on the minute grid
+    assert [e["first_ts"] for i in scraped for e in i.events] == [e["first_ts"] for i in synchronous for e in i.events]
+
+
 def test_subgraph_conversion_and_hop_cut():
     inc = simulate(2, 500, "host_failure")
     full = inc.to_subgraph()
