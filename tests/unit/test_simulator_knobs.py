@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 from rca.rank.rules.evaluate import default_rule_engine
-from rca.simulator import incident, signals
+from rca.simulator import incident
 from rca.simulator.knobs import KNOBS, KnobError, knob_values, set_knobs
 from rca.training.samples import cached_suite
 
@@ -14,7 +16,7 @@ from rca.training.samples import cached_suite
 def restored(monkeypatch):
     """Every knob put back as it was after the test (set_knobs moves the process's generator)."""
     for module, constant in KNOBS.values():
-        target = incident if module.endswith("incident") else signals
+        target = importlib.import_module(module)
         monkeypatch.setattr(target, constant, getattr(target, constant))
 
 
