@@ -45,7 +45,11 @@ def add_parser(subparsers) -> None:
 
     model = subparsers.add_parser("model", help="list and activate trained model versions")
     sub = model.add_subparsers(dest="model_command", metavar="ACTION", required=True)
-    listing = sub.add_parser("list", help="model versions with their validation figures; * marks the active one")
+    listing = sub.add_parser(
+        "list",
+        help="model versions with their validation figures, training seed and generator knobs moved from "
+        "today's; * marks the active one",
+    )
     listing.set_defaults(handler=run_list)
     activate = sub.add_parser("activate", help="make VERSION the model the service uses")
     activate.add_argument("version")
@@ -172,16 +176,23 @@ def _with_feedback(args, settings, registry, train_settings) -> int:
 
 def run_list(args: argparse.Namespace, settings) -> int:
     from rca.rank.gnn.artifact import ArtifactError, Registry, load
+    from rca.simulator.knobs import knob_values
 
     registry = Registry(settings.model.dir)
     active = registry.active_version()
+    committed = knob_values()
     for version, path in registry.versions():
         try:
             a = load(path)
             a.model()
             m = a.metrics.get("validation_combined") or a.metrics.get("validation", {})
-            info = f"{a.kind:4s} val AC@1 {m.get('ac1', 0):.3f} AC@3 {m.get('ac3', 0):.3f}" + (
-                f"  (fine-tuned from {a.parent})" if a.parent else ""
+            # the generator knobs it was trained with that are not today's (models before `--knob` record none)
+            moved = [f"{k}={v}" for k, v in a.settings.get("generator_knobs", {}).items() if committed.get(k) != v]
+            info = (
+                f"{a.kind:4s} val AC@1 {m.get('ac1', 0):.3f} AC@3 {m.get('ac3', 0):.3f}"
+                + (f"  seed {a.settings['seed']}" if "seed" in a.settings else "")
+                + (f"  knobs {' '.join(moved)}" if moved else "")
+                + (f"  (fine-tuned from {a.parent})" if a.parent else "")
             )
         except ArtifactError as exc:
             info = f"unusable: {exc}"

@@ -89,6 +89,30 @@ def test_rca_model_list_marks_the_active_version(trained, models):
     code, out, err = _rca("model", "list")
     assert code == 0, err
     assert f"* {_version(trained)}" in out
+    line = next(ln for ln in out.splitlines() if _version(trained) in ln)
+    assert "seed 7" in line and "knobs" not in line  # the committed seed and generator
+
+
+def test_a_model_trained_with_a_knob_records_it_and_the_list_names_it(tmp_path, monkeypatch):
+    from rca.simulator import incident
+
+    monkeypatch.setattr(incident, "STRAY_BLAME", incident.STRAY_BLAME)  # --knob moves this process's generator
+    _use_models(monkeypatch, tmp_path / "models", tmp_path / "cache")
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    try:
+        code, out, err = _rca(
+            "train", "--per-cell", "1", "--sizes", "20", "--epochs", "1", "--knob", "stray_blame=0.5", "--no-progress"
+        )
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)
+    assert code == 0, err
+    assert out.startswith("generator knob stray_blame 0.0 -> 0.5\nmodel ")
+    version = out.splitlines()[1].split()[1]
+    monkeypatch.setattr(incident, "STRAY_BLAME", 0.0)  # today's generator again
+    code, out, err = _rca("model", "list")
+    assert code == 0, err
+    assert "knobs stray_blame=0.5" in next(ln for ln in out.splitlines() if version in ln)
 
 
 def test_rca_model_activate_switches_to_another_version(trained, models):
