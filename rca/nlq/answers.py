@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import tzinfo
 
 from graph_schema.cypher import ask as cypher
+from graph_schema.event_templates import latest_bucket
 from rca.nlq import wording as w
 from rca.nlq.answer_types import Answer, InferPort, SimilarPort, Window
 from rca.nlq.entities import Entity, EntityCatalog
@@ -336,7 +337,7 @@ def _settled_signatures(rows: list[dict]) -> list[dict]:
     text the miner has settled on (graph_schema.cypher.ask says why a signature holds several)."""
     out = []
     for row in rows:
-        latest = max(range(len(row["texts"])), key=lambda i: (row["text_times"][i] or 0.0, row["texts"][i] or ""))
+        latest = latest_bucket(row["text_times"], row["texts"])
         out.append({**row, "template": row["texts"][latest] or "", "signature_class": row["classes"][latest]})
     return out
 

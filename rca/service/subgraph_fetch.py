@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from graph_schema.cypher import subgraph as cypher
+from graph_schema.event_templates import latest_bucket
 from graph_schema.model import Label
 from rca.rank.reach import grown_radius
 from rca.rank.types import (
@@ -72,15 +73,15 @@ def settled_templates(items: list[dict]) -> dict[str, str]:
     a template's earlier buckets and its later ones would be two templates, the later one "new"
     (rca.rank.log_change), and the same logs would rank differently with the miner's history.
     """
-    settled: dict[str, tuple[float, str]] = {}
+    buckets: dict[str, tuple[list[float], list[str]]] = {}
     for p in items:
         template_id = p.get("template_id")
         if not template_id:
             continue
-        key = (float(p.get("last_ts") or p["first_ts"]), p.get("template") or "")
-        if template_id not in settled or key > settled[template_id]:
-            settled[template_id] = key
-    return {template_id: text for template_id, (_, text) in settled.items()}
+        times, texts = buckets.setdefault(template_id, ([], []))
+        times.append(float(p.get("last_ts") or p["first_ts"]))
+        texts.append(p.get("template") or "")
+    return {template_id: texts[latest_bucket(times, texts)] for template_id, (times, texts) in buckets.items()}
 
 
 def _signals(rows: list[dict]) -> Signals:
