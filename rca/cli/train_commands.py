@@ -1,4 +1,5 @@
-"""`rca train` (from the simulator, or fine-tuned from confirmed incidents) and `rca model list/activate`."""
+"""`rca train` (from the simulator, distilled from teacher models, or fine-tuned from confirmed incidents)
+and `rca model list/activate`."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ def add_parser(subparsers) -> None:
         description="Trains on simulated incidents with a validation split and early stopping, prints AC@1, "
         "AC@3 and Avg@5 on validation and stores a versioned model. With --with-feedback it fine-tunes "
         "the active model on confirmed incidents from the graph and activates the result only when "
-        "the held-back confirmed incidents are ranked no worse.",
+        "the held-back confirmed incidents are ranked no worse. With --teacher it distils the teachers' mean "
+        "ranking into one network started from the active model (see --students).",
     )
     train.add_argument("--seed", type=int, help="training seed (default: the committed settings' seed)")
     train.add_argument("--epochs", type=int, help="maximum epochs (early stopping may end sooner)")
@@ -31,6 +33,20 @@ def add_parser(subparsers) -> None:
         metavar="NAME=VALUE",
         help="set a simulator generator knob before the training suites are simulated (repeatable; "
         "bench/accuracy.py --knob lists them); the model records every knob's value",
+    )
+    train.add_argument(
+        "--teacher",
+        action="append",
+        default=[],
+        metavar="VERSION_OR_FILE",
+        help="distil: a trained model (a stored version or an artifact file) whose logits the new model "
+        "learns to match, averaged over every --teacher (repeatable); the new model starts from the active one",
+    )
+    train.add_argument(
+        "--students",
+        type=int,
+        default=3,
+        help="with --teacher: students trained with seeds SEED, SEED+1, ... whose weights are averaged (default 3)",
     )
     train.add_argument("--out", type=Path, help="also write the artifact to this file")
     train.add_argument("--activate", action="store_true", help="make the new version the active one")
@@ -90,17 +106,41 @@ def run_train(args: argparse.Namespace, settings) -> int:
     except KnobError as exc:
         raise UserError(f"--knob {exc}") from None
     registry = Registry(settings.model.dir)
+    if args.teacher and (args.with_feedback or args.kind != "gnn"):
+        raise UserError("--teacher distils into the graph network: it takes neither --with-feedback nor --kind mlp")
+    if args.students < 1:
+        raise UserError(f"--students: at least 1, got {args.students}")
     if args.with_feedback:
         return _with_feedback(args, settings, registry, train_settings)
+    teachers, active = _teachers(args.teacher, registry)
     names, train_set, val_set = simulator_data(train_settings, settings.model.cache_dir, not args.no_progress)
-    artifact = train_artifact(
-        train_settings,
-        names,
-        train_set,
-        val_set,
-        progress=not args.no_progress,
-        extra_settings={"generator_knobs": knob_values()},
-    )
+    if teachers:
+        from rca.training.distil import distil, distil_settings
+
+        artifact = distil(
+            active,
+            teachers,
+            names,
+            train_set,
+            val_set,
+            distil_settings(train_settings),
+            args.students,
+            progress=not args.no_progress,
+            extra_settings={"generator_knobs": knob_values()},
+        )
+        print(
+            f"distilled {_count(len(teachers), 'teacher')} into {_count(args.students, 'student')} "
+            f"of {active.version}, averaged"
+        )
+    else:
+        artifact = train_artifact(
+            train_settings,
+            names,
+            train_set,
+            val_set,
+            progress=not args.no_progress,
+            extra_settings={"generator_knobs": knob_values()},
+        )
     path = registry.store(artifact)
     if args.out:
         artifact.save(args.out)
@@ -115,6 +155,30 @@ def run_train(args: argparse.Namespace, settings) -> int:
         registry.activate(artifact.version)
         print(f"active model: {artifact.version}")
     return 0
+
+
+def _teachers(wanted: list[str], registry):
+    """The teacher artifacts (each a file, else a stored version) and the active one; ([], None) without teachers."""
+    from rca.rank.gnn.artifact import ArtifactError, load
+    from rca.rank.gnn.serving import FEATURE_NAMES
+
+    if not wanted:
+        return [], None
+    teachers = []
+    for name in wanted:
+        try:
+            path = Path(name) if Path(name).is_file() else registry.path_of(name)
+            teacher = load(path, FEATURE_NAMES)
+        except (ArtifactError, OSError) as exc:
+            raise UserError(f"--teacher {name}: {exc}") from None
+        if teacher.kind != "gnn":
+            raise UserError(f"--teacher {name}: model {teacher.version} is a {teacher.kind}, not a graph network")
+        teachers.append(teacher)
+    try:
+        active = registry.load_active(FEATURE_NAMES)
+    except ArtifactError as exc:
+        raise UserError(f"active model: {exc}") from None
+    return teachers, active
 
 
 def _with_feedback(args, settings, registry, train_settings) -> int:
@@ -174,6 +238,20 @@ def _with_feedback(args, settings, registry, train_settings) -> int:
     return 0
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _lineage(artifact) -> str:
+    """Where a version came from when it did not start from scratch: distilled or fine-tuned, from which."""
+    if not artifact.parent:
+        return ""
+    teachers = artifact.settings.get("teachers")
+    if teachers:
+        return f"  (distilled from {_count(len(teachers), 'teacher')}, started from {artifact.parent})"
+    return f"  (fine-tuned from {artifact.parent})"
+
+
 def run_list(args: argparse.Namespace, settings) -> int:
     from rca.rank.gnn.artifact import ArtifactError, Registry, load
     from rca.simulator.knobs import knob_values
@@ -192,7 +270,7 @@ def run_list(args: argparse.Namespace, settings) -> int:
                 f"{a.kind:4s} val AC@1 {m.get('ac1', 0):.3f} AC@3 {m.get('ac3', 0):.3f}"
                 + (f"  seed {a.settings['seed']}" if "seed" in a.settings else "")
                 + (f"  knobs {' '.join(moved)}" if moved else "")
-                + (f"  (fine-tuned from {a.parent})" if a.parent else "")
+                + _lineage(a)
             )
         except ArtifactError as exc:
             info = f"unusable: {exc}"

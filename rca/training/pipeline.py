@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,7 @@ def simulator_data(
 def model_view(samples: list[Sample], names: list[str]) -> list[Sample]:
     """The samples with only the columns the network reads (FEATURE_NAMES), in its order."""
     columns = [names.index(n) for n in FEATURE_NAMES]
-    return [Sample(s.x[:, columns], s.edges, s.y, s.fault_type, s.size, s.node_ids, s.weight) for s in samples]
+    return [replace(s, x=s.x[:, columns]) for s in samples]
 
 
 @torch.inference_mode()
@@ -81,12 +82,23 @@ def train_artifact(
     model, history = train(
         model_view(train_set, names), model_view(val_set, names), settings, init=init, progress=progress
     )
-    metrics = {
-        "validation": metrics_of(ranks(model, model_view(val_set, names))),
-        "best_epoch": history["best_epoch"],
-        "epochs_run": history["epochs_run"],
-        "history": history["history"],
-    }
+    run = {"best_epoch": history["best_epoch"], "epochs_run": history["epochs_run"], "history": history["history"]}
+    return package(model, settings, names, len(train_set), val_set, run, parent, extra_settings)
+
+
+def package(
+    model: torch.nn.Module,
+    settings: TrainSettings,
+    names: list[str],
+    training_incidents: int,
+    val_set: list[Sample],
+    run: dict,
+    parent: str = "",
+    extra_settings: dict | None = None,
+) -> Artifact:
+    """A trained network as an artifact: its validation figures (next to `run`'s record of the training),
+    the composition fitted on validation with it, and the settings that made it."""
+    metrics = {"validation": metrics_of(ranks(model, model_view(val_set, names))), **run}
     combination: dict = {}
     if settings.kind == "gnn":
         data = composition_data(model, val_set, names)
@@ -102,7 +114,7 @@ def train_artifact(
         settings={
             **settings.as_dict(),
             "data_seed_base": {"training": SUITE_SEED_BASE["training"], "validation": SUITE_SEED_BASE["validation"]},
-            "training_incidents": len(train_set),
+            "training_incidents": training_incidents,
             "validation_incidents": len(val_set),
             **(extra_settings or {}),
         },

@@ -136,3 +136,43 @@ def test_rca_train_refuses_sizes_that_are_not_integers(tmp_path, monkeypatch):
     code, _out, err = _rca("train", "--sizes", "20,x")
     assert code == 2 and "--sizes" in err and "'20,x'" in err
     assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())  # refused before training
+
+
+def test_rca_train_distils_teachers_into_the_active_model(trained, models):
+    from rca.rank.gnn.artifact import Registry, load
+    from rca.rank.gnn.serving import FEATURE_NAMES
+
+    shipped = Registry.shipped_version()
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    try:
+        code, out, err = _rca(
+            "train", "--teacher", "default", "--students", "2", "--epochs", "1", "--per-cell", "1", "--sizes", "20",
+            "--no-progress",
+        )  # fmt: skip
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)
+    assert code == 0, err
+    assert out.startswith(f"distilled 1 teacher into 2 students of {_version(trained)}, averaged\nmodel ")
+    version = out.splitlines()[1].split()[1]
+    artifact = load(models / f"{version}.pt", FEATURE_NAMES)
+    assert artifact.parent == _version(trained) and artifact.settings["teachers"] == [shipped]
+    assert (models / "ACTIVE").read_text().strip() == _version(trained)  # not activated without --activate
+    _, listed, _ = _rca("model", "list")
+    line = next(ln for ln in listed.splitlines() if version in ln)
+    assert f"(distilled from 1 teacher, started from {_version(trained)})" in line
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--teacher", "no-such-version"), "--teacher no-such-version: no model version 'no-such-version'"),
+        (("--teacher", "default", "--kind", "mlp"), "--teacher distils into the graph network"),
+        (("--teacher", "default", "--students", "0"), "--students: at least 1, got 0"),
+    ],
+)
+def test_rca_train_names_a_bad_distillation_and_trains_nothing(tmp_path, monkeypatch, args, message):
+    _use_models(monkeypatch, tmp_path / "models", tmp_path / "cache")
+    code, _, err = _rca("train", *args, "--no-progress")
+    assert code == 2 and message in err, err
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "models").exists()

@@ -31,6 +31,7 @@ class Sample:
     size: int = 0
     node_ids: list[str] = field(default_factory=list)
     weight: float = 1.0  # loss weight (confirmed incidents weigh more than simulated ones)
+    teacher: np.ndarray | None = None  # (entities,) float32 logits of teacher models, when distilling
 
 
 def schema_id(names: list[str]) -> str:
