@@ -48,6 +48,12 @@ def add_parser(subparsers) -> None:
         default=3,
         help="with --teacher: students trained with seeds SEED, SEED+1, ... whose weights are averaged (default 3)",
     )
+    train.add_argument(
+        "--teacher-share",
+        type=float,
+        help="with --teacher: the share of the loss that follows the teachers' ranking, the rest the true root "
+        "cause (default: the committed settings' 0.7)",
+    )
     train.add_argument("--out", type=Path, help="also write the artifact to this file")
     train.add_argument("--activate", action="store_true", help="make the new version the active one")
     train.add_argument("--with-feedback", action="store_true", help="fine-tune the active model on confirmed incidents")
@@ -110,6 +116,10 @@ def run_train(args: argparse.Namespace, settings) -> int:
         raise UserError("--teacher distils into the graph network: it takes neither --with-feedback nor --kind mlp")
     if args.students < 1:
         raise UserError(f"--students: at least 1, got {args.students}")
+    if args.teacher_share is not None:
+        if not 0.0 <= args.teacher_share <= 1.0:
+            raise UserError(f"--teacher-share: a share from 0 to 1, got {args.teacher_share}")
+        train_settings.teacher_share = args.teacher_share
     if args.with_feedback:
         return _with_feedback(args, settings, registry, train_settings)
     teachers, active = _teachers(args.teacher, registry)

@@ -146,8 +146,8 @@ def test_rca_train_distils_teachers_into_the_active_model(trained, models):
     threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     try:
         code, out, err = _rca(
-            "train", "--teacher", "default", "--students", "2", "--epochs", "1", "--per-cell", "1", "--sizes", "20",
-            "--no-progress",
+            "train", "--teacher", "default", "--students", "2", "--teacher-share", "0.6", "--epochs", "1",
+            "--per-cell", "1", "--sizes", "20", "--no-progress",
         )  # fmt: skip
     finally:
         torch.set_num_threads(threads)
@@ -157,6 +157,7 @@ def test_rca_train_distils_teachers_into_the_active_model(trained, models):
     version = out.splitlines()[1].split()[1]
     artifact = load(models / f"{version}.pt", FEATURE_NAMES)
     assert artifact.parent == _version(trained) and artifact.settings["teachers"] == [shipped]
+    assert artifact.settings["teacher_share"] == 0.6 and artifact.settings["students"] == 2
     assert (models / "ACTIVE").read_text().strip() == _version(trained)  # not activated without --activate
     _, listed, _ = _rca("model", "list")
     line = next(ln for ln in listed.splitlines() if version in ln)
@@ -169,6 +170,7 @@ def test_rca_train_distils_teachers_into_the_active_model(trained, models):
         (("--teacher", "no-such-version"), "--teacher no-such-version: no model version 'no-such-version'"),
         (("--teacher", "default", "--kind", "mlp"), "--teacher distils into the graph network"),
         (("--teacher", "default", "--students", "0"), "--students: at least 1, got 0"),
+        (("--teacher", "default", "--teacher-share", "1.5"), "--teacher-share: a share from 0 to 1, got 1.5"),
     ],
 )
 def test_rca_train_names_a_bad_distillation_and_trains_nothing(tmp_path, monkeypatch, args, message):
