@@ -45,7 +45,6 @@ def add_parser(subparsers) -> None:
     train.add_argument(
         "--students",
         type=int,
-        default=3,
         help="with --teacher: students trained with seeds SEED, SEED+1, ... whose weights are averaged (default 3)",
     )
     train.add_argument(
@@ -112,14 +111,7 @@ def run_train(args: argparse.Namespace, settings) -> int:
     except KnobError as exc:
         raise UserError(f"--knob {exc}") from None
     registry = Registry(settings.model.dir)
-    if args.teacher and (args.with_feedback or args.kind != "gnn"):
-        raise UserError("--teacher distils into the graph network: it takes neither --with-feedback nor --kind mlp")
-    if args.students < 1:
-        raise UserError(f"--students: at least 1, got {args.students}")
-    if args.teacher_share is not None:
-        if not 0.0 <= args.teacher_share <= 1.0:
-            raise UserError(f"--teacher-share: a share from 0 to 1, got {args.teacher_share}")
-        train_settings.teacher_share = args.teacher_share
+    students = _distillation_args(args, train_settings)
     if args.with_feedback:
         return _with_feedback(args, settings, registry, train_settings)
     teachers, active = _teachers(args.teacher, registry)
@@ -134,12 +126,12 @@ def run_train(args: argparse.Namespace, settings) -> int:
             train_set,
             val_set,
             distil_settings(train_settings),
-            args.students,
+            students,
             progress=not args.no_progress,
             extra_settings={"generator_knobs": knob_values()},
         )
         print(
-            f"distilled {_count(len(teachers), 'teacher')} into {_count(args.students, 'student')} "
+            f"distilled {_count(len(teachers), 'teacher')} into {_count(students, 'student')} "
             f"of {active.version}, averaged"
         )
     else:
@@ -165,6 +157,24 @@ def run_train(args: argparse.Namespace, settings) -> int:
         registry.activate(artifact.version)
         print(f"active model: {artifact.version}")
     return 0
+
+
+def _distillation_args(args, train_settings) -> int:
+    """The number of students; --teacher-share set on the settings. UserError for options that do not fit."""
+    if args.teacher and (args.with_feedback or args.kind != "gnn"):
+        raise UserError("--teacher distils into the graph network: it takes neither --with-feedback nor --kind mlp")
+    if not args.teacher and (args.students is not None or args.teacher_share is not None):
+        raise UserError(
+            "--students and --teacher-share shape a distillation: give the models to learn from with --teacher"
+        )
+    students = 3 if args.students is None else args.students
+    if students < 1:
+        raise UserError(f"--students: at least 1, got {students}")
+    if args.teacher_share is not None:
+        if not 0.0 <= args.teacher_share <= 1.0:
+            raise UserError(f"--teacher-share: a share from 0 to 1, got {args.teacher_share}")
+        train_settings.teacher_share = args.teacher_share
+    return students
 
 
 def _teachers(wanted: list[str], registry):

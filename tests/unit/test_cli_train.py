@@ -171,6 +171,7 @@ def test_rca_train_distils_teachers_into_the_active_model(trained, models):
         (("--teacher", "default", "--kind", "mlp"), "--teacher distils into the graph network"),
         (("--teacher", "default", "--students", "0"), "--students: at least 1, got 0"),
         (("--teacher", "default", "--teacher-share", "1.5"), "--teacher-share: a share from 0 to 1, got 1.5"),
+        (("--students", "5"), "--students and --teacher-share shape a distillation"),
     ],
 )
 def test_rca_train_names_a_bad_distillation_and_trains_nothing(tmp_path, monkeypatch, args, message):
