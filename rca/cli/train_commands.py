@@ -105,16 +105,17 @@ def run_train(args: argparse.Namespace, settings) -> int:
     from rca.training.pipeline import simulator_data, train_artifact
 
     train_settings = _settings(args)
+    registry = Registry(settings.model.dir)
+    # a bad distillation is refused before a knob moves this process's generator
+    students = _distillation_args(args, train_settings)
+    teachers, active = _teachers(args.teacher, registry)
     try:
         for moved in set_knobs(args.knob):
             print(f"generator knob {moved}")
     except KnobError as exc:
         raise UserError(f"--knob {exc}") from None
-    registry = Registry(settings.model.dir)
-    students = _distillation_args(args, train_settings)
     if args.with_feedback:
         return _with_feedback(args, settings, registry, train_settings)
-    teachers, active = _teachers(args.teacher, registry)
     names, train_set, val_set = simulator_data(train_settings, settings.model.cache_dir, not args.no_progress)
     if teachers:
         from rca.training.distil import distil, distil_settings

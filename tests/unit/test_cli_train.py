@@ -175,7 +175,11 @@ def test_rca_train_distils_teachers_into_the_active_model(trained, models):
     ],
 )
 def test_rca_train_names_a_bad_distillation_and_trains_nothing(tmp_path, monkeypatch, args, message):
+    from rca.simulator import incident
+
+    monkeypatch.setattr(incident, "STRAY_BLAME", 0.0)
     _use_models(monkeypatch, tmp_path / "models", tmp_path / "cache")
-    code, _, err = _rca("train", *args, "--no-progress")
+    code, _, err = _rca("train", *args, "--knob", "stray_blame=0.5", "--no-progress")
     assert code == 2 and message in err, err
+    assert incident.STRAY_BLAME == 0.0  # refused before the knob moved
     assert not (tmp_path / "cache").exists() and not (tmp_path / "models").exists()
