@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
-from rca.rank.types import AnomalySignal, ChangeSignal, Edge, EntityNode, EventSignal, IncidentSubgraph, Symptom
+from rca.rank.features import OBSERVABLE
+from rca.rank.types import (
+    AnomalySignal,
+    ChangeSignal,
+    Edge,
+    EntityNode,
+    EventSignal,
+    IncidentSubgraph,
+    Symptom,
+    observed_families,
+)
 
 T = 1_750_000_000.0
+
+
+def monitored(subgraph: IncidentSubgraph) -> IncidentSubgraph:
+    """The case on an estate whose every entity the metrics and syslog workers watch (the graph's
+    :Coverage), as the service reads it: an entity that shows nothing is observed and normal."""
+    subgraph.observed = dict.fromkeys(subgraph.nodes, frozenset(OBSERVABLE))
+    return subgraph
+
+
+def without_coverage(subgraph: IncidentSubgraph) -> IncidentSubgraph:
+    """The case as the service builds it from a caller's subgraph that names no observed_families: an
+    entity is observed in the families of its own anomalies and in its logs, nothing else is known."""
+    subgraph.observed = observed_families((), subgraph.nodes, subgraph.anomalies, subgraph.events)
+    return subgraph
 
 
 def node(eid: str, label: str) -> EntityNode:

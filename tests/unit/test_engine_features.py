@@ -6,7 +6,7 @@ import pytest
 
 from rca.rank.features import BASE_FEATURES, FEATURE_SCHEMA_VERSION, build_features
 from rca.rank.types import Edge, EngineInputError
-from tests.unit.engine_cases import T, bad_deploy, datastore_outage
+from tests.unit.engine_cases import T, bad_deploy, datastore_outage, monitored
 
 
 def test_table_has_one_row_per_entity_and_the_schema_columns():
@@ -76,7 +76,7 @@ def test_anomaly_scores_are_capped_at_the_range_the_weights_were_fitted_on():
     table = build_features(loud)
     assert table.value("frontend", "anomaly_errors") == SCORE_CAP == table.value("frontend", "anomaly_max")
     assert table.value("db", "anomaly_traffic") == 7.0  # scores below the cap are kept as they are
-    assert model_engine().rank(loud, 3).candidates[0].entity_id == "db"
+    assert model_engine().rank(monitored(loud), 3).candidates[0].entity_id == "db"
 
 
 def test_evidence_every_entity_shares_does_not_tell_them_apart():
