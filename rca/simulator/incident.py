@@ -41,6 +41,10 @@ MISSING_SIGNAL = 0.15  # chance a reached entity's anomaly went unnoticed
 # SLO or a synthetic check): watched and normal to the ranker, which must not take it for the culprit
 QUIET_SYMPTOM = 0.15
 UNWATCHED_SHARES = (0.0, 0.0, 0.0, 0.1, 0.3, 1.0)  # per incident and entity kind: the share nothing watches
+# factor on each fault profile's `missing` (faults.yaml): the chance the root cause's own signals are
+# absent; with UNWATCHED_SHARES and faults that show nothing of their own, it decides how many roots
+# are silent (about two in five of the training suite at 1)
+ROOT_MISSING = 1.0
 # Level shifts of every size: the chance the root cause's own shift stays under the detector's
 # opening threshold (a deviation, no anomaly), and the share of reached entities whose anomaly went
 # unnoticed (MISSING_SIGNAL) that still deviate below it rather than being unobserved.
@@ -307,7 +311,7 @@ def simulate(seed: int, n_entities: int, fault_type: str, id_prefix: str = "") -
     # and so does the size of a strong root: with the knob at 0 every incident is the one of before
     strong_rng = random.Random(f"{seed}:{n_entities}:{fault_type}:strong")
     root_gain = 10 ** strong_rng.uniform(*STRONG_ROOT_GAIN) if strong_rng.random() < STRONG_ROOT else 1.0
-    if rng.random() < profile.missing:
+    if rng.random() < profile.missing * ROOT_MISSING:
         unobserved |= {(root, own.family) for own in profile.own}
         if profile.dark:
             unobserved |= {(root, family) for family in (*FAMILY_SIGNALS, OBSERVED_LOGS)}

@@ -17,6 +17,7 @@ KNOBS: dict[str, tuple[str, str]] = {
     "missing_signal": ("rca.simulator.incident", "MISSING_SIGNAL"),  # a reached entity's anomaly unnoticed
     "quiet_symptom": ("rca.simulator.incident", "QUIET_SYMPTOM"),  # the detector saw nothing on a symptom
     "unwatched_share": ("rca.simulator.incident", "UNWATCHED_SHARES"),  # share of each kind nothing watches
+    "root_missing": ("rca.simulator.incident", "ROOT_MISSING"),  # factor on the chance a root's own signals are absent
     "weak_root": ("rca.simulator.incident", "WEAK_ROOT"),  # the root's own shift under the detector's threshold
     "strong_root": ("rca.simulator.incident", "STRONG_ROOT"),  # the root's own shift far beyond that threshold
     "noise_deviation": ("rca.simulator.signals", "NOISE_DEVIATION"),  # chance deviations of watched families

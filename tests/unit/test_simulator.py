@@ -117,6 +117,27 @@ def test_a_failed_host_whose_metrics_are_missing_reports_nothing_at_all():
         assert not incident.observed.get(incident.root_cause_id)
 
 
+def test_root_missing_scales_how_often_a_root_cause_own_signals_are_absent(monkeypatch):
+    from rca.simulator import incident as generator
+
+    def own_absent(seeds) -> int:
+        """Incidents whose datastore root shows no anomaly of its own (the profile's `missing` is 0.45)."""
+        runs = [simulate(seed, 100, "datastore_outage") for seed in seeds]
+        return sum(not any(a["entity_id"] == i.root_cause_id and a["end"] is None for a in i.anomalies) for i in runs)
+
+    monkeypatch.setattr(generator, "WEAK_ROOT", 0.0)  # a weak root shows a deviation only, whatever the knob
+    for coverage_noise in ("UNWATCHED_SHARES", "HALF_WATCHED_SHARES"):  # an unwatched one nothing, whatever it
+        monkeypatch.setattr(generator, coverage_noise, (0.0,))
+    monkeypatch.setattr(generator, "FAMILY_GAP", 0.0)  # nor one whose kind nobody watches in its family
+    monkeypatch.setattr(generator, "PRIOR_INCIDENT", 0.0)  # an earlier fault may have left an open anomaly on it
+    seeds = range(24)
+    assert own_absent(seeds) >= 5  # at 1 (training): about 45 % of them
+    monkeypatch.setattr(generator, "ROOT_MISSING", 0.0)
+    assert own_absent(seeds) == 0
+    monkeypatch.setattr(generator, "ROOT_MISSING", 2.0)
+    assert own_absent(seeds) >= 16  # the chance capped at certainty: about 90 %
+
+
 def _hosts_of_service(incident, service):
     edges = incident.topology["edges"]
     instances = {e["source"] for e in edges if e["type"] == "INSTANCE_OF" and e["target"] == service}
