@@ -253,7 +253,7 @@ def _family_shares(subgraph, coverage, raw_scores) -> np.ndarray:
     every service), and there the root cause's CPU, anomalous on it alone, is what stands out.
     """
     anomalous = raw_scores > 0
-    if not subgraph.observed:  # no coverage known (a caller's own subgraph): every entity might show
+    if not subgraph.observed or not subgraph.coverage_known:  # no coverage known: every entity might show
         return anomalous.sum(axis=0) / max(len(raw_scores), 1)
     watched = coverage[:, : len(FAMILIES)] | anomalous  # an anomaly is watched by definition
     return anomalous.sum(axis=0) / np.maximum(watched.sum(axis=0), 1)

@@ -126,6 +126,11 @@ class IncidentSubgraph:
     # includes the families of the entity's own anomalies (and "logs" for its events), since a
     # deviation was observed. An entity absent from the dict is observed for nothing.
     observed: dict[str, frozenset[str]] = field(default_factory=dict)
+    # False when whoever built the subgraph had no coverage at all, so that `observed` holds only what
+    # the entities' own signals show (a caller's subgraph without observed_families, a graph without
+    # :Coverage): then nothing says how many entities are watched in a family, and a family's share of
+    # anomalous entities is taken over all of them (features._family_shares), not over those showing it.
+    coverage_known: bool = True
     # Sub-threshold evidence: every bucket in the window where a watched family strayed by at least
     # ingest.metrics.deviation.DEVIATION_FLOOR robust z, anomaly or not (a level shift the detector's
     # opening threshold never reached still shows here).

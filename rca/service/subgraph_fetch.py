@@ -266,5 +266,6 @@ def _subgraph(
         window_start=query.window_start,
         window_end=query.window_end,
         observed=observed_families(coverage, nodes, anomalies, events),
+        coverage_known=bool(coverage),
         deviations=sorted(deviations, key=lambda d: (d.at, d.entity_id, d.family)),
     )

@@ -28,6 +28,7 @@ def without_coverage(subgraph: IncidentSubgraph) -> IncidentSubgraph:
     """The case as the service builds it from a caller's subgraph that names no observed_families: an
     entity is observed in the families of its own anomalies and in its logs, nothing else is known."""
     subgraph.observed = observed_families((), subgraph.nodes, subgraph.anomalies, subgraph.events)
+    subgraph.coverage_known = False
     return subgraph
 
 

@@ -91,6 +91,13 @@ def test_a_request_carries_its_nodes_observed_families_to_the_engine_input():
     query = parse_infer(_request_with(["latency", "logs"]), ServiceSettings(), now=NOW)
     subgraph, _ = subgraph_fetch.from_request(query)
     assert subgraph.observed == {"api": frozenset({"latency", "logs"})}
+    assert subgraph.coverage_known
+
+
+def test_a_request_that_names_no_observed_families_says_coverage_is_unknown():
+    query = parse_infer(_request_with([]), ServiceSettings(), now=NOW)
+    subgraph, _ = subgraph_fetch.from_request(query)
+    assert not subgraph.coverage_known and subgraph.observed == {}
 
 
 def test_an_unknown_observed_family_is_refused_naming_the_field():

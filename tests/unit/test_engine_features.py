@@ -6,7 +6,11 @@ import pytest
 
 from rca.rank.features import BASE_FEATURES, FEATURE_SCHEMA_VERSION, build_features
 from rca.rank.types import Edge, EngineInputError
-from tests.unit.engine_cases import T, bad_deploy, datastore_outage, monitored
+from tests.unit.engine_cases import T, bad_deploy, datastore_outage, monitored, without_coverage
+
+
+def table_value(subgraph, entity: str, feature: str) -> float:
+    return build_features(subgraph).value(entity, feature)
 
 
 def test_table_has_one_row_per_entity_and_the_schema_columns():
@@ -77,6 +81,19 @@ def test_anomaly_scores_are_capped_at_the_range_the_weights_were_fitted_on():
     assert table.value("frontend", "anomaly_errors") == SCORE_CAP == table.value("frontend", "anomaly_max")
     assert table.value("db", "anomaly_traffic") == 7.0  # scores below the cap are kept as they are
     assert model_engine().rank(monitored(loud), 3).candidates[0].entity_id == "db"
+
+
+def test_without_coverage_a_lone_anomaly_is_distinct_among_all_entities():
+    """A caller's subgraph without observed_families: `observed` holds only the families the entities'
+    own signals show, so db alone is watched in traffic; its traffic anomaly must still stand out among
+    the six entities, not count as one that every watched entity shares."""
+    sub = without_coverage(datastore_outage())
+    share = 1 / 6  # db alone of the six shows a traffic anomaly
+    expected = math.log1p(7.0) / math.log1p(14) * (1 - share)
+    assert table_value(sub, "db", "magnitude_distinct") == pytest.approx(expected)
+    assert table_value(sub, "db", "evidence_distinct") > 0
+    sub.coverage_known = True  # taken as known, db would be all that is watched in traffic: nothing distinct
+    assert table_value(sub, "db", "magnitude_distinct") == 0.0
 
 
 def test_evidence_every_entity_shares_does_not_tell_them_apart():
