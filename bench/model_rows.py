@@ -14,13 +14,11 @@ def diag_mlp_artifact(path: Path | None, cache_dir: Path | None):
     """The DiagMLP ablation: the given artifact, or one trained here on the GNN's data and settings."""
     if path is not None:
         return load(path, FEATURE_NAMES)
-    from rca.training.gnn import TrainSettings
+    from rca.training.distil import scratch_settings
     from rca.training.pipeline import simulator_data, train_artifact
 
-    shipped = load(SHIPPED_DEFAULT, FEATURE_NAMES)
-    settings = TrainSettings(
-        **{**{k: v for k, v in shipped.settings.items() if k in TrainSettings.__dataclass_fields__}, "kind": "mlp"}
-    )
+    # a distilled model's own settings are a fine-tuning's: the ablation is trained from scratch
+    settings = scratch_settings(load(SHIPPED_DEFAULT, FEATURE_NAMES).settings, kind="mlp")
     names, train_set, val_set = simulator_data(settings, cache_dir)
     return train_artifact(settings, names, train_set, val_set)
 

@@ -23,10 +23,25 @@ from rca.rank.gnn.model import Network
 from rca.training.gnn import TrainSettings, tensors, train
 from rca.training.pipeline import model_view, package
 
+# The fields distil_settings changes: in a distilled artifact's recorded settings they describe its
+# students' fine-tuning, not a recipe to train a network from scratch with.
+FINE_TUNING_FIELDS = ("lr", "max_epochs")
+
 
 def distil_settings(settings: TrainSettings) -> TrainSettings:
     """Students continue from trained weights: a third of the learning rate and at most 10 epochs."""
     return replace(settings, lr=settings.lr / 3, max_epochs=min(settings.max_epochs, 10))
+
+
+def scratch_settings(recorded: dict, **overrides) -> TrainSettings:
+    """The settings to train a network from scratch as the artifact that recorded `recorded` was trained
+    (an ablation beside it, say): its own, except that a distilled artifact's fine-tuning fields give way
+    to the committed settings'; `overrides` last."""
+    fields = {k: v for k, v in recorded.items() if k in TrainSettings.__dataclass_fields__}
+    if recorded.get("teachers"):
+        for name in FINE_TUNING_FIELDS:
+            fields.pop(name, None)
+    return TrainSettings(**{**fields, **overrides})
 
 
 @torch.inference_mode()

@@ -11,7 +11,7 @@ import torch
 from rca.rank.gnn.model import incident_log_softmax
 from rca.rank.gnn.serving import load_artifact
 from rca.rank.rules.evaluate import default_rule_engine
-from rca.training.distil import average_weights, distil, distil_settings, with_teacher_logits
+from rca.training.distil import average_weights, distil, distil_settings, scratch_settings, with_teacher_logits
 from rca.training.gnn import TrainSettings, collate, loss_of
 from rca.training.pipeline import model_view
 from rca.training.samples import cached_suite
@@ -105,3 +105,15 @@ def test_distil_refuses_no_students(suite):
     names, samples = suite
     with pytest.raises(ValueError, match="students must be at least 1"):
         distil(load_artifact(), [load_artifact()], names, samples, samples, TrainSettings(), students=0)
+
+
+def test_an_ablation_beside_a_distilled_model_trains_from_scratch_with_the_committed_pace():
+    committed = TrainSettings()
+    trained = dataclasses.asdict(dataclasses.replace(committed, seed=12, lr=0.002, max_epochs=30))
+    # a model trained from scratch: its own settings are the recipe
+    assert scratch_settings(trained, kind="mlp") == dataclasses.replace(
+        committed, seed=12, lr=0.002, max_epochs=30, kind="mlp"
+    )
+    # a distilled one recorded its students' fine-tuning (a third of the rate, at most 10 epochs)
+    distilled = {**dataclasses.asdict(distil_settings(dataclasses.replace(committed, seed=12))), "teachers": ["a", "b"]}
+    assert scratch_settings(distilled, kind="mlp") == dataclasses.replace(committed, seed=12, kind="mlp")
