@@ -3,7 +3,8 @@ the rule findings and the outputs of the structural rankers (propagation consist
 
 The table holds the base features (rca.rank.features) followed by the columns the rankers add:
 each rule's finding strength, the strongest one (`rule_max`), `propagation_score`, `walk_score`
-and `log_burst` (rca.rank.log_change.log_bursts' surprise, read by an unfitted term of the composition).
+`log_burst` (rca.rank.log_change.log_bursts' surprise) and `log_sequence` (rca.rank.log_sequence's
+surprise of a broken sequence), the last two read by unfitted terms of the composition.
 The structural rankers read base evidence only, never another ranker's output, so when
 rca.rank.ensemble composes the final score every piece of evidence enters it once.
 """
@@ -19,6 +20,7 @@ from rca import fast
 from rca.rank.features import FeatureTable, build_features
 from rca.rank.graph import PropagationGraph, propagation_graph
 from rca.rank.log_change import log_bursts
+from rca.rank.log_sequence import broken_sequences, sequence_surprise
 from rca.rank.propagation import propagation_scores
 from rca.rank.rules.evaluate import RuleEngine
 from rca.rank.rules.facts import build_facts
@@ -27,7 +29,7 @@ from rca.rank.types import EngineInputError, Finding, IncidentSubgraph
 from rca.rank.walk import walk_scores
 
 RULE_COLUMNS = [f"rule_{name}" for name in RULES]
-RANKER_COLUMNS = [*RULE_COLUMNS, "rule_max", "propagation_score", "walk_score", "log_burst"]
+RANKER_COLUMNS = [*RULE_COLUMNS, "rule_max", "propagation_score", "walk_score", "log_burst", "log_sequence"]
 
 
 @dataclass
@@ -63,15 +65,17 @@ def analyse(subgraph: IncidentSubgraph, rules: RuleEngine, graph: PropagationGra
     t3 = time.perf_counter()
     bursts = log_bursts(subgraph.events, subgraph.alert_time)
     burst = np.array([bursts[entity].surprise if entity in bursts else 0.0 for entity in table.node_ids])
-    table = replace(table, log_bursts=bursts).with_columns(
-        RANKER_COLUMNS, np.column_stack([strengths, strengths.max(axis=1), propagation, walk, burst])
+    sequences = broken_sequences(subgraph.events, subgraph.alert_time)
+    sequence = sequence_surprise(sequences, table.node_ids)
+    table = replace(table, log_bursts=bursts, broken_sequences=sequences).with_columns(
+        RANKER_COLUMNS, np.column_stack([strengths, strengths.max(axis=1), propagation, walk, burst, sequence])
     )
     table = with_caller_features(table, subgraph)
     timings = {
         "features": (t1 - t0) * 1000,
         "rules": (t2 - t1) * 1000,
         "propagation": (t3 - t2) * 1000,
-        "log_bursts": (time.perf_counter() - t3) * 1000,  # with the table's last columns
+        "log_bursts": (time.perf_counter() - t3) * 1000,  # and broken sequences, with the table's last columns
     }
     return Analysis(graph, table, findings, timings)
 

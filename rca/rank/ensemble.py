@@ -32,6 +32,13 @@ logged scores about 0.9, under the floor), so a fit on simulated incidents leave
 real systems a failing code path announces itself this way, often with nothing in its metrics.
 Its constants were chosen on real faults too (docs/accuracy.md, "Bursts of a rare log template").
 
+A third, `log_sequence`, reads the analysis's `log_sequence` column (rca.rank.log_sequence): how
+improbable it is that a routine line the entity logged in step with another fell this far behind it in
+the minutes before the alert, past log_sequence.SEQUENCE_FROM (a chance of one in a hundred). A code
+path that now throws between its two lines shows nothing else at its root. The simulator's services log
+no such steady pairs, so no fit on them could weigh it; its weight is the log burst's, the two being
+surprises on one scale, -log10 of a chance (docs/accuracy.md, "A log line that stopped keeping pace").
+
 The composition is a conditional logit: logit(entity) = sum over terms of weight x output, and the
 score is the softmax of the logits over the incident's entities (the probability that the entity is
 the root cause). The weights are fitted by maximum likelihood on a validation split of simulator
@@ -50,12 +57,14 @@ import numpy as np
 
 from rca.rank.features import KINDS, OBSERVABLE, FeatureTable, showing_families
 from rca.rank.log_change import BURST_FROM
+from rca.rank.log_sequence import SEQUENCE_FROM
 
 TERMS: tuple[str, ...] = ("gnn", "rules", "propagation", "walk", "magnitude", "quiet")
 WITHOUT_MODEL: tuple[str, ...] = tuple(t for t in TERMS if t != "gnn")
 BEYOND_RANGE = "beyond_range"  # the unfitted terms' names in a breakdown (compose)
 LOG_BURST = "log_burst"
-UNFITTED: tuple[str, ...] = (BEYOND_RANGE, LOG_BURST)
+LOG_SEQUENCE = "log_sequence"
+UNFITTED: tuple[str, ...] = (BEYOND_RANGE, LOG_BURST, LOG_SEQUENCE)
 LABELS = {
     "gnn": "graph model",
     "rules": "rule findings",
@@ -65,6 +74,7 @@ LABELS = {
     "quiet": "observed and normal",
     BEYOND_RANGE: "deviation beyond the model's range",
     LOG_BURST: "burst of a rare log template",
+    LOG_SEQUENCE: "a log line that stopped keeping pace with its partner",
 }
 # magnitude_distinct past which a deviation lies beyond anything the simulator's faults show: a robust
 # z of about 57 (log1p(z) / log1p(SCORE_CAP) = 1.5) in a family no other entity deviates in, more where
@@ -72,6 +82,7 @@ LABELS = {
 BEYOND_RANGE_FROM = 1.5
 BEYOND_RANGE_WEIGHT = 2.0  # log-odds per unit of magnitude_distinct past BEYOND_RANGE_FROM
 LOG_BURST_WEIGHT = 8.0  # log-odds per unit of log1p(surprise past log_change.BURST_FROM)
+LOG_SEQUENCE_WEIGHT = LOG_BURST_WEIGHT  # the same, past log_sequence.SEQUENCE_FROM: both surprises are -log10 p
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")  # the composition used when no model is served
 GNN_FLOOR = float(np.log(1e-4))
 QUIET_MARGIN = 1.0  # log-odds a fully watched, silent entity stays below every other (compose)
@@ -155,15 +166,20 @@ def log_burst(table: FeatureTable) -> np.ndarray:
     return np.log1p(np.maximum(table.column("log_burst") - BURST_FROM, 0.0))
 
 
+def log_sequence(table: FeatureTable) -> np.ndarray:
+    """Per entity: log1p of how far its broken sequence's surprise lies past SEQUENCE_FROM, else 0."""
+    return np.log1p(np.maximum(table.column("log_sequence") - SEQUENCE_FROM, 0.0))
+
+
 def unfitted_outputs(table: FeatureTable) -> np.ndarray:
     """(entities, len(UNFITTED)): the unfitted terms' outputs, in UNFITTED's order."""
-    return np.column_stack([beyond_range(table), log_burst(table)])
+    return np.column_stack([beyond_range(table), log_burst(table), log_sequence(table)])
 
 
 def observed_quiet(table: FeatureTable) -> np.ndarray:
     """Per entity in [0, 1]: 1 when every family and its logs that its kind is watched in are watched on
-    it and show nothing (no anomaly, no changed template, no log burst), nothing changed on it recently
-    and no rule finds anything on it; 0 when any of them is unwatched on it or shows.
+    it and show nothing (no anomaly, no changed template, no log burst, no broken log sequence), nothing
+    changed on it recently and no rule finds anything on it; 0 when any of them is unwatched on it or shows.
 
     All of them, not a share: a root cause whose telling series is missing must not pay for the
     families it is watched in (its silence there is what a fault elsewhere looks like). But a family
@@ -180,9 +196,10 @@ def observed_quiet(table: FeatureTable) -> np.ndarray:
             relevant[of_kind] = watched[of_kind].any(axis=0)
     watched_normal = ((quiet | ~relevant).all(axis=1) & relevant.any(axis=1)).astype(float)
     # a rule finding is evidence too (callers failing to authenticate against an entity that logs nothing),
-    # and so is a burst of a log template that is neither new nor faster (a code path failing again)
-    no_burst = (log_burst(table) == 0.0).astype(float)
-    return watched_normal * (1.0 - table.column("change_recent")) * (1.0 - table.column("rule_max")) * no_burst
+    # and so are a burst of a log template that is neither new nor faster (a code path failing again) and
+    # a log line that stopped keeping pace with its partner (a code path throwing half-way)
+    no_log_evidence = ((log_burst(table) == 0.0) & (log_sequence(table) == 0.0)).astype(float)
+    return watched_normal * (1.0 - table.column("change_recent")) * (1.0 - table.column("rule_max")) * no_log_evidence
 
 
 @dataclass(frozen=True)
@@ -208,7 +225,9 @@ def compose(outputs: np.ndarray, weights: EnsembleWeights, unfitted: np.ndarray 
     contributions = (outputs - outputs.mean(axis=0)) * weights.values
     if unfitted is not None:
         names = (*names, *UNFITTED)
-        unfitted_weights = np.array([BEYOND_RANGE_WEIGHT, LOG_BURST_WEIGHT])  # read here: tests turn one off
+        unfitted_weights = np.array(
+            [BEYOND_RANGE_WEIGHT, LOG_BURST_WEIGHT, LOG_SEQUENCE_WEIGHT]
+        )  # read here: tests turn one off
         contributions = np.column_stack([contributions, (unfitted - unfitted.mean(axis=0)) * unfitted_weights])
     logits = contributions.sum(axis=1)
     if "quiet" in weights.names:

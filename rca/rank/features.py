@@ -21,6 +21,7 @@ from graph_schema.model import DEVIATION_FLOOR
 from rca.rank.graph import PropagationGraph, propagation_graph
 from rca.rank.log_change import LogBurst, TemplateChange, change_onsets, change_strength, template_changes
 from rca.rank.log_mentions import named_peers
+from rca.rank.log_sequence import BrokenSequence
 from rca.rank.types import OBSERVED_LOGS, IncidentSubgraph
 
 FEATURE_SCHEMA_VERSION = "6"
@@ -100,6 +101,8 @@ class FeatureTable:
     # each entity's most improbable log template run (rca.rank.log_change.log_bursts), worked out by the
     # analysis for its log_burst column and handed on to the evidence lines; None for a table built otherwise
     log_bursts: dict[str, LogBurst] | None = None
+    # each entity's most improbable broken log sequence (rca.rank.log_sequence), likewise
+    broken_sequences: dict[str, BrokenSequence] | None = None
 
     def __post_init__(self) -> None:
         self.columns = {n: j for j, n in enumerate(self.names)}

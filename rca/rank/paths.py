@@ -15,6 +15,7 @@ from rca.fast import engine_kernels as kernels
 from rca.rank.features import ONSET_TOLERANCE_S, FeatureTable, onset_array
 from rca.rank.graph import PropagationGraph
 from rca.rank.log_change import LogBurst, TemplateChange, log_bursts, template_changes
+from rca.rank.log_sequence import BrokenSequence, broken_sequences
 from rca.rank.types import (
     AnomalySignal,
     ChangeSignal,
@@ -59,6 +60,7 @@ class Signals:
         subgraph: IncidentSubgraph,
         changed_templates: list[TemplateChange] | None = None,
         bursts: dict[str, LogBurst] | None = None,
+        sequences: dict[str, BrokenSequence] | None = None,
     ):
         self.anomalies: dict[str, list[AnomalySignal]] = _by_entity(subgraph.anomalies)
         self.events: dict[str, list[EventSignal]] = _by_entity(subgraph.events)
@@ -72,6 +74,7 @@ class Signals:
             )
         self.changed_templates: dict[str, list[TemplateChange]] = _by_entity(changed_templates)
         self.bursts = log_bursts(subgraph.events, subgraph.alert_time) if bursts is None else bursts
+        self.sequences = broken_sequences(subgraph.events, subgraph.alert_time) if sequences is None else sequences
         self._lines: dict[str, list[str]] = {}
 
     def lines(self, entity_id: str) -> list[str]:
@@ -94,6 +97,13 @@ class Signals:
                 lines.append(
                     f"log burst: {burst.template[:TEMPLATE_SHOWN]!r} in {burst.minutes_recent} of the last "
                     f"{burst.heard_recent} minutes heard, {burst.minutes_before} of {burst.heard_before} before"
+                )
+            sequence = self.sequences.get(entity_id)
+            if sequence is not None and sequence.is_broken:
+                lines.append(
+                    f"log sequence broken: {sequence.template[:TEMPLATE_SHOWN]!r} {sequence.lines_recent} lines "
+                    f"to {sequence.partner_recent} of {sequence.partner[:TEMPLATE_SHOWN]!r} lately, "
+                    f"{sequence.lines_before} to {sequence.partner_before} before"
                 )
             events: dict[str, int] = {}
             for e in self.events.get(entity_id, ()):
@@ -138,7 +148,14 @@ class PathContext:
         )  # math.log, as the search has always taken it
         key = np.zeros(len(graph.nodes), dtype=np.int64)
         key[sorted(range(len(graph.nodes)), key=graph.nodes.__getitem__)] = np.arange(len(graph.nodes))
-        return cls(subgraph, graph, table, log_p, key, Signals(subgraph, table.changed_templates, table.log_bursts))
+        return cls(
+            subgraph,
+            graph,
+            table,
+            log_p,
+            key,
+            Signals(subgraph, table.changed_templates, table.log_bursts, table.broken_sequences),
+        )
 
 
 def find_paths(

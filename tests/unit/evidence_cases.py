@@ -187,3 +187,33 @@ def failing_code_path_seen_before() -> IncidentSubgraph:
     )
     subgraph.observed = dict.fromkeys(nodes, EVERYTHING)
     return subgraph
+
+
+def code_path_throwing_half_way() -> IncidentSubgraph:
+    """gateway -> {orders -> pricing, travel -> routes}; every service logs its routine line every
+    minute of the window. pricing logs "price query received" and "price found" for each request, the
+    load moving from minute to minute; from two minutes before the alert its handler throws between the
+    two (a code defect): the first line goes on, the second stops. Nothing is new, faster or more severe
+    in its logs and nothing shows in its metrics; its callers' latency follows.
+
+    The callers win on structure, and pricing looks watched and quiet. What tells it apart is a line
+    that stopped keeping pace with the line it always kept pace with (the `log_sequence` term)."""
+    names = ("gateway", "orders", "pricing", "travel", "routes")
+    nodes = {n: node(n, "Service") for n in names}
+    calls = [("gateway", "orders"), ("gateway", "travel"), ("orders", "pricing"), ("travel", "routes")]
+    edges = [Edge(a, b, "CALLS") for a, b in calls]
+    alert = T + 120
+    minutes = [float(at) for at in range(int(T - 1800), int(alert + 60), 60)]
+    routine = [_line(n, f"{n} handled <*> requests", at, 20, 6) for n in names for at in minutes]
+    load = itertools.cycle([20, 35, 12, 28, 40, 18, 25, 31, 22, 15])
+    handler = []
+    for at, requests in zip(minutes, load):
+        handler.append(_line("pricing", "price query received for route <*>", at, requests, 6))
+        if at < alert - 120:  # the fault: the handler throws before its second line
+            handler.append(_line("pricing", "price found for route <*>: <*>", at, requests, 6))
+    anomalies = [anomaly("orders", "latency", T + 30, 9.0), anomaly("gateway", "latency", T + 60, 9.0)]
+    subgraph = IncidentSubgraph(
+        nodes, edges, anomalies, routine + handler, [], [Symptom("gateway", "latency", alert)], T - 1800, T + 300
+    )
+    subgraph.observed = dict.fromkeys(nodes, EVERYTHING)
+    return subgraph

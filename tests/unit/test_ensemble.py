@@ -11,6 +11,7 @@ from rca.rank.ensemble import (
     BEYOND_RANGE_WEIGHT,
     GNN_FLOOR,
     LOG_BURST_WEIGHT,
+    LOG_SEQUENCE_WEIGHT,
     QUIET_MARGIN,
     TERMS,
     UNFITTED,
@@ -27,6 +28,7 @@ from rca.rank.ensemble import (
 )
 from rca.rank.features import FAMILIES, KINDS, OBSERVABLE, FeatureTable
 from rca.rank.log_change import BURST_FROM
+from rca.rank.log_sequence import SEQUENCE_FROM
 from rca.simulator import simulate
 from rca.training.calibrate import fit, top1
 
@@ -67,6 +69,7 @@ EVIDENCE_COLUMNS = [
     *(f"deviation_{f}" for f in FAMILIES),
     "log_new",
     "log_burst",
+    "log_sequence",
 ]
 
 
@@ -128,31 +131,38 @@ def test_an_entity_watched_everywhere_and_silent_ends_below_every_other_whatever
 def test_only_the_deviation_past_the_simulated_range_enters_the_unfitted_term_and_the_breakdown_says_so():
     table = FeatureTable(
         ["a", "b", "c"],
-        ["magnitude_distinct", "log_burst"],
-        np.array([[BEYOND_RANGE_FROM + 1.0, 0.0], [1.2, 0.0], [0.0, 0.0]]),
+        ["magnitude_distinct", "log_burst", "log_sequence"],
+        np.array([[BEYOND_RANGE_FROM + 1.0, 0.0, 0.0], [1.2, 0.0, 0.0], [0.0, 0.0, 0.0]]),
     )
     beyond = beyond_range(table)
     assert beyond.tolist() == [1.0, 0.0, 0.0]
     outputs = np.zeros((3, len(TERMS)))
     weights = EnsembleWeights(TERMS, np.ones(len(TERMS)), "test")
     c = compose(outputs, weights, unfitted_outputs(table))
-    assert c.names == (*TERMS, "beyond_range", "log_burst") and UNFITTED == ("beyond_range", "log_burst")
+    assert c.names == (*TERMS, *UNFITTED) and UNFITTED == ("beyond_range", "log_burst", "log_sequence")
     assert c.logits[0] - c.logits[1] == pytest.approx(BEYOND_RANGE_WEIGHT)
     assert sum(v for _, v in c.breakdown(0)) == pytest.approx(c.logits[0], abs=1e-12)
     assert compose(outputs, weights).names == TERMS  # fitting composes the fitted terms alone
 
 
-def test_only_a_burst_past_its_floor_enters_the_log_burst_term_and_longer_runs_gain_less_each():
-    surprise = [BURST_FROM + 1.0, BURST_FROM + 3.0, BURST_FROM, 0.9, 0.0]
-    table = FeatureTable(
-        list("abcde"), ["magnitude_distinct", "log_burst"], np.column_stack([np.zeros(5), np.array(surprise)])
-    )
+@pytest.mark.parametrize(
+    ("column", "floor", "weight"),
+    [("log_burst", BURST_FROM, LOG_BURST_WEIGHT), ("log_sequence", SEQUENCE_FROM, LOG_SEQUENCE_WEIGHT)],
+)
+def test_only_a_log_surprise_past_its_floor_enters_its_term_and_larger_ones_gain_less_each(column, floor, weight):
+    surprise = [floor + 1.0, floor + 3.0, floor, floor - 0.5, 0.0]
+    names = ["magnitude_distinct", "log_burst", "log_sequence"]
+    values = np.zeros((5, 3))
+    values[:, names.index(column)] = surprise
+    table = FeatureTable(list("abcde"), names, values)
     outputs = np.zeros((5, len(TERMS)))
     c = compose(outputs, EnsembleWeights(TERMS, np.ones(len(TERMS)), "test"), unfitted_outputs(table))
-    burst = [dict(c.breakdown(row))["log_burst"] for row in range(5)]
-    assert burst[2] == burst[3] == burst[4] < 0  # at or under the floor: below the incident's average
-    assert burst[0] - burst[2] == pytest.approx(LOG_BURST_WEIGHT * np.log(2.0))
-    assert burst[1] - burst[2] == pytest.approx(LOG_BURST_WEIGHT * np.log(4.0))  # three times the excess, not 3x
+    term = [dict(c.breakdown(row))[column] for row in range(5)]
+    assert term[2] == term[3] == term[4] < 0  # at or under the floor: below the incident's average
+    assert term[0] - term[2] == pytest.approx(weight * np.log(2.0))
+    assert term[1] - term[2] == pytest.approx(weight * np.log(4.0))  # three times the excess, not 3x
+    other = next(n for n in ("log_burst", "log_sequence") if n != column)
+    assert {dict(c.breakdown(row))[other] for row in range(5)} == {0.0}  # the other log term reads its own column
 
 
 def test_deciding_terms_are_those_where_the_first_leads_most():
@@ -202,3 +212,7 @@ def test_a_family_no_entity_of_a_kind_is_watched_in_does_not_keep_one_from_being
     burst = table.matrix.copy()
     burst[2, table.names.index("log_burst")] = BURST_FROM + 0.5
     assert observed_quiet(FeatureTable(table.node_ids, table.names, burst)).tolist() == [1.0, 1.0, 0.0]
+    # and so is a log line that stopped keeping pace with its partner
+    sequence = table.matrix.copy()
+    sequence[2, table.names.index("log_sequence")] = SEQUENCE_FROM + 0.5
+    assert observed_quiet(FeatureTable(table.node_ids, table.names, sequence)).tolist() == [1.0, 1.0, 0.0]

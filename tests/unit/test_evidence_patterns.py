@@ -11,6 +11,7 @@ a family by how few entities show it, `restless_family` (one family anomalous on
 client latencies were on TrainTicket) ranked users, a leaf under search, first in both engines.
 Before log bursts were evidence, both engines ranked a caller of `failing_code_path_seen_before`
 first, and its root, whose error line had been logged in an earlier incident, looked watched and quiet.
+Before broken log sequences were evidence, both ranked a caller of `code_path_throwing_half_way` first.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ CASES = [
     (evidence_cases.shift_under_the_threshold, "pricing"),
     (evidence_cases.restless_family, "ledger"),
     (evidence_cases.failing_code_path_seen_before, "travel"),
+    (evidence_cases.code_path_throwing_half_way, "pricing"),
 ]
 
 
@@ -120,3 +122,27 @@ def test_the_burst_is_an_evidence_line_of_its_entity_and_the_explanation_names_t
     assert not any("burst" in line for line in entity_evidence(case, "orders"))  # its warning is routine
     result = model_engine(attribute=False).rank(case, 5)
     assert "burst of a rare log template" in result.explanation
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_a_line_that_stopped_keeping_pace_outweighs_the_anomalous_callers(engine, monkeypatch):
+    """code_path_throwing_half_way: the log_sequence term puts pricing, whose logs hold nothing new,
+    faster or more severe, above its anomalous callers; without the term a caller wins in both engines."""
+    import rca.rank.ensemble as ensemble
+
+    first = ENGINES[engine]().rank(evidence_cases.code_path_throwing_half_way(), 10).candidates[0]
+    assert first.entity_id == "pricing" and dict(first.breakdown)["log_sequence"] > 0
+    monkeypatch.setattr(ensemble, "LOG_SEQUENCE_WEIGHT", 0.0)
+    without = ENGINES[engine]().rank(evidence_cases.code_path_throwing_half_way(), 10).candidates[0]
+    assert without.entity_id in {"gateway", "orders"}
+
+
+def test_the_broken_sequence_is_an_evidence_line_of_its_entity_and_the_explanation_names_the_term():
+    case = evidence_cases.code_path_throwing_half_way()
+    assert entity_evidence(case, "pricing")[0] == (
+        "log sequence broken: 'price found for route <*>: <*>' 0 lines to 67 of "
+        "'price query received for route <*>' lately, 738 to 738 before"
+    )
+    assert not any("sequence" in line for line in entity_evidence(case, "orders"))  # its one line keeps no pair
+    result = model_engine(attribute=False).rank(case, 5)
+    assert "stopped keeping pace" in result.explanation
