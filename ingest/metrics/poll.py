@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -258,9 +258,12 @@ class MetricsPoller:
                 report.bad.add("counter_reset", name, n=resets)
         tracker = self.trackers.get(key)
         if tracker is None:
+            cfg = self.cfg
+            if template.min_baseline_points is not None:
+                cfg = replace(cfg, min_baseline_points=template.min_baseline_points)
             tracker = SeriesTracker(
                 key,
-                self.cfg,
+                cfg,
                 template.direction,
                 template.min_scale,
                 template.min_delta,

@@ -47,6 +47,9 @@ class SignalTemplate:
     min_scale: float = 0.0
     min_delta: float = 0.0
     kind: str = "gauge"
+    # the detector's baseline points this signal needs, when not the settings' (a series only as dense as
+    # the minutes its source was heard in); None: the settings' min_baseline_points
+    min_baseline_points: int | None = None
 
     def promql(self, rate_window: str) -> str:
         """The query text with its window filled in."""
@@ -157,9 +160,11 @@ def load_signals(path: str | Path, rules: dict[str, MappingRule]) -> tuple[Signa
             min_scale, min_delta = float(entry.get("min_scale", 0)), float(entry.get("min_delta", 0))
         except (TypeError, ValueError) as exc:
             raise TemplateError(f"{where}: min_scale and min_delta must be numbers") from exc
-        out.append(
-            SignalTemplate(name, family, _need(entry, "query", where), entity, direction, min_scale, min_delta, kind)
-        )
+        points = entry.get("min_baseline_points")
+        if points is not None and (not isinstance(points, int) or isinstance(points, bool) or points < 3):
+            raise TemplateError(f"{where}: min_baseline_points must be a whole number of at least 3")
+        query = _need(entry, "query", where)
+        out.append(SignalTemplate(name, family, query, entity, direction, min_scale, min_delta, kind, points))
     return tuple(out)
 
 

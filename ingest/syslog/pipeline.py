@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from graph_schema.model import Label
 from ingest.syslog.aggregator import EventAggregator, merge_batches
 from ingest.syslog.buffer import JOURNAL_KEY, WriteBuffer
 from ingest.syslog.classes import OTHER, SignatureClassifier, load_class_rules
@@ -29,6 +30,7 @@ from ingest.syslog.parser import DEFAULT_PRI, UNPARSED, SyslogParser
 from ingest.syslog.private_files import private_dir, write_private
 from ingest.syslog.rate_limited_log import RateLimitedLog
 from ingest.syslog.templates import LogTemplates, load_masks
+from ingest.syslog.trace_hops import TraceHops
 from ingest.syslog.worker_metrics import SyslogMetrics
 from ingest.syslog.writer import GraphWriter
 from settings.ingest import SyslogSettings
@@ -134,6 +136,7 @@ class SyslogPipeline:
             retry_interval_s=settings.retry_interval_s,
         )
         self.mapper = EntityMapper(load_entity_rules(extra=settings.extra_entity_rules), self.writer.lookup)
+        self.trace_hops = TraceHops(settings.bucket_seconds)
         self._thread = threading.Thread(target=self._run, name="syslog-processor", daemon=True)
         self._next_flush = time.monotonic() + settings.flush_interval_s
         self.lines_processed = 0
@@ -257,6 +260,8 @@ class SyslogPipeline:
         classify = self.classifier.for_template
         mapper = self.mapper.map
         aggregate = self.aggregator.add
+        trace_hop = self.trace_hops.add
+        hop_seconds = self.metrics.trace_hop_seconds
         prefix = self._template_prefix
         parsed_counts: dict[str, int] = {}
         now = received_at if received_at is not None else time.time()
@@ -278,10 +283,14 @@ class SyslogPipeline:
             template_id = add_template(record.message)
             rule = classify(template_text(template_id))
             severity = record.severity if record.severity is not None else DEFAULT_PRI & 7
+            at = record.timestamp if record.timestamp is not None else now
+            hop = trace_hop(entity.id, at, record.message)
+            if hop is not None and entity.label in HOP_LABELS:
+                hop_seconds.labels(entity.id).observe(hop)  # read back by the metrics poll (log_trace_hop_latency)
             aggregate(
                 entity,
                 f"{prefix}-{template_id}",
-                record.timestamp if record.timestamp is not None else now,
+                at,
                 severity,
                 rule.signature_class if rule else OTHER,
                 record.raw,
@@ -344,6 +353,9 @@ class SyslogPipeline:
             uid = uuid.uuid4().hex[:8]
         write_private(path, uid)
         return uid
+
+
+HOP_LABELS = (Label.SERVICE, Label.DATASTORE)  # the histogram's `service` label names one of these
 
 
 def _host_of(source: str) -> str:

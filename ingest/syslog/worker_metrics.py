@@ -10,6 +10,9 @@ from prometheus_client import (
     start_http_server,
 )
 
+# hop seconds (trace_hops.py): a millisecond on one host to a minute (trace_hops.MAX_HOP_S)
+HOP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
 
 class SyslogMetrics:
     """Counters, gauges and histograms the worker updates; served by ``serve``."""
@@ -63,6 +66,14 @@ class SyslogMetrics:
             "rca_syslog_flush_seconds",
             "time to write one flush to the graph",
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=r,
+        )
+
+        self.trace_hop_seconds = Histogram(
+            "rca_syslog_trace_hop_seconds",
+            "time from a trace's last line at another entity to its next line at this one (trace_hops.py)",
+            ["service"],
+            buckets=HOP_BUCKETS,
             registry=r,
         )
 

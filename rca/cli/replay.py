@@ -12,7 +12,7 @@ every :Anomaly comes out of the detector, the tracker and the anomaly writer.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +47,8 @@ class LogReplay:
     templates: list[tuple[str, str]]  # (signature class or class/change type, template text)
     events_written: int
     changes_written: int
+    # entity id -> (step starts, median seconds of the hops into it) from lines carrying trace ids
+    trace_hops: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
 
 
 def replay_syslog(store, lines: list[bytes], settings: SyslogSettings) -> LogReplay:
@@ -82,6 +84,7 @@ def replay_syslog(store, lines: list[bytes], settings: SyslogSettings) -> LogRep
         templates,
         sample("rca_syslog_written_rows_total", kind="events"),
         sample("rca_syslog_written_rows_total", kind="changes"),
+        pipeline.trace_hops.series(),
     )
 
 

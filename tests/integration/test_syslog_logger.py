@@ -70,3 +70,20 @@ def test_logger_lines_become_events(store, tmp_path, unique_prefix, transport, f
     )
     assert pipeline.metrics.parsed.labels(fmt.strip("-"))._value.get() == 8
     assert pipeline.metrics.received.labels(transport)._value.get() == 8
+
+
+def test_lines_of_one_trace_from_two_services_time_a_hop_into_the_second(store, tmp_path, unique_prefix):
+    """checkout then payment log a line naming one trace; the worker observes the hop into payment in
+    its `rca_syslog_trace_hop_seconds` histogram (read back by the metrics poll), none into checkout."""
+    caller, callee = f"{unique_prefix}checkout", f"{unique_prefix}payment"
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    settings = fast_settings(tmp_path)
+    with running_worker(settings, store) as (pipeline, listeners):
+        _, port = listeners.add_udp("127.0.0.1", 0)
+        _logger(port, "--udp", "--rfc5424", tag=caller, message=f"charge card trace_id={trace} step")
+        _logger(port, "--udp", "--rfc5424", tag=callee, message=f"charging trace_id={trace} step")
+        assert wait_for(lambda: total_count(store, callee) == 1, timeout=30), events_of(store, callee)
+    registry = pipeline.metrics.registry
+    assert registry.get_sample_value("rca_syslog_trace_hop_seconds_count", {"service": callee}) == 1
+    assert registry.get_sample_value("rca_syslog_trace_hop_seconds_count", {"service": caller}) is None
+    assert 0.0 <= registry.get_sample_value("rca_syslog_trace_hop_seconds_sum", {"service": callee}) < 10.0

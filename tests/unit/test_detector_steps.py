@@ -117,3 +117,23 @@ def test_a_series_too_short_to_judge_is_counted_every_poll_and_logged_once(caplo
     assert len(told) == 1 and "not observed" in told[0].getMessage()
     # the unjudged entity is not observed; the judged one is
     assert set(reports[-1].coverage) == {("Service", "checkout", "latency")}
+
+
+def test_a_template_that_needs_fewer_baseline_points_judges_a_series_the_settings_would_not():
+    """A series only as dense as the minutes its logs were heard in (log_trace_hop_latency): six
+    minutes of history, then a slow minute. The settings' 20 baseline points leave it unjudged; the
+    template's own minimum of 5 judges it, and finds the jump."""
+    start = T0 + 6 * HOUR
+    ts = np.array([start - 40 * 60 + 60 * k for k in range(6)] + [start + 60.0, start + 120.0])
+    values = np.array([0.006, 0.007, 0.006, 0.008, 0.006, 0.007, 0.9, 0.95])
+    latency = next(t for t in load_templates().signals if t.name == "latency_p99")
+    for points, judged in ((None, False), (5, True)):
+        template = dataclasses.replace(latency, min_baseline_points=points)
+        poller = MetricsPoller(
+            RawSamples({"payment": (ts, values)}),
+            dataclasses.replace(load_templates(), signals=(template,)),
+            MetricsSettings(),
+        )
+        reports = _run(poller, start, start + 180, 60.0)
+        assert (sum(r.unjudged for r in reports) == 0) is judged
+        assert (sum(r.opened for r in reports) == 1) is judged

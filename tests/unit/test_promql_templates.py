@@ -26,6 +26,10 @@ def test_shipped_defaults_cover_the_usual_sources():
     assert families == {"latency", "errors", "saturation", "traffic"}
     assert {e.relation for e in templates.edges} == {RelType.CALLS, RelType.RUNS_ON, RelType.INSTANCE_OF}
     assert all("$rate_window" not in t.promql("1m") for t in templates.signals)
+    # the syslog worker's own hop histogram, read back with the few baseline points logs give
+    hops = next(t for t in templates.signals if t.name == "log_trace_hop_latency")
+    assert "rca_syslog_trace_hop_seconds_bucket" in hops.query and hops.min_baseline_points == 5
+    assert {t.min_baseline_points for t in templates.signals if t is not hops} == {None}
 
 
 def _write(tmp_path, text):
@@ -42,6 +46,8 @@ def _write(tmp_path, text):
         ("{name: a, family: errors, entity: otel_service}", "missing or empty 'query'"),
         ("{name: a, family: errors, query: up, entity: otel_service, direction: sideways}", "direction must be"),
         ("{name: a, family: errors, query: up, entity: otel_service, min_scale: lots}", "must be numbers"),
+        ("{name: a, family: errors, query: up, entity: otel_service, min_baseline_points: 2}", "at least 3"),
+        ("{name: a, family: errors, query: up, entity: otel_service, min_baseline_points: 5.5}", "whole number"),
     ],
 )
 def test_bad_signal_entries_are_named(tmp_path, entry, message):

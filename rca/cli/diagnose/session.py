@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from graph_schema import migrations
 from graph_schema.connection import open_graph
 from graph_schema.cypher import meta
@@ -28,12 +30,14 @@ from ingest.topology.reconcile import reconcile
 from ingest.topology.snapshot import TopologySnapshot
 from rca.cli.diagnose.case import Case
 from rca.cli.diagnose.case_logs import entity_rules
+from rca.cli.diagnose.case_metrics import MetricColumn
 from rca.cli.local_service import local_root_cause
 from rca.cli.replay import LogReplay, judge_series, replay_syslog
 
 SOURCE = "diagnose"  # on entities and anomalies; never "metrics", so no live worker picks them up
 ENTITY_LABEL = "entity"  # the series label that names a case series' entity
 QUERY_PREFIX = "case:"
+HOP_SIGNAL = "log_trace_hop_latency"  # ingest/data/promql_signals.yaml: hops timed from lines with trace ids
 MAX_TOP_K = 1000  # the service settings' ceiling: a case ranks every entity up to it
 
 SNAPSHOT_REFRESH_S = 3600.0  # background refreshes are not needed: the session refreshes after each reconcile
@@ -153,6 +157,11 @@ class DiagnoseSession:
                 update={"extra_entity_rules": entity_rules(case.labels) + list(self.settings.syslog.extra_entity_rules)}
             )
             logs = replay_syslog(self.store, case.log_lines, syslog)
+            hops = _hop_columns(logs.trace_hops, case.labels)
+            if hops:
+                notes.append(f"logs: hops into {len(hops)} entities timed from lines carrying trace ids")
+                # judged with the case's own series, as the metrics poll reads the syslog worker's histogram
+                case = replace(case, metrics=[*case.metrics, *hops])
         anomalies, problems = self._metrics(case, notes)
         if self.topology_cache is not None:
             self.topology_cache.load_coverage()  # what this case's logs and metrics showed is monitored
@@ -234,6 +243,15 @@ class DiagnoseSession:
         if idle:
             notes.append(f"metrics: {idle} latencies of 0 read as no sample (no requests in that step)")
         return len(judged.writer.latest), judged.report.bad.problems()
+
+
+def _hop_columns(series: dict[str, tuple[list[float], list[float]]], labels: dict[str, Label]) -> list[MetricColumn]:
+    """The hop times into the case's entities (ingest.syslog.trace_hops) as series of the case."""
+    return [
+        MetricColumn(entity, labels[entity], HOP_SIGNAL, "latency", np.array(ts), np.array(values), 0)
+        for entity, (ts, values) in sorted(series.items())
+        if entity in labels
+    ]
 
 
 @contextlib.contextmanager
