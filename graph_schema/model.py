@@ -159,6 +159,9 @@ CHANGE_PROPERTIES: dict[str, str] = {
 }
 
 SIGNAL_FAMILIES: tuple[str, ...] = ("latency", "errors", "saturation", "traffic")
+# the latency signal of the hops into an entity, timed from log lines that carry trace ids
+# (ingest/syslog/trace_hops.py): the entity's own delay, never its callees', which the ranking reads apart
+TRACE_HOP_SIGNAL = "log_trace_hop_latency"
 LOGS = "logs"  # the coverage family of an entity whose log lines reach the graph
 COVERAGE_FAMILIES: tuple[str, ...] = (*SIGNAL_FAMILIES, LOGS)
 

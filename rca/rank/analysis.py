@@ -3,8 +3,10 @@ the rule findings and the outputs of the structural rankers (propagation consist
 
 The table holds the base features (rca.rank.features) followed by the columns the rankers add:
 each rule's finding strength, the strongest one (`rule_max`), `propagation_score`, `walk_score`
-`log_burst` (rca.rank.log_change.log_bursts' surprise) and `log_sequence` (rca.rank.log_sequence's
-surprise of a broken sequence), the last two read by unfitted terms of the composition.
+`log_burst` (rca.rank.log_change.log_bursts' surprise), `log_sequence` (rca.rank.log_sequence's
+surprise of a broken sequence) and `hop_slowdown` (how many times its usual time the hops into the
+entity take: its largest anomaly of graph_schema.model.TRACE_HOP_SIGNAL, value over baseline), the last
+three read by unfitted terms of the composition.
 The structural rankers read base evidence only, never another ranker's output, so when
 rca.rank.ensemble composes the final score every piece of evidence enters it once.
 """
@@ -16,6 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from graph_schema.model import TRACE_HOP_SIGNAL
 from rca import fast
 from rca.rank.features import FeatureTable, build_features
 from rca.rank.graph import PropagationGraph, propagation_graph
@@ -29,7 +32,8 @@ from rca.rank.types import EngineInputError, Finding, IncidentSubgraph
 from rca.rank.walk import walk_scores
 
 RULE_COLUMNS = [f"rule_{name}" for name in RULES]
-RANKER_COLUMNS = [*RULE_COLUMNS, "rule_max", "propagation_score", "walk_score", "log_burst", "log_sequence"]
+LOG_COLUMNS = ["log_burst", "log_sequence", "hop_slowdown"]  # read by the composition's unfitted terms
+RANKER_COLUMNS = [*RULE_COLUMNS, "rule_max", "propagation_score", "walk_score", *LOG_COLUMNS]
 
 
 @dataclass
@@ -67,8 +71,10 @@ def analyse(subgraph: IncidentSubgraph, rules: RuleEngine, graph: PropagationGra
     burst = np.array([bursts[entity].surprise if entity in bursts else 0.0 for entity in table.node_ids])
     sequences = broken_sequences(subgraph.events, subgraph.alert_time)
     sequence = sequence_surprise(sequences, table.node_ids)
+    slowdown = hop_slowdown(subgraph, table)
     table = replace(table, log_bursts=bursts, broken_sequences=sequences).with_columns(
-        RANKER_COLUMNS, np.column_stack([strengths, strengths.max(axis=1), propagation, walk, burst, sequence])
+        RANKER_COLUMNS,
+        np.column_stack([strengths, strengths.max(axis=1), propagation, walk, burst, sequence, slowdown]),
     )
     table = with_caller_features(table, subgraph)
     timings = {
@@ -78,6 +84,17 @@ def analyse(subgraph: IncidentSubgraph, rules: RuleEngine, graph: PropagationGra
         "log_bursts": (time.perf_counter() - t3) * 1000,  # and broken sequences, with the table's last columns
     }
     return Analysis(graph, table, findings, timings)
+
+
+def hop_slowdown(subgraph: IncidentSubgraph, table: FeatureTable) -> np.ndarray:
+    """Per entity, in table order: its hops' largest slowdown (an anomaly's value over its baseline) in the
+    window, 1 where it has none."""
+    out = np.ones(len(table.node_ids))
+    for a in subgraph.anomalies:
+        if a.signal == TRACE_HOP_SIGNAL and a.baseline > 0 and a.entity_id in table.index:
+            row = table.index[a.entity_id]
+            out[row] = max(out[row], a.value / a.baseline)
+    return out
 
 
 def with_caller_features(table: FeatureTable, subgraph: IncidentSubgraph) -> FeatureTable:

@@ -39,6 +39,14 @@ path that now throws between its two lines shows nothing else at its root. The s
 no such steady pairs, so no fit on them could weigh it; its weight is the log burst's, the two being
 surprises on one scale, -log10 of a chance (docs/accuracy.md, "A log line that stopped keeping pace").
 
+A fourth, `hop_slowdown`, reads the analysis's `hop_slowdown` column: how many times its usual time
+the hops into the entity took (ingest/syslog/trace_hops.py: from the caller's line to the entity's
+first line of one trace), past HOP_SLOWDOWN_FROM times. A hop into an entity is the entity's own delay
+(its network, a CPU it cannot get), never its callees', so unlike every other latency it does not
+travel up the callers; the network reads latencies only by family, and the simulator's services log
+no trace ids. Its constants were set before it was run on anything (docs/accuracy.md, "Hops into a
+service, timed from its logs").
+
 The composition is a conditional logit: logit(entity) = sum over terms of weight x output, and the
 score is the softmax of the logits over the incident's entities (the probability that the entity is
 the root cause). The weights are fitted by maximum likelihood on a validation split of simulator
@@ -64,7 +72,8 @@ WITHOUT_MODEL: tuple[str, ...] = tuple(t for t in TERMS if t != "gnn")
 BEYOND_RANGE = "beyond_range"  # the unfitted terms' names in a breakdown (compose)
 LOG_BURST = "log_burst"
 LOG_SEQUENCE = "log_sequence"
-UNFITTED: tuple[str, ...] = (BEYOND_RANGE, LOG_BURST, LOG_SEQUENCE)
+HOP_SLOWDOWN = "hop_slowdown"
+UNFITTED: tuple[str, ...] = (BEYOND_RANGE, LOG_BURST, LOG_SEQUENCE, HOP_SLOWDOWN)
 LABELS = {
     "gnn": "graph model",
     "rules": "rule findings",
@@ -75,6 +84,7 @@ LABELS = {
     BEYOND_RANGE: "deviation beyond the model's range",
     LOG_BURST: "burst of a rare log template",
     LOG_SEQUENCE: "a log line that stopped keeping pace with its partner",
+    HOP_SLOWDOWN: "slower hops into it (lines with trace ids)",
 }
 # magnitude_distinct past which a deviation lies beyond anything the simulator's faults show: a robust
 # z of about 57 (log1p(z) / log1p(SCORE_CAP) = 1.5) in a family no other entity deviates in, more where
@@ -83,6 +93,8 @@ BEYOND_RANGE_FROM = 1.5
 BEYOND_RANGE_WEIGHT = 2.0  # log-odds per unit of magnitude_distinct past BEYOND_RANGE_FROM
 LOG_BURST_WEIGHT = 8.0  # log-odds per unit of log1p(surprise past log_change.BURST_FROM)
 LOG_SEQUENCE_WEIGHT = LOG_BURST_WEIGHT  # the same, past log_sequence.SEQUENCE_FROM: both surprises are -log10 p
+HOP_SLOWDOWN_FROM = 3.0  # hops three times slower than usual: less is a busy minute
+HOP_SLOWDOWN_WEIGHT = BEYOND_RANGE_WEIGHT  # log-odds per unit of ln(slowdown / HOP_SLOWDOWN_FROM)
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")  # the composition used when no model is served
 GNN_FLOOR = float(np.log(1e-4))
 QUIET_MARGIN = 1.0  # log-odds a fully watched, silent entity stays below every other (compose)
@@ -171,9 +183,14 @@ def log_sequence(table: FeatureTable) -> np.ndarray:
     return np.log1p(np.maximum(table.column("log_sequence") - SEQUENCE_FROM, 0.0))
 
 
+def hop_slowdown(table: FeatureTable) -> np.ndarray:
+    """Per entity: ln of how far its hops' slowdown lies past HOP_SLOWDOWN_FROM times, else 0."""
+    return np.log(np.maximum(table.column("hop_slowdown"), HOP_SLOWDOWN_FROM) / HOP_SLOWDOWN_FROM)
+
+
 def unfitted_outputs(table: FeatureTable) -> np.ndarray:
     """(entities, len(UNFITTED)): the unfitted terms' outputs, in UNFITTED's order."""
-    return np.column_stack([beyond_range(table), log_burst(table), log_sequence(table)])
+    return np.column_stack([beyond_range(table), log_burst(table), log_sequence(table), hop_slowdown(table)])
 
 
 def observed_quiet(table: FeatureTable) -> np.ndarray:
@@ -225,9 +242,8 @@ def compose(outputs: np.ndarray, weights: EnsembleWeights, unfitted: np.ndarray 
     contributions = (outputs - outputs.mean(axis=0)) * weights.values
     if unfitted is not None:
         names = (*names, *UNFITTED)
-        unfitted_weights = np.array(
-            [BEYOND_RANGE_WEIGHT, LOG_BURST_WEIGHT, LOG_SEQUENCE_WEIGHT]
-        )  # read here: tests turn one off
+        # read here: tests turn one off
+        unfitted_weights = np.array([BEYOND_RANGE_WEIGHT, LOG_BURST_WEIGHT, LOG_SEQUENCE_WEIGHT, HOP_SLOWDOWN_WEIGHT])
         contributions = np.column_stack([contributions, (unfitted - unfitted.mean(axis=0)) * unfitted_weights])
     logits = contributions.sum(axis=1)
     if "quiet" in weights.names:

@@ -12,8 +12,9 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+from graph_schema.model import TRACE_HOP_SIGNAL
 from rca.cli.diagnose.case import load_case
-from rca.cli.diagnose.session import HOP_SIGNAL, open_session, project_signals
+from rca.cli.diagnose.session import open_session, project_signals
 from rca.service import subgraph_fetch
 from rca.service.requests import parse_infer
 from settings.root import load_settings
@@ -57,7 +58,7 @@ def test_a_slow_hop_into_payment_is_a_latency_anomaly_of_payment_alone(tmp_path,
             session.store, parse_infer(session.last_request, settings.service.model_copy(update={"max_top_k": 1000}))
         )
     assert "logs: hops into 2 entities timed from lines carrying trace ids" in result.notes
-    hops = [a for a in subgraph.anomalies if a.signal == HOP_SIGNAL]
+    hops = [a for a in subgraph.anomalies if a.signal == TRACE_HOP_SIGNAL]
     assert {a.entity_id for a in hops} == {"payment"}
     assert all(a.family == "latency" and a.direction == "up" for a in hops)
     assert min(a.onset for a in hops) >= SLOW_FROM - 60

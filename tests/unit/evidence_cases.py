@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import itertools
 
-from rca.rank.types import DeviationSignal, Edge, EventSignal, IncidentSubgraph, Symptom
+from graph_schema.model import TRACE_HOP_SIGNAL
+from rca.rank.types import AnomalySignal, DeviationSignal, Edge, EventSignal, IncidentSubgraph, Symptom
 from tests.unit.engine_cases import T, anomaly, node
 
 EVERYTHING = frozenset({"latency", "errors", "saturation", "traffic", "logs"})
@@ -136,6 +137,21 @@ def load_shift_below_a_hogged_cpu() -> IncidentSubgraph:
         anomaly("station", "latency", T + 30, 14.0),
     ]
     return _restless_latency(calls, jumps, own)
+
+
+def hops_into_a_delayed_service() -> IncidentSubgraph:
+    """gateway -> {orders -> pricing, search -> users}; as on TrainTicket when a pod's network is
+    delayed: every service's latency jumps now and then all through the window, and from the onset
+    the hops into pricing, timed from its logs' trace ids, take 900 ms instead of 6 (an anomaly of
+    the hop signal, a robust z of 450, no larger than the callers' timeouts).
+
+    Capped at the simulator's largest score, pricing's hop latency is one latency anomaly among the
+    callers'; what tells it apart is that a hop into an entity is its own delay, 150 times its usual
+    (the `hop_slowdown` term)."""
+    calls = [("gateway", "orders"), ("gateway", "search"), ("orders", "pricing"), ("search", "users")]
+    jumps = {"gateway": 580_000.0, "orders": 46_000.0, "search": 4_800.0, "users": 900.0}
+    hop = AnomalySignal("pricing", TRACE_HOP_SIGNAL, "latency", T, None, "up", 450.0, 0.9, 0.006)
+    return _restless_latency(calls, jumps, [hop])
 
 
 def _restless_latency(calls: list[tuple[str, str]], jumps: dict[str, float], anomalies: list) -> IncidentSubgraph:

@@ -10,6 +10,8 @@ from rca.rank.ensemble import (
     BEYOND_RANGE_FROM,
     BEYOND_RANGE_WEIGHT,
     GNN_FLOOR,
+    HOP_SLOWDOWN_FROM,
+    HOP_SLOWDOWN_WEIGHT,
     LOG_BURST_WEIGHT,
     LOG_SEQUENCE_WEIGHT,
     QUIET_MARGIN,
@@ -70,6 +72,7 @@ EVIDENCE_COLUMNS = [
     "log_new",
     "log_burst",
     "log_sequence",
+    "hop_slowdown",  # 0 reads as no slowdown, like 1
 ]
 
 
@@ -131,15 +134,16 @@ def test_an_entity_watched_everywhere_and_silent_ends_below_every_other_whatever
 def test_only_the_deviation_past_the_simulated_range_enters_the_unfitted_term_and_the_breakdown_says_so():
     table = FeatureTable(
         ["a", "b", "c"],
-        ["magnitude_distinct", "log_burst", "log_sequence"],
-        np.array([[BEYOND_RANGE_FROM + 1.0, 0.0, 0.0], [1.2, 0.0, 0.0], [0.0, 0.0, 0.0]]),
+        ["magnitude_distinct", "log_burst", "log_sequence", "hop_slowdown"],
+        np.array([[BEYOND_RANGE_FROM + 1.0, 0.0, 0.0, 1.0], [1.2, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 1.0]]),
     )
     beyond = beyond_range(table)
     assert beyond.tolist() == [1.0, 0.0, 0.0]
     outputs = np.zeros((3, len(TERMS)))
     weights = EnsembleWeights(TERMS, np.ones(len(TERMS)), "test")
     c = compose(outputs, weights, unfitted_outputs(table))
-    assert c.names == (*TERMS, *UNFITTED) and UNFITTED == ("beyond_range", "log_burst", "log_sequence")
+    assert c.names == (*TERMS, *UNFITTED)
+    assert UNFITTED == ("beyond_range", "log_burst", "log_sequence", "hop_slowdown")
     assert c.logits[0] - c.logits[1] == pytest.approx(BEYOND_RANGE_WEIGHT)
     assert sum(v for _, v in c.breakdown(0)) == pytest.approx(c.logits[0], abs=1e-12)
     assert compose(outputs, weights).names == TERMS  # fitting composes the fitted terms alone
@@ -151,8 +155,9 @@ def test_only_the_deviation_past_the_simulated_range_enters_the_unfitted_term_an
 )
 def test_only_a_log_surprise_past_its_floor_enters_its_term_and_larger_ones_gain_less_each(column, floor, weight):
     surprise = [floor + 1.0, floor + 3.0, floor, floor - 0.5, 0.0]
-    names = ["magnitude_distinct", "log_burst", "log_sequence"]
-    values = np.zeros((5, 3))
+    names = ["magnitude_distinct", "log_burst", "log_sequence", "hop_slowdown"]
+    values = np.zeros((5, 4))
+    values[:, 3] = 1.0  # no hop slower than usual
     values[:, names.index(column)] = surprise
     table = FeatureTable(list("abcde"), names, values)
     outputs = np.zeros((5, len(TERMS)))
@@ -163,6 +168,18 @@ def test_only_a_log_surprise_past_its_floor_enters_its_term_and_larger_ones_gain
     assert term[1] - term[2] == pytest.approx(weight * np.log(4.0))  # three times the excess, not 3x
     other = next(n for n in ("log_burst", "log_sequence") if n != column)
     assert {dict(c.breakdown(row))[other] for row in range(5)} == {0.0}  # the other log term reads its own column
+
+
+def test_only_hops_more_than_three_times_slower_enter_the_hop_term_and_by_the_log_of_the_slowdown():
+    slowdown = [HOP_SLOWDOWN_FROM * 10, HOP_SLOWDOWN_FROM * 100, HOP_SLOWDOWN_FROM, 2.0, 1.0]
+    names = ["magnitude_distinct", "log_burst", "log_sequence", "hop_slowdown"]
+    table = FeatureTable(list("abcde"), names, np.column_stack([np.zeros((5, 3)), slowdown]))
+    outputs = np.zeros((5, len(TERMS)))
+    c = compose(outputs, EnsembleWeights(TERMS, np.ones(len(TERMS)), "test"), unfitted_outputs(table))
+    term = [dict(c.breakdown(row))["hop_slowdown"] for row in range(5)]
+    assert term[2] == term[3] == term[4] < 0  # at or under the floor: below the incident's average
+    assert term[0] - term[2] == pytest.approx(HOP_SLOWDOWN_WEIGHT * np.log(10.0))
+    assert term[1] - term[2] == pytest.approx(HOP_SLOWDOWN_WEIGHT * np.log(100.0))  # ten times more: one unit more
 
 
 def test_deciding_terms_are_those_where_the_first_leads_most():

@@ -12,6 +12,8 @@ client latencies were on TrainTicket) ranked users, a leaf under search, first i
 Before log bursts were evidence, both engines ranked a caller of `failing_code_path_seen_before`
 first, and its root, whose error line had been logged in an earlier incident, looked watched and quiet.
 Before broken log sequences were evidence, both ranked a caller of `code_path_throwing_half_way` first.
+Before a slowdown of the hops into an entity was its own evidence, both ranked a caller of
+`hops_into_a_delayed_service` first.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ CASES = [
     (evidence_cases.restless_family, "ledger"),
     (evidence_cases.failing_code_path_seen_before, "travel"),
     (evidence_cases.code_path_throwing_half_way, "pricing"),
+    (evidence_cases.hops_into_a_delayed_service, "pricing"),
 ]
 
 
@@ -146,3 +149,16 @@ def test_the_broken_sequence_is_an_evidence_line_of_its_entity_and_the_explanati
     assert not any("sequence" in line for line in entity_evidence(case, "orders"))  # its one line keeps no pair
     result = model_engine(attribute=False).rank(case, 5)
     assert "stopped keeping pace" in result.explanation
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_hops_into_a_service_slowed_150_times_outweigh_the_callers_timeouts(engine, monkeypatch):
+    """hops_into_a_delayed_service: the hop_slowdown term puts pricing above its callers, whose latency
+    anomalies are larger; without the term a caller wins in both engines."""
+    import rca.rank.ensemble as ensemble
+
+    first = ENGINES[engine]().rank(evidence_cases.hops_into_a_delayed_service(), 10).candidates[0]
+    assert first.entity_id == "pricing" and dict(first.breakdown)["hop_slowdown"] > 0
+    monkeypatch.setattr(ensemble, "HOP_SLOWDOWN_WEIGHT", 0.0)
+    without = ENGINES[engine]().rank(evidence_cases.hops_into_a_delayed_service(), 10).candidates[0]
+    assert without.entity_id != "pricing"

@@ -22,7 +22,7 @@ import numpy as np
 from graph_schema import migrations
 from graph_schema.connection import open_graph
 from graph_schema.cypher import meta
-from graph_schema.model import ENTITY_LABELS, SIGNAL_LABELS, Label
+from graph_schema.model import ENTITY_LABELS, SIGNAL_LABELS, TRACE_HOP_SIGNAL, Label
 from ingest.metrics.mapping import EntityRef
 from ingest.metrics.promql_templates import SignalTemplate, TemplateSet
 from ingest.metrics.worker import templates_from
@@ -37,7 +37,6 @@ from rca.cli.replay import LogReplay, judge_series, replay_syslog
 SOURCE = "diagnose"  # on entities and anomalies; never "metrics", so no live worker picks them up
 ENTITY_LABEL = "entity"  # the series label that names a case series' entity
 QUERY_PREFIX = "case:"
-HOP_SIGNAL = "log_trace_hop_latency"  # ingest/data/promql_signals.yaml: hops timed from lines with trace ids
 MAX_TOP_K = 1000  # the service settings' ceiling: a case ranks every entity up to it
 
 SNAPSHOT_REFRESH_S = 3600.0  # background refreshes are not needed: the session refreshes after each reconcile
@@ -248,7 +247,7 @@ class DiagnoseSession:
 def _hop_columns(series: dict[str, tuple[list[float], list[float]]], labels: dict[str, Label]) -> list[MetricColumn]:
     """The hop times into the case's entities (ingest.syslog.trace_hops) as series of the case."""
     return [
-        MetricColumn(entity, labels[entity], HOP_SIGNAL, "latency", np.array(ts), np.array(values), 0)
+        MetricColumn(entity, labels[entity], TRACE_HOP_SIGNAL, "latency", np.array(ts), np.array(values), 0)
         for entity, (ts, values) in sorted(series.items())
         if entity in labels
     ]
