@@ -61,3 +61,8 @@ def test_the_alerting_chain_is_wired_prometheus_to_alertmanager_to_the_bridge():
     assert set(prometheus["rule_files"]) <= mounted
     rules = yaml.safe_load((ROOT / "examples" / "alerting" / "alert-rules.yml").read_text())
     assert all("service" in r["expr"] for g in rules["groups"] for r in g["rules"])  # the label the bridge reads
+    # the syslog worker's self metrics are scraped: the hops timed from trace ids reach the metrics poll
+    syslog_command = services["ingest-syslog"]["command"]
+    syslog_port = syslog_command[syslog_command.index("--metrics") + 1].rsplit(":", 1)[1]
+    targets = {t for job in prometheus["scrape_configs"] for c in job["static_configs"] for t in c["targets"]}
+    assert f"ingest-syslog:{syslog_port}" in targets
