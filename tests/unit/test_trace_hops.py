@@ -17,7 +17,8 @@ T0 = 1_700_000_040.0  # on a minute
         "level=info trace_id=22ebfc7f2f5d6b4c3c81e89f450383d2 span_id=37ac753b1fd26d49 msg=query",
         '{"msg": "query", "traceId": "22ebfc7f2f5d6b4c3c81e89f450383d2"}',
         "X-B3-TraceId: 22ebfc7f2f5d6b4c3c81e89f450383d2 handled",
-        "traceparent 00-22ebfc7f2f5d6b4c3c81e89f450383d2-37ac753b1fd26d49-01 handled",
+        "traceparent: 00-22ebfc7f2f5d6b4c3c81e89f450383d2-37ac753b1fd26d49-01 handled",
+        "TRACEPARENT=00-22EBFC7F2F5D6B4C3C81E89F450383D2-37ac753b1fd26d49-01",
     ],
 )
 def test_a_trace_id_is_read_however_the_line_names_it(message):
@@ -30,6 +31,7 @@ def test_a_trace_id_is_read_however_the_line_names_it(message):
         "cache refresh took 399ms",
         "order 22ebfc7f2f5d6b4c3c81e89f450383d2 paid",  # a hex id that is not named a trace
         "trace_id=none",
+        "race condition in 22ebfc7f2f5d6b4c3c81e89f450383d2",
     ],
 )
 def test_a_line_without_a_named_trace_id_has_none(message):
