@@ -104,16 +104,27 @@ def test_a_deviation_far_beyond_the_simulated_range_outweighs_the_structure(monk
     assert without.entity_id == "station"
 
 
+# the unfitted terms of evidence the simulator does not hold: (case, its root, the term, its weight constant)
+UNFITTED_TERM_CASES = [
+    # an error line neither new nor faster, logged again in most recent minutes
+    (evidence_cases.failing_code_path_seen_before, "travel", "log_burst", "LOG_BURST_WEIGHT"),
+    # nothing new, faster or more severe in its logs: one line stopped following another
+    (evidence_cases.code_path_throwing_half_way, "pricing", "log_sequence", "LOG_SEQUENCE_WEIGHT"),
+    # a hop latency anomaly no larger than the callers' timeouts, but 150 times its usual
+    (evidence_cases.hops_into_a_delayed_service, "pricing", "hop_slowdown", "HOP_SLOWDOWN_WEIGHT"),
+]
+
+
 @pytest.mark.parametrize("engine", sorted(ENGINES))
-def test_a_burst_of_a_line_logged_in_an_earlier_incident_outweighs_the_anomalous_callers(engine, monkeypatch):
-    """failing_code_path_seen_before: the log_burst term puts travel, whose error is neither new nor
-    faster, above its anomalous callers; without the term a caller wins in both engines."""
+@pytest.mark.parametrize("case,root,term,weight", UNFITTED_TERM_CASES, ids=[c[2] for c in UNFITTED_TERM_CASES])
+def test_the_unfitted_term_puts_the_root_above_its_anomalous_callers(engine, case, root, term, weight, monkeypatch):
+    """With the term the root ranks first, the term raising it; without it a caller wins, in both engines."""
     import rca.rank.ensemble as ensemble
 
-    first = ENGINES[engine]().rank(evidence_cases.failing_code_path_seen_before(), 10).candidates[0]
-    assert first.entity_id == "travel" and dict(first.breakdown)["log_burst"] > 0
-    monkeypatch.setattr(ensemble, "LOG_BURST_WEIGHT", 0.0)
-    without = ENGINES[engine]().rank(evidence_cases.failing_code_path_seen_before(), 10).candidates[0]
+    first = ENGINES[engine]().rank(case(), 10).candidates[0]
+    assert first.entity_id == root and dict(first.breakdown)[term] > 0
+    monkeypatch.setattr(ensemble, weight, 0.0)
+    without = ENGINES[engine]().rank(case(), 10).candidates[0]
     assert without.entity_id in {"gateway", "orders"}
 
 
@@ -127,19 +138,6 @@ def test_the_burst_is_an_evidence_line_of_its_entity_and_the_explanation_names_t
     assert "burst of a rare log template" in result.explanation
 
 
-@pytest.mark.parametrize("engine", sorted(ENGINES))
-def test_a_line_that_stopped_keeping_pace_outweighs_the_anomalous_callers(engine, monkeypatch):
-    """code_path_throwing_half_way: the log_sequence term puts pricing, whose logs hold nothing new,
-    faster or more severe, above its anomalous callers; without the term a caller wins in both engines."""
-    import rca.rank.ensemble as ensemble
-
-    first = ENGINES[engine]().rank(evidence_cases.code_path_throwing_half_way(), 10).candidates[0]
-    assert first.entity_id == "pricing" and dict(first.breakdown)["log_sequence"] > 0
-    monkeypatch.setattr(ensemble, "LOG_SEQUENCE_WEIGHT", 0.0)
-    without = ENGINES[engine]().rank(evidence_cases.code_path_throwing_half_way(), 10).candidates[0]
-    assert without.entity_id in {"gateway", "orders"}
-
-
 def test_the_broken_sequence_is_an_evidence_line_of_its_entity_and_the_explanation_names_the_term():
     case = evidence_cases.code_path_throwing_half_way()
     assert entity_evidence(case, "pricing")[0] == (
@@ -149,16 +147,3 @@ def test_the_broken_sequence_is_an_evidence_line_of_its_entity_and_the_explanati
     assert not any("sequence" in line for line in entity_evidence(case, "orders"))  # its one line keeps no pair
     result = model_engine(attribute=False).rank(case, 5)
     assert "stopped keeping pace" in result.explanation
-
-
-@pytest.mark.parametrize("engine", sorted(ENGINES))
-def test_hops_into_a_service_slowed_150_times_outweigh_the_callers_timeouts(engine, monkeypatch):
-    """hops_into_a_delayed_service: the hop_slowdown term puts pricing above its callers, whose latency
-    anomalies are larger; without the term a caller wins in both engines."""
-    import rca.rank.ensemble as ensemble
-
-    first = ENGINES[engine]().rank(evidence_cases.hops_into_a_delayed_service(), 10).candidates[0]
-    assert first.entity_id == "pricing" and dict(first.breakdown)["hop_slowdown"] > 0
-    monkeypatch.setattr(ensemble, "HOP_SLOWDOWN_WEIGHT", 0.0)
-    without = ENGINES[engine]().rank(evidence_cases.hops_into_a_delayed_service(), 10).candidates[0]
-    assert without.entity_id != "pricing"
