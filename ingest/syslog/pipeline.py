@@ -82,7 +82,9 @@ class Paths:
 class SyslogPipeline:
     """Owns the queue, the processing thread, the aggregator, the buffer and the graph writer."""
 
-    def __init__(self, settings: SyslogSettings, store, metrics: SyslogMetrics | None = None):
+    def __init__(
+        self, settings: SyslogSettings, store, metrics: SyslogMetrics | None = None, keep_hop_series: bool = False
+    ):
         self.settings = settings
         self.paths = Paths(settings.state_dir)
         private_dir(self.paths.root)
@@ -136,7 +138,7 @@ class SyslogPipeline:
             retry_interval_s=settings.retry_interval_s,
         )
         self.mapper = EntityMapper(load_entity_rules(extra=settings.extra_entity_rules), self.writer.lookup)
-        self.trace_hops = TraceHops(settings.bucket_seconds)
+        self.trace_hops = TraceHops(settings.bucket_seconds, keep_series=keep_hop_series)
         self._thread = threading.Thread(target=self._run, name="syslog-processor", daemon=True)
         self._next_flush = time.monotonic() + settings.flush_interval_s
         self.lines_processed = 0

@@ -15,7 +15,8 @@ network-delay faults the hop into the delayed service went from about 6 ms to a 
 traces go first) and, for an entity's first line in a trace, whose previous line came from another
 entity, records the gap as a hop into this line's entity. Lines out of order (a negative gap) and
 gaps longer than MAX_HOP_S are not hops. The hops of each entity are summed up per step as their
-median (`series`, what `rca diagnose` judges with a case's series); the syslog pipeline observes
+median (`series`, what `rca diagnose` judges with a case's series: kept only when asked for, as a
+replay does); the syslog pipeline observes
 each hop into a service or datastore into a Prometheus histogram (`rca_syslog_trace_hop_seconds`)
 that the metrics poll reads back like any other latency (`log_trace_hop_latency` in
 ingest/data/promql_signals.yaml).
@@ -30,7 +31,7 @@ from collections import OrderedDict
 # a trace id named as one (trace_id=, TraceID:, "traceId": "...", X-B3-TraceId: ...) or a W3C traceparent
 TRACE_ID = re.compile(r"(?i)\btrace[-_ ]?(?:id|parent)\W{0,4}(?:00-)?([0-9a-f]{16,32})\b")
 MAX_HOP_S = 60.0  # a longer gap is not one hop of a request
-MAX_TRACES = 200_000  # recent traces kept: about a minute of a busy estate's requests
+MAX_TRACES = 50_000  # recent traces kept: a minute at 800 requests a second (a request's lines span well under one)
 MAX_HOPS_PER_STEP = 5_000  # hops kept per entity and step for the median: beyond that the median is settled
 
 
@@ -46,8 +47,11 @@ def trace_id_of(message: str) -> str | None:
 class TraceHops:
     """Hop times into each entity from consecutive lines of one trace (module docstring)."""
 
-    def __init__(self, step_s: float):
+    def __init__(self, step_s: float, keep_series: bool = False):
         self.step_s = step_s
+        # per-step hop lists for `series`: a replay's (rca diagnose) few hours of them; a live worker, which
+        # hands each hop to its histogram, keeps none
+        self.keep_series = keep_series
         # trace id -> (time of its last line, the entities it reached so far)
         self._last: OrderedDict[str, tuple[float, tuple[str, ...]]] = OrderedDict()
         self._hops: dict[str, dict[float, list[float]]] = {}  # entity id -> step start -> hop seconds
@@ -67,14 +71,16 @@ class TraceHops:
         gap = at - previous[0]
         if not 0.0 <= gap <= MAX_HOP_S:
             return None
-        step = at - at % self.step_s
-        hops = self._hops.setdefault(entity_id, {}).setdefault(step, [])
-        if len(hops) < MAX_HOPS_PER_STEP:
-            hops.append(gap)
+        if self.keep_series:
+            step = at - at % self.step_s
+            hops = self._hops.setdefault(entity_id, {}).setdefault(step, [])
+            if len(hops) < MAX_HOPS_PER_STEP:
+                hops.append(gap)
         return gap
 
     def series(self) -> dict[str, tuple[list[float], list[float]]]:
-        """Entity id -> (step starts, median hop seconds), in time order: the entities hops reached."""
+        """Entity id -> (step starts, median hop seconds), in time order: the entities hops reached (empty
+        unless made with keep_series)."""
         out = {}
         for entity_id, steps in self._hops.items():
             starts = sorted(steps)

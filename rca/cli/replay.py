@@ -58,7 +58,7 @@ def replay_syslog(store, lines: list[bytes], settings: SyslogSettings) -> LogRep
         # no journal: the recorded lines stay on disk, a crashed replay is simply run again, and the
         # journal's fsyncs into a throwaway directory would only cost time
         replay_settings = settings.model_copy(update={"state_dir": Path(state_dir), "journal": False})
-        pipeline = SyslogPipeline(replay_settings, store, metrics).start()
+        pipeline = SyslogPipeline(replay_settings, store, metrics, keep_hop_series=True).start()
         for i in range(0, len(lines), FILE_BATCH_LINES):
             pipeline.submit("stdin", "replay", lines[i : i + FILE_BATCH_LINES])
         if not pipeline.stop():

@@ -32,8 +32,8 @@ from rca.rank.types import EngineInputError, Finding, IncidentSubgraph
 from rca.rank.walk import walk_scores
 
 RULE_COLUMNS = [f"rule_{name}" for name in RULES]
-LOG_COLUMNS = ["log_burst", "log_sequence", "hop_slowdown"]  # read by the composition's unfitted terms
-RANKER_COLUMNS = [*RULE_COLUMNS, "rule_max", "propagation_score", "walk_score", *LOG_COLUMNS]
+LOG_DERIVED_COLUMNS = ["log_burst", "log_sequence", "hop_slowdown"]  # read by the composition's unfitted terms
+RANKER_COLUMNS = [*RULE_COLUMNS, "rule_max", "propagation_score", "walk_score", *LOG_DERIVED_COLUMNS]
 
 
 @dataclass
@@ -71,7 +71,7 @@ def analyse(subgraph: IncidentSubgraph, rules: RuleEngine, graph: PropagationGra
     burst = np.array([bursts[entity].surprise if entity in bursts else 0.0 for entity in table.node_ids])
     sequences = broken_sequences(subgraph.events, subgraph.alert_time)
     sequence = sequence_surprise(sequences, table.node_ids)
-    slowdown = hop_slowdown(subgraph, table)
+    slowdown = hop_slowdowns(subgraph, table)
     table = replace(table, log_bursts=bursts, broken_sequences=sequences).with_columns(
         RANKER_COLUMNS,
         np.column_stack([strengths, strengths.max(axis=1), propagation, walk, burst, sequence, slowdown]),
@@ -86,7 +86,7 @@ def analyse(subgraph: IncidentSubgraph, rules: RuleEngine, graph: PropagationGra
     return Analysis(graph, table, findings, timings)
 
 
-def hop_slowdown(subgraph: IncidentSubgraph, table: FeatureTable) -> np.ndarray:
+def hop_slowdowns(subgraph: IncidentSubgraph, table: FeatureTable) -> np.ndarray:
     """Per entity, in table order: its hops' largest slowdown (an anomaly's value over its baseline) in the
     window, 1 where it has none."""
     out = np.ones(len(table.node_ids))

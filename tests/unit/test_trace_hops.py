@@ -43,7 +43,7 @@ def _line(trace: str) -> str:
 
 
 def test_the_first_line_of_an_entity_in_a_trace_is_a_hop_into_it_timed_from_the_trace_line_before():
-    hops = TraceHops(60.0)
+    hops = TraceHops(60.0, keep_series=True)
     trace = "a" * 32
     hops.add("gateway", T0 + 1.000, _line(trace))
     hops.add("gateway", T0 + 1.002, _line(trace))  # the same entity again: no hop
@@ -57,7 +57,7 @@ def test_the_first_line_of_an_entity_in_a_trace_is_a_hop_into_it_timed_from_the_
 
 
 def test_each_step_holds_the_median_of_its_hops():
-    hops = TraceHops(60.0)
+    hops = TraceHops(60.0, keep_series=True)
     gaps = [0.004, 0.005, 0.9, 0.006, 0.005]  # one slow request does not move a median
     for k, gap in enumerate(gaps):
         trace = f"{k:032x}"
@@ -71,7 +71,7 @@ def test_each_step_holds_the_median_of_its_hops():
 
 
 def test_lines_out_of_order_or_too_far_apart_are_no_hops_and_each_hop_is_returned_as_recorded():
-    hops = TraceHops(60.0)
+    hops = TraceHops(60.0, keep_series=True)
     assert hops.add("gateway", T0 + 10, _line("1" * 32)) is None  # a trace's first line
     assert hops.add("orders", T0 + 9, _line("1" * 32)) is None  # delivered out of order
     hops.add("gateway", T0, _line("2" * 32))
@@ -83,10 +83,17 @@ def test_lines_out_of_order_or_too_far_apart_are_no_hops_and_each_hop_is_returne
 
 def test_only_the_most_recent_traces_are_kept(monkeypatch):
     monkeypatch.setattr(trace_hops, "MAX_TRACES", 2)
-    hops = TraceHops(60.0)
+    hops = TraceHops(60.0, keep_series=True)
     for trace in ("1" * 32, "2" * 32, "3" * 32):
         hops.add("gateway", T0, _line(trace))
     hops.add("orders", T0 + 0.1, _line("1" * 32))  # its first line was forgotten: no hop to time
     hops.add("orders", T0 + 0.1, _line("3" * 32))
     assert hops.series()["orders"][1] == pytest.approx([0.1])
     assert len(hops._last) == 2
+
+
+def test_a_live_worker_keeps_no_series_only_hands_each_hop_on():
+    hops = TraceHops(60.0)  # as the syslog worker makes it: its histogram gets the hops
+    hops.add("gateway", T0, _line("1" * 32))
+    assert hops.add("orders", T0 + 0.25, _line("1" * 32)) == pytest.approx(0.25)
+    assert hops.series() == {}
