@@ -44,8 +44,9 @@ the hops into the entity took (ingest/syslog/trace_hops.py: from the caller's li
 first line of one trace), past HOP_SLOWDOWN_FROM times. A hop into an entity is the entity's own delay
 (its network, a CPU it cannot get), never its callees', so unlike every other latency it does not
 travel up the callers; the network reads latencies only by family, and the simulator's services log
-no trace ids. Its constants were set before it was run on anything (docs/accuracy.md, "Hops into a
-service, timed from its logs").
+no trace ids. TrainTicket's tuning half holds no fault it sees, so its constants were set by reason
+(beyond_range's weight, three times the usual hop) and then run on the held-aside half
+(docs/accuracy.md, "Hops into a service, timed from its logs", has the grid).
 
 The composition is a conditional logit: logit(entity) = sum over terms of weight x output, and the
 score is the softmax of the logits over the incident's entities (the probability that the entity is
