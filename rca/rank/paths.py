@@ -10,6 +10,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from graph_schema.model import TRACE_HOP_SIGNAL
 from rca import fast
 from rca.fast import engine_kernels as kernels
 from rca.rank.features import ONSET_TOLERANCE_S, FeatureTable, onset_array
@@ -82,7 +83,7 @@ class Signals:
         if entity_id not in self._lines:
             lines = []
             for a in sorted(self.anomalies.get(entity_id, ()), key=lambda a: -a.score)[:2]:
-                lines.append(f"{a.signal} {a.direction} (score {a.score:.1f}) from {_clock(a.onset)}")
+                lines.append(_anomaly_line(a))
             for w in sorted(self.deviations.get(entity_id, ()), key=lambda w: -w.peak)[:2]:
                 lines.append(f"{w.text} from {_clock(w.first_at)}")
             changed = self.changed_templates.get(entity_id, ())[:2]  # what changed in its logs says most
@@ -193,6 +194,16 @@ def _trail(trail: int, parent: np.ndarray, link: np.ndarray) -> list[int]:
         links.append(int(link[trail]))
         trail = parent[trail]
     return links[::-1]
+
+
+def _anomaly_line(a: AnomalySignal) -> str:
+    """An anomaly as an evidence line; a hop anomaly says how much slower the hops into the entity got."""
+    if a.signal == TRACE_HOP_SIGNAL and a.baseline > 0:
+        return (
+            f"hops into it {a.value / a.baseline:.0f} times their usual time ({a.baseline * 1000:.0f} ms -> "
+            f"{a.value * 1000:.0f} ms; lines with trace ids) from {_clock(a.onset)}"
+        )
+    return f"{a.signal} {a.direction} (score {a.score:.1f}) from {_clock(a.onset)}"
 
 
 def _clock(ts: float) -> str:

@@ -147,3 +147,11 @@ def test_the_broken_sequence_is_an_evidence_line_of_its_entity_and_the_explanati
     assert not any("sequence" in line for line in entity_evidence(case, "orders"))  # its one line keeps no pair
     result = model_engine(attribute=False).rank(case, 5)
     assert "stopped keeping pace" in result.explanation
+
+
+def test_a_hop_anomaly_reads_as_how_much_slower_the_hops_into_the_entity_got():
+    case = evidence_cases.hops_into_a_delayed_service()
+    assert entity_evidence(case, "pricing")[0].startswith(
+        "hops into it 150 times their usual time (6 ms -> 900 ms; lines with trace ids) from "
+    )
+    assert entity_evidence(case, "orders")[0].startswith("latency_metric up (score ")
