@@ -13,7 +13,9 @@ For each entity, a template is steady when it was logged in at least STEADY_SHAR
 entity was heard in before the recent ones. Each steady routine template (informational or quieter: an
 error or warning that stops is a recovery, not a fault) is paired with the steady template of the same
 entity that kept the steadiest split with it over those minutes: the smallest dispersion of its share
-of the two counts, minute by minute, against a binomial at the overall share. A template's own
+of the two counts, minute by minute, against a binomial at the overall share (over the steadiest nine
+tenths of the minutes, so that an earlier break of the same pair in the window does not pass for a
+pair that never kept pace). A template's own
 variants (the same statement printed with other values, `same_statement`) are never its partner: the
 data mix trades them, not the code path. The recent minutes are the last SEQUENCE_RECENT_S before the
 alert and the alert's own minute, those most surely inside the fault. The surprise is -log10 of the
@@ -34,6 +36,10 @@ from rca.rank.types import EventSignal
 
 SEQUENCE_RECENT_S = 120.0  # the recent minutes: the last two before the alert, and the alert's own
 STEADY_SHARE = 0.75  # a template logged in at least this share of the entity's heard minutes is steady
+# the dispersion is read over this share of the minutes, the steadiest (at least one left out): a fault
+# that broke the pair earlier in the window (a recurring defect) would otherwise make the pair look
+# unsteady and hide the same break now; a split the load decides stays unsteady in most minutes
+STEADIEST_SHARE = 0.9
 MIN_PAIR_LINES = 5  # recent lines of a template and its partner together, at least, to judge the split
 SAME_STATEMENT_SHARE = 1 / 3  # templates of one length differing in at most this share of tokens: one statement
 # the surprise from which a broken sequence is evidence: a chance under one in a hundred; the routine
@@ -128,15 +134,20 @@ def _pair_dispersion(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(dispersion, share), both (templates, templates): share[j, k] is template j's share of the lines of
     j and k together over the minutes; dispersion[j, k] the mean squared deviation of its share minute by
     minute from that, in binomial variances (1 for a split that varies as chance would, near 0 for lines
-    printed together, well above 1 for lines whose mix the load decides)."""
+    printed together, well above 1 for lines whose mix the load decides), over the steadiest
+    STEADIEST_SHARE of the minutes."""
     pair = counts[:, :, None] + counts[:, None, :]  # minutes x j x k
     share = counts.sum(axis=0)[:, None] / pair.sum(axis=0)
     expected = pair * share[None, :, :]
     variance = expected * (1.0 - share[None, :, :])
     with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(pair > 0, (counts[:, :, None] - expected) ** 2 / variance, 0.0)
+        # a minute neither line was logged in says nothing of the split: it sorts last and is never kept
+        terms = np.where(pair > 0, (counts[:, :, None] - expected) ** 2 / variance, np.inf)
     minutes = (pair > 0).sum(axis=0)
-    dispersion = terms.sum(axis=0) / np.maximum(minutes - 1, 1)
+    kept = np.floor(minutes * STEADIEST_SHARE).astype(int)
+    steadiest = np.sort(terms, axis=0)
+    rows = np.arange(len(counts))[:, None, None]
+    dispersion = np.where(rows < kept[None, :, :], steadiest, 0.0).sum(axis=0) / np.maximum(kept - 1, 1)
     # a pair always split the same way (variance 0) is the steadiest there is
     return np.nan_to_num(dispersion, nan=0.0, posinf=0.0), share
 

@@ -63,6 +63,19 @@ def test_a_shift_within_the_split_a_pair_always_wandered_over_is_not_broken():
     assert broken_sequences(steady + recent, ALERT)["station"].is_broken
 
 
+def test_a_pair_broken_earlier_in_the_window_still_shows_the_break_now():
+    # a recurring defect: three minutes of the window, a quarter of an hour ago, every answer failed;
+    # now half of them fail. The earlier break must not make the pair look as if it never kept pace
+    earlier = HISTORY[10:13]
+    steady = [at for at in HISTORY if at not in earlier]
+    events = _handler("pricing", steady, LOAD[: len(steady)])
+    events += _handler("pricing", earlier, [40, 40, 40], answered=0.0)
+    events += _handler("pricing", RECENT, [30, 30, 10], answered=0.5)
+    found = broken_sequences(events, ALERT)["pricing"]
+    assert (found.template, found.partner) == (ANSWERED, RECEIVED)
+    assert found.is_broken
+
+
 def test_one_statement_printed_with_other_values_is_not_its_own_partner():
     # a template miner keeps literal lists apart: the two train type lists trade places with the data
     fast = "INFO trace <*> span <*> [retrieveByNames][Retrieve trains] types: [DongCheOne, GaoTieOne, GaoTieTwo]"
