@@ -41,9 +41,12 @@ Importers (details: docs/diagnose.md):
            entry service's latency; root cause the injected pod's service.
   rcaeval  folders <service>_<fault>/<n>/ with data.csv (or metrics.csv) and inject_time.txt; root
            cause and fault from the folder name; families from metric names (others left out and
-           counted). RCAEval ships no topology: the entry service (frontend, gateway, ui-dashboard;
-           else the first by name) `calls` every other service. Alert 60 s after the injection on
-           the entry service's latency.
+           counted). With traces.csv (RE2, RE3): `calls` from the spans' parents, the entry service
+           the one root spans start in, and each service's own requests as the series
+           trace_latency_p90_s and trace_error_ratio; without, the entry service (frontend, gateway,
+           ui-dashboard; else the first by name) `calls` every other service. logs.csv (RE2, RE3)
+           becomes logs/ (containers and pods mapped to their services; others left out and
+           counted). Alert 60 s after the injection on the entry service's latency.
 """
 
 

@@ -77,3 +77,15 @@ def test_a_diagnosis_replayed_as_of_its_time_sees_nothing_later(tmp_path):
     lines = {line.split(":")[0]: line for line in done.stdout.splitlines() if "anomalies" in line}
     assert "; 0 anomalies;" in lines["as-of-the-alert"]
     assert int(lines["RE1-OB_cartservice_cpu_1"].split("; ")[2].split()[0]) >= 2
+
+
+def test_a_code_level_fault_seen_only_in_its_logs_and_traces_ranks_first(tmp_path):
+    """RE3's shape: the root cause's metrics do not move; its spans slow and fail, and it logs a new error.
+    Imported with its logs and traces, the diagnosis finds it on the call graph the traces gave."""
+    rcaeval_fixture.write_case(tmp_path / "rcaeval", "cartservice", "code", logs_and_traces=True)
+    (case,) = import_rcaeval(tmp_path / "rcaeval", tmp_path / "cases")
+    done = rca("diagnose", str(case), "--json", env=ENV, timeout=300)
+    assert done.returncode == 0, done.stderr
+    ranking = json.loads(done.stdout)["ranking"]
+    assert ranking[0]["entity"] == "cartservice"
+    assert sorted(r["entity"] for r in ranking) == sorted(rcaeval_fixture.SERVICES)

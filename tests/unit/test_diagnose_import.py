@@ -6,6 +6,7 @@ import csv
 import gzip
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ import yaml
 from rca.cli.diagnose.case import load_case
 from rca.cli.diagnose.import_nezha import import_nezha
 from rca.cli.diagnose.import_rcaeval import import_rcaeval
+from rca.cli.diagnose.rcaeval_sources import read_traces, seconds_of, service_of
+from rca.cli.errors import UserError
 from settings.ingest import MetricsSettings
 from tests.support import rcaeval_fixture
 
@@ -53,6 +56,80 @@ def test_rcaeval_cases_become_case_folders_with_a_star_topology_and_the_folder_t
         "workload": "traffic",
     }
     assert yaml.safe_load((written[1] / "case.yaml").read_text())["fault"] == "mem"
+
+
+def test_rcaeval_logs_and_traces_give_the_call_graph_the_logs_and_each_services_own_requests(tmp_path, capsys):
+    rcaeval_fixture.write_case(tmp_path / "src", "cartservice", "code", logs_and_traces=True)
+    (written,) = import_rcaeval(tmp_path / "src", tmp_path / "out")
+    assert "600 lines of containers that are no service left out (istio-proxy)" in capsys.readouterr().out
+    case = load_case(written, known())
+    # the topology is the traces' call graph, the entry service the one root spans start in
+    assert {(e.source_id, e.target_id) for e in case.topology.edges} == set(rcaeval_fixture.CALLS)
+    assert [(s.entity, s.family) for s in case.symptoms] == [("frontend", "latency")]
+    series = {(c.entity, c.signal): c for c in case.metrics}
+    assert {c.signal: c.family for c in case.metrics if c.signal.startswith("trace_")} == {
+        "trace_latency_p90_s": "latency",
+        "trace_error_ratio": "errors",
+    }
+    # the root cause's own requests: 0.8 s slower and half of them failing from the injection on
+    latency = series[("cartservice", "trace_latency_p90_s")]
+    errors = series[("cartservice", "trace_error_ratio")]
+    before, after = latency.ts < rcaeval_fixture.INJECT_AT, latency.ts >= rcaeval_fixture.INJECT_AT
+    assert latency.values[before].max() < 0.03 < 0.8 < latency.values[after].min()
+    assert errors.values[errors.ts < rcaeval_fixture.INJECT_AT].max() == 0.0
+    assert errors.values[errors.ts >= rcaeval_fixture.INJECT_AT].mean() == pytest.approx(0.5, abs=0.02)
+    assert series[("currencyservice", "trace_latency_p90_s")].values.max() < 0.03  # a callee of no fault
+    # every service's lines, a pod's under its service's name, a sidecar's left out
+    lines = gzip.decompress((written / "logs" / "app.log.gz").read_bytes()).decode().splitlines()
+    by_service = Counter(line.split("\t")[1] for line in lines)
+    assert set(by_service) == set(rcaeval_fixture.SERVICES)
+    assert by_service["checkoutservice"] == by_service["currencyservice"] == 600
+    assert [float(line.split("\t")[0]) for line in lines] == sorted(float(line.split("\t")[0]) for line in lines)
+    assert sum("ERROR failed to read cart" in line for line in lines) == 75
+
+
+def test_rcaeval_span_times_and_statuses_are_read_in_any_unit_and_protocol(tmp_path):
+    traces = tmp_path / "traces.csv"
+    rows = [
+        ["spanID", "parentSpanID", "serviceName", "startTime", "duration", "statusCode"],
+        ["a", "", "edge-proxy", "1700000000000000", "1000", "0"],  # microseconds; gRPC OK
+        ["b", "a", "pricing", "1700000000100000", "2000", "14"],  # gRPC UNAVAILABLE
+        ["c", "b", "pricing", "1700000000200000", "500", ""],  # inside pricing: no call
+        ["d", "a", "stock", "1700000000300000", "700", "404"],  # a client's error, not the server's
+        ["e", "", "edge-proxy", "1700000001000000", "900", "503"],
+    ]
+    traces.write_text("\n".join(",".join(r) for r in rows) + "\n")
+    found = read_traces(traces)
+    assert found.entry == "edge-proxy" and found.calls == {("edge-proxy", "pricing"), ("edge-proxy", "stock")}
+    assert [s.span_id for s in found.entry_spans["pricing"]] == ["b"]  # c is work inside pricing
+    assert {s.span_id: s.failed for spans in found.entry_spans.values() for s in spans} == {
+        "a": False,
+        "b": True,
+        "d": False,
+        "e": True,
+    }
+    assert found.entry_spans["edge-proxy"][0].start_s == 1_700_000_000.0
+    assert found.entry_spans["pricing"][0].duration_s == pytest.approx(0.002)
+    assert [seconds_of(v) for v in (1.7e9, 1.7e12, 1.7e15, 1.7e18)] == [1.7e9] * 4
+    services = ["cart", "cartservice", "checkout"]
+    assert service_of("cartservice-5d8f9-x2x9q", services) == "cartservice"
+    assert service_of("checkout", services) == "checkout"
+    assert service_of("istio-proxy", services) is None
+
+
+def test_malformed_rcaeval_logs_and_traces_are_named_by_file_line_and_column(tmp_path):
+    folder = rcaeval_fixture.write_case(tmp_path / "src", logs_and_traces=True)
+    logs = folder / "logs.csv"
+    logs.write_text(logs.read_text().replace("timestamp,container_name,message", "timestamp,container_name,text"))
+    with pytest.raises(UserError, match=r"logs.csv:1: no column for the message \(expected one of: message, log"):
+        import_rcaeval(tmp_path / "src", tmp_path / "out")
+    logs.unlink()
+    traces = folder / "traces.csv"
+    rows = traces.read_text().splitlines()
+    rows[2] = ",".join([*rows[2].split(",")[:4], "slow", *rows[2].split(",")[5:]])
+    traces.write_text("\n".join(rows) + "\n")
+    with pytest.raises(UserError, match=r"traces.csv:3:5: 'slow' is not a number"):
+        import_rcaeval(tmp_path / "src", tmp_path / "out")
 
 
 def _trimmed_nezha(target: Path) -> None:

@@ -10,26 +10,40 @@ cpu/mem/disk/fs/io/thread/socket -> saturation; workload/request/throughput/netw
 other columns are left out and counted. Cumulative counters (names ending in `total`) become
 per-second rates.
 
-RCAEval ships no topology with its metrics. The importer derives one: the entry service (the one
-named like frontend, front-end, gateway or ui-dashboard; else the first in name order) `calls`
-every other service of the case, so every service is one hop from the symptom and the ranking
-rests on each service's own evidence, not on structure. The alert fires 60 s after the injection
-on the entry service's latency.
+RE2 and RE3 cases also hold traces.csv and logs.csv (rca.cli.diagnose.rcaeval_sources): the traces
+give the topology (calls between services) and each service's own request latency and error series,
+the logs become the case's logs/. Without traces RCAEval ships no topology, and the importer derives
+one: the entry service (the one named like frontend, front-end, gateway or ui-dashboard; else the first
+in name order) `calls` every other service of the case, so every service is one hop from the symptom
+and the ranking rests on each service's own evidence, not on structure. The alert fires 60 s after the
+injection on the entry service's latency.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import gzip
 import math
 import re
+from collections import Counter
 from pathlib import Path
 
 import yaml
 
+from rca.cli.diagnose.rcaeval_sources import (
+    TRACE_SIGNALS,
+    Traces,
+    read_log_rows,
+    read_traces,
+    service_of,
+    trace_series,
+)
 from rca.cli.errors import UserError
 
 DATA_FILES = ("data.csv", "metrics.csv", "simple_metrics.csv")
+LOGS_FILE = "logs.csv"
+TRACES_FILE = "traces.csv"
 ALERT_AFTER_S = 60
 ENTRY = re.compile(r"(?i)^(front[-_]?end|frontend.*|.*gateway.*|.*ui-dashboard.*|web.*)$")
 FAMILIES = (
@@ -65,19 +79,16 @@ def import_rcaeval(root: Path, out: Path) -> list[Path]:
         name = "_".join(folder.relative_to(root).parts) if folder != root else folder.name
         target = out / name
         target.mkdir(parents=True, exist_ok=True)
-        services, signals, skipped = _write_metrics(data, target / "metrics.csv")
+        traces = read_traces(folder / TRACES_FILE) if (folder / TRACES_FILE).is_file() else None
+        services, signals, skipped = _write_metrics(data, target / "metrics.csv", traces)
         services.add(root_cause)
-        entry = next((s for s in sorted(services) if ENTRY.match(s)), sorted(services)[0])
-        others = [s for s in sorted(services) if s != entry]
-        topology = {
-            "version": 1,
-            "estate": f"RCAEval {name}",
-            "services": [{"id": entry, **({"calls": others} if others else {})}, *({"id": s} for s in others)],
-        }
-        (target / "topology.yaml").write_text(
-            "# RCAEval ships no topology: the entry service calls every other service of the case\n"
-            + yaml.safe_dump(topology, sort_keys=False)
-        )
+        entry, calls = _call_graph(services, traces)
+        (target / "topology.yaml").write_text(_topology(name, services, entry, calls, traces is not None))
+        notes = [f"{len(skipped)} columns of no known family left out: {', '.join(skipped[:8])}"] if skipped else []
+        if traces is not None:
+            notes.append(f"{traces.spans} spans, {len(calls)} calls between services")
+        if (folder / LOGS_FILE).is_file():
+            notes.append(_write_logs(folder / LOGS_FILE, target / "logs" / "app.log.gz", sorted(services)))
         case = {
             "description": f"{fault} injected into {root_cause} at {_iso(inject_at)}",
             "source": f"RCAEval {folder.relative_to(root) if folder != root else folder.name} "
@@ -88,8 +99,8 @@ def import_rcaeval(root: Path, out: Path) -> list[Path]:
             "root_causes": [root_cause],
         }
         (target / "case.yaml").write_text(yaml.safe_dump(case, sort_keys=False))
-        if skipped:
-            print(f"{name}: {len(skipped)} columns of no known family left out: {', '.join(skipped[:8])}")
+        for note in notes:
+            print(f"{name}: {note}")
         written.append(target)
     return written
 
@@ -98,7 +109,58 @@ def _iso(seconds: float) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _write_metrics(source: Path, target: Path) -> tuple[set[str], dict[str, str], list[str]]:
+def _call_graph(services: set[str], traces: Traces | None) -> tuple[str, set[tuple[str, str]]]:
+    """The entry service and the calls: the traces' when given, and the entry calling every service the
+    traces do not reach (so that each stays within reach of the symptom); else the entry calls all."""
+    named = next((s for s in sorted(services) if ENTRY.match(s)), sorted(services)[0])
+    if traces is None:
+        return named, {(named, s) for s in services if s != named}
+    entry = traces.entry if traces.entry in services else named
+    calls = {(a, b) for a, b in traces.calls if a in services and b in services}
+    reached = {entry} | {b for _, b in calls}
+    return entry, calls | {(entry, s) for s in services - reached}
+
+
+def _topology(name: str, services: set[str], entry: str, calls: set[tuple[str, str]], from_traces: bool) -> str:
+    callees: dict[str, list[str]] = {}
+    for caller, callee in sorted(calls):
+        callees.setdefault(caller, []).append(callee)
+    ordered = [entry, *sorted(services - {entry})]
+    topology = {
+        "version": 1,
+        "estate": f"RCAEval {name}",
+        "services": [{"id": s, **({"calls": callees[s]} if s in callees else {})} for s in ordered],
+    }
+    why = (
+        "calls read from traces.csv (a span's parent in another service); the entry service also calls the"
+        " services no trace reached"
+        if from_traces
+        else "RCAEval ships no topology: the entry service calls every other service of the case"
+    )
+    return f"# {why}\n" + yaml.safe_dump(topology, sort_keys=False)
+
+
+def _write_logs(source: Path, target: Path, services: list[str]) -> str:
+    """logs.csv as `TIME<TAB>SERVICE<TAB>MESSAGE` lines, time order; a note of what was kept."""
+    lines: list[tuple[float, str]] = []
+    unknown: Counter[str] = Counter()
+    for seconds, container, message, _ in read_log_rows(source):
+        service = service_of(container, services)
+        if service is None:
+            unknown[container] += 1
+            continue
+        text = " ".join(message.split())  # one line: a stack trace's newlines and tabs become spaces
+        lines.append((seconds, f"{seconds:.6f}\t{service}\t{text}"))
+    lines.sort(key=lambda pair: pair[0])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(gzip.compress("".join(line + "\n" for _, line in lines).encode(), mtime=0))
+    if not unknown:
+        return f"{len(lines)} log lines"
+    others = f"{sum(unknown.values())} lines of containers that are no service left out"
+    return f"{len(lines)} log lines; {others} ({', '.join(sorted(unknown)[:5])})"
+
+
+def _write_metrics(source: Path, target: Path, traces: Traces | None) -> tuple[set[str], dict[str, str], list[str]]:
     with source.open(newline="") as handle:
         rows = list(csv.reader(handle))
     if not rows or not rows[0] or rows[0][0].strip().lower() != "time":
@@ -138,6 +200,13 @@ def _write_metrics(source: Path, target: Path) -> tuple[set[str], dict[str, str]
                 text = "" if rate is None or not math.isfinite(rate) else f"{rate:.6g}"
             cells.append(text)
         out_rows.append(cells)
+    if traces is not None:
+        for (service, signal), series in trace_series(traces, [float(r[0]) for r in out_rows[1:]]).items():
+            services.add(service)
+            signals[signal] = TRACE_SIGNALS[signal]
+            out_rows[0].append(f"{service}/{signal}")
+            for row, cell in zip(out_rows[1:], series):
+                row.append(cell)
     with target.open("w", newline="") as handle:
         csv.writer(handle).writerows(out_rows)
     return services, signals, skipped
