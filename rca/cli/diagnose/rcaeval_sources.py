@@ -20,7 +20,6 @@ rows naming no known service are left out and counted.
 
 from __future__ import annotations
 
-import bisect
 import csv
 import datetime as dt
 import math
@@ -122,17 +121,18 @@ def trace_series(traces: Traces, times: list[float]) -> dict[tuple[str, str], li
     last row's interval as long as the one before it); empty where no span started."""
     if len(times) < 2:
         return {}
-    edges = [*times, times[-1] + (times[-1] - times[-2])]
+    edges = np.array([*times, times[-1] + (times[-1] - times[-2])])
     out: dict[tuple[str, str], list[str]] = {}
     for service, spans in sorted(traces.entry_spans.items()):
-        starts = [s.start_s for s in spans]
+        starts = np.array([s.start_s for s in spans])
+        durations = np.array([s.duration_s for s in spans])
+        failed = np.array([s.failed for s in spans], dtype=float)
+        bounds = np.searchsorted(starts, edges)  # spans [bounds[i], bounds[i + 1]) start in row i
         latency, errors = [""] * len(times), [""] * len(times)
-        for row in range(len(times)):
-            lo, hi = bisect.bisect_left(starts, edges[row]), bisect.bisect_left(starts, edges[row + 1])
-            if hi > lo:
-                durations = np.array([s.duration_s for s in spans[lo:hi]])
-                latency[row] = f"{float(np.percentile(durations, 90)):.6g}"
-                errors[row] = f"{sum(s.failed for s in spans[lo:hi]) / (hi - lo):.6g}"
+        for row in np.flatnonzero(np.diff(bounds)):
+            lo, hi = bounds[row], bounds[row + 1]
+            latency[row] = f"{float(np.percentile(durations[lo:hi], 90)):.6g}"
+            errors[row] = f"{float(failed[lo:hi].mean()):.6g}"
         out[(service, LATENCY_SIGNAL)] = latency
         out[(service, ERROR_SIGNAL)] = errors
     return out
