@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from graph_schema.model import Label
-from rca.cli.diagnose.errors import CaseError, parse_time
+from rca.cli.diagnose.errors import CaseError, finite_number, parse_time
 
 MISSING = {"", "nan", "NaN", "NA", "null"}
 
@@ -117,9 +117,4 @@ def _check_numbers(file: Path, line: int, row: list[str]) -> None:
         text = cell.strip()
         if text in MISSING:
             continue
-        try:
-            value = float(text)
-        except ValueError:
-            raise CaseError(f"{file}:{line}:{index}: {cell!r} is not a number") from None
-        if not math.isfinite(value):
-            raise CaseError(f"{file}:{line}:{index}: {cell!r} is not a finite number")
+        finite_number(cell, f"{file}:{line}:{index}")

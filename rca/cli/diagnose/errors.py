@@ -33,3 +33,14 @@ def parse_time(value, where: str) -> float:
     if not math.isfinite(seconds) or seconds < 0:
         raise CaseError(f"{where}: {value!r} is not a valid time")
     return seconds
+
+
+def finite_number(text: str, where: str) -> float:
+    """A cell's number; CaseError naming ``where`` (file:line:column) when it is none or not finite."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise CaseError(f"{where}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise CaseError(f"{where}: {text!r} is not a finite number")
+    return value

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import math
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rca.cli.diagnose.errors import CaseError, finite_number
 from rca.cli.errors import UserError
 
 TIME_COLUMNS = ("timestamp", "time", "ts")
@@ -204,12 +204,9 @@ def _optional_column(header: list[str], names: tuple[str, ...]) -> int | None:
 
 def _number(file: Path, number: int, column: int, text: str) -> float:
     try:
-        value = float(text)
-    except ValueError:
-        raise UserError(f"{file}:{number}:{column + 1}: {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise UserError(f"{file}:{number}:{column + 1}: {text!r} is not a finite number")
-    return value
+        return finite_number(text, f"{file}:{number}:{column + 1}")
+    except CaseError as exc:  # a dataset's file, not a case folder's: the importer's error
+        raise UserError(str(exc)) from None
 
 
 def _time(file: Path, number: int, column: int, text: str) -> float:
