@@ -59,9 +59,13 @@ def test_rcaeval_cases_become_case_folders_with_a_star_topology_and_the_folder_t
 
 
 def test_rcaeval_logs_and_traces_give_the_call_graph_the_logs_and_each_services_own_requests(tmp_path, capsys):
-    rcaeval_fixture.write_case(tmp_path / "src", "cartservice", "code", logs_and_traces=True)
+    folder = rcaeval_fixture.write_case(tmp_path / "src", "cartservice", "code", logs_and_traces=True)
+    with (folder / "logs.csv").open("a") as logs:
+        logs.write("1699999100000000000,cartservice\n")  # a row torn short: left out and counted
     (written,) = import_rcaeval(tmp_path / "src", tmp_path / "out")
-    assert "600 lines of containers that are no service left out (istio-proxy)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "600 lines of containers that are no service left out (istio-proxy)" in printed
+    assert "1 rows too short to read left out (lines 3077)" in printed
     case = load_case(written, known())
     # the topology is the traces' call graph, the entry service the one root spans start in
     assert {(e.source_id, e.target_id) for e in case.topology.edges} == set(rcaeval_fixture.CALLS)

@@ -86,7 +86,8 @@ def import_rcaeval(root: Path, out: Path) -> list[Path]:
         (target / "topology.yaml").write_text(_topology(name, services, entry, calls, traces is not None))
         notes = [f"{len(skipped)} columns of no known family left out: {', '.join(skipped[:8])}"] if skipped else []
         if traces is not None:
-            notes.append(f"{traces.spans} spans, {len(calls)} calls between services")
+            torn = f"; {traces.torn} rows too short to read left out" if traces.torn else ""
+            notes.append(f"{traces.spans} spans, {len(calls)} calls between services{torn}")
         if (folder / LOGS_FILE).is_file():
             notes.append(_write_logs(folder / LOGS_FILE, target / "logs" / "app.log.gz", sorted(services)))
         case = {
@@ -144,7 +145,8 @@ def _write_logs(source: Path, target: Path, services: list[str]) -> str:
     """logs.csv as `TIME<TAB>SERVICE<TAB>MESSAGE` lines, time order; a note of what was kept."""
     lines: list[tuple[float, str]] = []
     unknown: Counter[str] = Counter()
-    for seconds, container, message, _ in read_log_rows(source):
+    torn: list[int] = []
+    for seconds, container, message in read_log_rows(source, torn):
         service = service_of(container, services)
         if service is None:
             unknown[container] += 1
@@ -154,10 +156,13 @@ def _write_logs(source: Path, target: Path, services: list[str]) -> str:
     lines.sort(key=lambda pair: pair[0])
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(gzip.compress("".join(line + "\n" for _, line in lines).encode(), mtime=0))
-    if not unknown:
-        return f"{len(lines)} log lines"
-    others = f"{sum(unknown.values())} lines of containers that are no service left out"
-    return f"{len(lines)} log lines; {others} ({', '.join(sorted(unknown)[:5])})"
+    note = f"{len(lines)} log lines"
+    if unknown:
+        note += f"; {sum(unknown.values())} lines of containers that are no service left out"
+        note += f" ({', '.join(sorted(unknown)[:5])})"
+    if torn:
+        note += f"; {len(torn)} rows too short to read left out (lines {', '.join(map(str, torn[:5]))})"
+    return note
 
 
 def _write_metrics(source: Path, target: Path, traces: Traces | None) -> tuple[set[str], dict[str, str], list[str]]:

@@ -60,6 +60,7 @@ class Traces:
     entry: str | None = None
     entry_spans: dict[str, list[Span]] = field(default_factory=dict)  # service -> its entry spans, by start
     spans: int = 0
+    torn: int = 0  # rows too short to hold a span's cells, left out
 
 
 def seconds_of(value: float) -> float:
@@ -79,8 +80,9 @@ def service_of(name: str, services: list[str]) -> str | None:
     return max(matches, key=len) if matches else None
 
 
-def read_log_rows(file: Path) -> Iterator[tuple[float, str, str, int]]:
-    """(seconds, container, message, line number) per row of an RCAEval logs.csv."""
+def read_log_rows(file: Path, torn: list[int]) -> Iterator[tuple[float, str, str]]:
+    """(seconds, container, message) per row of an RCAEval logs.csv; the line numbers of rows too short
+    to hold those cells are added to ``torn``."""
     with _open(file) as rows:
         header = next(rows, None)
         if not header:
@@ -90,18 +92,20 @@ def read_log_rows(file: Path) -> Iterator[tuple[float, str, str, int]]:
         message = _column(file, header, MESSAGE_COLUMNS, "the message")
         for number, row in enumerate(rows, start=2):
             if len(row) <= max(when, entity, message):
-                continue  # a torn row: counted by the caller as unread
-            yield _time(file, number, when, row[when]), row[entity].strip(), row[message], number
+                torn.append(number)
+                continue
+            yield _time(file, number, when, row[when]), row[entity].strip(), row[message]
 
 
 def read_traces(file: Path) -> Traces:
     """The calls, entry service and per-service entry spans of an RCAEval traces.csv."""
-    spans = list(_spans(file))
-    service_of_span = {s.span_id: s.service for s in spans}
-    out = Traces(spans=len(spans))
+    torn: list[int] = []
+    spans = list(_spans(file, torn))
+    service_of_span = {s.span_id: s.service for s in spans if s.span_id}
+    out = Traces(spans=len(spans), torn=len(torn))
     roots: Counter[str] = Counter()
     for span in spans:
-        parent = service_of_span.get(span.parent_id)
+        parent = service_of_span.get(span.parent_id) if span.parent_id else None
         if parent == span.service:
             continue  # work inside one service
         if parent is None:
@@ -138,7 +142,7 @@ def trace_series(traces: Traces, times: list[float]) -> dict[tuple[str, str], li
     return out
 
 
-def _spans(file: Path) -> Iterator[Span]:
+def _spans(file: Path, torn: list[int]) -> Iterator[Span]:
     with _open(file) as rows:
         header = next(rows, None)
         if not header:
@@ -151,6 +155,7 @@ def _spans(file: Path) -> Iterator[Span]:
         status = _optional_column(header, ("statuscode", "status_code", "status"))
         for number, row in enumerate(rows, start=2):
             if len(row) <= max(service, span_id, parent, start, duration):
+                torn.append(number)
                 continue
             micros = _number(file, number, duration, row[duration])
             code = row[status].strip() if status is not None and status < len(row) else ""
