@@ -62,13 +62,20 @@ def test_rcaeval_logs_and_traces_give_the_call_graph_the_logs_and_each_services_
     folder = rcaeval_fixture.write_case(tmp_path / "src", "cartservice", "code", logs_and_traces=True)
     with (folder / "logs.csv").open("a") as logs:
         logs.write("1699999100000000000,cartservice\n")  # a row torn short: left out and counted
+        logs.write(",cartservice,INFO no time\n")  # an empty time: the same
+    with (folder / "traces.csv").open("a") as traces:
+        # the tracing backend traces its own queries: more root spans than the entry service, no metrics
+        traces.writelines(f"q{k},,jaeger-query,1699999200000,900,200\n" for k in range(1000))
     (written,) = import_rcaeval(tmp_path / "src", tmp_path / "out")
     printed = capsys.readouterr().out
     assert "600 lines of containers that are no service left out (istio-proxy)" in printed
-    assert "1 rows too short to read left out (lines 3077)" in printed
+    assert "2 rows too short or with an empty cell left out (lines 3077, 3078)" in printed
+    assert "3400 spans, 3 calls between the case's services" in printed
     case = load_case(written, known())
-    # the topology is the traces' call graph, the entry service the one root spans start in
+    # the topology is the traces' call graph among the services the metrics name, the entry service
+    # the one of those that root spans start in; a service only the traces name is no candidate
     assert {(e.source_id, e.target_id) for e in case.topology.edges} == set(rcaeval_fixture.CALLS)
+    assert sorted(case.labels) == sorted(rcaeval_fixture.SERVICES)
     assert [(s.entity, s.family) for s in case.symptoms] == [("frontend", "latency")]
     series = {(c.entity, c.signal): c for c in case.metrics}
     assert {c.signal: c.family for c in case.metrics if c.signal.startswith("trace_")} == {
@@ -121,6 +128,28 @@ def test_rcaeval_span_times_and_statuses_are_read_in_any_unit_and_protocol(tmp_p
     assert service_of("istio-proxy", services) is None
 
 
+def test_rcaeval_span_ids_need_only_be_unique_within_their_trace(tmp_path):
+    traces = tmp_path / "traces.csv"
+    rows = [
+        ["traceID", "spanID", "parentSpanID", "serviceName", "startTimeMillis", "duration", "statusCode"],
+        ["t1", "1", "", "orders", "1700000000000", "900", "STATUS_CODE_OK"],
+        ["t1", "2", "1", "cart", "1700000000001", "800", "STATUS_CODE_ERROR"],  # OpenTelemetry's text status
+        ["t2", "1", "", "users", "1700000000002", "700", "inf"],  # no status it can read: not an error
+        ["t2", "2", "1", "orders", "1700000000003", "600", "200"],
+        ["t2", "3", "2", "", "1700000000004", "500", "200"],  # no service: left out and counted
+    ]
+    traces.write_text("\n".join(",".join(r) for r in rows) + "\n")
+    found = read_traces(traces)
+    assert found.calls == {("orders", "cart"), ("users", "orders")}  # never users -> cart
+    assert {s.span_id + s.trace_id: s.failed for spans in found.entry_spans.values() for s in spans} == {
+        "1t1": False,
+        "2t1": True,
+        "1t2": False,
+        "2t2": False,
+    }
+    assert (found.spans, found.torn) == (4, 1)
+
+
 def test_malformed_rcaeval_logs_and_traces_are_named_by_file_line_and_column(tmp_path):
     folder = rcaeval_fixture.write_case(tmp_path / "src", logs_and_traces=True)
     logs = folder / "logs.csv"
@@ -133,6 +162,13 @@ def test_malformed_rcaeval_logs_and_traces_are_named_by_file_line_and_column(tmp
     rows[2] = ",".join([*rows[2].split(",")[:4], "slow", *rows[2].split(",")[5:]])
     traces.write_text("\n".join(rows) + "\n")
     with pytest.raises(UserError, match=r"traces.csv:3:5: 'slow' is not a number"):
+        import_rcaeval(tmp_path / "src", tmp_path / "out")
+    traces.unlink()
+    data = folder / "data.csv"
+    rows = data.read_text().splitlines()
+    rows[5], rows[6] = rows[6], rows[5]
+    data.write_text("\n".join(rows) + "\n")
+    with pytest.raises(UserError, match=r"data.csv:7:1: time '\d+' is not after the previous row's"):
         import_rcaeval(tmp_path / "src", tmp_path / "out")
 
 

@@ -80,14 +80,14 @@ def import_rcaeval(root: Path, out: Path) -> list[Path]:
         target = out / name
         target.mkdir(parents=True, exist_ok=True)
         traces = read_traces(folder / TRACES_FILE) if (folder / TRACES_FILE).is_file() else None
-        services, signals, skipped = _write_metrics(data, target / "metrics.csv", traces)
-        services.add(root_cause)
+        services, signals, skipped = _write_metrics(data, target / "metrics.csv", traces, root_cause)
         entry, calls = _call_graph(services, traces)
         (target / "topology.yaml").write_text(_topology(name, services, entry, calls, traces is not None))
         notes = [f"{len(skipped)} columns of no known family left out: {', '.join(skipped[:8])}"] if skipped else []
         if traces is not None:
-            torn = f"; {traces.torn} rows too short to read left out" if traces.torn else ""
-            notes.append(f"{traces.spans} spans, {len(calls)} calls between services{torn}")
+            traced = sum(a in services and b in services for a, b in traces.calls)
+            torn = f"; {traces.torn} rows too short or with an empty cell left out" if traces.torn else ""
+            notes.append(f"{traces.spans} spans, {traced} calls between the case's services{torn}")
         if (folder / LOGS_FILE).is_file():
             notes.append(_write_logs(folder / LOGS_FILE, target / "logs" / "app.log.gz", sorted(services)))
         case = {
@@ -111,8 +111,10 @@ def _iso(seconds: float) -> str:
 
 
 def _call_graph(services: set[str], traces: Traces | None) -> tuple[str, set[tuple[str, str]]]:
-    """The entry service and the calls: the traces' when given, and the entry calling every service the
-    traces do not reach (so that each stays within reach of the symptom); else the entry calls all."""
+    """The entry service and the calls among the case's services (those the metrics name, and the root
+    cause): the traces' when given, and the entry calling every service the traces do not reach (so
+    that each stays within reach of the symptom); else the entry calls all. Services only the traces
+    name (a tracing backend, an ingress) are not candidates."""
     named = next((s for s in sorted(services) if ENTRY.match(s)), sorted(services)[0])
     if traces is None:
         return named, {(named, s) for s in services if s != named}
@@ -146,26 +148,35 @@ def _write_logs(source: Path, target: Path, services: list[str]) -> str:
     lines: list[tuple[float, str]] = []
     unknown: Counter[str] = Counter()
     torn: list[int] = []
+    service_of_container: dict[str, str | None] = {}  # a case names a few dozen containers over many lines
     for seconds, container, message in read_log_rows(source, torn):
-        service = service_of(container, services)
+        if container not in service_of_container:
+            service_of_container[container] = service_of(container, services)
+        service = service_of_container[container]
         if service is None:
             unknown[container] += 1
             continue
         text = " ".join(message.split())  # one line: a stack trace's newlines and tabs become spaces
-        lines.append((seconds, f"{seconds:.6f}\t{service}\t{text}"))
+        lines.append((seconds, f"{seconds:.6f}\t{service}\t{text}\n"))
     lines.sort(key=lambda pair: pair[0])
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(gzip.compress("".join(line + "\n" for _, line in lines).encode(), mtime=0))
+    with gzip.GzipFile(target, "wb", mtime=0) as out:
+        for _, line in lines:
+            out.write(line.encode())
     note = f"{len(lines)} log lines"
     if unknown:
         note += f"; {sum(unknown.values())} lines of containers that are no service left out"
         note += f" ({', '.join(sorted(unknown)[:5])})"
     if torn:
-        note += f"; {len(torn)} rows too short to read left out (lines {', '.join(map(str, torn[:5]))})"
+        note += f"; {len(torn)} rows too short or with an empty cell left out (lines {', '.join(map(str, torn[:5]))})"
     return note
 
 
-def _write_metrics(source: Path, target: Path, traces: Traces | None) -> tuple[set[str], dict[str, str], list[str]]:
+def _write_metrics(
+    source: Path, target: Path, traces: Traces | None, root_cause: str
+) -> tuple[set[str], dict[str, str], list[str]]:
+    """metrics.csv of the case (and its services: those the columns name, and the root cause), with the
+    traces' series of those services added."""
     with source.open(newline="") as handle:
         rows = list(csv.reader(handle))
     if not rows or not rows[0] or rows[0][0].strip().lower() != "time":
@@ -191,6 +202,8 @@ def _write_metrics(source: Path, target: Path, traces: Traces | None) -> tuple[s
             when = float(row[0])
         except ValueError:
             raise UserError(f"{source}:{number}:1: time {row[0]!r} is not unix seconds") from None
+        if len(out_rows) > 1 and when <= float(out_rows[-1][0]):
+            raise UserError(f"{source}:{number}:1: time {row[0]!r} is not after the previous row's")
         cells = [f"{when:.3f}".rstrip("0").rstrip(".")]
         for index, _, counter in keep:
             text = row[index].strip() if index < len(row) else ""
@@ -205,9 +218,11 @@ def _write_metrics(source: Path, target: Path, traces: Traces | None) -> tuple[s
                 text = "" if rate is None or not math.isfinite(rate) else f"{rate:.6g}"
             cells.append(text)
         out_rows.append(cells)
+    services.add(root_cause)
     if traces is not None:
         for (service, signal), series in trace_series(traces, [float(r[0]) for r in out_rows[1:]]).items():
-            services.add(service)
+            if service not in services:
+                continue
             signals[signal] = TRACE_SIGNALS[signal]
             out_rows[0].append(f"{service}/{signal}")
             for row, cell in zip(out_rows[1:], series):

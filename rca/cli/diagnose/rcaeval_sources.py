@@ -12,10 +12,12 @@ Logs become the case's `logs/` lines as they are. Traces give two things metrics
 - each service's own requests: its *entry spans* (those whose parent is in another service, or that
   have none) are what a call to it took and whether it failed, per step of the metrics, as the series
   `trace_latency_p90_s` (latency) and `trace_error_ratio` (errors). A span's status is an error when
-  its code is an HTTP 5xx or a gRPC status other than OK (1-16).
+  its code is an HTTP 5xx, a gRPC status other than OK (1-16), or a text status saying error.
 
 A container or pod is the service whose name it is, or starts with followed by `-` (`cartservice-5d8f...`);
-rows naming no known service are left out and counted.
+rows naming no known service are left out and counted, as are rows too short to read or with an
+empty time, service or duration. A span's parent is looked up within its trace (`traceID`) when the
+file names traces.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ GRPC_ERROR_CODES = range(1, 17)  # gRPC statuses other than OK (0)
 @dataclass(frozen=True, slots=True)  # RE2's larger cases hold spans by the million
 class Span:
     service: str
+    trace_id: str  # "" when the file names no trace: span ids are then taken as unique across traces
     span_id: str
     parent_id: str
     start_s: float
@@ -60,7 +63,7 @@ class Traces:
     entry: str | None = None
     entry_spans: dict[str, list[Span]] = field(default_factory=dict)  # service -> its entry spans, by start
     spans: int = 0
-    torn: int = 0  # rows too short to hold a span's cells, left out
+    torn: int = 0  # rows too short to hold a span's cells, or with an empty one, left out
 
 
 def seconds_of(value: float) -> float:
@@ -82,7 +85,7 @@ def service_of(name: str, services: list[str]) -> str | None:
 
 def read_log_rows(file: Path, torn: list[int]) -> Iterator[tuple[float, str, str]]:
     """(seconds, container, message) per row of an RCAEval logs.csv; the line numbers of rows too short
-    to hold those cells are added to ``torn``."""
+    to hold those cells, or whose time or container is empty, are added to ``torn``."""
     with _open(file) as rows:
         header = next(rows, None)
         if not header:
@@ -91,7 +94,7 @@ def read_log_rows(file: Path, torn: list[int]) -> Iterator[tuple[float, str, str
         entity = _column(file, header, ENTITY_COLUMNS, "the container or service")
         message = _column(file, header, MESSAGE_COLUMNS, "the message")
         for number, row in enumerate(rows, start=2):
-            if len(row) <= max(when, entity, message):
+            if len(row) <= max(when, entity, message) or _empty(row[when]) or not row[entity].strip():
                 torn.append(number)
                 continue
             yield _time(file, number, when, row[when]), row[entity].strip(), row[message]
@@ -101,11 +104,12 @@ def read_traces(file: Path) -> Traces:
     """The calls, entry service and per-service entry spans of an RCAEval traces.csv."""
     torn: list[int] = []
     spans = list(_spans(file, torn))
-    service_of_span = {s.span_id: s.service for s in spans if s.span_id}
+    # span ids need only be unique within their trace
+    service_of_span = {(s.trace_id, s.span_id): s.service for s in spans if s.span_id}
     out = Traces(spans=len(spans), torn=len(torn))
     roots: Counter[str] = Counter()
     for span in spans:
-        parent = service_of_span.get(span.parent_id) if span.parent_id else None
+        parent = service_of_span.get((span.trace_id, span.parent_id)) if span.parent_id else None
         if parent == span.service:
             continue  # work inside one service
         if parent is None:
@@ -153,14 +157,17 @@ def _spans(file: Path, torn: list[int]) -> Iterator[Span]:
         start = _column(file, header, SPAN_START_COLUMNS, "the span's start")
         duration = _column(file, header, ("duration",), "the duration")
         status = _optional_column(header, ("statuscode", "status_code", "status"))
+        trace = _optional_column(header, ("traceid", "trace_id"))
+        needed = (service, span_id, start, duration)
         for number, row in enumerate(rows, start=2):
-            if len(row) <= max(service, span_id, parent, start, duration):
+            if len(row) <= max(*needed, parent) or any(_empty(row[c]) for c in needed):
                 torn.append(number)
                 continue
             micros = _number(file, number, duration, row[duration])
             code = row[status].strip() if status is not None and status < len(row) else ""
             yield Span(
                 row[service].strip(),
+                row[trace].strip() if trace is not None and trace < len(row) else "",
                 row[span_id].strip(),
                 row[parent].strip(),
                 _time(file, number, start, row[start]),
@@ -170,11 +177,19 @@ def _spans(file: Path, torn: list[int]) -> Iterator[Span]:
 
 
 def _failed(code: str) -> bool:
+    """HTTP 5xx; under 100, a gRPC status other than OK; as text, one that says error
+    (OpenTelemetry's STATUS_CODE_ERROR)."""
     try:
         value = int(float(code))
     except ValueError:
+        return "ERROR" in code.upper()
+    except OverflowError:  # inf, 1e400: no status
         return False
     return value >= 500 or value in GRPC_ERROR_CODES
+
+
+def _empty(cell: str) -> bool:
+    return cell.strip().lower() in ("", "nan", "null", "none")
 
 
 class _open:
@@ -185,7 +200,8 @@ class _open:
 
     def __enter__(self) -> Iterator[list[str]]:
         try:
-            self.handle = self.file.open(newline="", encoding="utf-8", errors="replace")
+            # utf-8-sig: a byte-order mark would otherwise be part of the first column's name
+            self.handle = self.file.open(newline="", encoding="utf-8-sig", errors="replace")
         except OSError as exc:
             raise UserError(f"{self.file}: cannot read: {exc}") from None
         csv.field_size_limit(1 << 24)  # a logged stack trace can outgrow csv's 128 KiB default
