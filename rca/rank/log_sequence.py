@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -46,6 +47,20 @@ SAME_STATEMENT_SHARE = 1 / 3  # templates of one length differing in at most thi
 # shifts of a busy service's request mix stay under it on the real faults (docs/accuracy.md)
 SEQUENCE_FROM = 2.0
 LOWEST_CHANCE = 1e-300  # the chance a surprise is computed from never reaches 0 (log10 of it is finite)
+
+
+def _steadiest_chance_mean(share: float) -> float:
+    """What the mean over the steadiest ``share`` of minutes reads for a pair that splits as chance
+    would, against the mean over all (1): the mean of a chi-square with one degree of freedom below its
+    ``share`` quantile z^2, which is P(chi2_3 < z^2) / share = (erf(z / sqrt 2) - z sqrt(2 / pi)
+    e^(-z^2 / 2)) / share."""
+    z = NormalDist().inv_cdf((1.0 + share) / 2.0)
+    return (math.erf(z / math.sqrt(2.0)) - z * math.sqrt(2.0 / math.pi) * math.exp(-z * z / 2.0)) / share
+
+
+# dividing by it keeps the dispersion a chance split's 1 (0.623 at nine tenths): left out of the
+# minutes, the unsteadiest tenth would read every pair 38 % steadier than it is
+STEADIEST_CHANCE_MEAN = _steadiest_chance_mean(STEADIEST_SHARE)
 
 
 @dataclass(frozen=True)
@@ -135,7 +150,7 @@ def _pair_dispersion(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     j and k together over the minutes; dispersion[j, k] the mean squared deviation of its share minute by
     minute from that, in binomial variances (1 for a split that varies as chance would, near 0 for lines
     printed together, well above 1 for lines whose mix the load decides), over the steadiest
-    STEADIEST_SHARE of the minutes."""
+    STEADIEST_SHARE of the minutes and scaled back to what all minutes would read for a chance split."""
     pair = counts[:, :, None] + counts[:, None, :]  # minutes x j x k
     share = counts.sum(axis=0)[:, None] / pair.sum(axis=0)
     expected = pair * share[None, :, :]
@@ -148,6 +163,7 @@ def _pair_dispersion(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     steadiest = np.sort(terms, axis=0)
     rows = np.arange(len(counts))[:, None, None]
     dispersion = np.where(rows < kept[None, :, :], steadiest, 0.0).sum(axis=0) / np.maximum(kept - 1, 1)
+    dispersion /= STEADIEST_CHANCE_MEAN
     # a pair always split the same way (variance 0) is the steadiest there is
     return np.nan_to_num(dispersion, nan=0.0, posinf=0.0), share
 

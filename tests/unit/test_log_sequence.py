@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from rca.rank.log_change import BURST_MIN_HISTORY
-from rca.rank.log_sequence import SEQUENCE_FROM, SEQUENCE_RECENT_S, broken_sequences, same_statement
+from rca.rank.log_sequence import (
+    SEQUENCE_FROM,
+    SEQUENCE_RECENT_S,
+    _pair_dispersion,
+    broken_sequences,
+    same_statement,
+)
 from rca.rank.types import EventSignal
 
 ALERT = 1_700_000_000.0
@@ -110,3 +119,14 @@ def test_a_line_logged_in_few_minutes_is_not_steady_enough_to_judge():
     events += [_minute("orders", ANSWERED, at, n) for at, n in zip(HISTORY[::5], LOAD)]  # one minute in five
     events += [_minute("orders", RECEIVED, at, 30) for at in RECENT]
     assert "orders" not in broken_sequences(events, ALERT)  # one steady template: nothing to pair
+
+
+def test_a_pair_split_by_chance_reads_a_dispersion_of_one_though_its_unsteadiest_minutes_are_left_out():
+    # 200 minutes of 40 requests, each logging one of two lines at even odds: a binomial split, whose
+    # dispersion is 1 by definition; leaving out the unsteadiest tenth must not make it look steadier
+    rng = np.random.default_rng(11)
+    first = rng.binomial(40, 0.5, size=200).astype(float)
+    counts = np.column_stack([first, 40 - first])
+    dispersion, share = _pair_dispersion(counts)
+    assert share[0, 1] == pytest.approx(0.5, abs=0.02)
+    assert dispersion[0, 1] == pytest.approx(1.0, abs=0.15)
