@@ -111,7 +111,7 @@ def test_rcaeval_span_times_and_statuses_are_read_in_any_unit_and_protocol(tmp_p
     ]
     traces.write_text("\n".join(",".join(r) for r in rows) + "\n")
     found = read_traces(traces)
-    assert found.entry == "edge-proxy" and found.calls == {("edge-proxy", "pricing"), ("edge-proxy", "stock")}
+    assert found.roots == {"edge-proxy": 2} and found.calls == {("edge-proxy", "pricing"), ("edge-proxy", "stock")}
     assert [s.span_id for s in found.entry_spans["pricing"]] == ["b"]  # c is work inside pricing
     assert {s.span_id: s.failed for spans in found.entry_spans.values() for s in spans} == {
         "a": False,

@@ -118,7 +118,8 @@ def _call_graph(services: set[str], traces: Traces | None) -> tuple[str, set[tup
     named = next((s for s in sorted(services) if ENTRY.match(s)), sorted(services)[0])
     if traces is None:
         return named, {(named, s) for s in services if s != named}
-    entry = traces.entry if traces.entry in services else named
+    entered = [(n, s) for s, n in traces.roots.items() if s in services]
+    entry = max(entered)[1] if entered else named  # where most requests enter, among the case's services
     calls = {(a, b) for a, b in traces.calls if a in services and b in services}
     reached = {entry} | {b for _, b in calls}
     return entry, calls | {(entry, s) for s in services - reached}

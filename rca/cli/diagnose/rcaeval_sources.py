@@ -23,7 +23,6 @@ file names traces.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rca.cli.diagnose.errors import CaseError, finite_number
+from rca.cli.diagnose.errors import CaseError, finite_number, parse_time
 from rca.cli.errors import UserError
 
 TIME_COLUMNS = ("timestamp", "time", "ts")
@@ -57,10 +56,10 @@ class Span:
 
 @dataclass
 class Traces:
-    """What a case's spans say: who calls whom, the entry service, each service's entry spans."""
+    """What a case's spans say: who calls whom, where requests enter, each service's entry spans."""
 
     calls: set[tuple[str, str]] = field(default_factory=set)
-    entry: str | None = None
+    roots: Counter[str] = field(default_factory=Counter)  # service -> root spans (requests entering there)
     entry_spans: dict[str, list[Span]] = field(default_factory=dict)  # service -> its entry spans, by start
     spans: int = 0
     torn: int = 0  # rows too short to hold a span's cells, or with an empty one, left out
@@ -101,25 +100,23 @@ def read_log_rows(file: Path, torn: list[int]) -> Iterator[tuple[float, str, str
 
 
 def read_traces(file: Path) -> Traces:
-    """The calls, entry service and per-service entry spans of an RCAEval traces.csv."""
+    """The calls, root spans per service and per-service entry spans of an RCAEval traces.csv."""
     torn: list[int] = []
     spans = list(_spans(file, torn))
     # span ids need only be unique within their trace
     service_of_span = {(s.trace_id, s.span_id): s.service for s in spans if s.span_id}
     out = Traces(spans=len(spans), torn=len(torn))
-    roots: Counter[str] = Counter()
     for span in spans:
         parent = service_of_span.get((span.trace_id, span.parent_id)) if span.parent_id else None
         if parent == span.service:
             continue  # work inside one service
         if parent is None:
-            roots[span.service] += 1
+            out.roots[span.service] += 1
         else:
             out.calls.add((parent, span.service))
         out.entry_spans.setdefault(span.service, []).append(span)
     for entry in out.entry_spans.values():
         entry.sort(key=lambda s: s.start_s)
-    out.entry = roots.most_common(1)[0][0] if roots else None
     return out
 
 
@@ -233,10 +230,6 @@ def _number(file: Path, number: int, column: int, text: str) -> float:
 def _time(file: Path, number: int, column: int, text: str) -> float:
     """A numeric unix time in any unit, or an ISO 8601 time (a naive one is UTC)."""
     try:
-        return seconds_of(_number(file, number, column, text))
-    except UserError:
-        try:
-            when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise UserError(f"{file}:{number}:{column + 1}: {text!r} is neither a unix time nor ISO 8601") from None
-        return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
+        return seconds_of(parse_time(text, f"{file}:{number}:{column + 1}"))
+    except CaseError as exc:  # a dataset's file, not a case folder's: the importer's error
+        raise UserError(str(exc)) from None
