@@ -37,8 +37,9 @@ Importers (details: docs/diagnose.md):
   nezha    DIR holds rca_data/<day>/ (fault_list.json, metric/, log/) and call_graph_from_traces.json;
            one case per fault: a service per pod (hash suffix dropped) with `calls` from the traces'
            call graph; 14 pod metric kinds from 70 min before the injection to 5 min after; the log
-           minutes from 10 min before to 5 min after; alert 2 min after the injection on the trace
-           entry service's latency; root cause the injected pod's service.
+           minutes of the same span, with the day's fault-free reference minutes (construct_data/
+           <day>/log/), each row once; alert 2 min after the injection on the trace entry service's
+           latency; root cause the injected pod's service.
   rcaeval  folders <service>_<fault>/<n>/ with data.csv (or metrics.csv) and inject_time.txt; root
            cause and fault from the folder name; families from metric names (others left out and
            counted). With traces.csv (RE2, RE3): `calls` from the spans' parents, the entry service

@@ -219,6 +219,33 @@ def test_nezha_faults_become_case_folders_with_the_call_graph_metrics_and_logs(t
     assert sum(b"T09:5" in line for line in later.log_lines) == 39  # the file of 09:58 holds lines of 09:57
 
 
+@pytest.mark.skipif(not NEZHA.is_dir(), reason="shared Nezha TrainTicket data not present")
+def test_nezha_logs_take_each_row_once_and_the_days_fault_free_reference_minutes(tmp_path):
+    _trimmed_nezha(tmp_path / "nezha")
+    day_logs = tmp_path / "nezha" / "rca_data" / DAY / "log"
+    # the data's files overlap: a minute's file repeats rows of the file before it
+    with gzip.open(day_logs / "10_04_log.csv.gz", "rt") as handle:
+        repeated = handle.read().splitlines()[1:11]
+    with gzip.open(day_logs / "10_05_log.csv.gz", "rt") as handle:
+        later = handle.read().splitlines()
+    (day_logs / "10_05_log.csv.gz").write_bytes(gzip.compress(("\n".join(later + repeated) + "\n").encode()))
+    reference = tmp_path / "nezha" / "construct_data" / DAY / "log"
+    reference.mkdir(parents=True)
+    at = 1674986400  # 10:00:00, between the two faults
+    with gzip.open(reference / "10_00_log.csv.gz", "wt", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Timestamp", "TimeUnixNano", "Node", "PodName", "Container", "TraceID", "SpanID", "Log"])
+        for i in range(5):
+            line = json.dumps({"log": f"10:00:0{i}.000 INFO reference line {i}"})
+            writer.writerow([f"2023-01-29T10:00:0{i}Z", (at + i) * 10**9, "n", PODS[1], "server", "", "", line])
+    written = import_nezha(tmp_path / "nezha", tmp_path / "out")
+    for folder in written:
+        lines = load_case(folder, known()).log_lines
+        assert len(lines) == 117 + 5  # each repeated row once, the reference minute's five rows added
+        assert len(set(lines)) == len(lines)
+        assert sum(b"ts-basic-service - - - 10:00:0" in line for line in lines) == 5
+
+
 def test_a_nezha_log_row_whose_unix_nanoseconds_overflowed_is_timed_by_its_timestamp():
     from rca.cli.diagnose.import_nezha import _row_time
 

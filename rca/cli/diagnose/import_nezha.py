@@ -4,15 +4,18 @@
     DIR/rca_data/<day>/<day>-fault_list.json   per hour: inject_time (UTC), inject_pod, inject_type
     DIR/rca_data/<day>/metric/<pod>_metric.csv.gz   one row a minute per pod
     DIR/rca_data/<day>/log/HH_MM_log.csv.gz    the application log lines of every pod, per minute
+    DIR/construct_data/<day>/log/HH_MM_log.csv.gz   optional: the day's fault-free reference minutes
 
 One case per fault. Topology: one service per pod (the pod name without its ReplicaSet hash and
 pod suffix), `calls` from the traces' call graph. Metrics: each pod's columns from 70 minutes before
 the injection to 5 minutes after, on the minute grid, under signal names mapped to families in
 case.yaml; PodSuccessRate (0 throughout in this data) and the three Node* columns (the node's, not
-the pod's) are left out. Logs: the minute files of the same span as the metrics (the data holds
-files only around each fault, so the history is the earlier faults' minutes), as
-TIME<TAB>SERVICE<TAB>LINE, timed by TimeUnixNano or, where that overflowed (negative in some rows),
-by the Timestamp column; rows whose CSV quoting broke are kept aside in damaged-log-rows.txt beside
+the pod's) are left out. Logs: the minute files of the same span as the metrics, the day's
+fault-free reference minutes included (the data holds files only around each fault, so the history
+is the earlier faults' minutes and those), as TIME<TAB>SERVICE<TAB>LINE, each row once (a file
+reaches a minute or two into the minutes before its name, so neighbouring files hold the same
+rows), timed by TimeUnixNano or, where that overflowed (negative in some rows), by the Timestamp
+column; rows whose CSV quoting broke are kept aside in damaged-log-rows.txt beside
 logs/, and counted. Alert: 2 minutes after the injection (on the minute), on the trace entry
 service's latency. Root cause: the injected pod's service.
 """
@@ -25,6 +28,7 @@ import gzip
 import io
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -83,7 +87,7 @@ def import_nezha(root: Path, out: Path) -> list[Path]:
         services = sorted(set(pods) | {s for pair in calls for s in pair})
         rows = {service: _metric_rows(file) for service, file in pods.items()}
         topology = _topology(services, calls, f"Nezha {root.name} {day.name}")
-        day_logs = _DayLogs(day / "log")
+        day_logs = _DayLogs([day / "log", root / "construct_data" / day.name / "log"])
         for inject_at, pod, kind in faults:
             root_cause = service_of(pod)
             if root_cause not in services:
@@ -198,46 +202,63 @@ class _DayLogs:
     neighbouring faults share most of their files. Asked in time order (the faults are sorted), it
     forgets the minutes before the latest span's start, so it holds one span, not the day."""
 
-    def __init__(self, log_dir: Path) -> None:
-        self.log_dir = log_dir
-        self._minutes: dict[int, tuple[list[tuple[float, str]], list[str]]] = {}
+    def __init__(self, log_dirs: list[Path]) -> None:
+        self.log_dirs = log_dirs
+        self._minutes: dict[int, tuple[list[_LogRow], list[str]]] = {}
 
     def between(self, start: int, end: int) -> tuple[list[tuple[float, str]], list[str]]:
-        """(time, TIME<TAB>SERVICE<TAB>LINE) of the minute files from start to end, and their damaged rows."""
+        """(time, TIME<TAB>SERVICE<TAB>LINE) of the minute files from start to end, each row once, and
+        their damaged rows."""
         for old in [m for m in self._minutes if m < start // 60 * 60]:
             del self._minutes[old]
+        seen: set[tuple[float, str, str]] = set()
         lines: list[tuple[float, str]] = []
         damaged: list[str] = []
         for minute in range(start // 60 * 60, end + 1, 60):
             if minute not in self._minutes:
                 self._minutes[minute] = self._read(minute)
-            minute_lines, minute_damaged = self._minutes[minute]
-            lines += minute_lines
+            minute_rows, minute_damaged = self._minutes[minute]
+            for row in minute_rows:
+                if row.identity not in seen:
+                    seen.add(row.identity)
+                    lines.append((row.time, row.line))
             damaged += minute_damaged
         return lines, damaged
 
-    def _read(self, minute: int) -> tuple[list[tuple[float, str]], list[str]]:
-        source = self.log_dir / dt.datetime.fromtimestamp(minute, dt.UTC).strftime("%H_%M_log.csv.gz")
-        lines: list[tuple[float, str]] = []
+    def _read(self, minute: int) -> tuple[list[_LogRow], list[str]]:
+        name = dt.datetime.fromtimestamp(minute, dt.UTC).strftime("%H_%M_log.csv.gz")
+        rows: list[_LogRow] = []
         damaged: list[str] = []
-        if not source.is_file():
-            return lines, damaged
-        with gzip.open(source, "rt", newline="") as handle:
-            reader = csv.DictReader(handle)
-            for row in reader:
-                try:
-                    if None in row:  # more cells than the header: the quoting broke inside the row
-                        raise ValueError("extra cells")
-                    when = _row_time(row)
-                    text = json.loads(row["Log"])["log"]
-                    service = service_of(row["PodName"])
-                except (KeyError, ValueError, TypeError, AttributeError):
-                    damaged.append(f"{source.name}:{reader.line_num}\t{row}")
-                    continue
-                message = " ".join(str(text).split("\n")).strip()
-                if message:
-                    lines.append((when, f"{when:.6f}\t{service}\t{message}"))
-        return lines, damaged
+        for source in (d / name for d in self.log_dirs):
+            if source.is_file():
+                _read_log_file(source, rows, damaged)
+        return rows, damaged
+
+
+@dataclass(frozen=True)
+class _LogRow:
+    time: float
+    line: str  # TIME<TAB>SERVICE<TAB>LINE
+    identity: tuple[float, str, str]  # (time, pod, raw log): the same row exported in two files is one row
+
+
+def _read_log_file(source: Path, rows: list[_LogRow], damaged: list[str]) -> None:
+    with gzip.open(source, "rt", newline="") as handle:
+        reader = csv.DictReader(handle)
+        for row in reader:
+            try:
+                if None in row:  # more cells than the header: the quoting broke inside the row
+                    raise ValueError("extra cells")
+                when = _row_time(row)
+                text = json.loads(row["Log"])["log"]
+                pod = row["PodName"]
+                service = service_of(pod)
+            except (KeyError, ValueError, TypeError, AttributeError):
+                damaged.append(f"{source.name}:{reader.line_num}\t{row}")
+                continue
+            message = " ".join(str(text).split("\n")).strip()
+            if message:
+                rows.append(_LogRow(when, f"{when:.6f}\t{service}\t{message}", (when, pod, row["Log"])))
 
 
 def _write_logs(file: Path, day_logs: _DayLogs, inject_at: int) -> int:
