@@ -10,7 +10,13 @@ to ``RECENT_S`` before the alert is "before", what it logged after that is "afte
 that reaches less than twice ``RECENT_S`` before the alert, the split is halfway to the alert. Severity is
 one input: a new warning or error weighs more than a new informational line, and both count.
 Templates are compared as statements (`statement_of`): a line printing a list of five items is
-the line it printed with four.
+the line it printed with four. A template is new only when the history was long enough to have
+shown it: at the rate the entity logs it after the split, the time the logs were heard before
+should have held NEW_MIN_EXPECTED of its lines. Four lines after the fault are new against an hour
+of history, and say nothing against the one minute an export kept before the day's first fault.
+When no line at all was heard before the split (a recording that starts with the fault) there is
+no history to judge by, and what an entity logs is new, as a service that logs only when it fails
+writes it.
 
 Rates are lines per second the logs were heard: ``GAP_S`` or more without a line among the events
 given (the subgraph's, for the features) is a gap in delivery (a shipper down, an export that kept
@@ -43,6 +49,9 @@ SEVERE = 4  # syslog warning (4) and worse
 WEIGHT_SEVERE = 1.0
 WEIGHT_OTHER = 0.35  # a new informational template is evidence too, weaker than a new error
 WEIGHT_FASTER = 0.5  # a known template logged faster counts half a new one
+# "new" only when the heard history should have held this many of its lines at the rate the entity logs
+# it after the split: a chance of e^-3, 5 %, that it logged none there by luck
+NEW_MIN_EXPECTED = 3.0
 HEARD_S = 60.0  # the time one line stands for: an event's bucket
 GAP_S = 300.0  # no line at all for this long is a gap in delivery, not a quiet spell
 MAX_BLOCK_TOKENS = 12  # the longest repeated block statement_of cuts (a printed record of a dozen fields)
@@ -92,16 +101,19 @@ def template_changes(
             seen[1] = min(seen[1], e.first_ts)
             seen[2] = min(seen[2], e.severity)
             heard_after.append(e.first_ts)
-    # the time the logs were heard, not the wall time; needed only to judge a template logged on both sides
-    if any(key in before for key in after):
-        history_s, after_s = _heard_s(heard_before), _heard_s(heard_after)
+    # the time the logs were heard, not the wall time
+    history_s = _heard_s(heard_before) if heard_before else None
+    after_s = _heard_s(heard_after)
     changes = []
     for (entity_id, template), (lines, first, severity, cls, sample) in after.items():
         weight = WEIGHT_SEVERE if severity <= SEVERE else WEIGHT_OTHER
         earlier = before.get((entity_id, template), 0)
         if earlier == 0:
+            if history_s is not None and lines / after_s * history_s < NEW_MIN_EXPECTED:
+                continue  # a history too short to have shown it: absent there by chance, not new
             kind = "new"
         else:
+            assert history_s is not None  # a template logged before the split was heard there
             expected = earlier / history_s * after_s
             if lines < RATE_FACTOR * expected or lines - expected < MIN_EXCESS:
                 continue

@@ -44,6 +44,21 @@ def test_events_are_read_once_so_a_generator_gives_what_a_list_gives():
     assert template_changes(iter(events), START, ALERT, END) == template_changes(events, START, ALERT, END) == []
 
 
+def test_a_template_is_new_only_against_a_history_long_enough_to_have_shown_it():
+    # four error lines in the two minutes after the split, at a rate that would have written a line
+    # a minute before: absent from a single heard minute of history by chance, absent from half an hour
+    # of it only if it is new
+    fault = [_minute("orders", "payment declined <*>", ALERT - 180 + 60 * k, 2, severity=3) for k in range(2)]
+    routine = "GET /orders <*>"
+    one_minute = [_minute("orders", routine, ALERT - 700, 30)]
+    assert [c.template for c in template_changes(one_minute + fault, START, ALERT, END)] == []
+    half_hour = [_minute("orders", routine, at, 30) for at in range(int(START), int(SPLIT) - 60, 60)]
+    changes = template_changes(half_hour + fault, START, ALERT, END)
+    assert [(c.template, c.kind, c.lines_after) for c in changes] == [("payment declined <*>", "new", 4)]
+    # nothing heard before the split at all (a recording that starts with the fault): nothing to judge by
+    assert [c.kind for c in template_changes(fault, START, ALERT, END)] == ["new"]
+
+
 LISTED = "<*> INFO TraceID: <*> [getSoldTickets][info is: LeftTicketInfo{soldTickets=[ITEMS]}"
 ITEM = "Ticket(seatNo=<*>, startStation=shanghai, destStation=nanjing),"
 
