@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from graph_schema.model import Label
-from ingest.metrics.promql_templates import MappingRule, TemplateSet
+from ingest.metrics.promql_templates import ENTITY_LABEL_NAMES, MappingRule, TemplateSet
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,10 @@ class EntityMapper:
             if not entity_id:
                 return None
         label = rule.entity
-        if rule.datastore_aware and self._is_datastore(entity_id, labels, rule):
+        if rule.kind_label is not None:
+            # the exporter knew the kind; a series without a known one keeps the rule's
+            label = ENTITY_LABEL_NAMES.get(labels.get(rule.kind_label, ""), rule.entity)
+        elif rule.datastore_aware and self._is_datastore(entity_id, labels, rule):
             label = Label.DATASTORE
         return EntityRef(label, self._prefix + entity_id)
 

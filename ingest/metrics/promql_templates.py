@@ -18,6 +18,7 @@ DEFAULT_MAPPING = DATA_DIR / "promql_mapping.yaml"
 DIRECTIONS = ("up", "down", "both")
 EDGE_VALUES = ("rate", "error_rate", "presence")
 ENTITY_LABEL_NAMES = {str(label): label for label in (Label.SERVICE, Label.INSTANCE, Label.HOST, Label.DATASTORE)}
+KIND_LABEL_PREFIX = "label:"  # kind_from: label:<name>, the series' <name> label holds the entity's kind
 
 
 class TemplateError(ValueError):
@@ -33,6 +34,9 @@ class MappingRule:
     entity: Label
     id_regex: re.Pattern | None = None
     datastore_aware: bool = False
+    # a label of the series that names the entity's kind (Service, Datastore, ...), for exporters that know
+    # it (the syslog worker's hop histogram); a series without it falls back to `entity`
+    kind_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,18 +123,28 @@ def load_mapping(path: str | Path = DEFAULT_MAPPING) -> tuple[dict[str, MappingR
         entity = ENTITY_LABEL_NAMES.get(entity_name) if isinstance(entity_name, str) else None
         if entity is None:
             raise TemplateError(f"{where}: entity must be one of {sorted(ENTITY_LABEL_NAMES)}")
-        kind_from = entry.get("kind_from")
-        if kind_from not in (None, "datastore_patterns"):
-            raise TemplateError(f"{where}: kind_from must be 'datastore_patterns'")
+        datastore_aware, kind_label = _kind_from(entry.get("kind_from"), where)
         regex = entry.get("id_regex")
         rules[name] = MappingRule(
             name=name,
             prom_label=_need(entry, "prom_label", where),
             entity=entity,
             id_regex=_compile(regex, where) if regex else None,
-            datastore_aware=kind_from == "datastore_patterns",
+            datastore_aware=datastore_aware,
+            kind_label=kind_label,
         )
     return rules, patterns
+
+
+def _kind_from(value: object, where: str) -> tuple[bool, str | None]:
+    """A rule's `kind_from`: (decided by the datastore patterns, the label that names the kind)."""
+    if value is None:
+        return False, None
+    if value == "datastore_patterns":
+        return True, None
+    if isinstance(value, str) and value.startswith(KIND_LABEL_PREFIX) and value[len(KIND_LABEL_PREFIX) :].strip():
+        return False, value[len(KIND_LABEL_PREFIX) :].strip()
+    raise TemplateError(f"{where}: kind_from must be 'datastore_patterns' or 'label:<prometheus label>'")
 
 
 def load_signals(path: str | Path, rules: dict[str, MappingRule]) -> tuple[SignalTemplate, ...]:

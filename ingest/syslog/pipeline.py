@@ -288,7 +288,8 @@ class SyslogPipeline:
             at = record.timestamp if record.timestamp is not None else now
             hop = trace_hop(entity.id, at, record.message)
             if hop is not None and entity.label in HOP_LABELS:
-                hop_seconds.labels(entity.id).observe(hop)  # read back by the metrics poll (log_trace_hop_latency)
+                # read back by the metrics poll (log_trace_hop_latency) as the entity of that kind
+                hop_seconds.labels(entity.id, str(entity.label)).observe(hop)
             aggregate(
                 entity,
                 f"{prefix}-{template_id}",
@@ -357,7 +358,7 @@ class SyslogPipeline:
         return uid
 
 
-HOP_LABELS = (Label.SERVICE, Label.DATASTORE)  # the histogram's `service` label names one of these
+HOP_LABELS = (Label.SERVICE, Label.DATASTORE)  # the histogram's `service` label names one of these, `kind` which
 
 
 def _host_of(source: str) -> str:

@@ -17,9 +17,9 @@ entity, records the gap as a hop into this line's entity. Lines out of order (a 
 gaps longer than MAX_HOP_S are not hops. The hops of each entity are summed up per step as their
 median (`series`, what `rca diagnose` judges with a case's series: kept only when asked for, as a
 replay does); the syslog pipeline observes
-each hop into a service or datastore into a Prometheus histogram (`rca_syslog_trace_hop_seconds`)
-that the metrics poll reads back like any other latency (`log_trace_hop_latency` in
-ingest/data/promql_signals.yaml).
+each hop into a service or datastore into a Prometheus histogram (`rca_syslog_trace_hop_seconds`,
+labelled by the entity's id and its kind) that the metrics poll reads back like any other latency
+(`log_trace_hop_latency` in ingest/data/promql_signals.yaml), as an entity of that kind.
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ class SyslogMetrics:
         self.trace_hop_seconds = Histogram(
             "rca_syslog_trace_hop_seconds",
             "time from a trace's last line at another entity to its next line at this one (trace_hops.py)",
-            ["service"],
+            ["service", "kind"],  # the entity the hop went into, and its label (Service, Datastore)
             buckets=HOP_BUCKETS,
             registry=r,
         )

@@ -84,6 +84,7 @@ def test_lines_of_one_trace_from_two_services_time_a_hop_into_the_second(store, 
         _logger(port, "--udp", "--rfc5424", tag=callee, message=f"charging trace_id={trace} step")
         assert wait_for(lambda: total_count(store, callee) == 1, timeout=30), events_of(store, callee)
     registry = pipeline.metrics.registry
-    assert registry.get_sample_value("rca_syslog_trace_hop_seconds_count", {"service": callee}) == 1
-    assert registry.get_sample_value("rca_syslog_trace_hop_seconds_count", {"service": caller}) is None
-    assert 0.0 <= registry.get_sample_value("rca_syslog_trace_hop_seconds_sum", {"service": callee}) < 10.0
+    into_callee, into_caller = {"service": callee, "kind": "Service"}, {"service": caller, "kind": "Service"}
+    assert registry.get_sample_value("rca_syslog_trace_hop_seconds_count", into_callee) == 1
+    assert registry.get_sample_value("rca_syslog_trace_hop_seconds_count", into_caller) is None
+    assert 0.0 <= registry.get_sample_value("rca_syslog_trace_hop_seconds_sum", into_callee) < 10.0

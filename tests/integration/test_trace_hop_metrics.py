@@ -2,8 +2,9 @@
 
 `rca_syslog_trace_hop_seconds` (ingest/syslog/trace_hops.py) as the worker exports it, two hours of
 it backfilled by promtool: hops into search take 6 ms until 30 minutes before the end, then 800 ms;
-hops into cart stay at 6 ms. The shipped `log_trace_hop_latency` template and its mapping rule find
-search's and only search's.
+hops into cart stay at 6 ms; hops into the datastore ledger slow like search's. The shipped
+`log_trace_hop_latency` template and its mapping rule find search's and ledger's, ledger's on the
+Datastore the worker's `kind` label names.
 """
 
 from __future__ import annotations
@@ -38,11 +39,13 @@ def hop_prometheus(tmp_path_factory):
     ts = np.arange(end - 2 * 3600, end + STEP / 2, STEP)
     slow_from = end - 30 * 60
     specs = []
-    for service, slows in (("search", True), ("cart", False)):
+    # ledger is a datastore whose name matches no datastore pattern: the worker's `kind` label says what it is
+    entities = (("search", "Service", True), ("cart", "Service", False), ("ledger", "Datastore", True))
+    for service, kind, slows in entities:
         median = np.where((ts >= slow_from) & slows, 0.8, 0.006)
         for le in (*HOP_BUCKETS, float("inf")):
             share = np.ones(len(ts)) if le == float("inf") else lognorm.cdf(le, s=0.3, scale=median)
-            labels = {"service": service, "le": "+Inf" if le == float("inf") else f"{le:g}"}
+            labels = {"service": service, "kind": kind, "le": "+Inf" if le == float("inf") else f"{le:g}"}
             specs.append(SeriesSpec("rca_syslog_trace_hop_seconds_bucket", labels, np.cumsum(HOPS_PER_STEP * share)))
     write_openmetrics(workdir / "hops.om", ts, specs)
     prometheus = LocalPrometheus(workdir)
@@ -52,7 +55,7 @@ def hop_prometheus(tmp_path_factory):
     prometheus.stop()
 
 
-def test_the_hop_histogram_gives_a_latency_anomaly_of_the_service_the_hops_slowed_into(
+def test_the_hop_histogram_gives_a_latency_anomaly_of_the_entity_the_hops_slowed_into(
     hop_prometheus, store, unique_prefix
 ):
     prometheus, start, end, slow_from = hop_prometheus
@@ -62,12 +65,10 @@ def test_the_hop_histogram_gives_a_latency_anomaly_of_the_service_the_hops_slowe
     hops = dataclasses.replace(templates, signals=hop_template)
     poller = MetricsPoller(PrometheusReader(settings), hops, settings, AnomalyWriter(store))
     report = backfill(poller, start + 60 * 60, end, 300, progress=False)
-    assert report.bad.problems() == [] and report.unjudged == {} and report.opened == 1
+    assert report.bad.problems() == [] and report.unjudged == {} and report.opened == 2
 
-    def anomalies(service: str) -> list[dict]:
-        rows = store.read(
-            anomaly_cypher.ANOMALIES_OF_ENTITY, entity_id=unique_prefix + service, entity_label=str(Label.SERVICE)
-        )
+    def anomalies(entity: str, label: Label = Label.SERVICE) -> list[dict]:
+        rows = store.read(anomaly_cypher.ANOMALIES_OF_ENTITY, entity_id=unique_prefix + entity, entity_label=str(label))
         return [row["anomaly"] for row in rows]
 
     search = anomalies("search")
@@ -75,3 +76,5 @@ def test_the_hop_histogram_gives_a_latency_anomaly_of_the_service_the_hops_slowe
     assert abs(search[0]["onset"] - slow_from) <= 2 * STEP
     assert search[0]["value"] > 0.5 > search[0]["baseline"]
     assert anomalies("cart") == []
+    assert [a["signal"] for a in anomalies("ledger", Label.DATASTORE)] == ["log_trace_hop_latency"]
+    assert anomalies("ledger") == []  # not a Service of the datastore's id

@@ -78,6 +78,21 @@ def test_bad_mapping_rules_are_named(tmp_path):
     mapping.write_text("rules:\n  r: {prom_label: x, entity: Host, id_regex: '(['}\n")
     with pytest.raises(TemplateError, match="bad regular expression"):
         load_templates(mapping=mapping)
+    for kind_from in ("'label:'", "patterns", "7"):
+        mapping.write_text(f"rules:\n  r: {{prom_label: x, entity: Service, kind_from: {kind_from}}}\n")
+        with pytest.raises(TemplateError, match="rule r: kind_from must be 'datastore_patterns' or 'label:"):
+            load_templates(mapping=mapping)
+
+
+def test_a_series_that_names_its_entitys_kind_maps_to_that_kind():
+    # the syslog worker labels hops with the kind of the entity they went into: a datastore whose name
+    # matches no datastore pattern is still a datastore, and a series without the label (a worker from
+    # before it, or a kind no mapping knows) keeps the rule's
+    mapper = EntityMapper(load_templates())
+    assert mapper.map("syslog_trace_hop_service", {"service": "ledger", "kind": "Datastore"}).label == Label.DATASTORE
+    assert mapper.map("syslog_trace_hop_service", {"service": "checkout", "kind": "Service"}).label == Label.SERVICE
+    assert mapper.map("syslog_trace_hop_service", {"service": "orders-db"}).label == Label.SERVICE
+    assert mapper.map("syslog_trace_hop_service", {"service": "x", "kind": "Planet"}).label == Label.SERVICE
 
 
 def test_labels_map_to_entities():
