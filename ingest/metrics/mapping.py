@@ -43,12 +43,12 @@ class EntityMapper:
             entity_id = match.group(1) if match.groups() else match.group(0)
             if not entity_id:
                 return None
-        label = rule.entity
-        if rule.kind_label is not None:
-            # the exporter knew the kind; a series without a known one keeps the rule's
-            label = ENTITY_LABEL_NAMES.get(labels.get(rule.kind_label, ""), rule.entity)
-        elif rule.datastore_aware and self._is_datastore(entity_id, labels, rule):
-            label = Label.DATASTORE
+        label = ENTITY_LABEL_NAMES.get(labels.get(rule.kind_label, "")) if rule.kind_label else None
+        if label is None:
+            # the exporter did not say (a series written before it did): the rule's kind, or the patterns'
+            label = rule.entity
+            if (rule.datastore_aware or rule.kind_label) and self._is_datastore(entity_id, labels, rule):
+                label = Label.DATASTORE
         return EntityRef(label, self._prefix + entity_id)
 
     def _is_datastore(self, entity_id: str, labels: dict[str, str], rule: MappingRule) -> bool:

@@ -35,7 +35,8 @@ class MappingRule:
     id_regex: re.Pattern | None = None
     datastore_aware: bool = False
     # a label of the series that names the entity's kind (Service, Datastore, ...), for exporters that know
-    # it (the syslog worker's hop histogram); a series without it falls back to `entity`
+    # it (the syslog worker's hop histogram); a series without a kind it names is `entity`, or a Datastore
+    # by the datastore patterns
     kind_label: str | None = None
 
 

@@ -358,7 +358,7 @@ class SyslogPipeline:
         return uid
 
 
-HOP_LABELS = (Label.SERVICE, Label.DATASTORE)  # the histogram's `service` label names one of these, `kind` which
+HOP_LABELS = (Label.SERVICE, Label.DATASTORE)  # the histogram's `service` names one of these, its `kind` says which
 
 
 def _host_of(source: str) -> str:

@@ -11,12 +11,15 @@ that reaches less than twice ``RECENT_S`` before the alert, the split is halfway
 one input: a new warning or error weighs more than a new informational line, and both count.
 Templates are compared as statements (`statement_of`): a line printing a list of five items is
 the line it printed with four. A template is new only when the history was long enough to have
-shown it: at the rate the entity logs it after the split, the time the logs were heard before
-should have held NEW_MIN_EXPECTED of its lines. Four lines after the fault are new against an hour
-of history, and say nothing against the one minute an export kept before the day's first fault.
-When no line at all was heard before the split (a recording that starts with the fault) there is
-no history to judge by, and what an entity logs is new, as a service that logs only when it fails
-writes it.
+shown it: were the entity logging it at one rate all along, each of its n lines would fall after
+the split with the chance A / (H + A) (A and H the seconds the logs were heard after and before
+it), and all n with (A / (H + A))^n; that must be under e^-NEW_SURPRISE_NATS, 5 %. Four lines
+after the fault are new against an hour of history, and say nothing against the one minute an
+export kept before the day's first fault. When no line at all was heard before the split (a
+recording that starts with the fault) there is no history to judge by, and what an entity logs is
+new, as a service that logs only when it fails writes it; a single line heard before makes the
+test strict (one minute of history against ten after asks for 32 lines), which only a recording
+or a replay can give, never a live window.
 
 Rates are lines per second the logs were heard: ``GAP_S`` or more without a line among the events
 given (the subgraph's, for the features) is a gap in delivery (a shipper down, an export that kept
@@ -37,7 +40,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from rca.rank.types import EventSignal
@@ -49,9 +52,9 @@ SEVERE = 4  # syslog warning (4) and worse
 WEIGHT_SEVERE = 1.0
 WEIGHT_OTHER = 0.35  # a new informational template is evidence too, weaker than a new error
 WEIGHT_FASTER = 0.5  # a known template logged faster counts half a new one
-# "new" only when the heard history should have held this many of its lines at the rate the entity logs
-# it after the split: a chance of e^-3, 5 %, that it logged none there by luck
-NEW_MIN_EXPECTED = 3.0
+# "new" only when it is this improbable, in nats, that every line of the template fell after the split if
+# the entity had logged it at one rate all along: e^-3, a chance of 5 %
+NEW_SURPRISE_NATS = 3.0
 HEARD_S = 60.0  # the time one line stands for: an event's bucket
 GAP_S = 300.0  # no line at all for this long is a gap in delivery, not a quiet spell
 MAX_BLOCK_TOKENS = 12  # the longest repeated block statement_of cuts (a printed record of a dozen fields)
@@ -80,9 +83,14 @@ class TemplateChange:
 
 
 def template_changes(
-    events: Iterable[EventSignal], window_start: float, alert: float, window_end: float
+    events: Iterable[EventSignal],
+    window_start: float,
+    alert: float,
+    window_end: float,
+    entities: Collection[str] | None = None,
 ) -> list[TemplateChange]:
-    """The new and faster templates of every entity, ordered by entity, then weight (largest first)."""
+    """The new and faster templates of every entity (of `entities` when given: the others' events count
+    only towards the time the logs were heard), ordered by entity, then weight (largest first)."""
     # the recent part never takes more than half of what the window holds before the alert: with a
     # short look-back (a bridge set to 120 s) everything would otherwise be "new", routine lines too
     split = max(alert - RECENT_S, window_start + (alert - window_start) / 2)
@@ -91,16 +99,22 @@ def template_changes(
     heard_before: list[float] = []  # line times on either side of the split (module docstring)
     heard_after: list[float] = []
     for e in events:
+        if e.last_ts < split:
+            heard_before.append(e.first_ts)
+        elif e.first_ts <= window_end:
+            heard_after.append(e.first_ts)
+        else:
+            continue
+        if entities is not None and e.entity_id not in entities:
+            continue
         key = (e.entity_id, statement_of(e.template))
         if e.last_ts < split:
             before[key] = before.get(key, 0) + e.count
-            heard_before.append(e.first_ts)
-        elif e.first_ts <= window_end:
+        else:
             seen = after.setdefault(key, [0, e.first_ts, e.severity, e.signature_class, e.sample])
             seen[0] += e.count
             seen[1] = min(seen[1], e.first_ts)
             seen[2] = min(seen[2], e.severity)
-            heard_after.append(e.first_ts)
     # the time the logs were heard, not the wall time
     history_s = _heard_s(heard_before) if heard_before else None
     after_s = _heard_s(heard_after)
@@ -109,7 +123,7 @@ def template_changes(
         weight = WEIGHT_SEVERE if severity <= SEVERE else WEIGHT_OTHER
         earlier = before.get((entity_id, template), 0)
         if earlier == 0:
-            if history_s is not None and lines / after_s * history_s < NEW_MIN_EXPECTED:
+            if history_s is not None and lines * math.log1p(history_s / after_s) < NEW_SURPRISE_NATS:
                 continue  # a history too short to have shown it: absent there by chance, not new
             kind = "new"
         else:

@@ -65,10 +65,12 @@ def edge_in_trouble(subgraph: IncidentSubgraph, radius: int) -> list[str]:
     """
     edge = {entity for entity, hops in hops_from_symptoms(subgraph).items() if hops == radius}
     troubled = {a.entity_id for a in subgraph.anomalies if a.entity_id in edge}
-    # a severe line is trouble where it is new or faster (rca.rank.log_change), not an error logged all along
-    edge_events = [e for e in subgraph.events if e.entity_id in edge and e.severity <= SEVERE_LOG]
-    changed = template_changes(edge_events, subgraph.window_start, subgraph.alert_time, subgraph.window_end)
-    troubled |= {c.entity_id for c in changed}
+    # a severe line is trouble where it is new or faster (rca.rank.log_change), not an error logged all along;
+    # judged against the time the subgraph's logs were heard, every line of it, as the features judge it
+    changed = template_changes(
+        subgraph.events, subgraph.window_start, subgraph.alert_time, subgraph.window_end, entities=edge
+    )
+    troubled |= {c.entity_id for c in changed if c.severity <= SEVERE_LOG}
     return sorted(troubled)
 
 

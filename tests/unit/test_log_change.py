@@ -59,6 +59,19 @@ def test_a_template_is_new_only_against_a_history_long_enough_to_have_shown_it()
     assert [c.kind for c in template_changes(fault, START, ALERT, END)] == ["new"]
 
 
+def test_a_template_is_new_when_all_its_lines_falling_after_the_split_is_under_a_chance_of_e_minus_3():
+    # two heard minutes before the split and two after: each line falls after it with a chance of a half,
+    # four lines all together with 1/16 (2.8 nats), five with 1/32 (3.5 nats)
+    history = [_minute("orders", "GET /orders <*>", at, 30) for at in (SPLIT - 200, SPLIT - 140)]
+    for lines, new in ((4, False), (5, True)):
+        fault = [
+            _minute("orders", "payment declined", ALERT - 180, lines - 2, 3),
+            _minute("orders", "payment declined", ALERT - 120, 2, 3),
+        ]
+        changes = template_changes(history + fault, START, ALERT, END)
+        assert [c.template for c in changes if c.kind == "new"] == (["payment declined"] if new else [])
+
+
 LISTED = "<*> INFO TraceID: <*> [getSoldTickets][info is: LeftTicketInfo{soldTickets=[ITEMS]}"
 ITEM = "Ticket(seatNo=<*>, startStation=shanghai, destStation=nanjing),"
 

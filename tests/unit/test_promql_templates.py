@@ -86,12 +86,13 @@ def test_bad_mapping_rules_are_named(tmp_path):
 
 def test_a_series_that_names_its_entitys_kind_maps_to_that_kind():
     # the syslog worker labels hops with the kind of the entity they went into: a datastore whose name
-    # matches no datastore pattern is still a datastore, and a series without the label (a worker from
-    # before it, or a kind no mapping knows) keeps the rule's
+    # matches no datastore pattern is still a datastore; a series without the label (a worker from before
+    # it) or with a kind no mapping knows is read as before, by the datastore patterns
     mapper = EntityMapper(load_templates())
     assert mapper.map("syslog_trace_hop_service", {"service": "ledger", "kind": "Datastore"}).label == Label.DATASTORE
     assert mapper.map("syslog_trace_hop_service", {"service": "checkout", "kind": "Service"}).label == Label.SERVICE
-    assert mapper.map("syslog_trace_hop_service", {"service": "orders-db"}).label == Label.SERVICE
+    assert mapper.map("syslog_trace_hop_service", {"service": "orders-db", "kind": ""}).label == Label.DATASTORE
+    assert mapper.map("syslog_trace_hop_service", {"service": "orders-db"}).label == Label.DATASTORE
     assert mapper.map("syslog_trace_hop_service", {"service": "x", "kind": "Planet"}).label == Label.SERVICE
 
 

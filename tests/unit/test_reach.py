@@ -34,6 +34,27 @@ def test_an_anomaly_or_a_severe_log_line_at_the_edge_is_trouble():
     assert edge_in_trouble(_chain(anomalous=["cache", "side"]), 2) == ["cache", "side"]
 
 
+def test_a_new_error_at_the_edge_is_judged_against_all_the_time_its_logs_were_heard():
+    # db logged INFO lines every minute for half an hour and one old error; six lines of a new error
+    # now: against half an hour of history, not against the one minute of the old error, they are new
+    alert = 2000.0
+    routine = [EventSignal("db", "query ok", "other", 6, 10, t, t + 50, "") for t in range(200, 1350, 60)]
+    old_error = [EventSignal("db", "disk slow", "other", 3, 1, 500.0, 510.0, "")]
+    new_error = [EventSignal("db", "checksum mismatch <*>", "other", 3, 3, t, t + 50, "") for t in (1700.0, 1760.0)]
+    chain = _chain()
+    subgraph = IncidentSubgraph(
+        nodes=chain.nodes,
+        edges=chain.edges,
+        anomalies=[],
+        events=routine + old_error + new_error,
+        changes=[],
+        symptoms=[Symptom("web", "errors", alert)],
+        window_start=alert - 1800,
+        window_end=alert + 300,
+    )
+    assert edge_in_trouble(subgraph, 3) == ["db"]
+
+
 def test_the_radius_grows_only_with_trouble_at_the_edge_and_room_to_grow():
     assert grown_radius(_chain(anomalous=["db"]), 3, 5) == 5
     assert grown_radius(_chain(anomalous=["api"]), 3, 5) == 3
