@@ -18,8 +18,8 @@ after the fault are new against an hour of history, and say nothing against the 
 export kept before the day's first fault. When no line at all was heard before the split (a
 recording that starts with the fault) there is no history to judge by, and what an entity logs is
 new, as a service that logs only when it fails writes it; a single line heard before makes the
-test strict (one minute of history against ten after asks for 32 lines), which only a recording
-or a replay can give, never a live window.
+test strict (one minute of history against ten after asks for 32 lines), as a recording or a
+replay can give and a live window only when its logs went undelivered for nearly all of it.
 
 Rates are lines per second the logs were heard: ``GAP_S`` or more without a line among the events
 given (the subgraph's, for the features) is a gap in delivery (a shipper down, an export that kept
