@@ -232,7 +232,9 @@ class _DayLogs:
         damaged: list[str] = []
         for source in (d / name for d in self.log_dirs):
             if source.is_file():
-                _read_log_file(source, rows, damaged)
+                file_rows, file_damaged = _read_log_file(source)
+                rows += file_rows
+                damaged += file_damaged
         return rows, damaged
 
 
@@ -247,7 +249,10 @@ class _LogRow(NamedTuple):  # a tuple: a day's span holds a few hundred thousand
         return self.pod, self.line
 
 
-def _read_log_file(source: Path, rows: list[_LogRow], damaged: list[str]) -> None:
+def _read_log_file(source: Path) -> tuple[list[_LogRow], list[str]]:
+    """The file's well-formed rows, and its damaged ones named by file and line."""
+    rows: list[_LogRow] = []
+    damaged: list[str] = []
     with gzip.open(source, "rt", newline="") as handle:
         reader = csv.DictReader(handle)
         for row in reader:
@@ -265,6 +270,7 @@ def _read_log_file(source: Path, rows: list[_LogRow], damaged: list[str]) -> Non
             message = " ".join(str(text).split("\n")).strip()
             if message:
                 rows.append(_LogRow(when, f"{when:.6f}\t{service}\t{message}", pod))
+    return rows, damaged
 
 
 def _write_logs(file: Path, day_logs: _DayLogs, inject_at: int) -> int:
