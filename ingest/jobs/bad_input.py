@@ -14,6 +14,7 @@ KINDS = {
     "counter_reset": "a raw counter went down (restart); the rate skips that step",
     "unmapped": "a series whose labels name no entity under the template's mapping rule",
     "duplicate_series": "two series of one template map to the same entity; the first is kept",
+    "unlabelled_kind": "the rule reads the entity's kind from a label the series lacks; its name decides the kind",
 }
 
 

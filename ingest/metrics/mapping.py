@@ -51,6 +51,15 @@ class EntityMapper:
                 label = Label.DATASTORE
         return EntityRef(label, self._prefix + entity_id)
 
+    def unread_kind_label(self, rule_name: str, labels: dict[str, str]) -> str | None:
+        """The label the rule reads the entity's kind from, when this label set lacks it or names no kind
+        the mapping knows (a query that aggregated the label away, a series from before the label): its
+        kind then comes from the rule and the datastore patterns. None when there is nothing to miss."""
+        kind_label = self._rules[rule_name].kind_label
+        if kind_label and labels.get(kind_label, "") not in ENTITY_LABEL_NAMES:
+            return kind_label
+        return None
+
     def _is_datastore(self, entity_id: str, labels: dict[str, str], rule: MappingRule) -> bool:
         # Tempo marks calls into databases on the edge; only the server side is the datastore.
         if labels.get("connection_type") == "database" and rule.prom_label in ("server", "destination_workload"):

@@ -242,6 +242,12 @@ class MetricsPoller:
         if entity is None:
             report.bad.add("unmapped", template.name, f"labels {series.labels} under rule {template.entity}")
             return None
+        unread = self.mapper.unread_kind_label(template.entity, series.labels)
+        if unread is not None:
+            # a kind read from the name where the rule expected the label: say so, or a query that sums the
+            # label away would quietly make a datastore a Service
+            detail = f"no known {unread!r} label in {series.labels}; {entity.id} read as {entity.label}"
+            report.bad.add("unlabelled_kind", template.name, detail)
         return (str(entity.label), entity.id, template.name)
 
     def _judge(

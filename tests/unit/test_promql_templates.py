@@ -96,6 +96,16 @@ def test_a_series_that_names_its_entitys_kind_maps_to_that_kind():
     assert mapper.map("syslog_trace_hop_service", {"service": "x", "kind": "Planet"}).label == Label.SERVICE
 
 
+def test_a_series_without_the_label_its_rule_reads_the_kind_from_is_named():
+    # the poll counts these (bad input `unlabelled_kind`): a query that sums the label away would
+    # otherwise make every datastore whose name matches no pattern a Service without a word
+    mapper = EntityMapper(load_templates())
+    assert mapper.unread_kind_label("syslog_trace_hop_service", {"service": "ledger", "kind": "Datastore"}) is None
+    assert mapper.unread_kind_label("syslog_trace_hop_service", {"service": "ledger"}) == "kind"
+    assert mapper.unread_kind_label("syslog_trace_hop_service", {"service": "ledger", "kind": "Planet"}) == "kind"
+    assert mapper.unread_kind_label("node_exporter_host", {"instance": "db-host-3:9100"}) is None  # reads no label
+
+
 def test_labels_map_to_entities():
     mapper = EntityMapper(load_templates())
     assert mapper.map("node_exporter_host", {"instance": "db-host-3:9100"}).id == "db-host-3"

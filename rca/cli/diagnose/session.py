@@ -91,6 +91,10 @@ class CaseMapper:
         label = self._labels.get(entity)
         return EntityRef(label, entity) if label is not None else None
 
+    def unread_kind_label(self, rule_name: str, labels: dict[str, str]) -> None:
+        """Never a label missed: the case's topology gives every entity's kind."""
+        return None
+
 
 def case_templates(case: Case, known: dict[str, SignalTemplate]) -> TemplateSet:
     """One template per signal of the case: the project's own (thresholds, direction) or the case's mapping."""
