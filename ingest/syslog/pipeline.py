@@ -139,6 +139,7 @@ class SyslogPipeline:
         )
         self.mapper = EntityMapper(load_entity_rules(extra=settings.extra_entity_rules), self.writer.lookup)
         self.trace_hops = TraceHops(settings.bucket_seconds, keep_series=keep_hop_series)
+        self._hop_kinds: dict[str, str] = {}  # entity id -> the kind its hops are observed under
         self._thread = threading.Thread(target=self._run, name="syslog-processor", daemon=True)
         self._next_flush = time.monotonic() + settings.flush_interval_s
         self.lines_processed = 0
@@ -242,6 +243,17 @@ class SyslogPipeline:
             ):
                 self.flush()
 
+    def _observe_hop(self, entity_id: str, kind: str, seconds: float) -> None:
+        """One hop into the entity, in the histogram the metrics poll reads back (log_trace_hop_latency) as
+        the entity of that kind. An entity whose kind changed (decided by the rules alone while the graph
+        was down, then known) leaves no child under its old kind: it would stay a phantom entity."""
+        earlier = self._hop_kinds.get(entity_id)
+        if earlier != kind:
+            if earlier is not None:
+                self.metrics.trace_hop_seconds.remove(entity_id, earlier)
+            self._hop_kinds[entity_id] = kind
+        self.metrics.trace_hop_seconds.labels(entity_id, kind).observe(seconds)
+
     def _process_item(self, transport: str, source: str, frames: list, received_at: float | None, end: int) -> None:
         try:
             self.process(transport, source, frames, received_at)
@@ -263,7 +275,7 @@ class SyslogPipeline:
         mapper = self.mapper.map
         aggregate = self.aggregator.add
         trace_hop = self.trace_hops.add
-        hop_seconds = self.metrics.trace_hop_seconds
+        observe_hop = self._observe_hop
         prefix = self._template_prefix
         parsed_counts: dict[str, int] = {}
         now = received_at if received_at is not None else time.time()
@@ -288,8 +300,7 @@ class SyslogPipeline:
             at = record.timestamp if record.timestamp is not None else now
             hop = trace_hop(entity.id, at, record.message)
             if hop is not None and entity.label in HOP_LABELS:
-                # read back by the metrics poll (log_trace_hop_latency) as the entity of that kind
-                hop_seconds.labels(entity.id, str(entity.label)).observe(hop)
+                observe_hop(entity.id, str(entity.label), hop)
             aggregate(
                 entity,
                 f"{prefix}-{template_id}",
