@@ -6,6 +6,7 @@ simulate the same incident twice.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import torch
@@ -91,5 +92,12 @@ def cached_suite(
     names, samples = simulate_samples(specs, rules, max_hops, desc=f"{name} incidents", progress=progress)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"names": names, "samples": samples}, path)
+        # written aside and renamed: a run reading the cache meanwhile (two trainings at once) or after
+        # this one was killed finds the whole file or none, never a truncated one it cannot load
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        try:
+            torch.save({"names": names, "samples": samples}, partial)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
     return names, samples
