@@ -23,7 +23,12 @@ What each case holds:
   `level_shift` (2 to 12 noise deviations, up or down; under 6 the detector's own threshold is not
   reached at the root), `noise_scale` (its noise times 4 to 8) or `causal_weight` (the weights of its
   inputs multiplied by 5 to 15, with a shift of 2 deviations: a root with no inputs gets a shift of 4);
-- the alert on the front's metric at the fault plus two steps.
+- the alert on the front's metric at the fault plus two steps;
+- `generator.yaml`: what was drawn (the kind, the step, the fault's time, each root's shift, weight
+  factor and noise gain), for whoever checks the generator; `rca diagnose` does not read it.
+
+The faults take turns by case number, so 60 cases hold 20 of each kind. docs/accuracy.md ("An
+independent generator") has the figures.
 """
 
 from __future__ import annotations
