@@ -55,7 +55,8 @@ class ServiceSettings(BaseModel):
         ge=0,
         le=6,
         description="radius a request that says 0 grows to when an entity at the edge of the default "
-        "neighbourhood shows an anomaly or a severe log line (one more graph read); at or below default_max_hops: "
+        "neighbourhood shows an anomaly, a deviation of 4 or more or a new severe log line (one more graph read); "
+        "at or below default_max_hops: "
         "never grows",
     )
     window_before_s: float = Field(1800.0, gt=0, description="default window: seconds before the first symptom")

@@ -1,9 +1,10 @@
 """How far the subgraph reaches: it grows when trouble sits at the edge of the default neighbourhood."""
 
+from dataclasses import replace
 from itertools import pairwise
 
 from rca.rank.reach import edge_in_trouble, grown_radius, hops_from_symptoms
-from rca.rank.types import AnomalySignal, Edge, EntityNode, EventSignal, IncidentSubgraph, Symptom
+from rca.rank.types import AnomalySignal, DeviationSignal, Edge, EntityNode, EventSignal, IncidentSubgraph, Symptom
 from rca.simulator import simulate
 
 CHAIN = ["web", "api", "cache", "db", "host"]  # web -> api -> cache -> db -> host, the symptom on web
@@ -32,6 +33,18 @@ def test_an_anomaly_or_a_severe_log_line_at_the_edge_is_trouble():
     assert edge_in_trouble(_chain(events=[("db", 6)]), 3) == []  # an info line is not trouble
     assert edge_in_trouble(_chain(anomalous=["api", "cache"]), 3) == []  # trouble inside, not at the edge
     assert edge_in_trouble(_chain(anomalous=["cache", "side"]), 2) == ["cache", "side"]
+
+
+def test_a_deviation_under_the_detectors_threshold_at_the_edge_is_trouble_near_the_alert():
+    # a trail whose effects shrink hop by hop may cross no threshold before the root: a deviation the
+    # features count as showing (4 or more, from 900 s before the alert to 600 s after) is trouble too
+    def deviating(peak: float, at: float) -> IncidentSubgraph:
+        return replace(_chain(), deviations=[DeviationSignal("db", "latency", at, peak)])
+
+    assert edge_in_trouble(deviating(4.5, 100.0), 3) == ["db"]
+    assert edge_in_trouble(deviating(3.5, 100.0), 3) == []  # as much as chance gives
+    assert edge_in_trouble(deviating(4.5, 120.0 - 1000.0), 3) == []  # long before the alert: another story
+    assert grown_radius(deviating(4.5, 100.0), 3, 5) == 5
 
 
 def test_a_new_error_at_the_edge_is_judged_against_all_the_time_its_logs_were_heard():
