@@ -56,8 +56,7 @@ class ServiceSettings(BaseModel):
         le=6,
         description="radius a request that says 0 grows to when an entity at the edge of the default "
         "neighbourhood shows an anomaly, a deviation of 4 or more or a new severe log line (one more graph read); "
-        "at or below default_max_hops: "
-        "never grows",
+        "at or below default_max_hops: never grows",
     )
     window_before_s: float = Field(1800.0, gt=0, description="default window: seconds before the first symptom")
     window_after_s: float = Field(300.0, ge=0, description="default window: seconds after the last symptom")

@@ -22,7 +22,7 @@ from rca.rank.graph import PropagationGraph, propagation_graph
 from rca.rank.log_change import LogBurst, TemplateChange, change_onsets, change_strength, template_changes
 from rca.rank.log_mentions import named_peers
 from rca.rank.log_sequence import BrokenSequence
-from rca.rank.types import OBSERVED_LOGS, IncidentSubgraph
+from rca.rank.types import OBSERVED_LOGS, DeviationSignal, IncidentSubgraph
 
 FEATURE_SCHEMA_VERSION = "6"
 SNAPSHOT_DECIMALS = 6  # values kept in the feature snapshot stored with an incident
@@ -278,6 +278,13 @@ def _anomaly_evidence(raw_scores, share) -> np.ndarray:
     return (own * (1.0 - share)).max(axis=1) if len(raw_scores) else np.zeros(0)
 
 
+def deviation_shows(deviation: DeviationSignal, alert: float) -> bool:
+    """The deviation is evidence about the incident the alert opened: WEAK_DEVIATION or more, in a bucket
+    from ENDED_BEFORE_ALERT_S before the alert to ONSET_SCALE_S after it (what _deviation_features dates
+    onsets by; rca.rank.reach grows the neighbourhood on it)."""
+    return deviation.peak >= WEAK_DEVIATION and alert - ENDED_BEFORE_ALERT_S <= deviation.at <= alert + ONSET_SCALE_S
+
+
 def _deviation_features(subgraph, m, row, col, alert) -> dict[str, float]:
     """`deviation_<family>`: the strongest deviation of the family around the alert, anomaly or not
     (capped like anomaly scores); returns, per entity, the first bucket at WEAK_DEVIATION or more."""
@@ -290,7 +297,7 @@ def _deviation_features(subgraph, m, row, col, alert) -> dict[str, float]:
             continue  # far from the alert: another story
         j = col[f"deviation_{d.family}"]
         m[i, j] = max(m[i, j], min(d.peak, SCORE_CAP))
-        if d.peak >= WEAK_DEVIATION:
+        if deviation_shows(d, alert):
             onsets[d.entity_id] = min(onsets.get(d.entity_id, d.at), d.at)
     return onsets
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from rca.rank.features import ENDED_BEFORE_ALERT_S, ONSET_SCALE_S, WEAK_DEVIATION
+from rca.rank.features import deviation_shows
 from rca.rank.log_change import template_changes
 from rca.rank.types import Edge, IncidentSubgraph
 
@@ -60,8 +60,8 @@ def hops_from_symptoms(subgraph: IncidentSubgraph) -> dict[str, int]:
 
 
 def edge_in_trouble(subgraph: IncidentSubgraph, radius: int) -> list[str]:
-    """Entities exactly `radius` hops from the symptoms that show an anomaly, a deviation of WEAK_DEVIATION or
-    more around the alert, or a new (or faster) severe log line.
+    """Entities exactly `radius` hops from the symptoms that show an anomaly, a deviation around the alert
+    (features.deviation_shows), or a new (or faster) severe log line.
 
     Empty when nothing at the edge of the neighbourhood is in trouble, i.e. the trail ends inside it.
     """
@@ -70,13 +70,7 @@ def edge_in_trouble(subgraph: IncidentSubgraph, radius: int) -> list[str]:
     # a deviation under the detector's threshold is trouble too, where and when the features count it as
     # showing: a trail whose effects shrink hop by hop may cross no threshold before the root
     alert = subgraph.alert_time
-    troubled |= {
-        d.entity_id
-        for d in subgraph.deviations
-        if d.entity_id in edge
-        and d.peak >= WEAK_DEVIATION
-        and alert - ENDED_BEFORE_ALERT_S <= d.at <= alert + ONSET_SCALE_S
-    }
+    troubled |= {d.entity_id for d in subgraph.deviations if d.entity_id in edge and deviation_shows(d, alert)}
     # a severe line is trouble where it is new or faster (rca.rank.log_change), not an error logged all along;
     # judged against the time the subgraph's logs were heard, every line of it, as the features judge it
     changed = template_changes(
