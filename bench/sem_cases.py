@@ -48,6 +48,11 @@ GENERATOR_FILE = "generator.yaml"
 START = 1_700_000_000  # 2023-11-14T22:13:20Z: any fixed time will do
 
 
+def _entity(index: int) -> str:
+    """The id of the entity drawn as number `index` (0 is the front)."""
+    return f"svc-{index}"
+
+
 def _topology(rng: np.random.Generator, n: int) -> dict[int, list[int]]:
     """Entity -> the entities it calls; every entity but the front has one or two callers before it."""
     calls: dict[int, list[int]] = {i: [] for i in range(n)}
@@ -78,7 +83,7 @@ def _series(
     factor = {r: float(rng.uniform(5.0, 15.0)) for r in roots} if kind == "causal_weight" else {}
     noise_gain = {r: float(rng.uniform(4.0, 8.0)) for r in roots} if kind == "noise_scale" else {}
     detail = {
-        f"svc-{r}": {
+        _entity(r): {
             "shift_sigmas": round(shift.get(r, 0.0), 2),
             "weight_factor": round(factor.get(r, 1.0), 2),
             "noise_gain": round(noise_gain.get(r, 1.0), 2),
@@ -111,32 +116,31 @@ def write_case(out: Path, index: int, rng: np.random.Generator) -> None:
     roots = [int(r) for r in rng.choice(np.arange(1, n), size=root_count, replace=False)]
     step = int(STEPS_S[int(rng.integers(len(STEPS_S)))])
     values, detail = _series(rng, calls, roots, kind)
-    name = lambda i: f"svc-{i}"  # noqa: E731 - the one naming rule
     folder = out / f"sem-{index:03d}-{kind}"
     folder.mkdir(parents=True, exist_ok=True)
     services = []
     for i in range(n):
-        entry: dict = {"id": name(i)}
+        entry: dict = {"id": _entity(i)}
         if calls[i]:
-            entry["calls"] = [name(c) for c in calls[i]]
+            entry["calls"] = [_entity(c) for c in calls[i]]
         services.append(entry)
     (folder / "topology.yaml").write_text(
         yaml.safe_dump({"version": 1, "estate": f"sem-{index:03d}", "services": services}, sort_keys=False)
     )
     times = START + step * np.arange(len(values))
-    header = "time," + ",".join(f"{name(i)}/value" for i in range(n))
+    header = "time," + ",".join(f"{_entity(i)}/value" for i in range(n))
     rows = [f"{t}," + ",".join(f"{v:.4f}" for v in row) for t, row in zip(times, values)]
     (folder / "metrics.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
     case = {
-        "description": f"{kind} at {', '.join(name(r) for r in roots)} ({GENERATOR_FILE} has the draw)",
+        "description": f"{kind} at {', '.join(_entity(r) for r in roots)} ({GENERATOR_FILE} has the draw)",
         "source": "bench/sem_cases.py",
         "fault": kind,
         "alert": {
             "at": int(times[HISTORY_POINTS] + 2 * step),
-            "symptoms": [{"entity": name(0), "family": "latency"}],
+            "symptoms": [{"entity": _entity(0), "family": "latency"}],
         },
         "signals": {"value": {"family": "latency", "direction": "both"}},
-        "root_causes": [name(r) for r in roots],
+        "root_causes": [_entity(r) for r in roots],
     }
     (folder / "case.yaml").write_text(yaml.safe_dump(case, sort_keys=False))
     # what was drawn, for whoever checks the generator (rca diagnose reads only the files above)
