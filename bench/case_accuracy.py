@@ -35,26 +35,22 @@ from settings.root import load_settings
 SERVICE = "service"
 
 
-def _fault_of(case) -> str:
+def fault_of(case) -> str:
+    """The case's fault kind (case.yaml `fault`), "unlabelled" when it names none."""
     import yaml
 
     return str((yaml.safe_load((case.path / "case.yaml").read_text()) or {}).get("fault") or "unlabelled")
 
 
-def run_cases(folder, rankers, ranks_json=None) -> int:
-    """Diagnose every case under ``folder`` and print the table of every ranker."""
+def diagnosed(folder, elapsed=None):
+    """Per case folder under ``folder`` with root causes: (case, the service's result, the subgraph Infer
+    ranked, fetched again from the graph), all on one throwaway graph and service. Folders that do not
+    load, or name no root cause, are reported and skipped. ``elapsed["diagnose"]`` sums the diagnoses."""
     logging.getLogger("ingest").setLevel(logging.ERROR)  # per-series warnings of each case's poll
     settings = load_settings(None)
     known = {name: t.family for name, t in project_signals(settings.metrics).items()}
-    names = [SERVICE] + [r.name for r in rankers]
-    groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    covered = total = 0
-    per_case: dict[str, dict] = {}
-    elapsed: dict[str, float] = defaultdict(float)
-    paths = case_folders(folder)
-    started = time.monotonic()
     with open_session(settings) as session:
-        for path in tqdm(paths, desc="cases", unit="case"):
+        for path in tqdm(case_folders(folder), desc="cases", unit="case"):
             try:
                 case = load_case(path, known)
             except CaseError as exc:
@@ -65,25 +61,38 @@ def run_cases(folder, rankers, ranks_json=None) -> int:
                 continue
             t = time.perf_counter()
             result = session.run(case)
-            elapsed["diagnose"] += time.perf_counter() - t
+            if elapsed is not None:
+                elapsed["diagnose"] += time.perf_counter() - t
             subgraph, _ = subgraph_fetch.from_graph(
                 session.store,
                 parse_infer(session.last_request, settings.service.model_copy(update={"max_top_k": 1000})),
             )
-            truth = set(case.root_causes)
-            total += 1
-            covered += bool(truth & set(subgraph.nodes))
-            ranks = {SERVICE: result.rank_of_truth() or 0}
-            for ranker in rankers:
-                t = time.perf_counter()
-                ranked = ranker.rank(subgraph, TOP)
-                elapsed[ranker.name] += time.perf_counter() - t
-                ranks[ranker.name] = next((c.rank for c in ranked.candidates if c.entity_id in truth), 0)
-            day = dt.datetime.fromtimestamp(case.alert_at, dt.UTC).strftime("%Y-%m-%d")
-            per_case[case.name] = {"fault": _fault_of(case), "ranks": ranks}
-            for group in ("OVERALL", f"fault {_fault_of(case)}", f"day {day}"):
-                for name in names:
-                    groups[group][name].append(ranks[name])
+            yield case, result, subgraph
+
+
+def run_cases(folder, rankers, ranks_json=None) -> int:
+    """Diagnose every case under ``folder`` and print the table of every ranker."""
+    names = [SERVICE] + [r.name for r in rankers]
+    groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    covered = total = 0
+    per_case: dict[str, dict] = {}
+    elapsed: dict[str, float] = defaultdict(float)
+    started = time.monotonic()
+    for case, result, subgraph in diagnosed(folder, elapsed):
+        truth = set(case.root_causes)
+        total += 1
+        covered += bool(truth & set(subgraph.nodes))
+        ranks = {SERVICE: result.rank_of_truth() or 0}
+        for ranker in rankers:
+            t = time.perf_counter()
+            ranked = ranker.rank(subgraph, TOP)
+            elapsed[ranker.name] += time.perf_counter() - t
+            ranks[ranker.name] = next((c.rank for c in ranked.candidates if c.entity_id in truth), 0)
+        day = dt.datetime.fromtimestamp(case.alert_at, dt.UTC).strftime("%Y-%m-%d")
+        per_case[case.name] = {"fault": fault_of(case), "ranks": ranks}
+        for group in ("OVERALL", f"fault {fault_of(case)}", f"day {day}"):
+            for name in names:
+                groups[group][name].append(ranks[name])
     seconds = time.monotonic() - started
     if ranks_json is not None:
         ranks_json.write_text(json.dumps(per_case, indent=1) + "\n", encoding="utf-8")  # rankers in table order
