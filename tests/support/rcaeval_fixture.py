@@ -4,6 +4,7 @@ and with `write_case(..., logs_and_traces=True)` RE2's logs.csv and traces.csv b
 RCAEval's data is not shipped here; the shape (a `time` column of unix seconds, `<service>_<metric>`
 columns, the root cause and fault in the folder names; logs with `timestamp` in nanoseconds,
 `container_name` and `message`; Jaeger's span columns) is what `rca diagnose import rcaeval` reads.
+`write_layout_case` writes a case with the column names of one of RCAEval's datasets as given.
 """
 
 from __future__ import annotations
@@ -97,3 +98,39 @@ def _write_logs_and_traces(folder: Path, root_cause: str, rng: np.random.Generat
         writer = csv.writer(handle)
         writer.writerow(["timestamp", "container_name", "message"])
         writer.writerows(logs)
+
+
+def write_layout_case(
+    root: Path,
+    dataset: str,
+    folder: str,
+    columns: list[str],
+    data_file: str = "data.csv",
+    n: int = 1,
+    inject_text: str | None = None,
+    seed: int = 5,
+) -> Path:
+    """One case in the exact layout of an RCAEval dataset: ``dataset/folder/n/data_file`` with a `time`
+    column of unix seconds and ``columns`` as named (RE1's `<svc>_cpu`, RE2's `<svc>_container-...`).
+    Columns ending in `total` are cumulative counters, `time` or `time.1` a repeated time column (RE1-OB
+    has one); every other column rises at the injection. ``inject_text`` is inject_time.txt's text."""
+    case = root / dataset / folder / str(n)
+    case.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    ts = np.arange(START, END + 1, 1.0)
+    after = ts >= INJECT_AT
+    values = []
+    for column in columns:
+        if column in ("time", "time.1"):
+            values.append(ts)
+        elif column.endswith("total"):
+            values.append(np.cumsum(5 + rng.uniform(0, 1, len(ts)) + 5 * after))
+        else:
+            values.append(1 + rng.normal(0, 0.01, len(ts)) + after)
+    with (case / data_file).open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["time", *columns])
+        for i, t in enumerate(ts):
+            writer.writerow([int(t), *(f"{v[i]:.5f}" for v in values)])
+    (case / "inject_time.txt").write_text(inject_text if inject_text is not None else f"{INJECT_AT}\n")
+    return case

@@ -1,14 +1,16 @@
 """RCAEval's case layout (RE1, RE2, RE3; github.com/phamquiluan/RCAEval) as case folders.
 
     DIR/**/<service>_<fault>/<n>/data.csv        RE1 (RE2/RE3: metrics.csv): `time` + `<service>_<metric>` columns
-    DIR/**/<service>_<fault>/<n>/inject_time.txt  unix seconds of the injection
+    DIR/**/<service>_<fault>/<n>/inject_time.txt  unix seconds of the injection (its first line)
 
 The root cause is the service in the folder name (the part before the last `_`), the fault kind
-what follows it. A column `<service>_<metric>` is split at its first `_` (service names use `-`).
-Families come from the metric's name: latency/duration -> latency; error/fail/5xx -> errors;
-cpu/mem/disk/fs/io/thread/socket -> saturation; workload/request/throughput/network bytes -> traffic;
-other columns are left out and counted. Cumulative counters (names ending in `total`) become
-per-second rates.
+what follows it (cpu, mem, disk, socket, delay, loss; RE3's code-level faults f1..f5). A column
+`<service>_<metric>` is split at its first `_` (service names use `-`). Families come from the metric's
+name: latency/duration/lat_90 -> latency; error/fail/5xx -> errors; cpu/mem/disk/fs/io/thread/socket ->
+saturation; workload/load/request/throughput/network bytes -> traffic; other columns are left out and
+counted, as are RE2's and RE3's node-exporter columns (`<node>_node-...`: a host, not a service) and a
+repeated `time` column (RE1-OB's). Cumulative counters (names ending in `total`) become per-second
+rates. Samples that are no finite number (RCAEval's data holds inf and NaN) are missing samples.
 
 RE2 and RE3 cases also hold traces.csv and logs.csv (rca.cli.diagnose.rcaeval_sources): the traces
 give the topology (calls between services) and each service's own request latency and error series,
@@ -47,11 +49,18 @@ TRACES_FILE = "traces.csv"
 ALERT_AFTER_S = 60
 ENTRY = re.compile(r"(?i)^(front[-_]?end|frontend.*|.*gateway.*|.*ui-dashboard.*|web.*)$")
 FAMILIES = (
-    ("latency", re.compile(r"(?i)latency|duration|response[-_]?time|\brt\b")),
-    ("errors", re.compile(r"(?i)error|fail|5xx|exception")),
-    ("traffic", re.compile(r"(?i)workload|request|throughput|qps|rps|receive|transmit|network")),
-    ("saturation", re.compile(r"(?i)cpu|mem|disk|fs|io|thread|socket|fd")),
+    # `lat_50`, `lat_90`, `lat_99`: Sock Shop's percentiles in RCAEval's older data
+    ("latency", re.compile(r"(?i)latency|duration|response[-_]?time|\brt\b|^lat(?:[-_]?\d+)?$")),
+    # cAdvisor's `container-memory-failures-total` counts page faults: memory pressure, not failed requests
+    ("errors", re.compile(r"(?i)error|(?<!memory-)fail|5xx|exception")),
+    # `load` is RE1-OB's request rate; `istio-bytes-90` a percentile of request sizes
+    ("traffic", re.compile(r"(?i)workload|^load$|request|throughput|qps|rps|receive|transmit|network|bytes-\d+$")),
+    # `io` only on its own (`blkio`, `disk-io`, `io_wait`): the `io` of `istio-...` is no I/O
+    ("saturation", re.compile(r"(?i)cpu|mem|disk|fs|blkio|(?<![a-z])io(?![a-z])|thread|socket|fd|descriptor")),
 )
+NODE_METRIC = "node-"  # RE2's and RE3's `<node>_node-cpu-seconds-total`: node-exporter's host series
+REPEATED_TIME = re.compile(r"(?i)time(\.\d+)?")  # RE1-OB's data.csv holds `time` twice
+MISSING = ("", "nan", "na", "null", "none")
 
 
 def family_of(metric: str) -> str | None:
@@ -72,18 +81,25 @@ def import_rcaeval(root: Path, out: Path) -> list[Path]:
         root_cause, _, fault = folder.parent.name.rpartition("_")
         if not root_cause:
             raise UserError(f"{folder.parent}: expected a folder named <service>_<fault>")
+        # RCAEval reads the first line only
+        lines = [line.strip() for line in (folder / "inject_time.txt").read_text().splitlines() if line.strip()]
         try:
-            inject_at = float((folder / "inject_time.txt").read_text().strip())
+            inject_at = float(lines[0] if lines else "")
         except ValueError:
             raise UserError(f"{folder / 'inject_time.txt'}: expected unix seconds") from None
         name = "_".join(folder.relative_to(root).parts) if folder != root else folder.name
         target = out / name
         target.mkdir(parents=True, exist_ok=True)
         traces = read_traces(folder / TRACES_FILE) if (folder / TRACES_FILE).is_file() else None
-        services, signals, skipped = _write_metrics(data, target / "metrics.csv", traces, root_cause)
+        services, signals, skipped, nodes = _write_metrics(data, target / "metrics.csv", traces, root_cause)
         entry, calls = _call_graph(services, traces)
         (target / "topology.yaml").write_text(_topology(name, services, entry, calls, traces is not None))
         notes = [f"{len(skipped)} columns of no known family left out: {', '.join(skipped[:8])}"] if skipped else []
+        if nodes:
+            notes.append(
+                f"{sum(nodes.values())} columns of {len(nodes)} nodes (node-exporter's host series; RCAEval ties"
+                f" no service to a node) left out: {', '.join(sorted(nodes)[:4])}"
+            )
         if traces is not None:
             traced = sum(a in services and b in services for a, b in traces.calls)
             torn = f"; {traces.torn} rows too short or with an empty cell left out" if traces.torn else ""
@@ -175,17 +191,24 @@ def _write_logs(source: Path, target: Path, services: list[str]) -> str:
 
 def _write_metrics(
     source: Path, target: Path, traces: Traces | None, root_cause: str
-) -> tuple[set[str], dict[str, str], list[str]]:
+) -> tuple[set[str], dict[str, str], list[str], Counter[str]]:
     """metrics.csv of the case (and its services: those the columns name, and the root cause), with the
-    traces' series of those services added."""
+    traces' series of those services added; also the columns left out, and the nodes' column counts."""
     with source.open(newline="") as handle:
         rows = list(csv.reader(handle))
     if not rows or not rows[0] or rows[0][0].strip().lower() != "time":
         raise UserError(f"{source}:1: expected a header starting with 'time'")
     header = rows[0]
     keep, signals, services, skipped = [], {}, set(), []
+    nodes: Counter[str] = Counter()
     for index, column in enumerate(header[1:], start=1):
+        if REPEATED_TIME.fullmatch(column.strip()):
+            continue
         service, _, metric = column.partition("_")
+        if service and metric.startswith(NODE_METRIC):
+            # a node is no service: as one it would be a candidate root cause that no call reaches
+            nodes[service] += 1
+            continue
         family = family_of(metric) if service and metric else None
         if family is None:
             skipped.append(column)
@@ -208,13 +231,19 @@ def _write_metrics(
         cells = [f"{when:.3f}".rstrip("0").rstrip(".")]
         for index, _, counter in keep:
             text = row[index].strip() if index < len(row) else ""
-            if counter and text:
-                try:
-                    value = float(text)
-                except ValueError:
-                    raise UserError(f"{source}:{number}:{index + 1}: {text!r} is not a number") from None
+            if text.lower() in MISSING:
+                cells.append("")
+                continue
+            try:
+                value = float(text)
+            except ValueError:
+                raise UserError(f"{source}:{number}:{index + 1}: {text!r} is not a number") from None
+            if not math.isfinite(value):
+                cells.append("")  # RCAEval's series hold inf (a ratio over no requests): no sample
+                continue
+            if counter:
                 last = previous.get(index)
-                previous[index] = (when, value)
+                previous[index] = (when, value)  # a rate spans the last finite sample
                 rate = (value - last[1]) / (when - last[0]) if last and when > last[0] and value >= last[1] else None
                 text = "" if rate is None or not math.isfinite(rate) else f"{rate:.6g}"
             cells.append(text)
@@ -230,4 +259,4 @@ def _write_metrics(
                 row.append(cell)
     with target.open("w", newline="") as handle:
         csv.writer(handle).writerows(out_rows)
-    return services, signals, skipped
+    return services, signals, skipped, nodes
