@@ -25,7 +25,7 @@ A case folder holds:
                  signals: {NAME: FAMILY}   (optional: families of signal names the project does not know)
                  root_causes: [ID, ...]    (optional: scored as AC@1, AC@3, Avg@5)
   topology.yaml  the project's topology format (`rca topology schema`)
-  metrics.csv    `time` (unix seconds or ISO), then one column per `entity/signal`, e.g. checkout/latency_p99
+  metrics.csv    `time` (unix s/ms/us/ns or ISO), then one column per `entity/signal`, e.g. checkout/latency_p99
   logs/          optional: raw syslog lines, or TIME<TAB>ENTITY<TAB>MESSAGE lines (.gz allowed)
 
 --json prints {"ranking": [{"entity": ..., "score": ...}, ...], "incident": ...}, best first, every
@@ -110,7 +110,19 @@ def _run_one(path: Path, as_json: bool, top: int, settings) -> int:
     with open_session(settings) as session:
         result = session.run(case)
     print(case_json(result) if as_json else case_text(result, top))
+    if as_json:
+        warn_notes(result)
     return 0
+
+
+def warn_notes(result) -> None:
+    """What the readable report says about the input (metrics not judged, bad cells), on stderr for --json.
+
+    --json prints the ranking alone; without these a case whose metrics could not be judged at all (an
+    alert far from them) would rank on its logs and topology with nothing saying so.
+    """
+    for note in [*result.notes, *(f"bad input: {problem}" for problem in result.metric_problems)]:
+        print(f"rca: note: {result.case.name}: {note}", file=sys.stderr)
 
 
 def _run_all(folder: Path, as_json: bool, settings) -> int:
@@ -135,6 +147,8 @@ def _run_all(folder: Path, as_json: bool, settings) -> int:
             result = session.run(case)
             results.append(result)
             print(all_case_json(result) if as_json else all_line_text(result), flush=True)
+            if as_json:
+                warn_notes(result)
         seconds = time.monotonic() - started
     if as_json:
         figures = summary(results, seconds)

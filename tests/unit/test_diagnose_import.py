@@ -13,9 +13,10 @@ import pytest
 import yaml
 
 from rca.cli.diagnose.case import load_case
+from rca.cli.diagnose.errors import unix_seconds
 from rca.cli.diagnose.import_nezha import import_nezha
 from rca.cli.diagnose.import_rcaeval import import_rcaeval
-from rca.cli.diagnose.rcaeval_sources import read_traces, seconds_of, service_of
+from rca.cli.diagnose.rcaeval_sources import read_traces, service_of
 from rca.cli.errors import UserError
 from settings.ingest import MetricsSettings
 from tests.support import rcaeval_fixture
@@ -121,7 +122,7 @@ def test_rcaeval_span_times_and_statuses_are_read_in_any_unit_and_protocol(tmp_p
     }
     assert found.entry_spans["edge-proxy"][0].start_s == 1_700_000_000.0
     assert found.entry_spans["pricing"][0].duration_s == pytest.approx(0.002)
-    assert [seconds_of(v) for v in (1.7e9, 1.7e12, 1.7e15, 1.7e18)] == [1.7e9] * 4
+    assert [unix_seconds(v) for v in (1.7e9, 1.7e12, 1.7e15, 1.7e18)] == [1.7e9] * 4
     services = ["cart", "cartservice", "checkout"]
     assert service_of("cartservice-5d8f9-x2x9q", services) == "cartservice"
     assert service_of("checkout", services) == "checkout"

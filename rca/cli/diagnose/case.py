@@ -4,7 +4,7 @@
       case.yaml      alert (at, symptoms), optional signals (name -> family, or family and thresholds),
                      optional root_causes
       topology.yaml  the project's topology format (ingest/data/topology.schema.json)
-      metrics.csv    `time` (unix seconds or ISO 8601), then one column per `entity/signal`
+      metrics.csv    `time` (unix s, ms, us or ns, or ISO 8601), then one column per `entity/signal`
       logs/          optional: raw syslog lines, or `TIME<TAB>ENTITY<TAB>MESSAGE` lines
 
 Every error names the file and the line (and the column or field where there is one).
@@ -23,6 +23,7 @@ from ingest.topology.yaml_lines import read_located
 from rca.cli.diagnose.case_logs import read_logs
 from rca.cli.diagnose.case_metrics import MetricColumn, read_metrics
 from rca.cli.diagnose.errors import CaseError, parse_time
+from rca.service.requests import EARLIEST_TIME, LATEST_TIME
 
 CASE_FILE = "case.yaml"
 TOPOLOGY_FILE = "topology.yaml"
@@ -122,7 +123,7 @@ def _read_case_yaml(file: Path, labels: dict[str, Label]) -> dict:
         raise CaseError(f"{at('alert')}: required: a mapping with 'at' and 'symptoms'")
     if "at" not in alert:
         raise CaseError(f"{at('alert')}.at: required (unix seconds or ISO 8601)")
-    alert_at = parse_time(alert["at"], at("alert", "at"))
+    alert_at = _alert_time(alert["at"], at("alert", "at"))
     raw_symptoms = alert.get("symptoms")
     if not isinstance(raw_symptoms, list) or not raw_symptoms:
         raise CaseError(f"{at('alert', 'symptoms')}: required: a list of {{entity: ..., family: ...}}")
@@ -131,16 +132,16 @@ def _read_case_yaml(file: Path, labels: dict[str, Label]) -> dict:
         if not isinstance(item, dict):
             raise CaseError(f"{at('alert', 'symptoms', i)}: expected {{entity: ..., family: ...}}")
         entity, family = item.get("entity"), item.get("family")
-        if entity not in labels:
+        if not _names_entity(entity, labels):
             raise CaseError(f"{at('alert', 'symptoms', i, 'entity')}: {entity!r} is not an entity of {TOPOLOGY_FILE}")
         if family not in SIGNAL_FAMILIES:
             raise CaseError(
                 f"{at('alert', 'symptoms', i, 'family')}: {family!r} is not a signal family "
                 f"(one of {', '.join(SIGNAL_FAMILIES)})"
             )
-        when = parse_time(item["at"], at("alert", "symptoms", i, "at")) if "at" in item else alert_at
+        when = _alert_time(item["at"], at("alert", "symptoms", i, "at")) if "at" in item else alert_at
         symptoms.append(Symptom(str(entity), str(family), when))
-    as_of = parse_time(alert["as_of"], at("alert", "as_of")) if alert.get("as_of") is not None else None
+    as_of = _alert_time(alert["as_of"], at("alert", "as_of")) if alert.get("as_of") is not None else None
     if as_of is not None and as_of < max(s.at for s in symptoms):
         raise CaseError(f"{at('alert', 'as_of')}: the diagnosis cannot come before the alert's symptoms")
     signals = data.get("signals") or {}
@@ -153,7 +154,7 @@ def _read_case_yaml(file: Path, labels: dict[str, Label]) -> dict:
     if not isinstance(roots, list):
         raise CaseError(f"{at('root_causes')}: expected a list of entity ids")
     for i, root in enumerate(roots):
-        if root not in labels:
+        if not _names_entity(root, labels):
             raise CaseError(f"{at('root_causes', i)}: {root!r} is not an entity of {TOPOLOGY_FILE}")
     return {
         "at": alert_at,
@@ -162,6 +163,20 @@ def _read_case_yaml(file: Path, labels: dict[str, Label]) -> dict:
         "root_causes": [str(r) for r in roots],
         "as_of": as_of,
     }
+
+
+def _alert_time(value, where: str) -> float:
+    """A time of the alert: one Infer accepts, or an error naming the field (not INVALID_ARGUMENT from Infer)."""
+    seconds = parse_time(value, where)
+    if not EARLIEST_TIME <= seconds < LATEST_TIME:
+        raise CaseError(f"{where}: {value!r} is not a time from 2000-01-01 to 2100-01-01 UTC (what Infer accepts)")
+    return seconds
+
+
+def _names_entity(value, labels: dict[str, Label]) -> bool:
+    # a YAML list or mapping where an id belongs ({entity: x} under root_causes) cannot be looked up in a
+    # dict at all (unhashable): it is an id of no entity, and said so, not a TypeError
+    return isinstance(value, str) and value in labels
 
 
 def _case_signal(entry, at) -> CaseSignal:

@@ -7,6 +7,7 @@ same syslog pipeline. Files ending in .gz are read decompressed.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import gzip
 import re
@@ -42,30 +43,52 @@ def read_logs(folder: Path, labels: dict[str, Label]) -> list[bytes]:
             raw = gzip.decompress(file.read_bytes()) if file.suffix == ".gz" else file.read_bytes()
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             raise CaseError(f"{file}: cannot read: {exc}") from None
+        # a byte-order mark (an editor's) would otherwise be part of the first line's time or syslog header
+        raw = raw.removeprefix(codecs.BOM_UTF8)
         for number, line in enumerate(raw.splitlines(), start=1):
             if not line.strip():
                 continue
-            if line.count(b"\t") >= 2 and not line.startswith(b"<"):
+            if _is_tab_line(line, labels):
                 out.append(_tab_line(file, number, line, labels))
             else:
                 out.append(line)
     return out
 
 
-def _tab_line(file: Path, number: int, line: bytes, labels: dict[str, Label]) -> bytes:
+def _is_tab_line(line: bytes, labels: dict[str, Label]) -> bool:
+    """TIME<TAB>ENTITY<TAB>MESSAGE: three fields, and a time first or an entity second.
+
+    A raw syslog line may carry tabs in its message (`key=value<TAB>key=value`, a stack trace): it is one
+    when neither of its first two fields reads as the tab format's, and goes through as it is.
+    """
+    if line.count(b"\t") < 2 or line.startswith(b"<"):
+        return False
+    when, entity, _ = line.split(b"\t", 2)
+    if entity.strip().decode("utf-8", errors="replace") in labels:
+        return True
     try:
-        text = line.decode("utf-8")
+        parse_time(when.decode("utf-8", errors="replace"), "")
+    except CaseError:
+        return False
+    return True
+
+
+def _tab_line(file: Path, number: int, line: bytes, labels: dict[str, Label]) -> bytes:
+    raw_when, raw_entity, message = line.split(b"\t", 2)
+    try:
+        when, entity = raw_when.decode("utf-8"), raw_entity.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CaseError(f"{file}:{number}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
-    when, entity, message = text.split("\t", 2)
     seconds = parse_time(when, f"{file}:{number}:1: time")
     entity = entity.strip()
     if entity not in labels:
         raise CaseError(f"{file}:{number}:2: entity {entity!r} is not in topology.yaml")
-    level = LEVEL.search(message[:200])
+    level = LEVEL.search(message[:200].decode("utf-8", errors="replace"))
     pri = FACILITY_LOCAL0 * 8 + (SEVERITY[level.group(1)] if level else 6)
     stamp = dt.datetime.fromtimestamp(seconds, tz=dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-    return f"<{pri}>1 {stamp} {CASE_HOST} {entity} - - - {message.rstrip()}".encode()
+    # the message's bytes go through as they are: one that is not UTF-8 is dead-lettered and counted by the
+    # syslog pipeline, as a raw line's would be, rather than failing the whole case
+    return f"<{pri}>1 {stamp} {CASE_HOST} {entity} - - - ".encode() + message.rstrip()
 
 
 def entity_rules(labels: dict[str, Label]) -> list[dict]:

@@ -65,14 +65,6 @@ class Traces:
     torn: int = 0  # rows too short to hold a span's cells, or with an empty one, left out
 
 
-def seconds_of(value: float) -> float:
-    """Unix time in s, ms, us or ns (told apart by magnitude: any of them lands in 1973-2286) as seconds."""
-    for scale in (1e9, 1e6, 1e3):
-        if abs(value) >= scale * 1e8:
-            return value / scale
-    return value
-
-
 def service_of(name: str, services: list[str]) -> str | None:
     """The service a container or pod name stands for: the same name, or the longest one it starts with
     followed by '-'; None when it names none."""
@@ -230,6 +222,6 @@ def _number(file: Path, number: int, column: int, text: str) -> float:
 def _time(file: Path, number: int, column: int, text: str) -> float:
     """A numeric unix time in any unit, or an ISO 8601 time (a naive one is UTC)."""
     try:
-        return seconds_of(parse_time(text, f"{file}:{number}:{column + 1}"))
+        return parse_time(text, f"{file}:{number}:{column + 1}")  # s, ms, us or ns, by magnitude
     except CaseError as exc:  # a dataset's file, not a case folder's: the importer's error
         raise UserError(str(exc)) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from rca.cli.diagnose.case import LOGS_DIR
 from rca.cli.diagnose.session import CaseResult
 from rca.rank.scoring import summarise
 
@@ -57,6 +58,8 @@ def case_text(result: CaseResult, top: int) -> str:
             f"logs: {logs.lines} lines ({formats}), {logs.dead_lettered} dead-lettered, "
             f"{len(logs.templates)} templates, {logs.events_written} :Event buckets, {logs.changes_written} :Change"
         )
+    elif (case.path / LOGS_DIR).is_dir():  # said apart: an export whose logs went missing looks like this
+        lines.append("logs: none (logs/ holds no lines)")
     else:
         lines.append("logs: none (no logs/ folder)")
     lines.append(f"metrics: {result.series} series every {case.step_s:.0f} s; {result.anomalies} anomalies detected")

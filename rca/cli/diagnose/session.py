@@ -204,10 +204,19 @@ class DiagnoseSession:
         window_end = max(s.at for s in case.symptoms) + self.settings.service.window_after_s
         if case.as_of is not None:
             window_end = min(window_end, case.as_of)
-        last = min(max(float(c.ts[-1]) for c in present), window_end)
+        data_last = max(float(c.ts[-1]) for c in present)
+        last = min(data_last, window_end)
         # judge from where the detector has a baseline (gap + its minimum points) or the Infer window's start
         can_judge_from = first + settings.gap_s + MIN_BASELINE_POINTS * step
         window_start = min(s.at for s in case.symptoms) - self.settings.service.window_before_s
+        if window_end < first or window_start > data_last:
+            # an alert days away from every sample is most often a time in the wrong zone or unit: said so
+            # with dates, as the detector's "no point to judge" below gives times of day only
+            notes.append(
+                f"metrics: no sample of metrics.csv ({_utc(first)} to {_utc(data_last)}) lies in the Infer window "
+                f"around the alert ({_utc(window_start)} to {_utc(window_end)}): nothing judged"
+            )
+            return 0, []
         judge_from = max(can_judge_from, window_start) - step
         if judge_from >= last:
             notes.append(
@@ -246,6 +255,10 @@ class DiagnoseSession:
         if idle:
             notes.append(f"metrics: {idle} latencies of 0 read as no sample (no requests in that step)")
         return len(judged.writer.latest), judged.report.bad.problems()
+
+
+def _utc(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
 
 
 def _hop_columns(series: dict[str, tuple[list[float], list[float]]], labels: dict[str, Label]) -> list[MetricColumn]:
