@@ -1,7 +1,7 @@
 """Rank stored incident subgraphs again, every suite in seconds: the loop for trying a ranking change.
 
     python bench/rerank.py dump-cases /tmp/ttR /tmp/tt.pkl          # case folders, through the service
-    python bench/rerank.py dump-simulator /tmp/sim.pkl               # the simulator's held-out suite
+    python bench/rerank.py dump-simulator /tmp/sim.pkl [--knob NAME=VALUE]  # the simulator's held-out suite
     python bench/rerank.py rank /tmp/tt.pkl /tmp/sim.pkl [--misses] [--without-model] [--model FILE]
 
 `dump-cases` runs each case folder through the path `rca diagnose --all` takes (topology reconcile,
@@ -54,11 +54,18 @@ def dump_cases(folder: Path, out: Path) -> int:
     return 0
 
 
-def dump_simulator(out: Path, per_cell: int, sizes: tuple[int, ...]) -> int:
-    """Pickle the simulator's held-out suite as bench/accuracy.py builds it (whole estate)."""
+def dump_simulator(out: Path, per_cell: int, sizes: tuple[int, ...], knobs: list[str]) -> int:
+    """Pickle the simulator's held-out suite as bench/accuracy.py builds it (whole estate), with the
+    generator knobs set as given (NAME=VALUE)."""
     from rca.simulator import simulate
+    from rca.simulator.knobs import KnobError, set_knobs
     from rca.simulator.suite import suite
 
+    try:
+        for moved in set_knobs(knobs):
+            print(f"generator knob {moved}")
+    except KnobError as exc:
+        raise SystemExit(f"--knob {exc}") from None
     stored = []
     for spec in suite("heldout", per_cell, sizes):
         incident = simulate(spec.seed, spec.size, spec.fault_type)
@@ -117,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     simulator.add_argument("out", type=Path, help="the pickle to write")
     simulator.add_argument("--per-cell", type=int, default=10, help="incidents per (size, fault type)")
     simulator.add_argument("--sizes", default="20,100,500", help="estate sizes, comma-separated")
+    simulator.add_argument("--knob", action="append", default=[], help="NAME=VALUE, a generator knob; repeatable")
     ranking = sub.add_parser("rank", help="rank stored subgraphs with this checkout's engine and the baseline")
     ranking.add_argument("files", type=Path, nargs="+", help="pickles written by dump-cases or dump-simulator")
     ranking.add_argument("--misses", action="store_true", help="print each incident the engine does not rank first")
@@ -126,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "dump-cases":
         return dump_cases(args.folder, args.out)
     if args.command == "dump-simulator":
-        return dump_simulator(args.out, args.per_cell, tuple(int(s) for s in args.sizes.split(",")))
+        return dump_simulator(args.out, args.per_cell, tuple(int(s) for s in args.sizes.split(",")), args.knob)
     return rank(args.files, args.misses, args.without_model, args.model)
 
 

@@ -21,6 +21,7 @@ KNOBS: dict[str, tuple[str, str]] = {
     "weak_root": ("rca.simulator.incident", "WEAK_ROOT"),  # the root's own shift under the detector's threshold
     "strong_root": ("rca.simulator.incident", "STRONG_ROOT"),  # the root's own shift far beyond that threshold
     "noise_deviation": ("rca.simulator.signals", "NOISE_DEVIATION"),  # chance deviations of watched families
+    "noise_deviation_size": ("rca.simulator.signals", "NOISE_DEVIATION_SIZE"),  # how far past the floor they go
     "weak_reached": ("rca.simulator.incident", "WEAK_REACHED"),  # unnoticed reached entities that still deviate
     "half_watched_share": ("rca.simulator.incident", "HALF_WATCHED_SHARES"),  # metrics or logs unwatched, per kind
     "restless_family": ("rca.simulator.signals", "RESTLESS_FAMILY"),  # one family anomalous on most entities

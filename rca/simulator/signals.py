@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from graph_schema.model import DEVIATION_FLOOR
 from rca.simulator.estate import Estate
 
 BUCKET_SECONDS = 60
@@ -215,6 +216,9 @@ def restless_rows(
 # Chance a watched family strays past the deviation floor by chance somewhere in the window: real
 # series do (a busy minute, a GC pause), so a small deviation alone must not look like a cause.
 NOISE_DEVIATION = 0.15
+# How far past the floor such a stray goes: exponential with this mean (robust z), cut at five means past
+# the floor. A detector whose scale comes from 20-60 points of noisy history strays further.
+NOISE_DEVIATION_SIZE = 0.7
 
 
 def deviation_rows(
@@ -257,6 +261,6 @@ def deviation_rows(
         )
     for eid, family in watched:
         if rng.random() < NOISE_DEVIATION:
-            peak = min(6.5, 3.0 + rng.expovariate(1 / 0.7))
+            peak = DEVIATION_FLOOR + min(5 * NOISE_DEVIATION_SIZE, rng.expovariate(1 / NOISE_DEVIATION_SIZE))
             add(eid, family, rng.uniform(start, end), peak, FAMILY_SIGNALS[family][estate.entities[eid].label][0])
     return sorted(found.values(), key=lambda d: (d["at"], d["entity_id"], d["family"]))

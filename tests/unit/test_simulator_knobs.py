@@ -53,3 +53,21 @@ def test_a_moved_knob_builds_its_own_training_suite(restored, tmp_path):
         return sum(bool(s.x[:, names.index("names_peer")].any()) for s in samples)
 
     assert naming(blaming) > naming(plain)
+
+
+def test_chance_deviations_stray_further_with_noise_deviation_size(restored):
+    from rca.simulator import simulate
+
+    def stray_peaks() -> list[float]:  # deviations of entities no fault reached (reached ones carry the fault's)
+        peaks = []
+        for seed in range(12):
+            sim = simulate(seed, 20, "latency")
+            reached = {a.entity_id for a in sim.to_subgraph(None).anomalies} | {sim.root_cause_id}
+            peaks += [d.peak for d in sim.to_subgraph(None).deviations if d.entity_id not in reached]
+        return peaks
+
+    usual = stray_peaks()
+    set_knobs(["noise_deviation_size=2.0"])
+    wide = stray_peaks()
+    assert usual and wide and max(usual) <= 6.5 < max(wide)  # the floor 3 plus five times the size at most
+    assert sum(wide) / len(wide) > sum(usual) / len(usual) + 0.5
