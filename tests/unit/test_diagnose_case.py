@@ -10,22 +10,12 @@ import pytest
 from rca.cli.diagnose.case import load_case
 from rca.cli.diagnose.errors import CaseError
 from settings.ingest import MetricsSettings
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "cases" / "payments-db-config-change"
-
-
-def known() -> dict[str, str]:
-    from rca.cli.diagnose.session import project_signals
-
-    return {name: t.family for name, t in project_signals(MetricsSettings()).items()}
+from tests.support.example_case import EXAMPLE, copy_example, known
 
 
 @pytest.fixture
 def case_dir(tmp_path) -> Path:
-    target = tmp_path / "case"
-    shutil.copytree(EXAMPLE, target)
-    return target
+    return copy_example(tmp_path)
 
 
 def test_the_example_case_loads_with_its_series_logs_and_truth():

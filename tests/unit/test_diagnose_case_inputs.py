@@ -11,24 +11,14 @@ import pytest
 
 from rca.cli.diagnose.case import load_case
 from rca.cli.diagnose.errors import CaseError
-from settings.ingest import MetricsSettings
+from tests.support.example_case import copy_example, known
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "cases" / "payments-db-config-change"
 ALERT_AT = 1767268800.0  # the example's alert, 2026-01-01T12:00:00Z
-
-
-def known() -> dict[str, str]:
-    from rca.cli.diagnose.session import project_signals
-
-    return {name: t.family for name, t in project_signals(MetricsSettings()).items()}
 
 
 @pytest.fixture
 def case_dir(tmp_path) -> Path:
-    target = tmp_path / "case"
-    shutil.copytree(EXAMPLE, target)
-    return target
+    return copy_example(tmp_path)
 
 
 def rewrite_times(case_dir: Path, unit: float) -> None:
