@@ -20,6 +20,7 @@ from graph_schema.connection import open_graph
 from graph_schema.topology_view import summarize
 from ingest.topology.file import load_topology_file
 from ingest.topology.reconcile import reconcile
+from rca.cli.arguments import positive_int
 from rca.cli.dashboard_commands import url_of
 from rca.cli.errors import UserError
 from rca.cli.topology_commands import FILE_SOURCE, print_summary
@@ -52,7 +53,7 @@ def add_parser(subparsers) -> None:
         default=EXAMPLE_INCIDENT,
         help="incident file to replay (default: examples/incidents/payments-db-config-change.yaml)",
     )
-    demo.add_argument("--top-k", type=int, default=3, help="candidates to show (default 3)")
+    demo.add_argument("--top-k", type=positive_int, default=3, help="candidates to show (default 3)")
     demo.add_argument(
         "--dashboard",
         action="store_true",

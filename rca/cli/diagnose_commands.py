@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from rca.cli.arguments import positive_int
 from rca.cli.errors import UserError
 
 DESCRIPTION = """\
@@ -63,7 +64,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     parser.add_argument("--all", type=Path, metavar="DIR", help="diagnose every case folder under DIR")
     parser.add_argument("--json", action="store_true", help="print JSON (one object per line with --all)")
-    parser.add_argument("--top", type=int, default=5, help="candidates shown with paths and evidence (default 5)")
+    parser.add_argument(
+        "--top", type=positive_int, default=5, help="candidates shown with paths and evidence (default 5)"
+    )
     parser.set_defaults(handler=run_diagnose)
 
 

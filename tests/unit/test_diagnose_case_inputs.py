@@ -226,3 +226,10 @@ def test_an_alert_far_from_every_metrics_sample_is_noted_with_dates(case_dir):
             "Infer window around the alert (2026-03-01 11:30:00 UTC to 2026-03-01 12:05:00 UTC): nothing judged"
         )
     ]
+
+
+def test_a_logs_file_where_the_logs_folder_belongs_is_named(case_dir):
+    shutil.rmtree(case_dir / "logs")
+    (case_dir / "logs").write_text("2026-01-01T12:00:00Z\tpayment\tstarted\n")
+    with pytest.raises(CaseError, match=r"logs: expected a folder of log files, found a file"):
+        load_case(case_dir, known())

@@ -93,6 +93,9 @@ def load_case(path: Path, known_signals: dict[str, str]) -> Case:
     spec = _read_case_yaml(path / CASE_FILE, labels)
     families = {**known_signals, **{name: signal.family for name, signal in spec["signals"].items()}}
     metrics, step_s = read_metrics(path / METRICS_FILE, labels, families)
+    if (path / LOGS_DIR).exists() and not (path / LOGS_DIR).is_dir():
+        # a file where the folder belongs would otherwise be passed over, and the case diagnosed without its logs
+        raise CaseError(f"{path / LOGS_DIR}: expected a folder of log files, found a file")
     log_lines = read_logs(path / LOGS_DIR, labels) if (path / LOGS_DIR).is_dir() else []
     return Case(
         path,
