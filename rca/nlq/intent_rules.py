@@ -40,10 +40,21 @@ _RULES: tuple[tuple[str, str], ...] = (
         "dependents",
         (
             r"\b(who|what|which \w+)( \w+)? "
-            r"(calls?|uses?|depends? on|relies? on|connects? to|reads? from|needs|consumes?) (the )?ENT\b"
+            r"(calls?|uses?|depends? on|relies? on|connects? to|reads? from|needs|consumes?|talks? to|"
+            r"speaks? to|sends? to|writes? to|queries|hits|is using|are using|is calling|are calling) (the )?ENT\b"
         ),
     ),
-    ("dependents", r"\b(callers?|consumers?|users|dependents) of\b|\bupstream\b|\bblast radius\b"),
+    # "services using kafka", "everything hitting the db": the verbs above as participles
+    (
+        "dependents",
+        (
+            r"\b(services|apps|things|stuff|everything|anything|who|what|which \w+)( \w+)? (using|calling|hitting|"
+            r"talking to|depending on|relying on|reading from|writing to|connected to|connecting to|querying|"
+            r"consuming) (the )?ENT\b"
+        ),
+    ),
+    ("dependents", r"\b(callers?|consumers?|users|dependents|clients) of\b|\bupstream\b|\bblast radius\b"),
+    ("dependents", r"\bENT( \w+)? (callers|consumers|clients|dependents)\b"),
     ("dependents", r"\bwhat (would |will )?(breaks?|be affected|is affected|is impacted|gets? hit|fails?) if\b"),
     ("dependents", r"\bimpact(ed)?\b"),
     ("dependents", r"\b(what|which \w+) (runs|is running|are running|is hosted|are hosted|lives|live|run) on\b"),
@@ -55,8 +66,16 @@ _RULES: tuple[tuple[str, str], ...] = (
             r"run|running|query|built)"
         ),
     ),
-    ("dependencies", r"\bENT( \w+)? dependencies\b|\bdependencies (of|for)\b|\bdownstream\b"),
+    ("dependencies", r"\bENT( \w+)? (dependencies|deps)\b|\b(dependencies|deps) (of|for)\b|\bdownstream\b"),
     ("dependencies", r"\bwhat (the )?ENT (calls|depends on|relies on|uses|needs|runs on)\b"),  # "... and what it calls"
+    # "list everything checkout needs": the question ends with what the entity calls
+    (
+        "dependencies",
+        (
+            r"\bENT (needs|calls|uses|depends on|relies on|talks to|connects to|hits|queries|reads from|writes to)"
+            r"( TIME)?$"
+        ),
+    ),
     ("dependencies", r"\bwhere (does|do|is) (the )?ENT\b.*\b(run|running|hosted|live|deployed)\b"),
     ("dependencies", r"\bwhich hosts? (does|do|is) (the )?ENT\b"),
     # root cause
@@ -65,21 +84,53 @@ _RULES: tuple[tuple[str, str], ...] = (
         "root_cause",
         (
             r"\b(root cause|caused?|causing|what broke|broke ENT|what made|what took|diagnose|explain|went wrong|"
-            r"wrong with|happened to ENT|behind the|triggered)\b|"
+            r"wrong with|the matter with|happened to ENT|behind the|triggered|rca|culprit|to blame|at fault)\b|"
+            r"\bENT (the )?(problem|issue|cause)\b|"
             r"\b(making|slowing( down)?|breaking|hurting|killing) (the )?ENT\b"
         ),
     ),
     # signals
-    ("changes", r"\b(chang\w*|deploy\w*|releas\w*|rolled out|rollouts?|reconfigur\w*|versions?|upgrade\w*)\b"),
-    ("anomalies", r"\b(anomal\w*|abnormal|unusual|spik\w*|deviat\w*|out of the ordinary|metrics?)\b"),
-    ("errors", r"\b(errors?|erroring|exceptions?|logs?|logging|logged|log messages?|signatures?)\b"),
+    (
+        "changes",
+        (
+            r"\b(chang\w*|deploy\w*|redeploy\w*|releas\w*|rolled out|rollouts?|reconfigur\w*|versions?|upgrade\w*|"
+            r"push(ed|es)?|shipped|hotfix\w*|patch(ed|es)?|bump(ed)?|merged|new builds?)\b"
+        ),
+    ),
+    (
+        "anomalies",
+        (
+            r"\b(anomal\w*|abnormal|unusual|spik\w*|deviat\w*|out of the ordinary|metrics?|weird\w*|odd|strange|"
+            r"funky|wonky|alerts?|alarms?|firing)\b|\b(looks?|looking|seems?|seeming) (off|weird|odd|strange)\b"
+        ),
+    ),
+    (
+        "errors",
+        (
+            r"\b(errors?|erroring|exceptions?|logs?|logging|logged|log messages?|signatures?|stack ?traces?|panic\w*|"
+            r"throw\w*|[45]xx|[45]\d\ds?)\b"
+        ),
+    ),
     ("incidents", r"\b(incidents?|outages?)\b"),
+    # "what happened overnight": no entity named, the incidents of the time asked about
+    ("incidents", r"^(so )?what (happened|went on|was going on|has happened)\b(?!.*\bENT\b)"),
+    # a symptom stated, not asked ("frontend slow af", "checkout down again"): what is behind it
+    (
+        "root_cause",
+        (
+            r"^(the )?ENT( service)? (is |are |seems |looks |looking |keeps |been |has been |went |still )?"
+            r"(\w+ )?(slow|down|broken|failing|erroring|timing out|on fire|dead|hosed|borked|tanking|tanked|"
+            r"flapping|crashing|crashlooping|struggling|melting|choking|hanging|lagging)\b"
+        ),
+    ),
     # one entity's state
     (
         "health",
         (
             r"^(how|hows)( is| are| was| healthy is| does)?( the)? ENT\b|"
             r"\b(status|state|health\w*|ok|okay|fine|alright|up|working|running|good shape|overview)\b|"
+            r"^(?=.*\bENT\b).*\b(good|happy|green|stable|alive|degraded|unhealthy|sick)\b|"  # of a named entity
+            r"\b(going on|happening) (with|on|in) (the )?ENT\b|"
             r"^check ENT"
         ),
     ),
@@ -91,6 +142,37 @@ _FAMILIES = (
     ("saturation", r"\b(saturat\w*|cpu|memory|full|exhaust\w*|overload\w*|connections? limit|capacity)\b"),
     ("traffic", r"\b(traffic|throughput|no requests|request rate|dropp\w*)\b"),
 )
+
+
+_STATUS_WORDS = (
+    ("open", r"\b(open|ongoing|active|unresolved|still)\b"),
+    ("closed", r"\b(closed|resolved)\b"),
+    ("confirmed", r"\bconfirmed\b|\bwas the root cause\b"),
+)
+
+
+def rule_words() -> frozenset[str]:
+    """The whole words the rules read ("dependents", "ongoing", "culprit"): known words, never a name.
+
+    Taken from the patterns themselves, so a word a rule is written for is never asked back as a name the
+    parser does not know. A word written with "?" ("errors?") gives both forms; a stem ("chang\\w*") none.
+    """
+    words: set[str] = set()
+    for pattern in [p for _, p in _RULES] + [p for _, p in _FAMILIES] + [p for _, p in _STATUS_WORDS]:
+        text = re.sub(r"\\[wd]", "\0", re.sub(r"\\[bsB]", " ", pattern))  # \w, \d: a stem goes on; \b, \s: a gap
+        for word, optional in re.findall(r"(?<![a-z\0])([a-z]{3,})(\?)?(?![a-z\0*+])", text):
+            words.add(word)
+            if optional:
+                words.add(word[:-1])
+    return frozenset(words)
+
+
+def rule_stems() -> tuple[str, ...]:
+    """The stems the rules read ("anomal" of "anomal\\w*", "deploy"): a word they begin is a known word."""
+    stems: set[str] = set()
+    for pattern in [p for _, p in _RULES] + [p for _, p in _FAMILIES]:
+        stems.update(re.findall(r"(?<![a-z\\])([a-z]{4,})\\w[*+]", pattern))
+    return tuple(sorted(stems))
 
 
 def rule_intent(sentence: str) -> str | None:
@@ -111,11 +193,7 @@ def symptom_family(sentence: str) -> str:
 
 def incident_status(sentence: str) -> str:
     """'open', 'closed' or 'confirmed' when the question filters incidents by status, else ''."""
-    for status, pattern in (
-        ("open", r"\b(open|ongoing|active|unresolved|still)\b"),
-        ("closed", r"\b(closed|resolved)\b"),
-        ("confirmed", r"\bconfirmed\b|\bwas the root cause\b"),
-    ):
+    for status, pattern in _STATUS_WORDS:
         if re.search(pattern, sentence):
             return status
     return ""

@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 CONFIDENT = 0.5  # the classifier's probability from which its intent is taken without asking further
 TYPO_SCORE = 85.0  # an unknown word this close to a known one is that word with a typo
 # Words of questions about operations that the paraphrase set may not hold; with the stop words, the
-# time words and the paraphrase set's words they are the vocabulary: any other word may be a name.
+# time words, the words the intent rules read and the paraphrase set's words they are the vocabulary:
+# any other word may be a name.
 OPS_WORDS = frozenset(
     """
     service services host hosts node nodes instance instances pod pods server servers database databases db dbs cache
@@ -88,9 +89,18 @@ class QuestionParser:
         self.catalog = catalog
         self.model = model or intent_model.load()
         self.vocabulary = frozenset(
-            intent_model.vocabulary() | ENGLISH_STOP_WORDS | OPS_WORDS | STARTERS | _common_words()
+            intent_model.vocabulary()
+            | ENGLISH_STOP_WORDS
+            | OPS_WORDS
+            | STARTERS
+            | _common_words()
+            | intent_rules.rule_words()
         )
         self._typo_words = sorted(w for w in self.vocabulary if len(w) >= 4)
+        self._stems = intent_rules.rule_stems()
+        # the words whose inflections are known too: the curated ones, not the stop words ("bill" of "billing")
+        # nor the paraphrase set's ("price" of "pricing"), service names are often such inflections
+        self._inflected = OPS_WORDS | _common_words() | intent_rules.rule_words()
 
     def parse(
         self, question: str, now: float, tz: tzinfo, llm: LlmFallback | None = None, shared: Shared | None = None
@@ -120,7 +130,7 @@ class QuestionParser:
                 if asked is not None:
                     parsed = asked
                 else:  # about something of the estate, but what? Otherwise not about the estate at all
-                    vague = parsed.links or _VAGUE.search(sentence)
+                    vague = parsed.links or parsed.unresolved or _VAGUE.search(sentence)
                     parsed.intent = "clarify" if vague else "refused"
         return self._finish(parsed, tokens, shared)
 
@@ -180,8 +190,26 @@ class QuestionParser:
         return [
             t
             for i, t in enumerate(tokens)
-            if i not in used and t not in named and t.isalpha() and len(t) >= 3 and self._mend(t) not in self.vocabulary
+            if i not in used
+            and t not in named
+            and t.isalpha()
+            and len(t) >= 3
+            and not self._known(t, tokens[i - 1] if i else "")
         ]
+
+    def _known(self, token: str, before: str) -> bool:
+        """A known word, or, out of a name's place ("on pricing", "the billing"), a typo of one ("killing" for
+        "billing" is not), a word a rule's stem begins ("anomalous") or an inflection of a known word
+        ("hitting", "biggest"): not a name the catalog lacks."""
+        if token in self.vocabulary:
+            return True
+        if before in _NAME_PLACE:
+            return False
+        return (
+            self._mend(token) in self.vocabulary
+            or token.startswith(self._stems)
+            or any(base in self._inflected for base in base_forms(token))
+        )
 
     def _finish(self, parsed: Parsed, tokens: list[str], shared: Shared | None = None) -> Parsed:
         sentence = parsed.sentence
@@ -222,6 +250,26 @@ COMMON_WORDS = Path(__file__).with_name("data") / "common_words.txt"
 def _common_words() -> frozenset[str]:
     lines = COMMON_WORDS.read_text().splitlines()
     return frozenset(word for line in lines if not line.startswith("#") for word in line.split())
+
+
+_SUFFIXES = ("ing", "ed", "es", "s", "est", "ly", "ness")  # not "er": "mailer", "indexer" are names
+# Words after which a word is where a name goes ("errors on pricing", "is the billing ok").
+_NAME_PLACE = frozenset("on for of in to from with the about is are was by at".split())
+
+
+def base_forms(word: str) -> list[str]:
+    """The words ``word`` may be an inflection of: hitting -> hit, biggest -> big, tried -> try, outages -> outage."""
+    forms = []
+    for suffix in _SUFFIXES:
+        base = word[: -len(suffix)]
+        if not word.endswith(suffix) or len(base) < 3:
+            continue
+        forms += [base, base + "e"]
+        if base[-1] == base[-2]:  # hitting, stopped
+            forms.append(base[:-1])
+        if base.endswith("i"):  # spikier, tried
+            forms.append(base[:-1] + "y")
+    return forms
 
 
 # Words a clause points back at the question's entity with: "is cart healthy and what does it depend on".

@@ -5,8 +5,11 @@ Forms understood (tokens from rca.nlq.tokens): "in the last 2 hours", "past 30 m
 "this afternoon", "this evening", "tonight", "last night", "yesterday morning", "this week",
 "this month", "since yesterday", "since 14:00", "since this morning", "between 14:00 and 14:30 today",
 "from 2pm to 3pm yesterday", "at 14:05", ISO 8601 timestamps and dates ("since 2026-12-06T01:00:00Z",
-"on 2026-12-05", "between <iso> and <iso>", "around <iso>"). A time without a zone is read in the
-request's zone. "now" means the last NOW_S seconds; "at"/"around" a moment means AROUND_S either side.
+"on 2026-12-05", "between <iso> and <iso>", "around <iso>"), what on-call engineers type in a hurry ("rn",
+"atm" for now; "overnight" for last night; "over the weekend": the latest Saturday 00:00 to its Monday or
+now) and days of the week ("since monday", "on tuesday", "at 3am on friday": the latest such day up to
+today; "last sunday": the one before today). A time without a zone is read in the request's zone. "now"
+means the last NOW_S seconds; "at"/"around" a moment means AROUND_S either side.
 The grammar is tried on spans that start at a word that can begin a time; the longest span wins.
 """
 
@@ -23,14 +26,15 @@ AROUND_S = 15 * 60
 MAX_SPAN_TOKENS = 9
 
 _GRAMMAR = r"""
-start: last | since | ago | between | day | part | period | current | around
+start: last | since | ago | between | day | part | period | current | around | weekend
 
 last: _pre? _the? _lastw amount? unit
 since: "since" amount unit "ago"?          -> since_amount
      | "since" dayref                     -> since_day
-     | "since" CLOCK dayref?              -> since_clock
+     | "since" CLOCK "on"? dayref?        -> since_clock
      | "since" ISO                        -> since_iso
      | "since" "this"? PARTW              -> since_part
+     | "since" ("the" | "this")? "weekend" -> since_weekend
 ago: amount unit "ago"
 between: ("between" | "from") point ("and" | "to" | "until" | "till") point dayref?
 day: ("on" | "for" | "during")? dayref
@@ -38,11 +42,13 @@ part: "this" PARTW                         -> this_part
     | "yesterday" PARTW                    -> yesterday_part
     | "tonight"                            -> tonight
     | "last" "night"                       -> last_night
+    | ("over" | "during")? "overnight"     -> last_night
 period: "this" "week"                      -> this_week
       | "this" "month"                     -> this_month
-current: "right"? "now" | "currently" | "at" "the" "moment" | "at" "present" | "just" "now"
+current: "right"? "now" | "currently" | "at" "the" "moment" | "at" "present" | "just" "now" | "rn" | "atm"
+weekend: ("over" | "during" | "on" | "at")? ("the" | "this")? "weekend"
 around: ("at" | "around" | "on")? ISO      -> around_iso
-      | ("at" | "around") CLOCK dayref?    -> around_clock
+      | ("at" | "around") CLOCK "on"? dayref? -> around_clock
 
 _pre: "in" | "over" | "within" | "during" | "for"
 _the: "the"
@@ -52,10 +58,12 @@ amount: NUMBER | WORDNUM | "a" | "an" | "one"
       | "a"? "few" -> few
       | "half" ("an" | "a")? -> half
 unit: SECOND | MINUTE | HOUR | DAY | WEEK
-dayref: "today" -> today | "yesterday" -> yesterday | DATE -> on_date
+dayref: "today" -> today | "yesterday" -> yesterday | DATE -> on_date | WEEKDAY -> weekday
+      | "last" WEEKDAY -> last_weekday
 point: CLOCK | ISO
 
 PARTW: /(morning|afternoon|evening)\b/
+WEEKDAY: /(monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|tues|wed|thu|thur|thurs|fri)\b/
 SECOND: /(seconds|second|secs|sec|s)\b/
 MINUTE: /(minutes|minute|mins|min|m)\b/
 HOUR: /(hours|hour|hrs|hr|h)\b/
@@ -74,12 +82,17 @@ _WORD_NUMBERS = {
     "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
     "ninety": 90,
 }  # fmt: skip
+_WEEKDAYS = {
+    "monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "tues": 1, "wednesday": 2, "wed": 2, "thursday": 3, "thu": 3,
+    "thur": 3, "thurs": 3, "friday": 4, "fri": 4, "saturday": 5, "sunday": 6,
+}  # fmt: skip
 _UNIT_S = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400, "WEEK": 7 * 86400}
 _PARTS = {"morning": (6, 12), "afternoon": (12, 18), "evening": (18, 24)}
 # Words a time expression can begin with; spans are only tried from these (and numbers, times, dates).
 STARTERS = frozenset(
     "in over within during for the last past previous since between from on today yesterday this tonight right "
-    "now currently at around just a an one half".split()
+    "now currently at around just a an one half rn atm overnight weekend".split()
+    + list(_WEEKDAYS)
     + list(_WORD_NUMBERS)
 )
 
@@ -142,6 +155,16 @@ class _Window(Transformer):
     def on_date(self, children):
         return date.fromisoformat(str(children[0]))
 
+    def weekday(self, children):
+        """The latest such day up to today ("monday" on a Sunday: six days ago; on a Monday: today)."""
+        back = (self.now.weekday() - _WEEKDAYS[str(children[0])]) % 7
+        return self.now.date() - timedelta(days=back)
+
+    def last_weekday(self, children):
+        """The latest such day before today ("last sunday" on a Sunday: a week ago)."""
+        back = (self.now.weekday() - _WEEKDAYS[str(children[0])] - 1) % 7 + 1
+        return self.now.date() - timedelta(days=back)
+
     def point(self, children):
         return children[0]
 
@@ -194,6 +217,14 @@ class _Window(Transformer):
 
     def since_part(self, children):
         return self._part(self.now.date(), str(children[0]))[0], self.now
+
+    def since_weekend(self, _):
+        return self.weekend(None)[0], self.now
+
+    def weekend(self, _):
+        """The latest weekend: from its Saturday 00:00 to its end (Monday 00:00) or now, if that is earlier."""
+        saturday = self.now.date() - timedelta(days=(self.now.weekday() - 5) % 7)
+        return self._midnight(saturday), min(self._midnight(saturday + timedelta(days=2)), self.now)
 
     def between(self, children):
         first, second = children[0], children[1]
