@@ -47,6 +47,8 @@ def window(question: str) -> tuple[str, str] | None:
         # reached 2026-12-07 after the fixes (first blind figures: 0.821/0.990/0.950 and 0.850/1.000/1.000)
         ("ask_heldaside.yaml", 1.000, 1.000, 1.000, 1),
         ("ask_heldaside2.yaml", 1.000, 1.000, 1.000, 0),
+        # another author's 25, measured once and never tuned on (2026-12-07): the one window miss is "this morning"
+        ("ask_heldaside3.yaml", 1.000, 1.000, 0.958, 0),
     ],
 )
 def test_held_aside_questions_stay_understood(name, intent, entity, window_exact, asked_back):
@@ -66,7 +68,7 @@ ALREADY_PARAPHRASES = frozenset({"open incidents", "tell me a joke"})
 def test_held_aside_questions_are_not_training_paraphrases():
     sentences, _ = intent_model.training_set()
     training = set(sentences) - ALREADY_PARAPHRASES
-    for path in (DATA / "ask_heldaside.yaml", DATA / "ask_heldaside2.yaml"):
+    for path in sorted(DATA.glob("ask_heldaside*.yaml")):
         for item in yaml.safe_load(path.read_text()):
             assert parse(item["q"]).sentence not in training, item["q"]
 
