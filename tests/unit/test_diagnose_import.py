@@ -19,7 +19,7 @@ from rca.cli.diagnose.import_rcaeval import import_rcaeval
 from rca.cli.diagnose.rcaeval_sources import read_traces, service_of
 from rca.cli.errors import UserError
 from settings.ingest import MetricsSettings
-from tests.support import rcaeval_fixture
+from tests.support import nezha_fixture, rcaeval_fixture
 
 NEZHA = Path("/work/shared/data/real/nezha-trainticket")
 DAY = "2023-01-29"
@@ -252,3 +252,111 @@ def test_a_nezha_log_row_whose_unix_nanoseconds_overflowed_is_timed_by_its_times
 
     assert _row_time({"TimeUnixNano": "1674981742383150913", "Timestamp": "x"}) == 1674981742.383150913
     assert _row_time({"TimeUnixNano": "-6795364578871345152", "Timestamp": "2023-01-29T09:20:29.295"}) == 1674984029.295
+
+
+def _gzip_all(root: Path) -> None:
+    for file in list(root.rglob("*.csv")):
+        file.with_name(file.name + ".gz").write_bytes(gzip.compress(file.read_bytes(), mtime=0))
+        file.unlink()
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_a_nezha_onlineboutique_day_in_the_repositorys_layout_imports_with_calls_from_its_traces(tmp_path, gzipped):
+    # the repository's own layout: plain .csv files, trace/ beside log/, no call_graph_from_traces.json (the shared
+    # TrainTicket copy's, gzipped, has one); before, the import stopped at the missing call graph file
+    nezha_fixture.write_day(tmp_path / "nezha")
+    if gzipped:
+        _gzip_all(tmp_path / "nezha")
+    written = import_nezha(tmp_path / "nezha", tmp_path / "out")
+    assert [p.name for p in written] == [
+        "2022-08-22T04-27-03_cartservice_network_delay",
+        "2022-08-22T04-36-03_checkoutservice_cpu_consumed",
+    ]
+    case = load_case(written[0], known())
+    assert case.root_causes == ["cartservice"]
+    assert yaml.safe_load((written[1] / "case.yaml").read_text())["fault"] == "cpu_consumed"
+    # the entry is the service the traces' root spans start in
+    assert [(s.entity, s.family) for s in case.symptoms] == [("frontend", "latency")]
+    assert {(e.source_id, e.target_id) for e in case.topology.edges} == {
+        ("frontend", "cartservice"),
+        ("frontend", "checkoutservice"),
+        ("checkoutservice", "currencyservice"),
+    }
+    assert {c.entity for c in case.metrics} == set(nezha_fixture.PODS)
+    assert {c.signal: c.family for c in case.metrics}["cpu_usage_pct"] == "saturation"
+    assert len({c.signal for c in case.metrics}) == 15  # PodSuccessRate and the Node* columns left out
+    lines = case.log_lines
+    assert len(lines) == len(nezha_fixture.log_rows())
+    assert [line.split(b" ")[3] for line in lines] == [
+        b"frontend",
+        b"frontend",
+        b"checkoutservice",
+        b"currencyservice",
+        b"cartservice",
+    ]
+    # a service that logs JSON: its message and its severity (lower case: "error"), not the object as text
+    error = lines[1].decode()
+    assert error.startswith("<131>1 ") and error.endswith(
+        " - - - ERROR TraceID: 04c87ec97bae041b1b15b3c7676a43cc SpanID: 989036326b156480 could not retrieve cart"
+    )
+    assert lines[4].endswith(
+        b" - - - TraceID: 04c87ec97bae041b1b15b3c7676a43cc SpanID: 989036326b156480 "
+        b"GetCartAsync called with userId=a009eb0b"
+    )
+
+
+def test_a_nezha_day_without_traces_or_call_graph_gets_the_front_end_calling_every_service(tmp_path):
+    nezha_fixture.write_day(tmp_path / "nezha", traces=False)
+    written = import_nezha(tmp_path / "nezha", tmp_path / "out")
+    case = load_case(written[0], known())
+    assert [(s.entity, s.family) for s in case.symptoms] == [("frontend", "latency")]
+    assert {(e.source_id, e.target_id) for e in case.topology.edges} == {
+        ("frontend", s) for s in nezha_fixture.PODS if s != "frontend"
+    }
+
+
+@pytest.mark.skipif(not NEZHA.is_dir(), reason="shared Nezha TrainTicket data not present")
+def test_a_nezha_folder_with_both_systems_gives_each_day_its_own_topology_and_entry(tmp_path):
+    # the whole repository's rca_data/ with the shared copy's call graph file beside it: the file is TrainTicket's,
+    # and before, the OnlineBoutique day got its services and its entry (ts-gateway-service)
+    _trimmed_nezha(tmp_path / "nezha")
+    nezha_fixture.write_day(tmp_path / "nezha")
+    written = import_nezha(tmp_path / "nezha", tmp_path / "out")
+    assert [p.name[:10] for p in written] == ["2022-08-22"] * 2 + ["2023-01-29"] * 2
+    ob, tt = load_case(written[0], known()), load_case(written[2], known())
+    assert [s.entity for s in ob.symptoms] == ["frontend"]
+    assert not [e for e in ob.topology.entities if e.id.startswith("ts-")]
+    assert ("checkoutservice", "currencyservice") in {(e.source_id, e.target_id) for e in ob.topology.edges}
+    assert [s.entity for s in tt.symptoms] == ["ts-gateway-service"]
+    assert ("ts-basic-service", "ts-price-service") in {(e.source_id, e.target_id) for e in tt.topology.edges}
+
+
+def test_a_nezha_structured_log_line_is_written_as_its_level_and_message(tmp_path):
+    # OnlineBoutique's Go, Node and Python services log JSON objects, severity in lower case; before, the object was
+    # the line, and an "error" one read as info (the level words are matched in upper case)
+    from rca.cli.diagnose.import_nezha import _read_log_file
+
+    day = nezha_fixture.write_day(tmp_path / "nezha", traces=False)
+    _gzip_all(day / "log")
+    rows, damaged = _read_log_file(day / "log" / f"{nezha_fixture.LOG_MINUTE}_log.csv.gz")
+    assert not damaged
+    messages = [row.line.split("\t", 2)[1:] for row in rows]
+    trace = "TraceID: 04c87ec97bae041b1b15b3c7676a43cc SpanID: 989036326b156480"
+    assert messages == [
+        ["frontend", f"INFO {trace} request started"],
+        ["frontend", f"ERROR {trace} could not retrieve cart"],
+        ["checkoutservice", f"INFO {trace} payment went through"],
+        ["currencyservice", f"INFO {trace} conversion request successful"],
+        ["cartservice", f"{trace} GetCartAsync called with userId=a009eb0b"],  # plain text stays as it is
+    ]
+
+
+def test_a_nezha_day_of_plain_csv_files_is_read_as_the_gzipped_ones_are(tmp_path):
+    # the repository holds plain .csv files; before, its metric folder read as empty ("no <pod>_metric.csv.gz")
+    nezha_fixture.write_day(tmp_path / "nezha", traces=False)
+    graph = {"caller_to_callee": [["frontend", "cartservice", 3]], "root_span_services": {"frontend": 3}}
+    (tmp_path / "nezha" / "call_graph_from_traces.json").write_text(json.dumps(graph))
+    case = load_case(import_nezha(tmp_path / "nezha", tmp_path / "out")[0], known())
+    assert {(e.source_id, e.target_id) for e in case.topology.edges} == {("frontend", "cartservice")}
+    assert {c.entity for c in case.metrics} == set(nezha_fixture.PODS)
+    assert len(case.log_lines) == len(nezha_fixture.log_rows())

@@ -1,23 +1,32 @@
 """Nezha's layout (github.com/IntelligentDDS/Nezha, e.g. shared/data/real/nezha-trainticket/) as case folders.
 
-    DIR/call_graph_from_traces.json            caller_to_callee: [[caller, callee, spans], ...]
+    DIR/call_graph_from_traces.json            optional: caller_to_callee: [[caller, callee, spans], ...]
     DIR/rca_data/<day>/<day>-fault_list.json   per hour: inject_time (UTC), inject_pod, inject_type
     DIR/rca_data/<day>/metric/<pod>_metric.csv.gz   one row a minute per pod
     DIR/rca_data/<day>/log/HH_MM_log.csv.gz    the application log lines of every pod, per minute
+    DIR/rca_data/<day>/trace/HH_MM_trace.csv.gz     optional: the spans of every pod, per minute
     DIR/construct_data/<day>/log/HH_MM_log.csv.gz   optional: the day's fault-free reference minutes
 
-One case per fault. Topology: one service per pod (the pod name without its ReplicaSet hash and
-pod suffix), `calls` from the traces' call graph. Metrics: each pod's columns from 70 minutes before
-the injection to 5 minutes after, on the minute grid, under signal names mapped to families in
-case.yaml; PodSuccessRate (0 throughout in this data) and the three Node* columns (the node's, not
-the pod's) are left out. Logs: the minute files of the same span as the metrics, the day's
-fault-free reference minutes included (the data holds files only around each fault, so the history
-is the earlier faults' minutes and those), as TIME<TAB>SERVICE<TAB>LINE, each row once (a file
-reaches a minute or two into the minutes before its name, so neighbouring files hold the same
-rows), timed by TimeUnixNano or, where that overflowed (negative in some rows), by the Timestamp
-column; rows whose CSV quoting broke are kept aside in damaged-log-rows.txt beside
-logs/, and counted. Alert: 2 minutes after the injection (on the minute), on the trace entry
-service's latency. Root cause: the injected pod's service.
+Every .csv.gz may be a plain .csv, as the repository holds them (the shared TrainTicket copy gzipped
+its own). Both systems of the repository (TrainTicket, OnlineBoutique) read alike.
+
+One case per fault. Topology: one service per pod (the pod name without its ReplicaSet hash and pod
+suffix), `calls` from the call graph file where it names the day's services (it is derived from one
+system's traces, and a folder may hold both systems' days), else from the day's trace files
+(rca_data/ and construct_data/), else the entry calling every other service. The entry is the
+service most root spans start in, else the one named like a front end or gateway. Metrics: each
+pod's columns from 70 minutes before the injection to 5 minutes after, on the minute grid, under
+signal names mapped to families in case.yaml; PodSuccessRate (0 throughout in this data) and the
+three Node* columns (the node's, not the pod's) are left out. Logs: the minute files of the same
+span as the metrics, the day's fault-free reference minutes included (the data holds files only
+around each fault, so the history is the earlier faults' minutes and those), as
+TIME<TAB>SERVICE<TAB>LINE, each row once (a file reaches a minute or two into the minutes before its
+name, so neighbouring files hold the same rows), timed by TimeUnixNano or, where that overflowed
+(negative in some rows), by the Timestamp column; rows whose CSV quoting broke are kept aside in
+damaged-log-rows.txt beside logs/, and counted. A line that is itself a JSON object with a message
+(OnlineBoutique's structured logs) is written as its level, upper case, and its message, as Nezha
+reads it. Alert: 2 minutes after the injection (on the minute), on the entry service's latency. Root
+cause: the injected pod's service.
 """
 
 from __future__ import annotations
@@ -30,10 +39,11 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TextIO
 
 import yaml
 
+from rca.cli.diagnose.importers import entry_by_name
 from rca.cli.errors import UserError
 
 POD_SUFFIX = re.compile(r"-[a-z0-9]+-[a-z0-9]{5}$")
@@ -76,18 +86,20 @@ def import_nezha(root: Path, out: Path) -> list[Path]:
     days = sorted(p for p in (root / "rca_data").glob("*") if p.is_dir()) if (root / "rca_data").is_dir() else []
     if not days:
         raise UserError(f"{root}: no rca_data/<day>/ folders (expected Nezha's layout)")
-    calls, entry = _call_graph(graph_file)
+    # optional: the repository has no such file (the shared TrainTicket copy's was derived from its traces)
+    graph = _call_graph(graph_file) if graph_file.exists() else None
     written = []
     for day in days:
         faults = _faults(day)
         pods = {
-            service_of(p.name[: -len("_metric.csv.gz")]): p for p in sorted((day / "metric").glob("*_metric.csv.gz"))
+            service_of(_strip_csv(p.name)[: -len("_metric")]): p for p in sorted(_csv_files(day / "metric", "*_metric"))
         }
         if not pods:
-            raise UserError(f"{day / 'metric'}: no <pod>_metric.csv.gz files")
+            raise UserError(f"{day / 'metric'}: no <pod>_metric.csv.gz (or .csv) files")
+        calls, entry, origin = _day_calls(graph, root, day, set(pods))
         services = sorted(set(pods) | {s for pair in calls for s in pair})
         rows = {service: _metric_rows(file) for service, file in pods.items()}
-        topology = _topology(services, calls, f"Nezha {root.name} {day.name}")
+        topology = _topology(services, calls, f"Nezha {root.name} {day.name}", origin)
         day_logs = _DayLogs([day / "log", root / "construct_data" / day.name / "log"])
         for inject_at, pod, kind in faults:
             root_cause = service_of(pod)
@@ -117,6 +129,65 @@ def import_nezha(root: Path, out: Path) -> list[Path]:
 
 def _iso(seconds: float) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _strip_csv(name: str) -> str:
+    return name.removesuffix(".gz").removesuffix(".csv")
+
+
+def _csv_files(folder: Path, stem: str) -> list[Path]:
+    """The files ``stem``.csv.gz and ``stem``.csv in ``folder`` (stem a glob pattern); the gzipped one where
+    both are."""
+    found = {_strip_csv(p.name): p for p in folder.glob(stem + ".csv")}
+    found.update({_strip_csv(p.name): p for p in folder.glob(stem + ".csv.gz")})
+    return [found[name] for name in sorted(found)]
+
+
+def _open_csv(file: Path) -> TextIO:
+    return gzip.open(file, "rt", newline="") if file.name.endswith(".gz") else file.open(newline="")
+
+
+def _day_calls(
+    graph: tuple[list[tuple[str, str]], str] | None, root: Path, day: Path, services: set[str]
+) -> tuple[list[tuple[str, str]], str, str]:
+    """The day's (calls, entry, where the calls come from). The call graph file is one system's: it serves the
+    days whose services it names, so a folder holding both of Nezha's systems gives each day its own."""
+    if graph and {s for pair in graph[0] for s in pair} & services:
+        return graph[0], graph[1], "the traces' call graph"
+    trace_dirs = [day / "trace", root / "construct_data" / day.name / "trace"]
+    calls, roots = _trace_calls([f for d in trace_dirs for f in _csv_files(d, "*_trace")])
+    if calls:
+        return calls, max(sorted(roots), key=lambda s: roots[s]) if roots else calls[0][0], "the day's trace files"
+    # no spans: a star from the entry, as RCAEval's importer does, so the symptom reaches every service
+    entry = entry_by_name(services)
+    if entry is None:
+        raise UserError(
+            f"{day}: no call graph file naming its services, no trace files, and no service named like a "
+            "front end or gateway to take as the entry"
+        )
+    return [(entry, s) for s in sorted(services) if s != entry], entry, "the entry calling every other service"
+
+
+def _trace_calls(files: list[Path]) -> tuple[list[tuple[str, str]], dict[str, int]]:
+    """Caller -> callee service pairs of the spans in ``files`` (a span's parent's service calls the span's), and
+    how many root spans start in each service."""
+    service_of_span: dict[str, str] = {}
+    parents: list[tuple[str, str]] = []  # (parent span, service)
+    roots: dict[str, int] = {}
+    for file in files:
+        with _open_csv(file) as handle:
+            for row in csv.DictReader(handle):
+                span, parent, pod = row.get("SpanID"), row.get("ParentID"), row.get("PodName")
+                if not span or not pod:
+                    continue
+                service = service_of(pod)
+                service_of_span[span] = service
+                if parent in (None, "", "root"):
+                    roots[service] = roots.get(service, 0) + 1
+                else:
+                    parents.append((parent, service))
+    pairs = {(service_of_span[p], s) for p, s in parents if p in service_of_span and service_of_span[p] != s}
+    return sorted(pairs), roots
 
 
 def _call_graph(file: Path) -> tuple[list[tuple[str, str]], str]:
@@ -150,7 +221,7 @@ def _faults(day: Path) -> list[tuple[int, str, str]]:
 def _metric_rows(file: Path) -> dict[int, dict[str, str]]:
     """Rows by minute (the pod's sample in that minute; the last when there are two)."""
     out: dict[int, dict[str, str]] = {}
-    with gzip.open(file, "rt", newline="") as handle:
+    with _open_csv(file) as handle:
         for row in csv.DictReader(handle):
             try:
                 minute = int(float(row["TimeStamp"])) // 60 * 60
@@ -160,7 +231,7 @@ def _metric_rows(file: Path) -> dict[int, dict[str, str]]:
     return out
 
 
-def _topology(services: list[str], calls: list[tuple[str, str]], estate: str) -> str:
+def _topology(services: list[str], calls: list[tuple[str, str]], estate: str, origin: str) -> str:
     callees: dict[str, list[str]] = {}
     for caller, callee in calls:
         if caller != callee:
@@ -170,7 +241,7 @@ def _topology(services: list[str], calls: list[tuple[str, str]], estate: str) ->
         "estate": estate,
         "services": [{"id": s, **({"calls": sorted(set(callees[s]))} if s in callees else {})} for s in services],
     }
-    return "# services from the pods, calls from the traces' call graph\n" + yaml.safe_dump(doc, sort_keys=False)
+    return f"# services from the pods, calls from {origin}\n" + yaml.safe_dump(doc, sort_keys=False)
 
 
 def _write_metrics(file: Path, rows: dict[str, dict[int, dict[str, str]]], inject_at: int) -> None:
@@ -227,10 +298,10 @@ class _DayLogs:
         return lines, damaged
 
     def _read(self, minute: int) -> tuple[list[_LogRow], list[str]]:
-        name = dt.datetime.fromtimestamp(minute, dt.UTC).strftime("%H_%M_log.csv.gz")
+        name = dt.datetime.fromtimestamp(minute, dt.UTC).strftime("%H_%M_log")
         rows: list[_LogRow] = []
         damaged: list[str] = []
-        for source in (d / name for d in self.log_dirs):
+        for source in (f for d in self.log_dirs for f in _csv_files(d, name)):
             if source.is_file():
                 file_rows, file_damaged = _read_log_file(source)
                 rows += file_rows
@@ -253,7 +324,7 @@ def _read_log_file(source: Path) -> tuple[list[_LogRow], list[str]]:
     """The file's well-formed rows, and its damaged ones named by file and line."""
     rows: list[_LogRow] = []
     damaged: list[str] = []
-    with gzip.open(source, "rt", newline="") as handle:
+    with _open_csv(source) as handle:
         reader = csv.DictReader(handle)
         for row in reader:
             try:
@@ -267,10 +338,25 @@ def _read_log_file(source: Path) -> tuple[list[_LogRow], list[str]]:
                 # named from the dataset's root: a reference minute's file has the name of a fault minute's
                 damaged.append(f"{source.relative_to(source.parents[3])}:{reader.line_num}\t{row}")
                 continue
-            message = " ".join(str(text).split("\n")).strip()
+            message = " ".join(_structured(str(text)).split("\n")).strip()
             if message:
                 rows.append(_LogRow(when, f"{when:.6f}\t{service}\t{message}", pod))
     return rows, damaged
+
+
+def _structured(text: str) -> str:
+    """A JSON object's level (upper case, so that a lower-case "error" reads as one) and message, as Nezha reads
+    OnlineBoutique's structured lines; any other text as it is."""
+    if not text.lstrip().startswith("{"):
+        return text
+    try:
+        fields = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(fields, dict) or not isinstance(fields.get("message"), str):
+        return text
+    level = fields.get("severity", fields.get("level"))
+    return f"{str(level).upper()} {fields['message']}" if isinstance(level, str) and level else fields["message"]
 
 
 def _write_logs(file: Path, day_logs: _DayLogs, inject_at: int) -> int:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import yaml
 
+from rca.cli.diagnose.importers import entry_by_name
 from rca.cli.diagnose.rcaeval_sources import (
     TRACE_SIGNALS,
     Traces,
@@ -47,7 +48,6 @@ DATA_FILES = ("data.csv", "metrics.csv", "simple_metrics.csv")
 LOGS_FILE = "logs.csv"
 TRACES_FILE = "traces.csv"
 ALERT_AFTER_S = 60
-ENTRY = re.compile(r"(?i)^(front[-_]?end|frontend.*|.*gateway.*|.*ui-dashboard.*|web.*)$")
 FAMILIES = (
     # `lat_50`, `lat_90`, `lat_99`: Sock Shop's percentiles in RCAEval's older data
     ("latency", re.compile(r"(?i)latency|duration|response[-_]?time|\brt\b|^lat(?:[-_]?\d+)?$")),
@@ -131,7 +131,7 @@ def _call_graph(services: set[str], traces: Traces | None) -> tuple[str, set[tup
     cause): the traces' when given, and the entry calling every service the traces do not reach (so
     that each stays within reach of the symptom); else the entry calls all. Services only the traces
     name (a tracing backend, an ingress) are not candidates."""
-    named = next((s for s in sorted(services) if ENTRY.match(s)), sorted(services)[0])
+    named = entry_by_name(services) or sorted(services)[0]
     if traces is None:
         return named, {(named, s) for s in services if s != named}
     entered = [(n, s) for s, n in traces.roots.items() if s in services]

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from rca.cli.errors import UserError
 
 LAYOUTS = ("nezha", "rcaeval")
+# a service named like the entry of a request path, for layouts that say nothing else about which one it is
+ENTRY_NAME = re.compile(r"(?i)^(front[-_]?end|frontend.*|.*gateway.*|.*ui-dashboard.*|web.*)$")
+
+
+def entry_by_name(services: Iterable[str]) -> str | None:
+    """The first service, in name order, named like a front end, gateway or web UI; None when none is."""
+    return next((s for s in sorted(services) if ENTRY_NAME.match(s)), None)
 
 
 def run_import(args: list[str]) -> int:
